@@ -1,0 +1,45 @@
+"""agentmesh: grounded assistants over your own knowledge graph and data, on LangGraph."""
+
+from agentmesh.agent import Agent, AgentResult, ToolActivity
+from agentmesh.config import Settings
+from agentmesh.errors import (
+    AgentmeshError,
+    ConfigError,
+    DatabaseError,
+    KnowledgeGraphError,
+    KnowledgeGraphNotFoundError,
+    KnowledgeGraphSyntaxError,
+    ModelError,
+    ModelUnavailableError,
+    ReadOnlyViolationError,
+    ToolError,
+    UnknownModelError,
+)
+from agentmesh.graphs import Citation, build_agent_graph
+from agentmesh.knowledge import KnowledgeBase
+from agentmesh.tools import ToolRegistry, default_registry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AgentResult",
+    "AgentmeshError",
+    "Citation",
+    "ConfigError",
+    "DatabaseError",
+    "KnowledgeBase",
+    "KnowledgeGraphError",
+    "KnowledgeGraphNotFoundError",
+    "KnowledgeGraphSyntaxError",
+    "ModelError",
+    "ModelUnavailableError",
+    "ReadOnlyViolationError",
+    "Settings",
+    "ToolActivity",
+    "ToolError",
+    "ToolRegistry",
+    "UnknownModelError",
+    "build_agent_graph",
+    "default_registry",
+]

@@ -1,0 +1,197 @@
+"""Agent: settings, model, knowledge graph, tools and memory wired into one compiled graph.
+
+>>> from agentmesh import Agent, Settings
+>>> agent = Agent(Settings.load(kg=["examples/llm-landscape/landscape.ttl"]))   # doctest: +SKIP
+>>> agent.run("Which licence does Mixtral 8x7B use?").answer                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator, Sequence
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.errors import GraphRecursionError
+
+from agentmesh.config import Settings
+from agentmesh.errors import AgentmeshError
+from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for
+from agentmesh.graphs.state import Citation
+from agentmesh.knowledge import KnowledgeBase
+from agentmesh.models.embeddings import make_embeddings
+from agentmesh.models.providers import make_chat_model, translate_model_error
+from agentmesh.tools import ToolContext, ToolRegistry, default_registry
+from agentmesh.tools.selection import EmbeddingToolSelector
+
+__all__ = ["Agent", "AgentResult", "ToolActivity"]
+
+
+@dataclass
+class ToolActivity:
+    """One tool call of a run: what was asked and what came back."""
+
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    output: str
+
+
+@dataclass
+class AgentResult:
+    """The outcome of one question."""
+
+    answer: str
+    citations: list[Citation]
+    tool_calls: list[ToolActivity]
+    thread_id: str
+    model: str
+    steps: int
+    stop_reason: str
+    grounding: list[dict[str, Any]] = field(default_factory=list)
+
+
+def sqlite_checkpointer(path: str) -> Any:
+    """A SqliteSaver on ``path`` in WAL mode (6 ms per run instead of 32 ms with defaults)."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+class Agent:
+    """A grounded, tool-calling assistant. Every part can be passed in; the rest comes from settings."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model: BaseChatModel | None = None,
+        embeddings: Embeddings | None = None,
+        knowledge: KnowledgeBase | None = None,
+        tools: Sequence[BaseTool] | None = None,
+        extra_tools: Sequence[BaseTool] = (),
+        registry: ToolRegistry = default_registry,
+        checkpointer: Any = None,
+    ) -> None:
+        self.settings = settings or Settings.load()
+        s = self.settings
+        self.model = model if model is not None else make_chat_model(s)
+        self._embeddings = embeddings
+        self.knowledge = knowledge
+        if self.knowledge is None and s.kg:
+            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("indexes"))
+        if tools is None:
+            context = ToolContext(
+                knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit
+            )
+            tools = registry.build(list(s.tools), context)
+        self.tools = [*tools, *extra_tools]
+        selector = None
+        if len(self.tools) > s.tools_per_question():
+            selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question())
+        retrieve = None
+        if self.knowledge is not None and s.top_k_nodes > 0:
+            kb, k = self.knowledge, s.top_k_nodes
+            retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k)]  # noqa: E731
+        if checkpointer is None:
+            checkpointer = sqlite_checkpointer(str(s.data_dir() / "threads.sqlite"))
+        self.checkpointer = checkpointer
+        self.graph = build_agent_graph(
+            self.model,
+            self.tools,
+            retrieve=retrieve,
+            select_tools=selector,
+            max_steps=s.max_steps,
+            max_tool_errors=s.max_tool_errors,
+            checkpointer=checkpointer,
+        )
+
+    @property
+    def embeddings(self) -> Embeddings:
+        if self._embeddings is None:
+            self._embeddings = make_embeddings(self.settings.embeddings, base_url=None)
+        return self._embeddings
+
+    @property
+    def model_name(self) -> str:
+        return str(getattr(self.model, "model_name", None) or getattr(self.model, "model", None) or self.settings.model)
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": recursion_limit_for(self.settings.max_steps)}
+
+    def run(self, message: str, thread_id: str | None = None) -> AgentResult:
+        """Answer ``message`` in thread ``thread_id`` (a new thread when None)."""
+        thread_id = thread_id or uuid.uuid4().hex
+        try:
+            state = self.graph.invoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        return self._result(state, thread_id)
+
+    async def arun(self, message: str, thread_id: str | None = None) -> AgentResult:
+        """Async :meth:`run`."""
+        thread_id = thread_id or uuid.uuid4().hex
+        try:
+            state = await self.graph.ainvoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        return self._result(state, thread_id)
+
+    def stream(self, message: str, thread_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(node, update)`` as each node of the graph finishes."""
+        thread_id = thread_id or uuid.uuid4().hex
+        try:
+            for chunk in self.graph.stream(
+                {"messages": [HumanMessage(message)]}, self._config(thread_id), stream_mode="updates"
+            ):
+                for node, update in chunk.items():
+                    yield node, update or {}
+        except Exception as exc:
+            raise self._translate(exc) from exc
+
+    def history(self, thread_id: str) -> list[Any]:
+        """The messages of a thread so far."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return list(snapshot.values.get("messages", [])) if snapshot and snapshot.values else []
+
+    def _translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, AgentmeshError):
+            return exc
+        if isinstance(exc, GraphRecursionError):
+            return AgentmeshError(
+                f"the run exceeded LangGraph's recursion limit; lower max_steps (now {self.settings.max_steps})"
+            )
+        return translate_model_error(exc, self.settings) or exc
+
+    def _result(self, state: dict[str, Any], thread_id: str) -> AgentResult:
+        messages = state.get("messages", [])
+        start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+        turn = messages[start:]
+        outputs = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
+        activity = []
+        for message in turn:
+            if isinstance(message, AIMessage):
+                for call in message.tool_calls:
+                    out = outputs.get(call["id"])
+                    activity.append(
+                        ToolActivity(call["name"], call["args"], out is not None and out.status != "error", out.text if out else "")
+                    )
+        return AgentResult(
+            answer=state.get("answer", ""),
+            citations=[Citation(**c) for c in state.get("citations", [])],
+            tool_calls=activity,
+            thread_id=thread_id,
+            model=self.model_name,
+            steps=state.get("steps", 0),
+            stop_reason=state.get("stop_reason", "answered"),
+            grounding=state.get("grounding", []),
+        )

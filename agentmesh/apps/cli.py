@@ -1,0 +1,173 @@
+"""The ``agentmesh`` command line: ``ask`` one question, or ``chat`` in a thread."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from agentmesh.errors import AgentmeshError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="agentmesh",
+    help="Grounded assistants over your own knowledge graph and data. "
+    "Settings come from ./agentmesh.toml and AGENTMESH_* variables; options override both.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
+BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+KgOpt = typer.Option(None, "--kg", help="RDF file or folder to ground answers in (repeatable).")
+DbOpt = typer.Option(None, "--db", help="SQLite database for the sql tool.")
+ConfigOpt = typer.Option(None, "--config", "-c", help="Settings file (default: ./agentmesh.toml if present).")
+
+
+class _Failed(Exception):
+    pass
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Turn agentmesh errors into one line on stderr and exit status 2."""
+    try:
+        yield
+    except AgentmeshError as exc:
+        _error(str(exc))
+        raise typer.Exit(2) from None
+
+
+def _error(message: str) -> None:
+    """One line on stderr, never wrapped, so scripts can grep it."""
+    err.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True, highlight=False)
+
+
+def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str], kg: Optional[list[Path]], db: Optional[Path]):
+    from agentmesh.agent import Agent
+    from agentmesh.config import Settings
+
+    settings = Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db)
+    with err.status("loading model and knowledge graph..."):
+        return Agent(settings)
+
+
+def _print_result(result) -> None:
+    out.print(Panel(escape(result.answer or "(no answer)"), title=f"answer · {escape(result.model)}", title_align="left"))
+    if result.tool_calls:
+        table = Table(title="tools called", title_justify="left", show_lines=False)
+        table.add_column("tool")
+        table.add_column("arguments")
+        table.add_column("result", overflow="fold")
+        for call in result.tool_calls:
+            status = "[green]ok[/]" if call.ok else "[red]error[/]"
+            preview = call.output.replace("\n", " ")[:160]
+            table.add_row(call.name, escape(json.dumps(call.args)[:200]), f"{status} {escape(preview)}")
+        out.print(table)
+    if result.citations:
+        out.print("[bold]citations[/]")
+        for i, c in enumerate(result.citations, 1):
+            detail = c.detail if c.kind == "node" else c.detail.replace("\n", " ")[:200]
+            out.print(f"  [{i}] {c.kind}: {escape(c.ref)}  {escape(detail)}")
+    else:
+        out.print("[dim]no citations: the answer names no knowledge-graph node and no SQL or code ran[/]")
+    if result.stop_reason != "answered":
+        err.print(f"[yellow]stopped: {result.stop_reason}[/]")
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question to answer."),
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[Path] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+    thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Continue this thread instead of a new one."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Answer one question; print the answer, the tools called and the citations."""
+    if not question.strip():
+        _error('the question is empty; pass it in quotes: agentmesh ask "..."')
+        raise typer.Exit(2)
+    with _one_line_errors():
+        agent = _agent(config, model, base_url, kg, db)
+        result = agent.run(question, thread_id=thread)
+    if as_json:
+        data = asdict(result)
+        data["citations"] = [c.model_dump() for c in result.citations]
+        out.print_json(json.dumps(data, default=str))
+    else:
+        _print_result(result)
+
+
+CHAT_HELP = "Commands: /help  /new (start a new thread)  /thread (show its id)  /exit (or Ctrl-D)"
+
+
+@app.command()
+def chat(
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[Path] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+    thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Resume this thread."),
+) -> None:
+    """Chat in one thread that keeps its history across turns (and across sessions with --thread)."""
+    with _one_line_errors():
+        agent = _agent(config, model, base_url, kg, db)
+    thread_id = thread or uuid.uuid4().hex
+    out.print(f"[dim]agentmesh chat · model {escape(agent.model_name)} · thread {thread_id}[/]\n[dim]{CHAT_HELP}[/]")
+    while True:
+        try:
+            line = out.input("[bold cyan]you>[/] ")
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            break
+        if text == "/help":
+            out.print(CHAT_HELP)
+            continue
+        if text == "/new":
+            thread_id = uuid.uuid4().hex
+            out.print(f"[dim]new thread {thread_id}[/]")
+            continue
+        if text == "/thread":
+            out.print(thread_id)
+            continue
+        try:
+            with _one_line_errors():
+                result = agent.run(text, thread_id=thread_id)
+        except typer.Exit:
+            continue  # the error was printed; the session goes on
+        except KeyboardInterrupt:
+            err.print("[yellow]cancelled[/]")
+            continue
+        _print_result(result)
+    out.print(f"[dim]thread {thread_id} saved; resume with: agentmesh chat --thread {thread_id}[/]")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Settings: ``agentmesh.toml`` overridden by ``AGENTMESH_*`` environment variables.
+
+Precedence, highest first: keyword arguments, environment, the TOML file, defaults.
+Relative paths in the TOML file are resolved against the file's own folder.
+
+>>> from agentmesh import Settings
+>>> Settings.load(model="embedded").max_steps
+6
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from agentmesh.errors import ConfigError
+
+__all__ = ["Settings", "CONFIG_FILE_NAME"]
+
+CONFIG_FILE_NAME = "agentmesh.toml"
+_PATH_KEYS = ("kg", "db", "home")
+_toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "agentmesh"
+
+
+class Settings(BaseSettings):
+    """Every setting of agentmesh. README.md lists each key with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENTMESH_", extra="forbid", validate_default=True)
+
+    home: Path = Field(default_factory=_default_home, description="Data home: indexes, threads, caches.")
+    model: str = Field("embedded", description="'embedded', 'openai:<name>' or 'local:<name>' (with base_url).")
+    base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+    api_key: SecretStr | None = Field(None, description="Key for the hosted/local server; OPENAI_API_KEY also works.")
+    embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
+    kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
+    db: Path | None = Field(None, description="SQLite database for the sql tool.")
+    tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["kg_search", "sql", "python"], description="Tools offered to the model."
+    )
+    max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")
+    max_tool_errors: int = Field(3, ge=0, description="Failed tool calls tolerated per question.")
+    top_k_tools: int | None = Field(
+        None, ge=1, description="Tools offered per question, chosen by similarity (default: 1 for embedded, 4 otherwise)."
+    )
+    top_k_nodes: int = Field(5, ge=0, description="Knowledge-graph nodes retrieved per question.")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(384, ge=1, description="Tokens generated per model call.")
+    request_timeout: float = Field(60.0, gt=0, description="Seconds before a model server call is abandoned.")
+    n_ctx: int = Field(8192, ge=512, description="Context window of the embedded model.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: all).")
+    python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
+    sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
+
+    @field_validator("kg", "tools", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(os.pathsep, ",").split(",") if part.strip()]
+        if isinstance(value, Path):
+            return [value]
+        return value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> "Settings":
+        """Read ``path`` (or ./agentmesh.toml if present), then the environment, then ``overrides``."""
+        file = Path(path) if path is not None else Path.cwd() / CONFIG_FILE_NAME
+        if path is not None and not file.is_file():
+            raise ConfigError(f"settings file '{file}' does not exist; pass an existing agentmesh.toml")
+        data = _read_toml(file) if file.is_file() else {}
+        token = _toml_data.set(data)
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "settings"
+            raise ConfigError(f"setting '{where}': {first['msg']} (from {file if data else 'environment/arguments'})") from None
+        finally:
+            _toml_data.reset(token)
+
+    def tools_per_question(self) -> int:
+        """``top_k_tools``, or its default: a 135M model picks well only when offered one tool."""
+        if self.top_k_tools is not None:
+            return self.top_k_tools
+        return 1 if self.model.split(":")[0] == "embedded" else 4
+
+    def data_dir(self, *parts: str) -> Path:
+        """A folder under the data home, created on first use."""
+        folder = self.home.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file '{file}': {exc}") from None
+    data = data.get("agentmesh", data)
+    base = file.parent.resolve()
+    for key in _PATH_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, list):
+            data[key] = [str((base / Path(v).expanduser())) for v in value]
+        elif isinstance(value, str):
+            data[key] = str(base / Path(value).expanduser())
+    return data
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Feeds the TOML file read by :meth:`Settings.load` into pydantic-settings."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _toml_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_toml_data.get())

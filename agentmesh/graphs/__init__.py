@@ -1,0 +1,6 @@
+"""LangGraph state machines. They receive every part they call; they import no wings."""
+
+from agentmesh.graphs.agent import build_agent_graph
+from agentmesh.graphs.state import AgentState, Citation
+
+__all__ = ["AgentState", "Citation", "build_agent_graph"]

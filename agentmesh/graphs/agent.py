@@ -1,0 +1,223 @@
+"""The agent graph: ground -> select -> act <-> tools -> answer.
+
+Built from parts passed in (a chat model, tools, a retriever, a tool selector), so a test
+can assemble it from fakes alone and a user can swap any part::
+
+    graph = build_agent_graph(FakeToolChatModel(responses=[...]), [my_tool])
+    graph.invoke({"messages": [("user", "hi")]})
+
+* ground: retrieve knowledge-graph nodes for the question (URIs, labels, facts);
+* select: offer only the tools most similar to the question, so small models choose among few;
+* act: the model answers or proposes tool calls;
+* tools: run the proposed calls, in parallel; a failing call becomes an observation;
+* answer: the final text and the citations it used. The step limit and the error budget end
+  the run here with a clear message, never with a GraphRecursionError.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+
+from agentmesh.graphs.state import AgentState, Citation
+from agentmesh.prompts import (
+    ERROR_BUDGET_MESSAGE,
+    GROUNDING_BLOCK,
+    NO_GROUNDING,
+    STEP_LIMIT_MESSAGE,
+    SYSTEM_PROMPT,
+    TOOL_ERROR_OBSERVATION,
+    UNKNOWN_TOOL_OBSERVATION,
+)
+
+__all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "NOT_RUN_OBSERVATION"]
+
+Retriever = Callable[[str], list[dict[str, Any]]]
+ToolSelector = Callable[[str], list[str]]
+NOT_RUN_OBSERVATION = "Not run: the step limit was reached."
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+
+
+def recursion_limit_for(max_steps: int) -> int:
+    """LangGraph super-steps needed for ``max_steps`` model calls (act + tools each), with room."""
+    return 2 * max_steps + 8
+
+
+def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
+    if not nodes:
+        return NO_GROUNDING
+    lines = []
+    for node in nodes:
+        line = f"<{node['uri']}> {node['label']}"
+        if node.get("description"):
+            line += f": {node['description']}"
+        if node.get("facts"):
+            line += " [" + "; ".join(node["facts"]) + "]"
+        lines.append(line)
+    return GROUNDING_BLOCK.format(facts="\n".join(lines))
+
+
+def _last_question(messages: Sequence[AnyMessage]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.text
+    return ""
+
+
+def _mentions(answer: str, label: str) -> bool:
+    """True when the answer names the node: the whole label, or most of its words."""
+    answer_l, label_l = answer.lower(), label.lower()
+    if not label_l:
+        return False
+    if label_l in answer_l:
+        return True
+    words = _TOKEN.findall(label_l)
+    if len(words) < 2:
+        return False
+    present = set(_TOKEN.findall(answer_l))
+    return sum(w in present for w in words) / len(words) >= 0.66
+
+
+def _merge_citations(existing: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``existing`` then ``new``, without repeats (same kind and reference)."""
+    seen: set[tuple[str, str, str]] = set()
+    merged: list[dict[str, Any]] = []
+    for item in [*existing, *new]:
+        citation = Citation(**item)
+        if citation.key() not in seen:
+            seen.add(citation.key())
+            merged.append(citation.model_dump())
+    return merged
+
+
+def build_agent_graph(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool] = (),
+    *,
+    retrieve: Retriever | None = None,
+    select_tools: ToolSelector | None = None,
+    max_steps: int = 6,
+    max_tool_errors: int = 3,
+    max_parallel_tools: int = 4,
+    checkpointer: Any = None,
+    name: str = "agentmesh",
+):
+    """Compile the agent graph. See the module docstring for the nodes."""
+    tools_by_name = {tool.name: tool for tool in tools}
+
+    def ground(state: AgentState) -> dict[str, Any]:
+        question = _last_question(state.get("messages", []))
+        grounding = retrieve(question) if retrieve is not None and question else []
+        return {
+            "question": question,
+            "grounding": grounding,
+            "citations": [],
+            "evidence": [],
+            "steps": 0,
+            "tool_errors": 0,
+            "last_error": "",
+            "answer": "",
+            "stop_reason": "answered",
+        }
+
+    def select(state: AgentState) -> dict[str, Any]:
+        if select_tools is None or not tools_by_name:
+            return {"tools": list(tools_by_name)}
+        return {"tools": [n for n in select_tools(state["question"]) if n in tools_by_name]}
+
+    def act(state: AgentState) -> dict[str, Any]:
+        system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
+        offered = [tools_by_name[n] for n in state.get("tools", [])]
+        runnable = model.bind_tools(offered) if offered else model
+        response = runnable.invoke([system, *state["messages"]])
+        return {"messages": [response], "steps": state.get("steps", 0) + 1}
+
+    def after_act(state: AgentState) -> str:
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < max_steps:
+            return "tools"
+        return "answer"
+
+    def run_one(call: dict[str, Any]) -> tuple[ToolMessage, bool]:
+        tool = tools_by_name.get(call["name"])
+        if tool is None:
+            text = UNKNOWN_TOOL_OBSERVATION.format(name=call["name"], available=", ".join(tools_by_name) or "none")
+            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"), False
+        try:
+            result = tool.invoke({**call, "type": "tool_call"})
+        except Exception as exc:  # any failure is an observation for the model, not the end of the run
+            text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
+            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"), False
+        if not isinstance(result, ToolMessage):
+            result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
+        return result, result.status != "error"
+
+    def run_tools(state: AgentState) -> dict[str, Any]:
+        calls = state["messages"][-1].tool_calls
+        if len(calls) == 1:
+            outcomes = [run_one(calls[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(max_parallel_tools, len(calls))) as pool:
+                outcomes = list(pool.map(run_one, calls))
+        errors = [m for m, ok in outcomes if not ok]
+        produced = [c for m, ok in outcomes if ok and isinstance(m.artifact, list) for c in m.artifact]
+        update: dict[str, Any] = {
+            "messages": [m for m, _ in outcomes],
+            "tool_errors": state.get("tool_errors", 0) + len(errors),
+            "citations": _merge_citations(state.get("citations", []), [c for c in produced if c["kind"] != "node"]),
+            "evidence": _merge_citations(state.get("evidence", []), [c for c in produced if c["kind"] == "node"]),
+        }
+        if errors:
+            update["last_error"] = errors[-1].text
+        return update
+
+    def after_tools(state: AgentState) -> str:
+        return "answer" if state.get("tool_errors", 0) > max_tool_errors else "act"
+
+    def answer(state: AgentState) -> dict[str, Any]:
+        messages = state["messages"]
+        last = messages[-1]
+        new_messages: list[AnyMessage] = []
+        if state.get("tool_errors", 0) > max_tool_errors:
+            stop, text = "error_budget", ERROR_BUDGET_MESSAGE.format(
+                errors=state["tool_errors"], budget=max_tool_errors, last_error=state.get("last_error", "")
+            )
+        elif isinstance(last, AIMessage) and last.tool_calls:
+            # close the unanswered calls so the thread stays a valid conversation for the next turn
+            new_messages += [
+                ToolMessage(NOT_RUN_OBSERVATION, tool_call_id=c["id"], name=c["name"], status="error")
+                for c in last.tool_calls
+            ]
+            stop, text = "step_limit", STEP_LIMIT_MESSAGE.format(steps=state.get("steps", 0), limit=max_steps)
+        else:
+            stop, text = "answered", last.text if isinstance(last, AIMessage) else ""
+        if stop != "answered":
+            new_messages.append(AIMessage(text, response_metadata={"stop_reason": stop}))
+        candidates = []
+        for node in state.get("grounding", []):
+            candidates.append({"kind": "node", "ref": node["uri"], "detail": node["label"]})
+            candidates += [{"kind": "node", "ref": uri, "detail": label} for uri, label in node.get("links", [])]
+        candidates += state.get("evidence", [])
+        mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
+        citations = _merge_citations(mentioned, state.get("citations", []))
+        return {"answer": text, "stop_reason": stop, "citations": citations, "messages": new_messages}
+
+    builder = StateGraph(AgentState)
+    builder.add_node("ground", ground)
+    builder.add_node("select", select)
+    builder.add_node("act", act)
+    builder.add_node("tools", run_tools)
+    builder.add_node("answer", answer)
+    builder.add_edge(START, "ground")
+    builder.add_edge("ground", "select")
+    builder.add_edge("select", "act")
+    builder.add_conditional_edges("act", after_act, ["tools", "answer"])
+    builder.add_conditional_edges("tools", after_tools, ["act", "answer"])
+    builder.add_edge("answer", END)
+    return builder.compile(checkpointer=checkpointer, name=name)

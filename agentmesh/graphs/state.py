@@ -1,0 +1,47 @@
+"""Typed state of the agent graph, and the citation record that tools and grounding produce."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from pydantic import BaseModel
+
+__all__ = ["AgentState", "Citation", "StopReason"]
+
+StopReason = Literal["answered", "step_limit", "error_budget"]
+
+
+class Citation(BaseModel):
+    """Evidence an answer rests on: a graph node, a SQL statement that ran, or code that ran."""
+
+    kind: Literal["node", "sql", "code"]
+    ref: str
+    """The node URI, the database path, or 'python'."""
+    detail: str = ""
+    """The node's label, the SQL text, or the code."""
+
+    def key(self) -> tuple[str, str, str]:
+        """Identity for de-duplication: a node by its URI, SQL and code by their text."""
+        return (self.kind, self.ref, "" if self.kind == "node" else self.detail)
+
+
+class AgentState(TypedDict, total=False):
+    """One thread's state. ``messages`` accumulates over turns; the rest is reset for each question."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    question: str
+    grounding: list[dict[str, Any]]
+    """Retrieved knowledge-graph nodes: uri, label, description, score, facts."""
+    tools: list[str]
+    """Names of the tools offered to the model for this question."""
+    steps: int
+    tool_errors: int
+    last_error: str
+    citations: list[dict[str, Any]]
+    """SQL and code that ran, and the nodes the answer names."""
+    evidence: list[dict[str, Any]]
+    """Node citations returned by tools; those the answer names become citations."""
+    answer: str
+    stop_reason: StopReason

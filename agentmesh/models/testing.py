@@ -1,0 +1,213 @@
+"""Fakes for testing agents without a model, a key or a network. Shipped for users too.
+
+>>> from langchain_core.messages import AIMessage
+>>> from agentmesh.models.testing import FakeToolChatModel, tool_call
+>>> model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT 1"), AIMessage("one")])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Sequence
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatResult
+from pydantic import Field
+
+__all__ = ["FakeToolChatModel", "HashingEmbeddings", "FakeOpenAIServer", "tool_call"]
+
+
+def tool_call(name: str, _id: str | None = None, **args: Any) -> AIMessage:
+    """An AIMessage asking for one tool call; combine several with ``tool_calls(...)``."""
+    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": _id or f"call_{uuid.uuid4().hex[:8]}"}])
+
+
+class FakeToolChatModel(FakeMessagesListChatModel):
+    """Replays ``responses`` in order (cycling), accepts ``bind_tools``, and records each call.
+
+    ``calls`` holds the message lists the model received; ``offered`` the tool names bound
+    for each call. Works with invoke, stream and LangGraph.
+    """
+
+    calls: list[list[BaseMessage]] = Field(default_factory=list)
+    offered: list[list[str]] = Field(default_factory=list)
+    bound: list[str] = Field(default_factory=list)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "FakeToolChatModel":
+        self.bound = [getattr(t, "name", None) or t.get("function", {}).get("name", "?") for t in tools]
+        return self
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.calls.append(list(messages))
+        self.offered.append(list(self.bound))
+        self.bound = []
+        result = super()._generate(messages, stop, run_manager, **kwargs)
+        # a copy each time: LangGraph assigns ids to the messages it stores, and a replayed
+        # object carrying a stored id would replace that message instead of adding a new one
+        for generation in result.generations:
+            generation.message = generation.message.model_copy(deep=True)
+        return result
+
+
+class HashingEmbeddings(Embeddings):
+    """Deterministic bag-of-words embeddings: texts sharing words are similar. No model needed."""
+
+    model_id = "hashing-bow"
+
+    def __init__(self, dimension: int = 256) -> None:
+        self.dimension = dimension
+
+    def _vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dimension, dtype=np.float32)
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+            vec[int.from_bytes(digest[:4], "little") % self.dimension] += 1.0
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm else vec
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text).tolist()
+
+
+class FakeOpenAIServer:
+    """An OpenAI-compatible chat server on 127.0.0.1 that replays a script.
+
+    Each script item is a dict: ``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments":
+    {...}}]}``, ``{"status": 500, "body": "..."}`` for a failure, ``{"raw": "not json"}`` for a
+    malformed body; any item may add ``"delay": seconds``. The last item repeats. Requests
+    are kept in ``requests``. Use as a context manager::
+
+        with FakeOpenAIServer([{"content": "hi"}]) as server:
+            ChatOpenAI(base_url=server.base_url, api_key="x", model="fake").invoke("hello")
+    """
+
+    def __init__(self, script: Sequence[dict[str, Any]], model: str = "fake-model") -> None:
+        self.script = list(script) or [{"content": ""}]
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> "FakeOpenAIServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.requests.append(request)
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    data = {"object": "list", "data": [{"id": server.model, "object": "model", "owned_by": "fake"}]}
+                    self._send(200, json.dumps(data).encode())
+                else:
+                    self._send(404, b'{"error": {"message": "not found"}}')
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                item = server._next(request)
+                if item.get("delay"):
+                    time.sleep(item["delay"])
+                if "status" in item:
+                    body = item.get("body") or json.dumps({"error": {"message": f"fake error {item['status']}"}})
+                    self._send(item["status"], body.encode())
+                    return
+                if "raw" in item:
+                    self._send(200, item["raw"].encode())
+                    return
+                message: dict[str, Any] = {"role": "assistant", "content": item.get("content")}
+                if item.get("tool_calls"):
+                    message["tool_calls"] = [
+                        {
+                            "id": call.get("id") or f"call_{uuid.uuid4().hex[:8]}",
+                            "type": "function",
+                            "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))},
+                        }
+                        for call in item["tool_calls"]
+                    ]
+                finish = "tool_calls" if item.get("tool_calls") else "stop"
+                if request.get("stream"):
+                    self._stream(message, finish)
+                    return
+                body = {
+                    "id": f"chatcmpl-{uuid.uuid4().hex[:8]}",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": request.get("model", server.model),
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                }
+                self._send(200, json.dumps(body).encode())
+
+            def _stream(self, message: dict[str, Any], finish: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": server.model}
+                deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+                for word in re.findall(r"\S+\s*", message.get("content") or ""):
+                    deltas.append({"content": word})
+                for i, call in enumerate(message.get("tool_calls") or []):
+                    deltas.append({"tool_calls": [{"index": i, **call}]})
+                for delta in deltas:
+                    chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                self.wfile.flush()
+
+        return Handler

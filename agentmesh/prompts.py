@@ -1,0 +1,55 @@
+"""Every text the model sees, in one place. Tests assert these exactly; change them with care.
+
+PROMPTS_VERSION changes whenever a template below changes, so caches keyed on it
+never serve an answer produced under an older prompt.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PROMPTS_VERSION",
+    "SYSTEM_PROMPT",
+    "GROUNDING_BLOCK",
+    "NO_GROUNDING",
+    "JSON_TOOLS_INSTRUCTIONS",
+    "TOOL_RESULT_FOR_TEXT_MODEL",
+    "STEP_LIMIT_MESSAGE",
+    "ERROR_BUDGET_MESSAGE",
+    "TOOL_ERROR_OBSERVATION",
+    "UNKNOWN_TOOL_OBSERVATION",
+]
+
+PROMPTS_VERSION = "1"
+
+SYSTEM_PROMPT = (
+    "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
+    "and data, not from memory. Use the facts below and the tools offered. If the facts do not "
+    "answer the question, say so plainly. Keep answers short and name the entities you rely on.\n\n"
+    "{grounding}"
+)
+
+GROUNDING_BLOCK = "Facts from the knowledge graph (each line starts with the node's URI):\n{facts}"
+
+NO_GROUNDING = "No knowledge-graph facts matched this question."
+
+JSON_TOOLS_INSTRUCTIONS = (
+    "If the facts above answer the question, answer directly. Otherwise call one of these tools:\n"
+    "{tool_list}\n"
+    'Reply with JSON only: {{"answer": true}} to answer now, or {{"tool": NAME, "arguments": {{...}}}} to call a tool.'
+)
+
+TOOL_RESULT_FOR_TEXT_MODEL = "Result of tool {name}:\n{content}"
+
+STEP_LIMIT_MESSAGE = (
+    "I stopped after {steps} model steps without reaching a final answer (the step limit is "
+    "{limit}). The tool results gathered so far are listed below; raise max_steps or ask a "
+    "narrower question."
+)
+
+ERROR_BUDGET_MESSAGE = (
+    "I stopped because {errors} tool calls failed (the budget is {budget}). Last error: {last_error}"
+)
+
+TOOL_ERROR_OBSERVATION = "Error from tool {name}: {error}. Fix the arguments and try again, or answer without it."
+
+UNKNOWN_TOOL_OBSERVATION = "Error: there is no tool named {name!r}. Available tools: {available}."

@@ -1,0 +1,94 @@
+"""One registry of tools. Built-ins are registered exactly as a user's own tools are.
+
+>>> from langchain_core.tools import tool
+>>> from agentmesh.tools import default_registry
+>>> @tool
+... def shout(text: str) -> str:
+...     "Upper-case the text."
+...     return text.upper()
+>>> default_registry.add(shout)
+>>> "shout" in default_registry
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from langchain_core.tools import BaseTool
+
+from agentmesh.errors import ConfigError
+from agentmesh.knowledge import KnowledgeBase
+
+__all__ = ["ToolContext", "ToolRegistry", "default_registry"]
+
+
+@dataclass
+class ToolContext:
+    """What tool factories may use: the loaded knowledge graph, the database, limits."""
+
+    knowledge: KnowledgeBase | None = None
+    db: Path | None = None
+    python_timeout: float = 10.0
+    sql_row_limit: int = 200
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ToolFactory = Callable[[ToolContext], BaseTool | None]
+
+
+class ToolRegistry:
+    """Maps tool names to factories; a factory returns None when its resource is not configured."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, ToolFactory] = {}
+
+    def register(self, name: str, factory: ToolFactory) -> None:
+        self._factories[name] = factory
+
+    def add(self, tool: BaseTool) -> None:
+        """Register a ready LangChain tool (e.g. one made with ``@tool``)."""
+        self._factories[tool.name] = lambda _ctx: tool
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factories
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def build(self, names: list[str], context: ToolContext) -> list[BaseTool]:
+        """The tools called ``names`` that can run in ``context``; unknown names are an error."""
+        tools = []
+        for name in names:
+            if name not in self._factories:
+                raise ConfigError(f"unknown tool '{name}' in settings 'tools'; known tools: {', '.join(self.names())}")
+            tool = self._factories[name](context)
+            if tool is not None:
+                tools.append(tool)
+        return tools
+
+
+def _kg_search(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.knowledge import make_kg_search
+
+    return make_kg_search(ctx.knowledge) if ctx.knowledge is not None else None
+
+
+def _sql(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.sql import SQLiteReader, make_sql_tool
+
+    return make_sql_tool(SQLiteReader(ctx.db, row_limit=ctx.sql_row_limit)) if ctx.db is not None else None
+
+
+def _python(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
+
+    return make_python_tool(PythonSandbox(timeout=ctx.python_timeout))
+
+
+default_registry = ToolRegistry()
+default_registry.register("kg_search", _kg_search)
+default_registry.register("sql", _sql)
+default_registry.register("python", _python)

@@ -1,0 +1,82 @@
+"""Shared fixtures. Tests never reach the network: a fixture refuses any non-loopback connect."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "llm-landscape"
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # unix socket
+        return True
+    host = address[0] if isinstance(address, tuple) else ""
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded(real):
+    def connect(self, address):
+        if not _is_local(address):
+            raise ConnectionRefusedError(f"tests may not reach the network (tried {address!r})")
+        return real(self, address)
+
+    return connect
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No network, no keys, a fresh data home, and a working directory without agentmesh.toml."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded(_real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded(_real_connect_ex))
+    for name in ("OPENAI_API_KEY", "AGENTMESH_API_KEY", "AGENTMESH_MODEL", "AGENTMESH_KG", "AGENTMESH_DB"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
+@pytest.fixture
+def example_kg() -> Path:
+    return EXAMPLE / "landscape.ttl"
+
+
+@pytest.fixture
+def example_db() -> Path:
+    return EXAMPLE / "landscape.sqlite"
+
+
+SMALL_TTL = """\
+@prefix ex: <http://example.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix skos: <http://www.w3.org/2004/02/skos/core#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+
+ex:billing rdfs:label "Billing database"@en ;
+    dcterms:description "Stores invoices and payments for all customers."@en ;
+    ex:ownedBy ex:teamA .
+ex:teamA skos:prefLabel "Team A"@en ; rdfs:comment "The payments team."@en .
+ex:crm rdfs:label "CRM"@en ; rdfs:comment "Customer relationship records: contacts and deals."@en .
+ex:orphan ex:ownedBy ex:teamA .
+ex:ownedBy rdfs:label "owned by"@en .
+"""
+
+
+@pytest.fixture
+def small_kg(tmp_path: Path) -> Path:
+    path = tmp_path / "small.ttl"
+    path.write_text(SMALL_TTL, encoding="utf-8")
+    return path

@@ -1,0 +1,184 @@
+"""The agent graph, driven by a scripted fake model: tools, parallelism, errors, limits, grounding."""
+
+from __future__ import annotations
+
+import threading
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh import Agent, Settings
+from agentmesh.graphs.agent import NOT_RUN_OBSERVATION, build_agent_graph
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
+from agentmesh.prompts import ERROR_BUDGET_MESSAGE, STEP_LIMIT_MESSAGE
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@tool
+def broken(x: str) -> str:
+    """A tool that always fails."""
+    raise ValueError(f"cannot handle {x!r}")
+
+
+def run(graph, text: str, thread: str = "t1") -> dict:
+    return graph.invoke({"messages": [HumanMessage(text)]}, {"configurable": {"thread_id": thread}})
+
+
+def test_tool_result_reaches_the_model_and_the_answer():
+    model = FakeToolChatModel(responses=[tool_call("add", a=2, b=3), AIMessage("The sum is 5.")])
+    graph = build_agent_graph(model, [add], checkpointer=InMemorySaver())
+
+    state = run(graph, "What is 2 + 3?")
+
+    assert state["answer"] == "The sum is 5."
+    assert state["stop_reason"] == "answered"
+    second_call = model.calls[1]
+    observation = [m for m in second_call if isinstance(m, ToolMessage)]
+    assert [m.text for m in observation] == ["5"]
+    assert observation[0].status == "success"
+    assert state["steps"] == 2
+
+
+def test_two_independent_tool_calls_run_in_parallel_in_one_step():
+    barrier = threading.Barrier(2, timeout=5)  # only passes if both calls are in flight at once
+
+    @tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        barrier.wait()
+        return f"value of {key}"
+
+    both = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "lookup", "args": {"key": "a"}, "id": "c1"},
+            {"name": "lookup", "args": {"key": "b"}, "id": "c2"},
+        ],
+    )
+    model = FakeToolChatModel(responses=[both, AIMessage("a and b found")])
+    graph = build_agent_graph(model, [lookup], checkpointer=InMemorySaver())
+
+    state = run(graph, "look up a and b")
+
+    tool_messages = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert sorted(m.text for m in tool_messages) == ["value of a", "value of b"]
+    assert all(m.status == "success" for m in tool_messages)
+    assert state["steps"] == 2  # one model step proposed both calls, one step answered
+    assert state["answer"] == "a and b found"
+
+
+def test_tool_error_goes_back_to_the_model_and_the_run_finishes():
+    model = FakeToolChatModel(responses=[tool_call("broken", x="boom"), AIMessage("The tool failed, sorry.")])
+    graph = build_agent_graph(model, [broken], checkpointer=InMemorySaver())
+
+    state = run(graph, "try it")
+
+    error = [m for m in model.calls[1] if isinstance(m, ToolMessage)][0]
+    assert error.status == "error"
+    assert "cannot handle 'boom'" in error.text
+    assert state["answer"] == "The tool failed, sorry."
+    assert state["tool_errors"] == 1
+
+
+def test_bad_arguments_and_unknown_tools_are_observations_too():
+    calls = AIMessage(
+        "",
+        tool_calls=[
+            {"name": "add", "args": {"a": "not a number"}, "id": "c1"},
+            {"name": "nope", "args": {}, "id": "c2"},
+        ],
+    )
+    model = FakeToolChatModel(responses=[calls, AIMessage("done")])
+    graph = build_agent_graph(model, [add], checkpointer=InMemorySaver())
+
+    state = run(graph, "go")
+
+    observations = {m.tool_call_id: m for m in state["messages"] if isinstance(m, ToolMessage)}
+    assert observations["c1"].status == "error" and "add" in observations["c1"].text
+    assert "no tool named 'nope'" in observations["c2"].text
+    assert state["answer"] == "done"
+
+
+def test_step_limit_stops_a_looping_model_with_a_clear_message():
+    model = FakeToolChatModel(responses=[tool_call("add", a=1, b=1)])  # repeats forever
+    graph = build_agent_graph(model, [add], max_steps=3, checkpointer=InMemorySaver())
+
+    state = run(graph, "loop")
+
+    assert state["stop_reason"] == "step_limit"
+    assert state["answer"] == STEP_LIMIT_MESSAGE.format(steps=3, limit=3)
+    assert len(model.calls) == 3
+    # the dangling calls are closed, so the thread can take another question
+    assert state["messages"][-2].text == NOT_RUN_OBSERVATION
+    assert isinstance(state["messages"][-1], AIMessage)
+
+
+def test_error_budget_ends_the_run():
+    model = FakeToolChatModel(responses=[tool_call("broken", x="again")])
+    graph = build_agent_graph(model, [broken], max_tool_errors=1, checkpointer=InMemorySaver())
+
+    state = run(graph, "keep failing")
+
+    assert state["stop_reason"] == "error_budget"
+    assert state["answer"].startswith(ERROR_BUDGET_MESSAGE.split("{")[0])
+    assert state["tool_errors"] == 2
+
+
+def test_grounding_facts_reach_the_model_and_named_nodes_are_cited():
+    nodes = [
+        {"uri": "http://ex.org/billing", "label": "Billing database", "description": "Invoices.", "score": 1.0,
+         "facts": ["owned by: Team A"]},
+        {"uri": "http://ex.org/crm", "label": "CRM", "description": "Contacts.", "score": 0.5, "facts": []},
+    ]
+    model = FakeToolChatModel(responses=[AIMessage("Team A owns the Billing database.")])
+    graph = build_agent_graph(model, [], retrieve=lambda q: nodes, checkpointer=InMemorySaver())
+
+    state = run(graph, "Who owns billing?")
+
+    system = model.calls[0][0]
+    assert isinstance(system, SystemMessage)
+    assert "<http://ex.org/billing> Billing database: Invoices. [owned by: Team A]" in system.text
+    assert [c["ref"] for c in state["citations"]] == ["http://ex.org/billing"]
+
+
+def test_select_offers_only_the_most_similar_tools():
+    @tool
+    def weather(city: str) -> str:
+        """Weather forecast for a city: rain, sun, temperature."""
+        return "sunny"
+
+    @tool
+    def invoices(customer: str) -> str:
+        """Unpaid invoices of a customer."""
+        return "none"
+
+    model = FakeToolChatModel(responses=[AIMessage("ok")])
+    settings = Settings.load(top_k_tools=1, tools=[])
+    agent = Agent(
+        settings, model=model, embeddings=HashingEmbeddings(), extra_tools=[add, weather, invoices],
+        checkpointer=InMemorySaver(),
+    )
+
+    agent.run("What is the weather forecast in Paris: rain or sun?")
+
+    assert model.offered == [["weather"]]
+
+
+def test_agent_result_lists_tool_activity_and_sql_citation(example_db):
+    query = "SELECT name FROM models WHERE id = 'Phi-2'"
+    model = FakeToolChatModel(responses=[tool_call("sql", query=query), AIMessage("It is Phi-2.")])
+    settings = Settings.load(db=example_db, tools=["sql"])
+    agent = Agent(settings, model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+
+    result = agent.run("Name of model Phi-2?")
+
+    assert result.answer == "It is Phi-2."
+    assert [(a.name, a.ok) for a in result.tool_calls] == [("sql", True)]
+    assert "Phi-2" in result.tool_calls[0].output
+    assert [(c.kind, c.detail) for c in result.citations] == [("sql", query)]

@@ -1,0 +1,113 @@
+"""The knowledge graph: formats, descriptions, hybrid retrieval, the saved index and its staleness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from rdflib import Graph
+
+from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphNotFoundError, KnowledgeGraphSyntaxError
+from agentmesh.knowledge import KnowledgeBase, KnowledgeStore
+from agentmesh.knowledge.describe import describe_nodes
+from agentmesh.models.testing import HashingEmbeddings
+
+FORMATS = {"nt": "nt", "rdf": "xml", "jsonld": "json-ld", "ttl": "turtle"}
+
+
+@pytest.mark.parametrize("suffix", sorted(FORMATS))
+def test_every_triple_format_loads(small_kg, tmp_path, suffix):
+    source = Graph().parse(small_kg, format="turtle")
+    path = tmp_path / f"copy.{suffix}"
+    path.write_text(source.serialize(format=FORMATS[suffix]), encoding="utf-8")
+
+    store = KnowledgeStore.from_paths([path])
+
+    assert len(store) == len(source) == 9
+
+
+@pytest.mark.parametrize("suffix,fmt", [("nq", "nquads"), ("trig", "trig")])
+def test_quad_formats_load_into_the_union_graph(tmp_path, suffix, fmt):
+    path = tmp_path / f"data.{suffix}"
+    if suffix == "nq":
+        path.write_text('<http://e.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "A" <http://e.org/g1> .\n')
+    else:
+        path.write_text('<http://e.org/g1> { <http://e.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "A" . }\n')
+    store = KnowledgeStore.from_paths([path])
+    assert len(store) == 1
+    texts, _ = describe_nodes(store.graph)
+    assert [t.label for t in texts] == ["A"]
+
+
+def test_folder_loads_every_rdf_file(small_kg, tmp_path):
+    folder = tmp_path / "kg"
+    folder.mkdir()
+    (folder / "a.ttl").write_text(small_kg.read_text())
+    (folder / "b.nt").write_text('<http://e.org/x> <http://www.w3.org/2000/01/rdf-schema#label> "X" .\n')
+    (folder / "notes.txt").write_text("not rdf")
+    assert len(KnowledgeStore.from_paths([folder])) == 10
+
+
+def test_errors_name_the_file(tmp_path):
+    with pytest.raises(KnowledgeGraphNotFoundError, match="missing.ttl"):
+        KnowledgeStore.from_paths([tmp_path / "missing.ttl"])
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://e.org/> .\nex:a ex:b .\n")
+    with pytest.raises(KnowledgeGraphSyntaxError, match=r"bad.ttl' line 2"):
+        KnowledgeStore.from_paths([bad])
+    odd = tmp_path / "data.csv"
+    odd.write_text("a,b")
+    with pytest.raises(KnowledgeGraphError, match="unknown format '.csv'"):
+        KnowledgeStore.from_paths([odd])
+
+
+def test_description_fallbacks_and_skipped_nodes(small_kg):
+    store = KnowledgeStore.from_paths([small_kg])
+    texts, skipped = describe_nodes(store.graph)
+    by_uri = {t.uri.rsplit("/", 1)[-1]: t for t in texts}
+
+    assert by_uri["billing"].text == "Billing database: Stores invoices and payments for all customers."
+    assert by_uri["teamA"].label == "Team A"  # skos:prefLabel
+    assert by_uri["teamA"].description == "The payments team."  # rdfs:comment
+    assert "orphan" not in by_uri and "ownedBy" not in by_uri
+    assert skipped == 2  # the orphan (no text) and the property with only a label
+
+
+def test_exact_label_match_ranks_first(small_kg):
+    kb = KnowledgeBase.open([small_kg], HashingEmbeddings())
+    nodes = kb.retrieve("what does the CRM hold about customers and payments?", k=3)
+    assert nodes[0].label == "CRM"
+    assert nodes[0].uri == "http://example.org/crm"
+
+
+def test_retrieved_nodes_carry_label_resolved_facts(small_kg):
+    kb = KnowledgeBase.open([small_kg], HashingEmbeddings())
+    billing = kb.retrieve("Billing database", k=1)[0]
+    assert billing.facts == ["owned by: Team A"]
+    assert billing.links == [("http://example.org/teamA", "Team A")]
+
+
+def test_index_is_saved_reused_and_rebuilt_when_the_graph_changes(small_kg, tmp_path):
+    cache = tmp_path / "indexes"
+    kb = KnowledgeBase.open([small_kg], HashingEmbeddings(), cache_dir=cache)
+    folders = list(cache.iterdir())
+    assert len(folders) == 1
+    manifest = json.loads((folders[0] / "manifest.json").read_text())
+    assert manifest["count"] == 3 and manifest["embedding_model"] == "hashing-bow"
+
+    class CountingEmbeddings(HashingEmbeddings):
+        embedded = 0
+
+        def embed(self, texts):
+            CountingEmbeddings.embedded += len(texts)
+            return super().embed(texts)
+
+    again = KnowledgeBase.open([small_kg], CountingEmbeddings(), cache_dir=cache)
+    assert CountingEmbeddings.embedded == 0  # reused (same model id, same content)
+    assert again.version == kb.version
+
+    small_kg.write_text(small_kg.read_text() + '\n<http://example.org/new> <http://www.w3.org/2000/01/rdf-schema#label> "New" .\n')
+    changed = KnowledgeBase.open([small_kg], CountingEmbeddings(), cache_dir=cache)
+    assert changed.version != kb.version
+    assert CountingEmbeddings.embedded == 4
+    assert len(changed.index.nodes) == 4

@@ -1,0 +1,130 @@
+"""First tools: read-only SQL on SQLite and the Python subprocess."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+import pytest
+
+from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
+from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
+from agentmesh.tools.sql import SQLiteReader, make_sql_tool
+
+
+@pytest.fixture
+def db(example_db, tmp_path):
+    copy = tmp_path / "landscape.sqlite"
+    shutil.copy(example_db, copy)
+    return copy
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sql_returns_rows_and_cites_the_query(db):
+    tool = make_sql_tool(SQLiteReader(db))
+    message = tool.invoke({"name": "sql", "args": {"query": "SELECT model_id, mmlu FROM benchmarks ORDER BY mmlu DESC LIMIT 2"}, "id": "1", "type": "tool_call"})
+    assert message.text.splitlines() == ["model_id | mmlu", "GPT-4 | 86.4", "Qwen-72B-Chat | 74.4"]
+    assert message.artifact[0]["kind"] == "sql"
+
+
+def test_sql_description_lists_the_schema(db):
+    tool = make_sql_tool(SQLiteReader(db))
+    assert "benchmarks(model_id TEXT, mmlu REAL, humaneval REAL, gsm8k REAL)" in tool.description
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP TABLE models",
+        "DELETE FROM models",
+        "UPDATE prices SET input_per_1m_usd = 0",
+        "INSERT INTO licenses VALUES ('x', 'x', 0, 'x')",
+        "CREATE TABLE t (a)",
+        "ATTACH DATABASE ':memory:' AS other",
+        "PRAGMA journal_mode = DELETE",
+        "VACUUM INTO '/tmp/agentmesh-stolen.sqlite'",
+        "WITH x AS (SELECT 1) DELETE FROM models",
+        "SELECT load_extension('/tmp/evil')",
+    ],
+)
+def test_sql_refuses_writes_and_the_file_is_unchanged(db, statement):
+    reader = SQLiteReader(db)
+    before = digest(db)
+    with pytest.raises(ToolError):
+        reader.query(statement)
+    assert digest(db) == before
+    assert not os.path.exists("/tmp/agentmesh-stolen.sqlite")
+
+
+def test_sql_refuses_a_second_statement(db):
+    before = digest(db)
+    with pytest.raises(ToolError, match="one statement"):
+        SQLiteReader(db).query("SELECT 1; DROP TABLE models")
+    assert digest(db) == before
+
+
+def test_sql_write_is_reported_as_read_only(db):
+    with pytest.raises(ReadOnlyViolationError, match="read-only"):
+        SQLiteReader(db).query("DELETE FROM models")
+
+
+def test_sql_error_carries_sqlites_message(db):
+    with pytest.raises(ToolError, match="no such table: nope"):
+        SQLiteReader(db).query("SELECT * FROM nope")
+
+
+def test_sql_row_cap(db):
+    columns, rows, truncated = SQLiteReader(db, row_limit=3).query("SELECT id FROM models")
+    assert len(rows) == 3 and truncated
+
+
+def test_sql_missing_database(tmp_path):
+    with pytest.raises(DatabaseError, match="does not exist"):
+        SQLiteReader(tmp_path / "none.sqlite")
+
+
+def test_sql_not_a_database(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="cannot be read as SQLite"):
+        SQLiteReader(junk)
+
+
+def test_python_prints_the_last_expression():
+    tool = make_python_tool(PythonSandbox())
+    message = tool.invoke({"name": "python", "args": {"code": "x = 6 * 7\nx"}, "id": "1", "type": "tool_call"})
+    assert message.text == "42"
+    assert message.artifact == [{"kind": "code", "ref": "python", "detail": "x = 6 * 7\nx"}]
+
+
+def test_python_runs_in_another_process_with_a_scrubbed_environment(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    result = PythonSandbox().run("import os\nprint(os.getpid())\nprint(sorted(os.environ))\nprint(os.getcwd())")
+    pid, env, cwd = result.stdout.splitlines()
+    assert int(pid) != os.getpid()
+    assert "OPENAI_API_KEY" not in env and "sk-secret-value" not in result.stdout
+    assert "agentmesh-py-" in cwd
+
+
+def test_python_timeout_kills_the_code():
+    with pytest.raises(ToolError, match="longer than 1s"):
+        make_python_tool(PythonSandbox(timeout=1)).invoke({"code": "while True: pass"})
+
+
+def test_python_memory_limit():
+    result = PythonSandbox(memory_mb=256).run("x = bytearray(1024 * 1024 * 1024)")
+    assert result.returncode != 0 and "MemoryError" in result.stderr
+
+
+def test_python_error_is_reported():
+    with pytest.raises(ToolError, match="ZeroDivisionError"):
+        make_python_tool(PythonSandbox()).invoke({"code": "1 / 0"})
+
+
+def test_python_output_is_capped():
+    result = PythonSandbox(max_output=1000).run("print('x' * 100000)")
+    assert len(result.stdout) < 1100 and "output cut" in result.stdout
