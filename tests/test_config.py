@@ -1,0 +1,78 @@
+"""Settings: TOML file, environment, arguments, in that order of precedence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentmesh import ConfigError, Settings
+
+
+def test_defaults(tmp_path):
+    s = Settings.load()
+    assert s.model == "embedded"
+    assert s.tools == ["kg_search", "sql", "python"]
+    assert s.home == tmp_path / "home"  # AGENTMESH_HOME from the test fixture
+    assert s.tools_per_question() == 1
+
+
+def test_toml_in_working_directory_with_relative_paths():
+    Path("agentmesh.toml").write_text('model = "local:llama3"\nkg = ["kg/a.ttl", "b.ttl"]\ndb = "data.sqlite"\nmax_steps = 4\n')
+    s = Settings.load()
+    here = Path.cwd().resolve()
+    assert s.model == "local:llama3"
+    assert s.kg == [here / "kg/a.ttl", here / "b.ttl"]
+    assert s.db == here / "data.sqlite"
+    assert s.max_steps == 4
+    assert s.tools_per_question() == 4
+
+
+def test_environment_overrides_file_and_arguments_override_both(monkeypatch, tmp_path):
+    config = tmp_path / "conf" / "agentmesh.toml"
+    config.parent.mkdir()
+    config.write_text('model = "local:a"\nmax_steps = 4\ntop_k_nodes = 2\n')
+    monkeypatch.setenv("AGENTMESH_MAX_STEPS", "9")
+    monkeypatch.setenv("AGENTMESH_KG", "x.ttl,y.ttl")
+
+    s = Settings.load(config, top_k_nodes=7)
+
+    assert s.model == "local:a"
+    assert s.max_steps == 9
+    assert s.kg == [Path("x.ttl"), Path("y.ttl")]
+    assert s.top_k_nodes == 7
+
+
+def test_agentmesh_table_is_accepted(tmp_path):
+    config = tmp_path / "pyproject-like.toml"
+    config.write_text('[agentmesh]\nmodel = "openai:gpt-4o-mini"\n')
+    assert Settings.load(config).model == "openai:gpt-4o-mini"
+
+
+def test_api_key_is_secret(monkeypatch):
+    monkeypatch.setenv("AGENTMESH_API_KEY", "sk-very-secret")
+    s = Settings.load()
+    assert "sk-very-secret" not in repr(s) and "sk-very-secret" not in str(s.model_dump())
+    assert s.api_key.get_secret_value() == "sk-very-secret"
+
+
+def test_bad_values_say_which_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTMESH_MAX_STEPS", "zero")
+    with pytest.raises(ConfigError, match="setting 'max_steps'"):
+        Settings.load()
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    config = tmp_path / "agentmesh.toml"
+    config.write_text("modle = 'embedded'\n")
+    with pytest.raises(ConfigError, match="modle"):
+        Settings.load(config)
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        Settings.load(tmp_path / "none.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("model = \n")
+    with pytest.raises(ConfigError, match="broken.toml"):
+        Settings.load(broken)
