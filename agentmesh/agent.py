@@ -118,7 +118,8 @@ class Agent:
     @property
     def embeddings(self) -> Embeddings:
         if self._embeddings is None:
-            self._embeddings = make_embeddings(self.settings.embeddings, base_url=None)
+            key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
+            self._embeddings = make_embeddings(self.settings.embeddings, api_key=key)
         return self._embeddings
 
     @property

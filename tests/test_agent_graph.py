@@ -182,3 +182,19 @@ def test_agent_result_lists_tool_activity_and_sql_citation(example_db):
     assert [(a.name, a.ok) for a in result.tool_calls] == [("sql", True)]
     assert "Phi-2" in result.tool_calls[0].output
     assert [(c.kind, c.detail) for c in result.citations] == [("sql", query)]
+
+
+def test_arun_and_stream_give_the_same_run(example_kg):
+    import asyncio
+
+    settings = Settings.load(kg=[example_kg], tools=[])
+    model = FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200000 tokens.")])
+    agent = Agent(settings, model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+
+    result = asyncio.run(agent.arun("Context window of Claude 2.1?", thread_id="a"))
+    nodes = [node for node, _ in agent.stream("And Claude 2?", thread_id="a")]
+
+    assert result.answer == "Claude 2.1 reads 200000 tokens."
+    assert any(c.ref.endswith("/Claude-2.1") for c in result.citations)
+    assert nodes == ["ground", "select", "act", "answer"]
+    assert [m.text for m in agent.history("a") if isinstance(m, HumanMessage)] == ["Context window of Claude 2.1?", "And Claude 2?"]

@@ -31,6 +31,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 LABEL_IN_QUESTION_BONUS = 0.35
 TOKEN_OVERLAP_WEIGHT = 0.15
 MAX_FACTS = 8
+MIN_RELATIVE_SCORE = 0.5
 
 
 @dataclass
@@ -107,8 +108,11 @@ class KnowledgeBase:
     def has_node(self, uri: str) -> bool:
         return (URIRef(uri), None, None) in self.store.graph or (None, None, URIRef(uri)) in self.store.graph
 
-    def retrieve(self, question: str, k: int = 5) -> list[RetrievedNode]:
-        """The ``k`` nodes most relevant to ``question``, best first, each with its facts."""
+    def retrieve(self, question: str, k: int = 5, *, min_relative_score: float = MIN_RELATIVE_SCORE) -> list[RetrievedNode]:
+        """The ``k`` nodes most relevant to ``question``, best first, each with its facts.
+
+        Nodes scoring below ``min_relative_score`` times the best score are left out: when
+        one node matches by name, loosely similar ones only distract a small model."""
         if k <= 0 or not self.index.nodes:
             return []
         query = embed_texts(self.embeddings, [question])[0]
@@ -127,7 +131,8 @@ class KnowledgeBase:
             bonus = LABEL_IN_QUESTION_BONUS if node.label.lower() in lowered else 0.0
             scored.append((cosine + TOKEN_OVERLAP_WEIGHT * overlap + bonus, i))
         scored.sort(reverse=True)
-        return [self._node(i, score) for score, i in scored[:k]]
+        floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
+        return [self._node(i, score) for score, i in scored[:k] if score >= floor]
 
     def _node(self, i: int, score: float) -> RetrievedNode:
         text = self.index.nodes[i]
