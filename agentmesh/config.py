@@ -14,7 +14,7 @@ import contextvars
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     model: str = Field("embedded", description="'embedded', 'openai:<name>' or 'local:<name>' (with base_url).")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
     api_key: SecretStr | None = Field(None, description="Key for the hosted/local server; OPENAI_API_KEY also works.")
+    tool_calling: Literal["native", "json"] = Field(
+        "native", description="'json': tool calls by JSON-schema constrained output, for servers without native tool calling."
+    )
     embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     db: Path | None = Field(None, description="SQLite database for the sql tool.")

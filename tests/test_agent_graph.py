@@ -198,3 +198,13 @@ def test_arun_and_stream_give_the_same_run(example_kg):
     assert any(c.ref.endswith("/Claude-2.1") for c in result.citations)
     assert nodes == ["ground", "select", "act", "answer"]
     assert [m.text for m in agent.history("a") if isinstance(m, HumanMessage)] == ["Context window of Claude 2.1?", "And Claude 2?"]
+
+
+def test_a_label_inside_a_longer_name_is_not_cited():
+    from agentmesh.graphs.agent import _mentions
+
+    assert _mentions("The context window of Claude 2.1 is 200K tokens.", "Claude 2.1")
+    assert not _mentions("The context window of Claude 2.1 is 200K tokens.", "Claude 2")
+    assert _mentions("Claude 2 reads 100K tokens.", "Claude 2")
+    assert _mentions("It is developed by Mistral AI.", "Mistral AI")
+    assert not _mentions("MITRE publishes CVEs.", "MIT")

@@ -72,3 +72,27 @@ def test_local_needs_a_base_url():
 def test_unknown_provider():
     with pytest.raises(UnknownModelError, match="unknown model 'mistral-7b'"):
         make_chat_model(Settings.load(model="mistral-7b"))
+
+
+def test_json_tool_calling_for_a_server_without_native_tools(example_db):
+    script = [
+        {"content": '{"tool": "sql", "arguments": {"query": "SELECT COUNT(*) AS n FROM models"}}'},
+        {"content": "There are 26 models."},
+    ]
+    with FakeOpenAIServer(script) as server:
+        settings = Settings.load(
+            model="local:fake-model", base_url=server.base_url, tool_calling="json", db=example_db, tools=["sql"]
+        )
+        agent = Agent(settings, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+        result = agent.run("How many models?")
+
+    decide, answer = server.requests
+    assert "tools" not in decide
+    schema = decide["response_format"]["json_schema"]["schema"]
+    assert {"answer": {"const": True}} in [o["properties"] for o in schema["anyOf"]]
+    assert [o["properties"]["tool"] for o in schema["anyOf"][1:]] == [{"const": "sql"}]
+    # the answer turn is plain text: results folded into the system message, the question last
+    assert "response_format" not in answer and answer["messages"][-1] == {"role": "user", "content": "How many models?"}
+    assert "Result of tool sql:\nn\n26" in answer["messages"][0]["content"]
+    assert result.answer == "There are 26 models."
+    assert [(c.name, c.ok) for c in result.tool_calls] == [("sql", True)]

@@ -72,10 +72,11 @@ def _last_question(messages: Sequence[AnyMessage]) -> str:
 
 def _mentions(answer: str, label: str) -> bool:
     """True when the answer names the node: the whole label, or most of its words."""
-    answer_l, label_l = answer.lower(), label.lower()
+    answer_l, label_l = answer.lower(), label.lower().strip()
     if not label_l:
         return False
-    if label_l in answer_l:
+    # whole label, not inside a longer name ("Claude 2" is not named by "Claude 2.1")
+    if re.search(rf"(?<![\w.]){re.escape(label_l)}(?![\w]|\.\w)", answer_l):
         return True
     words = _TOKEN.findall(label_l)
     if len(words) < 2:

@@ -6,6 +6,10 @@ it into a grammar, so the reply always parses and the arguments always match the
 schema (though a small model may still choose silly values). The JSON only decides; an
 answer is then generated as free text, because small models write far worse prose inside
 a JSON string (they copy the facts verbatim).
+
+:class:`JsonToolCallingModel` wraps any chat model that accepts ``response_format`` (the
+embedded llama.cpp model; a vLLM, Ollama or llama.cpp server through ``ChatOpenAI``) and
+gives it ``bind_tools``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,17 @@ import json
 import uuid
 from typing import Any, Sequence
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCall
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
 
 from agentmesh.prompts import JSON_TOOLS_INSTRUCTIONS, TOOL_RESULT_FOR_TEXT_MODEL
 
-__all__ = ["reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "ANSWER_NOW"]
+__all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "ANSWER_NOW"]
 
 ANSWER_NOW: list[ToolCall] = []
 """``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
@@ -150,3 +159,64 @@ def to_plain_messages(
         else:
             merged.append(item)
     return merged
+
+
+class JsonToolCallingModel(BaseChatModel):
+    """Tool calling for ``inner``, a chat model without it, by JSON-schema constrained output.
+
+    Each turn with tools bound is two calls at most: a constrained one that decides (a tool
+    call, or "answer now"), then, for an answer, a free-text one. ``inner`` must accept a
+    ``response_format`` keyword (OpenAI's json_schema form) and plain role/content messages.
+
+    >>> model = JsonToolCallingModel(inner=ChatOpenAI(base_url="http://127.0.0.1:8080/v1", api_key="-"))  # doctest: +SKIP
+    >>> model.bind_tools([my_tool]).invoke("...").tool_calls                                           # doctest: +SKIP
+    """
+
+    inner: BaseChatModel
+    bound_tools: list[dict[str, Any]] = Field(default_factory=list)
+    tool_choice: str | None = None
+    answer_after_tools: bool = Field(
+        True, description="After tool results arrive, answer in text instead of calling more tools (small models loop)."
+    )
+
+    @property
+    def _llm_type(self) -> str:
+        return "agentmesh-json-tools"
+
+    @property
+    def model_name(self) -> str:
+        return str(getattr(self.inner, "model_name", None) or getattr(self.inner, "model", None) or type(self.inner).__name__)
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> "JsonToolCallingModel":
+        return self.model_copy(update={"bound_tools": [convert_to_openai_tool(t) for t in tools], "tool_choice": tool_choice})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        use_tools = bool(self.bound_tools) and self.tool_choice != "none"
+        if use_tools and self.answer_after_tools and messages and isinstance(messages[-1], ToolMessage):
+            use_tools = False
+        if use_tools:
+            must_call = self.tool_choice in ("any", "required")
+            schema = reply_schema(self.bound_tools, allow_answer=not must_call)
+            decision = self.inner.invoke(
+                to_plain_messages(messages, tool_list_text(self.bound_tools), calls_as_json=True),
+                stop=stop,
+                response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+            )
+            calls = parse_reply(decision.text, [t["function"]["name"] for t in self.bound_tools]) or []
+            if calls:
+                return _result(AIMessage("", tool_calls=calls), decision)
+        # an answer (chosen, or JSON cut off at the token limit): written as free text
+        reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop)
+        return _result(AIMessage(reply.text.strip()), reply)
+
+
+def _result(message: AIMessage, source: BaseMessage) -> ChatResult:
+    message.usage_metadata = getattr(source, "usage_metadata", None)
+    message.response_metadata = dict(getattr(source, "response_metadata", {}) or {})
+    return ChatResult(generations=[ChatGeneration(message=message)])

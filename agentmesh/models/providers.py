@@ -81,7 +81,12 @@ def _chat_openai(name: str, settings: Settings, *, base_url: str | None, api_key
     }
     if base_url:
         kwargs["base_url"] = base_url
-    return ChatOpenAI(**kwargs)
+    model = ChatOpenAI(**kwargs)
+    if settings.tool_calling == "json":
+        from agentmesh.models.json_tools import JsonToolCallingModel
+
+        return JsonToolCallingModel(inner=model)
+    return model
 
 
 def _openai(name: str, settings: Settings) -> BaseChatModel:
