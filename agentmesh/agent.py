@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
@@ -23,6 +24,7 @@ from agentmesh.errors import AgentmeshError
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
+from agentmesh.knowledge.provenance import RunRecord, save_trace
 from agentmesh.models.embeddings import make_embeddings
 from agentmesh.models.providers import make_chat_model, translate_model_error
 from agentmesh.tools import ToolContext, ToolRegistry, default_registry
@@ -39,6 +41,7 @@ class ToolActivity:
     args: dict[str, Any]
     ok: bool
     output: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +56,9 @@ class AgentResult:
     steps: int
     stop_reason: str
     grounding: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str = ""
+    unverified: list[str] = field(default_factory=list)
+    """URIs cited or written in the answer that are not nodes of the knowledge graph."""
 
 
 def sqlite_checkpointer(path: str) -> Any:
@@ -88,7 +94,7 @@ class Agent:
         self._embeddings = embeddings
         self.knowledge = knowledge
         if self.knowledge is None and s.kg:
-            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("indexes"))
+            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("kg"))
         if tools is None:
             context = ToolContext(
                 knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit
@@ -110,6 +116,7 @@ class Agent:
             self.tools,
             retrieve=retrieve,
             select_tools=selector,
+            is_node=self.knowledge.has_node if self.knowledge is not None else None,
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
             checkpointer=checkpointer,
@@ -132,20 +139,22 @@ class Agent:
     def run(self, message: str, thread_id: str | None = None) -> AgentResult:
         """Answer ``message`` in thread ``thread_id`` (a new thread when None)."""
         thread_id = thread_id or uuid.uuid4().hex
+        started = time.time()
         try:
             state = self.graph.invoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id)
+        return self._result(state, thread_id, started)
 
     async def arun(self, message: str, thread_id: str | None = None) -> AgentResult:
         """Async :meth:`run`."""
         thread_id = thread_id or uuid.uuid4().hex
+        started = time.time()
         try:
             state = await self.graph.ainvoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id)
+        return self._result(state, thread_id, started)
 
     def stream(self, message: str, thread_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node, update)`` as each node of the graph finishes."""
@@ -173,7 +182,11 @@ class Agent:
             )
         return translate_model_error(exc, self.settings) or exc
 
-    def _result(self, state: dict[str, Any], thread_id: str) -> AgentResult:
+    @property
+    def traces_dir(self):
+        return self.settings.data_dir("traces")
+
+    def _result(self, state: dict[str, Any], thread_id: str, started: float) -> AgentResult:
         messages = state.get("messages", [])
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
         turn = messages[start:]
@@ -183,10 +196,11 @@ class Agent:
             if isinstance(message, AIMessage):
                 for call in message.tool_calls:
                     out = outputs.get(call["id"])
+                    cited = out.artifact if out is not None and isinstance(out.artifact, list) else []
                     activity.append(
-                        ToolActivity(call["name"], call["args"], out is not None and out.status != "error", out.text if out else "")
+                        ToolActivity(call["name"], call["args"], out is not None and out.status != "error", out.text if out else "", cited)
                     )
-        return AgentResult(
+        result = AgentResult(
             answer=state.get("answer", ""),
             citations=[Citation(**c) for c in state.get("citations", [])],
             tool_calls=activity,
@@ -195,4 +209,13 @@ class Agent:
             steps=state.get("steps", 0),
             stop_reason=state.get("stop_reason", "answered"),
             grounding=state.get("grounding", []),
+            run_id=uuid.uuid4().hex[:16],
+            unverified=list(state.get("unverified", [])),
         )
+        record = RunRecord(
+            run_id=result.run_id, thread_id=thread_id, question=state.get("question", ""), answer=result.answer,
+            model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
+            tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
+        )
+        save_trace(self.traces_dir, record)
+        return result

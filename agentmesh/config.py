@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     db: Path | None = Field(None, description="SQLite database for the sql tool.")
     tools: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["kg_search", "sql", "python"], description="Tools offered to the model."
+        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "python"], description="Tools offered to the model."
     )
     max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")
     max_tool_errors: int = Field(3, ge=0, description="Failed tool calls tolerated per question.")

@@ -35,7 +35,7 @@ def test_quad_formats_load_into_the_union_graph(tmp_path, suffix, fmt):
         path.write_text('<http://e.org/g1> { <http://e.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "A" . }\n')
     store = KnowledgeStore.from_paths([path])
     assert len(store) == 1
-    texts, _ = describe_nodes(store.graph)
+    texts, _ = describe_nodes(store)
     assert [t.label for t in texts] == ["A"]
 
 
@@ -63,7 +63,7 @@ def test_errors_name_the_file(tmp_path):
 
 def test_description_fallbacks_and_skipped_nodes(small_kg):
     store = KnowledgeStore.from_paths([small_kg])
-    texts, skipped = describe_nodes(store.graph)
+    texts, skipped = describe_nodes(store)
     by_uri = {t.uri.rsplit("/", 1)[-1]: t for t in texts}
 
     assert by_uri["billing"].text == "Billing database: Stores invoices and payments for all customers."
@@ -87,27 +87,3 @@ def test_retrieved_nodes_carry_label_resolved_facts(small_kg):
     assert billing.links == [("http://example.org/teamA", "Team A")]
 
 
-def test_index_is_saved_reused_and_rebuilt_when_the_graph_changes(small_kg, tmp_path):
-    cache = tmp_path / "indexes"
-    kb = KnowledgeBase.open([small_kg], HashingEmbeddings(), cache_dir=cache)
-    folders = list(cache.iterdir())
-    assert len(folders) == 1
-    manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["count"] == 3 and manifest["embedding_model"] == "hashing-bow"
-
-    class CountingEmbeddings(HashingEmbeddings):
-        embedded = 0
-
-        def embed(self, texts):
-            CountingEmbeddings.embedded += len(texts)
-            return super().embed(texts)
-
-    again = KnowledgeBase.open([small_kg], CountingEmbeddings(), cache_dir=cache)
-    assert CountingEmbeddings.embedded == 0  # reused (same model id, same content)
-    assert again.version == kb.version
-
-    small_kg.write_text(small_kg.read_text() + '\n<http://example.org/new> <http://www.w3.org/2000/01/rdf-schema#label> "New" .\n')
-    changed = KnowledgeBase.open([small_kg], CountingEmbeddings(), cache_dir=cache)
-    assert changed.version != kb.version
-    assert CountingEmbeddings.embedded == 4
-    assert len(changed.index.nodes) == 4

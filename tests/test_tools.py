@@ -98,7 +98,7 @@ def test_python_prints_the_last_expression():
     tool = make_python_tool(PythonSandbox())
     message = tool.invoke({"name": "python", "args": {"code": "x = 6 * 7\nx"}, "id": "1", "type": "tool_call"})
     assert message.text == "42"
-    assert message.artifact == [{"kind": "code", "ref": "python", "detail": "x = 6 * 7\nx"}]
+    assert message.artifact == [{"kind": "code", "ref": "python", "detail": "x = 6 * 7\nx", "verified": None}]
 
 
 def test_python_runs_in_another_process_with_a_scrubbed_environment(monkeypatch):

@@ -10,7 +10,8 @@ can assemble it from fakes alone and a user can swap any part::
 * select: offer only the tools most similar to the question, so small models choose among few;
 * act: the model answers or proposes tool calls;
 * tools: run the proposed calls, in parallel; a failing call becomes an observation;
-* answer: the final text and the citations it used. The step limit and the error budget end
+* answer: the final text and the citations it used; URIs cited or written in the answer that
+  ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
   the run here with a clear message, never with a GraphRecursionError.
 """
 
@@ -39,6 +40,8 @@ from agentmesh.prompts import (
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "NOT_RUN_OBSERVATION"]
 
 Retriever = Callable[[str], list[dict[str, Any]]]
+NodeCheck = Callable[[str], bool]
+_URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
 ToolSelector = Callable[[str], list[str]]
 NOT_RUN_OBSERVATION = "Not run: the step limit was reached."
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
@@ -103,6 +106,7 @@ def build_agent_graph(
     *,
     retrieve: Retriever | None = None,
     select_tools: ToolSelector | None = None,
+    is_node: NodeCheck | None = None,
     max_steps: int = 6,
     max_tool_errors: int = 3,
     max_parallel_tools: int = 4,
@@ -120,6 +124,7 @@ def build_agent_graph(
             "grounding": grounding,
             "citations": [],
             "evidence": [],
+            "unverified": [],
             "steps": 0,
             "tool_errors": 0,
             "last_error": "",
@@ -207,7 +212,24 @@ def build_agent_graph(
         candidates += state.get("evidence", [])
         mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
         citations = _merge_citations(mentioned, state.get("citations", []))
-        return {"answer": text, "stop_reason": stop, "citations": citations, "messages": new_messages}
+        unverified: list[str] = []
+        if is_node is not None:
+            for citation in citations:
+                if citation["kind"] == "node":
+                    citation["verified"] = is_node(citation["ref"])
+                    if not citation["verified"]:
+                        unverified.append(citation["ref"])
+            cited = {c["ref"] for c in citations}
+            for uri in dict.fromkeys(m.rstrip(".,;") for m in _URI_IN_TEXT.findall(text)):
+                if uri not in cited and not is_node(uri):
+                    unverified.append(uri)
+        return {
+            "answer": text,
+            "stop_reason": stop,
+            "citations": citations,
+            "unverified": unverified,
+            "messages": new_messages,
+        }
 
     builder = StateGraph(AgentState)
     builder.add_node("ground", ground)

@@ -14,13 +14,15 @@ StopReason = Literal["answered", "step_limit", "error_budget"]
 
 
 class Citation(BaseModel):
-    """Evidence an answer rests on: a graph node, a SQL statement that ran, or code that ran."""
+    """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, or code that ran."""
 
-    kind: Literal["node", "sql", "code"]
+    kind: Literal["node", "sql", "sparql", "code"]
     ref: str
     """The node URI, the database path, or 'python'."""
     detail: str = ""
     """The node's label, the SQL text, or the code."""
+    verified: bool | None = None
+    """For nodes: whether the URI is a node of the knowledge graph (None: not checked)."""
 
     def key(self) -> tuple[str, str, str]:
         """Identity for de-duplication: a node by its URI, SQL and code by their text."""
@@ -44,4 +46,6 @@ class AgentState(TypedDict, total=False):
     evidence: list[dict[str, Any]]
     """Node citations returned by tools; those the answer names become citations."""
     answer: str
+    unverified: list[str]
+    """URIs cited or written in the answer that are not nodes of the knowledge graph."""
     stop_reason: StopReason

@@ -1,7 +1,7 @@
 """The RDF knowledge graph: store, node index, grounding."""
 
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText
-from agentmesh.knowledge.grounding import KnowledgeBase, RetrievedNode, format_nodes
+from agentmesh.knowledge.grounding import KnowledgeBase, PathStep, RetrievedNode, format_nodes
 from agentmesh.knowledge.index import NodeIndex
 from agentmesh.knowledge.store import RDF_FORMATS, KnowledgeStore
 
@@ -11,6 +11,7 @@ __all__ = [
     "KnowledgeStore",
     "NodeIndex",
     "NodeText",
+    "PathStep",
     "RDF_FORMATS",
     "RetrievedNode",
     "format_nodes",

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DC, DCTERMS, RDFS, SKOS, Namespace
 
+if TYPE_CHECKING:
+    from agentmesh.knowledge.store import KnowledgeStore
+
 __all__ = ["NodeText", "DescriptionConfig", "describe_nodes", "label_of"]
 
-EXTRACTION_VERSION = 2
+EXTRACTION_VERSION = 3
 """Bump when describe_nodes changes what it extracts, so saved indexes are rebuilt."""
 SCHEMA = Namespace("https://schema.org/")
 SCHEMA_HTTP = Namespace("http://schema.org/")
@@ -49,19 +54,18 @@ class NodeText:
 
 def _best_literal(graph: Graph, node: URIRef, predicates: tuple[URIRef, ...], language: str) -> str | None:
     for predicate in predicates:
-        fallback = None
-        for value in graph.objects(node, predicate):
-            if not isinstance(value, Literal):
-                continue
-            if value.language in (None, language) or (value.language or "").startswith(language + "-"):
-                if value.language == language:
-                    return str(value)
-                fallback = fallback or str(value)
-            elif fallback is None:
-                fallback = str(value)
-        if fallback:
-            return fallback
+        best = _pick([v for v in graph.objects(node, predicate) if isinstance(v, Literal)], language)
+        if best:
+            return best
     return None
+
+
+def _pick(values: list[Literal], language: str) -> str | None:
+    """The value in ``language``, else one without a tag, else any."""
+    if not values:
+        return None
+    ranked = sorted(values, key=lambda v: (v.language != language and not (v.language or "").startswith(language + "-"), v.language is not None, str(v)))
+    return str(ranked[0]) or None
 
 
 def local_name(uri: str) -> str:
@@ -79,20 +83,37 @@ def label_of(graph: Graph, node: object, config: DescriptionConfig | None = None
     return str(node)
 
 
-def describe_nodes(graph: Graph, config: DescriptionConfig | None = None) -> tuple[list[NodeText], int]:
-    """Texts for every URI subject with a label or description, and the count of those skipped.
+def describe_nodes(store: "KnowledgeStore", config: DescriptionConfig | None = None, only: set[str] | None = None) -> tuple[list[NodeText], int]:
+    """Texts for every IRI subject with a label or description, and the count of those skipped.
 
-    Skipped: nodes with neither, and properties that have a label but no description."""
+    Skipped: nodes with neither, and properties that have a label but no description (they
+    name a relation, not a thing anyone asks about). ``only`` limits the work to those URIs.
+    Reads whole predicates at once from the store, which is fast at 100k nodes."""
     config = config or DescriptionConfig()
+
+    def collect(predicates: tuple[URIRef, ...]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for predicate in predicates:  # most preferred first: a node keeps its first hit
+            values: dict[str, list[Literal]] = {}
+            for subject, obj in store.pairs(predicate):
+                if isinstance(obj, Literal) and subject not in found and (only is None or subject in only):
+                    values.setdefault(subject, []).append(obj)
+            for subject, literals in values.items():
+                best = _pick(literals, config.language)
+                if best:
+                    found[subject] = best
+        return found
+
+    labels = collect(config.label_predicates)
+    descriptions = collect(config.description_predicates)
+    subjects = store.subjects() if only is None else {u for u in only if store.has_node(u)}
+    properties = store.predicates()
     texts: list[NodeText] = []
     skipped = 0
-    predicates = set(graph.predicates())
-    for node in sorted({s for s in graph.subjects() if isinstance(s, URIRef)}):
-        label = _best_literal(graph, node, config.label_predicates, config.language)
-        description = _best_literal(graph, node, config.description_predicates, config.language)
-        if not description and (not label or node in predicates):
-            # a property with only a label names a relation, not a thing anyone asks about
+    for uri in sorted(subjects):
+        label, description = labels.get(uri), descriptions.get(uri)
+        if not description and (not label or uri in properties):
             skipped += 1
             continue
-        texts.append(NodeText(str(node), label or local_name(str(node)), description or ""))
+        texts.append(NodeText(uri, label or local_name(uri), description or ""))
     return texts, skipped

@@ -1,8 +1,8 @@
 """Grounding: question -> the most relevant nodes -> their facts, with URIs to cite.
 
 Ranking is hybrid: the cosine similarity of the question to each node's text, plus a lexical
-bonus when the node's label appears in the question, so that an exact name wins over a merely
-similar description.
+score over labels (the share of a label's words in the question, and a bonus when the whole
+label appears), so that an exact name wins over a merely similar description.
 
 >>> kb = KnowledgeBase.open(["examples/llm-landscape/landscape.ttl"], MiniLMEmbeddings())   # doctest: +SKIP
 >>> [n.label for n in kb.retrieve("Who develops Mixtral?", k=2)]                            # doctest: +SKIP
@@ -10,33 +10,39 @@ similar description.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
+import networkx as nx
+import pyoxigraph as ox
 from langchain_core.embeddings import Embeddings
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF
 
+from agentmesh.errors import KnowledgeGraphError
 from agentmesh.knowledge.describe import DescriptionConfig, describe_nodes, label_of
-from agentmesh.knowledge.index import NodeIndex, embed_texts
+from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
 from agentmesh.models.embeddings import embedding_model_id
 
-__all__ = ["KnowledgeBase", "RetrievedNode", "format_nodes"]
+__all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes"]
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+_SPLIT_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 LABEL_IN_QUESTION_BONUS = 0.35
 TOKEN_OVERLAP_WEIGHT = 0.15
 MAX_FACTS = 8
 MIN_RELATIVE_SCORE = 0.5
+MAX_POSTINGS = 20_000
 
 
 @dataclass
 class RetrievedNode:
-    """A node found for a question, with its label-resolved 1-hop facts."""
+    """A node found for a question, with its label-resolved facts."""
 
     uri: str
     label: str
@@ -47,11 +53,21 @@ class RetrievedNode:
     """(URI, label) of the nodes its facts point to, so an answer naming them can cite them."""
 
     def render(self) -> str:
-        facts = "; ".join(self.facts)
         text = f"<{self.uri}> {self.label}"
         if self.description:
             text += f": {self.description}"
-        return f"{text} [{facts}]" if facts else text
+        return f"{text} [{'; '.join(self.facts)}]" if self.facts else text
+
+
+@dataclass
+class PathStep:
+    subject: tuple[str, str]
+    predicate: tuple[str, str]
+    object: tuple[str, str]
+    """Each a (URI, label) pair."""
+
+    def render(self) -> str:
+        return f"{self.subject[1]} --{self.predicate[1]}--> {self.object[1]}"
 
 
 def format_nodes(nodes: Iterable[RetrievedNode]) -> str:
@@ -59,19 +75,42 @@ def format_nodes(nodes: Iterable[RetrievedNode]) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
+    return set(_WORD.findall(_SPLIT_CAMEL.sub(" ", text).lower()))
+
+
+def _slug(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class KnowledgeBase:
-    """A loaded knowledge graph with its node index; the retriever used by ``ground`` and ``kg_search``."""
+    """A loaded knowledge graph with its node index: the retriever behind ``ground`` and the kg tools."""
 
-    def __init__(self, store: KnowledgeStore, index: NodeIndex, embeddings: Embeddings, config: DescriptionConfig) -> None:
+    def __init__(
+        self,
+        store: KnowledgeStore,
+        index: NodeIndex,
+        embeddings: Embeddings,
+        config: DescriptionConfig | None = None,
+        *,
+        index_folder: Path | None = None,
+        skipped: int = 0,
+    ) -> None:
         self.store = store
-        self.index = index
         self.embeddings = embeddings
-        self.config = config
-        self.skipped = 0
+        self.config = config or DescriptionConfig()
+        self.index_folder = index_folder
+        self.skipped = skipped
+        self._nx: nx.MultiDiGraph | None = None
+        self._set_index(index)
+
+    def _set_index(self, index: NodeIndex) -> None:
+        self.index = index
         self._label_words = [_words(n.label) for n in index.nodes]
+        postings: dict[str, list[int]] = {}
+        for i, words in enumerate(self._label_words):
+            for word in words:
+                postings.setdefault(word, []).append(i)
+        self._postings = {w: ids for w, ids in postings.items() if len(ids) <= MAX_POSTINGS}
 
     @classmethod
     def open(
@@ -81,63 +120,96 @@ class KnowledgeBase:
         *,
         cache_dir: Path | None = None,
         config: DescriptionConfig | None = None,
+        kind: IndexKind = "auto",
+        hnsw_threshold: int = HNSW_THRESHOLD,
+        writable: bool = False,
+        on_stale: str = "rebuild",
+        progress: Progress | None = None,
     ) -> "KnowledgeBase":
-        """Load ``paths`` and reuse the saved index in ``cache_dir`` when it still matches, else build it."""
+        """Load ``paths`` and their node index: reused from ``cache_dir`` when it still matches,
+        otherwise rebuilt (re-embedding only nodes whose text changed), or with
+        ``on_stale="refuse"`` an error that says why."""
         config = config or DescriptionConfig()
-        store = KnowledgeStore.from_paths(paths)
-        folder = cache_dir / f"kg-{store.content_hash}" if cache_dir else None
-        index = None
+        paths = list(paths)
+        store = KnowledgeStore.open(paths, cache_dir=cache_dir / "stores" if cache_dir else None, writable=writable)
+        model = embedding_model_id(embeddings)
+        folder = None
+        saved = None
+        if cache_dir is not None:
+            key = "|".join([model, config.key(), *sorted(str(p.resolve()) for p in store.sources)])
+            folder = cache_dir / f"index-{_slug(key)}"
+            saved = NodeIndex.load(folder)
+        reason = "missing" if saved is None else saved.stale_reason(
+            embedding_model=model, dimension=None, graph_hash=store.content_hash, config_key=config.key()
+        )
+        if reason is None and kind not in ("auto", saved.manifest.kind):
+            reason = f"stale: a {kind} index was asked for, this one is {saved.manifest.kind}"
+        if reason is None:
+            return cls(store, saved, embeddings, config, index_folder=folder)
+        if on_stale == "refuse" and saved is not None:
+            raise KnowledgeGraphError(f"node index '{folder}' is {reason}; rebuild it with: agentmesh kg index")
+        nodes, skipped = describe_nodes(store, config)
+        index = NodeIndex.build(
+            nodes, embeddings, graph_hash=store.content_hash, config_key=config.key(), kind=kind,
+            hnsw_threshold=hnsw_threshold, previous=saved, progress=progress,
+        )
         if folder is not None:
-            index = NodeIndex.load(
-                folder, embedding_model=embedding_model_id(embeddings), graph_hash=store.content_hash, config_key=config.key()
-            )
-        skipped = 0
-        if index is None:
-            nodes, skipped = describe_nodes(store.graph, config)
-            index = NodeIndex.build(nodes, embeddings, graph_hash=store.content_hash, config_key=config.key())
-            if folder is not None:
-                index.save(folder)
-        kb = cls(store, index, embeddings, config)
-        kb.skipped = skipped
-        return kb
+            index.save(folder)
+        return cls(store, index, embeddings, config, index_folder=folder, skipped=skipped)
 
     @property
     def version(self) -> str:
         return self.store.content_hash
 
     def has_node(self, uri: str) -> bool:
-        return (URIRef(uri), None, None) in self.store.graph or (None, None, URIRef(uri)) in self.store.graph
+        return self.store.has_node(uri)
 
-    def retrieve(self, question: str, k: int = 5, *, min_relative_score: float = MIN_RELATIVE_SCORE) -> list[RetrievedNode]:
-        """The ``k`` nodes most relevant to ``question``, best first, each with its facts.
+    # -- retrieval ---------------------------------------------------------------------------
+    def retrieve(
+        self, question: str, k: int = 5, *, hops: int = 1, min_relative_score: float = MIN_RELATIVE_SCORE
+    ) -> list[RetrievedNode]:
+        """The ``k`` nodes most relevant to ``question``, best first, each with its facts
+        (``hops`` = 2 adds the facts of the nodes it links to).
 
         Nodes scoring below ``min_relative_score`` times the best score are left out: when
         one node matches by name, loosely similar ones only distract a small model."""
+        return [self._node(i, score, hops) for i, score in self.rank(question, k, min_relative_score=min_relative_score)]
+
+    def rank(self, question: str, k: int = 5, *, min_relative_score: float = 0.0) -> list[tuple[int, float]]:
+        """(node row, hybrid score) of the ``k`` best nodes for ``question``."""
         if k <= 0 or not self.index.nodes:
             return []
         query = embed_texts(self.embeddings, [question])[0]
         candidates = dict(self.index.search(query, max(k * 4, 20)))
         question_words = _words(question)
         lowered = question.lower()
-        # exact label mentions are candidates even when the embedding missed them
-        for i, label_words in enumerate(self._label_words):
-            if label_words and label_words <= question_words and i not in candidates:
-                candidates[i] = float(self.index.index.reconstruct(i) @ query)
+        hits = Counter(i for w in question_words for i in self._postings.get(w, ()))
+        for i, count in hits.items():  # labels named in full are candidates even if the embedding missed them
+            if i not in candidates and count == len(self._label_words[i]):
+                candidates[i] = float(self.index.vectors[i] @ query)
         scored = []
         for i, cosine in candidates.items():
-            node = self.index.nodes[i]
             label_words = self._label_words[i]
-            overlap = len(label_words & question_words) / len(label_words) if label_words else 0.0
-            bonus = LABEL_IN_QUESTION_BONUS if node.label.lower() in lowered else 0.0
+            overlap = hits.get(i, 0) / len(label_words) if label_words else 0.0
+            label = self.index.nodes[i].label.lower()
+            bonus = LABEL_IN_QUESTION_BONUS if label and re.search(rf"(?<![\w]){re.escape(label)}(?![\w])", lowered) else 0.0
             scored.append((cosine + TOKEN_OVERLAP_WEIGHT * overlap + bonus, i))
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
-        return [self._node(i, score) for score, i in scored[:k] if score >= floor]
+        return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
 
-    def _node(self, i: int, score: float) -> RetrievedNode:
+    def _node(self, i: int, score: float, hops: int = 1) -> RetrievedNode:
         text = self.index.nodes[i]
         facts, links = self.facts(text.uri)
-        return RetrievedNode(text.uri, text.label, text.description, round(score, 4), facts, links)
+        if hops >= 2:
+            for uri, label in list(links):
+                more, _ = self.facts(uri, limit=3)
+                facts += [f"{label} → {fact}" for fact in more]
+        return RetrievedNode(text.uri, text.label, text.description, score, facts, links)
+
+    def label(self, uri: str) -> str:
+        row = self.index.by_uri.get(uri)
+        return self.index.nodes[row].label if row is not None else label_of(self.store.graph, URIRef(uri), self.config)
 
     def facts(self, uri: str, limit: int = MAX_FACTS) -> tuple[list[str], list[tuple[str, str]]]:
         """Label-resolved statements about ``uri`` ("license: Apache 2.0"), outgoing then incoming,
@@ -162,3 +234,64 @@ class KnowledgeBase:
             if isinstance(subject, URIRef):
                 links.append((str(subject), label))
         return facts, links
+
+    # -- paths -------------------------------------------------------------------------------
+    def network(self) -> nx.MultiDiGraph:
+        """The graph of IRI-to-IRI statements (rdf:type left out: it links everything to its class)."""
+        if self._nx is None:
+            g = nx.MultiDiGraph()
+            rdf_type = str(RDF.type)
+            for quad in self.store.ox.quads_for_pattern(None, None, None, None):
+                s, p, o = quad.subject, quad.predicate, quad.object
+                if isinstance(s, ox.NamedNode) and isinstance(o, ox.NamedNode) and p.value != rdf_type:
+                    g.add_edge(s.value, o.value, key=p.value)
+            self._nx = g
+        return self._nx
+
+    def path(self, source: str, target: str, max_length: int = 4) -> list[PathStep] | None:
+        """The shortest chain of statements linking two nodes, in either direction; None if none."""
+        g = self.network()
+        if source not in g or target not in g:
+            return None
+        try:
+            hops = nx.shortest_path(g.to_undirected(as_view=True), source, target)
+        except nx.NetworkXNoPath:
+            return None
+        if len(hops) - 1 > max_length:
+            return None
+        steps = []
+        for a, b in zip(hops, hops[1:]):
+            if g.has_edge(a, b):
+                predicate, subject, obj = next(iter(g[a][b])), a, b
+            else:
+                predicate, subject, obj = next(iter(g[b][a])), b, a
+            steps.append(PathStep((subject, self.label(subject)), (predicate, self.label(predicate)), (obj, self.label(obj))))
+        return steps
+
+    def resolve(self, name: str) -> str | None:
+        """The URI for ``name``: a URI of the graph as is, else the best-ranked node."""
+        if name.startswith(("http://", "https://", "urn:")) and self.has_node(name):
+            return name
+        ranked = self.rank(name, 1)
+        return self.index.nodes[ranked[0][0]].uri if ranked else None
+
+    # -- changes -----------------------------------------------------------------------------
+    def update(self, add: Iterable[tuple] = (), remove: Iterable[tuple] = ()) -> int:
+        """Add and remove triples; re-embed only the nodes whose text they change. Returns how many."""
+        add, remove = list(add), list(remove)
+        touched = {str(t[0]) for t in [*add, *remove] if isinstance(t[0], URIRef)}
+        if remove:
+            self.store.remove(remove)
+        if add:
+            self.store.add(add)
+        texts, _ = describe_nodes(self.store, self.config, only=touched)
+        nodes = sorted([n for n in self.index.nodes if n.uri not in touched] + texts, key=lambda n: n.uri)
+        index = NodeIndex.build(
+            nodes, self.embeddings, graph_hash=self.store.content_hash, config_key=self.config.key(),
+            kind=self.index.manifest.kind, previous=self.index,
+        )
+        if self.index_folder is not None:
+            index.save(self.index_folder)
+        self._set_index(index)
+        self._nx = None
+        return index.manifest.embedded

@@ -1,14 +1,15 @@
-"""kg_search: the knowledge graph as a tool."""
+"""kg_search and kg_path: the knowledge graph as tools (``sparql`` lives in tools/sparql.py)."""
 
 from __future__ import annotations
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from agentmesh.errors import ToolError
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase, format_nodes
 
-__all__ = ["make_kg_search"]
+__all__ = ["make_kg_search", "make_kg_path"]
 
 KG_SEARCH_DESCRIPTION = (
     "Search the knowledge graph for entities (models, organisations, licences, products...) and "
@@ -35,4 +36,32 @@ def make_kg_search(kb: KnowledgeBase) -> BaseTool:
         description=KG_SEARCH_DESCRIPTION,
         args_schema=KgSearchArgs,
         response_format="content_and_artifact",
+    )
+
+
+KG_PATH_DESCRIPTION = (
+    "Find how two entities of the knowledge graph are related: the shortest chain of facts linking "
+    "them. Give names or URIs."
+)
+
+
+class KgPathArgs(BaseModel):
+    source: str = Field(description="The first entity: a name or a URI.")
+    target: str = Field(description="The second entity: a name or a URI.")
+
+
+def make_kg_path(kb: KnowledgeBase, max_length: int = 4) -> BaseTool:
+    def kg_path(source: str, target: str) -> tuple[str, list[dict]]:
+        a, b = kb.resolve(source), kb.resolve(target)
+        if a is None or b is None:
+            raise ToolError(f"no node matches {source if a is None else target!r}")
+        steps = kb.path(a, b, max_length=max_length)
+        if steps is None:
+            return f"No chain of at most {max_length} facts links <{a}> and <{b}>.", []
+        lines = [f"<{s.subject[0]}> --{s.predicate[1]}--> <{s.object[0]}>   ({s.render()})" for s in steps]
+        nodes = {uri: label for s in steps for uri, label in (s.subject, s.object)}
+        return "\n".join(lines), [Citation(kind="node", ref=u, detail=l).model_dump() for u, l in nodes.items()]
+
+    return StructuredTool.from_function(
+        kg_path, name="kg_path", description=KG_PATH_DESCRIPTION, args_schema=KgPathArgs, response_format="content_and_artifact"
     )

@@ -76,6 +76,18 @@ def _kg_search(ctx: ToolContext) -> BaseTool | None:
     return make_kg_search(ctx.knowledge) if ctx.knowledge is not None else None
 
 
+def _kg_path(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.knowledge import make_kg_path
+
+    return make_kg_path(ctx.knowledge) if ctx.knowledge is not None else None
+
+
+def _sparql(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.sparql import make_sparql_tool
+
+    return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit) if ctx.knowledge is not None else None
+
+
 def _sql(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sql import SQLiteReader, make_sql_tool
 
@@ -90,5 +102,7 @@ def _python(ctx: ToolContext) -> BaseTool | None:
 
 default_registry = ToolRegistry()
 default_registry.register("kg_search", _kg_search)
+default_registry.register("kg_path", _kg_path)
+default_registry.register("sparql", _sparql)
 default_registry.register("sql", _sql)
 default_registry.register("python", _python)
