@@ -94,7 +94,7 @@ class Agent:
         self._embeddings = embeddings
         self.knowledge = knowledge
         if self.knowledge is None and s.kg:
-            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("kg"))
+            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index)
         if tools is None:
             context = ToolContext(
                 knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit
@@ -106,8 +106,8 @@ class Agent:
             selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question())
         retrieve = None
         if self.knowledge is not None and s.top_k_nodes > 0:
-            kb, k = self.knowledge, s.top_k_nodes
-            retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k)]  # noqa: E731
+            kb, k, hops = self.knowledge, s.top_k_nodes, s.kg_hops
+            retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k, hops=hops)]  # noqa: E731
         if checkpointer is None:
             checkpointer = sqlite_checkpointer(str(s.data_dir() / "threads.sqlite"))
         self.checkpointer = checkpointer

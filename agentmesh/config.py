@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     )
     embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
+    kg_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="Node index: exact below 50,000 nodes, HNSW above ('auto'), or forced."
+    )
+    kg_hops: int = Field(1, ge=1, le=2, description="Hops of facts shown for each retrieved node.")
     db: Path | None = Field(None, description="SQLite database for the sql tool.")
     tools: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "python"], description="Tools offered to the model."

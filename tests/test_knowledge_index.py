@@ -165,3 +165,10 @@ def test_two_hop_facts(example_kg):
     node = kb.retrieve("Zephyr 7B", k=1, hops=2)[0]
     assert "based on: Mistral 7B Instruct" in node.facts
     assert "Mistral 7B Instruct → developer: Mistral AI" in node.facts
+
+
+def test_skipped_nodes_are_counted_and_kept_up_to_date(small_kg):
+    kb = KnowledgeBase.open([small_kg], HashingEmbeddings(), writable=True)
+    assert kb.skipped == 2  # ex:orphan and the label-only property ex:ownedBy
+    kb.update(add=[(URIRef(EX + "orphan"), RDFS.label, Literal("Orphan system"))])
+    assert kb.skipped == 1 and EX + "orphan" in kb.index.by_uri

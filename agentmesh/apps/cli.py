@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from agentmesh.errors import AgentmeshError
+from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, out
+from agentmesh.apps.kg_cli import kg_app, trace_app
 
 __all__ = ["app", "main"]
 
@@ -28,33 +27,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+app.add_typer(kg_app, name="kg")
+app.add_typer(trace_app, name="trace")
 
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 KgOpt = typer.Option(None, "--kg", help="RDF file or folder to ground answers in (repeatable).")
 DbOpt = typer.Option(None, "--db", help="SQLite database for the sql tool.")
-ConfigOpt = typer.Option(None, "--config", "-c", help="Settings file (default: ./agentmesh.toml if present).")
-
-
-class _Failed(Exception):
-    pass
-
-
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """Turn agentmesh errors into one line on stderr and exit status 2."""
-    try:
-        yield
-    except AgentmeshError as exc:
-        _error(str(exc))
-        raise typer.Exit(2) from None
-
-
-def _error(message: str) -> None:
-    """One line on stderr, never wrapped, so scripts can grep it."""
-    err.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True, highlight=False)
 
 
 def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str], kg: Optional[list[Path]], db: Optional[Path]):
@@ -82,11 +61,16 @@ def _print_result(result) -> None:
         out.print("[bold]citations[/]")
         for i, c in enumerate(result.citations, 1):
             detail = c.detail if c.kind == "node" else c.detail.replace("\n", " ")[:200]
+            if c.verified is False:
+                detail += "  [yellow](not in the graph)[/]"
             out.print(f"  [{i}] {c.kind}: {escape(c.ref)}  {escape(detail)}")
     else:
         out.print("[dim]no citations: the answer names no knowledge-graph node and no SQL or code ran[/]")
+    for uri in result.unverified:
+        err.print(f"[yellow]warning: {escape(uri)} is not a node of the knowledge graph[/]")
     if result.stop_reason != "answered":
         err.print(f"[yellow]stopped: {result.stop_reason}[/]")
+    out.print(f"[dim]run {result.run_id} · provenance: agentmesh trace export {result.run_id}[/]")
 
 
 @app.command()
@@ -102,9 +86,9 @@ def ask(
 ) -> None:
     """Answer one question; print the answer, the tools called and the citations."""
     if not question.strip():
-        _error('the question is empty; pass it in quotes: agentmesh ask "..."')
+        error_line('the question is empty; pass it in quotes: agentmesh ask "..."')
         raise typer.Exit(2)
-    with _one_line_errors():
+    with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
         result = agent.run(question, thread_id=thread)
     if as_json:
@@ -128,7 +112,7 @@ def chat(
     thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Resume this thread."),
 ) -> None:
     """Chat in one thread that keeps its history across turns (and across sessions with --thread)."""
-    with _one_line_errors():
+    with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
     thread_id = thread or uuid.uuid4().hex
     out.print(f"[dim]agentmesh chat · model {escape(agent.model_name)} · thread {thread_id}[/]\n[dim]{CHAT_HELP}[/]")
@@ -154,7 +138,7 @@ def chat(
             out.print(thread_id)
             continue
         try:
-            with _one_line_errors():
+            with one_line_errors():
                 result = agent.run(text, thread_id=thread_id)
         except typer.Exit:
             continue  # the error was printed; the session goes on

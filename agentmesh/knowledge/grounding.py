@@ -93,13 +93,14 @@ class KnowledgeBase:
         config: DescriptionConfig | None = None,
         *,
         index_folder: Path | None = None,
-        skipped: int = 0,
+        embedded_now: int = 0,
     ) -> None:
         self.store = store
         self.embeddings = embeddings
         self.config = config or DescriptionConfig()
         self.index_folder = index_folder
-        self.skipped = skipped
+        self.embedded_now = embedded_now
+        """Texts embedded when this object was opened (0 when the saved index was reused)."""
         self._nx: nx.MultiDiGraph | None = None
         self._set_index(index)
 
@@ -151,11 +152,16 @@ class KnowledgeBase:
         nodes, skipped = describe_nodes(store, config)
         index = NodeIndex.build(
             nodes, embeddings, graph_hash=store.content_hash, config_key=config.key(), kind=kind,
-            hnsw_threshold=hnsw_threshold, previous=saved, progress=progress,
+            hnsw_threshold=hnsw_threshold, previous=saved, progress=progress, skipped=skipped,
         )
         if folder is not None:
             index.save(folder)
-        return cls(store, index, embeddings, config, index_folder=folder, skipped=skipped)
+        return cls(store, index, embeddings, config, index_folder=folder, embedded_now=index.manifest.embedded)
+
+    @property
+    def skipped(self) -> int:
+        """Nodes with no label or description (left out of the index)."""
+        return self.index.manifest.skipped
 
     @property
     def version(self) -> str:
@@ -280,18 +286,21 @@ class KnowledgeBase:
         """Add and remove triples; re-embed only the nodes whose text they change. Returns how many."""
         add, remove = list(add), list(remove)
         touched = {str(t[0]) for t in [*add, *remove] if isinstance(t[0], URIRef)}
+        skipped_before = sum(1 for uri in touched if uri not in self.index.by_uri and self.store.has_node(uri))
         if remove:
             self.store.remove(remove)
         if add:
             self.store.add(add)
-        texts, _ = describe_nodes(self.store, self.config, only=touched)
+        texts, skipped_now = describe_nodes(self.store, self.config, only=touched)
         nodes = sorted([n for n in self.index.nodes if n.uri not in touched] + texts, key=lambda n: n.uri)
         index = NodeIndex.build(
             nodes, self.embeddings, graph_hash=self.store.content_hash, config_key=self.config.key(),
             kind=self.index.manifest.kind, previous=self.index,
+            skipped=max(0, self.skipped - skipped_before) + skipped_now,
         )
         if self.index_folder is not None:
             index.save(self.index_folder)
         self._set_index(index)
         self._nx = None
+        self.embedded_now = index.manifest.embedded
         return index.manifest.embedded

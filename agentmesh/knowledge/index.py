@@ -52,6 +52,8 @@ class IndexManifest:
     """How many texts this build embedded (the rest were reused from the previous index)."""
     build_seconds: float
     built_at: float
+    skipped: int = 0
+    """Nodes left out for want of a label or description."""
 
 
 def embed_texts(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
@@ -102,6 +104,7 @@ class NodeIndex:
         hnsw_threshold: int = HNSW_THRESHOLD,
         previous: "NodeIndex | None" = None,
         progress: Progress | None = None,
+        skipped: int = 0,
     ) -> "NodeIndex":
         """Index ``nodes``; vectors of nodes whose text is unchanged in ``previous`` are reused."""
         started = time.perf_counter()
@@ -131,7 +134,7 @@ class NodeIndex:
         index = _faiss_index(vectors, chosen)
         manifest = IndexManifest(
             model, dim, graph_hash, config_key, chosen, len(nodes), len(todo),
-            round(time.perf_counter() - started, 3), time.time(),
+            round(time.perf_counter() - started, 3), time.time(), skipped,
         )
         return cls(nodes, vectors, manifest, index)
 
