@@ -87,3 +87,16 @@ def test_retrieved_nodes_carry_label_resolved_facts(small_kg):
     assert billing.links == [("http://example.org/teamA", "Team A")]
 
 
+
+
+def test_a_question_about_a_property_prefers_properties(tmp_path):
+    path = tmp_path / "onto.ttl"
+    path.write_text(
+        "@prefix ex: <http://e.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+        'ex:Salary a rdfs:Class ; rdfs:label "Salary" ; rdfs:comment "The salary paid for a job." .\n'
+        'ex:baseSalary a rdf:Property ; rdfs:label "baseSalary" ; rdfs:comment "The salary paid for a job." .\n'
+    )
+    kb = KnowledgeBase.open([path], HashingEmbeddings())
+    assert kb.retrieve("Which property gives the salary paid for a job?", k=1)[0].label == "baseSalary"
+    assert kb.retrieve("Which type gives the salary paid for a job?", k=1)[0].label == "Salary"

@@ -74,3 +74,11 @@ def test_agent_answers_offline_with_a_citation(smollm2, example_kg, example_db):
     result = agent.run("What is the context window of Claude 2.1?")
     assert result.stop_reason == "answered" and result.answer
     assert any(c.ref == "https://example.org/llm/Claude-2.1" for c in result.citations)
+
+
+def test_a_named_node_beats_a_similar_one(minilm, example_kg):
+    from agentmesh.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase.open([example_kg], minilm)
+    assert kb.retrieve("Tell me about Claude 2", k=1)[0].label == "Claude 2"
+    assert kb.retrieve("What is the context window of Claude 2.1?", k=1)[0].label == "Claude 2.1"

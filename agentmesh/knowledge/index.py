@@ -112,6 +112,7 @@ class NodeIndex:
         reusable = previous is not None and previous.manifest.embedding_model == model
         old = {n.uri: i for i, n in enumerate(previous.nodes)} if reusable else {}
         todo = [i for i, n in enumerate(nodes) if n.uri not in old or previous.nodes[old[n.uri]].text != n.text]
+        todo.sort(key=lambda i: len(nodes[i].text))  # similar lengths batch with less padding
         dim = previous.manifest.dimension if reusable else 0
         fresh = np.zeros((0, dim), np.float32)
         done = 0

@@ -75,10 +75,14 @@ class MiniLMEmbeddings(Embeddings):
         """Embed ``texts`` into a float32 array of shape (len(texts), 384)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        out = []
-        for start in range(0, len(texts), self.batch_size):
-            out.append(self._embed_batch(texts[start : start + self.batch_size]))
-        return np.vstack(out)
+        # batches of similar length: a batch is padded to its longest text, so mixing one long
+        # description with short labels would make the whole batch pay for the long one
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._embed_batch([texts[i] for i in rows])
+        return out
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         with self._lock:  # the tokenizer's padding state is shared
