@@ -94,7 +94,9 @@ class Agent:
         self._embeddings = embeddings
         self.knowledge = knowledge
         if self.knowledge is None and s.kg:
-            self.knowledge = KnowledgeBase.open(s.kg, self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index)
+            self.knowledge = KnowledgeBase.open(
+                s.kg, self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index, config=s.description_config()
+            )
         if tools is None:
             context = ToolContext(
                 knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit

@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         "auto", description="Node index: exact below 50,000 nodes, HNSW above ('auto'), or forced."
     )
     kg_hops: int = Field(1, ge=1, le=2, description="Hops of facts shown for each retrieved node.")
+    kg_language: str = Field("en", description="Preferred language tag of labels and descriptions.")
+    kg_label_predicates: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Label predicates (full IRIs), most preferred first; empty: the defaults."
+    )
+    kg_description_predicates: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Description predicates (full IRIs), most preferred first; empty: the defaults."
+    )
     db: Path | None = Field(None, description="SQLite database for the sql tool.")
     tools: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "python"], description="Tools offered to the model."
@@ -69,11 +76,13 @@ class Settings(BaseSettings):
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
 
-    @field_validator("kg", "tools", mode="before")
+    @field_validator("kg", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
     @classmethod
-    def _split_list(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
-            return [part.strip() for part in value.replace(os.pathsep, ",").split(",") if part.strip()]
+            if info.field_name == "kg":  # paths: the OS path separator works too
+                value = value.replace(os.pathsep, ",")
+            return [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, Path):
             return [value]
         return value
@@ -116,6 +125,19 @@ class Settings(BaseSettings):
         if self.top_k_tools is not None:
             return self.top_k_tools
         return 1 if self.model.split(":")[0] == "embedded" else 4
+
+    def description_config(self):
+        """The knowledge graph's DescriptionConfig from the kg_* settings."""
+        from rdflib import URIRef
+
+        from agentmesh.knowledge.describe import DescriptionConfig
+
+        default = DescriptionConfig()
+        return DescriptionConfig(
+            label_predicates=tuple(map(URIRef, self.kg_label_predicates)) or default.label_predicates,
+            description_predicates=tuple(map(URIRef, self.kg_description_predicates)) or default.description_predicates,
+            language=self.kg_language,
+        )
 
     def data_dir(self, *parts: str) -> Path:
         """A folder under the data home, created on first use."""

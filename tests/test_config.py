@@ -76,3 +76,10 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("model = \n")
     with pytest.raises(ConfigError, match="broken.toml"):
         Settings.load(broken)
+
+
+def test_description_predicates_from_settings(monkeypatch):
+    monkeypatch.setenv("AGENTMESH_KG_DESCRIPTION_PREDICATES", "http://e.org/blurb")
+    config = Settings.load(kg_language="de").description_config()
+    assert [str(p) for p in config.description_predicates] == ["http://e.org/blurb"]
+    assert config.language == "de" and config.label_predicates  # labels keep their defaults

@@ -49,7 +49,7 @@ def _open(settings, *, kind: str | None = None, on_stale: str = "rebuild", show_
 
         return KnowledgeBase.open(
             settings.kg, embeddings, cache_dir=settings.data_dir("kg"), kind=kind or settings.kg_index,
-            on_stale=on_stale, progress=progress,
+            config=settings.description_config(), on_stale=on_stale, progress=progress,
         )
 
 
