@@ -6,7 +6,9 @@ import importlib.util
 import json
 import sqlite3
 
-from conftest import EXAMPLE
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "llm-landscape"
 
 
 def _build_module():

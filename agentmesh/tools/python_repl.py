@@ -1,67 +1,225 @@
-"""python: run code in a separate, limited process and return what it printed.
+"""python: a session kernel in a separate, isolated, limited process.
 
-The code never runs inside the agent's process. Each call starts ``python -I`` in a fresh
-scratch folder with an environment holding no secrets (only PATH and locale), resource
-limits on CPU seconds, memory, file size and open files, a wall-clock timeout that kills the
-whole process group, and a cap on returned output. The value of a final expression is
-printed, as in a REPL.
+The code never runs inside the agent's process. Each thread gets its own kernel process, so
+variables persist across calls until the session is reset or the kernel dies. Module
+blocklists are known to lose, so isolation comes from the OS, in the strongest mode this
+machine allows (see :attr:`PythonSandbox.isolation`):
 
-What this does not yet protect against: network access (no network namespace yet) and reads
-of world-readable files outside the scratch folder. Session kernels that keep variables
-between calls come later; each call starts clean.
+* ``namespaces`` (running as root, as in CI and containers): a new network namespace (no
+  interfaces up: no network at all), a new PID namespace (the agent is invisible, and killing
+  the kernel kills every process it started), a new mount namespace where / is read-only and
+  /tmp, /var/tmp, /dev/shm and /run are private, size-capped tmpfs (hiding the Unix sockets of
+  local databases), and the code running as user ``nobody`` with no capabilities and
+  ``no_new_privs``. It cannot write outside its scratch folder and the private tmpfs, read
+  root's files, reach a local server, signal the agent, or raise its limits.
+* ``user-namespace`` (unprivileged, where the kernel allows user namespaces): the same
+  network and mount isolation, as a mapped user.
+* ``process`` (neither): a plain child process; sockets are refused by an audit hook, which
+  determined code can get around. The mode is reported, never hidden.
+
+Always: ``python -I`` (no user site, no PYTHON* variables), an environment holding no secrets,
+limits on CPU seconds, address space, processes, file size and open files, a wall-clock
+timeout per call that kills the kernel's whole process group (the session restarts, and the
+model is told its variables are gone), and a cap on returned output. matplotlib figures are
+saved as PNG files in the scratch folder and returned as paths.
+
+Not protected: reading world-readable files (system files, the Python installation), CPU use
+up to the limits, and other sandboxes of the same user on the same machine.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import resource
+import select
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any
 
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
 from agentmesh.graphs.state import Citation
+from agentmesh.tools._kernel import KERNEL_SOURCE
 
 __all__ = ["PythonSandbox", "SandboxResult", "make_python_tool"]
 
-# Runs in the child: executes the code from stdin and echoes the last expression's value.
-_RUNNER = r"""
-import ast, sys
-source = sys.stdin.read()
-tree = ast.parse(source, "<agent>", "exec")
-last = None
-if tree.body and isinstance(tree.body[-1], ast.Expr):
-    last = ast.Expression(tree.body.pop().value)
-scope = {"__name__": "__main__"}
-exec(compile(tree, "<agent>", "exec"), scope)
-if last is not None:
-    value = eval(compile(last, "<agent>", "eval"), scope)
-    if value is not None:
-        print(repr(value))
-"""
-
 PYTHON_DESCRIPTION = (
-    "Run Python 3 code in an isolated sandbox and get back what it prints (the last expression's "
-    "value is printed too). Use it for arithmetic, unit conversions and small data processing."
+    "Run Python 3 code in an isolated sandbox session and get back what it prints (the last "
+    "expression's value is printed too). Variables persist between calls; set reset=true to start "
+    "over. No network. Use it for arithmetic, unit conversions, data processing and charts "
+    "(matplotlib figures are saved as files)."
 )
+NOBODY = 65534
+# In the new mount namespace: park the scratch folder, make / read-only, cover /tmp, /var/tmp
+# and /dev/shm with private tmpfs, then show the scratch folder as /tmp/scratch and start there.
+_MOUNT_SCRIPT = (
+    'mount --bind "$1" /mnt && shift && mount -o remount,ro,bind / && '
+    "for d in /tmp /var/tmp /dev/shm /run; do [ -d $d ] && mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs $d; done; "
+    "mkdir /tmp/scratch && mount --bind /mnt /tmp/scratch && umount /mnt && cd /tmp/scratch && "
+    'exec "$@"'
+)
+SANDBOX_CWD = "/tmp/scratch"
+_DROP = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
+         "--bounding-set=-all", "--inh-caps=-all"]
+# Set inside the kernel before any user code: lowered hard limits cannot be raised again by an
+# unprivileged process. Audit hook only in "process" mode.
+_PRELUDE = r'''
+import resource, sys
+for name, value in {limits!r}.items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+if {audit!r}:
+    def _no_network(event, args):
+        if event in ("socket.connect", "socket.bind", "socket.sendto", "socket.getaddrinfo"):
+            raise PermissionError("network access is blocked in the agentmesh sandbox")
+    sys.addaudithook(_no_network)
+del resource
+'''
 
 
 @dataclass
 class SandboxResult:
     stdout: str
-    stderr: str
-    returncode: int
-    timed_out: bool
+    stderr: str = ""
+    result: str | None = None
+    error: str | None = None
+    figures: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    restarted: bool = False
+    """The kernel died or was killed: the session's variables are gone."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.timed_out and not self.restarted
+
+    def text(self) -> str:
+        parts = [p for p in (self.stdout.rstrip(), self.result) if p]
+        if self.stderr.strip():
+            parts.append("stderr:\n" + self.stderr.rstrip())
+        if self.figures:
+            parts.append("figures saved: " + ", ".join(self.figures))
+        return "\n".join(parts) or "(no output)"
+
+
+def _probe(command: list[str], cwd: str) -> bool:
+    try:
+        return subprocess.run(command, cwd=cwd, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+class _Kernel:
+    """One sandboxed Python process holding one session's variables."""
+
+    def __init__(self, sandbox: "PythonSandbox", scratch: Path) -> None:
+        self.sandbox = sandbox
+        self.scratch = scratch
+        self.proc: subprocess.Popen | None = None
+        self.reply_fd: int | None = None
+        self.lock = threading.Lock()
+        self.calls = 0
+
+    def start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        command = self.sandbox._command(self.scratch, write_fd)
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.scratch,
+            env=self.sandbox._env(self.scratch),
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            text=True,
+        )
+        os.close(write_fd)
+        self.reply_fd = read_fd
+        self.buffer = b""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for stream in (self.proc.stdin,):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        if self.reply_fd is not None:
+            os.close(self.reply_fd)
+        self.proc, self.reply_fd = None, None
+
+    def run(self, code: str, timeout: float) -> SandboxResult:
+        restarted = False
+        if not self.alive():
+            restarted = self.calls > 0
+            self.kill()
+            self.start()
+        self.calls += 1
+        try:
+            self.proc.stdin.write(json.dumps({"code": code}) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.kill()
+            return SandboxResult("", error="the sandbox process could not start", restarted=True)
+        deadline = time.monotonic() + timeout
+        limit = self.sandbox.max_output * 4 + 65536
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                return SandboxResult("", timed_out=True, restarted=True)
+            ready, _, _ = select.select([self.reply_fd], [], [], min(left, 0.5))
+            if not ready:
+                if not self.alive():
+                    break
+                continue
+            chunk = os.read(self.reply_fd, 65536)
+            if not chunk:
+                break
+            self.buffer += chunk
+            if len(self.buffer) > limit:
+                self.kill()
+                return SandboxResult("", error="the reply was too large", restarted=True)
+        if b"\n" not in self.buffer:
+            code_ = self.proc.poll() if self.proc else None
+            self.kill()
+            why = f"the sandbox process died (exit status {code_})" if code_ is not None else "the sandbox process died"
+            return SandboxResult("", error=f"{why}; a limit was probably reached (memory, processes, CPU)", restarted=True)
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        data = json.loads(line)
+        figures = [str(self.scratch / name) for name in data.get("figures", [])]
+        return SandboxResult(data["stdout"], data["stderr"], data["result"], data["error"], figures, restarted=restarted)
 
 
 class PythonSandbox:
-    """Runs code in a child process with limits. ``memory_mb`` caps the address space."""
+    """Isolated Python sessions, one kernel process per session id.
+
+    >>> sandbox = PythonSandbox(timeout=5)
+    >>> sandbox.run("x = 21")                 # doctest: +SKIP
+    >>> sandbox.run("x * 2").result           # doctest: +SKIP
+    '42'
+    """
 
     def __init__(
         self,
@@ -69,68 +227,151 @@ class PythonSandbox:
         timeout: float = 10.0,
         memory_mb: int = 1024,
         max_output: int = 20_000,
-        scratch_dir: str | Path | None = None,
+        cpu_seconds: int = 300,
+        max_processes: int = 64,
+        tmpfs_mb: int = 64,
+        root_dir: str | Path | None = None,
+        max_sessions: int = 8,
+        mode: str | None = None,
     ) -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.max_output = max_output
-        self.scratch_dir = Path(scratch_dir) if scratch_dir else None
+        self.cpu_seconds = cpu_seconds
+        self.max_processes = max_processes
+        self.tmpfs_mb = tmpfs_mb
+        self.max_sessions = max_sessions
+        self.root_dir = Path(root_dir) if root_dir else Path(tempfile.gettempdir()) / "agentmesh-sandbox"
+        self.root_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root_dir, 0o711)  # others may enter a scratch folder they know, not list them
+        self._sessions: OrderedDict[str, _Kernel] = OrderedDict()
+        self._lock = threading.Lock()
+        self.mode = mode or self._detect_mode()
 
-    def _limits(self) -> None:  # runs in the child between fork and exec
-        os.setsid()
-        cpu = int(self.timeout) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        mem = self.memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 1024 * 1024, 50 * 1024 * 1024))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # -- isolation ------------------------------------------------------------------------------
+    def _wrap(self, mode: str, scratch: Path, argv: list[str]) -> list[str]:
+        script = _MOUNT_SCRIPT.format(tmpfs=f"{self.tmpfs_mb}m")
+        spaces = ["--mount", "--net", "--pid", "--fork", "--mount-proc"]
+        if mode == "namespaces":
+            return ["unshare", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *_DROP, *argv]
+        if mode == "user-namespace":
+            return ["unshare", "--user", "--map-root-user", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *argv]
+        return argv
 
-    def run(self, code: str) -> SandboxResult:
-        scratch = Path(tempfile.mkdtemp(prefix="agentmesh-py-", dir=self.scratch_dir))
-        env = {"PATH": os.defpath, "HOME": str(scratch), "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"}
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", _RUNNER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=scratch,
-            env=env,
-            preexec_fn=self._limits,
-        )
-        timed_out = False
+    def _detect_mode(self) -> str:
+        probe_dir = Path(tempfile.mkdtemp(dir=self.root_dir))
+        os.chmod(probe_dir, 0o777)
         try:
-            out, err = proc.communicate(code.encode(), timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            out, err = proc.communicate()
-        return SandboxResult(self._clip(out), self._clip(err), proc.returncode, timed_out)
+            candidates = (["namespaces"] if os.geteuid() == 0 else []) + ["user-namespace"]
+            for mode in candidates:
+                if shutil.which("unshare") and (mode != "namespaces" or shutil.which("setpriv")):
+                    if _probe(self._wrap(mode, probe_dir, [sys.executable, "-I", "-c", "pass"]), str(probe_dir)):
+                        return mode
+            return "process"
+        finally:
+            shutil.rmtree(probe_dir, ignore_errors=True)
 
-    def _clip(self, data: bytes) -> str:
-        text = data.decode("utf-8", "replace")
-        if len(text) > self.max_output:
-            text = text[: self.max_output] + f"\n... (output cut at {self.max_output} characters)"
-        return text
+    @property
+    def isolation(self) -> dict[str, str]:
+        """What protects the host in the mode in effect (printed by README and the tool)."""
+        network = {"namespaces": "none (empty network namespace)", "user-namespace": "none (empty network namespace)",
+                   "process": "sockets refused by an audit hook only (no namespace support here)"}[self.mode]
+        files = {"namespaces": "read-only outside scratch and a private tmpfs; runs as nobody",
+                 "user-namespace": "private tmpfs for /tmp; other writes as the invoking user",
+                 "process": "runs as the invoking user: NOT isolated"}[self.mode]
+        return {"mode": self.mode, "network": network, "filesystem": files}
+
+    def _command(self, scratch: Path, reply_fd: int) -> list[str]:
+        limits = {
+            "RLIMIT_CPU": self.cpu_seconds,
+            "RLIMIT_AS": self.memory_mb * 1024 * 1024,
+            "RLIMIT_FSIZE": 50 * 1024 * 1024,
+            "RLIMIT_NOFILE": 256,
+            "RLIMIT_CORE": 0,
+        }
+        if self.mode != "process" or os.geteuid() != 0:
+            limits["RLIMIT_NPROC"] = self.max_processes
+        source = _PRELUDE.format(limits=limits, audit=self.mode == "process") + KERNEL_SOURCE
+        argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output)]
+        return self._wrap(self.mode, scratch, argv)
+
+    def _env(self, scratch: Path) -> dict[str, str]:
+        # nothing from the agent's environment: no keys, no tokens, no proxies
+        home = SANDBOX_CWD if self.mode != "process" else str(scratch)
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+                "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl"}
+
+    # -- sessions -------------------------------------------------------------------------------
+    def _kernel(self, session: str) -> _Kernel:
+        with self._lock:
+            kernel = self._sessions.pop(session, None)
+            if kernel is None:
+                scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.root_dir))
+                if os.geteuid() == 0 and self.mode == "namespaces":
+                    os.chown(scratch, NOBODY, NOBODY)
+                kernel = _Kernel(self, scratch)
+            self._sessions[session] = kernel
+            while len(self._sessions) > self.max_sessions:
+                _, old = self._sessions.popitem(last=False)
+                self._dispose(old)
+            return kernel
+
+    def _dispose(self, kernel: _Kernel) -> None:
+        kernel.kill()
+        shutil.rmtree(kernel.scratch, ignore_errors=True)
+
+    def scratch_dir(self, session: str = "default") -> Path:
+        return self._kernel(session).scratch
+
+    def run(self, code: str, session: str = "default", timeout: float | None = None) -> SandboxResult:
+        """Run ``code`` in ``session``'s kernel (started on first use)."""
+        kernel = self._kernel(session)
+        with kernel.lock:
+            return kernel.run(code, timeout or self.timeout)
+
+    def reset(self, session: str = "default") -> None:
+        """Forget ``session``: kill its kernel and delete its scratch folder."""
+        with self._lock:
+            kernel = self._sessions.pop(session, None)
+        if kernel is not None:
+            self._dispose(kernel)
+
+    def close(self) -> None:
+        with self._lock:
+            kernels, self._sessions = list(self._sessions.values()), OrderedDict()
+        for kernel in kernels:
+            self._dispose(kernel)
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 class PythonArgs(BaseModel):
     code: str = Field(description="Python 3 source code to run.")
+    reset: bool = Field(False, description="Start a fresh session first (forget all variables).")
 
 
 def make_python_tool(sandbox: PythonSandbox) -> BaseTool:
-    def run_python(code: str) -> tuple[str, list[dict]]:
-        result = sandbox.run(code)
+    def run_python(code: str, reset: bool = False, config: Annotated[RunnableConfig, InjectedToolArg] = None) -> tuple[str, list[dict]]:
+        session = str(((config or {}).get("configurable") or {}).get("thread_id", "default"))
+        if reset:
+            sandbox.reset(session)
+        result = sandbox.run(code, session)
         citation = [Citation(kind="code", ref="python", detail=code).model_dump()]
         if result.timed_out:
-            raise ToolError(f"the code ran longer than {sandbox.timeout:g}s and was stopped")
-        if result.returncode != 0:
-            tail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
-            raise ToolError(f"the code failed: {tail[0]}")
-        return result.stdout.strip() or "(no output)", citation
+            raise ToolError(f"the code ran longer than {sandbox.timeout:g}s and was stopped; the session restarted, variables are gone")
+        if result.error and result.restarted and not result.stdout:
+            raise ToolError(result.error)
+        if result.error:
+            last = result.error.strip().splitlines()[-1]
+            raise ToolError(f"the code failed: {last}")
+        text = result.text()
+        if result.restarted:
+            text = "(the session had restarted: earlier variables are gone)\n" + text
+        return text, citation
 
     return StructuredTool.from_function(
         run_python,
