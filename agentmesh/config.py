@@ -58,9 +58,9 @@ class Settings(BaseSettings):
     kg_description_predicates: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Description predicates (full IRIs), most preferred first; empty: the defaults."
     )
-    db: Path | None = Field(None, description="SQLite database for the sql tool.")
+    db: str | None = Field(None, description="Database of the sql tool: a SQLite file or a SQLAlchemy URL.")
     tools: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "python"], description="Tools offered to the model."
+        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "sql_schema", "python"], description="Tools offered to the model."
     )
     max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")
     max_tool_errors: int = Field(3, ge=0, description="Failed tool calls tolerated per question.")
@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         if isinstance(value, Path):
             return [value]
         return value
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _db_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("home", mode="after")
     @classmethod
@@ -159,7 +164,7 @@ def _read_toml(file: Path) -> dict[str, Any]:
         value = data[key]
         if isinstance(value, list):
             data[key] = [str((base / Path(v).expanduser())) for v in value]
-        elif isinstance(value, str):
+        elif isinstance(value, str) and "://" not in value:  # a path, not a database URL
             data[key] = str(base / Path(value).expanduser())
     return data
 

@@ -12,7 +12,7 @@ from agentmesh import ConfigError, Settings
 def test_defaults(tmp_path):
     s = Settings.load()
     assert s.model == "embedded"
-    assert s.tools == ["kg_search", "kg_path", "sparql", "sql", "python"]
+    assert s.tools == ["kg_search", "kg_path", "sparql", "sql", "sql_schema", "python"]
     assert s.home == tmp_path / "home"  # AGENTMESH_HOME from the test fixture
     assert s.tools_per_question() == 1
 
@@ -23,7 +23,7 @@ def test_toml_in_working_directory_with_relative_paths():
     here = Path.cwd().resolve()
     assert s.model == "local:llama3"
     assert s.kg == [here / "kg/a.ttl", here / "b.ttl"]
-    assert s.db == here / "data.sqlite"
+    assert s.db == str(here / "data.sqlite")
     assert s.max_steps == 4
     assert s.tools_per_question() == 4
 

@@ -10,7 +10,7 @@ import pytest
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
-from agentmesh.tools.sql import SQLiteReader, make_sql_tool
+from agentmesh.tools.sql import SAMPLE_NOTE, SQLDatabase, SQLiteReader, make_sql_schema_tool, make_sql_tool
 
 
 @pytest.fixture
@@ -31,9 +31,17 @@ def test_sql_returns_rows_and_cites_the_query(db):
     assert message.artifact[0]["kind"] == "sql"
 
 
-def test_sql_description_lists_the_schema(db):
+def test_sql_description_lists_tables_and_columns(db):
     tool = make_sql_tool(SQLiteReader(db))
-    assert "benchmarks(model_id TEXT, mmlu REAL, humaneval REAL, gsm8k REAL)" in tool.description
+    assert "benchmarks(model_id, mmlu, humaneval, gsm8k)" in tool.description
+
+
+def test_sql_schema_tool_marks_samples_as_data(db):
+    text = make_sql_schema_tool(SQLDatabase(db)).invoke({})
+    assert text.startswith(SAMPLE_NOTE)
+    assert "TABLE benchmarks (model_id TEXT PRIMARY KEY, mmlu REAL, humaneval REAL, gsm8k REAL)" in text
+    assert "  FOREIGN KEY (model_id) REFERENCES models(id)" in text
+    assert "  sample: 'GPT-4' | 86.4 | 67.0 | 92.0" in text
 
 
 @pytest.mark.parametrize(
@@ -62,7 +70,7 @@ def test_sql_refuses_writes_and_the_file_is_unchanged(db, statement):
 
 def test_sql_refuses_a_second_statement(db):
     before = digest(db)
-    with pytest.raises(ToolError, match="one statement"):
+    with pytest.raises(ToolError, match="exactly one query"):
         SQLiteReader(db).query("SELECT 1; DROP TABLE models")
     assert digest(db) == before
 
@@ -90,7 +98,7 @@ def test_sql_missing_database(tmp_path):
 def test_sql_not_a_database(tmp_path):
     junk = tmp_path / "junk.sqlite"
     junk.write_text("this is not sqlite" * 100)
-    with pytest.raises(DatabaseError, match="cannot be read as SQLite"):
+    with pytest.raises(DatabaseError, match="cannot be opened: file is not a database"):
         SQLiteReader(junk)
 
 
@@ -146,3 +154,31 @@ def test_python_figures_are_saved_as_files():
 def test_python_output_is_capped():
     result = PythonSandbox(max_output=1000).run("print('x' * 100000)")
     assert len(result.stdout) < 1100 and "output cut" in result.stdout
+
+
+def test_sql_writes_need_opt_in_and_approval(db):
+    asked = []
+    approving = SQLDatabase(db, allow_writes=True, approve=lambda sql: asked.append(sql) or True)
+    rejecting = SQLDatabase(db, allow_writes=True, approve=lambda sql: False)
+    unattended = SQLDatabase(db, allow_writes=True)
+    statement = "UPDATE prices SET input_per_1m_usd = 0.1 WHERE model_id = 'GPT-4o'"
+
+    before = digest(db)
+    with pytest.raises(ReadOnlyViolationError, match="not approved"):
+        rejecting.query(statement)
+    with pytest.raises(ReadOnlyViolationError, match="no approver"):
+        unattended.query(statement)
+    with pytest.raises(ReadOnlyViolationError, match="read-only"):
+        SQLDatabase(db).query(statement)
+    assert digest(db) == before
+
+    assert approving.query(statement) == (["rows_affected"], [(1,)], False)
+    assert asked == [statement]
+    assert approving.query("SELECT input_per_1m_usd FROM prices WHERE model_id = 'GPT-4o'")[1] == [(0.1,)]
+
+
+def test_sql_accepts_sqlalchemy_urls(db):
+    via_url = SQLDatabase(f"sqlite:///{db}")
+    assert via_url.query("SELECT COUNT(*) FROM models")[1] == [(26,)]
+    with pytest.raises(DatabaseError, match="not valid"):
+        SQLDatabase("postgresql://bad url with spaces:x/")

@@ -33,10 +33,10 @@ app.add_typer(trace_app, name="trace")
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 KgOpt = typer.Option(None, "--kg", help="RDF file or folder to ground answers in (repeatable).")
-DbOpt = typer.Option(None, "--db", help="SQLite database for the sql tool.")
+DbOpt = typer.Option(None, "--db", help="Database for the sql tool: a SQLite file or a SQLAlchemy URL.")
 
 
-def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str], kg: Optional[list[Path]], db: Optional[Path]):
+def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str], kg: Optional[list[Path]], db: Optional[str]):
     from agentmesh.agent import Agent
     from agentmesh.config import Settings
 
@@ -79,7 +79,7 @@ def ask(
     model: Optional[str] = ModelOpt,
     base_url: Optional[str] = BaseUrlOpt,
     kg: Optional[list[Path]] = KgOpt,
-    db: Optional[Path] = DbOpt,
+    db: Optional[str] = DbOpt,
     config: Optional[Path] = ConfigOpt,
     thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Continue this thread instead of a new one."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -107,7 +107,7 @@ def chat(
     model: Optional[str] = ModelOpt,
     base_url: Optional[str] = BaseUrlOpt,
     kg: Optional[list[Path]] = KgOpt,
-    db: Optional[Path] = DbOpt,
+    db: Optional[str] = DbOpt,
     config: Optional[Path] = ConfigOpt,
     thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Resume this thread."),
 ) -> None:

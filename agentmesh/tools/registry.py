@@ -30,7 +30,8 @@ class ToolContext:
     """What tool factories may use: the loaded knowledge graph, the database, limits."""
 
     knowledge: KnowledgeBase | None = None
-    db: Path | None = None
+    db: str | Path | None = None
+    """A SQLite file or a SQLAlchemy URL."""
     python_timeout: float = 10.0
     sql_row_limit: int = 200
     extra: dict[str, Any] = field(default_factory=dict)
@@ -88,10 +89,24 @@ def _sparql(ctx: ToolContext) -> BaseTool | None:
     return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit) if ctx.knowledge is not None else None
 
 
-def _sql(ctx: ToolContext) -> BaseTool | None:
-    from agentmesh.tools.sql import SQLiteReader, make_sql_tool
+def _database(ctx: ToolContext):
+    from agentmesh.tools.sql import SQLDatabase
 
-    return make_sql_tool(SQLiteReader(ctx.db, row_limit=ctx.sql_row_limit)) if ctx.db is not None else None
+    if "sql_database" not in ctx.extra:
+        ctx.extra["sql_database"] = SQLDatabase(ctx.db, row_limit=ctx.sql_row_limit)
+    return ctx.extra["sql_database"]
+
+
+def _sql(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.sql import make_sql_tool
+
+    return make_sql_tool(_database(ctx)) if ctx.db is not None else None
+
+
+def _sql_schema(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.sql import make_sql_schema_tool
+
+    return make_sql_schema_tool(_database(ctx)) if ctx.db is not None else None
 
 
 def _python(ctx: ToolContext) -> BaseTool | None:
@@ -105,4 +120,5 @@ default_registry.register("kg_search", _kg_search)
 default_registry.register("kg_path", _kg_path)
 default_registry.register("sparql", _sparql)
 default_registry.register("sql", _sql)
+default_registry.register("sql_schema", _sql_schema)
 default_registry.register("python", _python)

@@ -1,0 +1,167 @@
+"""Attacks on the sql tool, on a real SQLite file and a real PostgreSQL database.
+
+Each attack is refused or fails inside the database; the database's checksum is unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentmesh.errors import ToolError
+from agentmesh.tools.sql import SQLDatabase
+
+EXAMPLE_DB = Path(__file__).resolve().parents[2] / "examples" / "llm-landscape" / "landscape.sqlite"
+PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+SQLITE_ATTACKS = {
+    "drop": "DROP TABLE models",
+    "delete": "DELETE FROM models",
+    "update": "UPDATE prices SET input_per_1m_usd = 0",
+    "insert": "INSERT INTO licenses VALUES ('x', 'x', 0, 'x')",
+    "replace": "REPLACE INTO licenses VALUES ('MIT', 'x', 0, 'x')",
+    "upsert": "INSERT INTO licenses VALUES ('MIT','x',0,'x') ON CONFLICT(id) DO UPDATE SET name='pwned'",
+    "insert_returning": "INSERT INTO licenses VALUES ('y','y',0,'y') RETURNING *",
+    "create_table": "CREATE TABLE t (a)",
+    "create_index": "CREATE INDEX ix ON models(name)",
+    "create_view": "CREATE VIEW v AS SELECT 1",
+    "create_trigger": "CREATE TRIGGER tr AFTER INSERT ON models BEGIN DELETE FROM models; END",
+    "alter": "ALTER TABLE models ADD COLUMN pwned TEXT",
+    "attach": "ATTACH DATABASE '/tmp/agentmesh-attached.sqlite' AS other",
+    "detach": "DETACH DATABASE main",
+    "pragma_journal": "PRAGMA journal_mode = DELETE",
+    "pragma_writable_schema": "PRAGMA writable_schema = ON",
+    "pragma_user_version": "PRAGMA user_version = 42",
+    "vacuum": "VACUUM",
+    "vacuum_into": "VACUUM INTO '/tmp/agentmesh-stolen.sqlite'",
+    "reindex": "REINDEX",
+    "analyze": "ANALYZE",
+    "drop_after_select": "SELECT 1; DROP TABLE models",
+    "drop_after_comment": "SELECT 1 -- harmless\n; DROP TABLE models",
+    "comment_obfuscated": "/* just a comment */ DrOp /**/ TABLE models",
+    "cte_wrapping_delete": "WITH x AS (SELECT 1) DELETE FROM models",
+    "delete_in_cte": "WITH gone AS (DELETE FROM models RETURNING *) SELECT * FROM gone",
+    "load_extension": "SELECT load_extension('/tmp/evil.so')",
+    "writefile": "SELECT writefile('/tmp/agentmesh-written.txt', 'x')",
+    "begin_transaction": "BEGIN IMMEDIATE",
+    "savepoint": "SAVEPOINT s1",
+    "one_megabyte_query": "SELECT " + " + ".join(["1"] * 300_000),
+    "runaway_recursion": "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r",
+    "cartesian_explosion": "SELECT COUNT(*) FROM models a, models b, models c, models d, models e, models f, models g",
+}
+
+
+def checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def sqlite_db(tmp_path_factory):
+    copy = tmp_path_factory.mktemp("sqlite") / "landscape.sqlite"
+    shutil.copy(EXAMPLE_DB, copy)
+    return copy
+
+
+@pytest.mark.parametrize("name", sorted(SQLITE_ATTACKS))
+def test_attack_sql_sqlite(sqlite_db, name):
+    db = SQLDatabase(sqlite_db, timeout=2)
+    before = checksum(sqlite_db)
+    with pytest.raises(ToolError):
+        db.query(SQLITE_ATTACKS[name])
+    assert checksum(sqlite_db) == before
+    for leftover in ("/tmp/agentmesh-stolen.sqlite", "/tmp/agentmesh-attached.sqlite", "/tmp/agentmesh-written.txt"):
+        assert not os.path.exists(leftover)
+    assert db.query("SELECT COUNT(*) FROM models")[1] == [(26,)]  # still serving reads
+
+
+def test_a_semicolon_inside_a_string_is_just_data(sqlite_db):
+    assert SQLDatabase(sqlite_db).query("SELECT ';DROP TABLE models' AS s")[1] == [(";DROP TABLE models",)]
+
+
+# -- PostgreSQL: a real server on 127.0.0.1 ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pg():
+    """A scratch schema on the local PostgreSQL, filled by a privileged connection."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS am_secrets, am_models")
+            conn.exec_driver_sql("CREATE TABLE am_models (id int PRIMARY KEY, name text, mmlu real)")
+            conn.exec_driver_sql("INSERT INTO am_models VALUES (1, 'GPT-4', 86.4), (2, 'Mixtral', 70.6)")
+            conn.exec_driver_sql("CREATE TABLE am_secrets (k text)")
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_URL}: {str(exc.orig).splitlines()[0]}")
+    yield admin
+    with admin.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS am_secrets, am_models")
+    admin.dispose()
+
+
+def pg_checksum(admin) -> str:
+    with admin.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM am_models t").scalar()
+        tables = conn.exec_driver_sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE left(tablename, 3) = 'am_'").scalar()
+    return f"{rows}/{tables}"
+
+
+PG_ATTACKS = {
+    "drop": "DROP TABLE am_models",
+    "delete": "DELETE FROM am_models",
+    "update": "UPDATE am_models SET mmlu = 0",
+    "insert": "INSERT INTO am_models VALUES (3, 'x', 1)",
+    "truncate": "TRUNCATE am_models",
+    "create": "CREATE TABLE am_pwned (a int)",
+    "alter": "ALTER TABLE am_models ADD COLUMN pwned text",
+    "grant": "GRANT ALL ON am_models TO PUBLIC",
+    "select_into": "SELECT * INTO am_copy FROM am_models",
+    "for_update": "SELECT * FROM am_models FOR UPDATE",
+    "copy_to_program": "COPY am_models TO PROGRAM 'touch /tmp/agentmesh-pg-pwned'",
+    "copy_from_file": "COPY am_models FROM '/etc/passwd'",
+    "read_server_file": "SELECT pg_read_file('/etc/passwd')",
+    "list_server_dir": "SELECT pg_ls_dir('/')",
+    "large_object_import": "SELECT lo_import('/etc/passwd')",
+    "set_read_write": "SET default_transaction_read_only = off",
+    "set_config_read_write": "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "drop_after_select": "SELECT 1; DROP TABLE am_models",
+    "delete_in_cte": "WITH gone AS (DELETE FROM am_models RETURNING *) SELECT * FROM gone",
+    "begin_commit": "BEGIN; DELETE FROM am_models; COMMIT",
+    "query_to_xml_delete": "SELECT query_to_xml('DELETE FROM am_models RETURNING 1', true, true, '')",
+    "terminate_backends": "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
+    "sleep_forever": "SELECT pg_sleep(60)",
+    "do_block": "DO $$ BEGIN DELETE FROM am_models; END $$",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PG_ATTACKS))
+def test_attack_sql_postgres(pg, name):
+    db = SQLDatabase(PG_URL, timeout=2)
+    before = pg_checksum(pg)
+    with pytest.raises(ToolError):
+        db.query(PG_ATTACKS[name])
+    assert pg_checksum(pg) == before
+    assert not os.path.exists("/tmp/agentmesh-pg-pwned")
+    db.engine.dispose()
+
+
+def test_postgres_connection_itself_is_read_only(pg):
+    """Even a write the parser let through would fail: the session is read-only."""
+    db = SQLDatabase(PG_URL)
+    with db.engine.connect() as conn, pytest.raises(Exception, match="read-only transaction"):
+        conn.exec_driver_sql("DELETE FROM am_models")
+    db.engine.dispose()
+
+
+def test_postgres_reads_work(pg):
+    db = SQLDatabase(PG_URL)
+    columns, rows, _ = db.query("SELECT name, mmlu FROM am_models ORDER BY mmlu DESC")
+    assert columns == ["name", "mmlu"] and rows[0][0] == "GPT-4"
+    assert db.query("SELECT name FROM am_models WHERE name LIKE 'Mix%'")[1] == [("Mixtral",)]
+    assert "TABLE am_models (id INTEGER PRIMARY KEY, name TEXT, mmlu REAL)" in db.schema()
+    db.engine.dispose()
