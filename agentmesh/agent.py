@@ -87,6 +87,7 @@ class Agent:
         extra_tools: Sequence[BaseTool] = (),
         registry: ToolRegistry = default_registry,
         checkpointer: Any = None,
+        web_search: Any = None,
     ) -> None:
         self.settings = settings or Settings.load()
         s = self.settings
@@ -99,7 +100,9 @@ class Agent:
             )
         if tools is None:
             context = ToolContext(
-                knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit
+                knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit,
+                embeddings=self.embeddings if s.docs else None, docs=list(s.docs), data_dir=s.data_dir(),
+                web_search=web_search,
             )
             tools = registry.build(list(s.tools), context)
         self.tools = [*tools, *extra_tools]

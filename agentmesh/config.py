@@ -25,7 +25,7 @@ from agentmesh.errors import ConfigError
 __all__ = ["Settings", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
-_PATH_KEYS = ("kg", "db", "home")
+_PATH_KEYS = ("kg", "db", "home", "docs")
 _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
 
 
@@ -59,8 +59,10 @@ class Settings(BaseSettings):
         default_factory=list, description="Description predicates (full IRIs), most preferred first; empty: the defaults."
     )
     db: str | None = Field(None, description="Database of the sql tool: a SQLite file or a SQLAlchemy URL.")
+    docs: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="A folder of documents for the search tool.")
     tools: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "sql_schema", "python"], description="Tools offered to the model."
+        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "sql_schema", "python", "search", "web_search"],
+        description="Tools offered to the model (those whose resource is not configured are left out).",
     )
     max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")
     max_tool_errors: int = Field(3, ge=0, description="Failed tool calls tolerated per question.")
@@ -76,11 +78,11 @@ class Settings(BaseSettings):
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
 
-    @field_validator("kg", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
+    @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
-            if info.field_name == "kg":  # paths: the OS path separator works too
+            if info.field_name in ("kg", "docs"):  # paths: the OS path separator works too
                 value = value.replace(os.pathsep, ",")
             return [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, Path):

@@ -14,9 +14,10 @@ StopReason = Literal["answered", "step_limit", "error_budget"]
 
 
 class Citation(BaseModel):
-    """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, or code that ran."""
+    """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, code that ran,
+    a passage of a local document (``path:lines``) or a web page."""
 
-    kind: Literal["node", "sql", "sparql", "code"]
+    kind: Literal["node", "sql", "sparql", "code", "doc", "web"]
     ref: str
     """The node URI, the database path, or 'python'."""
     detail: str = ""

@@ -34,6 +34,11 @@ class ToolContext:
     """A SQLite file or a SQLAlchemy URL."""
     python_timeout: float = 10.0
     sql_row_limit: int = 200
+    embeddings: Any = None
+    docs: list[Path] = field(default_factory=list)
+    data_dir: Path | None = None
+    web_search: Any = None
+    """A WebSearchProvider; the web_search tool exists only when one is given."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,7 +117,26 @@ def _sql_schema(ctx: ToolContext) -> BaseTool | None:
 def _python(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
 
-    return make_python_tool(PythonSandbox(timeout=ctx.python_timeout))
+    root = ctx.data_dir / "sandbox" if ctx.data_dir else None
+    return make_python_tool(PythonSandbox(timeout=ctx.python_timeout, root_dir=root))
+
+
+def _search(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.search import DocumentIndex, make_search_tool
+
+    if not ctx.docs or ctx.embeddings is None:
+        return None
+    if len(ctx.docs) > 1:
+        raise ConfigError("'docs' takes one folder for now; put the documents under one folder")
+    index = DocumentIndex(ctx.docs[0], ctx.embeddings, cache_dir=ctx.data_dir / "docs" if ctx.data_dir else None)
+    index.refresh()
+    return make_search_tool(index)
+
+
+def _web_search(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.search import make_web_search_tool
+
+    return make_web_search_tool(ctx.web_search) if ctx.web_search is not None else None
 
 
 default_registry = ToolRegistry()
@@ -122,3 +146,5 @@ default_registry.register("sparql", _sparql)
 default_registry.register("sql", _sql)
 default_registry.register("sql_schema", _sql_schema)
 default_registry.register("python", _python)
+default_registry.register("search", _search)
+default_registry.register("web_search", _web_search)
