@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -50,7 +49,8 @@ _PROPERTY_TYPES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.A
 _CLASS_TYPES = (RDFS.Class, OWL.Class)
 MAX_FACTS = 8
 MIN_RELATIVE_SCORE = 0.5
-MAX_POSTINGS = 20_000
+MAX_POSTINGS = 256
+"""A label word shared by more nodes than this does not identify a node; it is not looked up."""
 
 
 @dataclass
@@ -232,10 +232,10 @@ class KnowledgeBase:
         query = embed_texts(self.embeddings, [question])[0]
         candidates = dict(self.index.search(query, max(k * 4, 40)))
         question_words = _words(question)
-        hits = Counter(i for w in question_words for i in self._postings.get(w, ()))
-        for i, count in hits.items():  # labels named in full are candidates even if the embedding missed them
-            if i not in candidates and count == len(self._label_words[i]):
-                candidates[i] = float(self.index.vectors[i] @ query)
+        for word in question_words:  # labels named in full are candidates even if the embedding missed them
+            for i in self._postings.get(word, ()):
+                if i not in candidates and self._label_words[i] <= question_words:
+                    candidates[i] = float(self.index.vectors[i] @ query)
         lowered = question.lower()
         wants_property = bool(question_words & PROPERTY_WORDS)
         wants_class = bool(question_words & CLASS_WORDS) and not wants_property
@@ -248,7 +248,8 @@ class KnowledgeBase:
             node = self.index.nodes[i]
             prior = KIND_PRIOR if favoured and node.uri in favoured else 0.0
             named = 0.0
-            if hits.get(i, 0) == len(self._label_words[i]) > 0 and _is_name(node.label) and _phrase_in(node.label, lowered):
+            label_words = self._label_words[i]
+            if label_words and label_words <= question_words and _is_name(node.label) and _phrase_in(node.label, lowered):
                 named = NAME_BONUS
             scored.append((cosine + prior + named, i))
         scored.sort(reverse=True)

@@ -7,15 +7,16 @@ machine allows (see :attr:`PythonSandbox.isolation`):
 
 * ``namespaces`` (running as root, as in CI and containers): a new network namespace (no
   interfaces up: no network at all), a new PID namespace (the agent is invisible, and killing
-  the kernel kills every process it started), a new mount namespace where / is read-only and
-  /tmp, /var/tmp, /dev/shm and /run are private, size-capped tmpfs (hiding the Unix sockets of
-  local databases), and the code running as user ``nobody`` with no capabilities and
+  the kernel kills every process it started), a new mount namespace where every mount is read-only except the scratch folder,
+  and /dev/shm and /run are private, size-capped tmpfs (hiding the Unix sockets of local
+  databases), and the code running as user ``nobody`` with no capabilities and
   ``no_new_privs``. It cannot write outside its scratch folder and the private tmpfs, read
   root's files, reach a local server, signal the agent, or raise its limits.
 * ``user-namespace`` (unprivileged, where the kernel allows user namespaces): the same
   network and mount isolation, as a mapped user.
-* ``process`` (neither): a plain child process; sockets are refused by an audit hook, which
-  determined code can get around. The mode is reported, never hidden.
+* ``process`` (neither): a plain child process, dropped to ``nobody`` if we are root; sockets
+  are refused by an audit hook, which determined code can get around. The mode is reported,
+  never hidden, and the attack tests refuse to run in it.
 
 Always: ``python -I`` (no user site, no PYTHON* variables), an environment holding no secrets,
 limits on CPU seconds, address space, processes, file size and open files, a wall-clock
@@ -61,15 +62,17 @@ PYTHON_DESCRIPTION = (
     "(matplotlib figures are saved as files)."
 )
 NOBODY = 65534
-# In the new mount namespace: park the scratch folder, make / read-only, cover /tmp, /var/tmp
-# and /dev/shm with private tmpfs, then show the scratch folder as /tmp/scratch and start there.
+# In the new mount namespace: keep the scratch folder writable (a bind mount onto itself),
+# make every other mount read-only, and give /dev/shm and /run private tmpfs (which also hides
+# the Unix sockets of local databases). /tmp is left visible but read-only: the interpreter
+# itself may live there (a CI virtualenv in a temporary folder).
 _MOUNT_SCRIPT = (
-    'mount --bind "$1" /mnt && shift && mount -o remount,ro,bind / && '
-    "for d in /tmp /var/tmp /dev/shm /run; do [ -d $d ] && mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs $d; done; "
-    "mkdir /tmp/scratch && mount --bind /mnt /tmp/scratch && umount /mnt && cd /tmp/scratch && "
-    'exec "$@"'
+    'S="$1"; shift; mount --bind "$S" "$S" || exit 90; '
+    "for m in $(awk '{{print $5}}' /proc/self/mountinfo | sort -u); do "
+    '[ "$m" = "$S" ] || mount -o remount,ro,bind "$m" 2>/dev/null || [ "$m" != / ] || exit 91; done; '
+    "for d in /dev/shm /run; do [ -d $d ] && {{ mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs $d || exit 92; }}; done; "
+    'touch /agentmesh-ro-check 2>/dev/null && exit 93; cd "$S" && exec "$@"'
 )
-SANDBOX_CWD = "/tmp/scratch"
 _DROP = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
          "--bounding-set=-all", "--inh-caps=-all"]
 # Set inside the kernel before any user code: lowered hard limits cannot be raised again by an
@@ -256,6 +259,10 @@ class PythonSandbox:
             return ["unshare", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *_DROP, *argv]
         if mode == "user-namespace":
             return ["unshare", "--user", "--map-root-user", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *argv]
+        if os.geteuid() == 0:  # never run model-written code as root, even without namespaces
+            if not shutil.which("setpriv"):
+                raise ToolError("the python tool cannot isolate code here: no namespaces and no setpriv to drop root")
+            return [*_DROP, *argv]
         return argv
 
     def _detect_mode(self) -> str:
@@ -263,6 +270,8 @@ class PythonSandbox:
         os.chmod(probe_dir, 0o777)
         try:
             candidates = (["namespaces"] if os.geteuid() == 0 else []) + ["user-namespace"]
+            if os.geteuid() == 0 and shutil.which("setpriv"):
+                os.chown(probe_dir, NOBODY, NOBODY)
             for mode in candidates:
                 if shutil.which("unshare") and (mode != "namespaces" or shutil.which("setpriv")):
                     if _probe(self._wrap(mode, probe_dir, [sys.executable, "-I", "-c", "pass"]), str(probe_dir)):
@@ -276,9 +285,9 @@ class PythonSandbox:
         """What protects the host in the mode in effect (printed by README and the tool)."""
         network = {"namespaces": "none (empty network namespace)", "user-namespace": "none (empty network namespace)",
                    "process": "sockets refused by an audit hook only (no namespace support here)"}[self.mode]
-        files = {"namespaces": "read-only outside scratch and a private tmpfs; runs as nobody",
-                 "user-namespace": "private tmpfs for /tmp; other writes as the invoking user",
-                 "process": "runs as the invoking user: NOT isolated"}[self.mode]
+        files = {"namespaces": "every mount read-only except the scratch folder; private /dev/shm and /run; runs as nobody",
+                 "user-namespace": "every mount read-only except the scratch folder; private /dev/shm and /run",
+                 "process": "runs as nobody (root host)" if os.geteuid() == 0 else "runs as the invoking user: NOT isolated"}[self.mode]
         return {"mode": self.mode, "network": network, "filesystem": files}
 
     def _command(self, scratch: Path, reply_fd: int) -> list[str]:
@@ -297,8 +306,8 @@ class PythonSandbox:
 
     def _env(self, scratch: Path) -> dict[str, str]:
         # nothing from the agent's environment: no keys, no tokens, no proxies
-        home = SANDBOX_CWD if self.mode != "process" else str(scratch)
-        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8",
+        home = str(scratch)
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
                 "PYTHONIOENCODING": "utf-8", "MPLBACKEND": "Agg", "MPLCONFIGDIR": f"{home}/.mpl"}
 
     # -- sessions -------------------------------------------------------------------------------
@@ -307,7 +316,7 @@ class PythonSandbox:
             kernel = self._sessions.pop(session, None)
             if kernel is None:
                 scratch = Path(tempfile.mkdtemp(prefix="s-", dir=self.root_dir))
-                if os.geteuid() == 0 and self.mode == "namespaces":
+                if os.geteuid() == 0:  # the code runs as nobody in every mode when we are root
                     os.chown(scratch, NOBODY, NOBODY)
                 kernel = _Kernel(self, scratch)
             self._sessions[session] = kernel
