@@ -25,12 +25,19 @@ from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
+from agentmesh.memory.cache import SemanticCache, cache_scope
+from agentmesh.prompts import PROMPTS_VERSION, SYSTEM_PROMPT
 from agentmesh.models.embeddings import make_embeddings
 from agentmesh.models.providers import make_chat_model, translate_model_error
 from agentmesh.tools import ToolContext, ToolRegistry, default_registry
 from agentmesh.tools.selection import EmbeddingToolSelector
 
-__all__ = ["Agent", "AgentResult", "ToolActivity"]
+__all__ = ["Agent", "AgentResult", "ToolActivity", "CACHEABLE_TOOLS"]
+
+CACHEABLE_TOOLS = frozenset({"kg_search", "kg_path", "sparql", "search", "sql_schema"})
+"""Tools whose results change only with versioned data (the graph, the documents). Answers that
+used any other tool (python, sql on a live database, web search) are never cached; a tool may
+say otherwise with ``metadata={"cacheable": True}``."""
 
 
 @dataclass
@@ -57,6 +64,8 @@ class AgentResult:
     stop_reason: str
     grounding: list[dict[str, Any]] = field(default_factory=list)
     run_id: str = ""
+    cached: dict[str, Any] | None = None
+    """The cache hit that answered (its question and similarity), or None."""
     unverified: list[str] = field(default_factory=list)
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
 
@@ -88,6 +97,7 @@ class Agent:
         registry: ToolRegistry = default_registry,
         checkpointer: Any = None,
         web_search: Any = None,
+        cache: SemanticCache | None | bool = None,
     ) -> None:
         self.settings = settings or Settings.load()
         s = self.settings
@@ -115,6 +125,19 @@ class Agent:
             retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k, hops=hops)]  # noqa: E731
         if checkpointer is None:
             checkpointer = sqlite_checkpointer(str(s.data_dir() / "threads.sqlite"))
+        if cache is None or cache is True:
+            cache = SemanticCache(
+                s.data_dir("cache"), self.embeddings, threshold=s.cache_threshold, ttl=s.cache_ttl, max_size=s.cache_max_size
+            ) if s.cache else None
+        self.cache = cache if isinstance(cache, SemanticCache) else None  # (an empty cache is falsy: len 0)
+        self._scope_kg = self.knowledge.version if self.knowledge is not None else None
+        # what an answer depends on besides the question: a change to any of these never serves it again
+        self.cache_scope = cache_scope(
+            model=self.model_name, prompts=PROMPTS_VERSION, system=SYSTEM_PROMPT, tools=sorted(t.name for t in self.tools),
+            db=str(s.db), top_k_nodes=s.top_k_nodes,
+        )
+        self._base_scope = self.cache_scope
+        self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
         self.checkpointer = checkpointer
         self.graph = build_agent_graph(
             self.model,
@@ -122,10 +145,30 @@ class Agent:
             retrieve=retrieve,
             select_tools=selector,
             is_node=self.knowledge.has_node if self.knowledge is not None else None,
+            cache_lookup=self._cache_lookup if self.cache is not None else None,
+            cache_store=self._cache_store if self.cache is not None else None,
+            uncacheable_tools=frozenset(t.name for t in self.tools if not (t.metadata or {}).get("cacheable", t.name in CACHEABLE_TOOLS)),
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
             checkpointer=checkpointer,
         )
+
+    def _cache_lookup(self, question: str) -> dict[str, Any] | None:
+        hit = self.cache.get(question, self._current_scope())
+        if hit is None:
+            return None
+        return {"answer": hit.answer, "similarity": hit.similarity, "question": hit.question,
+                "citations": hit.payload.get("citations", [])}
+
+    def _cache_store(self, question: str, answer: str, citations: list[dict[str, Any]]) -> None:
+        self.cache.put(question, answer, self._current_scope(), citations=citations, model=self.model_name)
+
+    def _current_scope(self) -> str:
+        # the graph may change under a running agent (KnowledgeBase.update): the scope follows it
+        if self.knowledge is not None and self.knowledge.version != self._scope_kg:
+            self._scope_kg = self.knowledge.version
+            self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
+        return self.cache_scope
 
     @property
     def embeddings(self) -> Embeddings:
@@ -215,12 +258,14 @@ class Agent:
             stop_reason=state.get("stop_reason", "answered"),
             grounding=state.get("grounding", []),
             run_id=uuid.uuid4().hex[:16],
+            cached=state.get("cached"),
             unverified=list(state.get("unverified", [])),
         )
         record = RunRecord(
             run_id=result.run_id, thread_id=thread_id, question=state.get("question", ""), answer=result.answer,
             model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
             tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
+            cached=result.cached,
         )
         save_trace(self.traces_dir, record)
         return result

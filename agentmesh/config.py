@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     request_timeout: float = Field(60.0, gt=0, description="Seconds before a model server call is abandoned.")
     n_ctx: int = Field(8192, ge=512, description="Context window of the embedded model.")
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: all).")
+    cache: bool = Field(True, description="Answer repeated questions from the semantic cache.")
+    cache_threshold: float = Field(0.86, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
+    cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
+    cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
 

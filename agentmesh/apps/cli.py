@@ -16,6 +16,7 @@ from rich.table import Table
 
 from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, out
 from agentmesh.apps.kg_cli import kg_app, trace_app
+from agentmesh.apps.memory_cli import cache_app
 
 __all__ = ["app", "main"]
 
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(kg_app, name="kg")
 app.add_typer(trace_app, name="trace")
+app.add_typer(cache_app, name="cache")
 
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
@@ -66,9 +68,12 @@ def _print_result(result) -> None:
             out.print(f"  [{i}] {c.kind}: {escape(c.ref)}  {escape(detail)}")
     else:
         out.print("[dim]no citations: the answer names no knowledge-graph node and no SQL or code ran[/]")
+    if result.cached:
+        out.print(f"[dim]answered from the semantic cache (like: {escape(str(result.cached.get('question', '')))!r}, "
+                  f"similarity {result.cached.get('similarity')})[/]")
     for uri in result.unverified:
         err.print(f"[yellow]warning: {escape(uri)} is not a node of the knowledge graph[/]")
-    if result.stop_reason != "answered":
+    if result.stop_reason not in ("answered", "cached"):
         err.print(f"[yellow]stopped: {result.stop_reason}[/]")
     out.print(f"[dim]run {result.run_id} · provenance: agentmesh trace export {result.run_id}[/]")
 

@@ -1,4 +1,4 @@
-"""The agent graph: ground -> select -> act <-> tools -> answer.
+"""The agent graph: cache -> ground -> select -> act <-> tools -> answer -> remember.
 
 Built from parts passed in (a chat model, tools, a retriever, a tool selector), so a test
 can assemble it from fakes alone and a user can swap any part::
@@ -6,13 +6,17 @@ can assemble it from fakes alone and a user can swap any part::
     graph = build_agent_graph(FakeToolChatModel(responses=[...]), [my_tool])
     graph.invoke({"messages": [("user", "hi")]})
 
+* cache: a semantic-cache hit answers at once, skipping the model (first turn of a thread only:
+  a follow-up's meaning depends on the conversation);
 * ground: retrieve knowledge-graph nodes for the question (URIs, labels, facts);
 * select: offer only the tools most similar to the question, so small models choose among few;
 * act: the model answers or proposes tool calls;
 * tools: run the proposed calls, in parallel; a failing call becomes an observation;
 * answer: the final text and the citations it used; URIs cited or written in the answer that
   ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
-  the run here with a clear message, never with a GraphRecursionError.
+  the run here with a clear message, never with a GraphRecursionError;
+* remember: store the answer in the cache, unless a tool with side effects or time-dependent
+  results took part (``uncacheable_tools``) or a cited URI failed the check.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from agentmesh.prompts import (
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "NOT_RUN_OBSERVATION"]
 
 Retriever = Callable[[str], list[dict[str, Any]]]
+CacheLookup = Callable[[str], "dict[str, Any] | None"]
+CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
 NodeCheck = Callable[[str], bool]
 _URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
 ToolSelector = Callable[[str], list[str]]
@@ -107,6 +113,9 @@ def build_agent_graph(
     retrieve: Retriever | None = None,
     select_tools: ToolSelector | None = None,
     is_node: NodeCheck | None = None,
+    cache_lookup: CacheLookup | None = None,
+    cache_store: CacheStore | None = None,
+    uncacheable_tools: frozenset[str] = frozenset(),
     max_steps: int = 6,
     max_tool_errors: int = 3,
     max_parallel_tools: int = 4,
@@ -117,20 +126,32 @@ def build_agent_graph(
     tools_by_name = {tool.name: tool for tool in tools}
 
     def ground(state: AgentState) -> dict[str, Any]:
-        question = _last_question(state.get("messages", []))
-        grounding = retrieve(question) if retrieve is not None and question else []
-        return {
-            "question": question,
-            "grounding": grounding,
-            "citations": [],
-            "evidence": [],
-            "unverified": [],
-            "steps": 0,
-            "tool_errors": 0,
-            "last_error": "",
-            "answer": "",
-            "stop_reason": "answered",
-        }
+        question = state.get("question", "")
+        return {"grounding": retrieve(question) if retrieve is not None and question else []}
+
+    def cache(state: AgentState) -> dict[str, Any]:
+        messages = state.get("messages", [])
+        question = _last_question(messages)
+        reset = {"question": question, "citations": [], "evidence": [], "unverified": [], "steps": 0,
+                 "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
+        first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
+        hit = cache_lookup(question) if cache_lookup is not None and question and first_turn else None
+        if hit is None:
+            return reset
+        message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
+        return {**reset, "answer": hit["answer"], "citations": hit.get("citations", []), "stop_reason": "cached",
+                "cached": hit, "messages": [message]}
+
+    def after_cache(state: AgentState) -> str:
+        return END if state.get("stop_reason") == "cached" else "ground"
+
+    def remember(state: AgentState) -> dict[str, Any]:
+        used = {c["name"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls}
+        first_turn = sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1
+        if (cache_store is not None and first_turn and state.get("stop_reason") == "answered" and state.get("answer")
+                and not used & uncacheable_tools and not state.get("unverified")):
+            cache_store(state["question"], state["answer"], state.get("citations", []))
+        return {}
 
     def select(state: AgentState) -> dict[str, Any]:
         if select_tools is None or not tools_by_name:
@@ -232,15 +253,19 @@ def build_agent_graph(
         }
 
     builder = StateGraph(AgentState)
+    builder.add_node("cache", cache)
     builder.add_node("ground", ground)
     builder.add_node("select", select)
     builder.add_node("act", act)
     builder.add_node("tools", run_tools)
     builder.add_node("answer", answer)
-    builder.add_edge(START, "ground")
+    builder.add_node("remember", remember)
+    builder.add_edge(START, "cache")
+    builder.add_conditional_edges("cache", after_cache, ["ground", END])
     builder.add_edge("ground", "select")
     builder.add_edge("select", "act")
     builder.add_conditional_edges("act", after_act, ["tools", "answer"])
     builder.add_conditional_edges("tools", after_tools, ["act", "answer"])
-    builder.add_edge("answer", END)
+    builder.add_edge("answer", "remember")
+    builder.add_edge("remember", END)
     return builder.compile(checkpointer=checkpointer, name=name)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 __all__ = ["AgentState", "Citation", "StopReason"]
 
-StopReason = Literal["answered", "step_limit", "error_budget"]
+StopReason = Literal["answered", "cached", "step_limit", "error_budget"]
 
 
 class Citation(BaseModel):
@@ -50,3 +50,5 @@ class AgentState(TypedDict, total=False):
     unverified: list[str]
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
     stop_reason: StopReason
+    cached: dict[str, Any] | None
+    """The semantic-cache hit that answered this question, if any."""

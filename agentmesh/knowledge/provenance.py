@@ -41,6 +41,7 @@ class RunRecord:
     """name, args, ok, output, citations (list of citation dicts)."""
     citations: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str = "answered"
+    cached: dict[str, Any] | None = None
 
 
 def _time(ts: float) -> Literal:
@@ -89,6 +90,10 @@ def provenance_graph(record: RunRecord) -> Graph:
     g.add((answer, PROV.value, Literal(_clip(record.answer))))
     g.add((answer, PROV.wasGeneratedBy, run))
     g.add((answer, PROV.wasAttributedTo, model))
+    if record.cached:
+        g.add((run, AM.cacheHit, Literal(True)))
+        g.add((run, AM.cachedQuestion, Literal(str(record.cached.get("question", "")))))
+        g.add((run, AM.cacheSimilarity, Literal(float(record.cached.get("similarity") or 0.0))))
 
     for n, call in enumerate(record.tool_calls, 1):
         activity = AM[f"run/{record.run_id}/tool/{n}"]
