@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -15,7 +14,7 @@ from typing import Any, Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
@@ -26,7 +25,8 @@ from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import SemanticCache, cache_scope
-from agentmesh.prompts import PROMPTS_VERSION, SYSTEM_PROMPT
+from agentmesh.memory.conversation import make_checkpointer
+from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
 from agentmesh.models.embeddings import make_embeddings
 from agentmesh.models.providers import make_chat_model, translate_model_error
 from agentmesh.tools import ToolContext, ToolRegistry, default_registry
@@ -68,18 +68,6 @@ class AgentResult:
     """The cache hit that answered (its question and similarity), or None."""
     unverified: list[str] = field(default_factory=list)
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
-
-
-def sqlite_checkpointer(path: str) -> Any:
-    """A SqliteSaver on ``path`` in WAL mode (6 ms per run instead of 32 ms with defaults)."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    conn = sqlite3.connect(path, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    return saver
 
 
 class Agent:
@@ -124,7 +112,7 @@ class Agent:
             kb, k, hops = self.knowledge, s.top_k_nodes, s.kg_hops
             retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k, hops=hops)]  # noqa: E731
         if checkpointer is None:
-            checkpointer = sqlite_checkpointer(str(s.data_dir() / "threads.sqlite"))
+            checkpointer = make_checkpointer(s.threads or str(s.data_dir() / "threads.sqlite"))
         if cache is None or cache is True:
             cache = SemanticCache(
                 s.data_dir("cache"), self.embeddings, threshold=s.cache_threshold, ttl=s.cache_ttl, max_size=s.cache_max_size
@@ -148,10 +136,18 @@ class Agent:
             cache_lookup=self._cache_lookup if self.cache is not None else None,
             cache_store=self._cache_store if self.cache is not None else None,
             uncacheable_tools=frozenset(t.name for t in self.tools if not (t.metadata or {}).get("cacheable", t.name in CACHEABLE_TOOLS)),
+            history_budget=s.history_budget(),
+            summarize=self._summarize,
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
             checkpointer=checkpointer,
         )
+
+    def _summarize(self, summary: str, messages: Sequence[Any]) -> str:
+        """Fold ``messages`` into the running summary with the agent's own model."""
+        transcript = "\n".join(f"{type(m).__name__.removesuffix('Message').lower()}: {m.text[:2000]}" for m in messages)
+        reply = self.model.invoke([SystemMessage(SUMMARIZE_PROMPT.format(summary=summary or "(none)")), HumanMessage(transcript)])
+        return reply.text.strip()
 
     def _cache_lookup(self, question: str) -> dict[str, Any] | None:
         hit = self.cache.get(question, self._current_scope())

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     request_timeout: float = Field(60.0, gt=0, description="Seconds before a model server call is abandoned.")
     n_ctx: int = Field(8192, ge=512, description="Context window of the embedded model.")
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: all).")
+    threads: str | None = Field(None, description="Where threads are kept: a SQLite file (default: <home>/threads.sqlite) or a postgresql:// URL.")
+    history_tokens: int | None = Field(
+        None, ge=256, description="Token budget for the history sent to the model (default: 6000 embedded, 16000 otherwise)."
+    )
     cache: bool = Field(True, description="Answer repeated questions from the semantic cache.")
     cache_threshold: float = Field(0.86, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
@@ -136,6 +140,11 @@ class Settings(BaseSettings):
         if self.top_k_tools is not None:
             return self.top_k_tools
         return 1 if self.model.split(":")[0] == "embedded" else 4
+
+    def history_budget(self) -> int:
+        if self.history_tokens is not None:
+            return self.history_tokens
+        return min(6000, self.n_ctx - self.max_tokens - 1024) if self.model.split(":")[0] == "embedded" else 16000
 
     def description_config(self):
         """The knowledge graph's DescriptionConfig from the kg_* settings."""

@@ -17,9 +17,12 @@ __all__ = [
     "ERROR_BUDGET_MESSAGE",
     "TOOL_ERROR_OBSERVATION",
     "UNKNOWN_TOOL_OBSERVATION",
+    "INTERRUPTED_OBSERVATION",
+    "HISTORY_SUMMARY_HEADER",
+    "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "1"
+PROMPTS_VERSION = "2"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -53,3 +56,13 @@ ERROR_BUDGET_MESSAGE = (
 TOOL_ERROR_OBSERVATION = "Error from tool {name}: {error}. Fix the arguments and try again, or answer without it."
 
 UNKNOWN_TOOL_OBSERVATION = "Error: there is no tool named {name!r}. Available tools: {available}."
+
+INTERRUPTED_OBSERVATION = "Not run: the previous run was interrupted before this tool finished."
+
+HISTORY_SUMMARY_HEADER = "Summary of the earlier conversation:\n"
+
+SUMMARIZE_PROMPT = (
+    "Summarise the conversation below for your own later use, in at most 120 words: the user's "
+    "goals, facts established, names and numbers, and open questions. Start from this earlier "
+    "summary, if any:\n{summary}"
+)

@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "1"
-EXPECTED_DIGEST = "2a515e7d28c4005e"
+EXPECTED_VERSION = "2"
+EXPECTED_DIGEST = "19cb681940395c82"
 
 
 def digest() -> str:

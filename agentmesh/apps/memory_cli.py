@@ -1,4 +1,4 @@
-"""``agentmesh cache``: the semantic cache's statistics, and clearing it."""
+"""``agentmesh cache`` (statistics, clearing) and ``agentmesh threads`` (list, show, delete)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agentmesh.apps.common import ConfigOpt, one_line_errors, out
 
-__all__ = ["cache_app"]
+__all__ = ["cache_app", "threads_app"]
 
 cache_app = typer.Typer(help="Inspect or clear the semantic cache of answers.", no_args_is_help=True)
 
@@ -50,3 +50,58 @@ def cache_clear(config: Optional[Path] = ConfigOpt, yes: bool = typer.Option(Fal
         cache.clear()
         cache.close()
     out.print(f"cleared {entries} cached answers")
+
+
+threads_app = typer.Typer(help="List, show and delete conversation threads.", no_args_is_help=True)
+
+
+def _checkpointer(config: Optional[Path]):
+    from agentmesh.config import Settings
+    from agentmesh.memory.conversation import make_checkpointer
+
+    settings = Settings.load(config)
+    return make_checkpointer(settings.threads or str(settings.data_dir() / "threads.sqlite"))
+
+
+@threads_app.command("list")
+def threads_list(config: Optional[Path] = ConfigOpt, limit: int = typer.Option(50, "--limit", "-n")) -> None:
+    """The most recent threads: id, messages, last question."""
+    from agentmesh.memory.conversation import list_threads
+
+    with one_line_errors():
+        threads = list_threads(_checkpointer(config), limit=limit)
+    table = Table()
+    for column in ("thread", "messages", "updated", "last question"):
+        table.add_column(column)
+    for t in threads:
+        table.add_row(t.thread_id, str(t.messages), t.updated[:19], escape(t.last_question[:80]))
+    out.print(table if threads else "no threads yet")
+
+
+@threads_app.command("show")
+def threads_show(thread_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt) -> None:
+    """Every message of a thread."""
+    from agentmesh.errors import ConfigError
+
+    with one_line_errors():
+        state = _checkpointer(config).get({"configurable": {"thread_id": thread_id}})
+        if state is None:
+            raise ConfigError(f"no thread '{thread_id}'; see: agentmesh threads list")
+    for message in state.get("channel_values", {}).get("messages", []):
+        role = type(message).__name__.removesuffix("Message").lower()
+        calls = "".join(f" [{c['name']}({c['args']})]" for c in getattr(message, "tool_calls", []) or [])
+        out.print(f"[bold]{role}[/]: {escape(message.text)}{escape(calls)}")
+
+
+@threads_app.command("delete")
+def threads_delete(thread_id: str = typer.Argument(...), config: Optional[Path] = ConfigOpt) -> None:
+    """Delete a thread and all its checkpoints."""
+    from agentmesh.errors import ConfigError
+    from agentmesh.memory.conversation import delete_thread
+
+    with one_line_errors():
+        saver = _checkpointer(config)
+        if saver.get({"configurable": {"thread_id": thread_id}}) is None:
+            raise ConfigError(f"no thread '{thread_id}'; see: agentmesh threads list")
+        delete_thread(saver, thread_id)
+    out.print(f"deleted thread {thread_id}")

@@ -27,9 +27,11 @@ from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
+from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.prompts import (
     ERROR_BUDGET_MESSAGE,
@@ -116,6 +118,8 @@ def build_agent_graph(
     cache_lookup: CacheLookup | None = None,
     cache_store: CacheStore | None = None,
     uncacheable_tools: frozenset[str] = frozenset(),
+    history_budget: int | None = None,
+    summarize: Summarizer | None = None,
     max_steps: int = 6,
     max_tool_errors: int = 3,
     max_parallel_tools: int = 4,
@@ -160,10 +164,19 @@ def build_agent_graph(
 
     def act(state: AgentState) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
+        history = repair_tool_pairs(state["messages"])
+        update: dict[str, Any] = {}
+        if history_budget is not None:
+            budget = max(history_budget - count_tokens_approximately([system]), 0)
+            history, summary, turns = fit_history(
+                history, budget, summary=state.get("summary", ""), summarized_turns=state.get("summarized_turns", 0),
+                summarize=summarize,
+            )
+            update = {"summary": summary, "summarized_turns": turns}
         offered = [tools_by_name[n] for n in state.get("tools", [])]
         runnable = model.bind_tools(offered) if offered else model
-        response = runnable.invoke([system, *state["messages"]])
-        return {"messages": [response], "steps": state.get("steps", 0) + 1}
+        response = runnable.invoke([system, *history])
+        return {**update, "messages": [response], "steps": state.get("steps", 0) + 1}
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]

@@ -35,6 +35,9 @@ class AgentState(TypedDict, total=False):
 
     messages: Annotated[list[AnyMessage], add_messages]
     question: str
+    summary: str
+    """A running summary of turns too old to send to the model (they stay in ``messages``)."""
+    summarized_turns: int
     grounding: list[dict[str, Any]]
     """Retrieved knowledge-graph nodes: uri, label, description, score, facts."""
     tools: list[str]
