@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -26,6 +27,7 @@ from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import SemanticCache, cache_scope
 from agentmesh.memory.conversation import make_checkpointer
+from agentmesh.memory.facts import FactStore
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
 from agentmesh.models.embeddings import make_embeddings
 from agentmesh.models.providers import make_chat_model, translate_model_error
@@ -91,16 +93,18 @@ class Agent:
         s = self.settings
         self.model = model if model is not None else make_chat_model(s)
         self._embeddings = embeddings
+        self.facts = FactStore(s.data_dir() / "facts.nq")
         self.knowledge = knowledge
-        if self.knowledge is None and s.kg:
+        if self.knowledge is None and (s.kg or "remember" in s.tools):
             self.knowledge = KnowledgeBase.open(
-                s.kg, self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index, config=s.description_config()
+                self._kg_sources(), self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index,
+                config=s.description_config(),
             )
         if tools is None:
             context = ToolContext(
                 knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit,
                 embeddings=self.embeddings if s.docs else None, docs=list(s.docs), data_dir=s.data_dir(),
-                web_search=web_search,
+                web_search=web_search, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
             )
             tools = registry.build(list(s.tools), context)
         self.tools = [*tools, *extra_tools]
@@ -142,6 +146,16 @@ class Agent:
             max_tool_errors=s.max_tool_errors,
             checkpointer=checkpointer,
         )
+
+    def _kg_sources(self) -> list[Path]:
+        """The configured graph files plus the facts the user asked to remember."""
+        return [*self.settings.kg, self.facts.path]
+
+    def reload_knowledge(self) -> None:
+        """Reload the knowledge graph (after facts changed); tools and grounding see it at once."""
+        if self.knowledge is not None:
+            s = self.settings
+            self.knowledge.reload(self._kg_sources(), cache_dir=s.data_dir("kg"), kind=s.kg_index)
 
     def _summarize(self, summary: str, messages: Sequence[Any]) -> str:
         """Fold ``messages`` into the running summary with the agent's own model."""

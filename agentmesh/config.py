@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     db: str | None = Field(None, description="Database of the sql tool: a SQLite file or a SQLAlchemy URL.")
     docs: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="A folder of documents for the search tool.")
     tools: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["kg_search", "kg_path", "sparql", "sql", "sql_schema", "python", "search", "web_search"],
+        default_factory=lambda: [
+            "kg_search", "kg_path", "sparql", "sql", "sql_schema", "python", "search", "web_search", "remember", "forget",
+        ],
         description="Tools offered to the model (those whose resource is not configured are left out).",
     )
     max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")

@@ -1,4 +1,4 @@
-"""``agentmesh cache`` (statistics, clearing) and ``agentmesh threads`` (list, show, delete)."""
+"""``agentmesh cache`` (statistics, clearing), ``threads`` (list, show, delete) and ``facts`` (list, add, forget)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from agentmesh.apps.common import ConfigOpt, one_line_errors, out
 
-__all__ = ["cache_app", "threads_app"]
+__all__ = ["cache_app", "threads_app", "facts_app"]
 
 cache_app = typer.Typer(help="Inspect or clear the semantic cache of answers.", no_args_is_help=True)
 
@@ -105,3 +105,43 @@ def threads_delete(thread_id: str = typer.Argument(...), config: Optional[Path] 
             raise ConfigError(f"no thread '{thread_id}'; see: agentmesh threads list")
         delete_thread(saver, thread_id)
     out.print(f"deleted thread {thread_id}")
+
+
+facts_app = typer.Typer(help="Long-term facts: list, add and forget.", no_args_is_help=True)
+
+
+def _facts(config: Optional[Path]):
+    from agentmesh.config import Settings
+    from agentmesh.memory.facts import FactStore
+
+    return FactStore(Settings.load(config).data_dir() / "facts.nq")
+
+
+@facts_app.command("list")
+def facts_list(config: Optional[Path] = ConfigOpt) -> None:
+    """Every fact the assistant was asked to remember."""
+    with one_line_errors():
+        facts = _facts(config).list()
+    table = Table()
+    for column in ("id", "fact", "stored", "thread"):
+        table.add_column(column)
+    for fact in facts:
+        table.add_row(fact.id, escape(fact.text), fact.created, fact.thread_id)
+    out.print(table if facts else "no facts yet")
+
+
+@facts_app.command("add")
+def facts_add(statement: str = typer.Argument(..., help="One self-contained sentence."), config: Optional[Path] = ConfigOpt) -> None:
+    """Remember a fact (as the remember tool does)."""
+    with one_line_errors():
+        fact = _facts(config).remember(statement, thread_id="cli")
+    out.print(f"remembered {fact.id}: {escape(fact.text)}")
+
+
+@facts_app.command("forget")
+def facts_forget(fact: str = typer.Argument(..., help="An id from 'facts list', or words of the fact."),
+                 config: Optional[Path] = ConfigOpt) -> None:
+    """Forget a fact."""
+    with one_line_errors():
+        gone = _facts(config).forget(fact)
+    out.print(f"forgot {gone.id}: {escape(gone.text)}")

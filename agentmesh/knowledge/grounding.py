@@ -202,6 +202,15 @@ class KnowledgeBase:
             index.save(folder)
         return cls(store, index, embeddings, config, index_folder=folder, embedded_now=index.manifest.embedded)
 
+    def reload(self, paths: Iterable[str | Path], *, cache_dir: Path | None = None, kind: IndexKind = "auto") -> int:
+        """Load ``paths`` again into this object (tools holding it see the new graph); only nodes
+        whose text changed are embedded. Returns how many were."""
+        fresh = KnowledgeBase.open(paths, self.embeddings, cache_dir=cache_dir, config=self.config, kind=kind)
+        self.store, self.index_folder, self.embedded_now = fresh.store, fresh.index_folder, fresh.embedded_now
+        self._set_index(fresh.index)
+        self._nx = None
+        return self.embedded_now
+
     @property
     def skipped(self) -> int:
         """Nodes with no label or description (left out of the index)."""

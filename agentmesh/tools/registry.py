@@ -133,6 +133,20 @@ def _search(ctx: ToolContext) -> BaseTool | None:
     return make_search_tool(index)
 
 
+def _remember(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.memory import make_remember_tool
+
+    facts = ctx.extra.get("facts")
+    return make_remember_tool(facts, ctx.extra.get("on_facts_changed")) if facts is not None else None
+
+
+def _forget(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.memory import make_forget_tool
+
+    facts = ctx.extra.get("facts")
+    return make_forget_tool(facts, ctx.extra.get("on_facts_changed")) if facts is not None else None
+
+
 def _web_search(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.search import make_web_search_tool
 
@@ -148,3 +162,5 @@ default_registry.register("sql_schema", _sql_schema)
 default_registry.register("python", _python)
 default_registry.register("search", _search)
 default_registry.register("web_search", _web_search)
+default_registry.register("remember", _remember)
+default_registry.register("forget", _forget)
