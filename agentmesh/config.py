@@ -82,7 +82,7 @@ class Settings(BaseSettings):
         None, ge=256, description="Token budget for the history sent to the model (default: 6000 embedded, 16000 otherwise)."
     )
     cache: bool = Field(True, description="Answer repeated questions from the semantic cache.")
-    cache_threshold: float = Field(0.86, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
+    cache_threshold: float = Field(0.82, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
