@@ -1,4 +1,4 @@
-"""The agent graph: cache -> ground -> select -> act <-> tools -> answer -> remember.
+"""The agent graph: ground -> act <-> tools -> answer.
 
 Built from parts passed in (a chat model, tools, a retriever, a tool selector), so a test
 can assemble it from fakes alone and a user can swap any part::
@@ -6,17 +6,18 @@ can assemble it from fakes alone and a user can swap any part::
     graph = build_agent_graph(FakeToolChatModel(responses=[...]), [my_tool])
     graph.invoke({"messages": [("user", "hi")]})
 
-* cache: a semantic-cache hit answers at once, skipping the model (first turn of a thread only:
-  a follow-up's meaning depends on the conversation);
-* ground: retrieve knowledge-graph nodes for the question (URIs, labels, facts);
-* select: offer only the tools most similar to the question, so small models choose among few;
+* ground: first the semantic cache (a hit answers at once, skipping the model; first turn of a
+  thread only, as a follow-up's meaning depends on the conversation); then retrieve the
+  knowledge-graph nodes for the question (URIs, labels, facts), and select the tools to offer:
+  the few most similar to the question, so small models choose among few. One node, because
+  every LangGraph step costs a checkpoint write;
 * act: the model answers or proposes tool calls;
 * tools: run the proposed calls, in parallel; a failing call becomes an observation;
 * answer: the final text and the citations it used; URIs cited or written in the answer that
   ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
-  the run here with a clear message, never with a GraphRecursionError;
-* remember: store the answer in the cache, unless a tool with side effects or time-dependent
-  results took part (``uncacheable_tools``) or a cited URI failed the check.
+  the run here with a clear message, never with a GraphRecursionError. The answer is stored
+  in the cache unless a tool with side effects or time-dependent results took part
+  (``uncacheable_tools``) or a cited URI failed the check.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
@@ -129,38 +131,35 @@ def build_agent_graph(
     """Compile the agent graph. See the module docstring for the nodes."""
     tools_by_name = {tool.name: tool for tool in tools}
 
-    def ground(state: AgentState) -> dict[str, Any]:
-        question = state.get("question", "")
-        return {"grounding": retrieve(question) if retrieve is not None and question else []}
+    def ground(state: AgentState) -> Command:
+        """Cache lookup, then retrieval and tool selection: the context the model will get.
 
-    def cache(state: AgentState) -> dict[str, Any]:
+        One node rather than three, because each LangGraph step costs a checkpoint write."""
         messages = state.get("messages", [])
         question = _last_question(messages)
         reset = {"question": question, "citations": [], "evidence": [], "unverified": [], "steps": 0,
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
         hit = cache_lookup(question) if cache_lookup is not None and question and first_turn else None
-        if hit is None:
-            return reset
-        message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
-        return {**reset, "answer": hit["answer"], "citations": hit.get("citations", []), "stop_reason": "cached",
-                "cached": hit, "messages": [message]}
+        if hit is not None:
+            message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
+            return Command(goto=END, update={**reset, "answer": hit["answer"], "citations": hit.get("citations", []),
+                                             "stop_reason": "cached", "cached": hit, "messages": [message]})
+        grounding = retrieve(question) if retrieve is not None and question else []
+        if select_tools is None or not tools_by_name:
+            offered = list(tools_by_name)
+        else:
+            offered = [n for n in select_tools(question) if n in tools_by_name]
+        return Command(goto="act", update={**reset, "grounding": grounding, "tools": offered})
 
-    def after_cache(state: AgentState) -> str:
-        return END if state.get("stop_reason") == "cached" else "ground"
-
-    def remember(state: AgentState) -> dict[str, Any]:
+    def remember(state: AgentState, update: dict[str, Any]) -> None:
+        """Store a plain answer in the cache: not when tools with side effects or time-dependent
+        results took part, nor when a cited URI failed the check."""
         used = {c["name"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls}
         first_turn = sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1
-        if (cache_store is not None and first_turn and state.get("stop_reason") == "answered" and state.get("answer")
-                and not used & uncacheable_tools and not state.get("unverified")):
-            cache_store(state["question"], state["answer"], state.get("citations", []))
-        return {}
-
-    def select(state: AgentState) -> dict[str, Any]:
-        if select_tools is None or not tools_by_name:
-            return {"tools": list(tools_by_name)}
-        return {"tools": [n for n in select_tools(state["question"]) if n in tools_by_name]}
+        if (cache_store is not None and first_turn and update["stop_reason"] == "answered" and update["answer"]
+                and not used & uncacheable_tools and not update["unverified"]):
+            cache_store(state["question"], update["answer"], update["citations"])
 
     def act(state: AgentState) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
@@ -257,28 +256,18 @@ def build_agent_graph(
             for uri in dict.fromkeys(m.rstrip(".,;") for m in _URI_IN_TEXT.findall(text)):
                 if uri not in cited and not is_node(uri):
                     unverified.append(uri)
-        return {
-            "answer": text,
-            "stop_reason": stop,
-            "citations": citations,
-            "unverified": unverified,
-            "messages": new_messages,
-        }
+        update = {"answer": text, "stop_reason": stop, "citations": citations, "unverified": unverified,
+                  "messages": new_messages}
+        remember(state, update)
+        return update
 
     builder = StateGraph(AgentState)
-    builder.add_node("cache", cache)
-    builder.add_node("ground", ground)
-    builder.add_node("select", select)
+    builder.add_node("ground", ground, destinations=("act", END))
     builder.add_node("act", act)
     builder.add_node("tools", run_tools)
     builder.add_node("answer", answer)
-    builder.add_node("remember", remember)
-    builder.add_edge(START, "cache")
-    builder.add_conditional_edges("cache", after_cache, ["ground", END])
-    builder.add_edge("ground", "select")
-    builder.add_edge("select", "act")
+    builder.add_edge(START, "ground")
     builder.add_conditional_edges("act", after_act, ["tools", "answer"])
     builder.add_conditional_edges("tools", after_tools, ["act", "answer"])
-    builder.add_edge("answer", "remember")
-    builder.add_edge("remember", END)
+    builder.add_edge("answer", END)
     return builder.compile(checkpointer=checkpointer, name=name)
