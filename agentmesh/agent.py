@@ -36,6 +36,11 @@ from agentmesh.tools.selection import EmbeddingToolSelector
 
 __all__ = ["Agent", "AgentResult", "ToolActivity", "CACHEABLE_TOOLS"]
 
+DURABILITY = "sync"
+"""Each step's checkpoint is written before the next step starts. LangGraph's default ("async")
+writes it while the next step runs, so a process killed during a tool call could lose the
+question and the model's call with it."""
+
 CACHEABLE_TOOLS = frozenset({"kg_search", "kg_path", "sparql", "search", "sql_schema"})
 """Tools whose results change only with versioned data (the graph, the documents). Answers that
 used any other tool (python, sql on a live database, web search) are never cached; a tool may
@@ -199,7 +204,7 @@ class Agent:
         thread_id = thread_id or uuid.uuid4().hex
         started = time.time()
         try:
-            state = self.graph.invoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
+            state = self.graph.invoke({"messages": [HumanMessage(message)]}, self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started)
@@ -209,7 +214,7 @@ class Agent:
         thread_id = thread_id or uuid.uuid4().hex
         started = time.time()
         try:
-            state = await self.graph.ainvoke({"messages": [HumanMessage(message)]}, self._config(thread_id))
+            state = await self.graph.ainvoke({"messages": [HumanMessage(message)]}, self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started)
@@ -219,7 +224,7 @@ class Agent:
         thread_id = thread_id or uuid.uuid4().hex
         try:
             for chunk in self.graph.stream(
-                {"messages": [HumanMessage(message)]}, self._config(thread_id), stream_mode="updates"
+                {"messages": [HumanMessage(message)]}, self._config(thread_id), stream_mode="updates", durability=DURABILITY
             ):
                 for node, update in chunk.items():
                     yield node, update or {}

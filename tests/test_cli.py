@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from typer.testing import CliRunner
 
 from agentmesh.apps.cli import app
-from agentmesh.models.providers import _providers, register_provider
+from agentmesh.models.providers import _providers
 from agentmesh.models.testing import FakeToolChatModel, tool_call
 
 runner = CliRunner()

@@ -54,7 +54,7 @@ def test_sparql_ask_construct_describe(kb):
         "CLEAR ALL",
         "DROP DEFAULT",
         "LOAD <http://example.com/evil.ttl>",
-        f"DELETE {{ ?s ?p ?o }} INSERT {{ ?s ?p 1 }} WHERE {{ ?s ?p ?o }}",
+        "DELETE { ?s ?p ?o } INSERT { ?s ?p 1 } WHERE { ?s ?p ?o }",
     ],
 )
 def test_sparql_updates_are_refused_and_the_graph_is_unchanged(kb, query):

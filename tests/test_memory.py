@@ -20,7 +20,7 @@ from agentmesh.apps.cli import app
 from agentmesh.graphs.agent import build_agent_graph
 from agentmesh.graphs.history import fit_history
 from agentmesh.memory.conversation import list_threads, make_checkpointer
-from agentmesh.models.testing import FakeToolChatModel, tool_call
+from agentmesh.models.testing import FakeToolChatModel
 from agentmesh.prompts import HISTORY_SUMMARY_HEADER, INTERRUPTED_OBSERVATION
 
 PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

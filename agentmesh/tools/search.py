@@ -129,12 +129,12 @@ def _chunks_from_lines(rel: str, lines: list[tuple[int, str]]) -> list[Chunk]:
     """Paragraphs (blank-line separated) merged up to CHUNK_CHARS; a Markdown heading starts a
     new chunk, which it heads."""
     paragraphs: list[tuple[int, int, str, bool]] = []
-    start, buf, heading = None, [], False
+    start, last, buf, heading = None, 0, [], False
     for number, line in lines + [(None, "")]:
         is_heading = line.lstrip().startswith("#")
         if (not line.strip() or is_heading) and buf:
             paragraphs.append((start, last, "\n".join(buf), heading))
-            start, buf, heading = None, [], False
+            start, last, buf, heading = None, 0, [], False
         if line.strip():
             if start is None:
                 start, heading = number, is_heading

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field

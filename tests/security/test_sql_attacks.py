@@ -86,7 +86,7 @@ def test_a_semicolon_inside_a_string_is_just_data(sqlite_db):
 @pytest.fixture(scope="module")
 def pg():
     """A scratch schema on the local PostgreSQL, filled by a privileged connection."""
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_URL)
