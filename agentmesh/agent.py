@@ -73,6 +73,8 @@ class AgentResult:
     run_id: str = ""
     cached: dict[str, Any] | None = None
     """The cache hit that answered (its question and similarity), or None."""
+    model_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Each model call of this turn: the model that answered, the router's reason, fallbacks."""
     unverified: list[str] = field(default_factory=list)
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
 
@@ -199,32 +201,38 @@ class Agent:
     def _config(self, thread_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": recursion_limit_for(self.settings.max_steps)}
 
-    def run(self, message: str, thread_id: str | None = None) -> AgentResult:
-        """Answer ``message`` in thread ``thread_id`` (a new thread when None)."""
+    def _input(self, message: str, thread_id: str, private: bool) -> dict[str, Any]:
+        # the thread id and the privacy flag travel with the message: a routed model reads them
+        # (its budget is per thread; private data goes to local models only, for the whole thread)
+        return {"messages": [HumanMessage(message, additional_kwargs={"thread_id": thread_id, "private": private})]}
+
+    def run(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
+        """Answer ``message`` in thread ``thread_id`` (a new thread when None). ``private``: this
+        message (and so the rest of the thread) may only reach local models."""
         thread_id = thread_id or uuid.uuid4().hex
         started = time.time()
         try:
-            state = self.graph.invoke({"messages": [HumanMessage(message)]}, self._config(thread_id), durability=DURABILITY)
+            state = self.graph.invoke(self._input(message, thread_id, private), self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started)
 
-    async def arun(self, message: str, thread_id: str | None = None) -> AgentResult:
+    async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Async :meth:`run`."""
         thread_id = thread_id or uuid.uuid4().hex
         started = time.time()
         try:
-            state = await self.graph.ainvoke({"messages": [HumanMessage(message)]}, self._config(thread_id), durability=DURABILITY)
+            state = await self.graph.ainvoke(self._input(message, thread_id, private), self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started)
 
-    def stream(self, message: str, thread_id: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    def stream(self, message: str, thread_id: str | None = None, *, private: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node, update)`` as each node of the graph finishes."""
         thread_id = thread_id or uuid.uuid4().hex
         try:
             for chunk in self.graph.stream(
-                {"messages": [HumanMessage(message)]}, self._config(thread_id), stream_mode="updates", durability=DURABILITY
+                self._input(message, thread_id, private), self._config(thread_id), stream_mode="updates", durability=DURABILITY
             ):
                 for node, update in chunk.items():
                     yield node, update or {}
@@ -263,24 +271,30 @@ class Agent:
                     activity.append(
                         ToolActivity(call["name"], call["args"], out is not None and out.status != "error", out.text if out else "", cited)
                     )
+        model_calls = [
+            {"model": m.response_metadata.get("model_name", self.model_name), "reason": m.response_metadata.get("route_reason", ""),
+             "fallback_after": m.response_metadata.get("fallback_after", [])}
+            for m in turn if isinstance(m, AIMessage) and not m.response_metadata.get("stop_reason") and not m.response_metadata.get("cached")
+        ]
         result = AgentResult(
             answer=state.get("answer", ""),
             citations=[Citation(**c) for c in state.get("citations", [])],
             tool_calls=activity,
             thread_id=thread_id,
-            model=self.model_name,
+            model=model_calls[-1]["model"] if model_calls else self.model_name,
             steps=state.get("steps", 0),
             stop_reason=state.get("stop_reason", "answered"),
             grounding=state.get("grounding", []),
             run_id=uuid.uuid4().hex[:16],
             cached=state.get("cached"),
+            model_calls=model_calls,
             unverified=list(state.get("unverified", [])),
         )
         record = RunRecord(
             run_id=result.run_id, thread_id=thread_id, question=state.get("question", ""), answer=result.answer,
             model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
             tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
-            cached=result.cached,
+            cached=result.cached, model_calls=model_calls,
         )
         save_trace(self.traces_dir, record)
         return result

@@ -25,7 +25,7 @@ from agentmesh.errors import ConfigError
 __all__ = ["Settings", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
-_PATH_KEYS = ("kg", "db", "home", "docs")
+_PATH_KEYS = ("kg", "db", "home", "docs", "catalog")
 _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
 
 
@@ -39,12 +39,16 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AGENTMESH_", extra="forbid", validate_default=True)
 
     home: Path = Field(default_factory=_default_home, description="Data home: indexes, threads, caches.")
-    model: str = Field("embedded", description="'embedded', 'openai:<name>' or 'local:<name>' (with base_url).")
+    model: str = Field("embedded", description="'embedded', 'auto' (routed), 'openai:<name>' or 'local:<name>' (with base_url).")
     base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
     api_key: SecretStr | None = Field(None, description="Key for the hosted/local server; OPENAI_API_KEY also works.")
     tool_calling: Literal["native", "json"] = Field(
         "native", description="'json': tool calls by JSON-schema constrained output, for servers without native tool calling."
     )
+    catalog: Path | None = Field(None, description="A TOML file of extra model specs for model = 'auto'.")
+    budget_usd: float | None = Field(None, ge=0, description="Money the routed models may spend overall (model = 'auto').")
+    thread_budget_usd: float | None = Field(None, ge=0, description="Money the routed models may spend per thread.")
+    budget_tokens: int | None = Field(None, ge=0, description="Tokens the routed models may use overall.")
     embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     kg_index: Literal["auto", "flat", "hnsw"] = Field(

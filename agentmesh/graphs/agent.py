@@ -195,6 +195,8 @@ def build_agent_graph(
             return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"), False
         if not isinstance(result, ToolMessage):
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
+        if (tool.metadata or {}).get("private"):  # its output may only reach local models
+            result.additional_kwargs["private"] = True
         return result, result.status != "error"
 
     def run_tools(state: AgentState) -> dict[str, Any]:

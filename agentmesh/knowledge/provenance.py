@@ -42,6 +42,7 @@ class RunRecord:
     citations: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str = "answered"
     cached: dict[str, Any] | None = None
+    model_calls: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _time(ts: float) -> Literal:
@@ -90,6 +91,16 @@ def provenance_graph(record: RunRecord) -> Graph:
     g.add((answer, PROV.value, Literal(_clip(record.answer))))
     g.add((answer, PROV.wasGeneratedBy, run))
     g.add((answer, PROV.wasAttributedTo, model))
+    for n, call in enumerate(record.model_calls, 1):
+        step = AM[f"run/{record.run_id}/model/{n}"]
+        g.add((step, RDF.type, PROV.Activity))
+        g.add((step, RDFS.label, Literal(f"model call {n}: {call['model']}")))
+        g.add((step, PROV.wasInformedBy, run))
+        g.add((step, PROV.wasAssociatedWith, AM[f"model/{call['model']}"]))
+        if call.get("reason"):
+            g.add((step, AM.routeReason, Literal(call["reason"])))
+        for failed in call.get("fallback_after", []):
+            g.add((step, AM.fallbackAfter, Literal(failed)))
     if record.cached:
         g.add((run, AM.cacheHit, Literal(True)))
         g.add((run, AM.cachedQuestion, Literal(str(record.cached.get("question", "")))))

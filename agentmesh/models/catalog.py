@@ -35,6 +35,8 @@ class ModelSpec:
     json_mode: bool = True
     vision: bool = False
     endpoint: str | None = None
+    api_key_env: str | None = None
+    """The environment variable holding this endpoint's key (the key itself is never stored)."""
     source: str = ""
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:

@@ -1,6 +1,7 @@
 """Chat-model providers by name. Built-ins are registered the way a user's own would be.
 
-Names: ``embedded`` (SmolLM2 in-process), ``openai:<model>`` (OpenAI, or any server at
+Names: ``embedded`` (SmolLM2 in-process), ``auto`` (each call routed over the model catalog),
+``openai:<model>`` (OpenAI, or any server at
 ``base_url``), ``local:<model>`` (an OpenAI-compatible server such as vLLM, Ollama or
 llama.cpp's server, at ``base_url``).
 
@@ -132,6 +133,21 @@ def translate_model_error(exc: BaseException, settings: Settings) -> AgentmeshEr
     return None
 
 
+def _auto(name: str, settings: Settings) -> BaseChatModel:
+    from agentmesh.models.catalog import Catalog
+    from agentmesh.models.routed import RoutedChatModel, UsageLedger, default_model_factory
+    from agentmesh.models.router import PolicyRouter
+
+    catalog = Catalog.load(*([settings.catalog] if settings.catalog else []))
+    return RoutedChatModel(
+        catalog=catalog, router=PolicyRouter(catalog), ledger=UsageLedger(settings.data_dir() / "usage.sqlite"),
+        factory=lambda spec: default_model_factory(spec, timeout=settings.request_timeout, max_tokens=settings.max_tokens),
+        budget_usd=settings.budget_usd, thread_budget_usd=settings.thread_budget_usd, budget_tokens=settings.budget_tokens,
+        max_output_tokens=settings.max_tokens,
+    )
+
+
+register_provider("auto", _auto)
 register_provider("embedded", _embedded)
 register_provider("openai", _openai)
 register_provider("local", _local)

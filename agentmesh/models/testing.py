@@ -96,7 +96,8 @@ class FakeOpenAIServer:
 
     Each script item is a dict: ``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments":
     {...}}]}``, ``{"status": 500, "body": "..."}`` for a failure, ``{"raw": "not json"}`` for a
-    malformed body; any item may add ``"delay": seconds``. The last item repeats. Requests
+    malformed body (``"headers"`` adds response headers, e.g. Retry-After); a tool call may give
+    ``"raw_arguments"`` (a string, possibly invalid JSON). Any item may add ``"delay": seconds``. The last item repeats. Requests
     are kept in ``requests``. Use as a context manager::
 
         with FakeOpenAIServer([{"content": "hi"}]) as server:
@@ -142,9 +143,12 @@ class FakeOpenAIServer:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+            def _send(self, status: int, body: bytes, content_type: str = "application/json",
+                      headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -164,7 +168,7 @@ class FakeOpenAIServer:
                     time.sleep(item["delay"])
                 if "status" in item:
                     body = item.get("body") or json.dumps({"error": {"message": f"fake error {item['status']}"}})
-                    self._send(item["status"], body.encode())
+                    self._send(item["status"], body.encode(), headers=item.get("headers"))
                     return
                 if "raw" in item:
                     self._send(200, item["raw"].encode())
@@ -175,7 +179,10 @@ class FakeOpenAIServer:
                         {
                             "id": call.get("id") or f"call_{uuid.uuid4().hex[:8]}",
                             "type": "function",
-                            "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))},
+                            "function": {
+                                "name": call["name"],
+                                "arguments": call["raw_arguments"] if "raw_arguments" in call else json.dumps(call.get("arguments", {})),
+                            },
                         }
                         for call in item["tool_calls"]
                     ]

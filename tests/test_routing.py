@@ -1,0 +1,207 @@
+"""Routed models against fake OpenAI-compatible servers that fail on purpose."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+import pytest
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh import Agent, ModelUnavailableError, Settings
+from agentmesh.models.catalog import Catalog, ModelSpec
+from agentmesh.models.routed import CircuitBreaker, RoutedChatModel, UsageLedger, default_model_factory
+from agentmesh.models.router import PolicyRouter
+from agentmesh.models.testing import FakeOpenAIServer, HashingEmbeddings
+
+SECRET = "sk-routing-secret-4242424242"
+
+
+def spec(name, server, *, price=1.0, local=False, tier=3):
+    return ModelSpec(name=name, provider="local" if local else "openai-compatible", model="fake-model",
+                     endpoint=server.base_url, context_window=32_000, input_per_1m=price, output_per_1m=price,
+                     latency_s=0.1, tokens_per_s=100, tier=tier, local=local, api_key_env="AGENTMESH_TEST_KEY")
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch):
+    monkeypatch.setenv("AGENTMESH_TEST_KEY", SECRET)
+
+
+def routed(specs, tmp_path, **kwargs):
+    catalog = Catalog(specs)
+    return RoutedChatModel(
+        catalog=catalog, router=PolicyRouter(catalog), ledger=UsageLedger(tmp_path / "usage.sqlite"),
+        factory=lambda s: default_model_factory(s, timeout=0.6, max_tokens=64),
+        max_retries=1, backoff_s=0.01, **kwargs,
+    )
+
+
+def agent(model, tools=()):
+    return Agent(Settings.load(tools=[], cache=False), model=model, embeddings=HashingEmbeddings(),
+                 extra_tools=list(tools), checkpointer=InMemorySaver())
+
+
+@pytest.mark.parametrize("fault", [
+    {"delay": 2, "content": "too late"},     # timeout
+    {"status": 500},                          # server error
+    {"status": 503},
+    {"raw": "this is not JSON"},              # malformed body
+])
+def test_a_failing_endpoint_falls_back(tmp_path, fault):
+    with FakeOpenAIServer([fault]) as primary, FakeOpenAIServer([{"content": "From the backup."}]) as backup:
+        model = routed([spec("primary", primary, price=1.0), spec("backup", backup, price=5.0)], tmp_path)
+        result = agent(model).run("Who develops Qwen?")
+    assert result.answer == "From the backup." and result.model == "backup"
+    assert result.model_calls[-1]["fallback_after"][0].startswith("primary:")
+    outcomes = [row[7] for row in model.ledger.rows()]
+    assert outcomes[-1] == "ok" and all(o.startswith("error") for o in outcomes[:-1])
+
+
+def test_rate_limit_is_retried_after_the_advertised_wait(tmp_path):
+    script = [{"status": 429, "headers": {"Retry-After": "0.2"}}, {"content": "Fine now."}]
+    with FakeOpenAIServer(script) as primary, FakeOpenAIServer([{"content": "backup"}]) as backup:
+        model = routed([spec("primary", primary), spec("backup", backup, price=5.0)], tmp_path)
+        result = agent(model).run("Who develops Qwen?")
+    assert result.answer == "Fine now." and result.model == "primary"
+    assert len(primary.requests) == 2 and backup.requests == []
+
+
+def test_a_tool_call_with_invalid_arguments_falls_back(tmp_path):
+    @tool
+    def lookup(name: str) -> str:
+        """Look a model up."""
+        return f"{name}: Apache 2.0"
+
+    bad = [{"tool_calls": [{"name": "lookup", "raw_arguments": "{not json"}]}]
+    good = [{"tool_calls": [{"name": "lookup", "arguments": {"name": "Mixtral"}}]}, {"content": "Apache 2.0."}]
+    with FakeOpenAIServer(bad) as primary, FakeOpenAIServer(good) as backup:
+        model = routed([spec("primary", primary), spec("backup", backup, price=5.0)], tmp_path)
+        result = agent(model, [lookup]).run("Licence of Mixtral?")
+    assert result.answer == "Apache 2.0."
+    assert [(a.name, a.ok) for a in result.tool_calls] == [("lookup", True)]
+    assert "malformed tool call" in [row[7] for row in model.ledger.rows()]
+
+
+def test_when_everything_fails_the_error_is_clear(tmp_path):
+    with FakeOpenAIServer([{"status": 500}]) as a, FakeOpenAIServer([{"status": 500}]) as b:
+        model = routed([spec("a", a), spec("b", b, price=2.0)], tmp_path)
+        with pytest.raises(ModelUnavailableError, match="every model for this request failed: a: .*; b: "):
+            agent(model).run("hello")
+
+
+def test_no_budget_is_exceeded_through_a_fallback(tmp_path):
+    # the cheap model fits the budget, the backup would not: when the cheap one fails, stop
+    with FakeOpenAIServer([{"status": 500}]) as cheap, FakeOpenAIServer([{"content": "expensive"}]) as pricey:
+        model = routed([spec("cheap", cheap, price=1.0), spec("pricey", pricey, price=100_000.0)], tmp_path,
+                       budget_usd=0.01)
+        with pytest.raises(ModelUnavailableError):
+            agent(model).run("hello")
+    assert pricey.requests == []
+    assert "exceed the budget" in model.last_decision.rejected["pricey"]
+    assert model.ledger.spent()[0] <= 0.01
+
+
+def test_a_private_thread_never_reaches_a_hosted_model(tmp_path):
+    with FakeOpenAIServer([{"content": "hosted"}]) as hosted, FakeOpenAIServer([{"content": "Local answer."}]) as local:
+        model = routed([spec("hosted", hosted, price=0.0), spec("local", local, price=1.0, local=True)], tmp_path)
+        bot = agent(model)
+        first = bot.run("Our payroll totals are in the attached table. Summarise them.", thread_id="p", private=True)
+        second = bot.run("And the average?", thread_id="p")  # the thread stays private
+        other = bot.run("Who develops Qwen?", thread_id="public")
+    assert first.model == second.model == "local"
+    assert len(hosted.requests) == 1 and "Qwen" in str(hosted.requests[0]["messages"])  # only the public thread
+    assert other.model == "hosted"
+
+
+def test_a_private_tool_output_stays_local(tmp_path):
+    @tool
+    def salaries(team: str) -> str:
+        """Salaries of a team."""
+        return "Ada: 100, Bob: 90"
+
+    salaries.metadata = {"private": True}
+
+    hosted_script = [{"tool_calls": [{"name": "salaries", "arguments": {"team": "core"}}]}]
+    with FakeOpenAIServer(hosted_script) as hosted, FakeOpenAIServer([{"content": "Ada earns most."}]) as local:
+        model = routed([spec("hosted", hosted, price=0.0), spec("local", local, price=1.0, local=True)], tmp_path)
+        result = agent(model, [salaries]).run("Who earns most in core?")
+    assert result.answer == "Ada earns most."
+    assert all("Ada: 100" not in str(r) for r in hosted.requests)
+
+
+def test_the_circuit_breaker_takes_a_failing_endpoint_out(tmp_path):
+    with FakeOpenAIServer([{"status": 500}]) as flaky, FakeOpenAIServer([{"content": "ok"}]) as steady:
+        model = routed([spec("flaky", flaky), spec("steady", steady, price=5.0)], tmp_path)
+        model.breaker = CircuitBreaker(threshold=2, cooldown=60)
+        bot = agent(model)
+        for i in range(4):
+            assert bot.run(f"question {i}").model == "steady"
+    assert len(flaky.requests) == 4  # 2 runs x 2 attempts, then left out
+    assert "flaky" in model.breaker.open_names()
+
+
+def test_api_keys_appear_in_no_trace_log_or_ledger(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    with FakeOpenAIServer([{"status": 500}]) as a, FakeOpenAIServer([{"content": "fine"}]) as b:
+        model = routed([spec("a", a), spec("b", b, price=2.0)], tmp_path)
+        bot = agent(model)
+        result = bot.run("hello")
+    assert result.answer == "fine"
+    assert SECRET not in caplog.text
+    for path in list(bot.traces_dir.rglob("*")) + [tmp_path / "usage.sqlite"]:
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in str(sqlite3.connect(tmp_path / "usage.sqlite").execute("SELECT * FROM calls").fetchall())
+    # the key did reach the servers, as it must
+    assert a.requests and b.requests
+
+
+def test_auto_model_from_settings(tmp_path):
+    model = Settings.load(model="auto")
+    from agentmesh.models.providers import make_chat_model
+
+    routed_model = make_chat_model(model)
+    assert isinstance(routed_model, RoutedChatModel) and len(routed_model.catalog) >= 5
+
+
+def test_a_local_server_that_does_not_answer_is_left_out(tmp_path):
+    with FakeOpenAIServer([{"content": "hosted"}]) as hosted:
+        down = spec("local", hosted, local=True, price=0.0)
+        down = ModelSpec(**{**down.__dict__, "endpoint": "http://127.0.0.1:9/v1"})  # nothing listens there
+        model = routed([down, spec("hosted", hosted, price=1.0)], tmp_path)
+        result = agent(model).run("Who develops Qwen?")
+    assert result.model == "hosted"
+    assert model.last_decision.rejected["local"].startswith("unavailable")
+
+
+def test_a_local_server_that_answers_is_preferred(tmp_path):
+    with FakeOpenAIServer([{"content": "hosted"}]) as hosted, FakeOpenAIServer([{"content": "local"}]) as local:
+        model = routed([spec("hosted", hosted, price=0.5), spec("local", local, price=0.0, local=True)], tmp_path)
+        assert agent(model).run("Who develops Qwen?").model == "local"
+
+
+def test_models_cli_and_trace_show(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentmesh.apps.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "220"})
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0 and "gpt-4o" in listed.output and "GPU:" in listed.output
+    assert "no API key in $OPENAI_API_KEY" in listed.output or "yes" in listed.output
+    tested = runner.invoke(app, ["models", "test", "--timeout", "0.3"])
+    assert tested.exit_code == 0 and "local-vllm-qwen2.5-7b" in tested.output
+
+    with FakeOpenAIServer([{"status": 500}]) as a, FakeOpenAIServer([{"content": "fine"}]) as b:
+        settings = Settings.load(tools=[], cache=False)
+        model = routed([spec("a", a), spec("b", b, price=2.0)], tmp_path)
+        model.ledger = UsageLedger(settings.data_dir() / "usage.sqlite")
+        result = agent(model).run("hello")
+    usage = runner.invoke(app, ["models", "usage"])
+    assert usage.exit_code == 0 and "a" in usage.output and "b" in usage.output
+    shown = runner.invoke(app, ["trace", "show", result.run_id])
+    assert shown.exit_code == 0
+    assert "model call 1: b — tier 3 >= 1 needed" in shown.output and "after: a:" in shown.output
+    assert "answer: fine" in shown.output
