@@ -201,38 +201,43 @@ class Agent:
     def _config(self, thread_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": recursion_limit_for(self.settings.max_steps)}
 
-    def _input(self, message: str, thread_id: str, private: bool) -> dict[str, Any]:
-        # the thread id and the privacy flag travel with the message: a routed model reads them
-        # (its budget is per thread; private data goes to local models only, for the whole thread)
-        return {"messages": [HumanMessage(message, additional_kwargs={"thread_id": thread_id, "private": private})]}
+    def _input(self, message: str, thread_id: str, private: bool, run_id: str) -> dict[str, Any]:
+        # the thread id, run id and privacy flag travel with the message: a routed model reads them
+        # (budgets and accounting per thread and run; private data goes to local models only,
+        # for the rest of the thread)
+        tags = {"thread_id": thread_id, "run_id": run_id, "private": private}
+        return {"messages": [HumanMessage(message, additional_kwargs=tags)]}
 
     def run(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Answer ``message`` in thread ``thread_id`` (a new thread when None). ``private``: this
         message (and so the rest of the thread) may only reach local models."""
-        thread_id = thread_id or uuid.uuid4().hex
+        thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
         started = time.time()
         try:
-            state = self.graph.invoke(self._input(message, thread_id, private), self._config(thread_id), durability=DURABILITY)
+            state = self.graph.invoke(self._input(message, thread_id, private, run_id), self._config(thread_id),
+                                      durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id, started)
+        return self._result(state, thread_id, started, run_id)
 
     async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Async :meth:`run`."""
-        thread_id = thread_id or uuid.uuid4().hex
+        thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
         started = time.time()
         try:
-            state = await self.graph.ainvoke(self._input(message, thread_id, private), self._config(thread_id), durability=DURABILITY)
+            state = await self.graph.ainvoke(self._input(message, thread_id, private, run_id), self._config(thread_id),
+                                             durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id, started)
+        return self._result(state, thread_id, started, run_id)
 
     def stream(self, message: str, thread_id: str | None = None, *, private: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node, update)`` as each node of the graph finishes."""
         thread_id = thread_id or uuid.uuid4().hex
         try:
             for chunk in self.graph.stream(
-                self._input(message, thread_id, private), self._config(thread_id), stream_mode="updates", durability=DURABILITY
+                self._input(message, thread_id, private, uuid.uuid4().hex[:16]), self._config(thread_id),
+                stream_mode="updates", durability=DURABILITY
             ):
                 for node, update in chunk.items():
                     yield node, update or {}
@@ -257,7 +262,7 @@ class Agent:
     def traces_dir(self):
         return self.settings.data_dir("traces")
 
-    def _result(self, state: dict[str, Any], thread_id: str, started: float) -> AgentResult:
+    def _result(self, state: dict[str, Any], thread_id: str, started: float, run_id: str) -> AgentResult:
         messages = state.get("messages", [])
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
         turn = messages[start:]
@@ -285,7 +290,7 @@ class Agent:
             steps=state.get("steps", 0),
             stop_reason=state.get("stop_reason", "answered"),
             grounding=state.get("grounding", []),
-            run_id=uuid.uuid4().hex[:16],
+            run_id=run_id,
             cached=state.get("cached"),
             model_calls=model_calls,
             unverified=list(state.get("unverified", [])),

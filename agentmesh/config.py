@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     budget_usd: float | None = Field(None, ge=0, description="Money the routed models may spend overall (model = 'auto').")
     thread_budget_usd: float | None = Field(None, ge=0, description="Money the routed models may spend per thread.")
     budget_tokens: int | None = Field(None, ge=0, description="Tokens the routed models may use overall.")
+    latency_target: float | None = Field(None, gt=0, description="Seconds a routed call should take at most (preferred, not forced).")
     embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     kg_index: Literal["auto", "flat", "hnsw"] = Field(

@@ -205,3 +205,17 @@ def test_models_cli_and_trace_show(tmp_path, monkeypatch):
     assert shown.exit_code == 0
     assert "model call 1: b — tier 3 >= 1 needed" in shown.output and "after: a:" in shown.output
     assert "answer: fine" in shown.output
+
+
+def test_usage_is_accounted_per_call_run_and_thread(tmp_path):
+    with FakeOpenAIServer([{"content": "one"}]) as server:
+        model = routed([spec("m", server, price=1_000.0)], tmp_path)
+        bot = agent(model)
+        first = bot.run("first", thread_id="t1")
+        bot.run("second", thread_id="t2")
+    overall = model.ledger.usage()[0]
+    per_run = model.ledger.usage(run=first.run_id)[0]
+    per_thread = model.ledger.usage(thread="t2")[0]
+    assert (overall.calls, per_run.calls, per_thread.calls) == (2, 1, 1)
+    assert per_run.input_tokens == 10 and per_run.output_tokens == 5  # the server's usage figures
+    assert per_run.cost_usd == pytest.approx(15 * 1_000.0 / 1e6)

@@ -76,6 +76,10 @@ def _print_result(result) -> None:
     if result.cached:
         out.print(f"[dim]answered from the semantic cache (like: {escape(str(result.cached.get('question', '')))!r}, "
                   f"similarity {result.cached.get('similarity')})[/]")
+    for call in result.model_calls:
+        if "below what the task needs" in call.get("reason", ""):
+            err.print(f"[yellow]warning: {escape(call['model'])} answered, below the quality this question needs: "
+                      f"{escape(call['reason'])}[/]")
     for uri in result.unverified:
         err.print(f"[yellow]warning: {escape(uri)} is not a node of the knowledge graph[/]")
     if result.stop_reason not in ("answered", "cached"):

@@ -65,13 +65,14 @@ def models_test(config: Optional[Path] = ConfigOpt, timeout: float = typer.Optio
 
 
 @models_app.command("usage")
-def models_usage(config: Optional[Path] = ConfigOpt, thread: Optional[str] = typer.Option(None, "--thread", "-t")) -> None:
-    """Calls, tokens, cost and latency per model (overall or for one thread), from the ledger."""
+def models_usage(config: Optional[Path] = ConfigOpt, thread: Optional[str] = typer.Option(None, "--thread", "-t"),
+                 run: Optional[str] = typer.Option(None, "--run", "-r")) -> None:
+    """Calls, tokens, cost and latency per model (overall, for a thread or for a run), from the ledger."""
     from agentmesh.models.routed import UsageLedger
 
     with one_line_errors():
         settings, _ = _catalog(config)
-        rows = UsageLedger(settings.data_dir() / "usage.sqlite").usage(thread)
+        rows = UsageLedger(settings.data_dir() / "usage.sqlite").usage(thread, run)
     table = Table()
     for column in ("model", "calls", "failures", "tokens in", "tokens out", "cost $", "mean ms"):
         table.add_column(column)

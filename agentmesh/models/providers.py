@@ -143,7 +143,7 @@ def _auto(name: str, settings: Settings) -> BaseChatModel:
         catalog=catalog, router=PolicyRouter(catalog), ledger=UsageLedger(settings.data_dir() / "usage.sqlite"),
         factory=lambda spec: default_model_factory(spec, timeout=settings.request_timeout, max_tokens=settings.max_tokens),
         budget_usd=settings.budget_usd, thread_budget_usd=settings.thread_budget_usd, budget_tokens=settings.budget_tokens,
-        max_output_tokens=settings.max_tokens,
+        max_output_tokens=settings.max_tokens, latency_target_s=settings.latency_target,
     )
 
 

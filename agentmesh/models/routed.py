@@ -182,15 +182,15 @@ class UsageLedger:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS calls (ts REAL, thread TEXT, model TEXT, input_tokens INT, output_tokens INT, "
-            "cost REAL, latency_ms REAL, outcome TEXT, reason TEXT)"
+            "cost REAL, latency_ms REAL, outcome TEXT, reason TEXT, run TEXT)"
         )
         self._lock = threading.Lock()
 
     def record(self, thread: str, model: str, input_tokens: int, output_tokens: int, cost: float, latency_ms: float,
-               outcome: str, reason: str) -> None:
+               outcome: str, reason: str, run: str = "") -> None:
         with self._lock:
-            self._conn.execute("INSERT INTO calls VALUES (?,?,?,?,?,?,?,?,?)",
-                               (time.time(), thread, model, input_tokens, output_tokens, cost, latency_ms, outcome, reason))
+            self._conn.execute("INSERT INTO calls VALUES (?,?,?,?,?,?,?,?,?,?)",
+                               (time.time(), thread, model, input_tokens, output_tokens, cost, latency_ms, outcome, reason, run))
             self._conn.commit()
 
     def spent(self, thread: str | None = None) -> tuple[float, int]:
@@ -203,11 +203,16 @@ class UsageLedger:
             cost, tokens = self._conn.execute(query, args).fetchone()
         return float(cost), int(tokens)
 
-    def usage(self, thread: str | None = None) -> list[UsageRow]:
+    def usage(self, thread: str | None = None, run: str | None = None) -> list[UsageRow]:
+        where, args = [], []
+        for column, value in (("thread", thread), ("run", run)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
         query = ("SELECT model, SUM(outcome = 'ok'), SUM(input_tokens), SUM(output_tokens), SUM(cost), SUM(outcome != 'ok'), "
-                 "AVG(latency_ms) FROM calls" + (" WHERE thread = ?" if thread else "") + " GROUP BY model ORDER BY model")
+                 "AVG(latency_ms) FROM calls" + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY model ORDER BY model")
         with self._lock:
-            rows = self._conn.execute(query, (thread,) if thread else ()).fetchall()
+            rows = self._conn.execute(query, tuple(args)).fetchall()
         return [UsageRow(m, int(c or 0), int(i or 0), int(o or 0), float(cost or 0), int(f or 0), float(lat or 0))
                 for m, c, i, o, cost, f, lat in rows]
 
@@ -248,6 +253,7 @@ class RoutedChatModel(BaseChatModel):
     budget_tokens: int | None = None
     thread_budget_usd: float | None = None
     max_output_tokens: int = 512
+    latency_target_s: float | None = None
     max_retries: int = 2
     backoff_s: float = 0.25
     max_wait_s: float = 5.0
@@ -296,10 +302,11 @@ class RoutedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-        thread = str((last.additional_kwargs or {}).get("thread_id", "")) if last else ""
+        tags = (last.additional_kwargs or {}) if last else {}
+        thread, run = str(tags.get("thread_id", "")), str(tags.get("run_id", ""))
         private = any((m.additional_kwargs or {}).get("private") for m in messages)
         request = RouteRequest(last.text if last else "", count_tokens_approximately(messages), self.max_output_tokens,
-                               private=private, needs_tools=bool(self.bound_tools))
+                               private=private, needs_tools=bool(self.bound_tools), latency_target_s=self.latency_target_s)
         unavailable = frozenset(available_models(self.catalog)) | self.breaker.open_names() | self._local_down()
         decision = self.router.route(request, self._budget(thread), unavailable=unavailable)
         self.last_decision = decision
@@ -311,7 +318,7 @@ class RoutedChatModel(BaseChatModel):
             model = self.factory(spec)
             if self.bound_tools:
                 model = model.bind_tools(self.bound_tools, tool_choice=self.tool_choice)
-            outcome = self._try(spec, model, messages, stop, thread, decision.reason)
+            outcome = self._try(spec, model, messages, stop, thread, decision.reason, run)
             if isinstance(outcome, AIMessage):
                 outcome.response_metadata = {**outcome.response_metadata, "model_name": spec.name,
                                              "route_reason": decision.reason, "fallback_after": failures}
@@ -320,7 +327,7 @@ class RoutedChatModel(BaseChatModel):
         raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
 
     def _try(self, spec: ModelSpec, model: Any, messages: list[BaseMessage], stop: list[str] | None, thread: str,
-             reason: str) -> AIMessage | str:
+             reason: str, run: str = "") -> AIMessage | str:
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
@@ -328,7 +335,7 @@ class RoutedChatModel(BaseChatModel):
             except Exception as exc:  # classified below: retried, or the next candidate
                 latency = (time.perf_counter() - started) * 1e3
                 wait = _transient(exc)
-                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, f"error: {type(exc).__name__}", reason)
+                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, f"error: {type(exc).__name__}", reason, run)
                 if wait is None or attempt == self.max_retries:
                     self.breaker.failure(spec.name)
                     return type(exc).__name__
@@ -336,13 +343,13 @@ class RoutedChatModel(BaseChatModel):
                 continue
             latency = (time.perf_counter() - started) * 1e3
             if getattr(reply, "invalid_tool_calls", None):
-                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, "malformed tool call", reason)
+                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, "malformed tool call", reason, run)
                 self.breaker.failure(spec.name)
                 return "malformed tool call"
             usage = reply.usage_metadata or {}
             inp = usage.get("input_tokens") or count_tokens_approximately(messages)
             out = usage.get("output_tokens") or count_tokens_approximately([reply])
-            self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", reason)
+            self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", reason, run)
             self.breaker.success(spec.name)
             return reply
         return "retries exhausted"  # pragma: no cover - the loop returns above
