@@ -96,8 +96,9 @@ def simulate(fleet_name: str, catalog: Catalog, unavailable: frozenset[str]) -> 
 def main() -> None:
     catalog = Catalog.load()
     print(f"{len(REQUESTS)} labelled requests: " + ", ".join(f"tier {t}: {sum(r[3] == t for r in REQUESTS)}" for t in (1, 2, 3)))
-    simulate("hosted models only", catalog, frozenset({"embedded", "local-vllm-qwen2.5-7b"}))
-    simulate("hosted + a local GPU server", catalog, frozenset({"embedded"}))
+    local = frozenset(spec.name for spec in catalog if spec.local)
+    simulate("hosted models only", catalog, local)
+    simulate("hosted + a local GPU server (vLLM)", catalog, local - {"local-vllm-qwen2.5-7b"})
 
 
 if __name__ == "__main__":
