@@ -14,9 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +23,7 @@ import faiss
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from agentmesh._files import replacing_dir
 from agentmesh.knowledge.describe import NodeText
 from agentmesh.models.embeddings import embedding_model_id
 
@@ -147,23 +145,11 @@ class NodeIndex:
 
     def save(self, folder: Path) -> None:
         """Write atomically: a temporary folder renamed over ``folder``."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
-        try:
+        with replacing_dir(folder) as tmp:
             faiss.write_index(self.index, str(tmp / "index.faiss"))
             np.save(tmp / "vectors.npy", self.vectors)
             (tmp / "nodes.json").write_text(json.dumps([[n.uri, n.label, n.description] for n in self.nodes]))
             (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), indent=2))
-            if folder.exists():
-                old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
-                folder.rename(old)
-                tmp.rename(folder)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @staticmethod
     def read_manifest(folder: Path) -> IndexManifest | None:

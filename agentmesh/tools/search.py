@@ -17,10 +17,7 @@ import hashlib
 import html.parser
 import json
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +29,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
+from agentmesh._files import replacing_dir
 from agentmesh.errors import ConfigError, ToolError
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge.index import embed_texts
@@ -213,23 +211,11 @@ class DocumentIndex:
     def _save(self) -> None:
         if self.folder is None:
             return
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=self.folder.name + ".", dir=self.folder.parent))
-        try:
+        with replacing_dir(self.folder) as tmp:
             (tmp / "chunks.json").write_text(json.dumps([asdict(c) for c in self.chunks]))
             np.save(tmp / "vectors.npy", self.vectors)
             manifest = {"root": str(self.root), "embedding_model": embedding_model_id(self.embeddings), "files": self.files}
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
-            if self.folder.exists():
-                old = self.folder.with_name(f"{self.folder.name}.old-{os.getpid()}")
-                self.folder.rename(old)
-                tmp.rename(self.folder)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(self.folder)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     def _paths(self) -> Iterable[Path]:
         if self.root.is_file():
