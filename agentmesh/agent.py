@@ -29,7 +29,7 @@ from agentmesh.memory.cache import SemanticCache, cache_scope
 from agentmesh.memory.conversation import make_checkpointer
 from agentmesh.memory.facts import FactStore
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
-from agentmesh.models.embeddings import make_embeddings
+from agentmesh.models.embeddings import MemoEmbeddings, make_embeddings
 from agentmesh.models.providers import make_chat_model, translate_model_error
 from agentmesh.tools import ToolContext, ToolRegistry, default_registry
 from agentmesh.tools.selection import EmbeddingToolSelector
@@ -99,7 +99,7 @@ class Agent:
         self.settings = settings or Settings.load()
         s = self.settings
         self.model = model if model is not None else make_chat_model(s)
-        self._embeddings = embeddings
+        self._embeddings = MemoEmbeddings(embeddings) if embeddings is not None else None
         self.facts = FactStore(s.data_dir() / "facts.nq")
         self.knowledge = knowledge
         if self.knowledge is None and (s.kg or "remember" in s.tools):
@@ -191,7 +191,7 @@ class Agent:
     def embeddings(self) -> Embeddings:
         if self._embeddings is None:
             key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
-            self._embeddings = make_embeddings(self.settings.embeddings, api_key=key)
+            self._embeddings = MemoEmbeddings(make_embeddings(self.settings.embeddings, api_key=key))
         return self._embeddings
 
     @property

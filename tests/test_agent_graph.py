@@ -208,3 +208,21 @@ def test_a_label_inside_a_longer_name_is_not_cited():
     assert _mentions("Claude 2 reads 100K tokens.", "Claude 2")
     assert _mentions("It is developed by Mistral AI.", "Mistral AI")
     assert not _mentions("MITRE publishes CVEs.", "MIT")
+
+
+def test_a_question_is_embedded_once_for_cache_retrieval_and_tool_selection(example_kg):
+    class Counting(HashingEmbeddings):
+        seen: list[str] = []
+
+        def embed(self, texts):
+            Counting.seen.extend(texts)
+            return super().embed(texts)
+
+    model = FakeToolChatModel(responses=[AIMessage("ok")])
+    settings = Settings.load(kg=[example_kg], tools=["kg_search", "kg_path", "sparql"], top_k_tools=1)
+    agent = Agent(settings, model=model, embeddings=Counting(), checkpointer=InMemorySaver())
+    Counting.seen.clear()
+
+    agent.run("Which licence does Phi-2 use?")
+
+    assert Counting.seen.count("Which licence does Phi-2 use?") == 1

