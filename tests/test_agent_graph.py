@@ -226,3 +226,14 @@ def test_a_question_is_embedded_once_for_cache_retrieval_and_tool_selection(exam
     agent.run("Which licence does Phi-2 use?")
 
     assert Counting.seen.count("Which licence does Phi-2 use?") == 1
+
+
+def test_a_follow_up_that_refers_back_is_grounded_in_the_earlier_question(example_kg):
+    model = FakeToolChatModel(responses=[AIMessage("Alibaba Cloud."), AIMessage("32768 tokens.")])
+    settings = Settings.load(kg=[example_kg], tools=[], cache=False)
+    agent = Agent(settings, model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    agent.run("Who develops Qwen 72B Chat?", thread_id="f")
+    follow_up = agent.run("What is its context window?", thread_id="f")
+    assert follow_up.grounding[0]["uri"] == "https://example.org/llm/Qwen-72B-Chat"
+    unrelated = agent.run("What is a context window?", thread_id="f")  # no reference back: the question alone
+    assert all(n["uri"] != "https://example.org/llm/Qwen-72B-Chat" for n in unrelated.grounding[:1])

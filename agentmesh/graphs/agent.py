@@ -83,6 +83,18 @@ def _last_question(messages: Sequence[AnyMessage]) -> str:
     return ""
 
 
+_REFERS_BACK = re.compile(r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
+
+
+def _retrieval_query(messages: Sequence[AnyMessage], question: str) -> str:
+    """What to retrieve for: the question, joined with the previous one when it refers back to it
+    ("What is its context window?" after "Who develops Qwen 72B Chat?")."""
+    humans = [m.text for m in messages if isinstance(m, HumanMessage)]
+    if len(humans) >= 2 and _REFERS_BACK.search(question):
+        return f"{humans[-2]} {question}"
+    return question
+
+
 def _mentions(answer: str, label: str) -> bool:
     """True when the answer names the node: the whole label, or most of its words."""
     answer_l, label_l = answer.lower(), label.lower().strip()
@@ -145,11 +157,12 @@ def build_agent_graph(
             message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
             return Command(goto=END, update={**reset, "answer": hit["answer"], "citations": hit.get("citations", []),
                                              "stop_reason": "cached", "cached": hit, "messages": [message]})
-        grounding = retrieve(question) if retrieve is not None and question else []
+        query = _retrieval_query(messages, question)
+        grounding = retrieve(query) if retrieve is not None and query else []
         if select_tools is None or not tools_by_name:
             offered = list(tools_by_name)
         else:
-            offered = [n for n in select_tools(question) if n in tools_by_name]
+            offered = [n for n in select_tools(query) if n in tools_by_name]
         return Command(goto="act", update={**reset, "grounding": grounding, "tools": offered})
 
     def remember(state: AgentState, update: dict[str, Any]) -> None:
