@@ -98,6 +98,8 @@ def main() -> None:
     print(f"{len(REQUESTS)} labelled requests: " + ", ".join(f"tier {t}: {sum(r[3] == t for r in REQUESTS)}" for t in (1, 2, 3)))
     local = frozenset(spec.name for spec in catalog if spec.local)
     simulate("hosted models only", catalog, local)
+    # the seed documents price no hosted mid-tier model; gpt-4o-mini's figures are OpenAI's list price
+    simulate("hosted, seed figures only (no gpt-4o-mini)", catalog, local | {"gpt-4o-mini"})
     simulate("hosted + a local GPU server (vLLM)", catalog, local - {"local-vllm-qwen2.5-7b"})
 
 
