@@ -18,6 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
 
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
@@ -77,6 +78,13 @@ class AgentResult:
     """Each model call of this turn: the model that answered, the router's reason, fallbacks."""
     unverified: list[str] = field(default_factory=list)
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    """Tool calls waiting for a person's approval (``stop_reason == "approval_required"``):
+    each ``{"id", "name", "args"}``. Continue with :meth:`Agent.resume`."""
+
+    @property
+    def needs_approval(self) -> bool:
+        return bool(self.pending)
 
 
 class Agent:
@@ -111,7 +119,7 @@ class Agent:
             context = ToolContext(
                 knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit,
                 embeddings=self.embeddings if s.docs else None, docs=list(s.docs), data_dir=s.data_dir(),
-                web_search=web_search, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
+                web_search=web_search, sql_writes=s.sql_writes, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
             )
             tools = registry.build(list(s.tools), context)
         self.tools = [*tools, *extra_tools]
@@ -151,6 +159,7 @@ class Agent:
             summarize=self._summarize,
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
+            approval=s.approval,
             checkpointer=checkpointer,
         )
 
@@ -210,12 +219,21 @@ class Agent:
 
     def run(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Answer ``message`` in thread ``thread_id`` (a new thread when None). ``private``: this
-        message (and so the rest of the thread) may only reach local models."""
+        message (and so the rest of the thread) may only reach local models. When a dangerous
+        tool call needs approval the result has ``pending`` calls; answer with :meth:`resume`."""
         thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
+        return self._invoke(self._input(message, thread_id, private, run_id), thread_id, run_id)
+
+    def resume(self, thread_id: str, decision: Any = True) -> AgentResult:
+        """Continue a run stopped for approval. ``decision``: True/"approve", False/"reject",
+        ``{"decision": "reject", "reason": "..."}``, or a dict of these by call id."""
+        run_id = self._pending_run_id(thread_id)
+        return self._invoke(Command(resume=decision), thread_id, run_id)
+
+    def _invoke(self, payload: Any, thread_id: str, run_id: str) -> AgentResult:
         started = time.time()
         try:
-            state = self.graph.invoke(self._input(message, thread_id, private, run_id), self._config(thread_id),
-                                      durability=DURABILITY)
+            state = self.graph.invoke(payload, self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started, run_id)
@@ -223,24 +241,58 @@ class Agent:
     async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Async :meth:`run`."""
         thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
+        return await self._ainvoke(self._input(message, thread_id, private, run_id), thread_id, run_id)
+
+    async def aresume(self, thread_id: str, decision: Any = True) -> AgentResult:
+        """Async :meth:`resume`."""
+        return await self._ainvoke(Command(resume=decision), thread_id, self._pending_run_id(thread_id))
+
+    async def _ainvoke(self, payload: Any, thread_id: str, run_id: str) -> AgentResult:
         started = time.time()
         try:
-            state = await self.graph.ainvoke(self._input(message, thread_id, private, run_id), self._config(thread_id),
-                                             durability=DURABILITY)
+            state = await self.graph.ainvoke(payload, self._config(thread_id), durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
         return self._result(state, thread_id, started, run_id)
 
-    def stream(self, message: str, thread_id: str | None = None, *, private: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Yield ``(node, update)`` as each node of the graph finishes."""
+    def pending(self, thread_id: str) -> list[dict[str, Any]]:
+        """The tool calls of ``thread_id`` waiting for approval (empty when none)."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return [call for item in (snapshot.interrupts if snapshot else ()) for call in _approval_calls(item.value)]
+
+    def _pending_run_id(self, thread_id: str) -> str:
+        if not self.pending(thread_id):
+            raise AgentmeshError(f"thread {thread_id!r} has no tool call waiting for approval")
+        for message in reversed(self.history(thread_id)):
+            if isinstance(message, HumanMessage):
+                return str(message.additional_kwargs.get("run_id") or uuid.uuid4().hex[:16])
+        return uuid.uuid4().hex[:16]
+
+    def stream(self, message: str | None, thread_id: str | None = None, *, private: bool = False,
+               resume: Any = None, mode: str = "updates") -> Iterator[tuple[str, Any]]:
+        """Yield events as the run goes: ``(node, update)`` as each node finishes,
+        ``("__interrupt__", [pending calls])`` when approval is needed, and with
+        ``mode="messages"`` also ``("token", text)`` for each piece of the model's text.
+        ``message=None`` with ``resume=decision`` continues a run stopped for approval."""
         thread_id = thread_id or uuid.uuid4().hex
+        if message is None:
+            payload: Any = Command(resume=resume)
+        else:
+            payload = self._input(message, thread_id, private, uuid.uuid4().hex[:16])
+        modes = ["updates", "messages"] if mode == "messages" else ["updates"]
         try:
-            for chunk in self.graph.stream(
-                self._input(message, thread_id, private, uuid.uuid4().hex[:16]), self._config(thread_id),
-                stream_mode="updates", durability=DURABILITY
-            ):
+            for kind, chunk in self.graph.stream(payload, self._config(thread_id), stream_mode=modes,
+                                                 durability=DURABILITY):
+                if kind == "messages":
+                    piece, meta = chunk
+                    if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
+                        yield "token", piece.text
+                    continue
                 for node, update in chunk.items():
-                    yield node, update or {}
+                    if node == "__interrupt__":
+                        yield node, [c for item in update for c in _approval_calls(item.value)]
+                    else:
+                        yield node, update or {}
         except Exception as exc:
             raise self._translate(exc) from exc
 
@@ -263,6 +315,7 @@ class Agent:
         return self.settings.data_dir("traces")
 
     def _result(self, state: dict[str, Any], thread_id: str, started: float, run_id: str) -> AgentResult:
+        pending = [c for item in state.get("__interrupt__", ()) for c in _approval_calls(item.value)]
         messages = state.get("messages", [])
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
         turn = messages[start:]
@@ -294,7 +347,11 @@ class Agent:
             cached=state.get("cached"),
             model_calls=model_calls,
             unverified=list(state.get("unverified", [])),
+            pending=pending,
         )
+        if pending:  # the run is not over: its trace is written when it ends
+            result.answer, result.stop_reason = "", "approval_required"
+            return result
         record = RunRecord(
             run_id=result.run_id, thread_id=thread_id, question=state.get("question", ""), answer=result.answer,
             model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
@@ -303,3 +360,7 @@ class Agent:
         )
         save_trace(self.traces_dir, record)
         return result
+
+
+def _approval_calls(value: Any) -> list[dict[str, Any]]:
+    return list(value.get("calls", [])) if isinstance(value, dict) and value.get("type") == "approval" else []

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
+    sql_writes: bool = Field(False, description="Let the sql tool write (INSERT/UPDATE/DELETE); each write needs approval.")
+    approval: Literal["ask", "auto", "deny"] = Field(
+        "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
+    )
 
     @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
     @classmethod

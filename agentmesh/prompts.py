@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "PROMPTS_VERSION",
+    "DECLINED_OBSERVATION",
     "SYSTEM_PROMPT",
     "GROUNDING_BLOCK",
     "NO_GROUNDING",
@@ -22,7 +23,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "2"
+PROMPTS_VERSION = "3"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -56,6 +57,8 @@ ERROR_BUDGET_MESSAGE = (
 TOOL_ERROR_OBSERVATION = "Error from tool {name}: {error}. Fix the arguments and try again, or answer without it."
 
 UNKNOWN_TOOL_OBSERVATION = "Error: there is no tool named {name!r}. Available tools: {available}."
+
+DECLINED_OBSERVATION = "Not run: the user declined this call{reason}. Do not retry it; answer without it or ask the user."
 
 INTERRUPTED_OBSERVATION = "Not run: the previous run was interrupted before this tool finished."
 

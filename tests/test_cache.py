@@ -79,7 +79,7 @@ def test_size_is_bounded(tmp_path):
 
 
 def make_agent(example_kg, model, tmp_path, minilm, kb=None):
-    settings = Settings.load(kg=[example_kg], tools=["kg_search", "python"], top_k_tools=2)
+    settings = Settings.load(kg=[example_kg], tools=["kg_search", "python"], top_k_tools=2, approval="auto")
     return Agent(settings, model=model, embeddings=minilm, knowledge=kb, checkpointer=InMemorySaver())
 
 

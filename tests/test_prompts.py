@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "2"
-EXPECTED_DIGEST = "19cb681940395c82"
+EXPECTED_VERSION = "3"
+EXPECTED_DIGEST = "bb529f02d6c8b9e3"
 
 
 def digest() -> str:

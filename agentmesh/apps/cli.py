@@ -52,6 +52,24 @@ def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str]
         return Agent(settings)
 
 
+def decide(pending: list[dict], preset: Optional[bool] = None) -> dict[str, bool]:
+    """The person's decision on each pending call: ``preset`` if given, else asked on a terminal;
+    with no terminal to ask on, every call is rejected (and said so)."""
+    decisions = {}
+    for call in pending:
+        shown = f"{escape(call['name'])} {escape(json.dumps(call['args'], ensure_ascii=False)[:400])}"
+        if preset is not None:
+            decisions[call["id"]] = preset
+            err.print(f"[yellow]{'approved' if preset else 'rejected'} (--{'approve' if preset else 'reject'}):[/] {shown}")
+        elif sys.stdin.isatty():
+            err.print(f"[bold yellow]approval needed:[/] {shown}")
+            decisions[call["id"]] = typer.confirm("Run it?", default=False, err=True)
+        else:
+            decisions[call["id"]] = False
+            err.print(f"[yellow]rejected (no terminal to ask; pass --approve to allow):[/] {shown}")
+    return decisions
+
+
 def _print_result(result) -> None:
     out.print(Panel(escape(result.answer or "(no answer)"), title=f"answer · {escape(result.model)}", title_align="left"))
     if result.tool_calls:
@@ -97,6 +115,10 @@ def ask(
     config: Optional[Path] = ConfigOpt,
     thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Continue this thread instead of a new one."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    approve: Optional[bool] = typer.Option(
+        None, "--approve/--reject",
+        help="Approve (or reject) every dangerous tool call without asking. Default: ask on a terminal, reject otherwise.",
+    ),
 ) -> None:
     """Answer one question; print the answer, the tools called and the citations."""
     if not question.strip():
@@ -105,6 +127,8 @@ def ask(
     with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
         result = agent.run(question, thread_id=thread)
+        while result.pending:
+            result = agent.resume(result.thread_id, decide(result.pending, approve))
     if as_json:
         data = asdict(result)
         data["citations"] = [c.model_dump() for c in result.citations]

@@ -12,7 +12,12 @@ can assemble it from fakes alone and a user can swap any part::
   the few most similar to the question, so small models choose among few. One node, because
   every LangGraph step costs a checkpoint write;
 * act: the model answers or proposes tool calls;
-* tools: run the proposed calls, in parallel; a failing call becomes an observation;
+* tools: run the proposed calls, in parallel; a failing call becomes an observation. Calls to
+  tools marked dangerous (``metadata={"approval": True}``, or a predicate over the call's
+  arguments, e.g. "this SQL writes") first interrupt the graph (``approval="ask"``): the run
+  stops with the pending calls and resumes with ``Command(resume=decision)``, where the
+  decision is ``"approve"``/``"reject"``/a bool for all of them, or a dict by call id.
+  ``approval="auto"`` runs them without asking, ``"deny"`` never runs them;
 * answer: the final text and the citations it used; URIs cited or written in the answer that
   ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
   the run here with a clear message, never with a GraphRecursionError. The answer is stored
@@ -31,11 +36,12 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command
+from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.prompts import (
+    DECLINED_OBSERVATION,
     ERROR_BUDGET_MESSAGE,
     GROUNDING_BLOCK,
     NO_GROUNDING,
@@ -45,7 +51,10 @@ from agentmesh.prompts import (
     UNKNOWN_TOOL_OBSERVATION,
 )
 
-__all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "NOT_RUN_OBSERVATION"]
+__all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
+           "NOT_RUN_OBSERVATION", "APPROVAL_MODES"]
+
+APPROVAL_MODES = ("ask", "auto", "deny")
 
 Retriever = Callable[[str], list[dict[str, Any]]]
 CacheLookup = Callable[[str], "dict[str, Any] | None"]
@@ -74,6 +83,31 @@ def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
             line += " [" + "; ".join(node["facts"]) + "]"
         lines.append(line)
     return GROUNDING_BLOCK.format(facts="\n".join(lines))
+
+
+def needs_approval(tool: BaseTool | None, args: dict[str, Any]) -> bool:
+    """True when ``tool`` is marked dangerous for these arguments (its ``approval`` metadata)."""
+    if tool is None:
+        return False
+    rule = (tool.metadata or {}).get("approval", False)
+    return bool(rule(args)) if callable(rule) else bool(rule)
+
+
+def approved_ids(decision: Any, calls: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``{call id: "" if approved else the reason}`` from a resume value: True/False,
+    "approve"/"reject", ``{"decision": ..., "reason": ...}``, or a dict by call id of any of these."""
+
+    def one(value: Any) -> str:
+        reason = ""
+        if isinstance(value, dict):
+            reason, value = str(value.get("reason") or ""), value.get("decision", value.get("approve"))
+        if isinstance(value, str):
+            value = value.strip().lower() in ("approve", "approved", "yes", "y", "true", "ok")
+        return "" if value is True else (reason or "rejected")
+
+    if isinstance(decision, dict) and any(c["id"] in decision for c in calls):
+        return {c["id"]: one(decision.get(c["id"], False)) for c in calls}
+    return {c["id"]: one(decision) for c in calls}
 
 
 def _last_question(messages: Sequence[AnyMessage]) -> str:
@@ -137,11 +171,14 @@ def build_agent_graph(
     max_steps: int = 6,
     max_tool_errors: int = 3,
     max_parallel_tools: int = 4,
+    approval: str = "ask",
     checkpointer: Any = None,
     name: str = "agentmesh",
 ):
     """Compile the agent graph. See the module docstring for the nodes."""
     tools_by_name = {tool.name: tool for tool in tools}
+    if approval not in APPROVAL_MODES:
+        raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
 
     def ground(state: AgentState) -> Command:
         """Cache lookup, then retrieval and tool selection: the context the model will get.
@@ -212,13 +249,33 @@ def build_agent_graph(
             result.additional_kwargs["private"] = True
         return result, result.status != "error"
 
+    def gate(calls: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Ask before dangerous calls: ``{call id: reason}`` for those that must not run."""
+        risky = [c for c in calls if needs_approval(tools_by_name.get(c["name"]), c["args"])]
+        if not risky or approval == "auto":
+            return {}
+        if approval == "deny":
+            return {c["id"]: "approval is set to 'deny'" for c in risky}
+        # the node stops here; on resume it runs again from the top and interrupt() returns the decision
+        decision = interrupt({"type": "approval", "calls": [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in risky]})
+        return {i: r for i, r in approved_ids(decision, risky).items() if r}
+
     def run_tools(state: AgentState) -> dict[str, Any]:
         calls = state["messages"][-1].tool_calls
-        if len(calls) == 1:
-            outcomes = [run_one(calls[0])]
+        declined = gate(calls)
+        runnable = [c for c in calls if c["id"] not in declined]
+        if len(runnable) <= 1:
+            ran = [run_one(c) for c in runnable]
         else:
-            with ThreadPoolExecutor(max_workers=min(max_parallel_tools, len(calls))) as pool:
-                outcomes = list(pool.map(run_one, calls))
+            with ThreadPoolExecutor(max_workers=min(max_parallel_tools, len(runnable))) as pool:
+                ran = list(pool.map(run_one, runnable))
+        by_id = {m.tool_call_id: (m, ok) for m, ok in ran}
+        for call_id, reason in declined.items():
+            name = next(c["name"] for c in calls if c["id"] == call_id)
+            text = DECLINED_OBSERVATION.format(reason=f" ({reason})" if reason and reason != "rejected" else "")
+            by_id[call_id] = (ToolMessage(text, tool_call_id=call_id, name=name, status="error",
+                                          additional_kwargs={"declined": True}), True)
+        outcomes = [by_id[c["id"]] for c in calls]
         errors = [m for m, ok in outcomes if not ok]
         produced = [c for m, ok in outcomes if ok and isinstance(m.artifact, list) for c in m.artifact]
         update: dict[str, Any] = {

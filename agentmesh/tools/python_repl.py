@@ -386,6 +386,7 @@ def make_python_tool(sandbox: PythonSandbox) -> BaseTool:
         run_python,
         name="python",
         description=PYTHON_DESCRIPTION,
+        metadata={"approval": True},  # sandboxed, but it runs code a model wrote: a person says yes first
         args_schema=PythonArgs,
         response_format="content_and_artifact",
     )

@@ -34,6 +34,8 @@ class ToolContext:
     """A SQLite file or a SQLAlchemy URL."""
     python_timeout: float = 10.0
     sql_row_limit: int = 200
+    sql_writes: bool = False
+    """Writes are allowed on the database; the agent graph asks a person before each one."""
     embeddings: Any = None
     docs: list[Path] = field(default_factory=list)
     data_dir: Path | None = None
@@ -98,7 +100,12 @@ def _database(ctx: ToolContext):
     from agentmesh.tools.sql import SQLDatabase
 
     if "sql_database" not in ctx.extra:
-        ctx.extra["sql_database"] = SQLDatabase(ctx.db, row_limit=ctx.sql_row_limit)
+        # with writes on, the approval is the agent graph's interrupt (the tool is marked dangerous
+        # for writing statements), so the database itself approves what reaches it
+        ctx.extra["sql_database"] = SQLDatabase(
+            ctx.db, row_limit=ctx.sql_row_limit, allow_writes=ctx.sql_writes,
+            approve=(lambda statement: True) if ctx.sql_writes else None,
+        )
     return ctx.extra["sql_database"]
 
 

@@ -319,9 +319,20 @@ def make_sql_tool(db: SQLDatabase, *, name: str = "sql") -> BaseTool:
         citation = Citation(kind="sql", ref=db.display, detail=query.strip())
         return render_rows(columns, rows, truncated, db.row_limit), [citation.model_dump()]
 
+    def writes(args: dict) -> bool:
+        """The call needs a person's approval: writes are on and this statement is not a plain read."""
+        if not db.allow_writes:
+            return False
+        try:
+            check_statement(str(args.get("query", "")), db.dialect)
+        except ReadOnlyViolationError:
+            return True
+        return False
+
     return StructuredTool.from_function(
         run_sql,
         name=name,
+        metadata={"approval": writes},
         description=SQL_DESCRIPTION.format(
             dialect=db.dialect, name=db.name,
             tables=", ".join(f"{t}({', '.join(db.columns[t])})" for t in db.tables) or "(none)",
