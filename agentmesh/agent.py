@@ -271,18 +271,22 @@ class Agent:
     def stream(self, message: str | None, thread_id: str | None = None, *, private: bool = False,
                resume: Any = None, mode: str = "updates") -> Iterator[tuple[str, Any]]:
         """Yield events as the run goes: ``(node, update)`` as each node finishes,
-        ``("__interrupt__", [pending calls])`` when approval is needed, and with
-        ``mode="messages"`` also ``("token", text)`` for each piece of the model's text.
-        ``message=None`` with ``resume=decision`` continues a run stopped for approval."""
+        ``("__interrupt__", [pending calls])`` when approval is needed, with ``mode="messages"``
+        also ``("token", text)`` for each piece of the model's text, and last ``("result",
+        AgentResult)`` (its trace saved, as with :meth:`run`). ``message=None`` with
+        ``resume=decision`` continues a run stopped for approval."""
         thread_id = thread_id or uuid.uuid4().hex
         if message is None:
+            run_id = self._pending_run_id(thread_id)
             payload: Any = Command(resume=resume)
         else:
-            payload = self._input(message, thread_id, private, uuid.uuid4().hex[:16])
+            run_id = uuid.uuid4().hex[:16]
+            payload = self._input(message, thread_id, private, run_id)
         modes = ["updates", "messages"] if mode == "messages" else ["updates"]
+        started = time.time()
+        config = self._config(thread_id)
         try:
-            for kind, chunk in self.graph.stream(payload, self._config(thread_id), stream_mode=modes,
-                                                 durability=DURABILITY):
+            for kind, chunk in self.graph.stream(payload, config, stream_mode=modes, durability=DURABILITY):
                 if kind == "messages":
                     piece, meta = chunk
                     if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
@@ -293,8 +297,13 @@ class Agent:
                         yield node, [c for item in update for c in _approval_calls(item.value)]
                     else:
                         yield node, update or {}
+            snapshot = self.graph.get_state(config)
         except Exception as exc:
             raise self._translate(exc) from exc
+        values = dict(snapshot.values or {})
+        if snapshot.interrupts:
+            values["__interrupt__"] = snapshot.interrupts
+        yield "result", self._result(values, thread_id, started, run_id)
 
     def history(self, thread_id: str) -> list[Any]:
         """The messages of a thread so far."""

@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     approval: Literal["ask", "auto", "deny"] = Field(
         "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
     )
+    server_token: SecretStr | None = Field(
+        None, description="Bearer token `agentmesh serve` requires; without one it binds to localhost only."
+    )
+    server_concurrency: int = Field(32, ge=1, description="Agent runs `agentmesh serve` executes at once; more wait.")
+    slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")
+    slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
 
     @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
     @classmethod

@@ -187,6 +187,44 @@ def chat(
     out.print(f"[dim]thread {thread_id} saved; resume with: agentmesh chat --thread {thread_id}[/]")
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond localhost a token is required."),
+    port: int = typer.Option(8000, "--port", "-p"),
+    token: Optional[str] = typer.Option(None, "--token", envvar="AGENTMESH_SERVER_TOKEN", show_envvar=True,
+                                        help="Bearer token clients must send (default: settings' server_token)."),
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[str] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Serve the agent: an OpenAI-compatible API (/v1/chat/completions), a web chat page (/), and Slack when configured."""
+    from agentmesh.config import Settings
+
+    with one_line_errors():
+        settings = Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db)
+        token = token or (settings.server_token.get_secret_value() if settings.server_token else None)
+        try:
+            from agentmesh.apps.server import check_bind, create_app
+        except ImportError as exc:
+            error_line(f"the server needs its extras ({exc.name} is missing): pip install 'agentmesh[server]'")
+            raise typer.Exit(2) from None
+        check_bind(host, token)
+        agent = _agent(config, model, base_url, kg, db)
+        slack = None
+        if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+            from agentmesh.apps.slack import create_slack_app
+
+            slack = create_slack_app(agent)
+        app_ = create_app(agent, token=token, slack=slack)
+    import uvicorn
+
+    err.print(f"[dim]agentmesh serve · http://{host}:{port}/ · model {escape(agent.model_name)}"
+              f"{' · token required' if token else ''}{' · Slack at /slack/events' if slack else ''}[/]")
+    uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
 def main() -> None:
     app()
 

@@ -207,13 +207,19 @@ class JsonToolCallingModel(BaseChatModel):
                 to_plain_messages(messages, tool_list_text(self.bound_tools), calls_as_json=True),
                 stop=stop,
                 response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+                config=_INNER,
             )
             calls = parse_reply(decision.text, [t["function"]["name"] for t in self.bound_tools]) or []
             if calls:
                 return _result(AIMessage("", tool_calls=calls), decision)
         # an answer (chosen, or JSON cut off at the token limit): written as free text
-        reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop)
+        reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER)
         return _result(AIMessage(reply.text.strip()), reply)
+
+
+# the inner model's raw output (JSON, or a draft) is not the answer: LangGraph's token stream
+# ("messages" mode) skips runs tagged "nostream" and shows this model's own result instead
+_INNER = {"tags": ["nostream"]}
 
 
 def _result(message: AIMessage, source: BaseMessage) -> ChatResult:

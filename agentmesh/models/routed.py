@@ -331,7 +331,9 @@ class RoutedChatModel(BaseChatModel):
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
-                reply = model.invoke(messages, stop=stop)
+                # "nostream": a failed attempt's output must not reach LangGraph's token stream;
+                # the routed model's own result (the one that counted) does
+                reply = model.invoke(messages, stop=stop, config={"tags": ["nostream"]})
             except Exception as exc:  # classified below: retried, or the next candidate
                 latency = (time.perf_counter() - started) * 1e3
                 wait = _transient(exc)

@@ -20,8 +20,8 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
 __all__ = ["FakeToolChatModel", "HashingEmbeddings", "FakeOpenAIServer", "tool_call"]
@@ -36,12 +36,15 @@ class FakeToolChatModel(FakeMessagesListChatModel):
     """Replays ``responses`` in order (cycling), accepts ``bind_tools``, and records each call.
 
     ``calls`` holds the message lists the model received; ``offered`` the tool names bound
-    for each call. Works with invoke, stream and LangGraph.
+    for each call. Works with invoke, stream and LangGraph. ``stream_words``: when streamed
+    (LangGraph's "messages" mode), a text reply comes word by word, ``word_delay`` apart.
     """
 
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     offered: list[list[str]] = Field(default_factory=list)
     bound: list[str] = Field(default_factory=list)
+    stream_words: bool = False
+    word_delay: float = 0.0
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "FakeToolChatModel":
         self.bound = [getattr(t, "name", None) or t.get("function", {}).get("name", "?") for t in tools]
@@ -63,6 +66,22 @@ class FakeToolChatModel(FakeMessagesListChatModel):
         for generation in result.generations:
             generation.message = generation.message.model_copy(deep=True)
         return result
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any):
+        message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
+        calls = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
+                 for i, c in enumerate(getattr(message, "tool_calls", []) or [])]
+        text = message.text
+        pieces = re.findall(r"\S+\s*|\s+", text) if self.stream_words and text and not calls else [text]
+        for i, piece in enumerate(pieces):
+            if i and self.word_delay:
+                time.sleep(self.word_delay)
+            chunk = AIMessageChunk(content=piece, id=message.id, tool_call_chunks=calls if i == 0 else [],
+                                   response_metadata=message.response_metadata if i == 0 else {})
+            if run_manager is not None and piece:
+                run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
+            yield ChatGenerationChunk(message=chunk)
 
 
 class HashingEmbeddings(Embeddings):

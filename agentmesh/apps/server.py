@@ -1,0 +1,345 @@
+"""``agentmesh serve``: the agent over HTTP.
+
+* ``POST /v1/chat/completions``: OpenAI-compatible, streamed by SSE when ``stream`` is true.
+  The server keeps each thread's history: the thread id comes from the ``X-Thread-Id`` header,
+  else from the ``user`` field, else a new thread is made (and returned in ``X-Thread-Id``).
+  Only the last user message of the request is new input. Answers carry an ``agentmesh`` field
+  (citations, tool calls, run id, pending approvals). A thread waiting for approval takes
+  "approve" or "reject" as its next message.
+* ``GET /v1/models``, ``GET /healthz``, ``GET /metrics`` (Prometheus text format).
+* ``GET /``: the web chat page; ``/api/...``: its event stream, threads and approvals.
+* ``POST /slack/events``: the Slack app, when a bot token and signing secret are configured.
+
+A bearer token (``server_token``) guards every endpoint but ``/healthz``, the page itself and
+Slack's (which checks Slack's signature instead). Without a token the server refuses to bind
+to anything but a loopback address. Runs execute in worker threads (``server_concurrency``
+at once), so requests never block each other; two requests on the same thread are served
+one after the other, so a thread's history stays in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import time
+import uuid
+import weakref
+from importlib import resources
+from typing import Any, AsyncIterator
+
+import anyio
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict
+
+from agentmesh.apps.events import aiter_events
+from agentmesh.errors import AgentmeshError, ConfigError
+
+__all__ = ["create_app", "check_bind", "thread_lock", "BackgroundServer"]
+
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/slack/events", "/favicon.ico"})
+_DECISIONS = {"approve", "approved", "yes", "y", "ok", "reject", "rejected", "no", "n"}
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):  # content parts: keep the text ones
+            return "".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str | None = None
+    messages: list[ChatMessage]
+    stream: bool = False
+    user: str | None = None
+
+
+class WebChat(BaseModel):
+    message: str
+    thread_id: str | None = None
+
+
+class Decision(BaseModel):
+    decision: Any = "reject"
+    reason: str | None = None
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token."""
+    if token:
+        return
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"refusing to listen on {host} without a token: anyone who can reach it could use the agent and its tools; "
+        "set server_token (AGENTMESH_SERVER_TOKEN) or bind to 127.0.0.1"
+    )
+
+
+_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
+
+
+def thread_lock(thread_id: str) -> asyncio.Lock:
+    """One lock per live thread id: turns of a thread run one at a time."""
+    lock = _locks.get(thread_id)
+    if lock is None:
+        lock = _locks[thread_id] = asyncio.Lock()
+    return lock
+
+
+def _metrics():
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+    registry = CollectorRegistry()
+    return registry, {
+        "requests": Counter("agentmesh_http_requests", "HTTP requests", ["path", "status"], registry=registry),
+        "latency": Histogram("agentmesh_http_request_seconds", "Time to the last byte", ["path"], registry=registry,
+                             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)),
+        "runs": Gauge("agentmesh_runs_in_progress", "Agent runs executing now", registry=registry),
+        "answers": Counter("agentmesh_answers", "Finished runs by stop reason", ["stop_reason"], registry=registry),
+    }
+
+
+def create_app(agent: Any, *, token: str | None = None, concurrency: int | None = None, slack: Any = None) -> FastAPI:
+    """The FastAPI app for ``agent``. ``token``: required bearer token (default: settings'
+    ``server_token``). ``slack``: a Slack app from :func:`agentmesh.apps.slack.create_slack_app`."""
+    settings = agent.settings
+    if token is None and settings.server_token is not None:
+        token = settings.server_token.get_secret_value()
+    limiter = anyio.CapacityLimiter(concurrency or settings.server_concurrency)
+    registry, metric = _metrics()
+    app = FastAPI(title="agentmesh", version="0.1.0")
+    app.state.agent = agent
+
+    @app.middleware("http")
+    async def guard_and_measure(request: Request, call_next):
+        path = request.url.path
+        started = time.perf_counter()
+        if token and path not in PUBLIC_PATHS:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                metric["requests"].labels(path=_route(request), status="401").inc()
+                return JSONResponse({"error": {"message": "missing or wrong bearer token", "type": "authentication_error"}},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        response = await call_next(request)
+        metric["requests"].labels(path=_route(request), status=str(response.status_code)).inc()
+        metric["latency"].labels(path=_route(request)).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(AgentmeshError)
+    async def agentmesh_error(_request: Request, exc: AgentmeshError):
+        return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=400)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "model": agent.model_name, "knowledge_graph": agent.knowledge is not None}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": agent.model_name, "object": "model", "created": 0, "owned_by": "agentmesh"}]}
+
+    async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False) -> AsyncIterator[dict]:
+        """The run's events, holding the thread's lock and counting the run."""
+        async with thread_lock(thread_id):
+            metric["runs"].inc()
+            try:
+                async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter):
+                    if event["type"] == "done":
+                        metric["answers"].labels(stop_reason=event["stop_reason"]).inc()
+                    yield event
+            finally:
+                metric["runs"].dec()
+
+    def input_for(thread_id: str, text: str) -> tuple[str | None, Any]:
+        """A new message, or the decision on calls waiting for approval."""
+        pending = agent.pending(thread_id)
+        if not pending:
+            return text, None
+        word = text.strip().lower().rstrip(".!")
+        if word not in _DECISIONS:
+            calls = ", ".join(f"{c['name']} {json.dumps(c['args'])[:200]}" for c in pending)
+            raise HTTPException(409, detail=f"thread {thread_id} is waiting for approval of: {calls}; reply 'approve' or 'reject'")
+        return None, word
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(body: ChatRequest, request: Request):
+        users = [m for m in body.messages if m.role == "user"]
+        if not users or not users[-1].text().strip():
+            raise HTTPException(400, detail="messages holds no user message with text")
+        thread_id = request.headers.get("x-thread-id") or body.user or uuid.uuid4().hex
+        private = request.headers.get("x-agentmesh-private", "").lower() in ("1", "true", "yes")
+        message, resume = input_for(thread_id, users[-1].text())
+        created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        headers = {"X-Thread-Id": thread_id}
+        if body.stream:
+            return StreamingResponse(_openai_stream(events(message, thread_id, resume, private), completion_id, created, agent.model_name),
+                                     media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
+        collected = await _collect(events(message, thread_id, resume, private))
+        return JSONResponse({
+            "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],
+            "agentmesh": collected["extra"],
+        }, headers=headers)
+
+    # -- the web page and its API -------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return resources.files("agentmesh.apps").joinpath("static/index.html").read_text(encoding="utf-8")
+
+    @app.post("/api/chat")
+    async def web_chat(body: WebChat):
+        if not body.message.strip():
+            raise HTTPException(400, detail="the message is empty")
+        thread_id = body.thread_id or uuid.uuid4().hex
+        if agent.pending(thread_id):
+            raise HTTPException(409, detail="this thread is waiting for an approval decision")
+        return StreamingResponse(_named_sse(events(body.message, thread_id)), media_type="text/event-stream",
+                                 headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
+
+    @app.post("/api/threads/{thread_id}/approval")
+    async def web_approval(thread_id: str, body: Decision):
+        if not agent.pending(thread_id):
+            raise HTTPException(409, detail=f"thread {thread_id} has no tool call waiting for approval")
+        decision = {"decision": body.decision, "reason": body.reason} if body.reason else body.decision
+        return StreamingResponse(_named_sse(events(None, thread_id, resume=decision)), media_type="text/event-stream",
+                                 headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
+
+    @app.get("/api/threads")
+    async def threads() -> list[dict[str, Any]]:
+        from agentmesh.memory.conversation import list_threads
+
+        found = await anyio.to_thread.run_sync(list_threads, agent.checkpointer)
+        return [{"thread_id": t.thread_id, "title": t.last_question, "messages": t.messages, "updated": t.updated} for t in found]
+
+    @app.get("/api/threads/{thread_id}")
+    async def thread(thread_id: str) -> dict[str, Any]:
+        from langchain_core.messages import AIMessage, HumanMessage
+
+        history = await anyio.to_thread.run_sync(agent.history, thread_id)
+        if not history:
+            raise HTTPException(404, detail=f"no thread {thread_id}")
+        messages = [{"role": "user" if isinstance(m, HumanMessage) else "assistant", "text": m.text}
+                    for m in history if isinstance(m, HumanMessage) or (isinstance(m, AIMessage) and m.text and not m.tool_calls)]
+        return {"thread_id": thread_id, "messages": messages, "pending": agent.pending(thread_id)}
+
+    if slack is not None:
+        from agentmesh.apps.slack import mount_slack
+
+        mount_slack(app, slack)
+    return app
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+async def _collect(stream: AsyncIterator[dict]) -> dict[str, Any]:
+    text, model, extra = "", "", {}
+    async for event in stream:
+        if event["type"] == "answer":
+            text = event["text"]
+        elif event["type"] == "citations":
+            extra["citations"] = event["citations"]
+        elif event["type"] == "done":
+            model = event["model"]
+            extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
+                         pending=event["pending"], tool_calls=event["tool_calls"])
+    if extra.get("pending"):
+        text = _approval_text(extra["pending"])
+    return {"text": text, "model": model, "extra": extra}
+
+
+def _approval_text(pending: list[dict]) -> str:
+    calls = "; ".join(f"{c['name']} {json.dumps(c['args'], ensure_ascii=False)[:300]}" for c in pending)
+    return f"Approval needed before running: {calls}. Reply 'approve' or 'reject' in this thread."
+
+
+async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, created: int, model: str) -> AsyncIterator[str]:
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    extra: dict[str, Any] = {}
+    try:
+        async for event in stream:
+            kind = event["type"]
+            if kind == "token":
+                yield chunk({"content": event["text"]})
+            elif kind == "answer" and not event["streamed"]:
+                yield chunk({"content": event["text"]})
+            elif kind == "citations":
+                extra["citations"] = event["citations"]
+            elif kind == "done":
+                extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
+                             pending=event["pending"], tool_calls=event["tool_calls"])
+                if event["pending"]:
+                    yield chunk({"content": _approval_text(event["pending"])})
+                model = event["model"] or model
+    except AgentmeshError as exc:
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': type(exc).__name__}})}\n\n"
+        return
+    yield chunk({}, "stop", agentmesh=extra)
+    yield "data: [DONE]\n\n"
+
+
+async def _named_sse(stream: AsyncIterator[dict]) -> AsyncIterator[str]:
+    try:
+        async for event in stream:
+            yield f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False, default=str)}\n\n"
+    except AgentmeshError as exc:
+        yield f"event: error\ndata: {json.dumps({'type': 'error', 'message': str(exc)})}\n\n"
+
+
+
+class BackgroundServer:
+    """Run an ASGI app with uvicorn in a thread on ``host`` (a free port): for tests, benchmarks
+    and notebooks. ``with BackgroundServer(app) as server: httpx.get(server.url + "/healthz")``."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **uvicorn_options: Any) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", **uvicorn_options)
+        self._server = uvicorn.Server(config)
+        self._thread = None
+        self.url = ""
+
+    def __enter__(self) -> "BackgroundServer":
+        import threading
+
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        host, port = self._server.servers[0].sockets[0].getsockname()[:2]
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)

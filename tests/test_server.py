@@ -1,0 +1,161 @@
+"""`agentmesh serve`: the official OpenAI client against a real socket, auth, threads, approvals, metrics."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+from openai import AuthenticationError, OpenAI
+from typer.testing import CliRunner
+
+from agentmesh import Agent, Settings
+from agentmesh.apps.server import BackgroundServer, check_bind, create_app
+from agentmesh.errors import ConfigError
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
+
+ANSWER = "Claude 2.1 reads 200000 tokens."
+TOKEN = "s3cret-token"
+
+
+def make_agent(tmp_path, example_kg, responses, tools=None, **settings):
+    s = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=tools or ["kg_search"], cache=False, **settings)
+    model = FakeToolChatModel(responses=responses, stream_words=True)
+    return Agent(s, model=model, embeddings=HashingEmbeddings())
+
+
+@pytest.fixture
+def served(tmp_path, example_kg):
+    agent = make_agent(tmp_path, example_kg, [AIMessage(ANSWER)])
+    with BackgroundServer(create_app(agent, token=TOKEN)) as server:
+        yield server, agent
+
+
+def client(server, key=TOKEN) -> OpenAI:
+    return OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+
+
+def test_the_openai_client_gets_a_whole_answer_with_citations(served):
+    server, _ = served
+    reply = client(server).chat.completions.create(model="agentmesh", messages=[{"role": "user", "content": "Context window of Claude 2.1?"}])
+
+    assert reply.choices[0].message.content == ANSWER
+    assert reply.choices[0].finish_reason == "stop"
+    extra = reply.model_extra["agentmesh"]
+    assert any(c["ref"].endswith("/Claude-2.1") for c in extra["citations"])
+    assert extra["run_id"] and extra["stop_reason"] == "answered"
+
+
+def test_the_openai_client_gets_a_streamed_answer_piece_by_piece(served):
+    server, _ = served
+    stream = client(server).chat.completions.create(
+        model="agentmesh", stream=True, messages=[{"role": "user", "content": "Context window of Claude 2.1?"}]
+    )
+    chunks = list(stream)
+
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(pieces) == len(ANSWER.split())  # word by word, as the model wrote it
+    assert "".join(pieces) == ANSWER
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert any(c["ref"].endswith("/Claude-2.1") for c in chunks[-1].model_extra["agentmesh"]["citations"])
+
+
+def test_without_the_token_every_api_call_gets_401_but_health_does_not(served):
+    server, _ = served
+    with pytest.raises(AuthenticationError):
+        client(server, key="wrong").chat.completions.create(model="x", messages=[{"role": "user", "content": "hi"}])
+    assert httpx.post(server.url + "/v1/chat/completions", json={"messages": []}).status_code == 401
+    assert httpx.get(server.url + "/metrics").status_code == 401
+    assert httpx.get(server.url + "/api/threads").status_code == 401
+    assert httpx.get(server.url + "/healthz").json()["status"] == "ok"
+
+
+def test_the_user_field_or_header_keeps_a_thread(served):
+    server, agent = served
+    c = client(server)
+    c.chat.completions.create(model="x", user="alice", messages=[{"role": "user", "content": "Context window of Claude 2.1?"}])
+    c.chat.completions.create(model="x", user="alice", messages=[{"role": "user", "content": "And Claude 2?"}])
+    raw = c.chat.completions.with_raw_response.create(
+        model="x", messages=[{"role": "user", "content": "Hello"}], extra_headers={"X-Thread-Id": "bob"}
+    )
+    assert raw.headers["x-thread-id"] == "bob"
+    questions = [m.text for m in agent.history("alice") if m.type == "human"]
+    assert questions == ["Context window of Claude 2.1?", "And Claude 2?"]
+    assert [m.text for m in agent.history("bob") if m.type == "human"] == ["Hello"]
+
+
+def test_models_health_and_metrics(served):
+    server, agent = served
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert [m.id for m in client(server).models.list()] == [agent.model_name]
+    client(server).chat.completions.create(model="x", messages=[{"role": "user", "content": "Claude 2.1?"}])
+    text = httpx.get(server.url + "/metrics", headers=auth).text
+    assert 'agentmesh_http_requests_total{path="/v1/chat/completions",status="200"} 1.0' in text
+    assert 'agentmesh_answers_total{stop_reason="answered"} 1.0' in text
+
+
+def test_requests_on_different_threads_run_at_the_same_time(tmp_path, example_kg):
+    barrier = threading.Barrier(2, timeout=10)  # passes only if both runs are in flight at once
+
+    @tool
+    def wait_for_the_other() -> str:
+        """Wait until another request is running too."""
+        barrier.wait()
+        return "both running"
+
+    # both first model calls happen before either second one: the tool holds each run until both arrive
+    script = [tool_call("wait_for_the_other"), tool_call("wait_for_the_other"), AIMessage("done"), AIMessage("done")]
+    agent = make_agent(tmp_path, example_kg, script, tools=[])
+    agent = Agent(agent.settings, model=agent.model, embeddings=HashingEmbeddings(), tools=[wait_for_the_other])
+    with BackgroundServer(create_app(agent)) as server:
+        results = []
+
+        def ask(user: str) -> None:
+            reply = OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0).chat.completions.create(
+                model="x", user=user, messages=[{"role": "user", "content": "go"}])
+            results.append(reply.model_extra["agentmesh"]["tool_calls"][0]["output"])
+
+        workers = [threading.Thread(target=ask, args=(u,)) for u in ("a", "b")]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(20)
+    assert results == ["both running", "both running"]
+
+
+def test_a_dangerous_call_waits_for_approve_in_the_same_thread(tmp_path, example_kg):
+    responses = [tool_call("python", "p1", code="print(2 ** 10)"), AIMessage("It is 1024.")]
+    agent = make_agent(tmp_path, example_kg, responses, tools=["python"])
+    with BackgroundServer(create_app(agent)) as server:
+        c = OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        first = c.chat.completions.create(model="x", user="t", messages=[{"role": "user", "content": "2^10?"}])
+        assert "Approval needed" in first.choices[0].message.content
+        assert first.model_extra["agentmesh"]["pending"][0]["name"] == "python"
+        other = httpx.post(server.url + "/v1/chat/completions", json={"user": "t", "messages": [{"role": "user", "content": "hm?"}]})
+        assert other.status_code == 409 and "approve" in other.json()["detail"]
+        done = c.chat.completions.create(model="x", user="t", messages=[{"role": "user", "content": "approve"}])
+    assert done.choices[0].message.content == "It is 1024."
+    assert done.model_extra["agentmesh"]["tool_calls"][0]["output"].strip() == "1024"
+
+
+def test_bad_requests_are_clear(served):
+    server, _ = served
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    empty = httpx.post(server.url + "/v1/chat/completions", headers=auth, json={"messages": [{"role": "system", "content": "x"}]})
+    assert empty.status_code == 400 and "no user message" in empty.json()["detail"]
+    assert httpx.post(server.url + "/v1/chat/completions", headers=auth, content=b"{not json").status_code == 422
+
+
+def test_it_refuses_to_listen_beyond_localhost_without_a_token(monkeypatch):
+    check_bind("127.0.0.1", None)
+    check_bind("::1", None)
+    check_bind("0.0.0.0", "token")
+    with pytest.raises(ConfigError, match="without a token"):
+        check_bind("0.0.0.0", None)
+    from agentmesh.apps import cli
+
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(cli.app, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2 and "refusing to listen on 0.0.0.0 without a token" in result.output

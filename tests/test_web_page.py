@@ -1,0 +1,79 @@
+"""The web chat page, driven in real headless Chromium (Debian's package) by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agentmesh import Agent, Settings
+from agentmesh.apps.server import BackgroundServer, create_app
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None:
+    if os.environ.get("AGENTMESH_REQUIRE_BROWSER"):
+        raise RuntimeError("AGENTMESH_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)")
+    pytest.skip("no chromium on this machine: apt-get install chromium to run the browser tests", allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+# the flags that work on these machines: without the networking ones Chromium keeps dialling out
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ANSWER = "Claude 2.1 reads 200000 tokens of context."
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def serve(tmp_path, example_kg, responses, tools=("kg_search",)):
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=list(tools), cache=False)
+    model = FakeToolChatModel(responses=responses, stream_words=True, word_delay=0.15)
+    return BackgroundServer(create_app(Agent(settings, model=model, embeddings=HashingEmbeddings())))
+
+
+def test_a_question_streams_its_answer_shows_the_tool_call_and_a_citation(browser, tmp_path, example_kg):
+    script = [tool_call("kg_search", query="Claude 2.1 context window"), AIMessage(ANSWER)]
+    with serve(tmp_path, example_kg, script) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.get_by_label("question").fill("What is the context window of Claude 2.1?")
+        page.keyboard.press("Enter")
+
+        # the tool call is on the page while the answer is still being written
+        expect(page.locator(".tool").first).to_contain_text("kg_search")
+        page.wait_for_function(
+            f"() => {{ const a = document.querySelector('.answer'); return a && a.textContent.length > 0 && a.textContent.length < {len(ANSWER)}; }}"
+        )
+        expect(page.locator(".answer").first).to_have_text(ANSWER)
+        expect(page.locator(".citation").first).to_contain_text("https://example.org/llm/Claude-2.1")
+
+        # the thread is kept: a reload shows it in the list and its turns in the log
+        page.reload()
+        expect(page.locator("#threads li").first).to_contain_text("What is the context window of Claude 2.1?")
+        expect(page.locator(".answer").first).to_have_text(ANSWER)
+        page.close()
+
+
+def test_a_dangerous_call_asks_on_the_page_and_runs_after_approve(browser, tmp_path, example_kg):
+    script = [tool_call("python", code="print(2 ** 10)"), AIMessage("It is 1024.")]
+    with serve(tmp_path, example_kg, script, tools=("python",)) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.get_by_label("question").fill("What is 2 to the 10th?")
+        page.get_by_role("button", name="Send").click()
+
+        expect(page.locator(".approval")).to_contain_text("print(2 ** 10)")
+        page.get_by_role("button", name="Approve").click()
+
+        expect(page.locator(".answer").first).to_have_text("It is 1024.")
+        expect(page.locator(".tool.ok")).to_contain_text("1024")
+        page.close()
