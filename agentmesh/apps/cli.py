@@ -18,6 +18,7 @@ from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, o
 from agentmesh.apps.kg_cli import kg_app, trace_app
 from agentmesh.apps.memory_cli import cache_app, facts_app, threads_app
 from agentmesh.apps.models_cli import models_app, trace_show
+from agentmesh.apps.run_cli import run as run_command
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ app.add_typer(threads_app, name="threads")
 app.add_typer(facts_app, name="facts")
 app.add_typer(models_app, name="models")
 trace_app.command("show")(trace_show)
+app.command("run")(run_command)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")

@@ -1,0 +1,96 @@
+"""``agentmesh run flow.yaml``: run a workflow, or resume one that stopped."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.markup import escape
+
+from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, out
+
+__all__ = ["run"]
+
+
+def _inputs(pairs: list[str]) -> dict:
+    values = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            error_line(f"--input takes key=value, got {pair!r}")
+            raise typer.Exit(2)
+        try:
+            values[key.strip()] = json.loads(raw)  # numbers, lists, objects
+        except json.JSONDecodeError:
+            values[key.strip()] = raw  # plain text
+    return values
+
+
+def run(
+    flow: Path = typer.Argument(..., help="The workflow file (YAML)."),
+    inputs: list[str] = typer.Option([], "--input", "-i", help="key=value (JSON or text); overrides the flow's inputs."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run RUN_ID where it stopped."),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Name the new run (default: random)."),
+    approve: Optional[bool] = typer.Option(None, "--approve/--reject", help="Decide dangerous tool calls of agent steps."),
+    model: Optional[str] = typer.Option(None, "--model", "-m"),
+    kg: Optional[list[Path]] = typer.Option(None, "--kg"),
+    db: Optional[str] = typer.Option(None, "--db"),
+    config: Optional[Path] = ConfigOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the outputs as JSON at the end."),
+) -> None:
+    """Run a workflow: its steps call the agent, tools or Python functions; outputs go to files."""
+    from agentmesh.apps.cli import decide
+    from agentmesh.config import Settings
+    from agentmesh.graphs.workflow import StepRunner, Workflow
+    from agentmesh.memory.conversation import make_checkpointer
+    from agentmesh.tools import ToolContext, default_registry
+
+    with one_line_errors():
+        workflow = Workflow.load(flow)
+        settings = Settings.load(config, model=model, kg=kg or None, db=db)
+
+        def agent_factory():
+            from agentmesh.agent import Agent
+
+            with err.status("loading model and knowledge graph..."):
+                return Agent(settings)
+
+        def tools_factory():
+            light = [n for n in settings.tools if n in ("sql", "sql_schema", "python")]
+            context = ToolContext(db=settings.db, python_timeout=settings.python_timeout, sql_row_limit=settings.sql_row_limit,
+                                  data_dir=settings.data_dir())
+            return default_registry.build(light, context)
+
+        def progress(step: str, status: str, detail: str) -> None:
+            colour = {"done": "green", "skipped": "yellow", "start": "dim"}.get(status, "cyan")
+            err.print(f"[{colour}]{status:>7}[/] {escape(step)} [dim]{escape(detail)}[/]", highlight=False)
+
+        store = settings.data_dir() / "workflows.sqlite"
+        runner = StepRunner(agent_factory=agent_factory, tools_factory=tools_factory, progress=progress, store=str(store))
+        checkpointer = make_checkpointer(str(store))
+        if resume:
+            print(f"resuming run {resume}", file=sys.stderr, flush=True)
+            result = workflow.resume(runner, checkpointer, resume, decision=None)
+        else:
+            import uuid
+
+            run_id = run_id or uuid.uuid4().hex[:12]
+            # printed before any step runs, so a killed run can be resumed by its id
+            print(f"run {run_id} · resume with: agentmesh run {flow} --resume {run_id}", file=sys.stderr, flush=True)
+            result = workflow.run(runner, checkpointer, inputs=_inputs(inputs), run_id=run_id)
+        while result.status == "waiting":
+            if approve is None and not sys.stdin.isatty():
+                error_line(f"run {result.run_id} waits for approval of a tool call; decide with: "
+                           f"agentmesh run {flow} --resume {result.run_id} --approve (or --reject)")
+                raise typer.Exit(3)
+            decisions = decide(result.pending, approve)
+            result = workflow.resume(runner, checkpointer, result.run_id, decision=decisions)
+    for step, path in result.files.items():
+        out.print(f"[bold]{escape(step)}[/] → {escape(path)}")
+    if as_json:
+        out.print_json(json.dumps({"run_id": result.run_id, "outputs": result.outputs, "files": result.files,
+                                   "skipped": result.skipped}, default=str))
+    err.print(f"[green]run {result.run_id} done[/]")

@@ -1,0 +1,422 @@
+"""Scripted multi-step workflows: a YAML file of named steps, compiled to a LangGraph graph.
+
+::
+
+    name: model-report
+    inputs:                       # defaults; `agentmesh run flow.yaml -i models='["GPT-4"]'` overrides
+      models: ["GPT-4", "Mixtral 8x7B"]
+    steps:
+      - id: prices                # a tool, by name, with templated arguments
+        tool: sql
+        args: {query: "SELECT name, input_per_1m_usd FROM models JOIN prices ON id = model_id"}
+      - id: windows               # the agent, once per item of a list
+        for_each: "{{ inputs.models }}"
+        as: model
+        agent: "What is the context window of {{ model }}?"
+      - id: table                 # a Python function: module:function, or file.py:function next to the flow
+        python: helpers.py:to_table
+        args: {answers: "{{ steps.windows }}"}
+      - id: report                # text from a template, written to a file
+        when: "steps.windows | length > 0"
+        template: "# Report\\n{{ steps.table }}"
+        output: "out/{{ run_id }}/report.md"
+
+Templates are Jinja2, sandboxed, strict about undefined names; a value that is exactly one
+``{{ expression }}`` keeps its type (a list stays a list). Each step sees ``inputs``,
+``steps`` (earlier outputs by id), ``run_id`` and, in a loop, its item (``item`` or the ``as``
+name) and ``index``. ``when`` is an expression; a false one skips the step (its output is None).
+
+Each step is one node of a LangGraph graph with a SQLite checkpointer written after every
+step, so a run killed in step 3 resumes at step 3 with the outputs of steps 1 and 2 intact
+(``Workflow.resume(run_id)``, ``agentmesh run --resume RUN_ID``). A step is the unit of
+resume: a loop killed half-way runs again from its first item. Resuming with a flow file that
+changed since the run started is refused. An agent step whose run needs approval for a
+dangerous tool stops the workflow (it is an interrupt too), and resuming passes the decision on.
+Tool and Python steps are not asked about: the person who wrote the flow chose them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import json
+import operator
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Callable, Iterator, TypedDict
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from langgraph.errors import GraphBubbleUp
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+from agentmesh.errors import AgentmeshError, ConfigError
+
+__all__ = ["Workflow", "Step", "WorkflowResult", "WorkflowError", "load_workflow"]
+
+KINDS = ("agent", "tool", "python", "template")
+_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
+
+
+class WorkflowError(AgentmeshError):
+    """A workflow file or step is wrong, or a step failed; the message names the step."""
+
+
+@dataclass
+class Step:
+    id: str
+    kind: str
+    spec: Any
+    args: dict[str, Any] = field(default_factory=dict)
+    when: str | None = None
+    for_each: Any = None
+    as_name: str = "item"
+    output: str | None = None
+    thread: str | None = None
+
+
+@dataclass
+class WorkflowResult:
+    run_id: str
+    outputs: dict[str, Any]
+    files: dict[str, str]
+    status: str = "done"
+    """"done", or "waiting" when an agent step needs approval (see ``pending``)."""
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class WorkflowState(TypedDict, total=False):
+    inputs: dict[str, Any]
+    outputs: Annotated[dict[str, Any], operator.or_]
+    files: Annotated[dict[str, str], operator.or_]
+    skipped: Annotated[list[str], operator.add]
+    digest: str
+    run_id: str
+
+
+def load_workflow(path: str | Path) -> "Workflow":
+    return Workflow.load(path)
+
+
+class Workflow:
+    """A parsed flow file. ``run`` and ``resume`` execute it; ``steps`` lists its steps."""
+
+    def __init__(self, spec: dict[str, Any], base_dir: Path, *, source: str = "<flow>") -> None:
+        self.source = source
+        self.base_dir = base_dir
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"{source}: a workflow is a mapping with 'steps'")
+        self.name = str(spec.get("name") or Path(source).stem)
+        self.description = str(spec.get("description") or "")
+        self.inputs = dict(spec.get("inputs") or {})
+        raw_steps = spec.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            raise WorkflowError(f"{source}: 'steps' must be a non-empty list")
+        self.steps = [self._parse_step(i, s) for i, s in enumerate(raw_steps, 1)]
+        ids = [s.id for s in self.steps]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise WorkflowError(f"{source}: step ids must be unique; repeated: {', '.join(dupes)}")
+        self.digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        self.env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+        self.env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
+        self._check_templates()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Workflow":
+        path = Path(path)
+        try:
+            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise WorkflowError(f"no workflow file at {path}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise WorkflowError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+        return cls(spec, path.resolve().parent, source=str(path))
+
+    def _parse_step(self, number: int, raw: Any) -> Step:
+        where = f"{self.source}: step {number}"
+        if not isinstance(raw, dict):
+            raise WorkflowError(f"{where} must be a mapping")
+        step_id = str(raw.get("id", ""))
+        if not _ID.match(step_id):
+            raise WorkflowError(f"{where}: 'id' must be a name of letters, digits and _ (got {step_id!r})")
+        kinds = [k for k in KINDS if k in raw]
+        if len(kinds) != 1:
+            raise WorkflowError(f"{where} ({step_id}): give exactly one of {', '.join(KINDS)}")
+        unknown = set(raw) - {"id", *KINDS, "args", "when", "for_each", "as", "output", "thread"}
+        if unknown:
+            raise WorkflowError(f"{where} ({step_id}): unknown key(s) {', '.join(sorted(unknown))}")
+        args = raw.get("args") or {}
+        if not isinstance(args, dict):
+            raise WorkflowError(f"{where} ({step_id}): 'args' must be a mapping")
+        return Step(id=step_id, kind=kinds[0], spec=raw[kinds[0]], args=args, when=raw.get("when"),
+                    for_each=raw.get("for_each"), as_name=str(raw.get("as") or "item"), output=raw.get("output"),
+                    thread=raw.get("thread"))
+
+    def _check_templates(self) -> None:
+        """Syntax errors are found before anything runs, with the step named."""
+        for step in self.steps:
+            texts = [step.spec] if step.kind in ("agent", "template") else []
+            texts += [v for v in _walk(step.args) if isinstance(v, str)]
+            texts += [t for t in (step.output, step.for_each if isinstance(step.for_each, str) else None) if t]
+            for text in texts:
+                try:
+                    self.env.parse(str(text))
+                except TemplateError as exc:
+                    raise WorkflowError(f"{self.source}: step {step.id}: template error: {exc}") from None
+            if step.when:
+                try:
+                    self.env.compile_expression(str(step.when))
+                except TemplateError as exc:
+                    raise WorkflowError(f"{self.source}: step {step.id}: 'when' is not an expression: {exc}") from None
+
+    # -- templating ----------------------------------------------------------------------------
+    def render(self, value: Any, context: dict[str, Any], step: str) -> Any:
+        try:
+            if isinstance(value, str):
+                whole = _WHOLE_EXPRESSION.match(value)
+                if whole and "{{" not in whole.group(1) and "{%" not in value:
+                    return self.env.compile_expression(whole.group(1).strip())(**context)
+                return self.env.from_string(value).render(**context)
+            if isinstance(value, dict):
+                return {k: self.render(v, context, step) for k, v in value.items()}
+            if isinstance(value, list):
+                return [self.render(v, context, step) for v in value]
+            return value
+        except TemplateError as exc:
+            raise WorkflowError(f"step {step}: template error: {exc}") from None
+
+    # -- running -------------------------------------------------------------------------------
+    def compile(self, runner: "StepRunner", checkpointer: Any = None):
+        """The LangGraph graph: one node per step, in order."""
+        builder = StateGraph(WorkflowState)
+        previous = START
+        for step in self.steps:
+            builder.add_node(step.id, self._node(step, runner))
+            builder.add_edge(previous, step.id)
+            previous = step.id
+        builder.add_edge(previous, END)
+        return builder.compile(checkpointer=checkpointer, name=f"workflow:{self.name}")
+
+    def _node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
+        def node(state: WorkflowState) -> dict[str, Any]:
+            context = {"inputs": state.get("inputs", {}), "steps": dict(state.get("outputs", {})), "run_id": state.get("run_id", "")}
+            if step.when is not None:
+                try:
+                    go = self.env.compile_expression(str(step.when))(**context)
+                except TemplateError as exc:
+                    raise WorkflowError(f"step {step.id}: 'when' failed: {exc}") from None
+                if not go:
+                    runner.report(step.id, "skipped", f"when: {step.when}")
+                    return {"outputs": {step.id: None}, "skipped": [step.id]}
+            started = time.perf_counter()
+            if step.for_each is not None:
+                items = self.render(step.for_each, context, step.id)
+                if not isinstance(items, (list, tuple)):
+                    raise WorkflowError(f"step {step.id}: for_each must give a list, not {type(items).__name__}")
+                output = [runner.run(step, self, {**context, step.as_name: item, "index": i}, i)
+                          for i, item in enumerate(items)]
+            else:
+                output = runner.run(step, self, context, None)
+            update: dict[str, Any] = {"outputs": {step.id: output}}
+            if step.output:
+                path = self._write(self.render(step.output, {**context, "steps": {**context["steps"], step.id: output}}, step.id),
+                                   output)
+                update["files"] = {step.id: str(path)}
+            runner.report(step.id, "done", f"{time.perf_counter() - started:.2f}s")
+            return update
+
+        return node
+
+    def _write(self, target: str, output: Any) -> Path:
+        path = Path(str(target))
+        path = path if path.is_absolute() else self.base_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False, default=str)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        tmp.replace(path)  # a reader never sees half a file
+        return path
+
+    def run(self, runner: "StepRunner", checkpointer: Any, *, inputs: dict[str, Any] | None = None,
+            run_id: str | None = None) -> WorkflowResult:
+        unknown = set(inputs or {}) - set(self.inputs)
+        if unknown:
+            raise WorkflowError(f"{self.source}: unknown input(s) {', '.join(sorted(unknown))}; "
+                                f"the flow declares: {', '.join(self.inputs) or 'none'}")
+        run_id = run_id or uuid.uuid4().hex[:12]
+        state = {"inputs": {**self.inputs, **(inputs or {})}, "outputs": {}, "files": {}, "skipped": [],
+                 "digest": self.digest, "run_id": run_id}
+        return self._invoke(runner, checkpointer, state, run_id)
+
+    def resume(self, runner: "StepRunner", checkpointer: Any, run_id: str, decision: Any = None) -> WorkflowResult:
+        graph = self.compile(runner, checkpointer)
+        snapshot = graph.get_state(_config(run_id))
+        if not snapshot or not snapshot.values:
+            raise WorkflowError(f"no workflow run {run_id!r} to resume (runs are kept in {runner.describe_store()})")
+        if snapshot.values.get("digest") != self.digest:
+            raise WorkflowError(f"run {run_id} was started from a different version of {self.source}; "
+                                "resume it with the flow file it started with, or start a new run")
+        if not snapshot.next:
+            runner.report("-", "note", f"run {run_id} had already finished")
+            return _result(snapshot.values, run_id)
+        if snapshot.interrupts and decision is None:  # still waiting: nobody has decided yet
+            result = _result(snapshot.values, run_id)
+            result.status = "waiting"
+            result.pending = [c for item in snapshot.interrupts for c in item.value.get("calls", [])]
+            return result
+        payload = Command(resume=decision) if snapshot.interrupts else None
+        return self._invoke(runner, checkpointer, payload, run_id, graph)
+
+    def _invoke(self, runner: "StepRunner", checkpointer: Any, payload: Any, run_id: str, graph: Any = None) -> WorkflowResult:
+        graph = graph or self.compile(runner, checkpointer)
+        runner.run_id = run_id
+        state = graph.invoke(payload, _config(run_id), durability="sync")
+        result = _result(state, run_id)
+        if state.get("__interrupt__"):
+            result.status = "waiting"
+            result.pending = [c for item in state["__interrupt__"] for c in item.value.get("calls", [])]
+        return result
+
+    def run_ids(self, checkpointer: Any) -> Iterator[str]:
+        seen = set()
+        for item in checkpointer.list(None):
+            run = item.config["configurable"]["thread_id"]
+            if run not in seen:
+                seen.add(run)
+                yield run
+
+
+def _config(run_id: str) -> dict[str, Any]:
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+
+
+def _result(values: dict[str, Any], run_id: str) -> WorkflowResult:
+    return WorkflowResult(run_id=run_id, outputs=dict(values.get("outputs", {})), files=dict(values.get("files", {})),
+                          skipped=list(values.get("skipped", [])))
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+    else:
+        yield value
+
+
+class StepRunner:
+    """Runs one step's work: the agent, a tool, a Python function or a template. The agent and
+    the tools are made on first use (``agent_factory``/``tools_factory``), so a flow of Python
+    steps never loads a model."""
+
+    def __init__(self, *, agent_factory: Callable[[], Any] | None = None, tools_factory: Callable[[], list] | None = None,
+                 progress: Callable[[str, str, str], None] | None = None, store: str = "") -> None:
+        self._agent_factory = agent_factory
+        self._tools_factory = tools_factory
+        self._agent = None
+        self._tools: dict[str, Any] | None = None
+        self.progress = progress
+        self.store = store
+        self.run_id = ""
+
+    def describe_store(self) -> str:
+        return self.store or "the checkpointer"
+
+    def report(self, step: str, status: str, detail: str = "") -> None:
+        if self.progress is not None:
+            self.progress(step, status, detail)
+
+    @property
+    def agent(self) -> Any:
+        if self._agent is None:
+            if self._agent_factory is None:
+                raise WorkflowError("this flow has agent steps but no agent was given")
+            self._agent = self._agent_factory()
+        return self._agent
+
+    def tool(self, name: str) -> Any:
+        if self._tools is None:
+            tools = self._tools_factory() if self._tools_factory is not None else list(self.agent.tools)
+            self._tools = {t.name: t for t in tools}
+        if name not in self._tools and self._agent_factory is not None:
+            # the light tools (no model, no graph) lack it: the agent's full set may have it (kg_search)
+            self._tools.update({t.name: t for t in self.agent.tools if t.name not in self._tools})
+        if name not in self._tools:
+            raise WorkflowError(f"no tool named {name!r}; available: {', '.join(sorted(self._tools)) or 'none'} "
+                                "(tools come from settings 'tools', 'db', 'kg')")
+        return self._tools[name]
+
+    def run(self, step: Step, flow: Workflow, context: dict[str, Any], index: int | None) -> Any:
+        where = step.id if index is None else f"{step.id}[{index}]"
+        self.report(where, "start", step.kind)
+        try:
+            if step.kind == "template":
+                return flow.render(str(step.spec), context, step.id)
+            if step.kind == "agent":
+                return self._agent_step(step, flow, context, index)
+            args = flow.render(step.args, context, step.id)
+            if step.kind == "tool":
+                return self.tool(str(step.spec)).invoke(args)
+            return _function(str(step.spec), flow.base_dir)(**args)
+        except (WorkflowError, ConfigError, GraphBubbleUp):  # GraphBubbleUp: an approval interrupt, for LangGraph
+            raise
+        except AgentmeshError as exc:
+            raise WorkflowError(f"step {where} ({step.kind}) failed: {exc}") from exc
+        except Exception as exc:
+            raise WorkflowError(f"step {where} ({step.kind}) failed: {type(exc).__name__}: {exc}") from exc
+
+    def _agent_step(self, step: Step, flow: Workflow, context: dict[str, Any], index: int | None) -> dict[str, Any]:
+        prompt = flow.render(str(step.spec), context, step.id)
+        base = flow.render(step.thread, context, step.id) if step.thread else f"workflow:{context['run_id']}:{step.id}"
+        thread = base if index is None else f"{base}:{index}"
+        agent = self.agent
+        if agent.pending(thread):  # resumed after an approval interrupt: continue that run
+            result = agent.resume(thread, interrupt({"type": "approval", "step": step.id, "calls": agent.pending(thread)}))
+        else:
+            result = agent.run(str(prompt), thread_id=thread)
+        while result.pending:
+            decision = interrupt({"type": "approval", "step": step.id, "calls": result.pending})
+            result = agent.resume(thread, decision)
+        return {"answer": result.answer, "citations": [c.model_dump() for c in result.citations],
+                "run_id": result.run_id, "model": result.model, "stop_reason": result.stop_reason}
+
+
+def _function(ref: str, base_dir: Path) -> Callable[..., Any]:
+    """``package.module:function`` or ``file.py:function`` (relative to the flow file)."""
+    module_ref, _, name = ref.rpartition(":")
+    if not module_ref or not name:
+        raise WorkflowError(f"python step: {ref!r} is not 'module:function' or 'file.py:function'")
+    if module_ref.endswith(".py"):
+        path = (base_dir / module_ref).resolve()
+        if not path.is_file():
+            raise WorkflowError(f"python step: no file {path}")
+        key = f"agentmesh_flow_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+        module = sys.modules.get(key)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(key, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[key] = module
+            spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_ref)
+        except ImportError as exc:
+            raise WorkflowError(f"python step: cannot import {module_ref}: {exc}") from None
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise WorkflowError(f"python step: {module_ref} has no function {name!r}")
+    return function
