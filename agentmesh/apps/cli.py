@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -139,9 +138,6 @@ def ask(
         _print_result(result)
 
 
-CHAT_HELP = "Commands: /help  /new (start a new thread)  /thread (show its id)  /exit (or Ctrl-D)"
-
-
 @app.command()
 def chat(
     model: Optional[str] = ModelOpt,
@@ -151,42 +147,12 @@ def chat(
     config: Optional[Path] = ConfigOpt,
     thread: Optional[str] = typer.Option(None, "--thread", "-t", help="Resume this thread."),
 ) -> None:
-    """Chat in one thread that keeps its history across turns (and across sessions with --thread)."""
+    """Chat in a thread that keeps its history across turns and sessions. /help lists the commands."""
+    from agentmesh.apps.repl import ChatREPL
+
     with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
-    thread_id = thread or uuid.uuid4().hex
-    out.print(f"[dim]agentmesh chat · model {escape(agent.model_name)} · thread {thread_id}[/]\n[dim]{CHAT_HELP}[/]")
-    while True:
-        try:
-            line = out.input("[bold cyan]you>[/] ")
-        except (EOFError, KeyboardInterrupt):
-            out.print()
-            break
-        text = line.strip()
-        if not text:
-            continue
-        if text in ("/exit", "/quit"):
-            break
-        if text == "/help":
-            out.print(CHAT_HELP)
-            continue
-        if text == "/new":
-            thread_id = uuid.uuid4().hex
-            out.print(f"[dim]new thread {thread_id}[/]")
-            continue
-        if text == "/thread":
-            out.print(thread_id)
-            continue
-        try:
-            with one_line_errors():
-                result = agent.run(text, thread_id=thread_id)
-        except typer.Exit:
-            continue  # the error was printed; the session goes on
-        except KeyboardInterrupt:
-            err.print("[yellow]cancelled[/]")
-            continue
-        _print_result(result)
-    out.print(f"[dim]thread {thread_id} saved; resume with: agentmesh chat --thread {thread_id}[/]")
+    ChatREPL(agent, console=out, thread_id=thread, make_agent=lambda name: _agent(config, name, base_url, kg, db)).run()
 
 
 @app.command()
