@@ -157,12 +157,14 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def models() -> dict[str, Any]:
         return {"object": "list", "data": [{"id": agent.model_name, "object": "model", "created": 0, "owned_by": "agentmesh"}]}
 
-    async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False) -> AsyncIterator[dict]:
+    async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
+                     tokens: bool = True) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
         async with thread_lock(thread_id):
             metric["runs"].inc()
             try:
-                async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter):
+                async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
+                                                tokens=tokens):
                     if event["type"] == "done":
                         metric["answers"].labels(stop_reason=event["stop_reason"]).inc()
                     yield event
@@ -193,7 +195,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         if body.stream:
             return StreamingResponse(_openai_stream(events(message, thread_id, resume, private), completion_id, created, agent.model_name),
                                      media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
-        collected = await _collect(events(message, thread_id, resume, private))
+        collected = await _collect(events(message, thread_id, resume, private, tokens=False))
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],

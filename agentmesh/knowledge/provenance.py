@@ -140,7 +140,9 @@ def save_trace(folder: Path, record: RunRecord) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{record.run_id}.ttl"
     tmp = path.with_suffix(".ttl.tmp")
-    tmp.write_text(provenance_graph(record).serialize(format="turtle"), encoding="utf-8")
+    # N-Triples is Turtle too (a subset) and rdflib writes it several times faster than pretty
+    # Turtle; `agentmesh trace export --format turtle` gives the readable form
+    tmp.write_text(provenance_graph(record).serialize(format="nt"), encoding="utf-8")
     tmp.replace(path)
     return path
 
