@@ -210,12 +210,12 @@ class Agent:
     def _config(self, thread_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": recursion_limit_for(self.settings.max_steps)}
 
-    def _input(self, message: str, thread_id: str, private: bool, run_id: str) -> dict[str, Any]:
+    def _input(self, message: str, thread_id: str, private: bool, run_id: str, context: Sequence[Any] = ()) -> dict[str, Any]:
         # the thread id, run id and privacy flag travel with the message: a routed model reads them
         # (budgets and accounting per thread and run; private data goes to local models only,
         # for the rest of the thread)
         tags = {"thread_id": thread_id, "run_id": run_id, "private": private}
-        return {"messages": [HumanMessage(message, additional_kwargs=tags)]}
+        return {"messages": [*context, HumanMessage(message, additional_kwargs=tags)]}
 
     def run(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
         """Answer ``message`` in thread ``thread_id`` (a new thread when None). ``private``: this
@@ -269,19 +269,21 @@ class Agent:
         return uuid.uuid4().hex[:16]
 
     def stream(self, message: str | None, thread_id: str | None = None, *, private: bool = False,
-               resume: Any = None, mode: str = "updates") -> Iterator[tuple[str, Any]]:
+               resume: Any = None, mode: str = "updates", context: Sequence[Any] = ()) -> Iterator[tuple[str, Any]]:
         """Yield events as the run goes: ``(node, update)`` as each node finishes,
         ``("__interrupt__", [pending calls])`` when approval is needed, with ``mode="messages"``
         also ``("token", text)`` for each piece of the model's text, and last ``("result",
         AgentResult)`` (its trace saved, as with :meth:`run`). ``message=None`` with
-        ``resume=decision`` continues a run stopped for approval."""
+        ``resume=decision`` continues a run stopped for approval. ``context``: earlier turns
+        (Human/AI messages) to add to the thread before ``message``, for clients that send the
+        whole conversation each time instead of naming a thread."""
         thread_id = thread_id or uuid.uuid4().hex
         if message is None:
             run_id = self._pending_run_id(thread_id)
             payload: Any = Command(resume=resume)
         else:
             run_id = uuid.uuid4().hex[:16]
-            payload = self._input(message, thread_id, private, run_id)
+            payload = self._input(message, thread_id, private, run_id, context)
         modes = ["updates", "messages"] if mode == "messages" else ["updates"]
         started = time.time()
         config = self._config(thread_id)

@@ -159,3 +159,26 @@ def test_it_refuses_to_listen_beyond_localhost_without_a_token(monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     result = CliRunner().invoke(cli.app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "refusing to listen on 0.0.0.0 without a token" in result.output
+
+
+def test_without_a_thread_the_conversation_in_the_request_is_the_history(served):
+    server, agent = served
+    raw = client(server).chat.completions.with_raw_response.create(model="x", messages=[
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Who develops Claude 2.1?"},
+        {"role": "assistant", "content": "Anthropic."},
+        {"role": "user", "content": "What is its context window?"},
+    ])
+    thread = raw.headers["x-thread-id"]
+    turns = [(m.type, m.text) for m in agent.history(thread) if m.type in ("human", "ai")]
+    assert turns[:3] == [("human", "Who develops Claude 2.1?"), ("ai", "Anthropic."), ("human", "What is its context window?")]
+    # and the follow-up was grounded together with the question it refers back to
+    assert any("Claude-2.1" in str(c) for c in raw.parse().model_extra["agentmesh"]["citations"])
+
+
+def test_a_private_request_is_marked_private_in_its_thread(served):
+    server, agent = served
+    client(server).chat.completions.create(model="x", user="secret", messages=[{"role": "user", "content": "Claude 2.1?"}],
+                                           extra_headers={"X-Agentmesh-Private": "true"})
+    first = next(m for m in agent.history("secret") if m.type == "human")
+    assert first.additional_kwargs["private"] is True

@@ -33,13 +33,14 @@ _running: set[asyncio.Future] = set()
 
 
 def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any = None, private: bool = False,
-               stop: threading.Event | None = None, tokens: bool = True) -> Iterator[dict[str, Any]]:
+               stop: threading.Event | None = None, tokens: bool = True, context: Any = ()) -> Iterator[dict[str, Any]]:
     """Run ``message`` (or resume with ``resume`` when ``message`` is None) and yield events.
     ``stop``: set it to end the run after the current step (a client went away, Ctrl-C).
     ``tokens=False`` leaves out ``token`` events (and LangGraph's cost of tracing them) for a
     caller that only wants the whole answer."""
     streamed: list[str] = []  # token texts of the current model step
-    stream = agent.stream(message, thread_id, private=private, resume=resume, mode="messages" if tokens else "updates")
+    stream = agent.stream(message, thread_id, private=private, resume=resume, mode="messages" if tokens else "updates",
+                          context=context)
     try:
         for node, update in stream:
             if stop is not None and stop.is_set():
@@ -76,7 +77,8 @@ def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any =
 
 
 async def aiter_events(agent: Any, message: str | None, thread_id: str, *, resume: Any = None, private: bool = False,
-                       limiter: anyio.CapacityLimiter | None = None, tokens: bool = True) -> AsyncIterator[dict[str, Any]]:
+                       limiter: anyio.CapacityLimiter | None = None, tokens: bool = True,
+                       context: Any = ()) -> AsyncIterator[dict[str, Any]]:
     """:func:`run_events` in a worker thread; leaving the loop early stops the run after its current step."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -85,7 +87,8 @@ async def aiter_events(agent: Any, message: str | None, thread_id: str, *, resum
 
     def work() -> None:
         try:
-            for event in run_events(agent, message, thread_id, resume=resume, private=private, stop=stop, tokens=tokens):
+            for event in run_events(agent, message, thread_id, resume=resume, private=private, stop=stop, tokens=tokens,
+                                     context=context):
                 loop.call_soon_threadsafe(queue.put_nowait, event)
         except BaseException as exc:  # handed to the reader, which raises it
             loop.call_soon_threadsafe(queue.put_nowait, exc)

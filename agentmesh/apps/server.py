@@ -158,22 +158,22 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         return {"object": "list", "data": [{"id": agent.model_name, "object": "model", "created": 0, "owned_by": "agentmesh"}]}
 
     async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
-                     tokens: bool = True) -> AsyncIterator[dict]:
+                     tokens: bool = True, context: Any = ()) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
         async with thread_lock(thread_id):
             metric["runs"].inc()
             try:
                 async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
-                                                tokens=tokens):
+                                                tokens=tokens, context=context):
                     if event["type"] == "done":
                         metric["answers"].labels(stop_reason=event["stop_reason"]).inc()
                     yield event
             finally:
                 metric["runs"].dec()
 
-    def input_for(thread_id: str, text: str) -> tuple[str | None, Any]:
+    async def input_for(thread_id: str, text: str) -> tuple[str | None, Any]:
         """A new message, or the decision on calls waiting for approval."""
-        pending = agent.pending(thread_id)
+        pending = await anyio.to_thread.run_sync(agent.pending, thread_id)  # a checkpointer read: off the loop
         if not pending:
             return text, None
         word = text.strip().lower().rstrip(".!")
@@ -187,15 +187,19 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         users = [m for m in body.messages if m.role == "user"]
         if not users or not users[-1].text().strip():
             raise HTTPException(400, detail="messages holds no user message with text")
-        thread_id = request.headers.get("x-thread-id") or body.user or uuid.uuid4().hex
+        named = request.headers.get("x-thread-id") or body.user
+        thread_id = named or uuid.uuid4().hex
         private = request.headers.get("x-agentmesh-private", "").lower() in ("1", "true", "yes")
-        message, resume = input_for(thread_id, users[-1].text())
+        message, resume = await input_for(thread_id, users[-1].text())
+        # no thread named: the client sends the whole conversation, so its earlier turns start the new thread
+        context = () if named else _earlier_turns(body.messages)
         created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         headers = {"X-Thread-Id": thread_id}
         if body.stream:
-            return StreamingResponse(_openai_stream(events(message, thread_id, resume, private), completion_id, created, agent.model_name),
+            return StreamingResponse(_openai_stream(events(message, thread_id, resume, private, context=context),
+                                                    completion_id, created, agent.model_name),
                                      media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
-        collected = await _collect(events(message, thread_id, resume, private, tokens=False))
+        collected = await _collect(events(message, thread_id, resume, private, tokens=False, context=context))
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],
@@ -212,14 +216,14 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         if not body.message.strip():
             raise HTTPException(400, detail="the message is empty")
         thread_id = body.thread_id or uuid.uuid4().hex
-        if agent.pending(thread_id):
+        if await anyio.to_thread.run_sync(agent.pending, thread_id):
             raise HTTPException(409, detail="this thread is waiting for an approval decision")
         return StreamingResponse(_named_sse(events(body.message, thread_id)), media_type="text/event-stream",
                                  headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
 
     @app.post("/api/threads/{thread_id}/approval")
     async def web_approval(thread_id: str, body: Decision):
-        if not agent.pending(thread_id):
+        if not await anyio.to_thread.run_sync(agent.pending, thread_id):
             raise HTTPException(409, detail=f"thread {thread_id} has no tool call waiting for approval")
         decision = {"decision": body.decision, "reason": body.reason} if body.reason else body.decision
         return StreamingResponse(_named_sse(events(None, thread_id, resume=decision)), media_type="text/event-stream",
@@ -248,6 +252,21 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
         mount_slack(app, slack)
     return app
+
+
+def _earlier_turns(messages: list[ChatMessage]) -> list[Any]:
+    """The user and assistant turns before the last user message, as LangChain messages
+    (system messages are left out: agentmesh writes its own)."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    last = max(i for i, m in enumerate(messages) if m.role == "user")
+    turns = []
+    for m in messages[:last]:
+        if m.role == "user" and m.text().strip():
+            turns.append(HumanMessage(m.text()))
+        elif m.role == "assistant" and m.text().strip():
+            turns.append(AIMessage(m.text()))
+    return turns
 
 
 def _route(request: Request) -> str:
