@@ -182,3 +182,47 @@ def test_a_private_request_is_marked_private_in_its_thread(served):
                                            extra_headers={"X-Agentmesh-Private": "true"})
     first = next(m for m in agent.history("secret") if m.type == "human")
     assert first.additional_kwargs["private"] is True
+
+
+def test_agentmesh_serve_from_the_command_line_end_to_end(tmp_path, example_kg):
+    """The real command: `agentmesh serve` in its own process, its model a fake OpenAI-compatible
+    server, the official client in front."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from agentmesh.models.testing import FakeOpenAIServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with FakeOpenAIServer([{"content": "Claude 2.1 reads 200000 tokens."}]) as model_server:
+        env = {**os.environ, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_SERVER_TOKEN": TOKEN,
+               "AGENTMESH_TOOLS": "kg_search", "AGENTMESH_EMBEDDINGS": "hashing"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentmesh.apps.cli", "serve", "--port", str(port), "--kg", str(example_kg),
+             "--model", "local:fake-model", "--base-url", model_server.base_url],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "agentmesh serve did not start"
+                time.sleep(0.2)
+            c = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=TOKEN, max_retries=0)
+            reply = c.chat.completions.create(model="agentmesh", messages=[{"role": "user", "content": "Context window of Claude 2.1?"}])
+            streamed = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
+                model="agentmesh", stream=True, messages=[{"role": "user", "content": "Context window of Claude 2.1?"}]) if ch.choices)
+        finally:
+            proc.terminate()
+            output = proc.communicate(timeout=20)[0]
+    assert reply.choices[0].message.content == "Claude 2.1 reads 200000 tokens."
+    assert streamed == "Claude 2.1 reads 200000 tokens."
+    assert "token required" in output and TOKEN not in output  # the token itself is never printed

@@ -175,8 +175,8 @@ class ChatREPL:
             self._say("[yellow]this session cannot switch models[/]")
             return
         try:
-            with self.console.status(f"loading {arg}..."):
-                self.agent = self.make_agent(arg)
+            self._say(f"[dim]loading {escape(arg)}...[/]")  # (make_agent may show its own spinner)
+            self.agent = self.make_agent(arg)
         except AgentmeshError as exc:
             self._say(f"[red]error:[/] {escape(str(exc))}")
             return
