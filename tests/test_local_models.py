@@ -76,6 +76,23 @@ def test_agent_answers_offline_with_a_citation(smollm2, example_kg, example_db):
     assert any(c.ref == "https://example.org/llm/Claude-2.1" for c in result.citations)
 
 
+def test_the_embedded_model_streams_the_same_text_it_returns_whole(smollm2):
+    prompt = [HumanMessage("Say hello in one short sentence.")]
+    pieces = [chunk.text for chunk in smollm2.stream(prompt)]
+    assert len([p for p in pieces if p]) > 3  # token by token, not one block
+    assert "".join(pieces).strip() == smollm2.invoke(prompt).text  # same seed, same text
+
+
+def test_the_agent_streams_the_embedded_answer_as_tokens(smollm2, example_kg):
+    from agentmesh.apps.events import run_events
+
+    agent = Agent(Settings.load(kg=[example_kg], tools=["kg_search"]), model=smollm2, checkpointer=InMemorySaver())
+    events = list(run_events(agent, "What is the context window of Claude 2.1?", "t"))
+    tokens = "".join(e["text"] for e in events if e["type"] == "token")
+    (answer,) = [e for e in events if e["type"] == "answer"]
+    assert answer["streamed"] and tokens.strip() == answer["text"].strip()  # no JSON decision text leaked
+
+
 def test_a_named_node_beats_a_similar_one(minilm, example_kg):
     from agentmesh.knowledge import KnowledgeBase
 

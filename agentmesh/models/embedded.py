@@ -13,15 +13,16 @@ tool calls, so ``bind_tools`` goes through JSON-schema constrained output
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from agentmesh.errors import ModelError, ModelUnavailableError
 from agentmesh.models.embeddings import INSTALL_LOCAL_MODELS
@@ -94,14 +95,7 @@ class EmbeddedChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> JsonToolCallingModel:
         return JsonToolCallingModel(inner=self).bind_tools(tools, tool_choice=tool_choice)
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        server, lock = _server(self.model_path or str(smollm2_path()), self.n_ctx, self.threads or min(4, os.cpu_count() or 1))
+    def _payload(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "messages": to_plain_messages(messages),
             "max_tokens": self.max_tokens,
@@ -112,19 +106,69 @@ class EmbeddedChatModel(BaseChatModel):
             payload["stop"] = stop
         if kwargs.get("response_format"):
             payload["response_format"] = kwargs["response_format"]
+        return payload
+
+    def _server(self):
+        return _server(self.model_path or str(smollm2_path()), self.n_ctx, self.threads or min(4, os.cpu_count() or 1))
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        server, lock = self._server()
+        payload = self._payload(messages, stop, kwargs)
         with lock:
             result = server.handle_chat_completions(payload)
         if not isinstance(result, dict) or not result.get("choices"):
             raise ModelError(f"embedded model returned no completion: {str(result)[:300]}")
         choice = result["choices"][0]
-        usage = result.get("usage") or {}
         message = AIMessage(
             content=(choice["message"].get("content") or "").strip(),
-            usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
-            },
+            usage_metadata=_usage(result.get("usage")),
             response_metadata={"model_name": self.model_name, "finish_reason": choice.get("finish_reason")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """Tokens as llama.cpp writes them: its callback runs in a worker thread, feeding a queue."""
+        server, lock = self._server()
+        payload = {**self._payload(messages, stop, kwargs), "stream": True}
+        pieces: queue.Queue[Any] = queue.Queue()
+        done = object()
+
+        def work() -> None:
+            try:
+                with lock:
+                    server.handle_chat_completions(payload, pieces.put)
+            except BaseException as exc:  # handed to the reader
+                pieces.put(exc)
+            finally:
+                pieces.put(done)
+
+        threading.Thread(target=work, daemon=True, name="agentmesh-embedded-stream").start()
+        while (item := pieces.get()) is not done:
+            if isinstance(item, BaseException):
+                raise ModelError(f"embedded model failed: {item}") from item
+            if not isinstance(item, dict) or "error" in item:
+                raise ModelError(f"embedded model returned an error: {str(item)[:300]}")
+            choice = (item.get("choices") or [{}])[0]
+            text = (choice.get("delta") or {}).get("content") or ""
+            meta = {"model_name": self.model_name, "finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
+            usage = _usage(item["usage"]) if item.get("usage") else None
+            if text or meta or usage:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage, response_metadata=meta))
+
+
+def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    usage = usage or {}
+    return {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0)}

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCall
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
@@ -190,6 +190,23 @@ class JsonToolCallingModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> "JsonToolCallingModel":
         return self.model_copy(update={"bound_tools": [convert_to_openai_tool(t) for t in tools], "tool_choice": tool_choice})
 
+    def _decide(self, messages: list[BaseMessage], stop: list[str] | None) -> tuple[list[ToolCall], BaseMessage | None]:
+        """The constrained call: tool calls, or none (answer in text). Skipped when no tool may be called."""
+        use_tools = bool(self.bound_tools) and self.tool_choice != "none"
+        if use_tools and self.answer_after_tools and messages and isinstance(messages[-1], ToolMessage):
+            use_tools = False
+        if not use_tools:
+            return [], None
+        must_call = self.tool_choice in ("any", "required")
+        schema = reply_schema(self.bound_tools, allow_answer=not must_call)
+        decision = self.inner.invoke(
+            to_plain_messages(messages, tool_list_text(self.bound_tools), calls_as_json=True),
+            stop=stop,
+            response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+            config=_INNER,
+        )
+        return parse_reply(decision.text, [t["function"]["name"] for t in self.bound_tools]) or [], decision
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -197,24 +214,36 @@ class JsonToolCallingModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        use_tools = bool(self.bound_tools) and self.tool_choice != "none"
-        if use_tools and self.answer_after_tools and messages and isinstance(messages[-1], ToolMessage):
-            use_tools = False
-        if use_tools:
-            must_call = self.tool_choice in ("any", "required")
-            schema = reply_schema(self.bound_tools, allow_answer=not must_call)
-            decision = self.inner.invoke(
-                to_plain_messages(messages, tool_list_text(self.bound_tools), calls_as_json=True),
-                stop=stop,
-                response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
-                config=_INNER,
-            )
-            calls = parse_reply(decision.text, [t["function"]["name"] for t in self.bound_tools]) or []
-            if calls:
-                return _result(AIMessage("", tool_calls=calls), decision)
+        calls, decision = self._decide(messages, stop)
+        if calls:
+            return _result(AIMessage("", tool_calls=calls), decision)
         # an answer (chosen, or JSON cut off at the token limit): written as free text
         reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER)
         return _result(AIMessage(reply.text.strip()), reply)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """As :meth:`_generate`, but a text answer comes piece by piece as the inner model writes it."""
+        calls, decision = self._decide(messages, stop)
+        if calls:
+            chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i} for i, c in enumerate(calls)]
+            message = AIMessageChunk(content="", tool_call_chunks=chunks,
+                                     response_metadata=dict(getattr(decision, "response_metadata", {}) or {}))
+            yield ChatGenerationChunk(message=message)
+            return
+        started = False
+        for piece in self.inner.stream(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER):
+            text = piece.text
+            if not started:  # as _generate, no leading whitespace
+                text = text.lstrip()
+                started = bool(text)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=piece.usage_metadata,
+                                                             response_metadata=piece.response_metadata))
 
 
 # the inner model's raw output (JSON, or a draft) is not the answer: LangGraph's token stream

@@ -79,8 +79,6 @@ class FakeToolChatModel(FakeMessagesListChatModel):
                 time.sleep(self.word_delay)
             chunk = AIMessageChunk(content=piece, id=message.id, tool_call_chunks=calls if i == 0 else [],
                                    response_metadata=message.response_metadata if i == 0 else {})
-            if run_manager is not None and piece:
-                run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
             yield ChatGenerationChunk(message=chunk)
 
 
