@@ -209,3 +209,43 @@ def test_the_example_workflows_parse_and_the_licence_audit_runs(tmp_path, exampl
     assert result.skipped == ["all_clear"]
     assert Path(result.files["report"]) == examples / "out" / "audit-test" / "licence-audit.md"
     assert "- Llama 2 70B Chat: Llama Community License" in Path(result.files["report"]).read_text()
+
+
+LOOP_HELPERS = '''
+import os, signal
+
+def visit(name, log):
+    if name == "c" and os.environ.get("CRASH_IN_THIRD"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    with open(log, "a") as f:
+        f.write(name + "\\n")
+    return name.upper()
+'''
+
+
+def test_a_loop_killed_half_way_resumes_with_the_items_that_finished(tmp_path):
+    (tmp_path / "helpers.py").write_text(LOOP_HELPERS)
+    log = tmp_path / "visits.log"
+    (tmp_path / "flow.yaml").write_text(textwrap.dedent(f'''
+        inputs:
+          names: [a, b, c, d]
+        steps:
+          - id: each
+            for_each: "{{{{ inputs.names }}}}"
+            python: helpers.py:visit
+            args: {{name: "{{{{ item }}}}", log: "{log}"}}
+          - id: joined
+            template: "{{{{ steps.each | join(',') }}}}"
+            output: "out/{{{{ run_id }}}}/joined.txt"
+    '''))
+
+    killed = agentmesh_run(tmp_path, "flow.yaml", crash=True)
+    assert killed.returncode == -9, killed.stderr
+    assert log.read_text().split() == ["a", "b"]
+    run_id = re.search(r"run (\w+) · resume with", killed.stderr).group(1)
+
+    resumed = agentmesh_run(tmp_path, "flow.yaml", "--resume", run_id)
+
+    assert resumed.returncode == 0, resumed.stderr
+    assert log.read_text().split() == ["a", "b", "c", "d"]  # a and b were not visited again
+    assert (tmp_path / "out" / run_id / "joined.txt").read_text().strip() == "A,B,C,D"

@@ -9,7 +9,7 @@
       - id: prices                # a tool, by name, with templated arguments
         tool: sql
         args: {query: "SELECT name, input_per_1m_usd FROM models JOIN prices ON id = model_id"}
-      - id: windows               # the agent, once per item of a list
+      - id: windows               # the agent, once per item of a list (each item resumable)
         for_each: "{{ inputs.models }}"
         as: model
         agent: "What is the context window of {{ model }}?"
@@ -28,8 +28,8 @@ name) and ``index``. ``when`` is an expression; a false one skips the step (its 
 
 Each step is one node of a LangGraph graph with a SQLite checkpointer written after every
 step, so a run killed in step 3 resumes at step 3 with the outputs of steps 1 and 2 intact
-(``Workflow.resume(run_id)``, ``agentmesh run --resume RUN_ID``). A step is the unit of
-resume: a loop killed half-way runs again from its first item. Resuming with a flow file that
+(``Workflow.resume(run_id)``, ``agentmesh run --resume RUN_ID``). A loop runs one item per
+graph step, each checkpointed, so a loop killed half-way resumes at the item it died in. Resuming with a flow file that
 changed since the run started is refused. An agent step whose run needs approval for a
 dangerous tool stops the workflow (it is an interrupt too), and resuming passes the decision on.
 Tool and Python steps are not asked about: the person who wrote the flow chose them.
@@ -94,9 +94,21 @@ class WorkflowResult:
     skipped: list[str] = field(default_factory=list)
 
 
+def _merge_items(old: dict[str, dict[int, Any]], new: dict[str, dict[int, Any]]) -> dict[str, dict[int, Any]]:
+    merged = dict(old)
+    for step, items in new.items():
+        merged[step] = {**merged.get(step, {}), **items}
+    return merged
+
+
 class WorkflowState(TypedDict, total=False):
     inputs: dict[str, Any]
     outputs: Annotated[dict[str, Any], operator.or_]
+    items: Annotated[dict[str, dict[int, Any]], _merge_items]
+    """Results of a loop's items so far, by step id and index (each item is its own task)."""
+    counts: Annotated[dict[str, int], operator.or_]
+    loops: Annotated[dict[str, list[Any]], operator.or_]
+    """Each loop's list, rendered once when the loop starts."""
     files: Annotated[dict[str, str], operator.or_]
     skipped: Annotated[list[str], operator.add]
     digest: str
@@ -199,45 +211,95 @@ class Workflow:
 
     # -- running -------------------------------------------------------------------------------
     def compile(self, runner: "StepRunner", checkpointer: Any = None):
-        """The LangGraph graph: one node per step, in order."""
+        """The LangGraph graph: one node per step, in order. A loop is three nodes: ``<id>``
+        renders the list, ``<id>__item`` runs one item per graph step (each followed by a
+        checkpoint, so a run killed half-way keeps the items that finished), and
+        ``<id>__gather`` puts the results in order."""
         builder = StateGraph(WorkflowState)
         previous = START
-        for step in self.steps:
+        for n, step in enumerate(self.steps):
+            following = self.steps[n + 1].id if n + 1 < len(self.steps) else END
             builder.add_node(step.id, self._node(step, runner))
             builder.add_edge(previous, step.id)
             previous = step.id
+            if step.for_each is not None:
+                item_node, gather_node = f"{step.id}__item", f"{step.id}__gather"
+                builder.add_node(item_node, self._item_node(step, runner))
+                builder.add_node(gather_node, self._gather_node(step, runner))
+                builder.add_conditional_edges(step.id, self._next_item(step, item_node, gather_node, following),
+                                              [item_node, gather_node, following])
+                builder.add_conditional_edges(item_node, self._next_item(step, item_node, gather_node, following),
+                                              [item_node, gather_node])
+                previous = gather_node
         builder.add_edge(previous, END)
         return builder.compile(checkpointer=checkpointer, name=f"workflow:{self.name}")
 
+    def _context(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {"inputs": state.get("inputs", {}), "steps": dict(state.get("outputs", {})), "run_id": state.get("run_id", "")}
+
+    def _skip(self, step: Step, context: dict[str, Any], runner: "StepRunner") -> bool:
+        if step.when is None:
+            return False
+        try:
+            go = self.env.compile_expression(str(step.when))(**context)
+        except TemplateError as exc:
+            raise WorkflowError(f"step {step.id}: 'when' failed: {exc}") from None
+        if not go:
+            runner.report(step.id, "skipped", f"when: {step.when}")
+        return not go
+
+    def _finish(self, step: Step, context: dict[str, Any], output: Any) -> dict[str, Any]:
+        update: dict[str, Any] = {"outputs": {step.id: output}}
+        if step.output:
+            target = self.render(step.output, {**context, "steps": {**context["steps"], step.id: output}}, step.id)
+            update["files"] = {step.id: str(self._write(target, output))}
+        return update
+
     def _node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
         def node(state: WorkflowState) -> dict[str, Any]:
-            context = {"inputs": state.get("inputs", {}), "steps": dict(state.get("outputs", {})), "run_id": state.get("run_id", "")}
-            if step.when is not None:
-                try:
-                    go = self.env.compile_expression(str(step.when))(**context)
-                except TemplateError as exc:
-                    raise WorkflowError(f"step {step.id}: 'when' failed: {exc}") from None
-                if not go:
-                    runner.report(step.id, "skipped", f"when: {step.when}")
-                    return {"outputs": {step.id: None}, "skipped": [step.id]}
-            started = time.perf_counter()
-            if step.for_each is not None:
+            context = self._context(state)
+            if self._skip(step, context, runner):
+                return {"outputs": {step.id: None}, "skipped": [step.id]}
+            if step.for_each is not None:  # the loop's head: how many items; _fan_out sends them
                 items = self.render(step.for_each, context, step.id)
                 if not isinstance(items, (list, tuple)):
                     raise WorkflowError(f"step {step.id}: for_each must give a list, not {type(items).__name__}")
-                output = [runner.run(step, self, {**context, step.as_name: item, "index": i}, i)
-                          for i, item in enumerate(items)]
-            else:
-                output = runner.run(step, self, context, None)
-            update: dict[str, Any] = {"outputs": {step.id: output}}
-            if step.output:
-                path = self._write(self.render(step.output, {**context, "steps": {**context["steps"], step.id: output}}, step.id),
-                                   output)
-                update["files"] = {step.id: str(path)}
+                runner.report(step.id, "loop", f"{len(items)} items")
+                return {"counts": {step.id: len(items)}, "loops": {step.id: list(items)}}
+            started = time.perf_counter()
+            update = self._finish(step, context, runner.run(step, self, context, None))
             runner.report(step.id, "done", f"{time.perf_counter() - started:.2f}s")
             return update
 
         return node
+
+    def _next_item(self, step: Step, item_node: str, gather: str, following: str) -> Callable[[WorkflowState], str]:
+        def route(state: WorkflowState) -> str:
+            if step.id in state.get("skipped", []):
+                return following
+            done = state.get("items", {}).get(step.id, {})
+            return item_node if len(done) < state.get("counts", {}).get(step.id, 0) else gather
+
+        return route
+
+    def _item_node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
+        def item_node(state: WorkflowState) -> dict[str, Any]:
+            index = len(state.get("items", {}).get(step.id, {}))
+            item = state["loops"][step.id][index]
+            output = runner.run(step, self, {**self._context(state), step.as_name: item, "index": index}, index)
+            return {"items": {step.id: {index: output}}}
+
+        return item_node
+
+    def _gather_node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
+        def gather(state: WorkflowState) -> dict[str, Any]:
+            done = state.get("items", {}).get(step.id, {})
+            output = [done[i] for i in range(state.get("counts", {}).get(step.id, 0))]
+            update = self._finish(step, self._context(state), output)
+            runner.report(step.id, "done", f"{len(output)} items")
+            return update
+
+        return gather
 
     def _write(self, target: str, output: Any) -> Path:
         path = Path(str(target))
@@ -276,7 +338,10 @@ class Workflow:
             result.status = "waiting"
             result.pending = [c for item in snapshot.interrupts for c in item.value.get("calls", [])]
             return result
-        payload = Command(resume=decision) if snapshot.interrupts else None
+        if len(snapshot.interrupts) > 1:  # several loop items wait: the same decision goes to each
+            payload = Command(resume={item.id: decision for item in snapshot.interrupts})
+        else:
+            payload = Command(resume=decision) if snapshot.interrupts else None
         return self._invoke(runner, checkpointer, payload, run_id, graph)
 
     def _invoke(self, runner: "StepRunner", checkpointer: Any, payload: Any, run_id: str, graph: Any = None) -> WorkflowResult:
@@ -299,7 +364,8 @@ class Workflow:
 
 
 def _config(run_id: str) -> dict[str, Any]:
-    return {"configurable": {"thread_id": run_id}, "recursion_limit": 10_000}
+    # a loop takes one graph step per item: room for loops of many thousand items
+    return {"configurable": {"thread_id": run_id}, "recursion_limit": 100_000}
 
 
 def _result(values: dict[str, Any], run_id: str) -> WorkflowResult:
