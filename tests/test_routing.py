@@ -219,3 +219,39 @@ def test_usage_is_accounted_per_call_run_and_thread(tmp_path):
     assert (overall.calls, per_run.calls, per_thread.calls) == (2, 1, 1)
     assert per_run.input_tokens == 10 and per_run.output_tokens == 5  # the server's usage figures
     assert per_run.cost_usd == pytest.approx(15 * 1_000.0 / 1e6)
+
+
+def test_a_routed_answer_streams_and_a_failure_before_the_first_token_falls_back(tmp_path):
+    from agentmesh.apps.events import run_events
+
+    with FakeOpenAIServer([{"status": 500}]) as primary, FakeOpenAIServer([{"content": "From the backup, streamed."}]) as backup:
+        model = routed([spec("primary", primary, price=1.0), spec("backup", backup, price=5.0)], tmp_path)
+        events = list(run_events(agent(model), "Who develops Qwen?", "t"))
+        streamed_request = backup.requests[-1]
+    tokens = [e["text"] for e in events if e["type"] == "token"]
+    (answer,) = [e for e in events if e["type"] == "answer"]
+    (done,) = [e for e in events if e["type"] == "done"]
+    assert "".join(tokens) == answer["text"] == "From the backup, streamed." and answer["streamed"]
+    assert streamed_request.get("stream") is True  # really streamed from the server, not faked here
+    assert done["model"] == "backup"
+    outcomes = [row[7] for row in model.ledger.rows()]
+    assert outcomes[-1] == "ok" and outcomes[0].startswith("error")
+
+
+def test_a_streamed_tool_call_with_invalid_arguments_still_falls_back(tmp_path):
+    from agentmesh.apps.events import run_events
+
+    @tool
+    def lookup(key: str) -> str:
+        """Look a key up."""
+        return f"value of {key}"
+
+    bad = {"tool_calls": [{"name": "lookup", "raw_arguments": '{"key": '}]}
+    good = [{"tool_calls": [{"name": "lookup", "arguments": {"key": "a"}}]}, {"content": "It is the value of a."}]
+    with FakeOpenAIServer([bad]) as primary, FakeOpenAIServer(good) as backup:
+        model = routed([spec("primary", primary, price=1.0), spec("backup", backup, price=5.0)], tmp_path)
+        events = list(run_events(agent(model, [lookup]), "What is a?", "t"))
+    calls = [e for e in events if e["type"] == "tool_call"]
+    assert [c["args"] for c in calls] == [{"key": "a"}]
+    assert [e for e in events if e["type"] == "answer"][0]["text"] == "It is the value of a."
+    assert "malformed tool call" in [row[7] for row in model.ledger.rows()]

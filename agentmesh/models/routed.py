@@ -29,13 +29,13 @@ import time
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field
 
 from agentmesh.errors import ModelUnavailableError
@@ -299,8 +299,7 @@ class RoutedChatModel(BaseChatModel):
         tokens = None if self.budget_tokens is None else self.budget_tokens - tokens_all
         return Budget(money_usd=min(left) if left else None, tokens=tokens)
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _route(self, messages: list[BaseMessage]) -> tuple[Any, str, str]:
         last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
         tags = (last.additional_kwargs or {}) if last else {}
         thread, run = str(tags.get("thread_id", "")), str(tags.get("run_id", ""))
@@ -310,7 +309,9 @@ class RoutedChatModel(BaseChatModel):
         unavailable = frozenset(available_models(self.catalog)) | self.breaker.open_names() | self._local_down()
         decision = self.router.route(request, self._budget(thread), unavailable=unavailable)
         self.last_decision = decision
-        failures: list[str] = []
+        return decision, thread, run
+
+    def _candidates(self, decision: Any, failures: list[str]) -> Iterator[tuple[ModelSpec, Any]]:
         for spec in [decision.model, *decision.fallbacks]:
             if self.breaker.is_open(spec.name):
                 failures.append(f"{spec.name}: circuit open")
@@ -318,6 +319,13 @@ class RoutedChatModel(BaseChatModel):
             model = self.factory(spec)
             if self.bound_tools:
                 model = model.bind_tools(self.bound_tools, tool_choice=self.tool_choice)
+            yield spec, model
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        decision, thread, run = self._route(messages)
+        failures: list[str] = []
+        for spec, model in self._candidates(decision, failures):
             outcome = self._try(spec, model, messages, stop, thread, decision.reason, run)
             if isinstance(outcome, AIMessage):
                 outcome.response_metadata = {**outcome.response_metadata, "model_name": spec.name,
@@ -325,6 +333,69 @@ class RoutedChatModel(BaseChatModel):
                 return ChatResult(generations=[ChatGeneration(message=outcome)])
             failures.append(f"{spec.name}: {outcome}")
         raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        """As :meth:`_generate`, with a text answer passed on piece by piece. A candidate that fails
+        before its first piece is retried or replaced, as in ``_generate``; once text has been
+        passed on it cannot be taken back, so a failure after that is an error. A reply with tool
+        calls is held until it is complete, so malformed arguments still move to the next model."""
+        decision, thread, run = self._route(messages)
+        failures: list[str] = []
+        for spec, model in self._candidates(decision, failures):
+            for attempt in range(self.max_retries + 1):
+                started = time.perf_counter()
+                passed_on, held = False, []
+                try:
+                    for piece in model.stream(messages, stop=stop, config={"tags": ["nostream"]}):
+                        held.append(piece)
+                        if not piece.tool_call_chunks and not any(h.tool_call_chunks for h in held) and piece.text:
+                            for ready in held:
+                                yield ChatGenerationChunk(message=self._tagged(ready, spec, decision, failures, passed_on))
+                                passed_on = True
+                            held = []
+                except Exception as exc:
+                    latency = (time.perf_counter() - started) * 1e3
+                    self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, f"error: {type(exc).__name__}", decision.reason, run)
+                    if passed_on:  # part of the answer is out: no other model can finish it
+                        self.breaker.failure(spec.name)
+                        raise ModelUnavailableError(f"{spec.name} failed in the middle of its answer: {type(exc).__name__}") from exc
+                    wait = _transient(exc)
+                    if wait is None or attempt == self.max_retries:
+                        self.breaker.failure(spec.name)
+                        failures.append(f"{spec.name}: {type(exc).__name__}")
+                        break
+                    time.sleep(min(self.max_wait_s, max(wait, self.backoff_s * 2**attempt)))
+                    continue
+                latency = (time.perf_counter() - started) * 1e3
+                whole = _join(held) if held else None
+                if whole is not None and (getattr(whole, "invalid_tool_calls", None) or _cut_arguments(held)) and not passed_on:
+                    self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, "malformed tool call", decision.reason, run)
+                    self.breaker.failure(spec.name)
+                    failures.append(f"{spec.name}: malformed tool call")
+                    break
+                for ready in held:
+                    yield ChatGenerationChunk(message=self._tagged(ready, spec, decision, failures, passed_on))
+                    passed_on = True
+                usage = {}
+                for chunk in held:
+                    usage = chunk.usage_metadata or usage
+                inp = usage.get("input_tokens") or count_tokens_approximately(messages)
+                out = usage.get("output_tokens") or max(1, count_tokens_approximately([whole]) if whole is not None else 1)
+                self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", decision.reason, run)
+                self.breaker.success(spec.name)
+                return
+        raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
+
+    @staticmethod
+    def _tagged(chunk: Any, spec: ModelSpec, decision: Any, failures: list[str], passed_on: bool) -> AIMessageChunk:
+        """The first piece carries which model answered and why, as ``_generate``'s reply does."""
+        piece = AIMessageChunk(content=chunk.content, tool_call_chunks=list(chunk.tool_call_chunks or []),
+                               usage_metadata=chunk.usage_metadata, id=chunk.id)
+        if not passed_on:
+            piece.response_metadata = {"model_name": spec.name, "route_reason": decision.reason,
+                                       "fallback_after": list(failures)}
+        return piece
 
     def _try(self, spec: ModelSpec, model: Any, messages: list[BaseMessage], stop: list[str] | None, thread: str,
              reason: str, run: str = "") -> AIMessage | str:
@@ -355,3 +426,29 @@ class RoutedChatModel(BaseChatModel):
             self.breaker.success(spec.name)
             return reply
         return "retries exhausted"  # pragma: no cover - the loop returns above
+
+
+def _join(chunks: list[Any]) -> Any:
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole = whole + chunk
+    return whole
+
+
+def _cut_arguments(chunks: list[Any]) -> bool:
+    """True when a streamed tool call's arguments are not complete JSON. (Joining chunks parses
+    partial JSON leniently, so '{"key": ' would pass as an empty call.)"""
+    import json
+
+    raw: dict[Any, str] = {}
+    for chunk in chunks:
+        for part in chunk.tool_call_chunks or []:
+            key = part.get("index", 0)
+            raw[key] = raw.get(key, "") + (part.get("args") or "")
+    for text in raw.values():
+        if text.strip():
+            try:
+                json.loads(text)
+            except ValueError:
+                return True
+    return False
