@@ -78,6 +78,8 @@ class AgentResult:
     """Each model call of this turn: the model that answered, the router's reason, fallbacks."""
     unverified: list[str] = field(default_factory=list)
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
+    usage: dict[str, int] = field(default_factory=dict)
+    """Tokens of this turn's model calls: ``input_tokens``, ``output_tokens``, ``total_tokens``."""
     pending: list[dict[str, Any]] = field(default_factory=list)
     """Tool calls waiting for a person's approval (``stop_reason == "approval_required"``):
     each ``{"id", "name", "args"}``. Continue with :meth:`Agent.resume`."""
@@ -359,6 +361,7 @@ class Agent:
             model_calls=model_calls,
             unverified=list(state.get("unverified", [])),
             pending=pending,
+            usage=_usage(turn),
         )
         if pending:  # the run is not over: its trace is written when it ends
             result.answer, result.stop_reason = "", "approval_required"
@@ -375,3 +378,12 @@ class Agent:
 
 def _approval_calls(value: Any) -> list[dict[str, Any]]:
     return list(value.get("calls", [])) if isinstance(value, dict) and value.get("type") == "approval" else []
+
+
+def _usage(messages: Sequence[Any]) -> dict[str, int]:
+    total = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+    for message in messages:
+        for key, value in ((getattr(message, "usage_metadata", None) or {}).items() if isinstance(message, AIMessage) else ()):
+            if key in total and isinstance(value, int):
+                total[key] += value
+    return total

@@ -26,9 +26,12 @@ def make_agent(tmp_path, example_kg, responses, tools=None, **settings):
     return Agent(s, model=model, embeddings=HashingEmbeddings())
 
 
+USAGE = {"input_tokens": 120, "output_tokens": 9, "total_tokens": 129}
+
+
 @pytest.fixture
 def served(tmp_path, example_kg):
-    agent = make_agent(tmp_path, example_kg, [AIMessage(ANSWER)])
+    agent = make_agent(tmp_path, example_kg, [AIMessage(ANSWER, usage_metadata=USAGE)])
     with BackgroundServer(create_app(agent, token=TOKEN)) as server:
         yield server, agent
 
@@ -46,14 +49,18 @@ def test_the_openai_client_gets_a_whole_answer_with_citations(served):
     extra = reply.model_extra["agentmesh"]
     assert any(c["ref"].endswith("/Claude-2.1") for c in extra["citations"])
     assert extra["run_id"] and extra["stop_reason"] == "answered"
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens, reply.usage.total_tokens) == (120, 9, 129)
 
 
 def test_the_openai_client_gets_a_streamed_answer_piece_by_piece(served):
     server, _ = served
     stream = client(server).chat.completions.create(
-        model="agentmesh", stream=True, messages=[{"role": "user", "content": "Context window of Claude 2.1?"}]
+        model="agentmesh", stream=True, messages=[{"role": "user", "content": "Context window of Claude 2.1?"}],
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0  # the usage chunk, as OpenAI sends it
+    chunks = chunks[:-1]
 
     pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert len(pieces) == len(ANSWER.split())  # word by word, as the model wrote it

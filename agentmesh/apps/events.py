@@ -69,7 +69,7 @@ def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any =
                 yield {"type": "citations", "citations": update.get("citations", [])}
             elif node == "result":
                 yield {"type": "done", "thread_id": update.thread_id, "run_id": update.run_id, "model": update.model,
-                       "stop_reason": update.stop_reason, "pending": update.pending,
+                       "stop_reason": update.stop_reason, "pending": update.pending, "usage": update.usage,
                        "tool_calls": [{"name": a.name, "args": a.args, "ok": a.ok, "output": a.output[:OUTPUT_LIMIT]}
                                       for a in update.tool_calls]}
     finally:

@@ -59,6 +59,7 @@ class ChatRequest(BaseModel):
     model: str | None = None
     messages: list[ChatMessage]
     stream: bool = False
+    stream_options: dict[str, Any] | None = None
     user: str | None = None
 
 
@@ -196,13 +197,15 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         headers = {"X-Thread-Id": thread_id}
         if body.stream:
+            include_usage = bool((body.stream_options or {}).get("include_usage"))
             return StreamingResponse(_openai_stream(events(message, thread_id, resume, private, context=context),
-                                                    completion_id, created, agent.model_name),
+                                                    completion_id, created, agent.model_name, include_usage),
                                      media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
         collected = await _collect(events(message, thread_id, resume, private, tokens=False, context=context))
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],
+            "usage": collected["usage"],
             "agentmesh": collected["extra"],
         }, headers=headers)
 
@@ -275,7 +278,7 @@ def _route(request: Request) -> str:
 
 
 async def _collect(stream: AsyncIterator[dict]) -> dict[str, Any]:
-    text, model, extra = "", "", {}
+    text, model, extra, usage = "", "", {}, {}
     async for event in stream:
         if event["type"] == "answer":
             text = event["text"]
@@ -285,9 +288,15 @@ async def _collect(stream: AsyncIterator[dict]) -> dict[str, Any]:
             model = event["model"]
             extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
                          pending=event["pending"], tool_calls=event["tool_calls"])
+            usage = event.get("usage") or {}
     if extra.get("pending"):
         text = _approval_text(extra["pending"])
-    return {"text": text, "model": model, "extra": extra}
+    return {"text": text, "model": model, "extra": extra, "usage": _openai_usage(usage)}
+
+
+def _openai_usage(usage: dict[str, int]) -> dict[str, int]:
+    return {"prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0),
+            "total_tokens": usage.get("total_tokens", 0)}
 
 
 def _approval_text(pending: list[dict]) -> str:
@@ -295,7 +304,8 @@ def _approval_text(pending: list[dict]) -> str:
     return f"Approval needed before running: {calls}. Reply 'approve' or 'reject' in this thread."
 
 
-async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, created: int, model: str) -> AsyncIterator[str]:
+async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, created: int, model: str,
+                         include_usage: bool = False) -> AsyncIterator[str]:
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
@@ -303,6 +313,7 @@ async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, create
 
     yield chunk({"role": "assistant", "content": ""})
     extra: dict[str, Any] = {}
+    usage: dict[str, int] = {}
     try:
         async for event in stream:
             kind = event["type"]
@@ -315,6 +326,7 @@ async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, create
             elif kind == "done":
                 extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
                              pending=event["pending"], tool_calls=event["tool_calls"])
+                usage = event.get("usage") or {}
                 if event["pending"]:
                     yield chunk({"content": _approval_text(event["pending"])})
                 model = event["model"] or model
@@ -322,6 +334,10 @@ async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, create
         yield f"data: {json.dumps({'error': {'message': str(exc), 'type': type(exc).__name__}})}\n\n"
         return
     yield chunk({}, "stop", agentmesh=extra)
+    if include_usage:  # as OpenAI does: a last chunk with no choices and the token counts
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [], "usage": _openai_usage(usage)}
+        yield f"data: {json.dumps(body)}\n\n"
     yield "data: [DONE]\n\n"
 
 

@@ -77,8 +77,10 @@ class FakeToolChatModel(FakeMessagesListChatModel):
         for i, piece in enumerate(pieces):
             if i and self.word_delay:
                 time.sleep(self.word_delay)
+            last = i == len(pieces) - 1
             chunk = AIMessageChunk(content=piece, id=message.id, tool_call_chunks=calls if i == 0 else [],
-                                   response_metadata=message.response_metadata if i == 0 else {})
+                                   response_metadata=message.response_metadata if i == 0 else {},
+                                   usage_metadata=getattr(message, "usage_metadata", None) if last else None)
             yield ChatGenerationChunk(message=chunk)
 
 
