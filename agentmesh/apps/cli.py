@@ -156,6 +156,43 @@ def chat(
 
 
 @app.command()
+def gc(
+    days: float = typer.Option(30.0, "--days", help="Remove what was not used for this many days."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Remove old knowledge-graph stores, node indexes and cache scopes from the data home.
+    Threads, facts and traces are never touched; nothing a running process holds is removed."""
+    from agentmesh.config import Settings
+    from agentmesh.maintenance import leftovers, remove
+
+    with one_line_errors():
+        home = Settings.load(config).home
+    found = leftovers(home, older_than_days=days)
+    if not found:
+        out.print(f"[dim]nothing unused for {days:g} days under {escape(str(home))}[/]")
+        return
+    table = Table(title=f"unused for {days:g}+ days under {home}", title_justify="left")
+    for col in ("kind", "folder", "last used", "size"):
+        table.add_column(col)
+    import datetime
+
+    for item in found:
+        when = datetime.datetime.fromtimestamp(item.last_used).strftime("%Y-%m-%d")
+        name = item.path.name + (" [yellow](in use: kept)[/]" if item.held else "")
+        table.add_row(item.kind, name, when, f"{item.size / 1e6:.1f} MB")
+    out.print(table)
+    free = [i for i in found if not i.held]
+    if dry_run or not free:
+        return
+    if not yes and not typer.confirm(f"Remove {len(free)} folders ({sum(i.size for i in free) / 1e6:.1f} MB)?"):
+        raise typer.Exit(1)
+    removed = remove(free)
+    out.print(f"removed {len(removed)} folders, {sum(i.size for i in removed) / 1e6:.1f} MB")
+
+
+@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond localhost a token is required."),
     port: int = typer.Option(8000, "--port", "-p"),

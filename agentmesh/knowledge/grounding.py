@@ -31,6 +31,7 @@ from langchain_core.embeddings import Embeddings
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
+from agentmesh._files import UseMark
 from agentmesh.errors import KnowledgeGraphError
 from agentmesh.knowledge.describe import DescriptionConfig, describe_nodes, label_of
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
@@ -127,6 +128,7 @@ class KnowledgeBase:
         self.config = config or DescriptionConfig()
         self.index_folder = index_folder
         self.embedded_now = embedded_now
+        self._mark = UseMark(index_folder) if index_folder is not None and index_folder.is_dir() else None
         """Texts embedded when this object was opened (0 when the saved index was reused)."""
         self._nx: nx.MultiDiGraph | None = None
         self._kinds: tuple[set[str], set[str]] | None = None
@@ -207,6 +209,7 @@ class KnowledgeBase:
         whose text changed are embedded. Returns how many were."""
         fresh = KnowledgeBase.open(paths, self.embeddings, cache_dir=cache_dir, config=self.config, kind=kind)
         self.store, self.index_folder, self.embedded_now = fresh.store, fresh.index_folder, fresh.embedded_now
+        self._mark = fresh._mark
         self._set_index(fresh.index)
         self._nx = None
         return self.embedded_now

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import pyoxigraph as ox
+
+from agentmesh._files import UseMark
 from oxrdflib import OxigraphStore
 from rdflib import BNode, Dataset, Literal, URIRef
 
@@ -108,6 +110,7 @@ class KnowledgeStore:
         self.path = path
         self._hash = content_hash
         self.graph = Dataset(store=OxigraphStore(store=store), default_union=True)
+        self._mark = UseMark(path) if path is not None else None  # gc leaves a store in use alone
 
     # -- building --------------------------------------------------------------------------
     @classmethod

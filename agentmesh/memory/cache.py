@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # faiss: one thread is faster for
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough"]
@@ -127,6 +128,7 @@ class _ScopeStore:
 
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        self._mark = UseMark(folder)  # gc leaves a scope in use alone
         # GPTCache ignores manager_factory's max_size for its default eviction: it reads eviction_params
         self.data = manager_factory(
             "sqlite,faiss", data_dir=str(folder), vector_params={"dimension": owner.dimension},
@@ -150,6 +152,7 @@ class _ScopeStore:
             return int(conn.exec_driver_sql("SELECT COUNT(*) FROM gptcache_question WHERE deleted = 0").scalar() or 0)
 
     def close(self) -> None:
+        self._mark.release()
         try:
             self.data.close()
         except Exception:  # pragma: no cover - a half-built manager
