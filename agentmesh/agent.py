@@ -26,7 +26,7 @@ from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
-from agentmesh.memory.cache import SemanticCache, cache_scope
+from agentmesh.memory.cache import SemanticCache, cache_scope, make_cache
 from agentmesh.memory.conversation import make_checkpointer
 from agentmesh.memory.facts import FactStore
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
@@ -135,9 +135,7 @@ class Agent:
         if checkpointer is None:
             checkpointer = make_checkpointer(s.threads or str(s.data_dir() / "threads.sqlite"))
         if cache is None or cache is True:
-            cache = SemanticCache(
-                s.data_dir("cache"), self.embeddings, threshold=s.cache_threshold, ttl=s.cache_ttl, max_size=s.cache_max_size
-            ) if s.cache else None
+            cache = make_cache(s, self.embeddings) if s.cache else None
         self.cache = cache if isinstance(cache, SemanticCache) else None  # (an empty cache is falsy: len 0)
         self._scope_kg = self.knowledge.version if self.knowledge is not None else None
         # what an answer depends on besides the question: a change to any of these never serves it again

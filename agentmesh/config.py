@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         None, ge=256, description="Token budget for the history sent to the model (default: 6000 embedded, 16000 otherwise)."
     )
     cache: bool = Field(True, description="Answer repeated questions from the semantic cache.")
+    cache_url: SecretStr | None = Field(
+        None, description="Keep the semantic cache in Redis (redis://host:6379/0), shared by every process using it."
+    )
     cache_threshold: float = Field(0.82, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")

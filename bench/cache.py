@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import json
 import tempfile
 import time
@@ -66,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "cache")
     parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis for the shared-cache backend")
     args = parser.parse_args()
     dev_file, test_file = args.data / "stsbenchmark" / "sts-dev.csv", args.data / "stsbenchmark" / "sts-test.csv"
     gpt_file = args.data / "gptcache_mock_pairs.json"
@@ -129,19 +131,19 @@ def main() -> None:
         vectors[text] = v / np.linalg.norm(v)
         stored.append(text)
     stored = stored[: args.entries]
-    with tempfile.TemporaryDirectory() as tmp:
-        cache = SemanticCache(Path(tmp) / "cache", Precomputed(vectors), threshold=chosen, max_size=args.entries + 100)
+    hit_q = [b for a, b, l in test if l and a in set(stored)][:300]
+    miss_q = []
+    for i in range(300):  # questions unlike anything stored: random directions
+        text = f"unseen question {i}"
+        v = rng.normal(size=matrix.shape[1]).astype(np.float32)
+        vectors[text] = v / np.linalg.norm(v)
+        miss_q.append(text)
+
+    def measure(name, cache) -> None:
         started = time.perf_counter()
         for q in stored:
             cache.put(q, "cached answer", scope="bench")
-        print(f"\nfilled {len(cache):,} entries in {time.perf_counter() - started:.1f}s")
-        hit_q = [b for a, b, l in test if l and a in set(stored)][:300]
-        miss_q = []
-        for i in range(300):  # questions unlike anything stored: random directions
-            text = f"unseen question {i}"
-            v = rng.normal(size=matrix.shape[1]).astype(np.float32)
-            vectors[text] = v / np.linalg.norm(v)
-            miss_q.append(text)
+        print(f"\n{name}: filled {len(cache):,} entries in {time.perf_counter() - started:.1f}s")
 
         def timed(questions):
             times, hits = [], 0
@@ -151,15 +153,31 @@ def main() -> None:
                 times.append(time.perf_counter() - t0)
             return times, hits
 
-        timed(hit_q[:20])
+        timed(hit_q[:20])  # warm-up (the Redis backend reads the scope's vectors here)
         hit_t, hits = timed(hit_q)
         miss_t, false_hits = timed(miss_q)
         ms = lambda v, q: float(np.percentile(v, q)) * 1e3  # noqa: E731
-        print(f"lookup at {len(cache):,} entries (embedding excluded): "
+        print(f"{name}: lookup at {len(cache):,} entries (embedding excluded): "
               f"hits p50 {ms(hit_t, 50):.2f} ms p95 {ms(hit_t, 95):.2f} ms ({hits}/{len(hit_q)} hit); "
               f"misses p50 {ms(miss_t, 50):.2f} ms p95 {ms(miss_t, 95):.2f} ms ({false_hits}/{len(miss_q)} hit, should be 0)")
-        cache.close()
 
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = SemanticCache(Path(tmp) / "cache", Precomputed(vectors), threshold=chosen, max_size=args.entries + 100)
+        measure("GPTCache on SQLite + faiss", cache)
+        cache.close()
+    try:
+        from agentmesh.memory.redis_cache import RedisSemanticCache
+
+        redis_cache = RedisSemanticCache(args.redis, Precomputed(vectors), threshold=chosen, max_size=args.entries + 100,
+                                         prefix=f"agentmesh-bench-{os.getpid()}")
+    except Exception as exc:  # no Redis here: say so, the rest stands
+        print(f"\nRedis backend not measured: {exc}")
+        return
+    try:
+        measure(f"Redis ({args.redis})", redis_cache)
+    finally:
+        redis_cache.clear()
+        redis_cache.close()
 
 if __name__ == "__main__":
     main()

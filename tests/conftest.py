@@ -80,3 +80,11 @@ def small_kg(tmp_path: Path) -> Path:
     path = tmp_path / "small.ttl"
     path.write_text(SMALL_TTL, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real embedder (int8 MiniLM), loaded once for the whole run."""
+    from agentmesh.models.embeddings import MiniLMEmbeddings
+
+    return MiniLMEmbeddings()

@@ -16,13 +16,7 @@ from agentmesh import Agent, Settings
 from agentmesh.apps.cli import app
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.memory.cache import SemanticCache, cache_scope
-from agentmesh.models.embeddings import MiniLMEmbeddings
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return MiniLMEmbeddings()
 
 
 @pytest.fixture

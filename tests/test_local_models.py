@@ -11,12 +11,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agentmesh import Agent, Settings
 from agentmesh.graphs.agent import render_grounding
 from agentmesh.prompts import SYSTEM_PROMPT
-from agentmesh.models.embeddings import MiniLMEmbeddings
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return MiniLMEmbeddings()
 
 
 def test_minilm_embeds_meaning(minilm):

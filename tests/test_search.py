@@ -7,7 +7,6 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh import Agent, Settings
 from agentmesh.errors import ToolError
-from agentmesh.models.embeddings import MiniLMEmbeddings
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
 from agentmesh.tools.search import DocumentIndex, FakeWebSearch, WebResult, make_search_tool, make_web_search_tool
 
@@ -82,11 +81,6 @@ def docs(tmp_path):
     (folder / "status.html").write_text(PAGE)
     (folder / ".hidden.md").write_text("ERR-4711 hidden copy")
     return folder
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    return MiniLMEmbeddings()
 
 
 def test_exact_term_is_found_with_file_and_line(docs, minilm):

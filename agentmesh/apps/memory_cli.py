@@ -18,12 +18,11 @@ cache_app = typer.Typer(help="Inspect or clear the semantic cache of answers.", 
 
 def _cache(config: Optional[Path]):
     from agentmesh.config import Settings
-    from agentmesh.memory.cache import SemanticCache
+    from agentmesh.memory.cache import make_cache
     from agentmesh.models.embeddings import make_embeddings
 
     settings = Settings.load(config)
-    return SemanticCache(settings.data_dir("cache"), make_embeddings(settings.embeddings), threshold=settings.cache_threshold,
-                         ttl=settings.cache_ttl, max_size=settings.cache_max_size)
+    return make_cache(settings, make_embeddings(settings.embeddings))
 
 
 @cache_app.command("stats")

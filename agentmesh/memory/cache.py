@@ -38,7 +38,7 @@ from langchain_core.embeddings import Embeddings
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 
-__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough"]
+__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough", "make_cache"]
 
 DEFAULT_THRESHOLD = 0.82
 """Chosen from data by bench/cache.py (STS-B dev, agentmesh guards on): see README."""
@@ -293,3 +293,14 @@ class SemanticCache:
         tmp = self._stats_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.stats))
         tmp.replace(self._stats_file)
+
+
+def make_cache(settings: Any, embeddings: Embeddings) -> "SemanticCache":
+    """The cache the settings ask for: in Redis when ``cache_url`` is set (shared by every
+    process that points at it), else GPTCache on SQLite + faiss under the data home."""
+    options = {"threshold": settings.cache_threshold, "ttl": settings.cache_ttl, "max_size": settings.cache_max_size}
+    if settings.cache_url:
+        from agentmesh.memory.redis_cache import RedisSemanticCache
+
+        return RedisSemanticCache(settings.cache_url.get_secret_value(), embeddings, **options)
+    return SemanticCache(settings.data_dir("cache"), embeddings, **options)

@@ -1,0 +1,211 @@
+"""The semantic cache on a Redis server, shared by every process and machine that points at it.
+
+Why not GPTCache's own Redis backends: they need Redis Stack modules (RediSearch for vectors,
+RedisJSON for entries), which a stock Redis server does not have (Debian's redis 7.0 here has
+no modules). This backend uses plain Redis structures and searches the vectors in-process;
+scopes, the threshold, the guards, TTL and LRU behave as in :class:`SemanticCache`.
+
+Layout, under ``<prefix>:<scope>:`` for each scope:
+
+* ``e:<id>``: a hash with the question, the payload (JSON) and the embedding (float32 bytes),
+  expiring after ``ttl``;
+* ``ids``: a sorted set of entry ids by insertion order: what a process has not seen yet is
+  fetched incrementally before each lookup (one round trip when nothing is new);
+* ``lru``: a sorted set of entry ids by last use; beyond ``max_size`` the least recently used
+  entries are deleted;
+
+and ``<prefix>:scopes`` (the scopes) and ``<prefix>:stats`` (hits, misses, stores).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from agentmesh.errors import ConfigError
+from agentmesh.knowledge.index import embed_texts
+from agentmesh.memory.cache import DEFAULT_THRESHOLD, CacheHit, SemanticCache, similar_enough
+
+__all__ = ["RedisSemanticCache"]
+
+
+class _Scope:
+    """What this process knows of one scope: the vectors seen so far, by entry id."""
+
+    def __init__(self, dimension: int) -> None:
+        self.ids: list[int] = []
+        self.questions: list[str] = []
+        self.vectors = np.zeros((0, dimension), dtype=np.float32)
+        self.last_id = 0
+
+    def add(self, ids: list[int], questions: list[str], vectors: np.ndarray) -> None:
+        vectors = vectors / (np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12)  # unit rows: cosine is a dot product
+        self.ids += ids
+        self.questions += questions
+        self.vectors = np.vstack([self.vectors, vectors]) if len(self.vectors) else vectors
+        self.last_id = max([self.last_id, *ids])
+
+    def drop(self, entry_id: int) -> None:
+        if entry_id in self.ids:
+            i = self.ids.index(entry_id)
+            del self.ids[i], self.questions[i]
+            self.vectors = np.delete(self.vectors, i, axis=0)
+
+
+class RedisSemanticCache(SemanticCache):
+    """:class:`SemanticCache` with its entries in Redis (``url``, e.g. ``redis://127.0.0.1:6379/0``)."""
+
+    def __init__(self, url: str, embeddings: Embeddings, *, threshold: float = DEFAULT_THRESHOLD,
+                 ttl: float | None = 7 * 24 * 3600, max_size: int = 10_000, guards: bool = True,
+                 prefix: str = "agentmesh:cache", candidates: int = 5) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ConfigError("a Redis cache needs the redis package: pip install 'agentmesh[redis]'") from None
+        self.url, self.prefix, self.candidates = url, prefix, candidates
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise ConfigError(f"cache_url {url}: Redis does not answer ({exc})") from None
+        self.embeddings = embeddings
+        self.threshold, self.ttl, self.max_size, self.guards = threshold, ttl, max_size, guards
+        self.dimension = len(embeddings.embed_query("dimension probe"))
+        self._scopes: dict[str, _Scope] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.folder = None
+
+    # -- keys --------------------------------------------------------------------------------
+    def _key(self, scope: str, *parts: Any) -> str:
+        return ":".join([self.prefix, scope, *map(str, parts)])
+
+    @property
+    def stats(self) -> dict[str, int]:  # shared by every process: kept in Redis
+        raw = self.client.hgetall(f"{self.prefix}:stats")
+        return {k: int(raw.get(k.encode(), 0)) for k in ("hits", "misses", "stores")}
+
+    @stats.setter
+    def stats(self, value: dict[str, int]) -> None:  # SemanticCache.__init__ is not called; kept for clear()
+        pass
+
+    def _count(self, field: str) -> None:
+        self.client.hincrby(f"{self.prefix}:stats", field, 1)
+
+    # -- syncing -----------------------------------------------------------------------------
+    def _sync(self, scope: str) -> _Scope:
+        local = self._scopes.setdefault(scope, _Scope(self.dimension))
+        new = [int(i) for i in self.client.zrangebyscore(self._key(scope, "ids"), f"({local.last_id}", "+inf")]
+        if new:
+            pipe = self.client.pipeline()
+            for entry_id in new:
+                pipe.hmget(self._key(scope, "e", entry_id), "q", "v")
+            found = [(i, q.decode(), np.frombuffer(v, dtype=np.float32))
+                     for i, (q, v) in zip(new, pipe.execute()) if q is not None and v is not None]
+            local.last_id = max(local.last_id, *new)
+            if found:
+                local.add([f[0] for f in found], [f[1] for f in found], np.stack([f[2] for f in found]))
+        return local
+
+    # -- API ---------------------------------------------------------------------------------
+    def get(self, question: str, scope: str) -> CacheHit | None:
+        with self._lock:
+            local = self._sync(scope)
+            if not local.ids:
+                self._count("misses")
+                return None
+            query = embed_texts(self.embeddings, [question])[0].astype(np.float32)
+            cosines = local.vectors @ (query / (np.linalg.norm(query) + 1e-12))
+            k = min(self.candidates, len(cosines))
+            top = np.argpartition(-cosines, k - 1)[:k]
+            for i in top[np.argsort(-cosines[top])]:
+                cosine = float(cosines[i])
+                if cosine < self.threshold:
+                    break
+                if not similar_enough(question, local.questions[i], cosine, self.threshold, self.guards):
+                    continue
+                entry_id = local.ids[i]
+                raw = self.client.hget(self._key(scope, "e", entry_id), "p")
+                if raw is None:  # expired, evicted or cleared elsewhere
+                    local.drop(entry_id)
+                    continue
+                self.client.zadd(self._key(scope, "lru"), {entry_id: time.time()})
+                self._count("hits")
+                payload = json.loads(raw)
+                return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload)
+            self._count("misses")
+            return None
+
+    def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:
+        payload = {"answer": answer, "question": question, "stored_at": time.time(), **extra}
+        vector = embed_texts(self.embeddings, [question])[0].astype(np.float32)
+        with self._lock:
+            entry_id = int(self.client.incr(self._key(scope, "seq")))
+            key = self._key(scope, "e", entry_id)
+            pipe = self.client.pipeline()
+            pipe.hset(key, mapping={"q": question, "p": json.dumps(payload, default=str), "v": vector.tobytes()})
+            if self.ttl:
+                pipe.pexpire(key, int(self.ttl * 1000))
+            pipe.zadd(self._key(scope, "ids"), {entry_id: entry_id})
+            pipe.zadd(self._key(scope, "lru"), {entry_id: time.time()})
+            pipe.sadd(f"{self.prefix}:scopes", scope)
+            pipe.hincrby(f"{self.prefix}:stats", "stores", 1)
+            pipe.execute()
+            self._evict(scope)
+
+    def _evict(self, scope: str) -> None:
+        excess = int(self.client.zcard(self._key(scope, "lru"))) - self.max_size
+        if excess <= 0:
+            return
+        for raw_id, _ in self.client.zpopmin(self._key(scope, "lru"), excess):
+            entry_id = int(raw_id)
+            self.client.delete(self._key(scope, "e", entry_id))
+            self.client.zrem(self._key(scope, "ids"), entry_id)
+            if scope in self._scopes:
+                self._scopes[scope].drop(entry_id)
+
+    def scopes(self) -> list[str]:
+        return sorted(s.decode() for s in self.client.smembers(f"{self.prefix}:scopes"))
+
+    def __len__(self) -> int:
+        total = 0
+        for scope in self.scopes():
+            ids = self.client.zrange(self._key(scope, "lru"), 0, -1)
+            if ids:
+                pipe = self.client.pipeline()
+                for entry_id in ids:
+                    pipe.exists(self._key(scope, "e", int(entry_id)))
+                total += sum(pipe.execute())
+        return total
+
+    def info(self) -> dict[str, Any]:
+        stats = self.stats
+        lookups = stats["hits"] + stats["misses"]
+        return {"entries": len(self), "scopes": len(self.scopes()), "max_size_per_scope": self.max_size,
+                "threshold": self.threshold, "ttl_seconds": self.ttl, **stats,
+                "hit_rate": round(stats["hits"] / lookups, 3) if lookups else None, "redis": self._safe_url()}
+
+    def _safe_url(self) -> str:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))  # no password in output
+
+    def clear(self) -> None:
+        with self._lock:
+            keys = list(self.client.scan_iter(match=f"{self.prefix}:*", count=1000))
+            for start in range(0, len(keys), 500):
+                self.client.delete(*keys[start:start + 500])
+            self._scopes.clear()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.client.close()
