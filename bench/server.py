@@ -7,6 +7,9 @@ requests/s, p50 and p99 latency, errors, and agentmesh's cost relative to the ba
 The bare endpoint is a plain `def` FastAPI route (run in Starlette's thread pool) calling
 `agent.graph.invoke` and returning the answer: no auth, no events, no metrics, no locks.
 
+Also: the same agentmesh app in two worker processes (`agentmesh serve --workers 2`), to show
+what a second process buys on this machine's cores (the load generator shares them).
+
     python bench/server.py [--clients 50] [--duration 30]
 """
 
@@ -41,10 +44,25 @@ def build_agent(home: str):
     return Agent(settings, model=model, embeddings=HashingEmbeddings())
 
 
+def bench_app():
+    """The agentmesh app, built in each worker process (uvicorn --workers needs a factory)."""
+    from agentmesh.apps.server import create_app
+
+    agent = build_agent(os.environ["BENCH_HOME"])
+    agent.model.calls = _Discard()
+    return create_app(agent)
+
+
 def serve(kind: str, port: int, home: str) -> None:
     import uvicorn
     from fastapi import FastAPI
     from langchain_core.messages import HumanMessage
+    if kind == "agentmesh-2":  # two worker processes on one port, as `agentmesh serve --workers 2`
+        os.environ["BENCH_HOME"] = home
+        sys.path.insert(0, str(Path(__file__).parent))
+        uvicorn.run("server:bench_app", factory=True, workers=2, host="127.0.0.1", port=port, log_level="warning",
+                    access_log=False)
+        return
     agent = build_agent(home)
     agent.model.calls = _Discard()  # the fake model keeps every prompt it saw; not for 30 s of load
     if kind == "agentmesh":
@@ -120,14 +138,14 @@ def run_against(kind: str, clients: int, duration: float, home: str, stream: boo
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(base + ("/healthz" if kind == "agentmesh" else "/docs"), timeout=1).status_code == 200:
+                if httpx.get(base + ("/docs" if kind == "bare" else "/healthz"), timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit(f"the {kind} server did not start")
             time.sleep(0.2)
-        if kind == "agentmesh":
+        if kind != "bare":
             url, body = base + "/v1/chat/completions", {"model": "agentmesh", "stream": stream,
                                                         "messages": [{"role": "user", "content": QUESTION}]}
         else:
@@ -143,7 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--serve", choices=["agentmesh", "bare"])
+    parser.add_argument("--serve", choices=["agentmesh", "agentmesh-2", "bare"])
     parser.add_argument("--port", type=int)
     parser.add_argument("--home")
     args = parser.parse_args()
@@ -159,13 +177,14 @@ def main() -> None:
             "bare FastAPI + graph": run_against("bare", args.clients, args.duration, home),
             "agentmesh serve": run_against("agentmesh", args.clients, args.duration, home),
             "agentmesh serve (SSE)": run_against("agentmesh", args.clients, args.duration, home, stream=True),
+            "agentmesh --workers 2": run_against("agentmesh-2", args.clients, args.duration, home),
         }
     print(f"{'server':<24}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in rows.items():
         print(f"{name:<24}{r['requests']:>9}{r['rps']:>9.1f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8}"
               + (f"  {', '.join(r['kinds'])}" if r["kinds"] else ""))
     base = rows["bare FastAPI + graph"]
-    for name in ("agentmesh serve", "agentmesh serve (SSE)"):
+    for name in ("agentmesh serve", "agentmesh serve (SSE)", "agentmesh --workers 2"):
         r = rows[name]
         print(f"{name}: throughput {r['rps'] / base['rps']:.2f}x of bare, p50 {r['p50'] / base['p50']:.2f}x, "
               f"p99 {r['p99'] / base['p99']:.2f}x")

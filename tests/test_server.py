@@ -233,3 +233,59 @@ def test_agentmesh_serve_from_the_command_line_end_to_end(tmp_path, example_kg):
     assert reply.choices[0].message.content == "Claude 2.1 reads 200000 tokens."
     assert streamed == "Claude 2.1 reads 200000 tokens."
     assert "token required" in output and TOKEN not in output  # the token itself is never printed
+
+
+def test_serve_with_two_workers_keeps_each_thread_in_order(tmp_path, example_kg):
+    """Two worker processes behind one port: concurrent turns on one thread run one at a time."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from agentmesh.models.testing import FakeOpenAIServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # a slow model: overlapping turns on one thread would interleave if nothing serialized them
+    with FakeOpenAIServer([{"content": "An answer.", "delay": 0.3}]) as model_server:
+        env = {**os.environ, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_TOOLS": "kg_search",
+               "AGENTMESH_EMBEDDINGS": "hashing", "AGENTMESH_CACHE": "false"}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentmesh.apps.cli", "serve", "--port", str(port), "--workers", "2", "--kg", str(example_kg),
+             "--model", "local:fake-model", "--base-url", model_server.base_url],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "agentmesh serve --workers 2 did not start"
+                time.sleep(0.3)
+            c = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0, timeout=60)
+
+            def ask(i: int) -> str:
+                return c.chat.completions.create(model="x", user="shared", messages=[{"role": "user", "content": f"Question {i}?"}]
+                                                 ).choices[0].message.content
+
+            with ThreadPoolExecutor(6) as pool:
+                answers = list(pool.map(ask, range(6)))
+        finally:
+            import signal
+
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate(timeout=30)
+    assert answers == ["An answer."] * 6
+    from agentmesh import Agent, Settings
+    from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
+
+    agent = Agent(Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False),
+                  model=FakeToolChatModel(responses=[]), embeddings=HashingEmbeddings())
+    kinds = [m.type for m in agent.history("shared") if m.type in ("human", "ai")]
+    assert kinds == ["human", "ai"] * 6  # each turn whole, none interleaved with another

@@ -196,6 +196,7 @@ def gc(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond localhost a token is required."),
     port: int = typer.Option(8000, "--port", "-p"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Worker processes, each with its own agent."),
     token: Optional[str] = typer.Option(None, "--token", envvar="AGENTMESH_SERVER_TOKEN", show_envvar=True,
                                         help="Bearer token clients must send (default: settings' server_token)."),
     model: Optional[str] = ModelOpt,
@@ -216,6 +217,9 @@ def serve(
             error_line(f"the server needs its extras ({exc.name} is missing): pip install 'agentmesh[server]'")
             raise typer.Exit(2) from None
         check_bind(host, token)
+        if workers > 1:
+            _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings)
+            return
         agent = _agent(config, model, base_url, kg, db)
         slack = None
         if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
@@ -228,6 +232,25 @@ def serve(
     err.print(f"[dim]agentmesh serve · http://{host}:{port}/ · model {escape(agent.model_name)}"
               f"{' · token required' if token else ''}{' · Slack at /slack/events' if slack else ''}[/]")
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+def _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings) -> None:
+    """N worker processes, each with its own agent, built from the environment by app_from_env.
+    They share the data home: threads (SQLite WAL, or PostgreSQL), and a per-thread file lock so
+    two workers never run the same thread at once."""
+    import os
+
+    import uvicorn
+
+    overrides = {"AGENTMESH_MODEL": model, "AGENTMESH_BASE_URL": base_url, "AGENTMESH_DB": db,
+                 "AGENTMESH_KG": ",".join(str(Path(p).resolve()) for p in kg) if kg else None,
+                 "AGENTMESH_SERVER_TOKEN": token, "AGENTMESH_SERVE_CONFIG": str(config.resolve()) if config else None,
+                 "AGENTMESH_HOME": str(settings.home)}
+    os.environ.update({k: v for k, v in overrides.items() if v})
+    err.print(f"[dim]agentmesh serve · http://{host}:{port}/ · {workers} workers"
+              f"{' · token required' if token else ''}[/]")
+    uvicorn.run("agentmesh.apps.server:app_from_env", factory=True, workers=workers, host=host, port=port,
+                log_level="info")
 
 
 def main() -> None:

@@ -20,13 +20,16 @@ one after the other, so a thread's history stays in order.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import ipaddress
 import json
 import time
 import uuid
 import weakref
+from contextlib import asynccontextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 import anyio
@@ -37,7 +40,7 @@ from pydantic import BaseModel, ConfigDict
 from agentmesh.apps.events import aiter_events
 from agentmesh.errors import AgentmeshError, ConfigError
 
-__all__ = ["create_app", "check_bind", "thread_lock", "BackgroundServer"]
+__all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "BackgroundServer"]
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/slack/events", "/favicon.ico"})
 _DECISIONS = {"approve", "approved", "yes", "y", "ok", "reject", "rejected", "no", "n"}
@@ -101,6 +104,40 @@ def thread_lock(thread_id: str) -> asyncio.Lock:
     return lock
 
 
+@asynccontextmanager
+async def _process_lock(folder: Path, thread_id: str) -> AsyncIterator[None]:
+    """The thread's lock across processes (``serve --workers N``, or two servers on one data
+    home): an exclusive flock on a file named by the thread, waited for off the event loop."""
+    import fcntl
+
+    path = folder / f"{hashlib.sha256(thread_id.encode()).hexdigest()[:32]}.lock"
+    handle = open(path, "a")
+    try:
+        await anyio.to_thread.run_sync(fcntl.flock, handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        handle.close()  # closing drops the lock
+
+
+def app_from_env() -> FastAPI:
+    """The app as ``agentmesh serve --workers N`` builds it in each worker process: settings
+    from ``AGENTMESH_*`` (the command passes its options that way) and ``AGENTMESH_SERVE_CONFIG``."""
+    import os
+
+    from agentmesh.agent import Agent
+    from agentmesh.config import Settings
+
+    config = os.environ.get("AGENTMESH_SERVE_CONFIG")
+    settings = Settings.load(Path(config) if config else None)
+    agent = Agent(settings)
+    slack = None
+    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        from agentmesh.apps.slack import create_slack_app
+
+        slack = create_slack_app(agent)
+    return create_app(agent, slack=slack)
+
+
 def _metrics():
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -121,6 +158,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     if token is None and settings.server_token is not None:
         token = settings.server_token.get_secret_value()
     limiter = anyio.CapacityLimiter(concurrency or settings.server_concurrency)
+    lock_dir = settings.data_dir("locks")
     registry, metric = _metrics()
     app = FastAPI(title="agentmesh", version="0.1.0")
     app.state.agent = agent
@@ -146,7 +184,9 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "model": agent.model_name, "knowledge_graph": agent.knowledge is not None}
+        import os
+
+        return {"status": "ok", "model": agent.model_name, "knowledge_graph": agent.knowledge is not None, "pid": os.getpid()}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -161,7 +201,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
                      tokens: bool = True, context: Any = ()) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
-        async with thread_lock(thread_id):
+        async with thread_lock(thread_id), _process_lock(lock_dir, thread_id):
             metric["runs"].inc()
             try:
                 async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
