@@ -223,8 +223,11 @@ def serve(
         agent = _agent(config, model, base_url, kg, db)
         slack = None
         if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
-            from agentmesh.apps.slack import create_slack_app
-
+            try:
+                from agentmesh.apps.slack import create_slack_app
+            except ImportError as exc:
+                error_line(f"Slack is configured but {exc.name} is missing: pip install 'agentmesh[slack]'")
+                raise typer.Exit(2) from None
             slack = create_slack_app(agent)
         app_ = create_app(agent, token=token, slack=slack)
     import uvicorn
