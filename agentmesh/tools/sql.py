@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -40,6 +41,7 @@ from agentmesh.graphs.state import Citation
 __all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool"]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
+log = logging.getLogger(__name__)
 
 Approver = Callable[[str], bool]
 _SQLITE_READ_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
@@ -55,6 +57,10 @@ DANGEROUS_FUNCTIONS = frozenset({
     "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir",
     "lo_import", "lo_export", "lo_get", "lo_put", "lo_from_bytea", "lo_unlink",
     "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
+    "load_file", "benchmark", "sys_exec", "sys_eval",  # MySQL/MariaDB: read server files, burn CPU, UDF shells
+    # DuckDB: files and URLs as tables
+    "read_csv", "read_csv_auto", "read_text", "read_blob", "read_parquet", "parquet_scan", "read_json",
+    "read_json_auto", "read_ndjson", "glob", "sniff_csv", "read_xlsx", "iceberg_scan", "delta_scan",
     "set_config", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
     "pg_promote", "pg_switch_wal", "query_to_xml", "query_to_xml_and_xmlschema", "cursor_to_xml",
     "pg_advisory_lock", "pg_advisory_xact_lock", "txid_current", "nextval", "setval",
@@ -163,13 +169,14 @@ class SQLDatabase:
         self._writer: sa.Engine | None = None
         try:
             with self.engine.connect() as conn:
-                inspector = sa.inspect(conn)
-                self.tables = sorted(inspector.get_table_names())
-                self.columns = {t: [c["name"] for c in inspector.get_columns(t)] for t in self.tables}
+                self.tables = sorted(self._tables(conn))
+                self.columns = {t: [name for name, _ in self._describe(conn, t)[0]] for t in self.tables}
         except sa.exc.SQLAlchemyError as exc:
             raise DatabaseError(f"database '{self.display}' cannot be opened: {_message(exc)}") from None
         except ModuleNotFoundError as exc:
-            raise DatabaseError(f"database '{self.display}' needs the driver '{exc.name}'; pip install 'agentmesh[postgres]'") from None
+            extra = {"psycopg": "postgres", "psycopg2": "postgres", "pymysql": "mysql", "MySQLdb": "mysql",
+                     "duckdb": "duckdb", "duckdb_engine": "duckdb"}.get(exc.name or "", "the driver's package")
+            raise DatabaseError(f"database '{self.display}' needs the driver '{exc.name}'; pip install 'agentmesh[{extra}]'") from None
 
     @property
     def display(self) -> str:
@@ -193,6 +200,32 @@ class SQLDatabase:
                 options += " -c default_transaction_read_only=on"
             engine = sa.create_engine(self.url, connect_args={"options": options}, pool_pre_ping=True)
             return engine.execution_options(postgresql_readonly=True) if read_only else engine
+        if self.backend in ("mysql", "mariadb"):
+            engine = sa.create_engine(self.url, pool_pre_ping=True)
+            timeout = self.timeout
+
+            @sa.event.listens_for(engine, "connect")
+            def _session(dbapi_conn: Any, _record: Any) -> None:
+                cursor = dbapi_conn.cursor()
+                try:
+                    if read_only:  # every transaction of this session is read-only: DML fails in the server
+                        cursor.execute("SET SESSION TRANSACTION READ ONLY")
+                    try:  # MariaDB: seconds; MySQL: milliseconds
+                        cursor.execute(f"SET SESSION max_statement_time = {timeout:g}")
+                    except Exception:
+                        cursor.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
+                finally:
+                    cursor.close()
+
+            return engine
+        if self.backend == "duckdb":
+            if self.url.database and self.url.database != ":memory:" and not Path(self.url.database).is_file():
+                raise DatabaseError(f"database '{self.url.database}' does not exist; pass an existing DuckDB file")
+            config = {"enable_external_access": False} if read_only else {}  # no files, URLs or extensions
+            return sa.create_engine(self.url, connect_args={"read_only": read_only, "config": config},
+                                    poolclass=sa.pool.NullPool)
+        log.warning("database backend %s: read-only is enforced by the statement check only, not by the connection",
+                    self.backend)
         return sa.create_engine(self.url)
 
     def _sqlite_deadline(self, conn: sa.Connection) -> None:
@@ -212,6 +245,10 @@ class SQLDatabase:
             with self.engine.connect() as conn:
                 if self.backend == "sqlite":
                     self._sqlite_deadline(conn)
+                elif self.backend == "duckdb":  # DuckDB has no statement timeout: interrupt it from a timer
+                    timer = threading.Timer(self.timeout, conn.connection.dbapi_connection.interrupt)
+                    timer.daemon = True
+                    timer.start()
                 # the driver's own cursor, without parameters: '%' in LIKE patterns stays literal
                 dbapi = conn.connection.dbapi_connection
                 cursor = dbapi.cursor()
@@ -221,11 +258,17 @@ class SQLDatabase:
                     rows = cursor.fetchmany(self.row_limit + 1) if columns else []
                 finally:
                     cursor.close()
-                    dbapi.rollback()
+                    if self.backend == "duckdb":
+                        timer.cancel()
+                    try:
+                        dbapi.rollback()
+                    except Exception:  # DuckDB in autocommit has no transaction to roll back
+                        if self.backend != "duckdb":
+                            raise
         except sa.exc.SQLAlchemyError as exc:
             raise self._error(exc) from None
         except Exception as exc:  # a DBAPI error raised outside SQLAlchemy's wrappers
-            if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2", "duckdb", "pymysql"):
+            if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2", "duckdb", "_duckdb", "pymysql"):
                 raise self._error(exc) from None
             raise
         return columns, [tuple(r) for r in rows[: self.row_limit]], len(rows) > self.row_limit
@@ -248,26 +291,52 @@ class SQLDatabase:
     def _error(self, exc: BaseException) -> ToolError:
         message = _message(exc)
         lowered = message.lower()
-        if "not authorized" in lowered or "readonly" in lowered or "read-only" in lowered:
+        if "not authorized" in lowered or "readonly" in lowered or "read-only" in lowered or "read only" in lowered \
+                or "read_only" in lowered:
             return ReadOnlyViolationError(f"refused by the database: it is read-only ({message})")
         if "interrupted" in lowered or "statement timeout" in lowered or "canceling statement" in lowered:
             return ToolError(f"the query ran longer than {self.timeout:g}s and was stopped; make it cheaper")
         return ToolError(f"{self.backend} error: {message}")
+
+    def _tables(self, conn: sa.Connection) -> list[str]:
+        if self.backend == "duckdb":  # duckdb-engine's introspection fails on SQLAlchemy 2.1: ask DuckDB itself
+            return [r[0] for r in conn.exec_driver_sql(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
+        return sa.inspect(conn).get_table_names()
+
+    def _describe(self, conn: sa.Connection, table: str) -> tuple[list[tuple[str, str]], set[str], list[tuple[list, str, list]]]:
+        """Columns (name, type), primary-key columns, and foreign keys (columns, table, their columns)."""
+        if self.backend == "duckdb":
+            columns = [(r[0], r[1]) for r in conn.exec_driver_sql(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "AND table_schema = current_schema() ORDER BY ordinal_position", (table,))]
+            pk: set[str] = set()
+            fks = []
+            for kind, own, other, theirs in conn.exec_driver_sql(
+                    "SELECT constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+                    "FROM duckdb_constraints() WHERE table_name = ?", (table,)):
+                if kind == "PRIMARY KEY":
+                    pk |= set(own)
+                elif kind == "FOREIGN KEY":
+                    fks.append((list(own), other, list(theirs)))
+            return columns, pk, fks
+        inspector = sa.inspect(conn)
+        columns = [(c["name"], str(c["type"])) for c in inspector.get_columns(table)]
+        pk = set(inspector.get_pk_constraint(table).get("constrained_columns") or [])
+        fks = [(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"]) for fk in inspector.get_foreign_keys(table)]
+        return columns, pk, fks
 
     def schema(self) -> str:
         """Tables, columns, types, keys and sample rows, as text for the model."""
         lines = []
         try:
             with self.engine.connect() as conn:
-                inspector = sa.inspect(conn)
                 for table in self.tables:
-                    columns = inspector.get_columns(table)
-                    pk = set(inspector.get_pk_constraint(table).get("constrained_columns") or [])
-                    cols = ", ".join(f"{c['name']} {c['type']}{' PRIMARY KEY' if c['name'] in pk else ''}" for c in columns)
+                    columns, pk, fks = self._describe(conn, table)
+                    cols = ", ".join(f"{name} {kind}{' PRIMARY KEY' if name in pk else ''}" for name, kind in columns)
                     lines.append(f"TABLE {table} ({cols})")
-                    for fk in inspector.get_foreign_keys(table):
-                        lines.append(f"  FOREIGN KEY ({', '.join(fk['constrained_columns'])}) REFERENCES "
-                                     f"{fk['referred_table']}({', '.join(fk['referred_columns'])})")
+                    for own, other, theirs in fks:
+                        lines.append(f"  FOREIGN KEY ({', '.join(own)}) REFERENCES {other}({', '.join(theirs)})")
                     if self.sample_rows:
                         quoted = sa.sql.quoted_name(table, quote=True)
                         rows = conn.execute(sa.select(sa.text("*")).select_from(sa.table(quoted)).limit(self.sample_rows)).fetchall()

@@ -165,3 +165,152 @@ def test_postgres_reads_work(pg):
     assert db.query("SELECT name FROM am_models WHERE name LIKE 'Mix%'")[1] == [("Mixtral",)]
     assert "TABLE am_models (id INTEGER PRIMARY KEY, name TEXT, mmlu REAL)" in db.schema()
     db.engine.dispose()
+
+
+# -- MariaDB / MySQL: a real server on 127.0.0.1 --------------------------------------------------
+
+MYSQL_URL = os.environ.get("AGENTMESH_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+@pytest.fixture(scope="module")
+def mysql():
+    pytest.importorskip("pymysql", reason="pymysql is not installed: pip install 'agentmesh[mysql]'")
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(MYSQL_URL)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE IF EXISTS am_models, am_pwned, am_copy")
+            conn.exec_driver_sql("CREATE TABLE am_models (id int PRIMARY KEY, name varchar(40), mmlu double)")
+            conn.exec_driver_sql("INSERT INTO am_models VALUES (1, 'GPT-4', 86.4), (2, 'Mixtral', 70.6)")
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no MariaDB/MySQL at {MYSQL_URL}: {str(exc.orig)}")
+    yield admin
+    with admin.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS am_models, am_pwned, am_copy")
+    admin.dispose()
+
+
+def mysql_checksum(admin) -> str:
+    with admin.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT GROUP_CONCAT(CONCAT_WS('|', id, name, mmlu) ORDER BY id) FROM am_models").scalar()
+        tables = conn.exec_driver_sql(
+            "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name LIKE 'am\\_%%'").scalar()  # %% : pymysql formats
+    return f"{rows}/{tables}"
+
+
+MYSQL_ATTACKS = {
+    "drop": "DROP TABLE am_models",
+    "delete": "DELETE FROM am_models",
+    "update": "UPDATE am_models SET mmlu = 0",
+    "insert": "INSERT INTO am_models VALUES (3, 'x', 1)",
+    "replace": "REPLACE INTO am_models VALUES (1, 'pwned', 0)",
+    "truncate": "TRUNCATE am_models",
+    "create": "CREATE TABLE am_pwned (a int)",
+    "create_select": "CREATE TABLE am_copy AS SELECT * FROM am_models",
+    "alter": "ALTER TABLE am_models ADD COLUMN pwned text",
+    "rename": "RENAME TABLE am_models TO am_gone",
+    "grant": "GRANT ALL ON test.* TO 'pwned'@'%' IDENTIFIED BY 'x'",
+    "into_outfile": "SELECT * FROM am_models INTO OUTFILE '/tmp/agentmesh-mysql-out.txt'",
+    "load_file": "SELECT LOAD_FILE('/etc/passwd')",
+    "load_data": "LOAD DATA INFILE '/etc/passwd' INTO TABLE am_models",
+    "set_read_write": "SET SESSION TRANSACTION READ WRITE",
+    "set_global": "SET GLOBAL max_connections = 1",
+    "lock_tables": "LOCK TABLES am_models WRITE",
+    "for_update": "SELECT * FROM am_models FOR UPDATE",
+    "drop_after_select": "SELECT 1; DROP TABLE am_models",
+    "handler": "HANDLER am_models OPEN",
+    "sleep_forever": "SELECT SLEEP(60)",
+    "benchmark_burn": "SELECT BENCHMARK(100000000000, MD5('x'))",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MYSQL_ATTACKS))
+def test_attack_sql_mariadb(mysql, name):
+    db = SQLDatabase(MYSQL_URL, timeout=2)
+    before = mysql_checksum(mysql)
+    with pytest.raises(ToolError):
+        db.query(MYSQL_ATTACKS[name])
+    assert mysql_checksum(mysql) == before
+    assert not os.path.exists("/tmp/agentmesh-mysql-out.txt")
+    db.engine.dispose()
+
+
+def test_mariadb_connection_itself_is_read_only(mysql):
+    """Even a write the parser let through would fail: the session's transactions are read-only."""
+    db = SQLDatabase(MYSQL_URL)
+    with db.engine.connect() as conn, pytest.raises(Exception, match="READ ONLY"):
+        conn.exec_driver_sql("DELETE FROM am_models")
+    assert mysql_checksum(mysql).startswith("1|GPT-4|86.4,2|Mixtral|70.6")
+    db.engine.dispose()
+
+
+def test_mariadb_reads_work(mysql):
+    db = SQLDatabase(MYSQL_URL)
+    assert db.query("SELECT name FROM am_models WHERE name LIKE 'Mix%'")[1] == [("Mixtral",)]
+    assert "am_models" in db.tables
+    db.engine.dispose()
+
+
+# -- DuckDB: a real file ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def duck(tmp_path_factory):
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed: pip install 'agentmesh[duckdb]'")
+    pytest.importorskip("duckdb_engine", reason="duckdb-engine is not installed: pip install 'agentmesh[duckdb]'")
+    path = tmp_path_factory.mktemp("duck") / "models.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        conn.execute("CREATE TABLE models (id INTEGER PRIMARY KEY, name VARCHAR, mmlu DOUBLE)")
+        conn.execute("INSERT INTO models VALUES (1, 'GPT-4', 86.4), (2, 'Mixtral', 70.6)")
+    return path
+
+
+DUCKDB_ATTACKS = {
+    "drop": "DROP TABLE models",
+    "delete": "DELETE FROM models",
+    "update": "UPDATE models SET mmlu = 0",
+    "insert": "INSERT INTO models VALUES (3, 'x', 1)",
+    "create": "CREATE TABLE pwned (a INTEGER)",
+    "create_view": "CREATE VIEW v AS SELECT 1",
+    "alter": "ALTER TABLE models ADD COLUMN pwned VARCHAR",
+    "copy_to_file": "COPY models TO '/tmp/agentmesh-duck-out.csv'",
+    "export_database": "EXPORT DATABASE '/tmp/agentmesh-duck-export'",
+    "attach": "ATTACH '/tmp/agentmesh-duck-other.duckdb' AS other",
+    "install_extension": "INSTALL httpfs",
+    "load_extension": "LOAD httpfs",
+    "read_csv_secret": "SELECT * FROM read_csv('/etc/passwd')",
+    "read_text_secret": "SELECT * FROM read_text('/etc/passwd')",
+    "set_config": "SET enable_external_access = true",
+    "pragma": "PRAGMA enable_profiling",
+    "checkpoint": "CHECKPOINT",
+    "drop_after_select": "SELECT 1; DROP TABLE models",
+    "runaway_recursion": "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT COUNT(*) FROM r",
+}
+
+
+def duck_checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", sorted(DUCKDB_ATTACKS))
+def test_attack_sql_duckdb(duck, name):
+    db = SQLDatabase(f"duckdb:///{duck}", timeout=2)
+    before = duck_checksum(duck)
+    with pytest.raises(ToolError):
+        db.query(DUCKDB_ATTACKS[name])
+    assert duck_checksum(duck) == before
+    for leftover in ("/tmp/agentmesh-duck-out.csv", "/tmp/agentmesh-duck-export", "/tmp/agentmesh-duck-other.duckdb"):
+        assert not os.path.exists(leftover)
+    db.engine.dispose()
+
+
+def test_duckdb_connection_itself_is_read_only(duck):
+    db = SQLDatabase(f"duckdb:///{duck}")
+    with db.engine.connect() as conn, pytest.raises(Exception, match="read-only"):
+        conn.exec_driver_sql("DELETE FROM models")
+    with db.engine.connect() as conn, pytest.raises(Exception, match="(?i)external access|disabled"):
+        conn.exec_driver_sql("SELECT * FROM read_text('/etc/passwd')")
+    assert db.query("SELECT name FROM models ORDER BY mmlu DESC")[1] == [("GPT-4",), ("Mixtral",)]
+    assert "TABLE models (id INTEGER PRIMARY KEY, name VARCHAR, mmlu DOUBLE)" in db.schema()
+    db.engine.dispose()
