@@ -112,7 +112,7 @@ class Agent:
         self._embeddings = MemoEmbeddings(embeddings) if embeddings is not None else None
         self.facts = FactStore(s.data_dir() / "facts.nq")
         self.knowledge = knowledge
-        if self.knowledge is None and (s.kg or "remember" in s.tools):
+        if self.knowledge is None and (s.kg or s.kg_endpoints or "remember" in s.tools):
             self.knowledge = KnowledgeBase.open(
                 self._kg_sources(), self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index,
                 config=s.description_config(),
@@ -165,7 +165,9 @@ class Agent:
 
     def _kg_sources(self) -> list[Path]:
         """The configured graph files plus the facts the user asked to remember."""
-        return [*self.settings.kg, self.facts.path]
+        from agentmesh.knowledge.remote import knowledge_sources
+
+        return knowledge_sources(self.settings, extra=[self.facts.path])
 
     def reload_knowledge(self) -> None:
         """Reload the knowledge graph (after facts changed); tools and grounding see it at once."""

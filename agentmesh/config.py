@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     latency_target: float | None = Field(None, gt=0, description="Seconds a routed call should take at most (preferred, not forced).")
     embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
+    kg_endpoints: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="SPARQL endpoints whose graph is mirrored and grounded in, like a file."
+    )
+    kg_endpoint_query: str = Field(
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2000000",
+        description="The CONSTRUCT that selects what to mirror from each endpoint.",
+    )
+    kg_endpoint_max_age: float = Field(86400.0, gt=0, description="Seconds before an endpoint's mirror is fetched again.")
     kg_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="Node index: exact below 50,000 nodes, HNSW above ('auto'), or forced."
     )
@@ -107,7 +115,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
 
-    @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", mode="before")
+    @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):

@@ -28,8 +28,8 @@ def _settings(config: Optional[Path], kg: Optional[list[Path]]):
     from agentmesh.config import Settings
 
     settings = Settings.load(config, kg=kg or None)
-    if not settings.kg:
-        raise ConfigError("no knowledge graph given; pass RDF files or folders, or set 'kg' in agentmesh.toml")
+    if not settings.kg and not settings.kg_endpoints:
+        raise ConfigError("no knowledge graph given; pass RDF files or folders, or set 'kg' (or 'kg_endpoints') in agentmesh.toml")
     return settings
 
 
@@ -47,21 +47,28 @@ def _open(settings, *, kind: str | None = None, on_stale: str = "rebuild", show_
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
+        from agentmesh.knowledge.remote import knowledge_sources
+
         return KnowledgeBase.open(
-            settings.kg, embeddings, cache_dir=settings.data_dir("kg"), kind=kind or settings.kg_index,
+            knowledge_sources(settings), embeddings, cache_dir=settings.data_dir("kg"), kind=kind or settings.kg_index,
             config=settings.description_config(), on_stale=on_stale, progress=progress,
         )
 
 
 @kg_app.command("load")
-def kg_load(paths: Optional[list[Path]] = KgArg, config: Optional[Path] = ConfigOpt) -> None:
-    """Parse RDF files into the on-disk store (done once; later runs reuse it)."""
+def kg_load(
+    paths: Optional[list[Path]] = KgArg,
+    refresh: bool = typer.Option(False, "--refresh", help="Fetch the 'kg_endpoints' mirrors again, however fresh."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Parse RDF files (and mirror SPARQL endpoints) into the on-disk store (done once; later runs reuse it)."""
     from agentmesh.knowledge import KnowledgeStore
+    from agentmesh.knowledge.remote import knowledge_sources
 
     with one_line_errors():
         settings = _settings(config, paths)
         started = time.perf_counter()
-        store = KnowledgeStore.open(settings.kg, cache_dir=settings.data_dir("kg") / "stores")
+        store = KnowledgeStore.open(knowledge_sources(settings, refresh=refresh), cache_dir=settings.data_dir("kg") / "stores")
     manifest = json.loads((store.path / "manifest.json").read_text())
     out.print(
         f"{len(store):,} triples from {len(store.sources)} file(s) · parsed in {manifest['load_seconds']:.2f}s "
