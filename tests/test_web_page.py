@@ -77,3 +77,26 @@ def test_a_dangerous_call_asks_on_the_page_and_runs_after_approve(browser, tmp_p
         expect(page.locator(".answer").first).to_have_text("It is 1024.")
         expect(page.locator(".tool.ok")).to_contain_text("1024")
         page.close()
+
+
+def test_with_a_token_the_page_asks_for_it_once_and_keeps_it(browser, tmp_path, example_kg):
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    model = FakeToolChatModel(responses=[AIMessage(ANSWER)], stream_words=True)
+    app = create_app(Agent(settings, model=model, embeddings=HashingEmbeddings()), token="page-token")
+    with BackgroundServer(app) as server:
+        page = browser.new_page()
+        asked = []
+
+        def answer(dialog):
+            asked.append(dialog.message)
+            dialog.accept("page-token")
+
+        page.on("dialog", answer)
+        page.goto(server.url + "/")
+        page.get_by_label("question").fill("What is the context window of Claude 2.1?")
+        page.keyboard.press("Enter")
+        expect(page.locator(".answer").first).to_have_text(ANSWER)
+        page.reload()  # the token is kept: no second question
+        expect(page.locator("#threads li").first).to_contain_text("Claude 2.1")
+        page.close()
+    assert asked == ["This server needs its access token:"]
