@@ -36,7 +36,6 @@ app.add_typer(threads_app, name="threads")
 app.add_typer(facts_app, name="facts")
 app.add_typer(models_app, name="models")
 trace_app.command("show")(trace_show)
-app.command("run")(run_command)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
 BaseUrlOpt = typer.Option(None, "--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
@@ -156,43 +155,6 @@ def chat(
 
 
 @app.command()
-def gc(
-    days: float = typer.Option(30.0, "--days", help="Remove what was not used for this many days."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
-    config: Optional[Path] = ConfigOpt,
-) -> None:
-    """Remove old knowledge-graph stores, node indexes and cache scopes from the data home.
-    Threads, facts and traces are never touched; nothing a running process holds is removed."""
-    from agentmesh.config import Settings
-    from agentmesh.maintenance import leftovers, remove
-
-    with one_line_errors():
-        home = Settings.load(config).home
-    found = leftovers(home, older_than_days=days)
-    if not found:
-        out.print(f"[dim]nothing unused for {days:g} days under {escape(str(home))}[/]")
-        return
-    table = Table(title=f"unused for {days:g}+ days under {home}", title_justify="left")
-    for col in ("kind", "folder", "last used", "size"):
-        table.add_column(col)
-    import datetime
-
-    for item in found:
-        when = datetime.datetime.fromtimestamp(item.last_used).strftime("%Y-%m-%d")
-        name = item.path.name + (" [yellow](in use: kept)[/]" if item.held else "")
-        table.add_row(item.kind, name, when, f"{item.size / 1e6:.1f} MB")
-    out.print(table)
-    free = [i for i in found if not i.held]
-    if dry_run or not free:
-        return
-    if not yes and not typer.confirm(f"Remove {len(free)} folders ({sum(i.size for i in free) / 1e6:.1f} MB)?"):
-        raise typer.Exit(1)
-    removed = remove(free)
-    out.print(f"removed {len(removed)} folders, {sum(i.size for i in removed) / 1e6:.1f} MB")
-
-
-@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; beyond localhost a token is required."),
     port: int = typer.Option(8000, "--port", "-p"),
@@ -237,6 +199,9 @@ def serve(
     uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
+app.command("run")(run_command)
+
+
 def _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings) -> None:
     """N worker processes, each with its own agent, built from the environment by app_from_env.
     They share the data home: threads (SQLite WAL, or PostgreSQL), and a per-thread file lock so
@@ -254,6 +219,43 @@ def _serve_workers(workers, host, port, token, config, model, base_url, kg, db, 
               f"{' · token required' if token else ''}[/]")
     uvicorn.run("agentmesh.apps.server:app_from_env", factory=True, workers=workers, host=host, port=port,
                 log_level="info")
+
+
+@app.command()
+def gc(
+    days: float = typer.Option(30.0, "--days", help="Remove what was not used for this many days."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be removed."),
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Remove old knowledge-graph stores, node indexes and cache scopes from the data home.
+    Threads, facts and traces are never touched; nothing a running process holds is removed."""
+    from agentmesh.config import Settings
+    from agentmesh.maintenance import leftovers, remove
+
+    with one_line_errors():
+        home = Settings.load(config).home
+    found = leftovers(home, older_than_days=days)
+    if not found:
+        out.print(f"[dim]nothing unused for {days:g} days under {escape(str(home))}[/]")
+        return
+    table = Table(title=f"unused for {days:g}+ days under {home}", title_justify="left")
+    for col in ("kind", "folder", "last used", "size"):
+        table.add_column(col)
+    import datetime
+
+    for item in found:
+        when = datetime.datetime.fromtimestamp(item.last_used).strftime("%Y-%m-%d")
+        name = item.path.name + (" [yellow](in use: kept)[/]" if item.held else "")
+        table.add_row(item.kind, name, when, f"{item.size / 1e6:.1f} MB")
+    out.print(table)
+    free = [i for i in found if not i.held]
+    if dry_run or not free:
+        return
+    if not yes and not typer.confirm(f"Remove {len(free)} folders ({sum(i.size for i in free) / 1e6:.1f} MB)?"):
+        raise typer.Exit(1)
+    removed = remove(free)
+    out.print(f"removed {len(removed)} folders, {sum(i.size for i in removed) / 1e6:.1f} MB")
 
 
 def main() -> None:
