@@ -16,6 +16,7 @@ from agentmesh.errors import (
     UnknownModelError,
 )
 from agentmesh.graphs import Citation, build_agent_graph
+from agentmesh.graphs.workflow import Workflow, WorkflowError, WorkflowResult
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.tools import ToolRegistry, default_registry
 
@@ -38,6 +39,9 @@ __all__ = [
     "Settings",
     "ToolActivity",
     "ToolError",
+    "Workflow",
+    "WorkflowError",
+    "WorkflowResult",
     "ToolRegistry",
     "UnknownModelError",
     "build_agent_graph",

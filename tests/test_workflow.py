@@ -249,3 +249,20 @@ def test_a_loop_killed_half_way_resumes_with_the_items_that_finished(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert log.read_text().split() == ["a", "b", "c", "d"]  # a and b were not visited again
     assert (tmp_path / "out" / run_id / "joined.txt").read_text().strip() == "A,B,C,D"
+
+
+def test_the_short_python_form_keeps_runs_in_the_agents_data_home(tmp_path, example_kg):
+    from agentmesh import Workflow as PublicWorkflow
+
+    (tmp_path / "h.py").write_text("def twice(n):\n    return 2 * n\n")
+    flow = PublicWorkflow({"inputs": {"n": 4}, "steps": [
+        {"id": "ask", "agent": "Context window of Claude 2.1?"},
+        {"id": "double", "python": "h.py:twice", "args": {"n": "{{ inputs.n }}"}},
+    ]}, tmp_path)
+    agent = agent_for(tmp_path, example_kg, [AIMessage("200000 tokens.")])
+
+    result = flow.run(agent=agent, inputs={"n": 21}, run_id="short")
+
+    assert result.outputs["ask"]["answer"] == "200000 tokens." and result.outputs["double"] == 42
+    assert (tmp_path / "home" / "workflows.sqlite").is_file()
+    assert flow.resume(agent=agent, run_id="short").outputs == result.outputs  # finished: nothing runs again

@@ -311,8 +311,29 @@ class Workflow:
         tmp.replace(path)  # a reader never sees half a file
         return path
 
-    def run(self, runner: "StepRunner", checkpointer: Any, *, inputs: dict[str, Any] | None = None,
-            run_id: str | None = None) -> WorkflowResult:
+    def _defaults(self, runner: "StepRunner | None", checkpointer: Any, agent: Any) -> tuple["StepRunner", Any]:
+        """A runner over ``agent`` and its data home's workflow store, unless given."""
+        if runner is None:
+            runner = StepRunner(agent_factory=(lambda: agent) if agent is not None else None)
+        if checkpointer is None:
+            key = id(agent)
+            if key not in _SAVERS:
+                if agent is not None:
+                    from agentmesh.memory.conversation import make_checkpointer
+
+                    _SAVERS[key] = make_checkpointer(str(agent.settings.data_dir() / "workflows.sqlite"))
+                else:  # no data home: the run can resume only in this process
+                    from langgraph.checkpoint.memory import InMemorySaver
+
+                    _SAVERS[key] = InMemorySaver()
+            checkpointer = _SAVERS[key]
+        return runner, checkpointer
+
+    def run(self, runner: "StepRunner | None" = None, checkpointer: Any = None, *, agent: Any = None,
+            inputs: dict[str, Any] | None = None, run_id: str | None = None) -> WorkflowResult:
+        """Run the flow. The short form ``flow.run(agent=agent)`` keeps the run in the agent's
+        data home (``workflows.sqlite``), so it can be resumed later, from another process too."""
+        runner, checkpointer = self._defaults(runner, checkpointer, agent)
         unknown = set(inputs or {}) - set(self.inputs)
         if unknown:
             raise WorkflowError(f"{self.source}: unknown input(s) {', '.join(sorted(unknown))}; "
@@ -322,7 +343,12 @@ class Workflow:
                  "digest": self.digest, "run_id": run_id}
         return self._invoke(runner, checkpointer, state, run_id)
 
-    def resume(self, runner: "StepRunner", checkpointer: Any, run_id: str, decision: Any = None) -> WorkflowResult:
+    def resume(self, runner: "StepRunner | None" = None, checkpointer: Any = None, run_id: str | None = None,
+               decision: Any = None, *, agent: Any = None) -> WorkflowResult:
+        """Continue ``run_id`` where it stopped (``decision``: for an agent step waiting for approval)."""
+        if run_id is None:
+            raise WorkflowError("resume needs the run_id printed when the run started")
+        runner, checkpointer = self._defaults(runner, checkpointer, agent)
         graph = self.compile(runner, checkpointer)
         snapshot = graph.get_state(_config(run_id))
         if not snapshot or not snapshot.values:
@@ -361,6 +387,10 @@ class Workflow:
             if run not in seen:
                 seen.add(run)
                 yield run
+
+
+_SAVERS: dict[int, Any] = {}
+"""The default checkpointer of each agent (or of none), made once per process."""
 
 
 def _config(run_id: str) -> dict[str, Any]:
