@@ -15,18 +15,28 @@ def parse_table(text: str) -> list[dict[str, str]]:
 def comparison_table(rows: str, models: list[str], answers: list[dict]) -> str:
     """A Markdown table of the chosen models' figures, with the agent's answer beside them."""
     by_name = {r["name"]: r for r in parse_table(rows)}
-    lines = ["| model | licence | open weights | context window | MMLU | $ in / out per 1M | agent said |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | licence | open weights | context window | MMLU | $ in / out per 1M | agent said | agrees |",
+             "|---|---|---|---|---|---|---|---|"]
     for model, answer in zip(models, answers):
         r = by_name.get(model)
         said = (answer or {}).get("answer", "").replace("\n", " ").replace("|", "/")[:120]
         if r is None:
-            lines.append(f"| {model} | (not in the database) | | | | | {said} |")
+            lines.append(f"| {model} | (not in the database) | | | | | {said} | n/a |")
             continue
         price = f"{r['input_per_1m_usd']} / {r['output_per_1m_usd']}" if r.get("input_per_1m_usd") not in (None, "NULL") else "n/a"
         lines.append(f"| {model} | {r['licence']} | {'yes' if r['open_weights'] == '1' else 'no'} | "
-                     f"{r['context_window']} | {r['mmlu']} | {price} | {said} |")
+                     f"{r['context_window']} | {r['mmlu']} | {price} | {said} | {agrees(said, r['context_window'])} |")
     return "\n".join(lines)
+
+
+def agrees(answer: str, window: str) -> str:
+    """Whether the agent's answer states the database's context window (200000, 200,000 or 200K)."""
+    if not window or window == "NULL":
+        return "n/a"
+    tokens = int(float(window))
+    forms = {str(tokens), f"{tokens:,}", f"{tokens // 1000}k", f"{tokens // 1024}k"}
+    text = answer.lower().replace(" ", "")
+    return "yes" if any(form.lower() in text for form in forms) else "**no**"
 
 
 def restricted_open_models(table: str) -> list[dict[str, str]]:
