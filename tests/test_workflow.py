@@ -266,3 +266,22 @@ def test_the_short_python_form_keeps_runs_in_the_agents_data_home(tmp_path, exam
     assert result.outputs["ask"]["answer"] == "200000 tokens." and result.outputs["double"] == 42
     assert (tmp_path / "home" / "workflows.sqlite").is_file()
     assert flow.resume(agent=agent, run_id="short").outputs == result.outputs  # finished: nothing runs again
+
+
+def test_the_model_comparison_example_flags_an_answer_the_database_contradicts(tmp_path, example_kg, example_db):
+    import shutil
+    from pathlib import Path
+
+    examples = shutil.copytree(Path(__file__).parent.parent / "examples" / "workflows", tmp_path / "wf")
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], db=str(example_db), tools=["kg_search", "sql"],
+                             cache=False)
+    # the first answer is wrong (the database says 128000), the second right
+    answers = [AIMessage("The context window of GPT-4o is 200K tokens."), AIMessage("Claude 2.1 reads 200,000 tokens.")]
+    agent = Agent(settings, model=FakeToolChatModel(responses=answers), embeddings=HashingEmbeddings())
+
+    result = Workflow.load(examples / "model-comparison.yaml").run(agent=agent, inputs={"models": ["GPT-4o", "Claude 2.1"]})
+
+    rows = {line.split(" | ")[0].strip("| "): line for line in Path(result.files["report"]).read_text().splitlines()
+            if line.startswith("| GPT-4o") or line.startswith("| Claude 2.1")}
+    assert "| 128000 |" in rows["GPT-4o"] and rows["GPT-4o"].endswith("| **no** |")
+    assert "| 200000 |" in rows["Claude 2.1"] and rows["Claude 2.1"].endswith("| yes |")
