@@ -144,3 +144,22 @@ def test_kg_load_refresh_from_the_command_line(tmp_path, endpoint, monkeypatch):
     assert first.exit_code == 0 and again.exit_code == 0, first.output + again.output
     assert f"{len(endpoint.store):,} triples from 1 file(s)" in first.output
     assert len(endpoint.queries) == 2
+
+
+def test_credentials_in_the_endpoint_url_are_sent_but_never_shown(tmp_path, endpoint, caplog):
+    secret_url = endpoint.url.replace("http://", "http://reader:s3cret-pw@")
+    seen = {}
+    original = endpoint.httpd.RequestHandlerClass.do_POST
+
+    def record(handler):
+        seen["auth"] = handler.headers.get("Authorization")
+        original(handler)
+
+    endpoint.httpd.RequestHandlerClass.do_POST = record
+    path = mirror_endpoint(secret_url, tmp_path)
+    assert seen["auth"].startswith("Basic ") and "s3cret-pw" not in path.name
+    endpoint.fail = 500
+    with caplog.at_level(logging.DEBUG), pytest.raises(KnowledgeGraphError) as error:
+        mirror_endpoint(secret_url, tmp_path / "other")
+    assert "s3cret-pw" not in str(error.value) and "s3cret-pw" not in caplog.text
+    assert "reader" not in str(error.value)

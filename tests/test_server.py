@@ -153,6 +153,10 @@ def test_bad_requests_are_clear(served):
     empty = httpx.post(server.url + "/v1/chat/completions", headers=auth, json={"messages": [{"role": "system", "content": "x"}]})
     assert empty.status_code == 400 and "no user message" in empty.json()["detail"]
     assert httpx.post(server.url + "/v1/chat/completions", headers=auth, content=b"{not json").status_code == 422
+    huge = httpx.post(server.url + "/v1/chat/completions", headers=auth,
+                      json={"messages": [{"role": "user", "content": "x" * 100_001}]})
+    assert huge.status_code == 413 and "at most 100,000" in huge.json()["detail"]
+    assert httpx.post(server.url + "/api/chat", headers=auth, json={"message": "y" * 100_001}).status_code == 413
 
 
 def test_it_refuses_to_listen_beyond_localhost_without_a_token(monkeypatch):

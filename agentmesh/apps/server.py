@@ -212,6 +212,11 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
             finally:
                 metric["runs"].dec()
 
+    def check_size(text: str) -> None:
+        if len(text) > settings.server_max_chars:
+            raise HTTPException(413, detail=f"the message has {len(text):,} characters; this server takes at most "
+                                            f"{settings.server_max_chars:,} (setting server_max_chars)")
+
     async def input_for(thread_id: str, text: str) -> tuple[str | None, Any]:
         """A new message, or the decision on calls waiting for approval."""
         pending = await anyio.to_thread.run_sync(agent.pending, thread_id)  # a checkpointer read: off the loop
@@ -228,6 +233,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         users = [m for m in body.messages if m.role == "user"]
         if not users or not users[-1].text().strip():
             raise HTTPException(400, detail="messages holds no user message with text")
+        check_size("".join(m.text() for m in body.messages))
         named = request.headers.get("x-thread-id") or body.user
         thread_id = named or uuid.uuid4().hex
         private = request.headers.get("x-agentmesh-private", "").lower() in ("1", "true", "yes")
@@ -258,6 +264,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def web_chat(body: WebChat):
         if not body.message.strip():
             raise HTTPException(400, detail="the message is empty")
+        check_size(body.message)
         thread_id = body.thread_id or uuid.uuid4().hex
         if await anyio.to_thread.run_sync(agent.pending, thread_id):
             raise HTTPException(409, detail="this thread is waiting for an approval decision")

@@ -33,8 +33,19 @@ log = logging.getLogger(__name__)
 DEFAULT_CONSTRUCT = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2000000"
 
 
+def _shown(endpoint: str) -> str:
+    """The endpoint without credentials (https://user:secret@host/... -> https://host/...), for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(endpoint)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        parts = parts._replace(netloc=host + (f":{parts.port}" if parts.port else ""))
+    return urlunsplit(parts)
+
+
 def _slug(endpoint: str, query: str) -> str:
-    host = re.sub(r"[^A-Za-z0-9]+", "-", re.sub(r"^https?://", "", endpoint)).strip("-")[:60]
+    host = re.sub(r"[^A-Za-z0-9]+", "-", re.sub(r"^https?://", "", _shown(endpoint))).strip("-")[:60]
     return f"{host}-{hashlib.sha256((endpoint + chr(0) + query).encode()).hexdigest()[:12]}"
 
 
@@ -43,7 +54,7 @@ def mirror_endpoint(endpoint: str, folder: Path, *, query: str = DEFAULT_CONSTRU
     """The N-Triples mirror of ``endpoint``'s CONSTRUCT ``query`` in ``folder``, fetched when
     missing, older than ``max_age`` seconds, or when ``refresh``."""
     if not endpoint.startswith(("http://", "https://")):
-        raise KnowledgeGraphError(f"SPARQL endpoint '{endpoint}' is not an http(s) URL")
+        raise KnowledgeGraphError(f"SPARQL endpoint '{_shown(endpoint)}' is not an http(s) URL")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{_slug(endpoint, query)}.nt"
     fresh = path.is_file() and time.time() - path.stat().st_mtime < max_age
@@ -61,15 +72,21 @@ def mirror_endpoint(endpoint: str, folder: Path, *, query: str = DEFAULT_CONSTRU
 
 
 def _fetch(endpoint: str, query: str, path: Path, timeout: float, headers: dict[str, str]) -> None:
-    """Run the CONSTRUCT, check the reply parses, then swap it in (a failed fetch changes nothing)."""
+    """Run the CONSTRUCT, check the reply parses, then swap it in (a failed fetch changes nothing).
+    Credentials in the URL are sent as basic auth and never appear in a message."""
+    shown = _shown(endpoint)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     accept = "application/n-triples, text/turtle;q=0.9"
     try:
-        with httpx.stream("POST", endpoint, data={"query": query}, timeout=timeout,
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(endpoint)  # credentials go as basic auth, so the URL httpx logs holds none
+        auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
+        with httpx.stream("POST", shown, data={"query": query}, timeout=timeout, auth=auth,
                           headers={"Accept": accept, **headers}) as reply:
             if reply.status_code != 200:
                 body = reply.read().decode(errors="replace")[:200]
-                raise KnowledgeGraphError(f"SPARQL endpoint '{endpoint}' answered HTTP {reply.status_code}: {body}")
+                raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' answered HTTP {reply.status_code}: {body}")
             kind = reply.headers.get("content-type", "application/n-triples").split(";")[0].strip()
             with open(tmp, "wb") as out:
                 for block in reply.iter_bytes():
@@ -77,17 +94,18 @@ def _fetch(endpoint: str, query: str, path: Path, timeout: float, headers: dict[
         fmt = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
                "text/plain": ox.RdfFormat.N_TRIPLES, "application/rdf+xml": ox.RdfFormat.RDF_XML}.get(kind)
         if fmt is None:
-            raise KnowledgeGraphError(f"SPARQL endpoint '{endpoint}' replied with {kind}, not RDF; is the query a CONSTRUCT?")
+            raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' replied with {kind}, not RDF; is the query a CONSTRUCT?")
         try:  # parse all of it, and store it as N-Triples whatever came
             triples = list(ox.parse(path=str(tmp), format=fmt))
         except SyntaxError as exc:
-            raise KnowledgeGraphError(f"SPARQL endpoint '{endpoint}' sent RDF that does not parse: {exc}") from None
+            raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' sent RDF that does not parse: {exc}") from None
         if fmt != ox.RdfFormat.N_TRIPLES:
             ox.serialize(triples, output=str(tmp), format=ox.RdfFormat.N_TRIPLES)
         tmp.replace(path)
-        log.info("mirrored %d triples from %s to %s", len(triples), endpoint, path)
+        log.info("mirrored %d triples from %s to %s", len(triples), shown, path)
     except httpx.HTTPError as exc:
-        raise KnowledgeGraphError(f"cannot reach SPARQL endpoint '{endpoint}': {exc}") from None
+        reason = str(exc).replace(endpoint, shown)
+        raise KnowledgeGraphError(f"cannot reach SPARQL endpoint '{shown}': {reason}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
