@@ -163,6 +163,12 @@ class Agent:
             checkpointer=checkpointer,
         )
 
+    def workflow_checkpointer(self) -> Any:
+        """Where this agent's workflow runs are kept (``<home>/workflows.sqlite``), made once."""
+        if getattr(self, "_workflow_checkpointer", None) is None:
+            self._workflow_checkpointer = make_checkpointer(str(self.settings.data_dir() / "workflows.sqlite"))
+        return self._workflow_checkpointer
+
     def _kg_sources(self) -> list[Path]:
         """The configured graph files plus the facts the user asked to remember."""
         from agentmesh.knowledge.remote import knowledge_sources

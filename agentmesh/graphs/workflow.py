@@ -316,17 +316,14 @@ class Workflow:
         if runner is None:
             runner = StepRunner(agent_factory=(lambda: agent) if agent is not None else None)
         if checkpointer is None:
-            key = id(agent)
-            if key not in _SAVERS:
-                if agent is not None:
-                    from agentmesh.memory.conversation import make_checkpointer
+            # the agent knows where its data home keeps workflow runs (graphs/ never reaches into memory/)
+            make = getattr(agent, "workflow_checkpointer", None)
+            if make is not None:
+                checkpointer = make()
+            else:  # no data home: the run can resume only in this process
+                from langgraph.checkpoint.memory import InMemorySaver
 
-                    _SAVERS[key] = make_checkpointer(str(agent.settings.data_dir() / "workflows.sqlite"))
-                else:  # no data home: the run can resume only in this process
-                    from langgraph.checkpoint.memory import InMemorySaver
-
-                    _SAVERS[key] = InMemorySaver()
-            checkpointer = _SAVERS[key]
+                checkpointer = _SAVERS.setdefault(id(agent), InMemorySaver())
         return runner, checkpointer
 
     def run(self, runner: "StepRunner | None" = None, checkpointer: Any = None, *, agent: Any = None,
@@ -390,7 +387,7 @@ class Workflow:
 
 
 _SAVERS: dict[int, Any] = {}
-"""The default checkpointer of each agent (or of none), made once per process."""
+"""In-memory checkpointers for runs without an agent's data home, one per process."""
 
 
 def _config(run_id: str) -> dict[str, Any]:
