@@ -285,3 +285,16 @@ def test_the_model_comparison_example_flags_an_answer_the_database_contradicts(t
             if line.startswith("| GPT-4o") or line.startswith("| Claude 2.1")}
     assert "| 128000 |" in rows["GPT-4o"] and rows["GPT-4o"].endswith("| **no** |")
     assert "| 200000 |" in rows["Claude 2.1"] and rows["Claude 2.1"].endswith("| yes |")
+
+
+def test_a_failed_step_from_the_command_line_says_how_to_continue(tmp_path):
+    (tmp_path / "h.py").write_text("def boom():\n    raise ValueError('no data yet')\n")
+    (tmp_path / "flow.yaml").write_text("steps:\n  - id: ok\n    template: fine\n  - id: bad\n    python: h.py:boom\n")
+    failed = agentmesh_run(tmp_path, "flow.yaml")
+    assert failed.returncode == 2
+    assert "step bad (python) failed: ValueError: no data yet" in failed.stderr
+    run_id = re.search(r"run (\w+) · resume with", failed.stderr).group(1)
+    assert f"continue with: agentmesh run flow.yaml --resume {run_id}" in failed.stderr.replace("\n", " ")
+    (tmp_path / "h.py").write_text("def boom():\n    return 'fixed'\n")
+    resumed = agentmesh_run(tmp_path, "flow.yaml", "--resume", run_id, "--json")
+    assert resumed.returncode == 0 and '"bad": "fixed"' in resumed.stdout

@@ -44,7 +44,7 @@ def run(
     """Run a workflow: its steps call the agent, tools or Python functions; outputs go to files."""
     from agentmesh.apps.cli import decide
     from agentmesh.config import Settings
-    from agentmesh.graphs.workflow import StepRunner, Workflow
+    from agentmesh.graphs.workflow import StepRunner, Workflow, WorkflowError
     from agentmesh.memory.conversation import make_checkpointer
     from agentmesh.tools import ToolContext, default_registry
 
@@ -80,7 +80,12 @@ def run(
             run_id = run_id or uuid.uuid4().hex[:12]
             # printed before any step runs, so a killed run can be resumed by its id
             print(f"run {run_id} · resume with: agentmesh run {flow} --resume {run_id}", file=sys.stderr, flush=True)
-            result = workflow.run(runner, checkpointer, inputs=_inputs(inputs), run_id=run_id)
+            try:
+                result = workflow.run(runner, checkpointer, inputs=_inputs(inputs), run_id=run_id)
+            except WorkflowError as exc:
+                if "step " in str(exc) and " failed" in str(exc):  # earlier steps' outputs are kept
+                    exc.args = (f"{exc}; after fixing it, continue with: agentmesh run {flow} --resume {run_id}",)
+                raise
         while result.status == "waiting":
             if approve is None and not sys.stdin.isatty():
                 error_line(f"run {result.run_id} waits for approval of a tool call; decide with: "
