@@ -182,3 +182,25 @@ def test_cli_ask_asks_nobody_without_a_terminal_and_follows_approve(tmp_path, mo
     approved = runner.invoke(cli.app, ["ask", "compute", "--approve", "--json"])
     assert approved.exit_code == 0, approved.output
     assert '"ok": true' in approved.output and '"output": "42' in approved.output
+
+
+def test_the_repl_settles_an_approval_left_by_an_earlier_session_first(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from agentmesh.apps.repl import ChatREPL
+
+    agent = _agent(tmp_path, [tool_call("python", "p1", code="print(3 * 3)"), AIMessage("Nine."), AIMessage("Hello again.")])
+    assert agent.run("3 times 3?", thread_id="left").pending  # the session ended here, undecided
+
+    answers = iter(["y"])
+    out = io.StringIO()
+    repl = ChatREPL(agent, console=Console(file=out, width=120), thread_id="left", read_line=lambda prompt: next(answers))
+    repl.ask("hello?")
+
+    text = out.getvalue()
+    assert "earlier run waiting for approval" in text and "Nine." in text and "Hello again." in text
+    assert agent.pending("left") == []
+    humans = [m.text for m in agent.history("left") if m.type == "human"]
+    assert humans == ["3 times 3?", "hello?"]

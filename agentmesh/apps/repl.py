@@ -214,6 +214,12 @@ class ChatREPL:
         if self._worker is not None and self._worker.is_alive():
             with self.console.status("waiting for the cancelled answer to stop..."):
                 self._worker.join()
+        if resume is None and self.agent.pending(self.thread_id):
+            # an earlier session stopped at an approval: settle it before a new question
+            self._say("[yellow]this thread has an earlier run waiting for approval[/]")
+            self.ask("", resume=self._decide(self.agent.pending(self.thread_id)))
+            if self.agent.pending(self.thread_id):
+                return
         view = _TurnView()
         stop = threading.Event()
         events: queue.Queue[Any] = queue.Queue()
@@ -249,16 +255,19 @@ class ChatREPL:
             self._say("[yellow]cancelled[/] [dim](the thread keeps the question; ask again or go on)[/]")
             return
         if pending:
-            decisions = {}
-            for call in pending:
-                shown = f"{call['name']} {json.dumps(call['args'], ensure_ascii=False)[:400]}"
-                self._say(f"[bold yellow]approval needed:[/] {escape(shown)}")
-                try:
-                    answer = self._read_line("run it? [y/N] ").strip().lower()
-                except (EOFError, KeyboardInterrupt):
-                    answer = ""
-                decisions[call["id"]] = answer in ("y", "yes")
-            self.ask(text, resume=decisions)
+            self.ask(text, resume=self._decide(pending))
+
+    def _decide(self, pending: list[dict]) -> dict[str, bool]:
+        decisions = {}
+        for call in pending:
+            shown = f"{call['name']} {json.dumps(call['args'], ensure_ascii=False)[:400]}"
+            self._say(f"[bold yellow]approval needed:[/] {escape(shown)}")
+            try:
+                answer = self._read_line("run it? [y/N] ").strip().lower()
+            except (EOFError, KeyboardInterrupt):
+                answer = ""
+            decisions[call["id"]] = answer in ("y", "yes")
+        return decisions
 
 
 def _drain(events: "queue.Queue[Any]", done: object) -> Iterator[Any]:
