@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     server_max_chars: int = Field(100_000, ge=1, description="Longest message `agentmesh serve` accepts (characters).")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
+    slack_app_token: SecretStr | None = Field(None, description="Slack app-level token (xapp-...) for Socket Mode: `agentmesh slack`.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
 
     @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")

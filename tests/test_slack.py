@@ -21,12 +21,14 @@ from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 
 
 class FakeSlackAPI:
     """The few Web API methods the app calls; every call is recorded with its form fields."""
 
     def __init__(self) -> None:
+        self.ws_url = ""
         self.calls: list[tuple[str, dict]] = []
         self.posted = threading.Condition()
         fake = self
@@ -42,7 +44,10 @@ class FakeSlackAPI:
                     args = json.loads(raw or "{}")
                 else:
                     args = {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
-                if self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
+                if method == "apps.connections.open":
+                    ok = self.headers.get("Authorization") == f"Bearer {APP_TOKEN}" and fake.ws_url
+                    body = {"ok": True, "url": fake.ws_url} if ok else {"ok": False, "error": "invalid_auth"}
+                elif self.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
                     body = {"ok": False, "error": "invalid_auth"}
                 elif method == "auth.test":
                     body = {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "agentmesh"}
@@ -179,3 +184,70 @@ def test_approval_buttons_in_the_thread_resume_the_run(slack_setup):
     posts = fake.wait_for("chat.postMessage", 2)
     assert posts[1]["text"].startswith("It is 42.") and posts[1]["thread_ts"] == "1700000000.000100"
     assert "Approved by <@U1>" in fake.of("chat.update")[0]["text"]
+
+
+class FakeSocketModeServer:
+    """Slack's Socket Mode side: a WebSocket on 127.0.0.1 that says hello, sends envelopes and
+    collects the acknowledgements."""
+
+    def __init__(self, envelopes: list[dict]) -> None:
+        import asyncio
+
+        from websockets.asyncio.server import serve
+
+        self.envelopes, self.acks = envelopes, []
+        self.ready = threading.Event()
+        self.loop = asyncio.new_event_loop()
+
+        async def handler(ws):
+            await ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}))
+            for envelope in self.envelopes:
+                await ws.send(json.dumps(envelope))
+            async for message in ws:
+                data = json.loads(message)
+                if "envelope_id" in data:
+                    self.acks.append(data["envelope_id"])
+
+        async def main():
+            async with serve(handler, "127.0.0.1", 0) as server:
+                self.url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/link"
+                self.ready.set()
+                await asyncio.Future()
+
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(main(),), daemon=True)
+        self.thread.start()
+        self.ready.wait(10)
+
+
+def test_socket_mode_answers_a_mention_without_a_public_url(tmp_path, example_kg):
+    from agentmesh.apps.slack import run_socket_mode
+
+    event = json.loads(mention("What is the context window of Claude 2.1?"))
+    socket = FakeSocketModeServer([{"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+                                    "payload": event}])
+    fake = FakeSlackAPI()
+    fake.ws_url = socket.url
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    agent = Agent(settings, model=FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200000 tokens.")]),
+                  embeddings=HashingEmbeddings())
+
+    handler = run_socket_mode(agent, app_token=APP_TOKEN, token=BOT_TOKEN, api_url=fake.url)
+    try:
+        (posted,) = fake.wait_for("chat.postMessage")
+    finally:
+        handler.close()
+        fake.httpd.shutdown()
+    assert posted["text"].startswith("Claude 2.1 reads 200000 tokens.") and posted["thread_ts"] == "1700000000.000100"
+    assert socket.acks == ["env-1"]  # the envelope was acknowledged over the socket
+
+
+def test_socket_mode_needs_an_app_token_and_http_needs_a_signing_secret(tmp_path, example_kg):
+    from agentmesh.apps.slack import run_socket_mode
+    from agentmesh.errors import ConfigError
+
+    agent = Agent(Settings.load(home=tmp_path / "home", kg=[], tools=[], cache=False, slack_bot_token=BOT_TOKEN),
+                  model=FakeToolChatModel(responses=[AIMessage("x")]), embeddings=HashingEmbeddings())
+    with pytest.raises(ConfigError, match="app-level token"):
+        run_socket_mode(agent, app_token="xoxb-not-an-app-token")
+    with pytest.raises(ConfigError, match="needs slack_signing_secret"):
+        create_slack_app(agent)

@@ -207,6 +207,33 @@ def serve(
 app.command("run")(run_command)
 
 
+@app.command()
+def slack(
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[str] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+) -> None:
+    """Answer on Slack over Socket Mode: no public URL needed (slack_bot_token + slack_app_token)."""
+    import time
+
+    with one_line_errors():
+        try:
+            from agentmesh.apps.slack import run_socket_mode
+        except ImportError as exc:
+            error_line(f"Slack needs its extra ({exc.name} is missing): pip install 'agentmesh[slack]'")
+            raise typer.Exit(2) from None
+        agent = _agent(config, model, base_url, kg, db)
+        handler = run_socket_mode(agent)
+    err.print(f"[dim]agentmesh slack · Socket Mode connected · model {escape(agent.model_name)} · Ctrl-C stops[/]")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        handler.close()
+
+
 def _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings) -> None:
     """N worker processes, each with its own agent, built from the environment by app_from_env.
     They share the data home: threads (SQLite WAL, or PostgreSQL), and a per-thread file lock so

@@ -12,8 +12,7 @@ resumes the run and the answer follows in the thread.
     app = create_slack_app(agent)            # token and secret from settings
     fastapi_app = create_app(agent, slack=app)
 
-Socket Mode (no public URL) works too: ``SocketModeHandler(app, app_token).start()`` from
-``slack_bolt.adapter.socket_mode``.
+Socket Mode (no public URL) works too: ``agentmesh slack``, or :func:`run_socket_mode`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from slack_sdk import WebClient
 
 from agentmesh.errors import AgentmeshError, ConfigError
 
-__all__ = ["create_slack_app", "mount_slack", "thread_key", "format_answer"]
+__all__ = ["create_slack_app", "run_socket_mode", "mount_slack", "thread_key", "format_answer"]
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
@@ -91,15 +90,21 @@ class _Seen:
 
 
 def create_slack_app(agent: Any, *, token: str | None = None, signing_secret: str | None = None,
-                     api_url: str | None = None) -> App:
-    """A bolt ``App`` answering with ``agent``. Token, secret and API URL default to settings."""
+                     api_url: str | None = None, socket_mode: bool = False) -> App:
+    """A bolt ``App`` answering with ``agent``. Token, secret and API URL default to settings.
+    ``socket_mode``: events come over Slack's WebSocket (:func:`run_socket_mode`), so there is
+    no HTTP request to sign and no signing secret is needed."""
     s = agent.settings
     token = token or (s.slack_bot_token.get_secret_value() if s.slack_bot_token else None)
     signing_secret = signing_secret or (s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else None)
-    if not token or not signing_secret:
-        raise ConfigError("Slack needs slack_bot_token and slack_signing_secret (AGENTMESH_SLACK_BOT_TOKEN, AGENTMESH_SLACK_SIGNING_SECRET)")
+    if not token:
+        raise ConfigError("Slack needs slack_bot_token (AGENTMESH_SLACK_BOT_TOKEN)")
+    if not signing_secret and not socket_mode:
+        raise ConfigError("Slack over HTTP needs slack_signing_secret (AGENTMESH_SLACK_SIGNING_SECRET); "
+                          "without a public URL use Socket Mode: agentmesh slack")
     client = WebClient(token=token, base_url=api_url or s.slack_api_url)
-    app = App(client=client, signing_secret=signing_secret, process_before_response=False)
+    app = App(client=client, signing_secret=signing_secret or "socket-mode", process_before_response=False,
+              request_verification_enabled=not socket_mode)
     seen = _Seen()
     locks: dict[str, threading.Lock] = {}
     locks_guard = threading.Lock()
@@ -181,6 +186,20 @@ def create_slack_app(agent: Any, *, token: str | None = None, signing_secret: st
         decide(ack, body, client, False)
 
     return app
+
+
+def run_socket_mode(agent: Any, *, app_token: str | None = None, **options: Any) -> Any:
+    """Connect to Slack over Socket Mode (no public URL needed) and answer until stopped.
+    Returns the started handler; ``handler.close()`` disconnects. ``options`` go to :func:`create_slack_app`."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    s = agent.settings
+    app_token = app_token or (s.slack_app_token.get_secret_value() if s.slack_app_token else None)
+    if not app_token or not app_token.startswith("xapp-"):
+        raise ConfigError("Socket Mode needs an app-level token (xapp-..., scope connections:write) in slack_app_token")
+    handler = SocketModeHandler(create_slack_app(agent, socket_mode=True, **options), app_token)
+    handler.connect()  # returns once connected; events are handled on the client's threads
+    return handler
 
 
 def mount_slack(fastapi_app: Any, slack: App, path: str = "/slack/events") -> None:
