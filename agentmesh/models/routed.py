@@ -355,22 +355,17 @@ class RoutedChatModel(BaseChatModel):
                                 passed_on = True
                             held = []
                 except Exception as exc:
-                    latency = (time.perf_counter() - started) * 1e3
-                    self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, f"error: {type(exc).__name__}", decision.reason, run)
+                    self._record(spec, f"error: {type(exc).__name__}", started, thread, decision.reason, run)
                     if passed_on:  # part of the answer is out: no other model can finish it
                         self.breaker.failure(spec.name)
                         raise ModelUnavailableError(f"{spec.name} failed in the middle of its answer: {type(exc).__name__}") from exc
-                    wait = _transient(exc)
-                    if wait is None or attempt == self.max_retries:
-                        self.breaker.failure(spec.name)
-                        failures.append(f"{spec.name}: {type(exc).__name__}")
-                        break
-                    time.sleep(min(self.max_wait_s, max(wait, self.backoff_s * 2**attempt)))
-                    continue
-                latency = (time.perf_counter() - started) * 1e3
+                    if self._retry(spec, exc, attempt):
+                        continue
+                    failures.append(f"{spec.name}: {type(exc).__name__}")
+                    break
                 whole = _join(held) if held else None
                 if whole is not None and (getattr(whole, "invalid_tool_calls", None) or _cut_arguments(held)) and not passed_on:
-                    self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, "malformed tool call", decision.reason, run)
+                    self._record(spec, "malformed tool call", started, thread, decision.reason, run)
                     self.breaker.failure(spec.name)
                     failures.append(f"{spec.name}: malformed tool call")
                     break
@@ -380,10 +375,7 @@ class RoutedChatModel(BaseChatModel):
                 usage = {}
                 for chunk in held:
                     usage = chunk.usage_metadata or usage
-                inp = usage.get("input_tokens") or count_tokens_approximately(messages)
-                out = usage.get("output_tokens") or max(1, count_tokens_approximately([whole]) if whole is not None else 1)
-                self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", decision.reason, run)
-                self.breaker.success(spec.name)
+                self._record_ok(spec, messages, whole, usage, started, thread, decision.reason, run)
                 return
         raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
 
@@ -397,6 +389,29 @@ class RoutedChatModel(BaseChatModel):
                                        "fallback_after": list(failures)}
         return piece
 
+    def _record(self, spec: ModelSpec, outcome: str, started: float, thread: str, reason: str, run: str) -> None:
+        """A call that produced nothing usable, in the ledger (no tokens, no cost)."""
+        self.ledger.record(thread, spec.name, 0, 0, 0.0, (time.perf_counter() - started) * 1e3, outcome, reason, run)
+
+    def _retry(self, spec: ModelSpec, exc: Exception, attempt: int) -> bool:
+        """After a failed attempt: wait and say True when it is worth repeating (transient, retries
+        left), else count the failure against the endpoint and say False."""
+        wait = _transient(exc)
+        if wait is None or attempt == self.max_retries:
+            self.breaker.failure(spec.name)
+            return False
+        time.sleep(min(self.max_wait_s, max(wait, self.backoff_s * 2**attempt)))
+        return True
+
+    def _record_ok(self, spec: ModelSpec, messages: list[BaseMessage], reply: Any, usage: dict, started: float,
+                   thread: str, reason: str, run: str) -> None:
+        """A usable reply: its tokens (the server's count, else an estimate) and cost in the ledger."""
+        latency = (time.perf_counter() - started) * 1e3
+        inp = usage.get("input_tokens") or count_tokens_approximately(messages)
+        out = usage.get("output_tokens") or (count_tokens_approximately([reply]) if reply is not None else 1)
+        self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", reason, run)
+        self.breaker.success(spec.name)
+
     def _try(self, spec: ModelSpec, model: Any, messages: list[BaseMessage], stop: list[str] | None, thread: str,
              reason: str, run: str = "") -> AIMessage | str:
         for attempt in range(self.max_retries + 1):
@@ -405,25 +420,16 @@ class RoutedChatModel(BaseChatModel):
                 # "nostream": a failed attempt's output must not reach LangGraph's token stream;
                 # the routed model's own result (the one that counted) does
                 reply = model.invoke(messages, stop=stop, config={"tags": ["nostream"]})
-            except Exception as exc:  # classified below: retried, or the next candidate
-                latency = (time.perf_counter() - started) * 1e3
-                wait = _transient(exc)
-                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, f"error: {type(exc).__name__}", reason, run)
-                if wait is None or attempt == self.max_retries:
-                    self.breaker.failure(spec.name)
-                    return type(exc).__name__
-                time.sleep(min(self.max_wait_s, max(wait, self.backoff_s * 2**attempt)))
-                continue
-            latency = (time.perf_counter() - started) * 1e3
+            except Exception as exc:  # classified by _retry: tried again, or the next candidate
+                self._record(spec, f"error: {type(exc).__name__}", started, thread, reason, run)
+                if self._retry(spec, exc, attempt):
+                    continue
+                return type(exc).__name__
             if getattr(reply, "invalid_tool_calls", None):
-                self.ledger.record(thread, spec.name, 0, 0, 0.0, latency, "malformed tool call", reason, run)
+                self._record(spec, "malformed tool call", started, thread, reason, run)
                 self.breaker.failure(spec.name)
                 return "malformed tool call"
-            usage = reply.usage_metadata or {}
-            inp = usage.get("input_tokens") or count_tokens_approximately(messages)
-            out = usage.get("output_tokens") or count_tokens_approximately([reply])
-            self.ledger.record(thread, spec.name, inp, out, spec.cost(inp, out), latency, "ok", reason, run)
-            self.breaker.success(spec.name)
+            self._record_ok(spec, messages, reply, reply.usage_metadata or {}, started, thread, reason, run)
             return reply
         return "retries exhausted"  # pragma: no cover - the loop returns above
 
