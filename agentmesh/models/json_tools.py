@@ -28,7 +28,8 @@ from pydantic import Field
 
 from agentmesh.prompts import JSON_TOOLS_INSTRUCTIONS, TOOL_RESULT_FOR_TEXT_MODEL
 
-__all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "ANSWER_NOW"]
+__all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "as_tool_call_chunks",
+           "ANSWER_NOW"]
 
 ANSWER_NOW: list[ToolCall] = []
 """``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
@@ -231,8 +232,7 @@ class JsonToolCallingModel(BaseChatModel):
         """As :meth:`_generate`, but a text answer comes piece by piece as the inner model writes it."""
         calls, decision = self._decide(messages, stop)
         if calls:
-            chunks = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i} for i, c in enumerate(calls)]
-            message = AIMessageChunk(content="", tool_call_chunks=chunks,
+            message = AIMessageChunk(content="", tool_call_chunks=as_tool_call_chunks(calls),
                                      response_metadata=dict(getattr(decision, "response_metadata", {}) or {}))
             yield ChatGenerationChunk(message=message)
             return
@@ -244,6 +244,11 @@ class JsonToolCallingModel(BaseChatModel):
                 started = bool(text)
             yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=piece.usage_metadata,
                                                              response_metadata=piece.response_metadata))
+
+
+def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """Complete tool calls as the chunks a streaming model sends (arguments as JSON text, indexed)."""
+    return [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i} for i, c in enumerate(calls)]
 
 
 # the inner model's raw output (JSON, or a draft) is not the answer: LangGraph's token stream

@@ -24,6 +24,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from agentmesh.models.json_tools import as_tool_call_chunks
+
 __all__ = ["FakeToolChatModel", "HashingEmbeddings", "FakeOpenAIServer", "tool_call"]
 
 
@@ -70,8 +72,7 @@ class FakeToolChatModel(FakeMessagesListChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any):
         message = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
-        calls = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i}
-                 for i, c in enumerate(getattr(message, "tool_calls", []) or [])]
+        calls = as_tool_call_chunks(getattr(message, "tool_calls", []) or [])
         text = message.text
         pieces = re.findall(r"\S+\s*|\s+", text) if self.stream_words and text and not calls else [text]
         for i, piece in enumerate(pieces):
