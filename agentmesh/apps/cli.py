@@ -44,10 +44,14 @@ DbOpt = typer.Option(None, "--db", help="Database for the sql tool: a SQLite fil
 
 
 def _agent(config: Optional[Path], model: Optional[str], base_url: Optional[str], kg: Optional[list[Path]], db: Optional[str]):
-    from agentmesh.agent import Agent
     from agentmesh.config import Settings
 
-    settings = Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db)
+    return _agent_for(Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db))
+
+
+def _agent_for(settings):
+    from agentmesh.agent import Agent
+
     with err.status("loading model and knowledge graph..."):
         return Agent(settings)
 
@@ -187,18 +191,11 @@ def serve(
         if workers > 1:
             _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings)
             return
-        agent = _agent(config, model, base_url, kg, db)
-        slack = None
-        if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
-            try:
-                from agentmesh.apps.slack import create_slack_app
-            except ImportError as exc:
-                error_line(f"Slack is configured but {exc.name} is missing: pip install 'agentmesh[slack]'")
-                raise typer.Exit(2) from None
-            slack = create_slack_app(agent)
-        app_ = create_app(agent, token=token, slack=slack)
+        agent = _agent_for(settings)
+        app_ = create_app(agent, token=token)
     import uvicorn
 
+    slack = app_.state.slack is not None
     err.print(f"[dim]agentmesh serve · http://{host}:{port}/ · model {escape(agent.model_name)}"
               f"{' · token required' if token else ''}{' · Slack at /slack/events' if slack else ''}[/]")
     uvicorn.run(app_, host=host, port=port, log_level="info")

@@ -129,13 +129,7 @@ def app_from_env() -> FastAPI:
 
     config = os.environ.get("AGENTMESH_SERVE_CONFIG")
     settings = Settings.load(Path(config) if config else None)
-    agent = Agent(settings)
-    slack = None
-    if settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
-        from agentmesh.apps.slack import create_slack_app
-
-        slack = create_slack_app(agent)
-    return create_app(agent, slack=slack)
+    return create_app(Agent(settings))
 
 
 def _metrics():
@@ -153,8 +147,15 @@ def _metrics():
 
 def create_app(agent: Any, *, token: str | None = None, concurrency: int | None = None, slack: Any = None) -> FastAPI:
     """The FastAPI app for ``agent``. ``token``: required bearer token (default: settings'
-    ``server_token``). ``slack``: a Slack app from :func:`agentmesh.apps.slack.create_slack_app`."""
+    ``server_token``). ``slack``: a Slack app from :func:`agentmesh.apps.slack.create_slack_app`;
+    by default one is made when the settings hold a Slack bot token and signing secret."""
     settings = agent.settings
+    if slack is None and settings.slack_bot_token is not None and settings.slack_signing_secret is not None:
+        try:
+            from agentmesh.apps.slack import create_slack_app
+        except ImportError as exc:
+            raise ConfigError(f"Slack is configured but {exc.name} is missing: pip install 'agentmesh[slack]'") from None
+        slack = create_slack_app(agent)
     if token is None and settings.server_token is not None:
         token = settings.server_token.get_secret_value()
     limiter = anyio.CapacityLimiter(concurrency or settings.server_concurrency)
@@ -162,6 +163,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     registry, metric = _metrics()
     app = FastAPI(title="agentmesh", version="0.1.0")
     app.state.agent = agent
+    app.state.slack = slack  # None when Slack is not served
 
     @app.middleware("http")
     async def guard_and_measure(request: Request, call_next):
