@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -195,84 +202,63 @@ def test_a_private_request_is_marked_private_in_its_thread(served):
     assert first.additional_kwargs["private"] is True
 
 
-def test_agentmesh_serve_from_the_command_line_end_to_end(tmp_path, example_kg):
-    """The real command: `agentmesh serve` in its own process, its model a fake OpenAI-compatible
-    server, the official client in front."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    from agentmesh.models.testing import FakeOpenAIServer
-
+@contextmanager
+def agentmesh_serve(tmp_path, args, env_extra, timeout=90):
+    """`agentmesh serve` in its own process group on a free port; yields the base URL and a list
+    that holds the command's output once it has stopped."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    env = {**os.environ, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_EMBEDDINGS": "hashing", **env_extra}
+    proc = subprocess.Popen([sys.executable, "-m", "agentmesh.apps.cli", "serve", "--port", str(port), *args],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "agentmesh serve did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", output
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the whole group: --workers starts children
+        output.append(proc.communicate(timeout=30)[0])
+
+
+def test_agentmesh_serve_from_the_command_line_end_to_end(tmp_path, example_kg):
+    """The real command: `agentmesh serve` in its own process, its model a fake OpenAI-compatible
+    server, the official client in front."""
+    from agentmesh.models.testing import FakeOpenAIServer
+
     with FakeOpenAIServer([{"content": "Claude 2.1 reads 200000 tokens."}]) as model_server:
-        env = {**os.environ, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_SERVER_TOKEN": TOKEN,
-               "AGENTMESH_TOOLS": "kg_search", "AGENTMESH_EMBEDDINGS": "hashing"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agentmesh.apps.cli", "serve", "--port", str(port), "--kg", str(example_kg),
-             "--model", "local:fake-model", "--base-url", model_server.base_url],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "agentmesh serve did not start"
-                time.sleep(0.2)
-            c = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=TOKEN, max_retries=0)
+        args = ["--kg", str(example_kg), "--model", "local:fake-model", "--base-url", model_server.base_url]
+        with agentmesh_serve(tmp_path, args, {"AGENTMESH_SERVER_TOKEN": TOKEN, "AGENTMESH_TOOLS": "kg_search"}) as (url, output):
+            c = OpenAI(base_url=f"{url}/v1", api_key=TOKEN, max_retries=0)
             reply = c.chat.completions.create(model="agentmesh", messages=[{"role": "user", "content": "Context window of Claude 2.1?"}])
             streamed = "".join(ch.choices[0].delta.content or "" for ch in c.chat.completions.create(
                 model="agentmesh", stream=True, messages=[{"role": "user", "content": "Context window of Claude 2.1?"}]) if ch.choices)
-        finally:
-            proc.terminate()
-            output = proc.communicate(timeout=20)[0]
     assert reply.choices[0].message.content == "Claude 2.1 reads 200000 tokens."
     assert streamed == "Claude 2.1 reads 200000 tokens."
-    assert "token required" in output and TOKEN not in output  # the token itself is never printed
+    assert "token required" in output[0] and TOKEN not in output[0]  # the token itself is never printed
 
 
 def test_serve_with_two_workers_keeps_each_thread_in_order(tmp_path, example_kg):
     """Two worker processes behind one port: concurrent turns on one thread run one at a time."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
     from concurrent.futures import ThreadPoolExecutor
 
     from agentmesh.models.testing import FakeOpenAIServer
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     # a slow model: overlapping turns on one thread would interleave if nothing serialized them
     with FakeOpenAIServer([{"content": "An answer.", "delay": 0.3}]) as model_server:
-        env = {**os.environ, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_TOOLS": "kg_search",
-               "AGENTMESH_EMBEDDINGS": "hashing", "AGENTMESH_CACHE": "false"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "agentmesh.apps.cli", "serve", "--port", str(port), "--workers", "2", "--kg", str(example_kg),
-             "--model", "local:fake-model", "--base-url", model_server.base_url],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert proc.poll() is None, proc.stdout.read()
-                assert time.monotonic() < deadline, "agentmesh serve --workers 2 did not start"
-                time.sleep(0.3)
-            c = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="none", max_retries=0, timeout=60)
+        args = ["--workers", "2", "--kg", str(example_kg), "--model", "local:fake-model", "--base-url", model_server.base_url]
+        with agentmesh_serve(tmp_path, args, {"AGENTMESH_TOOLS": "kg_search", "AGENTMESH_CACHE": "false"}) as (url, _):
+            c = OpenAI(base_url=f"{url}/v1", api_key="none", max_retries=0, timeout=60)
 
             def ask(i: int) -> str:
                 return c.chat.completions.create(model="x", user="shared", messages=[{"role": "user", "content": f"Question {i}?"}]
@@ -280,15 +266,7 @@ def test_serve_with_two_workers_keeps_each_thread_in_order(tmp_path, example_kg)
 
             with ThreadPoolExecutor(6) as pool:
                 answers = list(pool.map(ask, range(6)))
-        finally:
-            import signal
-
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.communicate(timeout=30)
     assert answers == ["An answer."] * 6
-    from agentmesh import Agent, Settings
-    from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
-
     agent = Agent(Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False),
                   model=FakeToolChatModel(responses=[]), embeddings=HashingEmbeddings())
     kinds = [m.type for m in agent.history("shared") if m.type in ("human", "ai")]
