@@ -58,6 +58,17 @@ def checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def assert_contained(db: SQLDatabase, attack: str, state, leftovers: tuple[str, ...] = ()) -> None:
+    """The attack is refused or fails in the database, ``state()`` is unchanged, and no file it
+    meant to write exists."""
+    before = state()
+    with pytest.raises(ToolError):
+        db.query(attack)
+    assert state() == before
+    for leftover in leftovers:
+        assert not os.path.exists(leftover)
+
+
 @pytest.fixture(scope="module")
 def sqlite_db(tmp_path_factory):
     copy = tmp_path_factory.mktemp("sqlite") / "landscape.sqlite"
@@ -68,12 +79,8 @@ def sqlite_db(tmp_path_factory):
 @pytest.mark.parametrize("name", sorted(SQLITE_ATTACKS))
 def test_attack_sql_sqlite(sqlite_db, name):
     db = SQLDatabase(sqlite_db, timeout=2)
-    before = checksum(sqlite_db)
-    with pytest.raises(ToolError):
-        db.query(SQLITE_ATTACKS[name])
-    assert checksum(sqlite_db) == before
-    for leftover in ("/tmp/agentmesh-stolen.sqlite", "/tmp/agentmesh-attached.sqlite", "/tmp/agentmesh-written.txt"):
-        assert not os.path.exists(leftover)
+    assert_contained(db, SQLITE_ATTACKS[name], lambda: checksum(sqlite_db),
+                     ("/tmp/agentmesh-stolen.sqlite", "/tmp/agentmesh-attached.sqlite", "/tmp/agentmesh-written.txt"))
     assert db.query("SELECT COUNT(*) FROM models")[1] == [(26,)]  # still serving reads
 
 
@@ -142,11 +149,7 @@ PG_ATTACKS = {
 @pytest.mark.parametrize("name", sorted(PG_ATTACKS))
 def test_attack_sql_postgres(pg, name):
     db = SQLDatabase(PG_URL, timeout=2)
-    before = pg_checksum(pg)
-    with pytest.raises(ToolError):
-        db.query(PG_ATTACKS[name])
-    assert pg_checksum(pg) == before
-    assert not os.path.exists("/tmp/agentmesh-pg-pwned")
+    assert_contained(db, PG_ATTACKS[name], lambda: pg_checksum(pg), ("/tmp/agentmesh-pg-pwned",))
     db.engine.dispose()
 
 
@@ -229,11 +232,7 @@ MYSQL_ATTACKS = {
 @pytest.mark.parametrize("name", sorted(MYSQL_ATTACKS))
 def test_attack_sql_mariadb(mysql, name):
     db = SQLDatabase(MYSQL_URL, timeout=2)
-    before = mysql_checksum(mysql)
-    with pytest.raises(ToolError):
-        db.query(MYSQL_ATTACKS[name])
-    assert mysql_checksum(mysql) == before
-    assert not os.path.exists("/tmp/agentmesh-mysql-out.txt")
+    assert_contained(db, MYSQL_ATTACKS[name], lambda: mysql_checksum(mysql), ("/tmp/agentmesh-mysql-out.txt",))
     db.engine.dispose()
 
 
@@ -289,19 +288,11 @@ DUCKDB_ATTACKS = {
 }
 
 
-def duck_checksum(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.mark.parametrize("name", sorted(DUCKDB_ATTACKS))
 def test_attack_sql_duckdb(duck, name):
     db = SQLDatabase(f"duckdb:///{duck}", timeout=2)
-    before = duck_checksum(duck)
-    with pytest.raises(ToolError):
-        db.query(DUCKDB_ATTACKS[name])
-    assert duck_checksum(duck) == before
-    for leftover in ("/tmp/agentmesh-duck-out.csv", "/tmp/agentmesh-duck-export", "/tmp/agentmesh-duck-other.duckdb"):
-        assert not os.path.exists(leftover)
+    assert_contained(db, DUCKDB_ATTACKS[name], lambda: checksum(duck),
+                     ("/tmp/agentmesh-duck-out.csv", "/tmp/agentmesh-duck-export", "/tmp/agentmesh-duck-other.duckdb"))
     db.engine.dispose()
 
 
