@@ -269,9 +269,11 @@ class Agent:
         return [call for item in (snapshot.interrupts if snapshot else ()) for call in _approval_calls(item.value)]
 
     def _pending_run_id(self, thread_id: str) -> str:
-        if not self.pending(thread_id):
+        """The run id of the stopped run (from its question), read in one look at the checkpoint."""
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        if not any(_approval_calls(item.value) for item in (snapshot.interrupts if snapshot else ())):
             raise AgentmeshError(f"thread {thread_id!r} has no tool call waiting for approval")
-        for message in reversed(self.history(thread_id)):
+        for message in reversed(snapshot.values.get("messages", [])):
             if isinstance(message, HumanMessage):
                 return str(message.additional_kwargs.get("run_id") or uuid.uuid4().hex[:16])
         return uuid.uuid4().hex[:16]
