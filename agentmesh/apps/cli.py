@@ -130,11 +130,11 @@ def ask(
         raise typer.Exit(2)
     with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
-        if thread and agent.pending(thread):  # an earlier run waits for a decision: settle it first
+        pending = agent.pending(thread) if thread else []
+        if pending:  # an earlier run waits for a decision: settle it first
             err.print("[yellow]this thread has an earlier run waiting for approval[/]")
-            earlier = agent.resume(thread, decide(agent.pending(thread), approve))
-            while earlier.pending:
-                earlier = agent.resume(thread, decide(earlier.pending, approve))
+        while pending:
+            pending = agent.resume(thread, decide(pending, approve)).pending
         result = agent.run(question, thread_id=thread)
         while result.pending:
             result = agent.resume(result.thread_id, decide(result.pending, approve))
