@@ -118,10 +118,9 @@ class Agent:
                 config=s.description_config(),
             )
         if tools is None:
-            context = ToolContext(
-                knowledge=self.knowledge, db=s.db, python_timeout=s.python_timeout, sql_row_limit=s.sql_row_limit,
-                embeddings=self.embeddings if s.docs else None, docs=list(s.docs), data_dir=s.data_dir(),
-                web_search=web_search, sql_writes=s.sql_writes, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
+            context = ToolContext.from_settings(
+                s, knowledge=self.knowledge, embeddings=self.embeddings if s.docs else None, docs=list(s.docs),
+                web_search=web_search, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
             )
             tools = registry.build(list(s.tools), context)
         self.tools = [*tools, *extra_tools]

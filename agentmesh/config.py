@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
     sql_writes: bool = Field(False, description="Let the sql tool write (INSERT/UPDATE/DELETE); each write needs approval.")
+    sql_role: str | None = Field(None, description="PostgreSQL role the sql tool's session takes (SET ROLE), e.g. a role with SELECT only.")
+    sql_allow_privileged: bool = Field(
+        False, description="Accept a database login that is a superuser or has FILE (not recommended: the read-only session then does not protect the server)."
+    )
+    sql_functions: list[str] = Field(
+        default_factory=list, description="Functions to add to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL), if free of side effects."
+    )
     approval: Literal["ask", "auto", "deny"] = Field(
         "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
     )
@@ -117,7 +124,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, description="Slack app-level token (xapp-...) for Socket Mode: `agentmesh slack`.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
 
-    @field_validator("kg", "docs", "tools", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")
+    @field_validator("kg", "docs", "tools", "sql_functions", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):

@@ -75,4 +75,11 @@ class ToolError(AgentmeshError):
 
 
 class ReadOnlyViolationError(ToolError):
-    """A statement would write to a source that is read-only."""
+    """A statement would write to a source that is read-only.
+
+    ``layer`` says which protection refused it: ``"statement"`` (agentmesh's check, before the
+    database saw it) or ``"database"`` (the read-only connection or the server itself)."""
+
+    def __init__(self, message: str, *, layer: str = "statement") -> None:
+        super().__init__(message)
+        self.layer = layer

@@ -60,8 +60,7 @@ def run(
 
         def tools_factory():
             light = [n for n in settings.tools if n in ("sql", "sql_schema", "python")]
-            context = ToolContext(db=settings.db, python_timeout=settings.python_timeout, sql_row_limit=settings.sql_row_limit,
-                                  data_dir=settings.data_dir())
+            context = ToolContext.from_settings(settings)
             return default_registry.build(light, context)
 
         def progress(step: str, status: str, detail: str) -> None:

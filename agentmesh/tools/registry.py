@@ -36,12 +36,27 @@ class ToolContext:
     sql_row_limit: int = 200
     sql_writes: bool = False
     """Writes are allowed on the database; the agent graph asks a person before each one."""
+    sql_role: str | None = None
+    """PostgreSQL role the sql tool's session takes (SET ROLE)."""
+    sql_allow_privileged: bool = False
+    """Accept a database login that is a superuser or may touch server files (not recommended)."""
+    sql_functions: tuple[str, ...] = ()
+    """Functions added to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL)."""
     embeddings: Any = None
     docs: list[Path] = field(default_factory=list)
     data_dir: Path | None = None
     web_search: Any = None
     """A WebSearchProvider; the web_search tool exists only when one is given."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any, **parts: Any) -> "ToolContext":
+        """The context every face builds tools from: the settings' limits plus the parts given."""
+        return cls(
+            db=settings.db, python_timeout=settings.python_timeout, sql_row_limit=settings.sql_row_limit,
+            sql_writes=settings.sql_writes, sql_role=settings.sql_role, sql_allow_privileged=settings.sql_allow_privileged,
+            sql_functions=tuple(settings.sql_functions), data_dir=settings.data_dir(), **parts,
+        )
 
 
 ToolFactory = Callable[[ToolContext], BaseTool | None]
@@ -105,6 +120,7 @@ def _database(ctx: ToolContext):
         ctx.extra["sql_database"] = SQLDatabase(
             ctx.db, row_limit=ctx.sql_row_limit, allow_writes=ctx.sql_writes,
             approve=(lambda statement: True) if ctx.sql_writes else None,
+            role=ctx.sql_role, allow_privileged=ctx.sql_allow_privileged, functions=ctx.sql_functions,
         )
     return ctx.extra["sql_database"]
 

@@ -1,19 +1,25 @@
 """sql and sql_schema: queries on any SQLAlchemy database, read-only unless the user says otherwise.
 
-Read-only is enforced twice:
+Read-only is enforced by two layers, each meant to hold alone (tests/security runs the attack
+suites against each layer with the other switched off):
 1. the statement is parsed with sqlglot for the database's dialect: exactly one statement, a
-   query (SELECT / UNION / INTERSECT / EXCEPT) containing no data or schema change, no
-   SELECT INTO, no row locks and no function known to touch files, other servers or the
-   session (``load_extension``, ``pg_read_file``, ``dblink``, ``set_config``...);
+   query (SELECT / UNION / INTERSECT / EXCEPT) containing no data or schema change, no INTO in
+   any position (``SELECT ... INTO OUTFILE`` writes files even in a read-only transaction), no
+   row locks, no MariaDB/MySQL executable comment (``/*! ... */`` is code to the server), and
+   only functions that are safe: an allowlist on PostgreSQL and MariaDB/MySQL, a denylist on
+   SQLite and DuckDB (see ``agentmesh.tools._sql_functions`` for why);
 2. the connection itself cannot write: SQLite files are opened with ``mode=ro`` and an
    authorizer that allows only reads; PostgreSQL sessions start with
    ``default_transaction_read_only=on`` and every query runs in a read-only transaction that
-   is rolled back.
+   is rolled back; MariaDB/MySQL sessions are ``TRANSACTION READ ONLY``; DuckDB files open
+   ``read_only`` with external access off. A read-only transaction does not stop a superuser
+   (``COPY ... TO PROGRAM``) or a MariaDB user with FILE, so a connection whose role is
+   privileged is refused unless ``allow_privileged`` (and one that can write is warned about).
 
-Every query has a row cap and a time limit (SQLite: a progress handler; PostgreSQL:
-``statement_timeout``). Database errors come back to the model with the database's own
-message. Writes need ``allow_writes=True`` for that connection *and* an approver that says
-yes to the exact statement; without an approver they are refused.
+Every query has a row cap, a cell and result size cap, and a time limit (SQLite: a progress
+handler; PostgreSQL: ``statement_timeout``). Database errors come back to the model with the
+database's own message. Writes need ``allow_writes=True`` for that connection *and* an approver
+that says yes to the exact statement; without an approver they are refused.
 
 >>> db = SQLDatabase("examples/llm-landscape/landscape.sqlite")          # doctest: +SKIP
 >>> db.query("SELECT COUNT(*) FROM models")                              # doctest: +SKIP
@@ -23,20 +29,23 @@ yes to the exact statement; without an approver they are refused.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 import sqlglot
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.graphs.state import Citation
+from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
 
 __all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool"]
 
@@ -50,21 +59,6 @@ _WRITE_NODES = (
     exp.Lock, exp.Copy, exp.Set, exp.Pragma, exp.Attach, exp.Detach, exp.TruncateTable, exp.Transaction,
     exp.Commit, exp.Rollback, exp.Grant, exp.Use,
 )
-DANGEROUS_FUNCTIONS = frozenset({
-    # SQLite: native code, files
-    "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer",
-    # PostgreSQL: files, large objects, other servers, sessions, server control
-    "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir", "pg_ls_waldir",
-    "lo_import", "lo_export", "lo_get", "lo_put", "lo_from_bytea", "lo_unlink",
-    "dblink", "dblink_exec", "dblink_connect", "dblink_send_query",
-    "load_file", "benchmark", "sys_exec", "sys_eval",  # MySQL/MariaDB: read server files, burn CPU, UDF shells
-    # DuckDB: files and URLs as tables
-    "read_csv", "read_csv_auto", "read_text", "read_blob", "read_parquet", "parquet_scan", "read_json",
-    "read_json_auto", "read_ndjson", "glob", "sniff_csv", "read_xlsx", "iceberg_scan", "delta_scan",
-    "set_config", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile",
-    "pg_promote", "pg_switch_wal", "query_to_xml", "query_to_xml_and_xmlschema", "cursor_to_xml",
-    "pg_advisory_lock", "pg_advisory_xact_lock", "txid_current", "nextval", "setval",
-})
 SQL_DESCRIPTION = (
     "Run one read-only SQL query ({dialect}) on the {name} database and get the rows back. Use it "
     "for numbers: filtering, sorting, comparing, counting. Call sql_schema first if you do not know "
@@ -84,14 +78,26 @@ def _function_names(tree: exp.Expression) -> set[str]:
     return names
 
 
-def check_statement(sql: str, dialect: str = "sqlite") -> exp.Expression:
-    """Parse ``sql``; return it if it is one read-only query, else raise saying why."""
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
+
+
+def check_statement(sql: str, dialect: str = "sqlite", *, extra_functions: Iterable[str] = ()) -> exp.Expression:
+    """Parse ``sql``; return it if it is one read-only query, else raise saying why.
+
+    ``extra_functions`` widens the dialect's function allowlist (never past the denylist)."""
     if len(sql) > 100_000:
         raise ToolError(f"the query is {len(sql):,} characters long; the limit is 100,000")
+    if dialect == "mysql" and _EXECUTABLE_COMMENT.search(sql):
+        # MariaDB/MySQL execute the text of /*! ... */ and /*M! ... */: sqlglot would see a comment
+        raise ReadOnlyViolationError("refused: /*! ... */ is an executable comment on MariaDB/MySQL; write the query without it")
     try:
+        tokens = sqlglot.tokenize(sql, read=dialect)
+        if any(token.token_type == TokenType.INTO for token in tokens):
+            # SELECT ... INTO OUTFILE/DUMPFILE writes files even in a read-only transaction; SELECT INTO makes tables
+            raise ReadOnlyViolationError("refused: the query contains INTO; this database is read-only and the sql tool writes no files")
         statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as exc:
-        detail = exc.errors[0] if exc.errors else {}
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        detail = exc.errors[0] if getattr(exc, "errors", None) else {}
         where = f" at line {detail.get('line')}, column {detail.get('col')}" if detail else ""
         raise ReadOnlyViolationError(f"refused: the statement does not parse as {dialect} SQL{where}; only plain queries may run") from None
     if len(statements) != 1:
@@ -102,9 +108,18 @@ def check_statement(sql: str, dialect: str = "sqlite") -> exp.Expression:
     for node in tree.walk():
         if isinstance(node, _WRITE_NODES):
             raise ReadOnlyViolationError(f"refused: the query contains {type(node).__name__.upper()}; this database is read-only")
-    dangerous = _function_names(tree) & DANGEROUS_FUNCTIONS
+    names = _function_names(tree)
+    dangerous = names & DANGEROUS_FUNCTIONS
     if dangerous:
         raise ReadOnlyViolationError(f"refused: {', '.join(sorted(dangerous))} may not run from the sql tool")
+    allowed = ALLOWED_FUNCTIONS.get(dialect)
+    if allowed is not None:
+        unknown = names - allowed - {name.lower() for name in extra_functions}
+        if unknown:
+            raise ReadOnlyViolationError(
+                f"refused: {', '.join(sorted(unknown))} {'is' if len(unknown) == 1 else 'are'} not on the sql tool's list of "
+                f"{dialect} functions for read-only analytics; if {'it is' if len(unknown) == 1 else 'they are'} free of side "
+                "effects, a person can add it with the setting sql_functions")
     return tree
 
 
@@ -155,6 +170,11 @@ class SQLDatabase:
         approve: Approver | None = None,
         sample_rows: int = 3,
         name: str | None = None,
+        role: str | None = None,
+        allow_privileged: bool = False,
+        functions: Iterable[str] = (),
+        max_cell_chars: int = 2_000,
+        max_result_chars: int = 100_000,
     ) -> None:
         self.url, self.path = _url(target)
         self.backend = self.url.get_backend_name()
@@ -165,10 +185,19 @@ class SQLDatabase:
         self.approve = approve
         self.sample_rows = sample_rows
         self.name = name or (self.path.stem if self.path else (self.url.database or self.backend))
+        self.role = role
+        self.allow_privileged = allow_privileged
+        self.functions = frozenset(f.lower() for f in functions)
+        self.max_cell_chars = max_cell_chars
+        self.max_result_chars = max_result_chars
+        if role is not None and self.backend != "postgresql":
+            raise DatabaseError(f"database '{self.display}': sql_role works on PostgreSQL only (SET ROLE); on "
+                                f"{self.backend}, connect as a user that may only read")
         self.engine = self._engine(read_only=True)
         self._writer: sa.Engine | None = None
         try:
             with self.engine.connect() as conn:
+                self.privileges = self._check_privileges(conn)
                 self.tables = sorted(self._tables(conn))
                 self.columns = {t: [name for name, _ in self._describe(conn, t)[0]] for t in self.tables}
         except sa.exc.SQLAlchemyError as exc:
@@ -198,7 +227,13 @@ class SQLDatabase:
             options = f"-c statement_timeout={int(self.timeout * 1000)}"
             if read_only:
                 options += " -c default_transaction_read_only=on"
+            if self.role:  # SET ROLE at session start; the login's own rights still count (see _check_privileges)
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", self.role):
+                    raise DatabaseError(f"sql_role '{self.role}' is not a plain PostgreSQL role name")
+                options += f" -c role={self.role}"
             engine = sa.create_engine(self.url, connect_args={"options": options}, pool_pre_ping=True)
+            if read_only:  # session locks outlive a read-only transaction: release them before reuse
+                sa.event.listen(engine, "checkin", _release_session_locks("SELECT pg_advisory_unlock_all()"))
             return engine.execution_options(postgresql_readonly=True) if read_only else engine
         if self.backend in ("mysql", "mariadb"):
             engine = sa.create_engine(self.url, pool_pre_ping=True)
@@ -217,6 +252,8 @@ class SQLDatabase:
                 finally:
                     cursor.close()
 
+            if read_only:  # GET_LOCK's locks belong to the session, not to the read-only transaction
+                sa.event.listen(engine, "checkin", _release_session_locks("SELECT RELEASE_ALL_LOCKS()"))
             return engine
         if self.backend == "duckdb":
             if self.url.database and self.url.database != ":memory:" and not Path(self.url.database).is_file():
@@ -228,6 +265,54 @@ class SQLDatabase:
                     self.backend)
         return sa.create_engine(self.url)
 
+    def _check_privileges(self, conn: sa.Connection) -> str:
+        """What the connection's role may do beyond reading: ``"read"``, ``"write"`` or ``"privileged"``.
+
+        A privileged role (PostgreSQL superuser or server-file roles; MariaDB/MySQL FILE, SUPER or
+        ALL on ``*.*``) makes the connection layer worthless: it can run ``COPY ... TO PROGRAM`` or
+        write server files whatever the transaction mode. Such a connection is refused unless
+        ``allow_privileged``; a role that can write gets a warning."""
+        if self.backend == "postgresql":
+            row = conn.exec_driver_sql(
+                "SELECT s.rolsuper OR c.rolsuper OR pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER') "
+                "OR pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') "
+                "OR pg_has_role(current_user, 'pg_read_server_files', 'MEMBER'), "
+                "EXISTS (SELECT 1 FROM information_schema.table_privileges WHERE grantee IN (current_user, 'PUBLIC') "
+                "AND table_schema NOT IN ('pg_catalog', 'information_schema') "
+                "AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')) "
+                "OR EXISTS (SELECT 1 FROM pg_tables WHERE tableowner = current_user "
+                "AND schemaname NOT IN ('pg_catalog', 'information_schema')), session_user, current_user "
+                "FROM pg_roles s, pg_roles c WHERE s.rolname = session_user AND c.rolname = current_user").one()
+            conn.rollback()
+            privileged, writes, login, role = row
+            who = f"role '{role}'" + (f" (login '{login}')" if login != role else "")
+            why = "is a superuser or may run programs and read or write files on the server"
+        elif self.backend in ("mysql", "mariadb"):
+            grants = [r[0].upper() for r in conn.exec_driver_sql("SHOW GRANTS")]
+            conn.rollback()
+            global_grants = [g.split(" ON ")[0] for g in grants if " ON *.* " in g]
+            privileged = any(word in g for g in global_grants for word in ("ALL PRIVILEGES", "FILE", "SUPER"))
+            writes = any(word in g.split(" ON ")[0] for g in grants
+                         for word in ("ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "DROP", "CREATE", "ALTER"))
+            who = "user " + str(conn.exec_driver_sql("SELECT CURRENT_USER()").scalar())
+            conn.rollback()
+            why = "has FILE, SUPER or ALL PRIVILEGES on *.*: it can read and write files on the server"
+        else:
+            return "read"  # SQLite and DuckDB files: the connection is opened read-only by agentmesh itself
+        if privileged:
+            message = (f"database '{self.display}': the {who} {why}, so a read-only session does not protect the "
+                       "server. Connect as a role that may only read (README: 'A read-only database role'), or set "
+                       "sql_allow_privileged = true to rely on the statement check alone")
+            if not self.allow_privileged:
+                raise DatabaseError(message)
+            log.warning("%s (sql_allow_privileged is on)", message.split(". Connect")[0])
+            return "privileged"
+        if writes:
+            log.warning("database '%s': the %s can write tables; only the read-only session stops writes. A role that "
+                        "may only SELECT is safer (README: 'A read-only database role')", self.display, who)
+            return "write"
+        return "read"
+
     def _sqlite_deadline(self, conn: sa.Connection) -> None:
         raw = conn.connection.dbapi_connection
         deadline = time.monotonic() + self.timeout
@@ -236,7 +321,7 @@ class SQLDatabase:
     def query(self, sql: str) -> tuple[list[str], list[tuple], bool]:
         """Run one read-only query; column names, at most ``row_limit`` rows, and whether rows were cut."""
         try:
-            check_statement(sql, self.dialect)
+            check_statement(sql, self.dialect, extra_functions=self.functions)
         except ReadOnlyViolationError:
             if self.allow_writes:
                 return self._write(sql)
@@ -271,7 +356,18 @@ class SQLDatabase:
             if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2", "duckdb", "_duckdb", "pymysql"):
                 raise self._error(exc) from None
             raise
-        return columns, [tuple(r) for r in rows[: self.row_limit]], len(rows) > self.row_limit
+        return columns, *self._capped(rows)
+
+    def _capped(self, rows: list) -> tuple[list[tuple], bool]:
+        """At most ``row_limit`` rows, each cell at most ``max_cell_chars``, all at most ``max_result_chars``."""
+        kept, total = [], 0
+        for row in rows[: self.row_limit]:
+            row = tuple(_cap_cell(v, self.max_cell_chars) for v in row)
+            total += sum(len(str(v)) for v in row)
+            if kept and total > self.max_result_chars:
+                return kept, True
+            kept.append(row)
+        return kept, len(rows) > self.row_limit
 
     def _write(self, sql: str) -> tuple[list[str], list[tuple], bool]:
         if self.approve is None:
@@ -293,7 +389,7 @@ class SQLDatabase:
         lowered = message.lower()
         if "not authorized" in lowered or "readonly" in lowered or "read-only" in lowered or "read only" in lowered \
                 or "read_only" in lowered:
-            return ReadOnlyViolationError(f"refused by the database: it is read-only ({message})")
+            return ReadOnlyViolationError(f"refused by the database: it is read-only ({message})", layer="database")
         if "interrupted" in lowered or "statement timeout" in lowered or "canceling statement" in lowered:
             return ToolError(f"the query ran longer than {self.timeout:g}s and was stopped; make it cheaper")
         return ToolError(f"{self.backend} error: {message}")
@@ -302,7 +398,13 @@ class SQLDatabase:
         if self.backend == "duckdb":  # duckdb-engine's introspection fails on SQLAlchemy 2.1: ask DuckDB itself
             return [r[0] for r in conn.exec_driver_sql(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")]
-        return sa.inspect(conn).get_table_names()
+        names = sa.inspect(conn).get_table_names()
+        if self.backend == "postgresql":  # a read-only role sees the tables it was granted, not every table
+            readable = {r[0] for r in conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND has_table_privilege(format('%%I.%%I', schemaname, tablename), 'SELECT')")}
+            names = [n for n in names if n in readable]
+        return names
 
     def _describe(self, conn: sa.Connection, table: str) -> tuple[list[tuple[str, str]], set[str], list[tuple[list, str, list]]]:
         """Columns (name, type), primary-key columns, and foreign keys (columns, table, their columns)."""
@@ -348,10 +450,37 @@ class SQLDatabase:
         return SAMPLE_NOTE + "\n" + "\n".join(lines)
 
 
+def _release_session_locks(statement: str) -> Callable[[Any, Any], None]:
+    """A pool ``checkin`` hook: a connection goes back to the pool holding no session lock."""
+
+    def release(dbapi_conn: Any, _record: Any) -> None:
+        if dbapi_conn is None:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            try:
+                cursor.execute(statement)
+            finally:
+                cursor.close()
+            dbapi_conn.rollback()
+        except Exception:  # a broken connection: the pool discards it, and its locks with it
+            log.debug("could not release session locks on a pooled connection", exc_info=True)
+
+    return release
+
+
 def _message(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _cap_cell(value: Any, limit: int) -> Any:
+    if isinstance(value, (str, bytes, bytearray, memoryview)) and len(value) > limit:
+        kind = "characters" if isinstance(value, str) else "bytes"
+        head = value[:limit] if isinstance(value, str) else bytes(value[:limit]).hex()[:limit]
+        return f"{head}... (cut: {len(value) - limit:,} more {kind})"
+    return value
 
 
 def _cell(value: Any) -> str:

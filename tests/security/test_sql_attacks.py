@@ -1,6 +1,12 @@
-"""Attacks on the sql tool, on a real SQLite file and a real PostgreSQL database.
+"""Attacks on the sql tool, on a real SQLite file and real PostgreSQL, MariaDB and DuckDB databases.
 
-Each attack is refused or fails inside the database; the database's checksum is unchanged."""
+Each attack runs three times: against the whole tool, against the statement check alone (the
+connection may write, as a superuser), and against the connection alone (the statement check is
+switched off). Each layer must hold on its own. The whole tool and the statement check alone
+must refuse every attack *in the statement check* (the database never sees it), except the
+attacks that only a limit can stop. The connection alone contains an attack when the database
+refuses it or it does no harm: the data, the tables, the server's side state and the files it
+meant to write are unchanged, and nothing secret comes back."""
 
 from __future__ import annotations
 
@@ -11,11 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from agentmesh.errors import ToolError
+from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
+from agentmesh.tools import sql as sql_module
 from agentmesh.tools.sql import SQLDatabase
 
 EXAMPLE_DB = Path(__file__).resolve().parents[2] / "examples" / "llm-landscape" / "landscape.sqlite"
 PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_READER_URL = PG_URL.replace("//postgres@", "//am_reader@")
+LAYERS = ("whole", "statement_check_alone", "connection_alone")
+LIMIT_ATTACKS = {"one_megabyte_query", "runaway_recursion", "cartesian_explosion"}
+"""Attacks that are valid read-only queries: only the size and time limits stop them."""
+SECRET_MARKERS = ("root:x:0:0", "root:*:0:0")
 
 SQLITE_ATTACKS = {
     "drop": "DROP TABLE models",
@@ -58,15 +70,34 @@ def checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def assert_contained(db: SQLDatabase, attack: str, state, leftovers: tuple[str, ...] = ()) -> None:
-    """The attack is refused or fails in the database, ``state()`` is unchanged, and no file it
-    meant to write exists."""
+def open_layer(monkeypatch, layer: str, target, **kwargs) -> SQLDatabase:
+    """The sql tool with one layer switched off: the statement check, or the read-only connection."""
+    if layer == "connection_alone":
+        monkeypatch.setattr(sql_module, "check_statement", lambda sql, dialect, **_: None)
+    elif layer == "statement_check_alone":
+        real = SQLDatabase._engine
+        monkeypatch.setattr(SQLDatabase, "_engine", lambda self, read_only: real(self, read_only=False))
+        kwargs["allow_privileged"] = True
+    return SQLDatabase(target, timeout=2, **kwargs)
+
+
+def assert_contained(db: SQLDatabase, name: str, attack: str, state, leftovers: tuple[str, ...], layer: str) -> None:
+    """The attack is refused by the layer that should refuse it, or (connection alone) does no harm."""
     before = state()
-    with pytest.raises(ToolError):
-        db.query(attack)
+    try:
+        _, rows, _ = db.query(attack)
+    except ReadOnlyViolationError as exc:
+        if layer != "connection_alone" and name not in LIMIT_ATTACKS:
+            assert exc.layer == "statement", f"refused by the {exc.layer}, not by the statement check: {exc}"
+    except ToolError as exc:
+        if layer != "connection_alone":
+            assert name in LIMIT_ATTACKS, f"only a limit should stop a valid query; the statement check let this through: {exc}"
+    else:
+        assert layer == "connection_alone", f"the attack ran: {rows!r:.200}"
+        assert not any(marker in str(rows) for marker in SECRET_MARKERS), f"a server file came back: {rows!r:.200}"
     assert state() == before
     for leftover in leftovers:
-        assert not os.path.exists(leftover)
+        assert not os.path.exists(leftover), f"{leftover} was written"
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +107,35 @@ def sqlite_db(tmp_path_factory):
     return copy
 
 
+@pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("name", sorted(SQLITE_ATTACKS))
-def test_attack_sql_sqlite(sqlite_db, name):
-    db = SQLDatabase(sqlite_db, timeout=2)
-    assert_contained(db, SQLITE_ATTACKS[name], lambda: checksum(sqlite_db),
-                     ("/tmp/agentmesh-stolen.sqlite", "/tmp/agentmesh-attached.sqlite", "/tmp/agentmesh-written.txt"))
+def test_attack_sql_sqlite(sqlite_db, name, layer, monkeypatch):
+    db = open_layer(monkeypatch, layer, sqlite_db)
+    assert_contained(db, name, SQLITE_ATTACKS[name], lambda: checksum(sqlite_db),
+                     ("/tmp/agentmesh-stolen.sqlite", "/tmp/agentmesh-attached.sqlite", "/tmp/agentmesh-written.txt"), layer)
     assert db.query("SELECT COUNT(*) FROM models")[1] == [(26,)]  # still serving reads
+
+
+def test_sqlite_connection_alone_refuses_writes_in_the_database(sqlite_db, monkeypatch):
+    """With the statement check off, mode=ro and the authorizer still refuse, and say so."""
+    db = open_layer(monkeypatch, "connection_alone", sqlite_db)
+    for attack in ("DELETE FROM models", "ATTACH DATABASE '/tmp/agentmesh-attached.sqlite' AS other",
+                   "SELECT load_extension('/tmp/evil.so')", "PRAGMA writable_schema = ON"):
+        with pytest.raises(ToolError):
+            db.query(attack)
+    with pytest.raises(ReadOnlyViolationError) as refused:
+        db.query("UPDATE prices SET input_per_1m_usd = 0")
+    assert refused.value.layer == "database"
+
+
+def test_sql_cells_and_results_are_capped(sqlite_db):
+    """A 30 MB cell does not come back whole; nor do many large rows."""
+    db = SQLDatabase(sqlite_db, max_cell_chars=1000, max_result_chars=50_000)
+    (cell,), = db.query("SELECT printf('%.*c', 30000000, 'x')")[1]
+    assert len(cell) < 1100 and cell.endswith("(cut: 29,999,000 more characters)")
+    rows, truncated = db.query("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 150) "
+                               "SELECT n, printf('%.*c', 900, 'y') FROM r")[1:]
+    assert truncated and 50 <= len(rows) <= 56
 
 
 def test_a_semicolon_inside_a_string_is_just_data(sqlite_db):
@@ -92,30 +146,43 @@ def test_a_semicolon_inside_a_string_is_just_data(sqlite_db):
 
 @pytest.fixture(scope="module")
 def pg():
-    """A scratch schema on the local PostgreSQL, filled by a privileged connection."""
+    """A scratch schema on the local PostgreSQL, filled by a privileged connection, and a login
+    role ``am_reader`` that may only SELECT from it (what README tells users to create)."""
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
     import sqlalchemy as sa
 
-    admin = sa.create_engine(PG_URL)
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.begin() as conn:
+        with admin.connect() as conn:
             conn.exec_driver_sql("DROP TABLE IF EXISTS am_secrets, am_models")
             conn.exec_driver_sql("CREATE TABLE am_models (id int PRIMARY KEY, name text, mmlu real)")
             conn.exec_driver_sql("INSERT INTO am_models VALUES (1, 'GPT-4', 86.4), (2, 'Mixtral', 70.6)")
             conn.exec_driver_sql("CREATE TABLE am_secrets (k text)")
+            for role in ("am_app", "am_reader"):
+                conn.exec_driver_sql(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') "
+                                     f"THEN CREATE ROLE {role} LOGIN; END IF; END $$")
+            conn.exec_driver_sql("GRANT SELECT ON am_models, am_secrets TO am_reader")
+            conn.exec_driver_sql("GRANT SELECT, INSERT ON am_models TO am_app")
+            conn.exec_driver_sql("GRANT am_reader TO am_app")
     except sa.exc.OperationalError as exc:
         pytest.skip(f"no PostgreSQL at {PG_URL}: {str(exc.orig).splitlines()[0]}")
     yield admin
-    with admin.begin() as conn:
+    with admin.connect() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS am_secrets, am_models")
+        for slot, in conn.exec_driver_sql("SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'am\\_%%'"):
+            conn.exec_driver_sql(f"SELECT pg_drop_replication_slot('{slot}')")
     admin.dispose()
 
 
 def pg_checksum(admin) -> str:
+    """The data, the tables, and the side state a read-only transaction does not undo."""
     with admin.connect() as conn:
         rows = conn.exec_driver_sql("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM am_models t").scalar()
         tables = conn.exec_driver_sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE left(tablename, 3) = 'am_'").scalar()
-    return f"{rows}/{tables}"
+        slots = conn.exec_driver_sql("SELECT count(*) FROM pg_replication_slots").scalar()
+        locks = conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar()
+        roles = conn.exec_driver_sql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'am\\_%%'").scalar()
+    return f"{rows}/{tables}/slots={slots}/advisory={locks}/{roles}"
 
 
 PG_ATTACKS = {
@@ -130,6 +197,7 @@ PG_ATTACKS = {
     "select_into": "SELECT * INTO am_copy FROM am_models",
     "for_update": "SELECT * FROM am_models FOR UPDATE",
     "copy_to_program": "COPY am_models TO PROGRAM 'touch /tmp/agentmesh-pg-pwned'",
+    "copy_select_to_program": "COPY (SELECT 1) TO PROGRAM 'touch /tmp/agentmesh-pg-pwned'",
     "copy_from_file": "COPY am_models FROM '/etc/passwd'",
     "read_server_file": "SELECT pg_read_file('/etc/passwd')",
     "list_server_dir": "SELECT pg_ls_dir('/')",
@@ -143,29 +211,71 @@ PG_ATTACKS = {
     "terminate_backends": "SELECT pg_terminate_backend(pid) FROM pg_stat_activity",
     "sleep_forever": "SELECT pg_sleep(60)",
     "do_block": "DO $$ BEGIN DELETE FROM am_models; END $$",
+    # side effects a read-only transaction does not stop (a class: the allowlist refuses them all)
+    "replication_slot": "SELECT pg_create_physical_replication_slot('am_pwned_slot')",
+    "logical_slot": "SELECT pg_create_logical_replication_slot('am_pwned_logical', 'test_decoding')",
+    "advisory_lock": "SELECT pg_advisory_lock(4242)",
+    "try_advisory_lock": "SELECT pg_try_advisory_lock(4243)",
+    "qualified_advisory_lock": "SELECT pg_catalog.pg_try_advisory_lock(4244)",
+    "quoted_advisory_lock": 'SELECT "pg_try_advisory_lock"(4245)',
+    "stats_reset": "SELECT pg_stat_reset()",
+    "notify": "SELECT pg_notify('am_channel', 'pwned')",
+    "reset_role": "RESET ROLE",
+    "create_role": "CREATE ROLE am_pwned SUPERUSER",
 }
 
 
+@pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("name", sorted(PG_ATTACKS))
-def test_attack_sql_postgres(pg, name):
-    db = SQLDatabase(PG_URL, timeout=2)
-    assert_contained(db, PG_ATTACKS[name], lambda: pg_checksum(pg), ("/tmp/agentmesh-pg-pwned",))
+def test_attack_sql_postgres(pg, name, layer, monkeypatch):
+    url = PG_URL if layer == "statement_check_alone" else PG_READER_URL
+    db = open_layer(monkeypatch, layer, url)
+    assert_contained(db, name, PG_ATTACKS[name], lambda: pg_checksum(pg), ("/tmp/agentmesh-pg-pwned",), layer)
     db.engine.dispose()
+
+
+def test_postgres_superuser_login_is_refused(pg):
+    with pytest.raises(DatabaseError, match="role 'postgres' is a superuser.*read-only database role.*sql_allow_privileged"):
+        SQLDatabase(PG_URL)
+    # SET ROLE over a superuser login is not enough: RESET ROLE gives the superuser back
+    with pytest.raises(DatabaseError, match="login 'postgres'"):
+        SQLDatabase(PG_URL, role="am_reader")
+
+
+def test_postgres_superuser_login_runs_when_allowed_with_a_warning(pg, caplog):
+    db = SQLDatabase(PG_URL, allow_privileged=True)
+    assert db.privileges == "privileged" and "sql_allow_privileged is on" in caplog.text
+    assert db.query("SELECT count(*) FROM am_models")[1] == [(2,)]
+    db.engine.dispose()
+
+
+def test_postgres_role_that_can_write_is_warned_about_and_set_role_reads_only(pg, caplog):
+    app_url = PG_URL.replace("//postgres@", "//am_app@")
+    db = SQLDatabase(app_url)
+    assert db.privileges == "write" and "can write tables" in caplog.text
+    db.engine.dispose()
+    caplog.clear()
+    reader = SQLDatabase(app_url, role="am_reader")
+    assert reader.privileges == "read" and "can write" not in caplog.text
+    assert reader.query("SELECT current_user")[1] == [("am_reader",)]
+    reader.engine.dispose()
 
 
 def test_postgres_connection_itself_is_read_only(pg):
     """Even a write the parser let through would fail: the session is read-only."""
-    db = SQLDatabase(PG_URL)
+    db = SQLDatabase(PG_READER_URL)
     with db.engine.connect() as conn, pytest.raises(Exception, match="read-only transaction"):
         conn.exec_driver_sql("DELETE FROM am_models")
     db.engine.dispose()
 
 
 def test_postgres_reads_work(pg):
-    db = SQLDatabase(PG_URL)
+    db = SQLDatabase(PG_READER_URL)
     columns, rows, _ = db.query("SELECT name, mmlu FROM am_models ORDER BY mmlu DESC")
     assert columns == ["name", "mmlu"] and rows[0][0] == "GPT-4"
     assert db.query("SELECT name FROM am_models WHERE name LIKE 'Mix%'")[1] == [("Mixtral",)]
+    assert db.query("SELECT round(avg(mmlu)::numeric, 1), to_char(now(), 'YYYY') ~ '^[0-9]{4}$', "
+                    "date_part('year', DATE '2023-12-11') FROM am_models")[1] == [(78.5, True, 2023.0)]
     assert "TABLE am_models (id INTEGER PRIMARY KEY, name TEXT, mmlu REAL)" in db.schema()
     db.engine.dispose()
 
@@ -173,10 +283,13 @@ def test_postgres_reads_work(pg):
 # -- MariaDB / MySQL: a real server on 127.0.0.1 --------------------------------------------------
 
 MYSQL_URL = os.environ.get("AGENTMESH_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
+MYSQL_READER_URL = MYSQL_URL.replace("//root@", "//am_reader:am-reader-pw@")
+MYSQL_FILES = ("/tmp/agentmesh-mysql-out.txt", "/tmp/agentmesh-mysql-dump.txt", "/tmp/agentmesh-mysql-exec.txt")
 
 
 @pytest.fixture(scope="module")
 def mysql():
+    """A scratch table on the local MariaDB, and a user ``am_reader`` that may only SELECT."""
     pytest.importorskip("pymysql", reason="pymysql is not installed: pip install 'agentmesh[mysql]'")
     import sqlalchemy as sa
 
@@ -186,6 +299,9 @@ def mysql():
             conn.exec_driver_sql("DROP TABLE IF EXISTS am_models, am_pwned, am_copy")
             conn.exec_driver_sql("CREATE TABLE am_models (id int PRIMARY KEY, name varchar(40), mmlu double)")
             conn.exec_driver_sql("INSERT INTO am_models VALUES (1, 'GPT-4', 86.4), (2, 'Mixtral', 70.6)")
+            for host in ("127.0.0.1", "localhost", "%%"):
+                conn.exec_driver_sql(f"CREATE USER IF NOT EXISTS 'am_reader'@'{host}' IDENTIFIED BY 'am-reader-pw'")
+                conn.exec_driver_sql(f"GRANT SELECT ON test.am_models TO 'am_reader'@'{host}'")
     except sa.exc.OperationalError as exc:
         pytest.skip(f"no MariaDB/MySQL at {MYSQL_URL}: {str(exc.orig)}")
     yield admin
@@ -200,7 +316,8 @@ def mysql_checksum(admin) -> str:
         tables = conn.exec_driver_sql(
             "SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.tables "
             "WHERE table_schema = DATABASE() AND table_name LIKE 'am\\_%%'").scalar()  # %% : pymysql formats
-    return f"{rows}/{tables}"
+        locks = conn.exec_driver_sql("SELECT IS_USED_LOCK('agentmesh') IS NOT NULL").scalar()
+    return f"{rows}/{tables}/lock={locks}"
 
 
 MYSQL_ATTACKS = {
@@ -216,6 +333,9 @@ MYSQL_ATTACKS = {
     "rename": "RENAME TABLE am_models TO am_gone",
     "grant": "GRANT ALL ON test.* TO 'pwned'@'%' IDENTIFIED BY 'x'",
     "into_outfile": "SELECT * FROM am_models INTO OUTFILE '/tmp/agentmesh-mysql-out.txt'",
+    "into_outfile_before_from": "SELECT * INTO OUTFILE '/tmp/agentmesh-mysql-out.txt' FROM am_models",
+    "into_dumpfile": "SELECT name FROM am_models LIMIT 1 INTO DUMPFILE '/tmp/agentmesh-mysql-dump.txt'",
+    "into_variable": "SELECT name FROM am_models LIMIT 1 INTO @stolen",
     "load_file": "SELECT LOAD_FILE('/etc/passwd')",
     "load_data": "LOAD DATA INFILE '/etc/passwd' INTO TABLE am_models",
     "set_read_write": "SET SESSION TRANSACTION READ WRITE",
@@ -226,19 +346,36 @@ MYSQL_ATTACKS = {
     "handler": "HANDLER am_models OPEN",
     "sleep_forever": "SELECT SLEEP(60)",
     "benchmark_burn": "SELECT BENCHMARK(100000000000, MD5('x'))",
+    # executable comments: a comment to sqlglot, code to the server
+    "exec_comment_outfile": "SELECT * FROM am_models /*!50000 INTO OUTFILE '/tmp/agentmesh-mysql-exec.txt' */",
+    "exec_comment_dumpfile": "SELECT name FROM am_models LIMIT 1 /*! INTO DUMPFILE '/tmp/agentmesh-mysql-exec.txt' */",
+    "exec_comment_load_file": "SELECT /*! LOAD_FILE('/etc/passwd') */ AS leaked",
+    "exec_comment_mariadb": "SELECT 1 /*M!100100 INTO OUTFILE '/tmp/agentmesh-mysql-exec.txt' */",
+    "exec_comment_drop": "SELECT 1 /*!; DROP TABLE am_models */",
+    # session state a read-only transaction keeps
+    "get_lock": "SELECT GET_LOCK('agentmesh', 0)",
 }
 
 
+@pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("name", sorted(MYSQL_ATTACKS))
-def test_attack_sql_mariadb(mysql, name):
-    db = SQLDatabase(MYSQL_URL, timeout=2)
-    assert_contained(db, MYSQL_ATTACKS[name], lambda: mysql_checksum(mysql), ("/tmp/agentmesh-mysql-out.txt",))
+def test_attack_sql_mariadb(mysql, name, layer, monkeypatch):
+    url = MYSQL_URL if layer == "statement_check_alone" else MYSQL_READER_URL
+    db = open_layer(monkeypatch, layer, url)
+    assert_contained(db, name, MYSQL_ATTACKS[name], lambda: mysql_checksum(mysql), MYSQL_FILES, layer)
     db.engine.dispose()
+
+
+def test_mariadb_root_is_refused(mysql):
+    with pytest.raises(DatabaseError, match="has FILE, SUPER or ALL PRIVILEGES.*read-only database role"):
+        SQLDatabase(MYSQL_URL)
+    with pytest.raises(DatabaseError, match="sql_role works on PostgreSQL only"):
+        SQLDatabase(MYSQL_READER_URL, role="reader")
 
 
 def test_mariadb_connection_itself_is_read_only(mysql):
     """Even a write the parser let through would fail: the session's transactions are read-only."""
-    db = SQLDatabase(MYSQL_URL)
+    db = SQLDatabase(MYSQL_URL, allow_privileged=True)
     with db.engine.connect() as conn, pytest.raises(Exception, match="READ ONLY"):
         conn.exec_driver_sql("DELETE FROM am_models")
     assert mysql_checksum(mysql).startswith("1|GPT-4|86.4,2|Mixtral|70.6")
@@ -246,9 +383,12 @@ def test_mariadb_connection_itself_is_read_only(mysql):
 
 
 def test_mariadb_reads_work(mysql):
-    db = SQLDatabase(MYSQL_URL)
+    db = SQLDatabase(MYSQL_READER_URL)
+    assert db.privileges == "read"
     assert db.query("SELECT name FROM am_models WHERE name LIKE 'Mix%'")[1] == [("Mixtral",)]
-    assert "am_models" in db.tables
+    assert db.query("SELECT ROUND(AVG(mmlu), 1), DATE_FORMAT('2023-12-11', '%Y-%m'), IFNULL(NULL, 'n/a') "
+                    "FROM am_models")[1] == [(78.5, "2023-12", "n/a")]
+    assert db.tables == ["am_models"]
     db.engine.dispose()
 
 
@@ -280,6 +420,7 @@ DUCKDB_ATTACKS = {
     "load_extension": "LOAD httpfs",
     "read_csv_secret": "SELECT * FROM read_csv('/etc/passwd')",
     "read_text_secret": "SELECT * FROM read_text('/etc/passwd')",
+    "read_csv_into_cell": "SELECT (SELECT string_agg(column0, ',') FROM read_csv('/etc/passwd', header=false)) AS leaked",
     "set_config": "SET enable_external_access = true",
     "pragma": "PRAGMA enable_profiling",
     "checkpoint": "CHECKPOINT",
@@ -288,11 +429,12 @@ DUCKDB_ATTACKS = {
 }
 
 
+@pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("name", sorted(DUCKDB_ATTACKS))
-def test_attack_sql_duckdb(duck, name):
-    db = SQLDatabase(f"duckdb:///{duck}", timeout=2)
-    assert_contained(db, DUCKDB_ATTACKS[name], lambda: checksum(duck),
-                     ("/tmp/agentmesh-duck-out.csv", "/tmp/agentmesh-duck-export", "/tmp/agentmesh-duck-other.duckdb"))
+def test_attack_sql_duckdb(duck, name, layer, monkeypatch):
+    db = open_layer(monkeypatch, layer, f"duckdb:///{duck}")
+    assert_contained(db, name, DUCKDB_ATTACKS[name], lambda: checksum(duck),
+                     ("/tmp/agentmesh-duck-out.csv", "/tmp/agentmesh-duck-export", "/tmp/agentmesh-duck-other.duckdb"), layer)
     db.engine.dispose()
 
 
