@@ -7,22 +7,27 @@ machine allows (see :attr:`PythonSandbox.isolation`):
 
 * ``namespaces`` (running as root, as in CI and containers): a new network namespace (no
   interfaces up: no network at all), a new PID namespace (the agent is invisible, and killing
-  the kernel kills every process it started), a new mount namespace where every mount is read-only except the scratch folder,
-  and /dev/shm and /run are private, size-capped tmpfs (hiding the Unix sockets of local
-  databases), and the code running as user ``nobody`` with no capabilities and
-  ``no_new_privs``. It cannot write outside its scratch folder and the private tmpfs, read
-  root's files, reach a local server, signal the agent, or raise its limits.
+  the kernel kills every process it started), a new mount namespace where every mount is
+  read-only, the scratch folder is a private tmpfs capped at ``scratch_mb`` (the session's disk
+  quota; the host never sees its files), /dev/shm and /run are private, size-capped tmpfs
+  (hiding the Unix sockets of local databases), and the code runs as user ``nobody`` with no
+  capabilities and ``no_new_privs``. /tmp and /var/tmp stay visible, read-only.
 * ``user-namespace`` (unprivileged, where the kernel allows user namespaces): the same
   network and mount isolation, as a mapped user.
-* ``process`` (neither): a plain child process, dropped to ``nobody`` if we are root; sockets
-  are refused by an audit hook, which determined code can get around. The mode is reported,
-  never hidden, and the attack tests refuse to run in it.
+* ``process`` (neither): a plain child process, dropped to ``nobody`` if we are root; no disk
+  quota beyond the per-file limit. The mode is reported, never hidden, and the attack tests
+  refuse to run in it.
+
+In every mode a seccomp filter makes ``socket()`` fail (``socketpair`` still works): no TCP,
+no UDP, and no Unix socket anywhere on the machine can be reached, in /tmp or elsewhere. In
+``process`` mode an audit hook refuses socket calls as well.
 
 Always: ``python -I`` (no user site, no PYTHON* variables), an environment holding no secrets,
 limits on CPU seconds, address space, processes, file size and open files, a wall-clock
 timeout per call that kills the kernel's whole process group (the session restarts, and the
-model is told its variables are gone), and a cap on returned output. matplotlib figures are
-saved as PNG files in the scratch folder and returned as paths.
+model is told its variables are gone), and a cap on returned output. matplotlib figures come
+back as PNG bytes in the reply; the host checks them and writes them to a folder of its own
+(``<scratch>-figures``), whose paths it returns. Each reply must carry the call's random id.
 
 Not protected: reading world-readable files (system files, the Python installation), CPU use
 up to the limits, and other sandboxes of the same user on the same machine.
@@ -30,8 +35,11 @@ up to the limits, and other sandboxes of the same user on the same machine.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
+import secrets
 import select
 import shutil
 import signal
@@ -51,7 +59,7 @@ from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
 from agentmesh.graphs.state import Citation
-from agentmesh.tools._kernel import KERNEL_SOURCE
+from agentmesh.tools._kernel import KERNEL_SOURCE, SECCOMP_SOURCE
 
 __all__ = ["PythonSandbox", "SandboxResult", "make_python_tool"]
 
@@ -62,12 +70,15 @@ PYTHON_DESCRIPTION = (
     "(matplotlib figures are saved as files)."
 )
 NOBODY = 65534
-# In the new mount namespace: keep the scratch folder writable (a bind mount onto itself),
-# make every other mount read-only, and give /dev/shm and /run private tmpfs (which also hides
-# the Unix sockets of local databases). /tmp is left visible but read-only: the interpreter
-# itself may live there (a CI virtualenv in a temporary folder).
+_FIGURE_NAME = re.compile(r"figure-\d{1,6}\.png")
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# In the new mount namespace: the scratch folder becomes a private, size-capped tmpfs (a disk
+# quota for the session; the host never sees its files), every other mount is made read-only,
+# and /dev/shm and /run get private tmpfs (which also hides the Unix sockets of local databases).
+# /tmp and /var/tmp stay visible but read-only (the interpreter itself may live there, as a CI
+# virtualenv does); no socket can be opened to reach what listens there (see SECCOMP_SOURCE).
 _MOUNT_SCRIPT = (
-    'S="$1"; shift; mount --bind "$S" "$S" || exit 90; '
+    'S="$1"; shift; mount -t tmpfs -o size={scratch},mode=0700{owner},nosuid,nodev tmpfs "$S" || exit 90; '
     "for m in $(awk '{{print $5}}' /proc/self/mountinfo | sort -u); do "
     '[ "$m" = "$S" ] || mount -o remount,ro,bind "$m" 2>/dev/null || [ "$m" != / ] || exit 91; done; '
     "for d in /dev/shm /run; do [ -d $d ] && {{ mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs $d || exit 92; }}; done; "
@@ -179,15 +190,27 @@ class _Kernel:
             self.kill()
             self.start()
         self.calls += 1
+        call_id = secrets.token_hex(16)  # unknown to the code until this call: no reply can be prepared
+        self.buffer = b""  # whatever the previous call's code wrote after its reply is dropped
         try:
-            self.proc.stdin.write(json.dumps({"code": code}) + "\n")
+            self.proc.stdin.write(json.dumps({"id": call_id, "code": code}) + "\n")
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError):
             self.kill()
             return SandboxResult("", error="the sandbox process could not start", restarted=True)
         deadline = time.monotonic() + timeout
-        limit = self.sandbox.max_output * 4 + 65536
-        while b"\n" not in self.buffer:
+        limit = self.sandbox.max_output * 4 + self.sandbox.max_figure_bytes * 2 + 65536
+        received = 0
+        while True:
+            while b"\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                data = _reply(line, call_id)
+                if data is not None:
+                    self.buffer = b""
+                    figures, problems = self.sandbox._store_figures(self.scratch, data.get("figures"))
+                    stderr = str(data.get("stderr") or "") + "".join(problems)
+                    return SandboxResult(str(data.get("stdout") or ""), stderr, _text_or_none(data.get("result")),
+                                         _text_or_none(data.get("error")), figures, restarted=restarted)
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
@@ -201,18 +224,27 @@ class _Kernel:
             if not chunk:
                 break
             self.buffer += chunk
-            if len(self.buffer) > limit:
+            received += len(chunk)
+            if received > limit:
                 self.kill()
                 return SandboxResult("", error="the reply was too large", restarted=True)
-        if b"\n" not in self.buffer:
-            code_ = self.proc.poll() if self.proc else None
-            self.kill()
-            why = f"the sandbox process died (exit status {code_})" if code_ is not None else "the sandbox process died"
-            return SandboxResult("", error=f"{why}; a limit was probably reached (memory, processes, CPU)", restarted=True)
-        line, self.buffer = self.buffer.split(b"\n", 1)
+        code_ = self.proc.poll() if self.proc else None
+        self.kill()
+        why = f"the sandbox process died (exit status {code_})" if code_ is not None else "the sandbox process died"
+        return SandboxResult("", error=f"{why}; a limit was probably reached (memory, processes, CPU)", restarted=True)
+
+
+def _reply(line: bytes, call_id: str) -> dict | None:
+    """The reply to this call, or None for any other line (garbage, or a forged or stale reply)."""
+    try:
         data = json.loads(line)
-        figures = [str(self.scratch / name) for name in data.get("figures", [])]
-        return SandboxResult(data["stdout"], data["stderr"], data["result"], data["error"], figures, restarted=restarted)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("id") == call_id else None
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 class PythonSandbox:
@@ -233,6 +265,8 @@ class PythonSandbox:
         cpu_seconds: int = 300,
         max_processes: int = 64,
         tmpfs_mb: int = 64,
+        scratch_mb: int = 128,
+        max_figure_bytes: int = 8 * 1024 * 1024,
         root_dir: str | Path | None = None,
         max_sessions: int = 8,
         mode: str | None = None,
@@ -243,6 +277,8 @@ class PythonSandbox:
         self.cpu_seconds = cpu_seconds
         self.max_processes = max_processes
         self.tmpfs_mb = tmpfs_mb
+        self.scratch_mb = scratch_mb
+        self.max_figure_bytes = max_figure_bytes
         self.max_sessions = max_sessions
         self.root_dir = Path(root_dir) if root_dir else Path(tempfile.gettempdir()) / "agentmesh-sandbox"
         self.root_dir.mkdir(parents=True, exist_ok=True)
@@ -253,7 +289,8 @@ class PythonSandbox:
 
     # -- isolation ------------------------------------------------------------------------------
     def _wrap(self, mode: str, scratch: Path, argv: list[str]) -> list[str]:
-        script = _MOUNT_SCRIPT.format(tmpfs=f"{self.tmpfs_mb}m")
+        owner = f",uid={NOBODY},gid={NOBODY}" if mode == "namespaces" else ""
+        script = _MOUNT_SCRIPT.format(tmpfs=f"{self.tmpfs_mb}m", scratch=f"{self.scratch_mb}m", owner=owner)
         spaces = ["--mount", "--net", "--pid", "--fork", "--mount-proc"]
         if mode == "namespaces":
             return ["unshare", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *_DROP, *argv]
@@ -283,10 +320,13 @@ class PythonSandbox:
     @property
     def isolation(self) -> dict[str, str]:
         """What protects the host in the mode in effect (printed by README and the tool)."""
-        network = {"namespaces": "none (empty network namespace)", "user-namespace": "none (empty network namespace)",
-                   "process": "sockets refused by an audit hook only (no namespace support here)"}[self.mode]
-        files = {"namespaces": "every mount read-only except the scratch folder; private /dev/shm and /run; runs as nobody",
-                 "user-namespace": "every mount read-only except the scratch folder; private /dev/shm and /run",
+        network = {"namespaces": "none (empty network namespace; socket() refused by seccomp)",
+                   "user-namespace": "none (empty network namespace; socket() refused by seccomp)",
+                   "process": "socket() refused by seccomp and by an audit hook (no namespace support here)"}[self.mode]
+        files = {"namespaces": f"every mount read-only; scratch a private {self.scratch_mb} MB tmpfs; private /dev/shm "
+                               "and /run; runs as nobody",
+                 "user-namespace": f"every mount read-only; scratch a private {self.scratch_mb} MB tmpfs; private "
+                                   "/dev/shm and /run",
                  "process": "runs as nobody (root host)" if os.geteuid() == 0 else "runs as the invoking user: NOT isolated"}[self.mode]
         return {"mode": self.mode, "network": network, "filesystem": files}
 
@@ -300,9 +340,37 @@ class PythonSandbox:
         }
         if self.mode != "process" or os.geteuid() != 0:
             limits["RLIMIT_NPROC"] = self.max_processes
-        source = _PRELUDE.format(limits=limits, audit=self.mode == "process") + KERNEL_SOURCE
-        argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output)]
+        source = (_PRELUDE.format(limits=limits, audit=self.mode == "process") + f"REQUIRED = False\n{SECCOMP_SOURCE}"
+                  + KERNEL_SOURCE)
+        argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output), str(self.max_figure_bytes)]
         return self._wrap(self.mode, scratch, argv)
+
+    def _store_figures(self, scratch: Path, figures: object) -> tuple[list[str], list[str]]:
+        """Write the reply's figures to a folder only the host writes to; paths, and what was refused."""
+        if not figures:
+            return [], []
+        folder = scratch.with_name(scratch.name + "-figures")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        paths, problems, used = [], [], 0
+        for figure in figures if isinstance(figures, list) else []:
+            name = figure.get("name") if isinstance(figure, dict) else None
+            try:
+                data = base64.b64decode(str(figure.get("png", "")), validate=True) if name else b""
+            except ValueError:
+                data = b""
+            if not isinstance(name, str) or not _FIGURE_NAME.fullmatch(name) or not data.startswith(_PNG_MAGIC):
+                problems.append(f"\na figure was refused: not a PNG under a figure-N.png name ({str(name)[:40]!r})")
+                continue
+            used += len(data)
+            if used > self.max_figure_bytes:
+                problems.append(f"\n{name} not kept: the figures of one call may hold {self.max_figure_bytes} bytes")
+                continue
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            paths.append(str(path))
+        return paths, problems
 
     def _env(self, scratch: Path) -> dict[str, str]:
         # nothing from the agent's environment: no keys, no tokens, no proxies
@@ -328,6 +396,7 @@ class PythonSandbox:
     def _dispose(self, kernel: _Kernel) -> None:
         kernel.kill()
         shutil.rmtree(kernel.scratch, ignore_errors=True)
+        shutil.rmtree(kernel.scratch.with_name(kernel.scratch.name + "-figures"), ignore_errors=True)
 
     def scratch_dir(self, session: str = "default") -> Path:
         return self._kernel(session).scratch

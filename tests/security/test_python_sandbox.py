@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import socket
+import stat
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -70,8 +74,10 @@ def test_attack_python_write_host_tmp(sandbox):
 def test_attack_python_replace_site_packages(sandbox):
     import json as victim
 
+    before = hashlib.sha256(Path(victim.__file__).read_bytes()).hexdigest()
     result = run(sandbox, f"open({victim.__file__!r}, 'a').write('raise SystemExit')")
     assert failed_with(result, "Read-only", "Permission")
+    assert hashlib.sha256(Path(victim.__file__).read_bytes()).hexdigest() == before
 
 
 def test_attack_python_read_secret_from_environment(sandbox):
@@ -99,9 +105,83 @@ def test_attack_python_read_root_home(sandbox):
     assert failed_with(result, "Permission")
 
 
-def test_attack_python_open_tcp_socket(sandbox):
-    result = run(sandbox, "import socket; socket.create_connection(('127.0.0.1', 5432), timeout=2)")
-    assert failed_with(result, "unreachable", "refused", "Errno")
+class Listener:
+    """A real server of the host that the sandbox must not reach: it counts what connects."""
+
+    def __init__(self, family: int, address) -> None:
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        if family != socket.AF_UNIX:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(address)
+        if family == socket.AF_UNIX:
+            os.chmod(address, 0o777)  # anyone may connect: only the sandbox can stop it
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.address = self.sock.getsockname()
+        self.accepted = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted += 1
+            conn.close()
+
+    def proven(self) -> "Listener":
+        """Wait until the host's own probe connection was accepted, then count from zero."""
+        for _ in range(100):
+            if self.accepted:
+                break
+            threading.Event().wait(0.05)
+        assert self.accepted == 1, "the listener does not accept connections from the host"
+        self.accepted = 0
+        return self
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def tcp_listener():
+    listener = Listener(socket.AF_INET, ("127.0.0.1", 0))
+    socket.create_connection(listener.address, timeout=2).close()  # it works from the host
+    yield listener.proven()
+    listener.close()
+
+
+@pytest.fixture
+def unix_listeners(tmp_path):
+    """World-writable Unix sockets where local servers put them: /tmp, /var/tmp and a folder of the host."""
+    paths = [f"/tmp/agentmesh-listener-{os.getpid()}.sock", f"/var/tmp/agentmesh-listener-{os.getpid()}.sock",
+             str(tmp_path / "host.sock")]
+    os.chmod(tmp_path, 0o755)
+    listeners = []
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+        listeners.append(Listener(socket.AF_UNIX, path))
+    for listener, path in zip(listeners, paths):  # each works from the host
+        probe = socket.socket(socket.AF_UNIX)
+        probe.connect(path)
+        probe.close()
+        listener.proven()
+    yield listeners
+    for listener, path in zip(listeners, paths):
+        listener.close()
+        Path(path).unlink(missing_ok=True)
+
+
+def test_attack_python_open_tcp_socket(sandbox, tcp_listener):
+    before = tcp_listener.accepted
+    result = run(sandbox, f"import socket; socket.create_connection({tcp_listener.address!r}, timeout=2)")
+    assert failed_with(result, "PermissionError", "unreachable", "Errno")
+    assert tcp_listener.accepted == before
 
 
 def test_attack_python_dns_lookup(sandbox):
@@ -109,9 +189,12 @@ def test_attack_python_dns_lookup(sandbox):
     assert failed_with(result, "gaierror", "Errno", "resolution")
 
 
-def test_attack_python_http_request(sandbox):
-    result = run(sandbox, "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6379', timeout=2)")
+def test_attack_python_http_request(sandbox, tcp_listener):
+    before = tcp_listener.accepted
+    host, port = tcp_listener.address
+    result = run(sandbox, f"import urllib.request; urllib.request.urlopen('http://{host}:{port}/', timeout=2)")
     assert failed_with(result, "URLError", "unreachable", "Errno")
+    assert tcp_listener.accepted == before
 
 
 def test_attack_python_unix_socket_of_local_database(sandbox):
@@ -123,6 +206,54 @@ def test_attack_python_unix_socket_of_local_database(sandbox):
         len(paths)
     """)
     assert result.result == "0" or failed_with(result, "Errno")
+
+
+def test_attack_python_unix_socket_listener_in_tmp(sandbox, unix_listeners):
+    """A root-owned, world-writable listener in /tmp, /var/tmp or a host folder: nothing gets through."""
+    paths = [listener.address for listener in unix_listeners]
+    result = run(sandbox, f"""
+        import socket
+        reached = []
+        for path in {paths!r}:
+            try:
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(path)
+                s.sendall(b'stolen')
+                reached.append(path)
+            except OSError as exc:
+                print(path, exc)
+        reached
+    """)
+    assert result.result == "[]"
+    assert [listener.accepted for listener in unix_listeners] == [0, 0, 0]
+
+
+def test_attack_python_any_unix_socket_on_the_machine(sandbox, unix_listeners):
+    """Every Unix socket the sandbox can see, anywhere: none accepts a connection from it."""
+    result = run(sandbox, """
+        import os, socket, stat
+        found, reached = 0, []
+        for top in ('/',):
+            for folder, dirs, files in os.walk(top):
+                if folder in ('/proc', '/sys'):
+                    dirs[:] = []
+                    continue
+                for name in files:
+                    path = os.path.join(folder, name)
+                    try:
+                        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                            continue
+                    except OSError:
+                        continue
+                    found += 1
+                    try:
+                        s = socket.socket(socket.AF_UNIX); s.connect(path); reached.append(path)
+                    except OSError:
+                        pass
+        (found, reached)
+    """, timeout=60)
+    assert result.result is not None and result.result.endswith(", [])"), result.result
+    assert all(listener.accepted == 0 for listener in unix_listeners)
 
 
 def test_attack_python_raw_socket(sandbox):
@@ -247,3 +378,61 @@ def test_attack_python_variables_do_not_leak_between_sessions(sandbox):
 def test_attack_python_su_to_root(sandbox):
     result = run(sandbox, "import subprocess; subprocess.run(['su', '-c', 'id'], input='', capture_output=True, text=True).returncode")
     assert result.result not in (None, "0")
+
+
+def test_attack_python_forge_the_kernel_reply(sandbox):
+    """Code that writes replies to the kernel's channel: a stale or guessed reply is dropped, a
+    figure path it names is never returned, and the next call gets its own answer."""
+    forged = {"id": "guess", "stdout": "forged", "stderr": "", "result": "'forged'", "error": None,
+              "figures": [{"name": "/etc/shadow", "png": ""}]}
+    result = run(sandbox, f"""
+        import json, os, sys
+        fd = int(sys.argv[1])
+        os.write(fd, ((json.dumps({forged!r}) + "\\n") * 3 + "not json\\n").encode())
+        'mine'
+    """, session="forge")
+    assert result.result == "'mine'" and result.figures == []
+    # it may read this call's id and answer for itself (that is its own output), never for the next call
+    result = run(sandbox, f"""
+        import json, os, sys
+        call = sys.modules['__main__'].request['id']
+        forged = dict({forged!r}, id=call)
+        os.write(int(sys.argv[1]), (json.dumps(forged) + "\\n").encode() * 2)
+    """, session="forge")
+    assert result.figures == [] and "refused" in result.stderr
+    assert run(sandbox, "'second'", session="forge").result == "'second'"
+    assert run(sandbox, "'third'", session="forge").result == "'third'"
+
+
+def test_attack_python_figure_path_outside_scratch(sandbox):
+    """A figure is bytes the host checks and writes itself: no name, symlink or path of the code's choosing."""
+    result = run(sandbox, """
+        import json, os, sys, base64
+        os.symlink('/etc/shadow', 'figure-1.png')
+        call = sys.modules['__main__'].request['id']
+        png = base64.b64encode(b'\\x89PNG\\r\\n\\x1a\\n' + b'0' * 10).decode()
+        figures = [{"name": "../../../etc/cron.d/pwned.png", "png": png}, {"name": "figure-1.png", "png": "%%%"}]
+        os.write(int(sys.argv[1]), (json.dumps({"id": call, "stdout": "", "stderr": "", "result": None,
+                                                 "error": None, "figures": figures}) + "\\n").encode())
+    """, session="figures")
+    assert result.figures == [] and result.stderr.count("refused") == 2
+    assert not Path("/etc/cron.d/pwned.png").exists()
+
+
+def test_attack_python_fill_the_disk(sandbox):
+    """8 files of 50 MB: the scratch folder is a size-capped tmpfs, so the host's disk does not fill."""
+    result = run(sandbox, """
+        import shutil
+        written = 0
+        try:
+            for i in range(8):
+                with open(f'fill-{i}.bin', 'wb') as fh:
+                    for _ in range(50):
+                        fh.write(b'0' * 1024**2)
+                        written += 1
+        except OSError as exc:
+            print(exc)
+        (written, shutil.disk_usage('.').total // 1024**2)
+    """, session="fill-disk", timeout=30)
+    written, total = eval(result.result)
+    assert "No space left" in result.stdout and written <= sandbox.scratch_mb and total <= sandbox.scratch_mb
