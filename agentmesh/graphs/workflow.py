@@ -130,6 +130,10 @@ class Workflow:
         self.name = str(spec.get("name") or Path(source).stem)
         self.description = str(spec.get("description") or "")
         self.inputs = dict(spec.get("inputs") or {})
+        # where `output:` files may go: the flow's folder, or a folder the flow file itself names
+        # (an absolute one is the author's explicit choice); never a path taken from data
+        named = spec.get("output_dir")
+        self.output_dir = (base_dir / str(named)).resolve() if named else base_dir.resolve()
         raw_steps = spec.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
             raise WorkflowError(f"{source}: 'steps' must be a non-empty list")
@@ -252,7 +256,7 @@ class Workflow:
         update: dict[str, Any] = {"outputs": {step.id: output}}
         if step.output:
             target = self.render(step.output, {**context, "steps": {**context["steps"], step.id: output}}, step.id)
-            update["files"] = {step.id: str(self._write(target, output))}
+            update["files"] = {step.id: str(self._write(target, output, step.id))}
         return update
 
     def _node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
@@ -301,10 +305,12 @@ class Workflow:
 
         return gather
 
-    def _write(self, target: str, output: Any) -> Path:
-        path = Path(str(target))
-        path = path if path.is_absolute() else self.base_dir / path
+    def _write(self, target: str, output: Any, step: str = "?") -> Path:
+        path = _inside(self.output_dir, str(target), f"{self.source}: step {step}: output", "output_dir")
         path.parent.mkdir(parents=True, exist_ok=True)
+        path = _inside(self.output_dir, str(path), f"{self.source}: step {step}: output", "output_dir")  # after mkdir: no new symlink
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            raise WorkflowError(f"{self.source}: step {step}: output {target!r} is not a plain file")
         text = output if isinstance(output, str) else json.dumps(output, indent=2, ensure_ascii=False, default=str)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         tmp.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -488,13 +494,24 @@ class StepRunner:
                 "run_id": result.run_id, "model": result.model, "stop_reason": result.stop_reason}
 
 
+def _inside(root: Path, target: str, what: str, allowed: str) -> Path:
+    """``target`` (relative to ``root``) with every symlink resolved, if it stays inside ``root``."""
+    if "\x00" in target:
+        raise WorkflowError(f"{what}: the path holds a NUL character")
+    root = root.resolve()
+    path = (root / target).resolve()  # an absolute target replaces root here, and is then checked
+    if path != root and root not in path.parents:
+        raise WorkflowError(f"{what}: {target!r} resolves to {path}, outside {root}; paths must stay inside {allowed}")
+    return path
+
+
 def _function(ref: str, base_dir: Path) -> Callable[..., Any]:
     """``package.module:function`` or ``file.py:function`` (relative to the flow file)."""
     module_ref, _, name = ref.rpartition(":")
     if not module_ref or not name:
         raise WorkflowError(f"python step: {ref!r} is not 'module:function' or 'file.py:function'")
     if module_ref.endswith(".py"):
-        path = (base_dir / module_ref).resolve()
+        path = _inside(base_dir, module_ref, f"python step {ref!r}", "the flow's folder")
         if not path.is_file():
             raise WorkflowError(f"python step: no file {path}")
         key = f"agentmesh_flow_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
