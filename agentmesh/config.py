@@ -60,6 +60,8 @@ class Settings(BaseSettings):
         description="The CONSTRUCT that selects what to mirror from each endpoint.",
     )
     kg_endpoint_max_age: float = Field(86400.0, gt=0, description="Seconds before an endpoint's mirror is fetched again.")
+    kg_endpoint_max_bytes: int = Field(512 * 1024 * 1024, ge=1, description="Largest endpoint reply mirrored (bytes); a larger one is refused.")
+    kg_endpoint_deadline: float = Field(600.0, gt=0, description="Seconds one endpoint mirror may take in all (a slow trickle is cut off).")
     kg_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="Node index: exact below 50,000 nodes, HNSW above ('auto'), or forced."
     )

@@ -50,9 +50,14 @@ def _slug(endpoint: str, query: str) -> str:
 
 
 def mirror_endpoint(endpoint: str, folder: Path, *, query: str = DEFAULT_CONSTRUCT, max_age: float = 86400.0,
-                    timeout: float = 120.0, refresh: bool = False, headers: dict[str, str] | None = None) -> Path:
+                    timeout: float = 120.0, refresh: bool = False, headers: dict[str, str] | None = None,
+                    max_bytes: int = 512 * 1024 * 1024, deadline: float = 600.0) -> Path:
     """The N-Triples mirror of ``endpoint``'s CONSTRUCT ``query`` in ``folder``, fetched when
-    missing, older than ``max_age`` seconds, or when ``refresh``."""
+    missing, older than ``max_age`` seconds, or when ``refresh``.
+
+    ``timeout`` bounds each network wait; ``deadline`` the whole fetch, so a server that
+    trickles a byte a second is cut off; a reply over ``max_bytes`` is refused. Either way the
+    partial download is removed and the last good mirror stays."""
     if not endpoint.startswith(("http://", "https://")):
         raise KnowledgeGraphError(f"SPARQL endpoint '{_shown(endpoint)}' is not an http(s) URL")
     folder.mkdir(parents=True, exist_ok=True)
@@ -61,7 +66,7 @@ def mirror_endpoint(endpoint: str, folder: Path, *, query: str = DEFAULT_CONSTRU
     if fresh and not refresh:
         return path
     try:
-        _fetch(endpoint, query, path, timeout, headers or {})
+        _fetch(endpoint, query, path, timeout, headers or {}, max_bytes, deadline)
     except KnowledgeGraphError as exc:
         if path.is_file():
             age_h = (time.time() - path.stat().st_mtime) / 3600
@@ -71,7 +76,8 @@ def mirror_endpoint(endpoint: str, folder: Path, *, query: str = DEFAULT_CONSTRU
     return path
 
 
-def _fetch(endpoint: str, query: str, path: Path, timeout: float, headers: dict[str, str]) -> None:
+def _fetch(endpoint: str, query: str, path: Path, timeout: float, headers: dict[str, str], max_bytes: int,
+           deadline: float) -> None:
     """Run the CONSTRUCT, check the reply parses, then swap it in (a failed fetch changes nothing).
     Credentials in the URL are sent as basic auth and never appear in a message."""
     shown = _shown(endpoint)
@@ -82,14 +88,27 @@ def _fetch(endpoint: str, query: str, path: Path, timeout: float, headers: dict[
 
         parts = urlsplit(endpoint)  # credentials go as basic auth, so the URL httpx logs holds none
         auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
-        with httpx.stream("POST", shown, data={"query": query}, timeout=timeout, auth=auth,
+        stop_at = time.monotonic() + deadline
+        with httpx.stream("POST", shown, data={"query": query}, timeout=min(timeout, deadline), auth=auth,
                           headers={"Accept": accept, **headers}) as reply:
             if reply.status_code != 200:
                 body = reply.read().decode(errors="replace")[:200]
                 raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' answered HTTP {reply.status_code}: {body}")
             kind = reply.headers.get("content-type", "application/n-triples").split(";")[0].strip()
+            declared = reply.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' would send {int(declared):,} bytes; "
+                                          f"kg_endpoint_max_bytes is {max_bytes:,}")
+            received = 0
             with open(tmp, "wb") as out:
-                for block in reply.iter_bytes():
+                for block in reply.iter_bytes():  # as it comes (a trickle is seen), decoded: a compressed bomb counts at its real size
+                    received += len(block)
+                    if received > max_bytes:
+                        raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' sent more than kg_endpoint_max_bytes "
+                                                  f"({max_bytes:,} bytes); write a CONSTRUCT that selects less")
+                    if time.monotonic() > stop_at:
+                        raise KnowledgeGraphError(f"SPARQL endpoint '{shown}' did not finish within "
+                                                  f"kg_endpoint_deadline ({deadline:g} s); {received:,} bytes had come")
                     out.write(block)
         fmt = {"text/turtle": ox.RdfFormat.TURTLE, "application/n-triples": ox.RdfFormat.N_TRIPLES,
                "text/plain": ox.RdfFormat.N_TRIPLES, "application/rdf+xml": ox.RdfFormat.RDF_XML}.get(kind)
@@ -114,5 +133,6 @@ def knowledge_sources(settings, *, refresh: bool = False, extra: Iterable[Path] 
     """The graph files of ``settings``: ``kg`` plus a mirror of each of ``kg_endpoints``."""
     folder = settings.data_dir("kg", "endpoints")
     mirrors = [mirror_endpoint(url, folder, query=settings.kg_endpoint_query, max_age=settings.kg_endpoint_max_age,
-                               timeout=settings.request_timeout, refresh=refresh) for url in settings.kg_endpoints]
+                               timeout=settings.request_timeout, refresh=refresh, max_bytes=settings.kg_endpoint_max_bytes,
+                               deadline=settings.kg_endpoint_deadline) for url in settings.kg_endpoints]
     return [*settings.kg, *mirrors, *extra]
