@@ -22,7 +22,7 @@ from langgraph.types import Command
 
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
-from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for
+from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
@@ -160,6 +160,7 @@ class Agent:
             max_tool_errors=s.max_tool_errors,
             approval=s.approval,
             checkpointer=checkpointer,
+            redact=redactor(s.secret_values()),
         )
 
     def workflow_checkpointer(self) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import logging
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -199,6 +200,27 @@ class Settings(BaseSettings):
             language=self.kg_language,
         )
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret: keys and tokens, passwords inside URLs, and OPENAI_API_KEY.
+
+        Tool output is scrubbed of these before it is stored or shown (a model-written script
+        that reads agentmesh.toml must not copy a key into a trace or a checkpoint)."""
+        from urllib.parse import unquote, urlsplit
+
+        values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr) and v.get_secret_value()]
+        urls = [str(self.db or ""), str(self.threads or ""), *self.kg_endpoints]
+        urls += [v.get_secret_value() for v in (self.cache_url,) if v is not None]
+        for url in urls:
+            try:
+                password = urlsplit(url).password if "://" in url else None
+            except ValueError:
+                password = None
+            if password:
+                values += [password, unquote(password)]
+        if os.environ.get("OPENAI_API_KEY"):
+            values.append(os.environ["OPENAI_API_KEY"])
+        return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
+
     def data_dir(self, *parts: str) -> Path:
         """A folder under the data home, created on first use."""
         folder = self.home.joinpath(*parts)
@@ -206,9 +228,17 @@ class Settings(BaseSettings):
         return folder
 
 
+_SECRET_KEYS = ("api_key", "server_token", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url")
+
+
 def _read_toml(file: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
+        if os.name == "posix" and file.stat().st_mode & 0o004 and any(data.get(k) for k in _SECRET_KEYS):
+            logging.getLogger(__name__).warning(
+                "settings file '%s' holds a secret (%s) and every user of this machine may read it: chmod 600 '%s', "
+                "or pass the secret in the environment (AGENTMESH_API_KEY, ...)", file,
+                ", ".join(k for k in _SECRET_KEYS if data.get(k)), file)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"settings file '{file}': {exc}") from None
     data = data.get("agentmesh", data)

@@ -156,6 +156,18 @@ def _merge_citations(existing: Sequence[dict[str, Any]], new: Sequence[dict[str,
     return merged
 
 
+REDACTED = "[redacted secret]"
+
+
+def redactor(secrets: Sequence[str]) -> Callable[[str], str] | None:
+    """A function that replaces each of ``secrets`` in a text by ``[redacted secret]`` (None if none)."""
+    values = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not values:
+        return None
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    return lambda text: pattern.sub(REDACTED, text)
+
+
 def build_agent_graph(
     model: BaseChatModel,
     tools: Sequence[BaseTool] = (),
@@ -174,8 +186,12 @@ def build_agent_graph(
     approval: str = "ask",
     checkpointer: Any = None,
     name: str = "agentmesh",
+    redact: Callable[[str], str] | None = None,
 ):
-    """Compile the agent graph. See the module docstring for the nodes."""
+    """Compile the agent graph. See the module docstring for the nodes.
+
+    ``redact`` scrubs each tool result before it enters the state (so checkpoints, traces and
+    the model never hold a configured secret a tool happened to read)."""
     tools_by_name = {tool.name: tool for tool in tools}
     if approval not in APPROVAL_MODES:
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
@@ -242,9 +258,11 @@ def build_agent_graph(
             result = tool.invoke({**call, "type": "tool_call"})
         except Exception as exc:  # any failure is an observation for the model, not the end of the run
             text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
-            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"), False
+            return ToolMessage(redact(text) if redact else text, tool_call_id=call["id"], name=call["name"], status="error"), False
         if not isinstance(result, ToolMessage):
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
+        if redact is not None and isinstance(result.content, str):
+            result.content = redact(result.content)
         if (tool.metadata or {}).get("private"):  # its output may only reach local models
             result.additional_kwargs["private"] = True
         return result, result.status != "error"
