@@ -255,3 +255,17 @@ def test_a_streamed_tool_call_with_invalid_arguments_still_falls_back(tmp_path):
     assert [c["args"] for c in calls] == [{"key": "a"}]
     assert [e for e in events if e["type"] == "answer"][0]["text"] == "It is the value of a."
     assert "malformed tool call" in [row[7] for row in model.ledger.rows()]
+
+
+def test_no_token_budget_is_exceeded_through_a_fallback(tmp_path):
+    # a first answer spends most of the token budget; the next request would pass it, on any model
+    with FakeOpenAIServer([{"content": "first"}] * 3) as cheap, \
+            FakeOpenAIServer([{"content": "backup"}]) as backup:
+        model = routed([spec("cheap", cheap, price=1.0), spec("backup", backup, price=2.0)], tmp_path, budget_tokens=620)
+        agent(model).run("hello")
+        spent = model.ledger.spent()[1]
+        assert 0 < spent <= 620
+        with pytest.raises(ModelUnavailableError):
+            agent(model).run("hello again, with a longer question that needs more tokens than are left " * 3)
+    assert backup.requests == [] and len(cheap.requests) == 1
+    assert model.ledger.spent()[1] == spent <= 620
