@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextvars
 import os
 import logging
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -120,12 +121,29 @@ class Settings(BaseSettings):
     server_token: SecretStr | None = Field(
         None, description="Bearer token `agentmesh serve` requires; without one it binds to localhost only."
     )
+    server_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Per-user bearer tokens for `agentmesh serve` ({user = token}): each user sees only the threads they made.",
+    )
     server_concurrency: int = Field(32, ge=1, description="Agent runs `agentmesh serve` executes at once; more wait.")
     server_max_chars: int = Field(100_000, ge=1, description="Longest message `agentmesh serve` accepts (characters).")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
     slack_app_token: SecretStr | None = Field(None, description="Slack app-level token (xapp-...) for Socket Mode: `agentmesh slack`.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
+
+    @field_validator("server_tokens")
+    @classmethod
+    def _user_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for user, token in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", user):
+                raise ValueError(f"server_tokens: user name {user!r} may hold only letters, digits and _.@-")
+            if len(token.get_secret_value()) < 16:
+                raise ValueError(f"server_tokens: the token of {user!r} is shorter than 16 characters")
+        tokens = [t.get_secret_value() for t in value.values()]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("server_tokens: two users share a token")
+        return value
 
     @field_validator("kg", "docs", "tools", "sql_functions", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")
     @classmethod
@@ -208,6 +226,7 @@ class Settings(BaseSettings):
         from urllib.parse import unquote, urlsplit
 
         values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr) and v.get_secret_value()]
+        values += [v.get_secret_value() for v in self.server_tokens.values()]
         urls = [str(self.db or ""), str(self.threads or ""), *self.kg_endpoints]
         urls += [v.get_secret_value() for v in (self.cache_url,) if v is not None]
         for url in urls:
@@ -228,7 +247,7 @@ class Settings(BaseSettings):
         return folder
 
 
-_SECRET_KEYS = ("api_key", "server_token", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url")
+_SECRET_KEYS = ("api_key", "server_token", "server_tokens", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url")
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

@@ -187,7 +187,7 @@ def serve(
         except ImportError as exc:
             error_line(f"the server needs its extras ({exc.name} is missing): pip install 'agentmesh[server]'")
             raise typer.Exit(2) from None
-        check_bind(host, token)
+        check_bind(host, token or ("per-user tokens" if settings.server_tokens else None))
         if workers > 1:
             _serve_workers(workers, host, port, token, config, model, base_url, kg, db, settings)
             return

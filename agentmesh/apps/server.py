@@ -10,8 +10,11 @@
 * ``GET /``: the web chat page; ``/api/...``: its event stream, threads and approvals.
 * ``POST /slack/events``: the Slack app, when a bot token and signing secret are configured.
 
-A bearer token (``server_token``) guards every endpoint but ``/healthz``, the page itself and
-Slack's (which checks Slack's signature instead). Without a token the server refuses to bind
+A bearer token guards every endpoint but ``/healthz``, the page itself and Slack's (which
+checks Slack's signature instead). ``server_token`` is one token for one tenant: its holders
+share every thread. ``server_tokens = {user = token}`` gives each user a token of their own, and
+a thread belongs to the user who made it: another user who names the same thread id gets a
+thread of their own, and ``/api/threads`` lists only the caller's. Without a token the server refuses to bind
 to anything but a loopback address. Runs execute in worker threads (``server_concurrency``
 at once), so requests never block each other; two requests on the same thread are served
 one after the other, so a thread's history stays in order.
@@ -41,6 +44,8 @@ from agentmesh.apps.events import aiter_events
 from agentmesh.errors import AgentmeshError, ConfigError
 
 __all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "BackgroundServer"]
+OWNER_PREFIX = "user:"
+"""Stored thread ids of per-user threads start with this; clients may not name such ids."""
 
 PUBLIC_PATHS = frozenset({"/", "/healthz", "/slack/events", "/favicon.ico"})
 _DECISIONS = {"approve", "approved", "yes", "y", "ok", "reject", "rejected", "no", "n"}
@@ -158,6 +163,34 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         slack = create_slack_app(agent)
     if token is None and settings.server_token is not None:
         token = settings.server_token.get_secret_value()
+    users = {user: secret.get_secret_value().encode() for user, secret in settings.server_tokens.items()}
+    guarded = bool(token or users)
+
+    def principal(given: str) -> str | None:
+        """Who the bearer token says the caller is: a user name, "" for the shared token, None if neither."""
+        presented = given.removeprefix("Bearer ").encode() if given.startswith("Bearer ") else b""
+        found = None
+        for user, secret in users.items():  # compare with every token: the time taken says nothing
+            if hmac.compare_digest(presented, secret):
+                found = user
+        if token and hmac.compare_digest(presented, token.encode()):
+            found = ""
+        return found
+
+    def owned(request: Request, thread_id: str) -> str:
+        """The stored id of a thread the caller names: a user's threads live under their name."""
+        if thread_id.startswith(OWNER_PREFIX):
+            raise HTTPException(400, detail=f"thread ids may not start with {OWNER_PREFIX!r}")
+        user = getattr(request.state, "user", "")
+        return f"{OWNER_PREFIX}{user}/{thread_id}" if user else thread_id
+
+    def shown(request: Request, stored: str) -> str | None:
+        """The id the caller knows a stored thread by, or None if it is not theirs."""
+        user = getattr(request.state, "user", "")
+        if user:
+            mine = f"{OWNER_PREFIX}{user}/"
+            return stored[len(mine):] if stored.startswith(mine) else None
+        return None if stored.startswith(OWNER_PREFIX) else stored
     limiter = anyio.CapacityLimiter(concurrency or settings.server_concurrency)
     lock_dir = settings.data_dir("locks")
     registry, metric = _metrics()
@@ -169,9 +202,9 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def guard_and_measure(request: Request, call_next):
         path = request.url.path
         started = time.perf_counter()
-        if token and path not in PUBLIC_PATHS:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        if guarded and path not in PUBLIC_PATHS:
+            request.state.user = principal(request.headers.get("authorization", ""))
+            if request.state.user is None:
                 metric["requests"].labels(path=_route(request), status="401").inc()
                 return JSONResponse({"error": {"message": "missing or wrong bearer token", "type": "authentication_error"}},
                                     status_code=401, headers={"WWW-Authenticate": "Bearer"})
@@ -210,6 +243,9 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
                                                 tokens=tokens, context=context):
                     if event["type"] == "done":
                         metric["answers"].labels(stop_reason=event["stop_reason"]).inc()
+                        stored = str(event.get("thread_id") or "")
+                        if stored.startswith(OWNER_PREFIX):  # the client knows its thread without the owner part
+                            event = {**event, "thread_id": stored.split("/", 1)[1]}
                     yield event
             finally:
                 metric["runs"].dec()
@@ -219,15 +255,15 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
             raise HTTPException(413, detail=f"the message has {len(text):,} characters; this server takes at most "
                                             f"{settings.server_max_chars:,} (setting server_max_chars)")
 
-    async def input_for(thread_id: str, text: str) -> tuple[str | None, Any]:
-        """A new message, or the decision on calls waiting for approval."""
+    async def input_for(thread_id: str, text: str, named: str) -> tuple[str | None, Any]:
+        """A new message, or the decision on calls waiting for approval (``named``: the client's id)."""
         pending = await anyio.to_thread.run_sync(agent.pending, thread_id)  # a checkpointer read: off the loop
         if not pending:
             return text, None
         word = text.strip().lower().rstrip(".!")
         if word not in _DECISIONS:
             calls = ", ".join(f"{c['name']} {json.dumps(c['args'])[:200]}" for c in pending)
-            raise HTTPException(409, detail=f"thread {thread_id} is waiting for approval of: {calls}; reply 'approve' or 'reject'")
+            raise HTTPException(409, detail=f"thread {named} is waiting for approval of: {calls}; reply 'approve' or 'reject'")
         return None, word
 
     @app.post("/v1/chat/completions")
@@ -238,18 +274,19 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         check_size("".join(m.text() for m in body.messages))
         named = request.headers.get("x-thread-id") or body.user
         thread_id = named or uuid.uuid4().hex
+        stored = owned(request, thread_id)
         private = request.headers.get("x-agentmesh-private", "").lower() in ("1", "true", "yes")
-        message, resume = await input_for(thread_id, users[-1].text())
+        message, resume = await input_for(stored, users[-1].text(), thread_id)
         # no thread named: the client sends the whole conversation, so its earlier turns start the new thread
         context = () if named else _earlier_turns(body.messages)
         created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         headers = {"X-Thread-Id": thread_id}
         if body.stream:
             include_usage = bool((body.stream_options or {}).get("include_usage"))
-            return StreamingResponse(_openai_stream(events(message, thread_id, resume, private, context=context),
+            return StreamingResponse(_openai_stream(events(message, stored, resume, private, context=context),
                                                     completion_id, created, agent.model_name, include_usage),
                                      media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
-        collected = await _collect(events(message, thread_id, resume, private, tokens=False, context=context))
+        collected = await _collect(events(message, stored, resume, private, tokens=False, context=context))
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],
@@ -263,41 +300,46 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         return resources.files("agentmesh.apps").joinpath("static/index.html").read_text(encoding="utf-8")
 
     @app.post("/api/chat")
-    async def web_chat(body: WebChat):
+    async def web_chat(body: WebChat, request: Request):
         if not body.message.strip():
             raise HTTPException(400, detail="the message is empty")
         check_size(body.message)
         thread_id = body.thread_id or uuid.uuid4().hex
-        if await anyio.to_thread.run_sync(agent.pending, thread_id):
+        stored = owned(request, thread_id)
+        if await anyio.to_thread.run_sync(agent.pending, stored):
             raise HTTPException(409, detail="this thread is waiting for an approval decision")
-        return StreamingResponse(_named_sse(events(body.message, thread_id)), media_type="text/event-stream",
+        return StreamingResponse(_named_sse(events(body.message, stored)), media_type="text/event-stream",
                                  headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
 
     @app.post("/api/threads/{thread_id}/approval")
-    async def web_approval(thread_id: str, body: Decision):
-        if not await anyio.to_thread.run_sync(agent.pending, thread_id):
+    async def web_approval(thread_id: str, body: Decision, request: Request):
+        stored = owned(request, thread_id)
+        if not await anyio.to_thread.run_sync(agent.pending, stored):
             raise HTTPException(409, detail=f"thread {thread_id} has no tool call waiting for approval")
         decision = {"decision": body.decision, "reason": body.reason} if body.reason else body.decision
-        return StreamingResponse(_named_sse(events(None, thread_id, resume=decision)), media_type="text/event-stream",
+        return StreamingResponse(_named_sse(events(None, stored, resume=decision)), media_type="text/event-stream",
                                  headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
 
     @app.get("/api/threads")
-    async def threads() -> list[dict[str, Any]]:
+    async def threads(request: Request) -> list[dict[str, Any]]:
         from agentmesh.memory.conversation import list_threads
 
-        found = await anyio.to_thread.run_sync(list_threads, agent.checkpointer)
-        return [{"thread_id": t.thread_id, "title": t.last_question, "messages": t.messages, "updated": t.updated} for t in found]
+        keep = lambda stored: shown(request, stored) is not None  # noqa: E731 - the caller's threads only
+        found = await anyio.to_thread.run_sync(lambda: list_threads(agent.checkpointer, where=keep))
+        return [{"thread_id": shown(request, t.thread_id), "title": t.last_question, "messages": t.messages,
+                 "updated": t.updated} for t in found]
 
     @app.get("/api/threads/{thread_id}")
-    async def thread(thread_id: str) -> dict[str, Any]:
+    async def thread(thread_id: str, request: Request) -> dict[str, Any]:
         from langchain_core.messages import AIMessage, HumanMessage
 
-        history = await anyio.to_thread.run_sync(agent.history, thread_id)
+        stored = owned(request, thread_id)
+        history = await anyio.to_thread.run_sync(agent.history, stored)
         if not history:
             raise HTTPException(404, detail=f"no thread {thread_id}")
         messages = [{"role": "user" if isinstance(m, HumanMessage) else "assistant", "text": m.text}
                     for m in history if isinstance(m, HumanMessage) or (isinstance(m, AIMessage) and m.text and not m.tool_calls)]
-        return {"thread_id": thread_id, "messages": messages, "pending": agent.pending(thread_id)}
+        return {"thread_id": thread_id, "messages": messages, "pending": agent.pending(stored)}
 
     if slack is not None:
         from agentmesh.apps.slack import mount_slack

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from langchain_core.messages import HumanMessage
 
@@ -58,12 +58,12 @@ class ThreadInfo:
     updated: str
 
 
-def list_threads(checkpointer: Any, limit: int = 50) -> list[ThreadInfo]:
-    """The most recently updated threads, newest first."""
+def list_threads(checkpointer: Any, limit: int = 50, where: Callable[[str], bool] | None = None) -> list[ThreadInfo]:
+    """The most recently updated threads, newest first (only those ``where(thread_id)`` keeps)."""
     seen: dict[str, ThreadInfo] = {}
     for item in checkpointer.list(None):
         thread = item.config["configurable"]["thread_id"]
-        if thread in seen:
+        if thread in seen or (where is not None and not where(thread)):
             continue
         messages = item.checkpoint.get("channel_values", {}).get("messages", [])
         question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
