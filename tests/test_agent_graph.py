@@ -40,7 +40,7 @@ def test_tool_result_reaches_the_model_and_the_answer():
     assert state["stop_reason"] == "answered"
     second_call = model.calls[1]
     observation = [m for m in second_call if isinstance(m, ToolMessage)]
-    assert [m.text for m in observation] == ["5"]
+    assert [m.text for m in observation] == ["<data>\n5\n</data>"]  # marked as data for the model
     assert observation[0].status == "success"
     assert state["steps"] == 2
 

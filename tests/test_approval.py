@@ -89,7 +89,8 @@ def test_only_the_dangerous_calls_of_a_step_wait_and_each_gets_its_own_decision(
 
     assert RAN == ["a"]
     outputs = {m.tool_call_id: m for m in model.calls[1] if isinstance(m, ToolMessage)}
-    assert outputs["e1"].text == "hi" and outputs["s1"].text == "ran a" and "declined" in outputs["s2"].text
+    assert outputs["e1"].text == "<data>\nhi\n</data>" and outputs["s1"].text == "<data>\nran a\n</data>"
+    assert "declined" in outputs["s2"].text
 
 
 @pytest.mark.parametrize("mode, ran", [("auto", ["ls"]), ("deny", [])])

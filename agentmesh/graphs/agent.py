@@ -41,6 +41,7 @@ from langgraph.types import Command, interrupt
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.prompts import (
+    DATA_BLOCK,
     DECLINED_OBSERVATION,
     ERROR_BUDGET_MESSAGE,
     GROUNDING_BLOCK,
@@ -71,6 +72,21 @@ def recursion_limit_for(max_steps: int) -> int:
     return 2 * max_steps + 8
 
 
+_DATA_TAG = re.compile(r"<(/?)(data\b)", re.IGNORECASE)
+
+
+def escape_data(text: str) -> str:
+    """Retrieved text cannot close (or open) its own <data> block: its tags are defused."""
+    return _DATA_TAG.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}", text)
+
+
+def mark_as_data(message: AnyMessage) -> AnyMessage:
+    """A tool result as the model sees it: inside <data> ... </data> (the stored message is unchanged)."""
+    if not isinstance(message, ToolMessage) or not isinstance(message.content, str):
+        return message
+    return message.model_copy(update={"content": DATA_BLOCK.format(content=escape_data(message.content))})
+
+
 def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
     if not nodes:
         return NO_GROUNDING
@@ -81,7 +97,7 @@ def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
             line += f": {node['description']}"
         if node.get("facts"):
             line += " [" + "; ".join(node["facts"]) + "]"
-        lines.append(line)
+        lines.append(escape_data(line))
     return GROUNDING_BLOCK.format(facts="\n".join(lines))
 
 
@@ -240,7 +256,7 @@ def build_agent_graph(
             update = {"summary": summary, "summarized_turns": turns}
         offered = [tools_by_name[n] for n in state.get("tools", [])]
         runnable = model.bind_tools(offered) if offered else model
-        response = runnable.invoke([system, *history])
+        response = runnable.invoke([system, *map(mark_as_data, history)])
         return {**update, "messages": [response], "steps": state.get("steps", 0) + 1}
 
     def after_act(state: AgentState) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("python", "sql", "workflow", "sparql", "server")
+KINDS = ("python", "sql", "workflow", "sparql", "server", "injection")
 LAYER_NAMES = {"whole": "whole tool", "statement_check_alone": "statement check alone", "connection_alone": "connection alone"}
 
 
