@@ -136,3 +136,46 @@ def test_cache_cli_stats_and_clear(tmp_path, monkeypatch):
     cleared = runner.invoke(app, ["cache", "clear", "--yes"])
     assert cleared.exit_code == 0 and "cleared 1 cached answers" in cleared.output
     assert re.search(r"entries\W+0\W", runner.invoke(app, ["cache", "stats"]).output)
+
+
+CHANGES = {
+    "unchanged": {},
+    "tool set": {"tools": ["kg_search", "sql", "sql_schema"]},
+    "database": {"db": "SECOND_DB"},
+    "top_k_nodes": {"top_k_nodes": 3},
+    "prompts": {"prompts": True},
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_change_to_what_answers_depend_on_invalidates(change, example_kg, example_db, tmp_path, minilm, monkeypatch):
+    """Two agents on one data home (one cache file): an answer cached under one set of prompts,
+    tools, database or retrieval depth is never served under another. The unchanged case hits,
+    so the test can tell."""
+    import shutil
+
+    second_db = tmp_path / "second.sqlite"
+    shutil.copy(example_db, second_db)
+    base = {"kg": [example_kg], "tools": ["kg_search", "sql", "sql_schema", "python"], "db": example_db,
+            "top_k_nodes": 5, "home": tmp_path / "home", "approval": "auto"}
+    question = "What is the context window of Claude 2.1?"
+
+    def agent(**overrides):
+        model = FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200000 tokens.")])
+        return Agent(Settings.load(**{**base, **overrides}), model=model, embeddings=minilm,
+                     checkpointer=InMemorySaver()), model
+
+    first, _ = agent()
+    first.run(question)
+    first.cache.close()
+    overrides = {k: (second_db if v == "SECOND_DB" else v) for k, v in CHANGES[change].items() if k != "prompts"}
+    if "prompts" in CHANGES[change]:
+        import agentmesh.agent as agent_module
+
+        monkeypatch.setattr(agent_module, "PROMPTS_VERSION", agent_module.PROMPTS_VERSION + "-next")
+    second, model = agent(**overrides)
+    result = second.run(question)
+    if change == "unchanged":
+        assert result.stop_reason == "cached" and model.calls == []
+    else:
+        assert result.stop_reason != "cached" and len(model.calls) == 1

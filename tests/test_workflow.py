@@ -178,18 +178,26 @@ def test_a_bad_flow_file_is_refused_before_anything_runs_with_the_place(tmp_path
 
 
 def test_a_failing_step_names_itself_and_keeps_the_steps_before(tmp_path):
+    log = tmp_path / "calls.log"
+    before = f"def fine():\n    open({str(log)!r}, 'a').write('fine\\n')\n    return 'fine'\n"
+    (tmp_path / "ok.py").write_text(before)
     (tmp_path / "h.py").write_text("def boom():\n    raise ValueError('no data')\n")
-    flow = Workflow({"steps": [{"id": "ok", "template": "fine"}, {"id": "bad", "python": "h.py:boom"}]}, tmp_path)
+    steps = [{"id": "ok", "python": "ok.py:fine"},
+             {"id": "each", "for_each": "{{ [1, 2, 3] }}", "python": "ok.py:fine"},
+             {"id": "bad", "python": "h.py:boom"}]
+    flow = Workflow({"steps": steps}, tmp_path)
     saver = InMemorySaver()
     with pytest.raises(WorkflowError, match=r"step bad \(python\) failed: ValueError: no data"):
         flow.run(StepRunner(), saver, run_id="r")
+    assert log.read_text().split() == ["fine"] * 4  # the step and the loop's three items
     (tmp_path / "h.py").write_text("def boom():\n    return 'fixed'\n")
     import sys as _sys
 
     for key in [k for k in _sys.modules if k.startswith("agentmesh_flow_")]:  # the edited h.py is loaded anew
         _sys.modules.pop(key)
     fixed = flow.resume(StepRunner(), saver, "r")
-    assert fixed.outputs == {"ok": "fine", "bad": "fixed"}
+    assert fixed.outputs == {"ok": "fine", "each": ["fine"] * 3, "bad": "fixed"}
+    assert log.read_text().split() == ["fine"] * 4  # nothing that had finished ran again
 
 
 def test_the_example_workflows_parse_and_the_licence_audit_runs(tmp_path, example_db):
