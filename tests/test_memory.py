@@ -84,7 +84,7 @@ def test_a_killed_run_loses_no_committed_turn(tmp_path):
     humans = [text for kind, text in seen if kind == "HumanMessage"]
     assert humans == ["First question.", "Second question, slow.", "Third question."]
     assert ["AIMessage", "Noted."] in seen  # the first turn's answer, committed before the kill
-    assert ["ToolMessage", INTERRUPTED_OBSERVATION] in seen  # the dangling call is closed for the model
+    assert ["ToolMessage", f"<data>\n{INTERRUPTED_OBSERVATION}\n</data>"] in seen  # the dangling call is closed for the model
     assert third["answer"] == "Noted."
 
 

@@ -49,7 +49,7 @@ def test_agent_runs_tools_through_the_openai_route(example_db):
     assert result.tool_calls[0].ok and result.tool_calls[0].output.splitlines() == ["n", "26"]
     # the second request carries the tool result back to the server, as OpenAI's protocol wants
     tool_turn = [m for m in server.requests[1]["messages"] if m["role"] == "tool"]
-    assert tool_turn[0]["content"] == "n\n26"
+    assert tool_turn[0]["content"] == "<data>\nn\n26\n</data>"  # marked as data for the model
     assert server.requests[0]["tools"][0]["function"]["name"] == "sql"
 
 
@@ -93,6 +93,6 @@ def test_json_tool_calling_for_a_server_without_native_tools(example_db):
     assert [o["properties"]["tool"] for o in schema["anyOf"][1:]] == [{"const": "sql"}]
     # the answer turn is plain text: results folded into the system message, the question last
     assert "response_format" not in answer and answer["messages"][-1] == {"role": "user", "content": "How many models?"}
-    assert "Result of tool sql:\nn\n26" in answer["messages"][0]["content"]
+    assert "Result of tool sql:\n<data>\nn\n26\n</data>" in answer["messages"][0]["content"]
     assert result.answer == "There are 26 models."
     assert [(c.name, c.ok) for c in result.tool_calls] == [("sql", True)]
