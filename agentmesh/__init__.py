@@ -1,6 +1,7 @@
 """agentmesh: grounded assistants over your own knowledge graph and data, on LangGraph."""
 
 from agentmesh.agent import Agent, AgentResult, ToolActivity
+from agentmesh.claims import Claim, ClaimChecker, Evidence
 from agentmesh.config import Settings
 from agentmesh.errors import (
     AgentmeshError,
@@ -27,8 +28,11 @@ __all__ = [
     "AgentResult",
     "AgentmeshError",
     "Citation",
+    "Claim",
+    "ClaimChecker",
     "ConfigError",
     "DatabaseError",
+    "Evidence",
     "KnowledgeBase",
     "KnowledgeGraphError",
     "KnowledgeGraphNotFoundError",

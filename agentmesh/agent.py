@@ -20,6 +20,7 @@ from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
+from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
@@ -84,9 +85,21 @@ class AgentResult:
     """Tool calls waiting for a person's approval (``stop_reason == "approval_required"``):
     each ``{"id", "name", "args"}``. Continue with :meth:`Agent.resume`."""
 
+    claims: list[Claim] = field(default_factory=list)
+    """The answer's claims, each checked against this run's evidence (empty when the check is off)."""
+
     @property
     def needs_approval(self) -> bool:
         return bool(self.pending)
+
+    @property
+    def supported(self) -> bool:
+        """Every claim of the answer is supported by an evidence item of this run."""
+        return all(c.supported for c in self.claims)
+
+    @property
+    def unsupported(self) -> list[Claim]:
+        return [c for c in self.claims if not c.supported]
 
 
 class Agent:
@@ -145,6 +158,8 @@ class Agent:
         self._base_scope = self.cache_scope
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
         self.checkpointer = checkpointer
+        # strict by default for the embedded model; a model passed in is the caller's: flag
+        self.answer_policy = s.answer_check or (s.answer_policy() if model is None else "flag")
         self.graph = build_agent_graph(
             self.model,
             self.tools,
@@ -161,6 +176,9 @@ class Agent:
             approval=s.approval,
             checkpointer=checkpointer,
             redact=redactor(s.secret_values()),
+            check_answer=ClaimChecker(labels=self.knowledge.labels() if self.knowledge is not None else ()),
+                answer_policy=self.answer_policy,
+            searched=_searched(self.knowledge is not None, [t.name for t in self.tools]),
         )
 
     def workflow_checkpointer(self) -> Any:
@@ -368,6 +386,7 @@ class Agent:
             cached=state.get("cached"),
             model_calls=model_calls,
             unverified=list(state.get("unverified", [])),
+            claims=[Claim(**c) for c in state.get("claims", [])],
             pending=pending,
             usage=_usage(turn),
         )
@@ -395,3 +414,12 @@ def _usage(messages: Sequence[Any]) -> dict[str, int]:
             if key in total and isinstance(value, int):
                 total[key] += value
     return total
+
+
+def _searched(knowledge: bool, tools: list[str]) -> str:
+    """What a run can look in, for the "I could not find that in ..." answer."""
+    places = (["the knowledge graph"] if knowledge else []) + (["the database"] if "sql" in tools else []) + (
+        ["the documents"] if "search" in tools else [])
+    if not places:
+        return "the evidence available to me"
+    return places[0] if len(places) == 1 else ", ".join(places[:-1]) + " or " + places[-1]

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     sql_functions: list[str] = Field(
         default_factory=list, description="Functions to add to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL), if free of side effects."
     )
+    answer_check: Literal["strict", "flag", "off"] | None = Field(
+        None, description="Check each answer's claims against the evidence: strict replaces an unsupported answer, "
+                          "flag marks it, off skips (default: strict for embedded, flag otherwise).")
     approval: Literal["ask", "auto", "deny"] = Field(
         "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
     )
@@ -199,6 +202,11 @@ class Settings(BaseSettings):
         if self.top_k_tools is not None:
             return self.top_k_tools
         return 1 if self.model.split(":")[0] == "embedded" else 4
+
+    def answer_policy(self) -> str:
+        if self.answer_check is not None:
+            return self.answer_check
+        return "strict" if self.model.split(":")[0] == "embedded" else "flag"
 
     def history_budget(self) -> int:
         if self.history_tokens is not None:

@@ -12,6 +12,7 @@ __all__ = [
     "SYSTEM_PROMPT",
     "GROUNDING_BLOCK",
     "DATA_BLOCK",
+    "CHECK_RETRY_PROMPT",
     "NO_GROUNDING",
     "JSON_TOOLS_INSTRUCTIONS",
     "TOOL_RESULT_FOR_TEXT_MODEL",
@@ -24,7 +25,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "4"
+PROMPTS_VERSION = "5"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -38,6 +39,11 @@ SYSTEM_PROMPT = (
 GROUNDING_BLOCK = "Facts from the knowledge graph (each line starts with the node's URI):\n<data>\n{facts}\n</data>"
 
 DATA_BLOCK = "<data>\n{content}\n</data>"
+
+CHECK_RETRY_PROMPT = (
+    "Your answer stated things the facts and tool results do not support: {claims}. Answer "
+    "again using only what the facts and tool results say, or say that you could not find it."
+)
 """How a tool's result reaches the model: marked as data, never as instructions."""
 
 NO_GROUNDING = "No knowledge-graph facts matched this question."

@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "4"
-EXPECTED_DIGEST = "718b771560d404a4"
+EXPECTED_VERSION = "5"
+EXPECTED_DIGEST = "5bc28b34447e64af"
 
 
 def digest() -> str:

@@ -271,3 +271,14 @@ def test_serve_with_two_workers_keeps_each_thread_in_order(tmp_path, example_kg)
                   model=FakeToolChatModel(responses=[]), embeddings=HashingEmbeddings())
     kinds = [m.type for m in agent.history("shared") if m.type in ("human", "ai")]
     assert kinds == ["human", "ai"] * 6  # each turn whole, none interleaved with another
+
+
+def test_the_agentmesh_field_carries_the_answers_claims(tmp_path, example_kg):
+    agent = make_agent(tmp_path, example_kg, [AIMessage("Claude 2.1 reads 200000 words, says Amazon.")])
+    with BackgroundServer(create_app(agent, token=TOKEN)) as server:
+        reply = client(server).chat.completions.create(
+            model="agentmesh", messages=[{"role": "user", "content": "Context window of Claude 2.1?"}])
+    claims = reply.model_extra["agentmesh"]["claims"]
+    unsupported = {c["text"] for c in claims if c["status"] == "unsupported"}
+    assert {"Amazon", "200000 (words)"} <= unsupported
+    assert any(c["status"] == "supported" and c["text"] == "Claude 2.1" for c in claims)

@@ -104,7 +104,13 @@ def _print_result(result) -> None:
                       f"{escape(call['reason'])}[/]")
     for uri in result.unverified:
         err.print(f"[yellow]warning: {escape(uri)} is not a node of the knowledge graph[/]")
-    if result.stop_reason not in ("answered", "cached"):
+    if result.unsupported:
+        err.print("[yellow bold]not supported by the evidence (do not take these as fact):[/]")
+        for claim in result.unsupported:
+            err.print(f"[yellow]  ✗ {escape(claim.text)}[/]")
+    if result.stop_reason in ("evidence_only", "not_found"):
+        err.print(f"[yellow]the model's answer failed the evidence check; shown instead: {result.stop_reason.replace('_', ' ')}[/]")
+    elif result.stop_reason not in ("answered", "cached"):
         err.print(f"[yellow]stopped: {result.stop_reason}[/]")
     out.print(f"[dim]run {result.run_id} · provenance: agentmesh trace export {result.run_id}[/]")
 
@@ -141,6 +147,8 @@ def ask(
     if as_json:
         data = asdict(result)
         data["citations"] = [c.model_dump() for c in result.citations]
+        data["claims"] = [c.model_dump() for c in result.claims]
+        data["supported"] = result.supported
         out.print_json(json.dumps(data, default=str))
     else:
         _print_result(result)

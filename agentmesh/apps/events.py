@@ -9,6 +9,7 @@ Events, in order of appearance (each a dict with ``type``):
 * ``approval``: ``calls``, dangerous calls waiting for a person (the run stops here);
 * ``answer``: ``text``, ``stop_reason``, ``streamed`` (whether its text came as tokens);
 * ``citations``: ``citations``, each ``{kind, ref, detail, verified}``;
+* ``claims``: ``claims``, each ``{text, kind, status, evidence}`` (the answer check; empty when off);
 * ``done``: ``thread_id``, ``run_id``, ``model``, ``stop_reason``, ``pending``, and the whole
   turn's ``tool_calls`` (``name``, ``args``, ``ok``, ``output``; a resumed run includes the
   calls made before it stopped).
@@ -32,6 +33,9 @@ OUTPUT_LIMIT = 2000
 _running: set[asyncio.Future] = set()
 
 
+FINAL_STOP_REASONS = ("answered", "cached", "step_limit", "error_budget", "evidence_only", "not_found")
+
+
 def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any = None, private: bool = False,
                stop: threading.Event | None = None, tokens: bool = True, context: Any = ()) -> Iterator[dict[str, Any]]:
     """Run ``message`` (or resume with ``resume`` when ``message`` is None) and yield events.
@@ -39,6 +43,8 @@ def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any =
     ``tokens=False`` leaves out ``token`` events (and LangGraph's cost of tracing them) for a
     caller that only wants the whole answer."""
     streamed: list[str] = []  # token texts of the current model step
+    # under the strict answer check an answer is shown only once checked: its tokens are not streamed
+    tokens = tokens and getattr(agent, "answer_policy", "flag") != "strict"
     stream = agent.stream(message, thread_id, private=private, resume=resume, mode="messages" if tokens else "updates",
                           context=context)
     try:
@@ -61,12 +67,13 @@ def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any =
                                "output": out.text[:OUTPUT_LIMIT]}
             elif node == "__interrupt__":
                 yield {"type": "approval", "calls": update}
-            elif node in ("answer", "ground") and update.get("stop_reason") in ("answered", "cached", "step_limit", "error_budget") \
+            elif node in ("answer", "ground") and update.get("stop_reason") in FINAL_STOP_REASONS \
                     and (node == "answer" or update.get("stop_reason") == "cached"):
                 text = update.get("answer", "")
                 was_streamed = update.get("stop_reason") == "answered" and bool(streamed) and "".join(streamed).strip() == text.strip()
                 yield {"type": "answer", "text": text, "stop_reason": update["stop_reason"], "streamed": was_streamed}
                 yield {"type": "citations", "citations": update.get("citations", [])}
+                yield {"type": "claims", "claims": update.get("claims", [])}
             elif node == "result":
                 yield {"type": "done", "thread_id": update.thread_id, "run_id": update.run_id, "model": update.model,
                        "stop_reason": update.stop_reason, "pending": update.pending, "usage": update.usage,

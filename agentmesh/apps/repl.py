@@ -288,6 +288,7 @@ class _TurnView:
         self.tools: dict[str, dict[str, Any]] = {}
         self.text = ""
         self.citations: list[dict] = []
+        self.unsupported: list[str] = []
         self.meta = ""
         self.error = ""
 
@@ -309,6 +310,8 @@ class _TurnView:
                 self.meta = "from the semantic cache"
         elif kind == "citations":
             self.citations = event["citations"]
+        elif kind == "claims":
+            self.unsupported = [c["text"] for c in event["claims"] if c["status"] == "unsupported"]
         elif kind == "approval":
             for call in event["calls"]:
                 self.tools.setdefault(call["id"], {"name": call["name"], "args": call["args"]})["status"] = "awaiting approval"
@@ -331,6 +334,8 @@ class _TurnView:
             lines = [f"[{i}] {c['kind']}: {c['ref']}" + (f"  {c['detail'][:80]}" if c.get("detail") and c["kind"] == "node" else "")
                      for i, c in enumerate(self.citations, 1)]
             parts.append(Text("\n".join(lines), style="cyan"))
+        if self.unsupported:
+            parts.append(Text("not supported by the evidence: " + "; ".join(self.unsupported), style="yellow"))
         if self.error:
             parts.append(Text(f"error: {self.error}", style="red"))
         if self.meta:

@@ -375,6 +375,8 @@ async def _collect(stream: AsyncIterator[dict]) -> dict[str, Any]:
             text = event["text"]
         elif event["type"] == "citations":
             extra["citations"] = event["citations"]
+        elif event["type"] == "claims":
+            extra["claims"] = event["claims"]
         elif event["type"] == "done":
             model = event["model"]
             extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
@@ -414,6 +416,8 @@ async def _openai_stream(stream: AsyncIterator[dict], completion_id: str, create
                 yield chunk({"content": event["text"]})
             elif kind == "citations":
                 extra["citations"] = event["citations"]
+            elif kind == "claims":
+                extra["claims"] = event["claims"]
             elif kind == "done":
                 extra.update(thread_id=event["thread_id"], run_id=event["run_id"], stop_reason=event["stop_reason"],
                              pending=event["pending"], tool_calls=event["tool_calls"])

@@ -51,6 +51,9 @@ def format_answer(result: Any) -> str:
             sources.append(f"{c.kind}: `{c.detail[:120]}`" if c.detail else f"{c.kind}: {c.ref}")
     if sources:
         text += "\n\n*Sources:* " + " · ".join(dict.fromkeys(sources))
+    unsupported = [c.text for c in getattr(result, "claims", []) if not c.supported]
+    if unsupported:
+        text += "\n\n:warning: *Not supported by the evidence:* " + "; ".join(f"_{t}_" for t in unsupported)
     return text
 
 

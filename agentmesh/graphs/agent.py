@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
@@ -40,7 +40,9 @@ from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
+from agentmesh.claims import AnswerCheck, Evidence, evidence_answer
 from agentmesh.prompts import (
+    CHECK_RETRY_PROMPT,
     DATA_BLOCK,
     DECLINED_OBSERVATION,
     ERROR_BUDGET_MESSAGE,
@@ -85,6 +87,62 @@ def mark_as_data(message: AnyMessage) -> AnyMessage:
     if not isinstance(message, ToolMessage) or not isinstance(message.content, str):
         return message
     return message.model_copy(update={"content": DATA_BLOCK.format(content=escape_data(message.content))})
+
+
+ANSWER_POLICIES = ("strict", "flag", "off")
+
+
+def run_evidence(state: dict[str, Any]) -> list[Evidence]:
+    """This run's evidence items: each fact and description of the grounding nodes, each row or
+    passage of this turn's tool results, and the question."""
+    items: list[Evidence] = []
+    for node in state.get("grounding", []):
+        uri, label = node["uri"], node.get("label", "")
+        items.append(Evidence(id=f"n{len(items)}", kind="fact", text=label, subject=label, source=uri))
+        if node.get("description"):
+            items.append(Evidence(id=f"n{len(items)}", kind="description", text=node["description"], subject=label, source=uri))
+        for fact in node.get("facts", []):
+            items.append(Evidence(id=f"n{len(items)}", kind="fact", text=fact, subject=label, source=uri))
+    messages = state.get("messages", [])
+    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+    calls = {c["id"]: c for m in messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
+    for message in messages[start:]:
+        if not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str):
+            continue
+        call = calls.get(message.tool_call_id, {})
+        args = call.get("args", {})
+        source = f"{message.name}: {args.get('query') or args.get('code') or ''}".strip().rstrip(":")
+        if message.name in ("sql", "sparql"):  # each row with its header: the columns say the units
+            lines = message.content.splitlines()
+            kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
+        elif message.name in ("search", "web_search", "kg_search"):
+            kind, parts = "passage", re.split(r"\n\s*\n|\n(?=<http)", message.content)
+        else:
+            kind, parts = "output", [message.content]
+        items += [Evidence(id=f"t{len(items)}", kind=kind, text=p.strip(), source=source) for p in parts if p.strip()]
+    if state.get("question"):
+        items.append(Evidence(id="q", kind="question", text=state["question"]))
+    return items
+
+
+def _unverified_claim(uri: str) -> Any:
+    from agentmesh.claims import Claim
+
+    return Claim(text=uri, kind="entity", status="unsupported")
+
+
+def _evidence_citations(evidence: Sequence[Evidence], text: str) -> list[dict[str, Any]]:
+    """The nodes and queries an evidence answer quotes."""
+    cited: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in evidence:
+        if e.kind == "question" or e.text not in text:
+            continue
+        if e.source.startswith("http"):
+            cited.setdefault(("node", e.source), {"kind": "node", "ref": e.source, "detail": e.subject, "verified": True})
+        elif e.source.startswith(("sql:", "sparql:")):
+            kind, _, query = e.source.partition(": ")
+            cited.setdefault((kind, query), {"kind": kind, "ref": kind, "detail": query})
+    return list(cited.values())
 
 
 def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
@@ -203,11 +261,22 @@ def build_agent_graph(
     checkpointer: Any = None,
     name: str = "agentmesh",
     redact: Callable[[str], str] | None = None,
+    check_answer: AnswerCheck | None = None,
+    answer_policy: str = "flag",
+    searched: str = "the knowledge graph or the tools' results",
 ):
     """Compile the agent graph. See the module docstring for the nodes.
 
     ``redact`` scrubs each tool result before it enters the state (so checkpoints, traces and
-    the model never hold a configured secret a tool happened to read)."""
+    the model never hold a configured secret a tool happened to read).
+
+    ``check_answer`` splits the final answer into claims checked against this run's evidence
+    (agentmesh.claims). ``answer_policy``: ``flag`` records them (unsupported ones are shown as
+    such); ``strict`` never shows an unsupported claim as fact: the model is told once which
+    claims failed, then the answer is replaced by the evidence itself or a plain "not found";
+    ``off`` skips the check."""
+    if answer_policy not in ANSWER_POLICIES:
+        raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {answer_policy!r}")
     tools_by_name = {tool.name: tool for tool in tools}
     if approval not in APPROVAL_MODES:
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
@@ -218,7 +287,8 @@ def build_agent_graph(
         One node rather than three, because each LangGraph step costs a checkpoint write."""
         messages = state.get("messages", [])
         question = _last_question(messages)
-        reset = {"question": question, "citations": [], "evidence": [], "unverified": [], "steps": 0,
+        reset = {"question": question, "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
+                 "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
         hit = cache_lookup(question) if cache_lookup is not None and question and first_turn else None
@@ -240,7 +310,8 @@ def build_agent_graph(
         used = {c["name"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls}
         first_turn = sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1
         if (cache_store is not None and first_turn and update["stop_reason"] == "answered" and update["answer"]
-                and not used & uncacheable_tools and not update["unverified"]):
+                and not used & uncacheable_tools and not update["unverified"]
+                and all(c["status"] == "supported" for c in update.get("claims", []))):
             cache_store(state["question"], update["answer"], update["citations"])
 
     def act(state: AgentState) -> dict[str, Any]:
@@ -256,8 +327,10 @@ def build_agent_graph(
             update = {"summary": summary, "summarized_turns": turns}
         offered = [tools_by_name[n] for n in state.get("tools", [])]
         runnable = model.bind_tools(offered) if offered else model
-        response = runnable.invoke([system, *map(mark_as_data, history)])
-        return {**update, "messages": [response], "steps": state.get("steps", 0) + 1}
+        feedback = state.get("check_feedback", "")
+        retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
+        response = runnable.invoke([system, *map(mark_as_data, history), *retry])
+        return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]
@@ -363,17 +436,33 @@ def build_agent_graph(
                 if uri not in cited and not is_node(uri):
                     unverified.append(uri)
         update = {"answer": text, "stop_reason": stop, "citations": citations, "unverified": unverified,
-                  "messages": new_messages}
+                  "messages": new_messages, "claims": []}
+        if stop == "answered" and check_answer is not None and answer_policy != "off" and text.strip():
+            evidence = run_evidence(state)
+            claims = check_answer.check(text, evidence)
+            claims += [_unverified_claim(uri) for uri in unverified]  # a cited URI that is no node: invented
+            failed = [c for c in claims if c.status == "unsupported"]
+            update["claims"] = [c.model_dump() for c in claims]
+            if failed and answer_policy == "strict" and isinstance(last, AIMessage) and last.id:
+                if state.get("check_retries", 0) < 1 and state.get("steps", 0) < max_steps:
+                    listed = "; ".join(dict.fromkeys(f"'{c.text}'" for c in failed))
+                    return Command(goto="act", update={"check_retries": 1, "check_feedback": listed,
+                                                       "messages": [RemoveMessage(id=last.id)]})
+                fallback = evidence_answer(state.get("question", ""), evidence, searched)
+                stop = "not_found" if fallback.startswith("I could not find") else "evidence_only"
+                update.update(answer=fallback, stop_reason=stop, citations=_evidence_citations(evidence, fallback),
+                              unverified=[], claims=[c.model_dump() for c in check_answer.check(fallback, evidence)],
+                              messages=[RemoveMessage(id=last.id),
+                                        AIMessage(fallback, response_metadata={"stop_reason": stop})])
         remember(state, update)
-        return update
+        return Command(goto=END, update=update)
 
     builder = StateGraph(AgentState)
     builder.add_node("ground", ground, destinations=("act", END))
     builder.add_node("act", act)
     builder.add_node("tools", run_tools)
-    builder.add_node("answer", answer)
+    builder.add_node("answer", answer, destinations=("act", END))
     builder.add_edge(START, "ground")
     builder.add_conditional_edges("act", after_act, ["tools", "answer"])
     builder.add_conditional_edges("tools", after_tools, ["act", "answer"])
-    builder.add_edge("answer", END)
     return builder.compile(checkpointer=checkpointer, name=name)

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 __all__ = ["AgentState", "Citation", "StopReason"]
 
-StopReason = Literal["answered", "cached", "step_limit", "error_budget"]
+StopReason = Literal["answered", "cached", "step_limit", "error_budget", "evidence_only", "not_found"]
+"""``evidence_only`` / ``not_found``: the strict answer check replaced an answer it could not support."""
 
 
 class Citation(BaseModel):
@@ -53,5 +54,10 @@ class AgentState(TypedDict, total=False):
     unverified: list[str]
     """URIs cited or written in the answer that are not nodes of the knowledge graph."""
     stop_reason: StopReason
+    claims: list[dict[str, Any]]
+    """The answer's claims, each checked against this run's evidence (agentmesh.claims.Claim)."""
+    check_retries: int
+    check_feedback: str
+    """Which claims failed the check: told to the model once (strict), never stored as a message."""
     cached: dict[str, Any] | None
     """The semantic-cache hit that answered this question, if any."""

@@ -226,6 +226,10 @@ class KnowledgeBase:
     def has_node(self, uri: str) -> bool:
         return self.store.has_node(uri)
 
+    def labels(self, limit: int = 20_000) -> list[str]:
+        """The labels of the indexed nodes (at most ``limit``): names an answer may use."""
+        return [node.label for node in self.index.nodes[:limit] if node.label]
+
     # -- retrieval ---------------------------------------------------------------------------
     def retrieve(
         self, question: str, k: int = 5, *, hops: int = 1, min_relative_score: float = MIN_RELATIVE_SCORE

@@ -1,0 +1,287 @@
+"""Claims an answer makes, checked against the evidence of its run, without a model.
+
+An answer is split into claims:
+
+* **numbers** with what people write around them: ``32K`` = ``32,768`` = ``32768``,
+  ``$0.37`` = ``0.37``, ``86.4%``, ``200,000 tokens``, dates (``December 2023`` = ``2023-12``);
+* **entities**: knowledge-graph labels, and other proper names the answer writes;
+* **pairs**: in one sentence, the subject entity and each value or other entity said of it.
+
+Each is checked against the evidence items of the run: the grounding facts (one item per fact
+of a node, and its description), every tool result (one item per SQL or SPARQL row, per search
+passage, a python output) and the question. A number or a name is supported when an item
+holds it; a pair only when **one** item holds both (a fact ``Mixtral -developer-> Mistral AI``,
+or one SQL row): two nodes retrieved together do not support "X is developed by Y".
+
+>>> checker = ClaimChecker(labels=["Mixtral 8x7B", "Mistral AI"])
+>>> items = [Evidence(id="f1", kind="fact", text="Mixtral 8x7B — developer: Mistral AI", source="urn:x")]
+>>> [c.status for c in checker.check("Mixtral 8x7B is developed by Mistral AI.", items)]
+['supported', 'supported', 'supported']
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Literal, Protocol, Sequence
+
+from pydantic import BaseModel
+
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "evidence_answer"]
+
+
+class Evidence(BaseModel):
+    """One item of evidence: a fact of a node, a row, a passage, an output, or the question."""
+
+    id: str
+    kind: Literal["fact", "description", "row", "passage", "output", "question"]
+    text: str
+    source: str = ""
+    """A node URI, or the tool call (``sql: SELECT ...``) that produced the item."""
+    subject: str = ""
+    """The node label a fact or description is about."""
+
+
+class Claim(BaseModel):
+    """One thing the answer asserts, and whether the evidence supports it."""
+
+    text: str
+    kind: Literal["number", "entity", "pair"]
+    status: Literal["supported", "unsupported"]
+    evidence: Evidence | None = None
+    """The item that supports it (None when unsupported)."""
+
+    @property
+    def supported(self) -> bool:
+        return self.status == "supported"
+
+
+class AnswerCheck(Protocol):
+    """What the answer step calls: claims of ``answer``, each checked against ``evidence``."""
+
+    def check(self, answer: str, evidence: Sequence[Evidence]) -> list[Claim]: ...
+
+
+MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
+                                       "september", "october", "november", "december"), 1)}
+MONTHS.update({name[:3]: i for name, i in list(MONTHS.items())})
+_MONTH_YEAR = re.compile(r"\b(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(\d{4})\b", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<cur>[$€£])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?:\s?(?P<suf>[kKmMbB]|thousand|million|billion)(?![A-Za-z]))?(?P<pct>\s?%)?"
+)
+UNITS = {
+    "tokens": ("token", "tokens"), "words": ("word", "words"), "characters": ("character", "characters", "chars"),
+    "usd": ("$", "usd", "dollar", "dollars"), "eur": ("€", "eur", "euro", "euros"), "gbp": ("£", "gbp", "pound", "pounds"),
+    "ms": ("ms", "millisecond", "milliseconds"), "seconds": ("second", "seconds", "sec", "secs"),
+    "minutes": ("minute", "minutes", "min"), "hours": ("hour", "hours"), "days": ("day", "days"),
+    "parameters": ("parameter", "parameters", "params"), "gb": ("gb", "gigabyte", "gigabytes"), "mb": ("mb", "megabyte", "megabytes"),
+}
+"""Unit groups a user can extend: a number said in one unit is not supported by the same number in another."""
+_UNIT_OF = {word: group for group, words in UNITS.items() for word in words}
+_SCALE = {"k": (1e3, 1024.0), "thousand": (1e3,), "m": (1e6, 1048576.0), "million": (1e6,), "b": (1e9,), "billion": (1e9,)}
+_PROPER = re.compile(r"\b[A-Z][\w.+-]*(?:\s+(?:[A-Z][\w.+-]*|\d[\w.+-]*|of|de|la))*")
+_CAPITALISED_WORDS = frozenset("""
+a an the it its this that these those there they he she we you i yes no not and or but so if in on at of for from to
+by with as is are was were be has have had do does did which who whom whose what when where why how all both each
+either neither some any none one two three four five six seven eight nine ten about around approximately roughly
+nearly over under also only according based per answer note however therefore thus here sorry unfortunately
+from source sources evidence facts fact knowledge graph database table tokens token model models context window
+first second third last next finally then currently today yesterday tomorrow now overall generally usually
+typically often sometimes mostly mainly however although though while because since unless until after before
+during between among against without within into onto upon above below up down out off again further once more
+most less least many much few several such same other another own just very too quite rather almost already still
+yet even ever never always perhaps maybe probably possibly certainly clearly indeed actually basically simply
+sure okay ok thanks thank please hello hi well anyway also instead otherwise meanwhile hence accordingly
+my your our their his her me us them myself itself themselves everyone someone anyone nothing something anything
+here's there's it's that's what's i'm i've i'd let let's note see yes no unknown none n/a total average sum count
+sorry unfortunately based using given compared including regarding
+""".split())
+_PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
+"""A rate's unit ("per 1M tokens") is not a claim."""
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[-_/–—]", " ", text.lower())).strip()
+
+
+def _values(match: re.Match) -> set[float]:
+    """Every value a number as written may stand for (32K: 32,000 and 32,768; 86.4%: 86.4 and 0.864)."""
+    base = float(match.group("num").replace(",", ""))
+    suffix = (match.group("suf") or "").lower()
+    values = {base * s for s in _SCALE.get(suffix, (1.0,))}
+    if match.group("pct"):
+        values |= {v / 100 for v in values}
+    return values
+
+
+def _tolerance(match: re.Match) -> float:
+    """Half a unit of the last digit written, scaled: "about 46.7" covers 46.65..46.75."""
+    digits = match.group("num").split(".")
+    step = 10.0 ** -len(digits[1]) if len(digits) > 1 else 1.0
+    suffix = (match.group("suf") or "").lower()
+    return step / 2 * max(_SCALE.get(suffix, (1.0,)))
+
+
+def _numbers(text: str) -> list[tuple[str, set[float], float, str | None]]:
+    """Each number: as written, the values it may stand for, its tolerance, and its unit group."""
+    found = []
+    for match in _NUMBER.finditer(text):
+        after = re.match(r"\s*(?:\w+\s+)?([A-Za-z]+|[$€£])", text[match.end():])
+        unit = _UNIT_OF.get((match.group("cur") or "").strip()) or (
+            _UNIT_OF.get(after.group(1).lower()) if after else None)
+        found.append((match.group(0).strip(), _values(match), _tolerance(match), unit))
+    return found
+
+
+def _units_in(text: str) -> set[str]:
+    words = set(re.findall(r"[a-z]+|[$€£]", text))
+    return {_UNIT_OF[w] for w in words if w in _UNIT_OF}
+
+
+def _dates(text: str) -> list[tuple[str, str]]:
+    return [(m.group(0), f"{m.group(2)}-{MONTHS[m.group(1).lower()]:02d}") for m in _MONTH_YEAR.finditer(text)]
+
+
+class _Item:
+    """An evidence item prepared for matching: normalised text and the numbers it holds."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.text = _norm(f"{evidence.subject} {evidence.text}")
+        self.numbers = [v for _, values, _, _ in _numbers(evidence.text) for v in values]
+        self.units = _units_in(f"{evidence.subject} {evidence.text}".lower())
+
+    def has_value(self, values: set[float], tolerance: float, unit: str | None = None) -> bool:
+        """Holds the number, in the same unit (or the item names no unit at all)."""
+        if unit is not None and self.units and unit not in self.units:
+            return False
+        return any(abs(v - a) <= max(tolerance, 1e-9 * abs(a)) for a in values for v in self.numbers)
+
+    def has_name(self, name: str) -> bool:
+        return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w)", self.text) is not None
+
+
+class ClaimChecker:
+    """The default :class:`AnswerCheck`: numbers, names and pairs, matched against evidence text.
+
+    ``labels`` are the knowledge graph's node labels: a label the answer writes is an entity
+    (``Mixtral 8x7B``), and a label's numbers are part of the name, not claims."""
+
+    def __init__(self, labels: Iterable[str] = ()) -> None:
+        self.labels = sorted({label for label in labels if label and len(label) > 1}, key=len, reverse=True)
+        self._label_pattern = (re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in self.labels), re.IGNORECASE)
+                               if self.labels else None)
+
+    def _entities(self, sentence: str) -> tuple[list[str], str]:
+        """The labels a sentence names (in order), and the sentence with them blanked out."""
+        if self._label_pattern is None:
+            return [], sentence
+        found = [m.group(0) for m in self._label_pattern.finditer(sentence)]
+        return found, self._label_pattern.sub(" ", sentence)
+
+    def _proper_names(self, rest: str) -> list[str]:
+        names = []
+        for match in _PROPER.finditer(rest):
+            words = [w for w in match.group(0).split()
+                     if w.lower().strip(".") not in _CAPITALISED_WORDS and w.lower().strip(".") not in _UNIT_OF]
+            while words and words[0][0].isdigit():  # "About 200K": a name starts with a capitalised word
+                words.pop(0)
+            name = " ".join(words).strip(" .,")
+            if name and not name.replace(".", "").isdigit() and (len(words) > 1 or len(name) > 2):
+                names.append(name)
+        return names
+
+    def check(self, answer: str, evidence: Sequence[Evidence]) -> list[Claim]:
+        items = [_Item(e) for e in evidence]
+        claims: list[Claim] = []
+        # what "It has ..." is about: the last sentence's entity, at first the question's
+        question = " ".join(e.text for e in evidence if e.kind == "question")
+        subject: list[str] = self._entities(question)[0][:1] or self._proper_names(question)[:1]
+        for sentence in filter(None, (s.strip() for s in _SENTENCE.split(answer))):
+            entities, rest = self._entities(sentence)
+            dates = _dates(rest)
+            for date_text, _ in dates:
+                rest = rest.replace(date_text, " ")
+            names = self._proper_names(rest)
+            for name in names:  # a name's digits ("Llama 3.2 11B") are not numeric claims
+                rest = rest.replace(name, " ")
+            names += [iso for _, iso in dates]
+            numbers = _numbers(_PER_UNIT.sub(" ", rest))
+            for name in [*entities, *names]:
+                item = next((i for i in items if i.has_name(name)), None)
+                claims.append(_claim(name, "entity", item))
+            for text, values, tolerance, unit in numbers:
+                item = next((i for i in items if i.has_value(values, tolerance, unit)), None)
+                claims.append(_claim(text + (f" ({unit})" if unit else ""), "number", item))
+            named = [*entities, *[n for n in names if not n[:4].isdigit()]]
+            if len(named) == 1 and not numbers and subject and _norm(named[0]) != _norm(subject[0]):
+                about = subject  # "Mistral AI." or "It is made by Mistral AI." answers about the subject
+            else:
+                about = named[:1] or subject
+                if named:
+                    subject = named[:1]
+            said = [(n, None, 0.0, None) for n in [*entities, *names] if n not in about] + numbers
+            for head in about:
+                for text, values, tolerance, unit in said:
+                    if _norm(text) == _norm(head):
+                        continue
+                    item = next((i for i in items if i.has_name(head) and
+                                 (i.has_value(values, tolerance, unit) if values is not None else i.has_name(text))), None)
+                    claims.append(_claim(f"{head}: {text}", "pair", item))
+        return claims
+
+
+def _claim(text: str, kind: str, item: _Item | None) -> Claim:
+    return Claim(text=text, kind=kind, status="supported" if item else "unsupported",
+                 evidence=item.evidence if item else None)
+
+
+NOT_FOUND = "I could not find that in {searched}."
+EVIDENCE_HEADER = "I could not phrase a checked answer; this is what the evidence says:"
+
+
+HINTS = {
+    "who": "developer", "develop": "developer", "make": "developer", "made": "developer", "build": "developer",
+    "built": "developer", "behind": "developer", "creat": "developer", "licen": "license", "when": "released",
+    "release": "released", "long": "context", "cost": "price", "price": "price", "cheap": "price", "expens": "price",
+    "based": "based", "param": "parameters", "big": "parameters", "size": "parameters",
+}
+"""Question words and the fact names they ask about; a user can extend it."""
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", _norm(text)) if len(w) > 2 and w not in _CAPITALISED_WORDS}
+
+
+def evidence_answer(question: str, evidence: Sequence[Evidence], searched: str, limit: int = 4) -> str:
+    """An answer made only of evidence items that match the question, or a plain "not found".
+
+    An item qualifies when it is about a thing the question names (most of its label's words
+    are in the question) or shares two words with it; those whose fact name the question asks
+    about ("who" -> developer, "context window" -> context window) come first."""
+    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
+    asked = _stems(question) | {_stem for w in q_words for key, hint in HINTS.items() if w.startswith(key)
+                                for _stem in _stems(hint)}
+    scored = []
+    for e in evidence:
+        if e.kind == "question" or e.text == e.subject:  # a node's bare label says nothing
+            continue
+        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
+        about = len(subject_words & q_words) / len(subject_words) if subject_words else 0.0
+        field = e.text.split(":", 1)[0] if e.kind == "fact" and ":" in e.text else e.text
+        relevance = len(_stems(field) & asked)
+        overlap = len(_stems(e.text) & _stems(question))
+        if about >= 0.6 or overlap >= 2:
+            scored.append((relevance > 0, e.kind == "fact", relevance, about, e))
+    scored.sort(key=lambda t: t[:4], reverse=True)  # the facts the question asks for, then the rest
+    chosen = ([t[-1] for t in scored if t[0] and t[1]] or [t[-1] for t in scored if t[0]]
+              or [t[-1] for t in scored[:2]])
+    chosen = chosen[:limit]
+    if not chosen:
+        return NOT_FOUND.format(searched=searched)
+    lines = [EVIDENCE_HEADER]
+    for e in chosen:
+        head = f"{e.subject} — " if e.subject and not e.text.startswith(e.subject) else ""
+        lines.append(f"- {head}{e.text}" + (f" <{e.source}>" if e.source.startswith("http") else f" ({e.source})" if e.source else ""))
+    return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""Claim checking in the answer step: inventions are flagged (flag) or never shown as fact (strict).
+
+The graph is built from fakes: a fixed retriever returns real facts of the example domain, and a
+scripted model writes the answers, right and wrong, in the words people use."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh.claims import ClaimChecker, Evidence, evidence_answer
+from agentmesh.graphs.agent import build_agent_graph
+from agentmesh.models.testing import FakeToolChatModel, tool_call
+from agentmesh.prompts import CHECK_RETRY_PROMPT
+
+MIXTRAL = {"uri": "https://example.org/llm/Mixtral-8x7B-Instruct", "label": "Mixtral 8x7B Instruct",
+           "description": "Sparse mixture-of-experts model.",
+           "facts": ["context window (tokens): 32768", "developer: Mistral AI", "license: Apache 2.0", "released: 2023-12"],
+           "links": [("https://example.org/llm/MistralAI", "Mistral AI"), ("https://example.org/llm/Apache-2.0", "Apache 2.0")]}
+PHI = {"uri": "https://example.org/llm/Phi-2", "label": "Phi-2", "description": "Small model trained on textbook data.",
+       "facts": ["developer: Microsoft", "parameters (billions): 2.7", "license: MIT"],
+       "links": [("https://example.org/llm/Microsoft", "Microsoft")]}
+NODE_URIS = {MIXTRAL["uri"], PHI["uri"], *(u for n in (MIXTRAL, PHI) for u, _ in n["links"])}
+LABELS = ["Mixtral 8x7B Instruct", "Mistral AI", "Apache 2.0", "Phi-2", "Microsoft", "MIT", "Meta AI", "Claude 2.1"]
+
+
+def graph(answers, policy="flag", nodes=(MIXTRAL, PHI), tools=()):
+    model = FakeToolChatModel(responses=list(answers))
+    compiled = build_agent_graph(model, list(tools), retrieve=lambda q: [dict(n) for n in nodes],
+                                 is_node=lambda uri: uri in NODE_URIS,
+                                 check_answer=ClaimChecker(LABELS), answer_policy=policy, checkpointer=InMemorySaver(),
+                                 searched="the knowledge graph")
+    return compiled, model
+
+
+def ask(compiled, question, thread="t"):
+    return compiled.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": thread}})
+
+
+def unsupported(state):
+    return [c["text"] for c in state["claims"] if c["status"] == "unsupported"]
+
+
+CORRECT = {
+    "Who develops Mixtral 8x7B Instruct?": ["Mistral AI.", "It is developed by Mistral AI.",
+                                            "Mixtral 8x7B Instruct comes from Mistral AI."],
+    "What is the context window of Mixtral 8x7B Instruct?": ["About 32K tokens.", "32,768 tokens.",
+                                                             "Mixtral 8x7B Instruct reads 32768 tokens."],
+    "Which licence does Mixtral 8x7B Instruct use?": ["Apache 2.0.", "It is released under the Apache-2.0 licence."],
+    "When was Mixtral 8x7B Instruct released?": ["In December 2023.", "It came out in Dec 2023."],
+}
+WRONG = {
+    "invented entity": ("Who develops Mixtral 8x7B Instruct?", "The AI team at Meta AI, a subsidiary of Amazon."),
+    "wrong number": ("What is the context window of Mixtral 8x7B Instruct?", "Mixtral 8x7B Instruct reads 200K tokens."),
+    "wrong unit": ("What is the context window of Mixtral 8x7B Instruct?", "Mixtral 8x7B Instruct reads 32,768 words."),
+    "wrong relation between two retrieved nodes": ("Who develops Phi-2?", "Phi-2 is developed by Mistral AI."),
+    "invented citation": ("Who develops Phi-2?", "Microsoft <https://example.org/llm/Phi-2-Turbo>."),
+}
+
+
+@pytest.mark.parametrize("question,answer", [(q, a) for q, answers in CORRECT.items() for a in answers])
+def test_correct_answers_written_freely_pass_even_in_strict_mode(question, answer):
+    compiled, model = graph([AIMessage(answer)], policy="strict")
+    state = ask(compiled, question)
+    assert unsupported(state) == [] and state["answer"] == answer
+    assert state["stop_reason"] == "answered" and len(model.calls) == 1  # no retry
+
+
+@pytest.mark.parametrize("case", sorted(WRONG))
+def test_an_unsupported_claim_is_flagged(case):
+    question, answer = WRONG[case]
+    compiled, _ = graph([AIMessage(answer)], policy="flag")
+    state = ask(compiled, question)
+    assert state["answer"] == answer and state["stop_reason"] == "answered"
+    assert unsupported(state), f"{case}: nothing flagged in {state['claims']}"
+
+
+@pytest.mark.parametrize("case", sorted(WRONG))
+def test_strict_never_shows_an_unsupported_claim_as_fact(case):
+    question, answer = WRONG[case]
+    compiled, model = graph([AIMessage(answer)], policy="strict")  # the model repeats itself on the retry
+    state = ask(compiled, question)
+    assert len(model.calls) == 2
+    retry = model.calls[1][-1]
+    assert isinstance(retry, HumanMessage) and retry.text.startswith(CHECK_RETRY_PROMPT.split("{claims}")[0])
+    assert state["stop_reason"] in ("evidence_only", "not_found") and answer not in state["answer"]
+    assert unsupported(state) == []
+    # the thread keeps no trace of the rejected answer, nor of the internal retry prompt
+    texts = [m.text for m in state["messages"]]
+    assert answer not in texts and not any(t.startswith("Your answer stated") for t in texts)
+
+
+def test_strict_keeps_a_corrected_answer():
+    compiled, model = graph([AIMessage("Phi-2 is developed by Mistral AI."), AIMessage("Phi-2 is developed by Microsoft.")],
+                            policy="strict")
+    state = ask(compiled, "Who develops Phi-2?")
+    assert state["answer"] == "Phi-2 is developed by Microsoft." and state["stop_reason"] == "answered"
+    assert "'Phi-2: Mistral AI'" in model.calls[1][-1].text
+    supported = [c for c in state["claims"] if c["text"] == "Phi-2: Microsoft"]
+    assert supported and supported[0]["evidence"]["source"] == PHI["uri"]
+
+
+def test_the_evidence_answer_quotes_the_facts_that_match_the_question():
+    compiled, _ = graph([AIMessage("Mixtral 8x7B Instruct reads 200K tokens.")], policy="strict")
+    state = ask(compiled, "What is the context window of Mixtral 8x7B Instruct?")
+    assert state["stop_reason"] == "evidence_only"
+    assert "Mixtral 8x7B Instruct — context window (tokens): 32768 <https://example.org/llm/Mixtral-8x7B-Instruct>" in state["answer"]
+    assert [c["ref"] for c in state["citations"]] == [MIXTRAL["uri"]]
+
+
+def test_with_no_matching_evidence_strict_says_it_could_not_find_it():
+    compiled, _ = graph([AIMessage("Claude 2.1 reads 200K tokens.")], policy="strict", nodes=())
+    state = ask(compiled, "What is the context window of Claude 2.1?")
+    assert state["stop_reason"] == "not_found"
+    assert state["answer"] == "I could not find that in the knowledge graph."
+
+
+def test_a_sql_row_supports_a_pair_two_rows_do_not():
+    from langchain_core.tools import tool
+
+    @tool
+    def sql(query: str) -> str:
+        """Run SQL."""
+        return "name | output_per_1m_usd\nLlama 3.2 11B | 0.37\nGPT-4o | 10.0"
+
+    right = "Llama 3.2 11B is the cheapest at $0.37 per 1M output tokens."
+    compiled, _ = graph([tool_call("sql", query="SELECT ..."), AIMessage(right)], nodes=(), tools=[sql])
+    assert unsupported(ask(compiled, "Which hosted model is cheapest per 1M output tokens?")) == []
+    crossed = "GPT-4o is the cheapest at $0.37 per 1M output tokens."
+    compiled, _ = graph([tool_call("sql", query="SELECT ..."), AIMessage(crossed)], nodes=(), tools=[sql])
+    assert unsupported(ask(compiled, "Which hosted model is cheapest per 1M output tokens?")) == ["GPT-4o: $0.37"]
+
+
+def test_off_checks_nothing():
+    compiled, _ = graph([AIMessage("Phi-2 is developed by Mistral AI.")], policy="off")
+    assert ask(compiled, "Who develops Phi-2?")["claims"] == []
+
+
+def test_a_flagged_answer_is_not_cached():
+    stored = []
+    model = FakeToolChatModel(responses=[AIMessage("Phi-2 is developed by Mistral AI.")])
+    compiled = build_agent_graph(model, [], retrieve=lambda q: [dict(PHI)], check_answer=ClaimChecker(LABELS),
+                                 answer_policy="flag", cache_store=lambda *a: stored.append(a), checkpointer=InMemorySaver())
+    ask(compiled, "Who develops Phi-2?")
+    assert stored == []
+
+
+def test_evidence_answer_without_matches_names_what_was_searched():
+    items = [Evidence(id="1", kind="fact", text="license: MIT", subject="Phi-2")]
+    assert evidence_answer("Who founded Mistral AI?", items, "the knowledge graph or the database") == \
+        "I could not find that in the knowledge graph or the database."
