@@ -26,7 +26,7 @@ from typing import Iterable, Literal, Protocol, Sequence
 
 from pydantic import BaseModel
 
-__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "evidence_answer"]
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer"]
 
 
 class Evidence(BaseModel):
@@ -285,3 +285,18 @@ def evidence_answer(question: str, evidence: Sequence[Evidence], searched: str, 
         head = f"{e.subject} — " if e.subject and not e.text.startswith(e.subject) else ""
         lines.append(f"- {head}{e.text}" + (f" <{e.source}>" if e.source.startswith("http") else f" ({e.source})" if e.source else ""))
     return "\n".join(lines)
+
+
+def cut_repetition(text: str, times: int = 5) -> str:
+    """``text`` up to where a phrase (1 to 8 words) starts repeating ``times`` times in a row: a
+    model caught in a loop ("lightweight, lightweight, ...") says it once, with an ellipsis."""
+    tokens = re.findall(r"\S+\s*", text)
+    words = [re.sub(r"\W+", "", t.lower()) for t in tokens]
+    for start in range(len(words)):
+        for size in range(1, 9):
+            if start + size * times > len(words):
+                break
+            phrase = words[start:start + size]
+            if all(words[start + k * size:start + (k + 1) * size] == phrase for k in range(1, times)):
+                return "".join(tokens[:start + size]).rstrip(" ,;") + " …"
+    return text

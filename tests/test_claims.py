@@ -150,3 +150,16 @@ def test_evidence_answer_without_matches_names_what_was_searched():
     items = [Evidence(id="1", kind="fact", text="license: MIT", subject="Phi-2")]
     assert evidence_answer("Who founded Mistral AI?", items, "the knowledge graph or the database") == \
         "I could not find that in the knowledge graph or the database."
+
+
+def test_an_answer_caught_in_a_loop_says_its_phrase_once():
+    from agentmesh.claims import cut_repetition
+
+    assert cut_repetition("It is lightweight, lightweight, lightweight, lightweight, lightweight, lightweight.") == \
+        "It is lightweight …"
+    assert cut_repetition("Released 2023-09-28 2023-09-28 2023-09-28 2023-09-28 2023-09-28") == "Released 2023-09-28 …"
+    fine = "Mixtral 8x7B Instruct: 32768 tokens. Mixtral 8x22B: 32768 tokens."
+    assert cut_repetition(fine) == fine
+    compiled, _ = graph([AIMessage("Phi-2 is small, small, small, small, small, small.")], policy="off")
+    state = ask(compiled, "Is Phi-2 small?")
+    assert state["answer"] == "Phi-2 is small …" and state["messages"][-1].text == "Phi-2 is small …"

@@ -40,7 +40,7 @@ from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
-from agentmesh.claims import AnswerCheck, Evidence, evidence_answer
+from agentmesh.claims import AnswerCheck, Evidence, cut_repetition, evidence_answer
 from agentmesh.prompts import (
     CHECK_RETRY_PROMPT,
     DATA_BLOCK,
@@ -415,6 +415,10 @@ def build_agent_graph(
             stop, text = "step_limit", STEP_LIMIT_MESSAGE.format(steps=state.get("steps", 0), limit=max_steps)
         else:
             stop, text = "answered", last.text if isinstance(last, AIMessage) else ""
+            looped = cut_repetition(text)
+            if looped != text and isinstance(last, AIMessage) and last.id:  # the thread keeps the cut answer too
+                text = looped
+                new_messages.append(AIMessage(text, id=last.id, response_metadata=last.response_metadata))
         if stop != "answered":
             new_messages.append(AIMessage(text, response_metadata={"stop_reason": stop}))
         candidates = []
