@@ -45,7 +45,8 @@ class Claim(BaseModel):
     """One thing the answer asserts, and whether the evidence supports it."""
 
     text: str
-    kind: Literal["number", "entity", "pair"]
+    kind: Literal["number", "entity", "pair", "answer"]
+    """``answer``: the question asks for a number or a name, and the answer states none that holds."""
     status: Literal["supported", "unsupported"]
     evidence: Evidence | None = None
     """The item that supports it (None when unsupported)."""
@@ -98,6 +99,9 @@ sorry unfortunately based using given compared including regarding
 """.split())
 _PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
 """A rate's unit ("per 1M tokens") is not a claim."""
+_ASKS_NUMBER = re.compile(r"(how (much|many|long|big|large|old)|what (share|percentage|fraction|proportion)|"
+                          r"what is the (price|cost|score|size|number|count|average|total|sum|gap|difference))\b")
+_ASKS_NAME = re.compile(r"(who|which|whose)\b")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -193,7 +197,8 @@ class ClaimChecker:
         return names
 
     def check(self, answer: str, evidence: Sequence[Evidence]) -> list[Claim]:
-        items = [_Item(e) for e in evidence]
+        # the question last: a value found elsewhere too is credited to that evidence, not to the echo
+        items = sorted((_Item(e) for e in evidence), key=lambda i: i.evidence.kind == "question")
         claims: list[Claim] = []
         # what "It has ..." is about: the last sentence's entity, at first the question's
         question = " ".join(e.text for e in evidence if e.kind == "question")
@@ -229,7 +234,21 @@ class ClaimChecker:
                     item = next((i for i in items if i.has_name(head) and
                                  (i.has_value(values, tolerance, unit) if values is not None else i.has_name(text))), None)
                     claims.append(_claim(f"{head}: {text}", "pair", item))
-        return claims
+        missing = self._unanswered(question, claims)
+        return claims + ([Claim(text=missing, kind="answer", status="unsupported")] if missing else [])
+
+    def _unanswered(self, question: str, claims: list[Claim]) -> str:
+        """What the answer fails to state: the number a "how much" asks for, the name a "who" asks for."""
+        asked = question.strip().lower()
+        in_question = {_norm(n) for n in [*self._entities(question)[0], *self._proper_names(question)]}
+        # what the answer brings beyond the question: echoing the question's own numbers answers nothing
+        supported = [c for c in claims if c.supported and (c.evidence is None or c.evidence.kind != "question")]
+        if _ASKS_NUMBER.match(asked):
+            if not any(c.kind == "number" for c in supported):
+                return "the answer states no supported number, and the question asks for one"
+        elif _ASKS_NAME.match(asked) and not any(c.kind == "entity" and _norm(c.text) not in in_question for c in supported):
+            return "the answer names nothing supported beyond the question, and the question asks for a name"
+        return ""
 
 
 def _claim(text: str, kind: str, item: _Item | None) -> Claim:

@@ -56,6 +56,8 @@ WRONG = {
     "wrong unit": ("What is the context window of Mixtral 8x7B Instruct?", "Mixtral 8x7B Instruct reads 32,768 words."),
     "wrong relation between two retrieved nodes": ("Who develops Phi-2?", "Phi-2 is developed by Mistral AI."),
     "invented citation": ("Who develops Phi-2?", "Microsoft <https://example.org/llm/Phi-2-Turbo>."),
+    "no answer to a who question": ("Who develops Phi-2?", "Phi-2 is a small model."),
+    "no number for a how-many question": ("How many parameters does Phi-2 have?", "Phi-2 has a lot of parameters."),
 }
 
 

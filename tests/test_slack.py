@@ -137,7 +137,7 @@ def test_a_reply_in_the_slack_thread_continues_the_same_agent_thread_and_retries
     start, release = slack_setup
     release.set()
     server, fake, agent = start([AIMessage("First."), AIMessage("Second.")])
-    first = mention("Who develops Claude 2.1?", event_id="Ev1")
+    first = mention("Tell me about Claude 2.1.", event_id="Ev1")
     follow = mention("And its context window?", ts="1700000000.000200", event_id="Ev2", thread_ts="1700000000.000100")
     for body in (first, first, follow):  # the first event arrives twice (a Slack retry)
         headers = {**signed(body), "Content-Type": "application/json", "X-Slack-Retry-Num": "1"}
@@ -147,7 +147,7 @@ def test_a_reply_in_the_slack_thread_continues_the_same_agent_thread_and_retries
     assert [p["text"] for p in fake.of("chat.postMessage")] == ["First.", "Second."]
     assert {p["thread_ts"] for p in posts} == {"1700000000.000100"}
     history = agent.history(thread_key("T1", "C1", "1700000000.000100"))
-    assert [m.text for m in history if m.type == "human"] == ["Who develops Claude 2.1?", "And its context window?"]
+    assert [m.text for m in history if m.type == "human"] == ["Tell me about Claude 2.1.", "And its context window?"]
 
 
 def test_a_bad_or_stale_signature_is_rejected_and_nothing_runs(slack_setup):
