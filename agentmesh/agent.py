@@ -397,6 +397,7 @@ class Agent:
             run_id=result.run_id, thread_id=thread_id, question=state.get("question", ""), answer=result.answer,
             model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
             tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
+            claims=state.get("claims", []),
             cached=result.cached, model_calls=model_calls,
         )
         save_trace(self.traces_dir, record)

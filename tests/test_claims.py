@@ -165,3 +165,25 @@ def test_an_answer_caught_in_a_loop_says_its_phrase_once():
     compiled, _ = graph([AIMessage("Phi-2 is small, small, small, small, small, small.")], policy="off")
     state = ask(compiled, "Is Phi-2 small?")
     assert state["answer"] == "Phi-2 is small …" and state["messages"][-1].text == "Phi-2 is small …"
+
+
+def test_the_trace_links_each_supported_claim_to_its_evidence(tmp_path, example_kg):
+    from rdflib import URIRef
+    from rdflib.namespace import PROV
+
+    from agentmesh import Agent, Settings
+    from agentmesh.knowledge.provenance import AM, load_trace
+    from agentmesh.models.testing import HashingEmbeddings
+
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False, top_k_nodes=3)
+    model = FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200,000 tokens. Amazon built it.")])
+    agent = Agent(settings, model=model, embeddings=HashingEmbeddings())
+    result = agent.run("What is the context window of Claude 2.1?")
+    if not any(n["uri"].endswith("/Claude-2.1") for n in result.grounding):
+        pytest.skip("the hashing embedder did not retrieve Claude 2.1")
+    trace = load_trace(agent.traces_dir, result.run_id)
+    claims = {str(trace.value(c, PROV.value)): c for c in trace.objects(AM[f"run/{result.run_id}/answer"], AM.claim)}
+    pair = claims["Claude 2.1: 200,000"]
+    assert (pair, PROV.wasDerivedFrom, URIRef("https://example.org/llm/Claude-2.1")) in trace
+    assert trace.value(claims["Amazon"], AM.supported).toPython() is False
+    assert trace.value(claims["Amazon"], PROV.wasDerivedFrom) is None

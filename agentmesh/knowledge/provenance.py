@@ -43,6 +43,8 @@ class RunRecord:
     stop_reason: str = "answered"
     cached: dict[str, Any] | None = None
     model_calls: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    """The answer check's claims: text, kind, status, evidence (agentmesh.claims.Claim dumps)."""
 
 
 def _time(ts: float) -> Literal:
@@ -124,6 +126,29 @@ def provenance_graph(record: RunRecord) -> Graph:
             else:
                 g.add((activity, AM.ran, Literal(citation["detail"])))
         g.add((answer, PROV.wasDerivedFrom, result))
+
+    results = {}
+    for n, call in enumerate(record.tool_calls, 1):
+        query = (call.get("args") or {}).get("query") or (call.get("args") or {}).get("code") or ""
+        results.setdefault(f"{call['name']}: {query}".strip().rstrip(":"), AM[f"run/{record.run_id}/tool/{n}/result"])
+    for n, claim in enumerate(record.claims, 1):
+        node = AM[f"run/{record.run_id}/claim/{n}"]
+        g.add((node, RDF.type, PROV.Entity))
+        g.add((node, RDF.type, AM.Claim))
+        g.add((node, PROV.value, Literal(claim["text"])))
+        g.add((node, AM.claimKind, Literal(claim["kind"])))
+        g.add((node, AM.supported, Literal(claim["status"] == "supported")))
+        g.add((answer, AM.claim, node))
+        evidence = claim.get("evidence") or {}
+        source = evidence.get("source", "")
+        if source.startswith(("http://", "https://")):
+            g.add((node, PROV.wasDerivedFrom, URIRef(source)))
+        elif source in results:
+            g.add((node, PROV.wasDerivedFrom, results[source]))
+        elif evidence.get("kind") == "question":
+            g.add((node, PROV.wasDerivedFrom, question))
+        if evidence.get("text"):
+            g.add((node, AM.evidence, Literal(_clip(evidence["text"]))))
 
     for citation in record.citations:
         if citation["kind"] == "node":
