@@ -296,6 +296,23 @@ def test_the_model_comparison_example_flags_an_answer_the_database_contradicts(t
     assert "| 200000 |" in rows["Claude 2.1"] and rows["Claude 2.1"].endswith("| yes |")
 
 
+def test_the_model_comparison_example_flags_a_figure_the_database_does_not_have():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "examples" / "workflows"))
+    try:
+        from helpers import agrees, comparison_table
+    finally:
+        sys.path.pop(0)
+    assert agrees("Mistral Large reads 2048 tokens.", "NULL") == "**no** (the database has no figure)"
+    assert agrees("I could not find that.", "NULL") == "n/a"
+    rows = "name | licence | open_weights | context_window | mmlu | input_per_1m_usd | output_per_1m_usd\n" \
+           "Claude 2.1 | Proprietary | 0 | 200000 | 78.5 | 8.0 | 24.0"
+    table = comparison_table(rows, ["Claude 2.1"], [{"answer": "200,000 tokens, made by Amazon.", "unsupported": ["Amazon"]}])
+    assert table.splitlines()[-1].endswith("| **unsupported claims** |")
+
+
 def test_a_failed_step_from_the_command_line_says_how_to_continue(tmp_path):
     (tmp_path / "h.py").write_text("def boom():\n    raise ValueError('no data yet')\n")
     (tmp_path / "flow.yaml").write_text("steps:\n  - id: ok\n    template: fine\n  - id: bad\n    python: h.py:boom\n")

@@ -491,7 +491,9 @@ class StepRunner:
             decision = interrupt({"type": "approval", "step": step.id, "calls": result.pending})
             result = agent.resume(thread, decision)
         return {"answer": result.answer, "citations": [c.model_dump() for c in result.citations],
-                "run_id": result.run_id, "model": result.model, "stop_reason": result.stop_reason}
+                "run_id": result.run_id, "model": result.model, "stop_reason": result.stop_reason,
+                "supported": all(c.supported for c in getattr(result, "claims", [])),
+                "unsupported": [c.text for c in getattr(result, "claims", []) if not c.supported]}
 
 
 def _inside(root: Path, target: str, what: str, allowed: str) -> Path:
