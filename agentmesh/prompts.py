@@ -15,6 +15,7 @@ __all__ = [
     "CHECK_RETRY_PROMPT",
     "NO_GROUNDING",
     "JSON_TOOLS_INSTRUCTIONS",
+    "JSON_TOOLS_INSTRUCTIONS_NO_FACTS",
     "TOOL_RESULT_FOR_TEXT_MODEL",
     "STEP_LIMIT_MESSAGE",
     "ERROR_BUDGET_MESSAGE",
@@ -25,7 +26,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "5"
+PROMPTS_VERSION = "6"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -52,6 +53,13 @@ JSON_TOOLS_INSTRUCTIONS = (
     "If the facts above answer the question, answer directly. Otherwise call one of these tools:\n"
     "{tool_list}\n"
     'Reply with JSON only: {{"answer": true}} to answer now, or {{"tool": NAME, "arguments": {{...}}}} to call a tool.'
+)
+
+JSON_TOOLS_INSTRUCTIONS_NO_FACTS = (
+    "No facts were found for this question, so call the one of these tools that fits it:\n"
+    "{tool_list}\n"
+    'Reply with JSON only: {{"tool": NAME, "arguments": {{...}}}} to call a tool, or {{"answer": true}} '
+    "only if none of them fits the question."
 )
 
 TOOL_RESULT_FOR_TEXT_MODEL = "Result of tool {name}:\n{content}"

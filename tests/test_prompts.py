@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "5"
-EXPECTED_DIGEST = "5bc28b34447e64af"
+EXPECTED_VERSION = "6"
+EXPECTED_DIGEST = "c0dd677152424617"
 
 
 def digest() -> str:
