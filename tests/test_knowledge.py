@@ -99,3 +99,11 @@ def test_a_question_about_a_property_prefers_properties(tmp_path):
     kb = KnowledgeBase.open([path], HashingEmbeddings())
     assert kb.retrieve("Which property gives the salary paid for a job?", k=1)[0].label == "baseSalary"
     assert kb.retrieve("Which type gives the salary paid for a job?", k=1)[0].label == "Salary"
+
+
+def test_a_model_named_without_its_variant_suffix_ranks_first(example_kg, tmp_path, minilm):
+    """"Mixtral 8x7B" means the Mixtral 8x7B Instruct node, not its larger sibling Mixtral 8x22B."""
+    kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
+    assert kb.retrieve("Who develops Mixtral 8x7B?", 3)[0].label == "Mixtral 8x7B Instruct"
+    assert kb.retrieve("What is the context window of Mistral 7B?", 3)[0].label == "Mistral 7B Instruct"
+    assert kb.retrieve("Who develops Mixtral 8x22B?", 3)[0].label == "Mixtral 8x22B"

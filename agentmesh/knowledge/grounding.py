@@ -44,6 +44,10 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _SPLIT_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 KIND_PRIOR = 0.15
 NAME_BONUS = 0.35
+SHORT_NAME_BONUS = 0.3
+"""A label named without its variant suffix ("Mixtral 8x7B" for "Mixtral 8x7B Instruct")."""
+VARIANT_SUFFIXES = ("instruct", "chat", "base", "it", "hf", "preview")
+"""Words a model's label may end with that people leave out; a user can extend it."""
 PROPERTY_WORDS = frozenset({"property", "properties", "relationship", "relation", "predicate", "attribute", "field"})
 CLASS_WORDS = frozenset({"type", "types", "class", "classes", "kind", "category"})
 _PROPERTY_TYPES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
@@ -106,6 +110,14 @@ def _phrase_in(label: str, lowered_question: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(label.lower())}(?![\w]|\.\w)", lowered_question) is not None
 
 
+def _short_label(label: str) -> str:
+    """The label without a trailing variant word ("Mixtral 8x7B Instruct" -> "Mixtral 8x7B"), or ""."""
+    words = label.split()
+    if len(words) > 1 and words[-1].lower() in VARIANT_SUFFIXES:
+        return " ".join(words[:-1])
+    return ""
+
+
 def _slug(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
@@ -137,6 +149,7 @@ class KnowledgeBase:
     def _set_index(self, index: NodeIndex) -> None:
         self.index = index
         self._label_words = [_words(n.label) for n in index.nodes]
+        self._short_labels = [_short_label(n.label) for n in index.nodes]
         postings: dict[str, list[int]] = {}
         for i, words in enumerate(self._label_words):
             for word in words:
@@ -250,7 +263,8 @@ class KnowledgeBase:
         question_words = _words(question)
         for word in question_words:  # labels named in full are candidates even if the embedding missed them
             for i in self._postings.get(word, ()):
-                if i not in candidates and self._label_words[i] <= question_words:
+                short = self._short_labels[i]
+                if i not in candidates and (self._label_words[i] <= question_words or (short and _words(short) <= question_words)):
                     candidates[i] = float(self.index.vectors[i] @ query)
         lowered = question.lower()
         wants_property = bool(question_words & PROPERTY_WORDS)
@@ -267,10 +281,18 @@ class KnowledgeBase:
             label_words = self._label_words[i]
             if label_words and label_words <= question_words and _is_name(node.label) and _phrase_in(node.label, lowered):
                 named = NAME_BONUS
+            elif (short := self._short_labels[i]) and _is_name(short) and _phrase_in(short, lowered) \
+                    and not any(_phrase_in(other, lowered) for other in self._named_siblings(short)):
+                named = SHORT_NAME_BONUS
             scored.append((cosine + prior + named, i))
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
         return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
+
+    def _named_siblings(self, short: str) -> list[str]:
+        """Full labels that start with ``short`` ("Mixtral 8x7B Instruct" for "Mixtral 8x7B"): when the
+        question names one of those in full, the short form is not what it means."""
+        return [n.label for n in self.index.nodes if n.label != short and n.label.startswith(short + " ")]
 
     def _node(self, i: int, score: float, hops: int = 1) -> RetrievedNode:
         text = self.index.nodes[i]
