@@ -2,6 +2,7 @@
 
 from agentmesh.agent import Agent, AgentResult, ToolActivity
 from agentmesh.claims import Claim, ClaimChecker, Evidence
+from agentmesh.evaluation import evaluate, load_questions
 from agentmesh.config import Settings
 from agentmesh.errors import (
     AgentmeshError,
@@ -24,6 +25,8 @@ from agentmesh.tools import ToolRegistry, default_registry
 __version__ = "0.1.0"
 
 __all__ = [
+    "evaluate",
+    "load_questions",
     "Agent",
     "AgentResult",
     "AgentmeshError",

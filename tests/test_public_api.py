@@ -5,7 +5,7 @@ import agentmesh
 
 def test_all_matches_the_public_names():
     public = {name for name in vars(agentmesh) if not name.startswith("_")}
-    modules = {"agent", "config", "errors", "graphs", "knowledge", "models", "prompts", "tools", "apps", "memory", "maintenance", "claims"}
+    modules = {"agent", "config", "errors", "graphs", "knowledge", "models", "prompts", "tools", "apps", "memory", "maintenance", "claims", "evaluation"}
     assert set(agentmesh.__all__) == public - modules
     for name in agentmesh.__all__:
         assert getattr(agentmesh, name) is not None

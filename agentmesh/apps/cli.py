@@ -258,6 +258,51 @@ def _serve_workers(workers, host, port, token, config, model, base_url, kg, db, 
                 log_level="info")
 
 
+@app.command(name="eval")
+def eval_command(
+    file: Path = typer.Argument(..., help="Questions with their expectations: JSON list or JSON Lines."),
+    model: Optional[str] = ModelOpt,
+    base_url: Optional[str] = BaseUrlOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[str] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+    report: Optional[Path] = typer.Option(None, "--report", help="Write a Markdown report here."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every answer and the summary as JSON here."),
+    fail_under: Optional[float] = typer.Option(None, "--fail-under", min=0.0, max=1.0,
+                                               help="Exit 1 when the share of correct answers is below this."),
+    limit: int = typer.Option(0, "--limit", min=0, help="Only the first N questions."),
+) -> None:
+    """Score the agent on questions whose answers you know: correct, wrong and shown as fact,
+    flagged, abstained; latency and tokens. Each question runs in a fresh thread, cache off."""
+    from rich.progress import Progress
+
+    from agentmesh.config import Settings
+    from agentmesh.evaluation import evaluate, load_questions
+
+    with one_line_errors():
+        items = load_questions(file)[: limit or None]
+        agent = _agent_for(Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db, cache=False))
+        with Progress(console=err, transient=True) as bar:
+            task = bar.add_task("asking", total=len(items))
+            result = evaluate(agent, items, progress=lambda row: bar.advance(task))
+    table = Table(title=f"agentmesh eval · {file.name} · {agent.model_name}", title_justify="left")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for name, value in result.table():
+        table.add_row(name, value)
+    out.print(table)
+    for row in result.results:
+        if row.outcome == "wrong":
+            err.print(f"[red]wrong, shown as fact:[/] {escape(row.question)} -> {escape(row.answer[:160])}")
+    if report:
+        report.write_text(result.markdown(), encoding="utf-8")
+    if json_out:
+        json_out.write_text(result.to_json(), encoding="utf-8")
+    if fail_under is not None and result.correct_rate < fail_under:
+        err.print(f"[red]{result.correct_rate:.0%} correct, under --fail-under {fail_under:.0%}[/]")
+        raise typer.Exit(1)
+
+
 @app.command()
 def gc(
     days: float = typer.Option(30.0, "--days", help="Remove what was not used for this many days."),

@@ -1,0 +1,213 @@
+"""Evaluate an agent on questions whose answers you know: ``agentmesh eval FILE`` and :func:`evaluate`.
+
+A question file is JSON (a list) or JSON Lines, one item per question::
+
+    {"question": "Who develops Qwen 72B Chat?", "expected": "Alibaba Cloud"}
+    {"question": "...", "values": ["Mixtral 8x7B Instruct", "70.6"]}      # every value must appear
+    {"question": "...", "regex": "\\\\b12(\\\\.0)?\\\\b"}                      # the answer must match
+    {"question": "Who is the CEO of Mistral AI?", "absent": true}          # not in the data: abstain
+
+``expected`` is free text: its key values (numbers, in any of the ways people write them, and
+capitalised names) must all appear in the answer. Each answer lands in one of four outcomes:
+
+* ``correct``: the expectation is met (for ``absent``: the agent said it could not find it);
+* ``abstained``: the agent said it could not find it, or showed the evidence instead (strict);
+* ``flagged``: wrong, but shown with its unsupported claims marked (``answer_check = flag``);
+* ``wrong``: wrong and shown as fact, the outcome the framework exists to prevent.
+
+>>> score_answer("Alibaba Cloud develops it.", {"expected": "Alibaba Cloud"})
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Literal
+
+from agentmesh.claims import _norm, _numbers
+from agentmesh.errors import ConfigError
+
+__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer"]
+
+Outcome = Literal["correct", "abstained", "flagged", "wrong"]
+_ABSTAINED = re.compile(r"\b(could not|cannot|can't|couldn't) (find|answer)|\bnot (in|found in) the (data|knowledge graph|database)",
+                        re.IGNORECASE)
+
+
+@dataclass
+class EvalItem:
+    question: str = ""
+    expected: str = ""
+    values: list[str] = field(default_factory=list)
+    regex: str = ""
+    absent: bool = False
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvalResult:
+    question: str
+    answer: str
+    outcome: Outcome
+    stop_reason: str
+    seconds: float
+    model: str
+    tokens: int
+    unsupported: list[str]
+
+
+@dataclass
+class EvalReport:
+    results: list[EvalResult]
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(r.outcome == outcome for r in self.results)
+
+    @property
+    def correct_rate(self) -> float:
+        return self.count("correct") / len(self.results) if self.results else 0.0
+
+    def latency(self, q: float) -> float:
+        seconds = sorted(r.seconds for r in self.results)
+        if not seconds:
+            return 0.0
+        return statistics.quantiles(seconds, n=100, method="inclusive")[int(q * 100) - 1] if len(seconds) > 1 else seconds[0]
+
+    def table(self) -> list[tuple[str, str]]:
+        n = len(self.results) or 1
+        rows = [(name, f"{self.count(name)}/{len(self.results)} ({self.count(name) / n:.0%})")
+                for name in ("correct", "wrong", "flagged", "abstained")]
+        rows[1] = ("wrong, shown as fact", rows[1][1])
+        rows += [("latency p50 / p95", f"{self.latency(0.5):.1f} s / {self.latency(0.95):.1f} s")]
+        by_model: dict[str, int] = {}
+        for r in self.results:
+            by_model[r.model] = by_model.get(r.model, 0) + r.tokens
+        rows += [(f"tokens ({model})", f"{tokens:,}") for model, tokens in sorted(by_model.items())]
+        return rows
+
+    def markdown(self) -> str:
+        lines = ["# agentmesh eval", "", "| measure | value |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in self.table()]
+        lines += ["", "| outcome | question | answer |", "|---|---|---|"]
+        for r in self.results:
+            answer = r.answer.replace("\n", " ").replace("|", "/")[:200]
+            lines.append(f"| {r.outcome} | {r.question.replace('|', '/')} | {answer} |")
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> str:
+        return json.dumps({"summary": dict(self.table()), "results": [asdict(r) for r in self.results]}, indent=2)
+
+
+def load_questions(path: str | Path) -> list[EvalItem]:
+    """Read a question file (JSON list or JSON Lines); a bad item is an error naming its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no question file at {path}")
+    text = path.read_text(encoding="utf-8")
+    numbered: list[tuple[int, Any]] = []
+    if text.lstrip().startswith("["):
+        try:
+            numbered = list(enumerate(json.loads(text), 1))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    else:
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                numbered.append((n, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{path} line {n}: not valid JSON ({exc.msg})") from None
+    items = []
+    for n, entry in numbered:
+        where = f"{path} item {n}"
+        if not isinstance(entry, dict) or not str(entry.get("question", "")).strip():
+            raise ConfigError(f"{where}: each item needs a 'question'")
+        expected = entry.get("expected", "")
+        if not (expected or entry.get("values") or entry.get("regex") or entry.get("absent")):
+            raise ConfigError(f"{where}: say what a right answer holds: 'expected', 'values', 'regex' or 'absent': true")
+        if entry.get("regex"):
+            try:
+                re.compile(entry["regex"])
+            except re.error as exc:
+                raise ConfigError(f"{where}: 'regex' does not compile: {exc}") from None
+        items.append(EvalItem(question=str(entry["question"]), expected=str(expected), values=[str(v) for v in entry.get("values", [])],
+                              regex=str(entry.get("regex", "")), absent=bool(entry.get("absent")), tags=list(entry.get("tags", []))))
+    if not items:
+        raise ConfigError(f"{path}: no questions")
+    return items
+
+
+def _key_values(expected: str) -> tuple[list[set[float]], list[str]]:
+    """The numbers and names of an expected answer (after an '=', only the result counts)."""
+    head, *rest = expected.split(";")
+    parts = [head.split("=")[-1], *rest]
+    numbers = [values for text in parts for _, values, _, _ in _numbers(text)]
+    names = [m.group(0) for text in parts for m in re.finditer(r"[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)*", text)]
+    return numbers, names
+
+
+def _has_all(answer: str, numbers: list[set[float]], names: list[str]) -> bool:
+    got = [v for _, values, _, _ in _numbers(answer) for v in values]
+    have_numbers = all(any(abs(v - g) <= max(0.051, 0.005 * abs(v)) for v in values for g in got) for values in numbers)
+    text = _norm(answer)  # a name as a whole phrase: "GPT-4" is not in "GPT-4o"
+    return have_numbers and all(re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w)", text) for name in names)
+
+
+def score_answer(answer: str, item: EvalItem | dict[str, Any]) -> bool:
+    """Whether ``answer`` meets the item's expectation (see the module docstring)."""
+    if isinstance(item, dict):
+        item = EvalItem(**{k: v for k, v in item.items() if k in EvalItem.__dataclass_fields__})
+    if item.absent:
+        return bool(_ABSTAINED.search(answer))
+    if item.regex and not re.search(item.regex, answer):
+        return False
+    if item.values:
+        numbers, names = [], []
+        for value in item.values:
+            found = _numbers(value)
+            is_number = len(found) == 1 and re.fullmatch(r"[$€£]?\s?[\d,.]+\s?[kKmMbB%]?", value.strip())
+            (numbers.append(found[0][1]) if is_number else names.append(value))
+        if not _has_all(answer, numbers, names):
+            return False
+    if item.expected:
+        return _has_all(answer, *_key_values(item.expected))
+    return True
+
+
+def _outcome(item: EvalItem, result: Any) -> Outcome:
+    if score_answer(result.answer, item):
+        return "correct"
+    if result.stop_reason in ("evidence_only", "not_found") or _ABSTAINED.search(result.answer):
+        return "abstained"
+    if getattr(result, "unsupported", None):
+        return "flagged"
+    return "wrong"
+
+
+def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalResult], None] | None = None) -> EvalReport:
+    """Ask ``agent`` each question in a fresh thread and score the answers.
+
+    >>> report = evaluate(agent, load_questions("questions.jsonl"))   # doctest: +SKIP
+    >>> report.count("wrong"), report.correct_rate                   # doctest: +SKIP
+    """
+    results = []
+    for item in items:
+        started = time.perf_counter()
+        result = agent.run(item.question, thread_id=f"eval-{uuid.uuid4().hex[:12]}")
+        while result.pending:  # an eval never runs dangerous tools unasked: it declines them
+            result = agent.resume(result.thread_id, "reject")
+        row = EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result),
+                         stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
+                         tokens=int((result.usage or {}).get("total_tokens", 0)),
+                         unsupported=[c.text for c in getattr(result, "unsupported", [])])
+        results.append(row)
+        if progress is not None:
+            progress(row)
+    return EvalReport(results)

@@ -1,0 +1,68 @@
+"""Build eval.jsonl, the question set of the example domain, from the data itself.
+
+Each lookup's expectation is read from landscape.sqlite, so it is right by construction, and
+tests/test_example.py rebuilds the file and checks it against both landscape.sqlite and
+landscape.ttl. The set has four kinds of questions:
+- lookups: who develops a model, its licence, its context window;
+- aggregates: the highest and lowest benchmark scores and prices, and counts;
+- questions whose answer is not in the data (a context window the sources do not give, a CEO);
+- the hand-written two-tool questions of questions.json.
+
+    python examples/llm-landscape/build_eval.py          # writes eval.jsonl
+    agentmesh eval examples/llm-landscape/eval.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def questions(db: Path = HERE / "landscape.sqlite") -> list[dict]:
+    conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True)
+    rows = conn.execute(
+        "SELECT m.name, d.name, l.name, m.context_window FROM models m JOIN developers d ON d.id = m.developer_id "
+        "JOIN licenses l ON l.id = m.license_id ORDER BY m.name").fetchall()
+    items: list[dict] = []
+    for name, developer, licence, window in rows:
+        items.append({"question": f"Who develops {name}?", "values": [developer], "tags": ["lookup"]})
+        items.append({"question": f"Which licence does {name} use?", "values": [licence], "tags": ["lookup"]})
+        if window is None:
+            items.append({"question": f"What is the context window of {name}?", "absent": True, "tags": ["absent"]})
+        else:
+            items.append({"question": f"What is the context window of {name}?", "values": [str(window)], "tags": ["lookup"]})
+    for column, label in (("mmlu", "MMLU"), ("humaneval", "HumanEval"), ("gsm8k", "GSM8K")):
+        (best, score), = conn.execute(
+            f"SELECT m.name, b.{column} FROM benchmarks b JOIN models m ON m.id = b.model_id "
+            f"WHERE b.{column} IS NOT NULL ORDER BY b.{column} DESC LIMIT 1").fetchall()
+        items.append({"question": f"Which model has the highest {label} score?", "values": [best, f"{score:g}"],
+                      "tags": ["aggregate"]})
+    (cheap, price), = conn.execute(
+        "SELECT m.name, p.input_per_1m_usd FROM prices p JOIN models m ON m.id = p.model_id "
+        "WHERE p.input_per_1m_usd IS NOT NULL ORDER BY p.input_per_1m_usd, m.name LIMIT 1").fetchall()
+    items.append({"question": "Which model is cheapest per 1M input tokens?", "values": [cheap, f"{price:g}"],
+                  "tags": ["aggregate"]})
+    (open_count,), = conn.execute("SELECT count(*) FROM models WHERE open_weights = 1").fetchall()
+    items.append({"question": "How many models in the database have open weights?", "values": [str(open_count)],
+                  "tags": ["aggregate"]})
+    (count,), = conn.execute("SELECT count(*) FROM models").fetchall()
+    items.append({"question": "How many models does the database list?", "values": [str(count)], "tags": ["aggregate"]})
+    for question in ("Who is the CEO of Mistral AI?", "What is the MMLU score of GPT-5?",
+                     "How many employees does Anthropic have?"):
+        items.append({"question": question, "absent": True, "tags": ["absent"]})
+    conn.close()
+    for item in json.loads((HERE / "questions.json").read_text()):
+        items.append({"question": item["question"], "expected": item["expected"], "tags": ["two-tool", *item.get("tools", [])]})
+    return items
+
+
+def render(items: list[dict]) -> str:
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+
+
+if __name__ == "__main__":
+    (HERE / "eval.jsonl").write_text(render(questions()), encoding="utf-8")
+    print(f"wrote {HERE / 'eval.jsonl'}")

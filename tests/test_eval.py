@@ -1,0 +1,108 @@
+"""`agentmesh eval`: the example question set is true to the data, and answers are scored as a person would."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+from rdflib import Graph, Literal, Namespace
+from rdflib.namespace import RDFS
+from typer.testing import CliRunner
+
+from agentmesh import Agent, Settings
+from agentmesh.apps.cli import app
+from agentmesh.errors import ConfigError
+from agentmesh.evaluation import EvalItem, evaluate, load_questions, score_answer
+from agentmesh.models.testing import FakeOpenAIServer, FakeToolChatModel, HashingEmbeddings
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "llm-landscape"
+EX = Namespace("https://example.org/llm/")
+
+
+def test_the_example_question_set_is_rebuilt_from_the_data_and_agrees_with_the_graph():
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        import build_eval
+    finally:
+        sys.path.pop(0)
+    assert (EXAMPLE / "eval.jsonl").read_text(encoding="utf-8") == build_eval.render(build_eval.questions())
+    items = load_questions(EXAMPLE / "eval.jsonl")
+    assert len(items) >= 60 and {t for i in items for t in i.tags} >= {"lookup", "aggregate", "absent", "two-tool"}
+    graph = Graph().parse(EXAMPLE / "landscape.ttl")
+    node = {str(label): s for s, label in graph.subject_objects(RDFS.label)}
+    checked = 0
+    for item in (i for i in items if "lookup" in i.tags):
+        for prefix, predicate in (("Who develops ", EX.developer), ("Which licence does ", EX.license)):
+            if item.question.startswith(prefix):
+                name = item.question[len(prefix):].removesuffix("?").removesuffix(" use")
+                target = graph.value(node[name], predicate)
+                assert str(graph.value(target, RDFS.label)) == item.values[0], item.question
+                checked += 1
+        if item.question.startswith("What is the context window of ") and not item.absent:
+            name = item.question.removeprefix("What is the context window of ").removesuffix("?")
+            assert int(graph.value(node[name], EX.contextWindow)) == int(item.values[0])
+            checked += 1
+    assert checked >= 70
+
+
+@pytest.mark.parametrize("answer,item,right", [
+    ("Alibaba Cloud develops it.", {"values": ["Alibaba Cloud"]}, True),
+    ("It is GPT-4o.", {"values": ["GPT-4"]}, False),                       # a name as a whole phrase
+    ("GPT-4 leads with 86.4 on MMLU.", {"values": ["GPT-4", "86.4"]}, True),
+    ("About 128K tokens.", {"values": ["128000"]}, True),                   # 128K stands for 128,000 (or 131,072)
+    ("128,000 tokens.", {"values": ["128000"]}, True),
+    ("The total is $10.00.", {"expected": "2 x $2.50 + 0.5 x $10 = $10.00"}, True),
+    ("I could not find that in the knowledge graph.", {"absent": True}, True),
+    ("Arthur Mensch.", {"absent": True}, False),
+    ("Mixtral 8x7B Instruct (MMLU 70.6)", {"regex": r"70\.6"}, True),
+])
+def test_answers_are_scored_by_their_key_values(answer, item, right):
+    assert score_answer(answer, item) is right
+
+
+def test_each_answer_gets_one_outcome(tmp_path, example_kg):
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    answers = [AIMessage("Alibaba Cloud develops it."), AIMessage("Amazon develops it."), AIMessage("I could not find that.")]
+    agent = Agent(settings, model=FakeToolChatModel(responses=answers), embeddings=HashingEmbeddings())
+    items = [EvalItem("Who develops Qwen 72B Chat?", values=["Alibaba Cloud"]),
+             EvalItem("Who develops Phi-2?", values=["Microsoft Research"]),
+             EvalItem("Who is the CEO of Mistral AI?", absent=True)]
+    report = evaluate(agent, items)
+    assert [r.outcome for r in report.results] == ["correct", "flagged", "correct"]  # flag: the model is ours
+    assert report.count("wrong") == 0 and report.correct_rate == pytest.approx(2 / 3)
+
+
+def test_agentmesh_eval_prints_the_table_writes_reports_and_fails_under(tmp_path, example_kg):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Who develops Qwen 72B Chat?", "values": ["Alibaba Cloud"]}\n'
+                         '{"question": "Who develops Phi-2?", "values": ["Microsoft Research"]}\n')
+    script = [{"content": "Alibaba Cloud develops it."}, {"content": "Mistral AI develops it."}]
+    with FakeOpenAIServer(script) as server:
+        result = CliRunner().invoke(app, ["eval", str(questions), "--model", "local:fake-model", "--base-url",
+                                          server.base_url, "--kg", str(example_kg), "--report", str(tmp_path / "r.md"),
+                                          "--json", str(tmp_path / "r.json"), "--fail-under", "0.9"],
+                                    env={"AGENTMESH_TOOLS": "kg_search", "AGENTMESH_ANSWER_CHECK": "off"})
+    assert result.exit_code == 1, result.output
+    assert "1/2 (50%)" in result.output and "wrong, shown as fact" in result.output
+    assert "50% correct, under --fail-under 90%" in result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [r["outcome"] for r in data["results"]] == ["correct", "wrong"]
+    assert "| wrong | Who develops Phi-2? | Mistral AI develops it. |" in (tmp_path / "r.md").read_text()
+
+
+@pytest.mark.parametrize("text,message", [
+    ('{"question": "a", "values": ["x"]}\n{"question": ', "line 2: not valid JSON"),
+    ('[{"question": "a"}]', "item 1: say what a right answer holds"),
+    ('[{"values": ["x"]}]', "item 1: each item needs a 'question'"),
+    ('[{"question": "a", "regex": "("}]', "item 1: 'regex' does not compile"),
+])
+def test_a_bad_question_file_is_refused_with_the_place(tmp_path, text, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_questions(path)
+    result = CliRunner().invoke(app, ["eval", str(path)])
+    assert result.exit_code == 2 and message.split(":")[0] in result.output
