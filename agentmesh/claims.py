@@ -163,7 +163,8 @@ class _Item:
         return any(abs(v - a) <= max(tolerance, 1e-9 * abs(a)) for a in values for v in self.numbers)
 
     def has_name(self, name: str) -> bool:
-        return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w)", self.text) is not None
+        # a whole phrase: "Claude 2" is not in "Claude 2.1"
+        return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w|\.\d)", self.text) is not None
 
 
 class ClaimChecker:
@@ -174,7 +175,7 @@ class ClaimChecker:
 
     def __init__(self, labels: Iterable[str] = ()) -> None:
         self.labels = sorted({label for label in labels if label and len(label) > 1}, key=len, reverse=True)
-        self._label_pattern = (re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w)" for label in self.labels), re.IGNORECASE)
+        self._label_pattern = (re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w|\.\d)" for label in self.labels), re.IGNORECASE)
                                if self.labels else None)
 
     def _entities(self, sentence: str) -> tuple[list[str], str]:
@@ -246,7 +247,8 @@ class ClaimChecker:
         if _ASKS_NUMBER.match(asked):
             if not any(c.kind == "number" for c in supported):
                 return "the answer states no supported number, and the question asks for one"
-        elif _ASKS_NAME.match(asked) and not any(c.kind == "entity" and _norm(c.text) not in in_question for c in supported):
+        elif _ASKS_NAME.match(asked) and not any(
+                c.kind == "entity" and not any(_norm(c.text) in named for named in in_question) for c in supported):
             return "the answer names nothing supported beyond the question, and the question asks for a name"
         return ""
 

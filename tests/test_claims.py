@@ -187,3 +187,13 @@ def test_the_trace_links_each_supported_claim_to_its_evidence(tmp_path, example_
     assert (pair, PROV.wasDerivedFrom, URIRef("https://example.org/llm/Claude-2.1")) in trace
     assert trace.value(claims["Amazon"], AM.supported).toPython() is False
     assert trace.value(claims["Amazon"], PROV.wasDerivedFrom) is None
+
+
+def test_a_shorter_name_is_not_found_inside_a_longer_one():
+    """Claude 2.1's 200,000 tokens do not support "Claude 2 reads 200,000 tokens"."""
+    checker = ClaimChecker(["Claude 2", "Claude 2.1"])
+    items = [Evidence(id="a", kind="fact", text="context window (tokens): 200000", subject="Claude 2.1"),
+             Evidence(id="b", kind="fact", text="context window (tokens): 100000", subject="Claude 2")]
+    claims = {c.text: c.status for c in checker.check("Claude 2 reads 200,000 tokens.", items)}
+    assert claims["Claude 2: 200,000"] == "unsupported"
+    assert {c.text: c.status for c in checker.check("Claude 2 reads 100,000 tokens.", items)}["Claude 2: 100,000"] == "supported"
