@@ -162,6 +162,13 @@ class _Item:
             return False
         return any(abs(v - a) <= max(tolerance, 1e-9 * abs(a)) for a in values for v in self.numbers)
 
+    def is_about(self, name: str) -> bool:
+        """The item is a statement about ``name``: its subject, or (rows, passages) a mention.
+        "Successor of Claude 2 ... 200K tokens" is about Claude 2.1, and says nothing of Claude 2's window."""
+        if self.evidence.subject:
+            return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w|\.\d)", _norm(self.evidence.subject)) is not None
+        return self.has_name(name)
+
     def has_name(self, name: str) -> bool:
         # a whole phrase: "Claude 2" is not in "Claude 2.1"
         return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w|\.\d)", self.text) is not None
@@ -232,7 +239,7 @@ class ClaimChecker:
                 for text, values, tolerance, unit in said:
                     if _norm(text) == _norm(head):
                         continue
-                    item = next((i for i in items if i.has_name(head) and
+                    item = next((i for i in items if i.is_about(head) and
                                  (i.has_value(values, tolerance, unit) if values is not None else i.has_name(text))), None)
                     claims.append(_claim(f"{head}: {text}", "pair", item))
         missing = self._unanswered(question, claims)

@@ -197,3 +197,12 @@ def test_a_shorter_name_is_not_found_inside_a_longer_one():
     claims = {c.text: c.status for c in checker.check("Claude 2 reads 200,000 tokens.", items)}
     assert claims["Claude 2: 200,000"] == "unsupported"
     assert {c.text: c.status for c in checker.check("Claude 2 reads 100,000 tokens.", items)}["Claude 2: 100,000"] == "supported"
+
+
+def test_a_description_of_one_node_does_not_support_a_pair_about_another():
+    checker = ClaimChecker(["Claude 2", "Claude 2.1"])
+    items = [Evidence(id="d", kind="description", subject="Claude 2.1",
+                      text="Successor of Claude 2 that doubled the context window to 200K tokens.")]
+    claims = {c.text: c.status for c in checker.check("Claude 2 reads 200K tokens.", items)}
+    assert claims["Claude 2: 200K"] == "unsupported"
+    assert {c.text: c.status for c in checker.check("Claude 2.1 reads 200K tokens.", items)}["Claude 2.1: 200K"] == "supported"
