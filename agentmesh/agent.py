@@ -159,7 +159,7 @@ class Agent:
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
         self.checkpointer = checkpointer
         # strict by default for the embedded model; a model passed in is the caller's: flag
-        self.answer_policy = s.answer_check or (s.answer_policy() if model is None else "flag")
+        self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
         self.graph = build_agent_graph(
             self.model,
             self.tools,
@@ -176,8 +176,8 @@ class Agent:
             approval=s.approval,
             checkpointer=checkpointer,
             redact=redactor(s.secret_values()),
-            check_answer=ClaimChecker(labels=self.knowledge.labels() if self.knowledge is not None else ()),
-                answer_policy=self.answer_policy,
+            check_answer=ClaimChecker(labels=self.knowledge.labels if self.knowledge is not None else ()),
+            answer_policy=self.answer_policy,
             searched=_searched(self.knowledge is not None, [t.name for t in self.tools]),
         )
 

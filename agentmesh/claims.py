@@ -22,11 +22,11 @@ or one SQL row): two nodes retrieved together do not support "X is developed by 
 from __future__ import annotations
 
 import re
-from typing import Iterable, Literal, Protocol, Sequence
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence
 
 from pydantic import BaseModel
 
-__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer"]
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source"]
 
 
 class Evidence(BaseModel):
@@ -39,6 +39,13 @@ class Evidence(BaseModel):
     """A node URI, or the tool call (``sql: SELECT ...``) that produced the item."""
     subject: str = ""
     """The node label a fact or description is about."""
+
+
+def tool_source(name: str, args: dict[str, Any] | None) -> str:
+    """How an evidence item names the tool call it came from ("sql: SELECT ..."): the graph and
+    the provenance trace both use it, so a claim's evidence can be found among the calls."""
+    args = args or {}
+    return f"{name}: {args.get('query') or args.get('code') or ''}".strip().rstrip(":")
 
 
 class Claim(BaseModel):
@@ -180,10 +187,24 @@ class ClaimChecker:
     ``labels`` are the knowledge graph's node labels: a label the answer writes is an entity
     (``Mixtral 8x7B``), and a label's numbers are part of the name, not claims."""
 
-    def __init__(self, labels: Iterable[str] = ()) -> None:
-        self.labels = sorted({label for label in labels if label and len(label) > 1}, key=len, reverse=True)
-        self._label_pattern = (re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w|\.\d)" for label in self.labels), re.IGNORECASE)
-                               if self.labels else None)
+    def __init__(self, labels: Iterable[str] | Callable[[], Iterable[str]] = ()) -> None:
+        self._labels_from = labels if callable(labels) else (lambda fixed=tuple(labels): fixed)
+        self._labels: tuple[str, ...] | None = None
+        self._label_pattern: re.Pattern[str] | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self._refresh_labels()
+
+    def _refresh_labels(self) -> tuple[str, ...]:
+        """The labels in force: read from the source at each check, so a graph reloaded after a
+        remembered fact is seen; the pattern is compiled again only when they changed."""
+        current = tuple(sorted({label for label in self._labels_from() if label and len(label) > 1}, key=len, reverse=True))
+        if current != self._labels:
+            self._labels = current
+            self._label_pattern = (re.compile("|".join(rf"(?<!\w){re.escape(label)}(?!\w|\.\d)" for label in current),
+                                              re.IGNORECASE) if current else None)
+        return current
 
     def _entities(self, sentence: str) -> tuple[list[str], str]:
         """The labels a sentence names (in order), and the sentence with them blanked out."""
@@ -205,6 +226,7 @@ class ClaimChecker:
         return names
 
     def check(self, answer: str, evidence: Sequence[Evidence]) -> list[Claim]:
+        self._refresh_labels()
         # the question last: a value found elsewhere too is credited to that evidence, not to the echo
         items = sorted((_Item(e) for e in evidence), key=lambda i: i.evidence.kind == "question")
         claims: list[Claim] = []

@@ -11,8 +11,8 @@ Relative paths in the TOML file are resolved against the file's own folder.
 from __future__ import annotations
 
 import contextvars
-import os
 import logging
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -261,14 +261,14 @@ _SECRET_KEYS = ("api_key", "server_token", "server_tokens", "slack_bot_token", "
 def _read_toml(file: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
-        if os.name == "posix" and file.stat().st_mode & 0o004 and any(data.get(k) for k in _SECRET_KEYS):
-            logging.getLogger(__name__).warning(
-                "settings file '%s' holds a secret (%s) and every user of this machine may read it: chmod 600 '%s', "
-                "or pass the secret in the environment (AGENTMESH_API_KEY, ...)", file,
-                ", ".join(k for k in _SECRET_KEYS if data.get(k)), file)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"settings file '{file}': {exc}") from None
     data = data.get("agentmesh", data)
+    secrets = [k for k in _SECRET_KEYS if data.get(k)]
+    if secrets and os.name == "posix" and file.stat().st_mode & 0o004:
+        logging.getLogger(__name__).warning(
+            "settings file '%s' holds a secret (%s) and every user of this machine may read it: chmod 600 '%s', "
+            "or pass the secret in the environment (AGENTMESH_API_KEY, ...)", file, ", ".join(secrets), file)
     base = file.parent.resolve()
     for key in _PATH_KEYS:
         if key not in data:

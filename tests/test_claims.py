@@ -206,3 +206,12 @@ def test_a_description_of_one_node_does_not_support_a_pair_about_another():
     claims = {c.text: c.status for c in checker.check("Claude 2 reads 200K tokens.", items)}
     assert claims["Claude 2: 200K"] == "unsupported"
     assert {c.text: c.status for c in checker.check("Claude 2.1 reads 200K tokens.", items)}["Claude 2.1: 200K"] == "supported"
+
+
+def test_the_checker_sees_labels_added_after_it_was_built():
+    labels = ["Phi-2"]
+    checker = ClaimChecker(labels=lambda: labels)
+    items = [Evidence(id="f", kind="fact", text="developer: Microsoft", subject="Phi-2")]
+    assert [c.text for c in checker.check("phi-2 is small.", items)] == ["phi-2"]
+    labels.append("Microsoft")  # the graph was reloaded after a remembered fact
+    assert "microsoft" in [c.text for c in checker.check("phi-2 comes from microsoft.", items)]

@@ -40,7 +40,7 @@ from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
-from agentmesh.claims import AnswerCheck, Evidence, cut_repetition, evidence_answer
+from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, cut_repetition, evidence_answer, tool_source
 from agentmesh.prompts import (
     CHECK_RETRY_PROMPT,
     DATA_BLOCK,
@@ -109,9 +109,7 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
     for message in messages[start:]:
         if not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str):
             continue
-        call = calls.get(message.tool_call_id, {})
-        args = call.get("args", {})
-        source = f"{message.name}: {args.get('query') or args.get('code') or ''}".strip().rstrip(":")
+        source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
         if message.name in ("sql", "sparql"):  # each row with its header: the columns say the units
             lines = message.content.splitlines()
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
@@ -125,9 +123,7 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
     return items
 
 
-def _unverified_claim(uri: str) -> Any:
-    from agentmesh.claims import Claim
-
+def _unverified_claim(uri: str) -> Claim:
     return Claim(text=uri, kind="entity", status="unsupported")
 
 
@@ -453,7 +449,7 @@ def build_agent_graph(
                     return Command(goto="act", update={"check_retries": 1, "check_feedback": listed,
                                                        "messages": [RemoveMessage(id=last.id)]})
                 fallback = evidence_answer(state.get("question", ""), evidence, searched)
-                stop = "not_found" if fallback.startswith("I could not find") else "evidence_only"
+                stop = "not_found" if fallback == NOT_FOUND.format(searched=searched) else "evidence_only"
                 update.update(answer=fallback, stop_reason=stop, citations=_evidence_citations(evidence, fallback),
                               unverified=[], claims=[c.model_dump() for c in check_answer.check(fallback, evidence)],
                               messages=[RemoveMessage(id=last.id),

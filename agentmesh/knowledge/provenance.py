@@ -18,6 +18,8 @@ from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
+from agentmesh.claims import tool_source
+
 __all__ = ["RunRecord", "provenance_graph", "save_trace", "load_trace", "trace_svg", "AM", "PROV"]
 
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -129,8 +131,7 @@ def provenance_graph(record: RunRecord) -> Graph:
 
     results = {}
     for n, call in enumerate(record.tool_calls, 1):
-        query = (call.get("args") or {}).get("query") or (call.get("args") or {}).get("code") or ""
-        results.setdefault(f"{call['name']}: {query}".strip().rstrip(":"), AM[f"run/{record.run_id}/tool/{n}/result"])
+        results.setdefault(tool_source(call["name"], call.get("args")), AM[f"run/{record.run_id}/tool/{n}/result"])
     for n, claim in enumerate(record.claims, 1):
         node = AM[f"run/{record.run_id}/claim/{n}"]
         g.add((node, RDF.type, PROV.Entity))

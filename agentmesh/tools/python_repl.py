@@ -234,6 +234,11 @@ class _Kernel:
         return SandboxResult("", error=f"{why}; a limit was probably reached (memory, processes, CPU)", restarted=True)
 
 
+def _figures_dir(scratch: Path) -> Path:
+    """Where the host writes a session's figures: beside its scratch folder, never inside it."""
+    return scratch.with_name(scratch.name + "-figures")
+
+
 def _reply(line: bytes, call_id: str) -> dict | None:
     """The reply to this call, or None for any other line (garbage, or a forged or stale reply)."""
     try:
@@ -340,7 +345,7 @@ class PythonSandbox:
         }
         if self.mode != "process" or os.geteuid() != 0:
             limits["RLIMIT_NPROC"] = self.max_processes
-        source = (_PRELUDE.format(limits=limits, audit=self.mode == "process") + f"REQUIRED = False\n{SECCOMP_SOURCE}"
+        source = (_PRELUDE.format(limits=limits, audit=self.mode == "process") + SECCOMP_SOURCE
                   + KERNEL_SOURCE)
         argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output), str(self.max_figure_bytes)]
         return self._wrap(self.mode, scratch, argv)
@@ -349,7 +354,7 @@ class PythonSandbox:
         """Write the reply's figures to a folder only the host writes to; paths, and what was refused."""
         if not figures:
             return [], []
-        folder = scratch.with_name(scratch.name + "-figures")
+        folder = _figures_dir(scratch)
         folder.mkdir(mode=0o700, exist_ok=True)
         paths, problems, used = [], [], 0
         for figure in figures if isinstance(figures, list) else []:
@@ -396,7 +401,7 @@ class PythonSandbox:
     def _dispose(self, kernel: _Kernel) -> None:
         kernel.kill()
         shutil.rmtree(kernel.scratch, ignore_errors=True)
-        shutil.rmtree(kernel.scratch.with_name(kernel.scratch.name + "-figures"), ignore_errors=True)
+        shutil.rmtree(_figures_dir(kernel.scratch), ignore_errors=True)
 
     def scratch_dir(self, session: str = "default") -> Path:
         return self._kernel(session).scratch

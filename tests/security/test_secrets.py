@@ -48,3 +48,12 @@ def test_passwords_inside_urls_count_as_secrets():
     settings = Settings.load(db=f"postgresql://reader:{DB_PASSWORD}@db.internal/app",
                              kg_endpoints=[f"https://kg:{DB_PASSWORD}x@kg.internal/sparql"])
     assert {DB_PASSWORD, DB_PASSWORD + "x"} <= set(settings.secret_values())
+
+
+def test_a_secret_under_an_agentmesh_table_is_warned_about_too(tmp_path, caplog):
+    settings_file = tmp_path / "agentmesh.toml"
+    settings_file.write_text(f'[agentmesh]\napi_key = "{KEY}"\n')
+    os.chmod(settings_file, 0o644)
+    with caplog.at_level(logging.WARNING):
+        Settings.load(settings_file, home=tmp_path / "home")
+    assert "holds a secret (api_key)" in caplog.text
