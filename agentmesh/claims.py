@@ -220,6 +220,8 @@ class ClaimChecker:
                      if w.lower().strip(".") not in _CAPITALISED_WORDS and w.lower().strip(".") not in _UNIT_OF]
             while words and words[0][0].isdigit():  # "About 200K": a name starts with a capitalised word
                 words.pop(0)
+            while len(words) > 1 and re.fullmatch(r"\d[\d.,]*", words[-1]):  # "MMLU 70.6": a name, then a number
+                words.pop()
             name = " ".join(words).strip(" .,")
             if name and not name.replace(".", "").isdigit() and (len(words) > 1 or len(name) > 2):
                 names.append(name)
@@ -253,17 +255,15 @@ class ClaimChecker:
             if len(named) == 1 and not numbers and subject and _norm(named[0]) != _norm(subject[0]):
                 about = subject  # "Mistral AI." or "It is made by Mistral AI." answers about the subject
             else:
-                about = named[:1] or subject
+                about = _coordinated(sentence, named) or subject
                 if named:
-                    subject = named[:1]
+                    subject = about
             said = [(n, None, 0.0, None) for n in [*entities, *names] if n not in about] + numbers
             for head in about:
                 for text, values, tolerance, unit in said:
                     if _norm(text) == _norm(head):
                         continue
-                    item = next((i for i in items if i.is_about(head) and
-                                 (i.has_value(values, tolerance, unit) if values is not None else i.has_name(text))), None)
-                    claims.append(_claim(f"{head}: {text}", "pair", item))
+                    claims.append(_claim(f"{head}: {text}", "pair", _pair_support(items, head, text, values, tolerance, unit)))
         missing = self._unanswered(question, claims)
         return claims + ([Claim(text=missing, kind="answer", status="unsupported")] if missing else [])
 
@@ -280,6 +280,41 @@ class ClaimChecker:
                 c.kind == "entity" and not any(_norm(c.text) in named for named in in_question) for c in supported):
             return "the answer names nothing supported beyond the question, and the question asks for a name"
         return ""
+
+
+def _coordinated(sentence: str, names: Sequence[str]) -> list[str]:
+    """The names the sentence is about: the first, and those joined to it by "and", "or" or
+    commas ("Llama 4 Scout and Command R+ have 128K tokens" is about both, not a relation)."""
+    group: list[str] = []
+    position = 0
+    lowered = sentence.lower()
+    for name in names:
+        start = lowered.find(name.lower(), position)
+        if start < 0:
+            break
+        if group and not _JOINER.fullmatch(sentence[position:start]):
+            break
+        group.append(name)
+        position = start + len(name)
+    return group
+
+
+_JOINER = re.compile(r"\s*(?:,|&|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
+
+
+def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[float] | None, tolerance: float,
+                  unit: str | None) -> _Item | None:
+    """The one item that links ``head`` with ``text``: a statement about either that names the
+    other ("X is developed by Y" and "Y develops X" rest on the same fact), or, for a number, a
+    statement about ``head`` holding it, or a program's output holding it (the code that ran,
+    written from this run's rows, is what ties a computed figure to the thing it is about)."""
+    for item in items:
+        if values is None:
+            if (item.is_about(head) and item.has_name(text)) or (item.is_about(text) and item.has_name(head)):
+                return item
+        elif item.has_value(values, tolerance, unit) and (item.is_about(head) or item.evidence.kind == "output"):
+            return item
+    return None
 
 
 def _claim(text: str, kind: str, item: _Item | None) -> Claim:

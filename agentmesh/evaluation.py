@@ -149,7 +149,9 @@ def _key_values(expected: str) -> tuple[list[set[float]], list[str]]:
     head, *rest = expected.split(";")
     parts = [head.split("=")[-1], *rest]
     numbers = [values for text in parts for _, values, _, _ in _numbers(text)]
-    names = [m.group(0) for text in parts for m in re.finditer(r"[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)*", text)]
+    # a name ends at a bare number: "MMLU 70.6" is the name MMLU and the number 70.6
+    names = [re.sub(r"(?: \d[\d.,]*)+$", "", m.group(0))
+             for text in parts for m in re.finditer(r"[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)*", text)]
     return numbers, names
 
 

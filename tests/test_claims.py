@@ -49,6 +49,9 @@ CORRECT = {
                                                              "Mixtral 8x7B Instruct reads 32768 tokens."],
     "Which licence does Mixtral 8x7B Instruct use?": ["Apache 2.0.", "It is released under the Apache-2.0 licence."],
     "When was Mixtral 8x7B Instruct released?": ["In December 2023.", "It came out in Dec 2023."],
+    # the developer first: the same fact supports "X is developed by Y" and "Y develops X"
+    "Who makes Mixtral 8x7B Instruct?": ["Mistral AI develops Mixtral 8x7B Instruct.",
+                                         "Mistral AI is behind Mixtral 8x7B Instruct."],
 }
 WRONG = {
     "invented entity": ("Who develops Mixtral 8x7B Instruct?", "The AI team at Meta AI, a subsidiary of Amazon."),
@@ -58,6 +61,8 @@ WRONG = {
     "invented citation": ("Who develops Phi-2?", "Microsoft <https://example.org/llm/Phi-2-Turbo>."),
     "no answer to a who question": ("Who develops Phi-2?", "Phi-2 is a small model."),
     "no number for a how-many question": ("How many parameters does Phi-2 have?", "Phi-2 has a lot of parameters."),
+    "wrong relation, the other way round": ("Who develops Phi-2?", "Mistral AI develops Phi-2."),
+    "a list with one wrong member": ("Which models read 32K tokens?", "Mixtral 8x7B Instruct and Phi-2 read 32K tokens."),
 }
 
 
@@ -215,3 +220,47 @@ def test_the_checker_sees_labels_added_after_it_was_built():
     assert [c.text for c in checker.check("phi-2 is small.", items)] == ["phi-2"]
     labels.append("Microsoft")  # the graph was reloaded after a remembered fact
     assert "microsoft" in [c.text for c in checker.check("phi-2 comes from microsoft.", items)]
+
+
+def _check(answer, items, question):
+    return [c.text for c in ClaimChecker(LABELS).check(answer, [*items, Evidence(id="q", kind="question", text=question)])
+            if not c.supported]
+
+
+ROWS = [Evidence(id="r1", kind="row", text="Llama 4 Scout | 128000", source="sql: SELECT ..."),
+        Evidence(id="r2", kind="row", text="Command R+ | 128000", source="sql: SELECT ...")]
+
+
+def test_names_joined_by_and_share_what_the_sentence_says_of_them():
+    """"A and B have 128,000 tokens" says 128,000 of each, and nothing about A and B together."""
+    labels = [*LABELS, "Llama 4 Scout", "Command R+", "GPT-4"]
+    checker = ClaimChecker(labels)
+    q = Evidence(id="q", kind="question", text="Which open-weight models have the longest context window?")
+    claims = checker.check("Llama 4 Scout and Command R+ both have 128,000 tokens.", [*ROWS, q])
+    assert [c.text for c in claims if not c.supported] == []
+    assert {c.text for c in claims if c.kind == "pair"} == {"Llama 4 Scout: 128,000", "Command R+: 128,000"}
+    wrong = checker.check("Llama 4 Scout and GPT-4 both have 128,000 tokens.", [*ROWS, q])
+    assert [c.text for c in wrong if not c.supported] == ["GPT-4", "GPT-4: 128,000"]
+
+
+def test_a_computed_figure_rests_on_the_program_output_not_on_a_row():
+    question = "How much does GPT-4o cost for 2M input and 500K output tokens?"
+    row = Evidence(id="r1", kind="row", text="GPT-4o | 2.5 | 10.0", source="sql: SELECT ...")
+    output = Evidence(id="o1", kind="output", text="10.0", source="python: print(2 * 2.5 + 0.5 * 10)")
+    assert _check("GPT-4o costs $10.00 for that.", [row, output], question) == []
+    assert _check("GPT-4o costs $12.50 for that.", [row, output], question) != []
+    # without the program, the row's price per 1M output tokens is not the cost asked for
+    assert "GPT-4o: $12.50" in _check("GPT-4o costs $12.50 for that.", [row], question)
+
+
+def test_a_class_label_is_not_the_subject_of_a_sentence(example_kg, tmp_path, minilm):
+    """"Its licence is Proprietary" is about the model asked of, not about the class Licence."""
+    from agentmesh.knowledge import KnowledgeBase
+
+    kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
+    assert "Licence" not in kb.labels() and "developer" not in kb.labels() and "Claude 2" in kb.labels()
+    facts = [Evidence(id="f1", kind="fact", text="license: Proprietary", subject="Claude 2", source="urn:claude-2")]
+    checker = ClaimChecker(kb.labels)
+    question = Evidence(id="q", kind="question", text="Which licence does Claude 2 use?")
+    assert [c.text for c in checker.check("Its licence is Proprietary.", [*facts, question]) if not c.supported] == []
+    assert [c.text for c in checker.check("Its licence is MIT.", [*facts, question]) if not c.supported][:2] == ["MIT", "Claude 2: MIT"]

@@ -107,3 +107,11 @@ def test_a_model_named_without_its_variant_suffix_ranks_first(example_kg, tmp_pa
     assert kb.retrieve("Who develops Mixtral 8x7B?", 3)[0].label == "Mixtral 8x7B Instruct"
     assert kb.retrieve("What is the context window of Mistral 7B?", 3)[0].label == "Mistral 7B Instruct"
     assert kb.retrieve("Who develops Mixtral 8x22B?", 3)[0].label == "Mixtral 8x22B"
+
+
+def test_a_thing_named_by_a_plain_word_ranks_first(example_kg, tmp_path, minilm):
+    """"Gemma" has no digit or capital inside, but it is a model's name: its node comes first,
+    and a question naming the longer "Gemma Terms of Use" gets that node instead."""
+    kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
+    assert kb.retrieve("What is the context window of Gemma?", 3)[0].label == "Gemma"
+    assert kb.retrieve("What do the Gemma Terms of Use allow?", 3)[0].label == "Gemma Terms of Use"

@@ -450,8 +450,11 @@ def build_agent_graph(
                                                        "messages": [RemoveMessage(id=last.id)]})
                 fallback = evidence_answer(state.get("question", ""), evidence, searched)
                 stop = "not_found" if fallback == NOT_FOUND.format(searched=searched) else "evidence_only"
+                # the fallback quotes evidence and says it is no answer: its quotes are checked,
+                # but "names nothing beyond the question" is not held against it
+                quoted = [c.model_dump() for c in check_answer.check(fallback, evidence) if c.kind != "answer"]
                 update.update(answer=fallback, stop_reason=stop, citations=_evidence_citations(evidence, fallback),
-                              unverified=[], claims=[c.model_dump() for c in check_answer.check(fallback, evidence)],
+                              unverified=[], claims=quoted,
                               messages=[RemoveMessage(id=last.id),
                                         AIMessage(fallback, response_metadata={"stop_reason": stop})])
         remember(state, update)

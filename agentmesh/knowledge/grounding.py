@@ -110,6 +110,10 @@ def _phrase_in(label: str, lowered_question: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(label.lower())}(?![\w]|\.\w)", lowered_question) is not None
 
 
+def _norm_label(label: str) -> str:
+    return " ".join(label.lower().split())
+
+
 def _short_label(label: str) -> str:
     """The label without a trailing variant word ("Mixtral 8x7B Instruct" -> "Mixtral 8x7B"), or ""."""
     words = label.split()
@@ -240,8 +244,12 @@ class KnowledgeBase:
         return self.store.has_node(uri)
 
     def labels(self, limit: int = 20_000) -> list[str]:
-        """The labels of the indexed nodes (at most ``limit``): names an answer may use."""
-        return [node.label for node in self.index.nodes[:limit] if node.label]
+        """The labels of the indexed things (at most ``limit``): the names an answer makes claims
+        about. Classes and properties are left out: "Licence" and "developer" are the graph's
+        vocabulary, and "Its licence is Apache 2.0" says nothing about a thing called Licence."""
+        properties, classes = self._node_kinds()
+        return [node.label for node in self.index.nodes[:limit]
+                if node.label and node.uri not in classes and node.uri not in properties]
 
     # -- retrieval ---------------------------------------------------------------------------
     def retrieve(
@@ -269,22 +277,33 @@ class KnowledgeBase:
         lowered = question.lower()
         wants_property = bool(question_words & PROPERTY_WORDS)
         wants_class = bool(question_words & CLASS_WORDS) and not wants_property
+        properties, classes = self._node_kinds()
         favoured: set[str] = set()
         if wants_property or wants_class:
-            properties, classes = self._node_kinds()
             favoured = properties if wants_property else classes
-        scored = []
-        for i, cosine in candidates.items():
+        bonus: dict[int, float] = {}
+        for i in candidates:
             node = self.index.nodes[i]
-            prior = KIND_PRIOR if favoured and node.uri in favoured else 0.0
-            named = 0.0
             label_words = self._label_words[i]
-            if label_words and label_words <= question_words and _is_name(node.label) and _phrase_in(node.label, lowered):
-                named = NAME_BONUS
+            # a thing's name, written as in the graph ("Gemma"), counts even without a digit;
+            # a class or property must look like a name ("Hotel" and "Room" are common words)
+            thing = node.uri not in classes and node.uri not in properties and node.label[:1].isupper()
+            if label_words and label_words <= question_words and (_is_name(node.label) or thing) \
+                    and _phrase_in(node.label, lowered):
+                bonus[i] = NAME_BONUS
             elif (short := self._short_labels[i]) and _is_name(short) and _phrase_in(short, lowered) \
                     and not any(_phrase_in(other, lowered) for other in self._named_siblings(short)):
-                named = SHORT_NAME_BONUS
-            scored.append((cosine + prior + named, i))
+                bonus[i] = SHORT_NAME_BONUS
+        # a name inside a longer name the question also writes is not what it means:
+        # "Gemma" in "the Gemma Terms of Use"
+        named_labels = {i: _norm_label(self.index.nodes[i].label) for i, b in bonus.items() if b == NAME_BONUS}
+        for i, label in named_labels.items():
+            if any(other != label and _phrase_in(label, other) for other in named_labels.values()):
+                del bonus[i]
+        scored = []
+        for i, cosine in candidates.items():
+            prior = KIND_PRIOR if favoured and self.index.nodes[i].uri in favoured else 0.0
+            scored.append((cosine + prior + bonus.get(i, 0.0), i))
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
         return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
