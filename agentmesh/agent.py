@@ -138,8 +138,9 @@ class Agent:
             tools = registry.build(list(s.tools), context)
         self.tools = [*tools, *extra_tools]
         selector = None
-        if len(self.tools) > s.tools_per_question():
-            selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question())
+        if len(self.tools) > s.tools_per_question() or s.tool_min_similarity > 0.0:
+            selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question(),
+                                             min_score=s.tool_min_similarity)
         retrieve = None
         if self.knowledge is not None and s.top_k_nodes > 0:
             kb, k, hops = self.knowledge, s.top_k_nodes, s.kg_hops

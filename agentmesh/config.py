@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     top_k_tools: int | None = Field(
         None, ge=1, description="Tools offered per question, chosen by similarity (default: 1 for embedded, 4 otherwise)."
     )
+    tool_min_similarity: float = Field(
+        0.0, ge=-1.0, le=1.0,
+        description="Offer no tool whose description is less similar than this to the question (cosine; 0 = off). "
+                    "Helps when tool descriptions are specific, as in BFCL; agentmesh's own generic ones score low.",
+    )
     top_k_nodes: int = Field(5, ge=0, description="Knowledge-graph nodes retrieved per question.")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(384, ge=1, description="Tokens generated per model call.")

@@ -1,9 +1,10 @@
 """Function calling on BFCL through the agent's real tool-calling path, scored by BFCL's AST rules.
 
-Each item's functions are bound to the agent's chat model exactly as the agent binds its own
-tools (``model.bind_tools``; for the embedded default that is the JSON tool-calling wrapper),
-and the model gets the agent's system prompt with no grounding and the item's question. The
-first reply is scored the way BFCL's AST checker scores it:
+Each item's functions go the way the agent's own tools go: the agent's tool selector offers the
+``top_k_tools`` most similar to the question (1 for the embedded default; none below
+``tool_min_similarity``), they are bound with ``model.bind_tools`` (for the embedded default,
+the JSON tool-calling wrapper), and the model gets the agent's system prompt with no grounding
+and the item's question. The first reply is scored the way BFCL's AST checker scores it:
 
 * simple / multiple: exactly one call, of the right function; every required argument present;
   no argument the function does not declare; each value one of the possible answers, strings
@@ -13,7 +14,7 @@ first reply is scored the way BFCL's AST checker scores it:
 
 Data: ../shared/data/agent/bfcl (BFCL v4 from the bfcl-eval package, Apache-2.0).
 
-    python bench/bfcl.py [--limit 40] [--model embedded] [--data ../shared/data/agent/bfcl]
+    python bench/bfcl.py [--limit 40] [--offset 0] [--model embedded] [--min-similarity 0.4]
 
 Targets on the embedded default: simple >= 40%, irrelevance >= 80%.
 """
@@ -122,7 +123,9 @@ def score(category: str, item: dict[str, Any], calls: list[dict[str, Any]], gold
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "agent" / "bfcl")
-    parser.add_argument("--limit", type=int, default=40, help="items per category (first N)")
+    parser.add_argument("--limit", type=int, default=40, help="items per category")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many items per category first")
+    parser.add_argument("--min-similarity", type=float, default=None, help="tool_min_similarity (default: the setting's)")
     parser.add_argument("--model", default="embedded")
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--show", type=int, default=3, help="print this many failures per category")
@@ -131,30 +134,42 @@ def main() -> None:
         print(f"skipped: BFCL data not found in {args.data}; pass --data")
         return
 
+    from types import SimpleNamespace
+
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from agentmesh import Settings
+    from agentmesh.models.embeddings import MiniLMEmbeddings
     from agentmesh.models.providers import make_chat_model
     from agentmesh.prompts import NO_GROUNDING, SYSTEM_PROMPT
+    from agentmesh.tools.selection import EmbeddingToolSelector
 
-    settings = Settings.load(model=args.model, base_url=args.base_url)
+    extra = {} if args.min_similarity is None else {"tool_min_similarity": args.min_similarity}
+    settings = Settings.load(model=args.model, base_url=args.base_url, **extra)
     model = make_chat_model(settings)
+    embeddings = MiniLMEmbeddings()
     system = SystemMessage(SYSTEM_PROMPT.format(grounding=NO_GROUNDING))
-    print(f"model: {args.model}; {args.limit} items per category\n")
+    print(f"model: {args.model}; items {args.offset}-{args.offset + args.limit - 1} of each category; "
+          f"top_k_tools {settings.tools_per_question()}, tool_min_similarity {settings.tool_min_similarity}\n")
     print(f"{'category':<13}{'right':>7}{'of':>5}{'share':>8}{'p50 s':>8}")
     targets = {"simple": 0.40, "irrelevance": 0.80}
     for category, stem in CATEGORIES.items():
-        items = read_jsonl(args.data / f"BFCL_v4_{stem}.json")[: args.limit]
+        items = read_jsonl(args.data / f"BFCL_v4_{stem}.json")[args.offset: args.offset + args.limit]
         golds = {}
         gold_file = args.data / "possible_answer" / f"BFCL_v4_{stem}.json"
         if gold_file.is_file():
             golds = {g["id"]: g for g in read_jsonl(gold_file)}
         right, seconds, failures = 0, [], []
         for item in items:
-            bound = model.bind_tools([as_tool(f) for f in item["function"]])
             question = item["question"][0][-1]["content"]
             started = time.perf_counter()
-            reply = bound.invoke([system, HumanMessage(question)])
+            # the agent's selector reads only a tool's name and description
+            selector = EmbeddingToolSelector([SimpleNamespace(name=f["name"], description=f.get("description", ""))
+                                              for f in item["function"]], embeddings,
+                                             k=settings.tools_per_question(), min_score=settings.tool_min_similarity)
+            offered = set(selector(question))
+            tools = [as_tool(f) for f in item["function"] if f["name"] in offered]
+            reply = (model.bind_tools(tools) if tools else model).invoke([system, HumanMessage(question)])
             seconds.append(time.perf_counter() - started)
             calls = [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]
             why = score(category, item, calls, golds.get(item["id"]))

@@ -170,6 +170,21 @@ def test_select_offers_only_the_most_similar_tools():
     assert model.offered == [["weather"]]
 
 
+def test_no_tool_is_offered_when_none_is_near_the_question():
+    """With ``tool_min_similarity``, a question no tool fits gets a text answer, not a stray call."""
+    @tool
+    def weather(city: str) -> str:
+        """Weather forecast for a city: rain, sun, temperature."""
+        return "sunny"
+
+    model = FakeToolChatModel(responses=[AIMessage("ok")])
+    agent = Agent(Settings.load(top_k_tools=2, tool_min_similarity=0.3, tools=[]), model=model,
+                  embeddings=HashingEmbeddings(), extra_tools=[add, weather], checkpointer=InMemorySaver())
+    agent.run("What is the weather forecast in Paris: rain or sun?")
+    agent.run("Summarise the plot of Hamlet.")
+    assert model.offered == [["weather"], []]
+
+
 def test_agent_result_lists_tool_activity_and_sql_citation(example_db):
     query = "SELECT name FROM models WHERE id = 'Phi-2'"
     model = FakeToolChatModel(responses=[tool_call("sql", query=query), AIMessage("It is Phi-2.")])

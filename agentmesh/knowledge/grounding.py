@@ -33,7 +33,7 @@ from rdflib.namespace import OWL, RDF, RDFS
 
 from agentmesh._files import UseMark
 from agentmesh.errors import KnowledgeGraphError
-from agentmesh.knowledge.describe import DescriptionConfig, describe_nodes, label_of
+from agentmesh.knowledge.describe import DescriptionConfig, NodeText, describe_nodes, label_of
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
 from agentmesh.models.embeddings import embedding_model_id
@@ -285,11 +285,8 @@ class KnowledgeBase:
         for i in candidates:
             node = self.index.nodes[i]
             label_words = self._label_words[i]
-            # a thing's name, written as in the graph ("Gemma"), counts even without a digit;
-            # a class or property must look like a name ("Hotel" and "Room" are common words)
-            thing = node.uri not in classes and node.uri not in properties and node.label[:1].isupper()
-            if label_words and label_words <= question_words and (_is_name(node.label) or thing) \
-                    and _phrase_in(node.label, lowered):
+            if label_words and label_words <= question_words and _phrase_in(node.label, lowered) \
+                    and (_is_name(node.label) or self._written_as_name(node, question, classes, properties)):
                 bonus[i] = NAME_BONUS
             elif (short := self._short_labels[i]) and _is_name(short) and _phrase_in(short, lowered) \
                     and not any(_phrase_in(other, lowered) for other in self._named_siblings(short)):
@@ -307,6 +304,15 @@ class KnowledgeBase:
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
         return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
+
+    @staticmethod
+    def _written_as_name(node: NodeText, question: str, classes: set[str], properties: set[str]) -> bool:
+        """A thing (no class, no property) named by a plain word ("Gemma", "Cohere") that the
+        question writes capitalised as in the graph, and not only as its first word: Brick's
+        quantity "Temperature" is not meant by "the temperature of return air"."""
+        if node.uri in classes or node.uri in properties or not node.label[:1].isupper():
+            return False
+        return any(m.start() > 0 for m in re.finditer(rf"(?<![\w.]){re.escape(node.label)}(?![\w]|\.\w)", question))
 
     def _named_siblings(self, short: str) -> list[str]:
         """Full labels that start with ``short`` ("Mixtral 8x7B Instruct" for "Mixtral 8x7B"): when the
