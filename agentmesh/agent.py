@@ -27,7 +27,8 @@ from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redac
 from agentmesh.graphs.state import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
-from agentmesh.memory.cache import SemanticCache, cache_scope, make_cache
+from agentmesh.memory.cache import CacheHit, SemanticCache, cache_scope, make_cache
+from agentmesh.memory.verify import KnowledgeCheck
 from agentmesh.memory.conversation import make_checkpointer
 from agentmesh.memory.facts import FactStore
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
@@ -207,11 +208,29 @@ class Agent:
         return reply.text.strip()
 
     def _cache_lookup(self, question: str) -> dict[str, Any] | None:
-        hit = self.cache.get(question, self._current_scope())
+        checks = [KnowledgeCheck(self.knowledge.named_nodes)] if self.knowledge is not None else []
+        hit = self.cache.get(question, self._current_scope(), checks=checks)
         if hit is None:
             return None
         return {"answer": hit.answer, "similarity": hit.similarity, "question": hit.question,
-                "citations": hit.payload.get("citations", [])}
+                "citations": hit.payload.get("citations", []), "scope": hit.scope, "entry_id": hit.entry_id}
+
+    def mark_cached_wrong(self, thread_id: str) -> dict[str, Any]:
+        """A person says the last answer of ``thread_id``, served from the cache, was wrong: the
+        entry is removed and its question needs a closer match from now on (``/cache wrong``,
+        ``POST /api/threads/{id}/cache-wrong``). Returns what was removed."""
+        if self.cache is None:
+            raise AgentmeshError("the semantic cache is off (setting 'cache'): nothing to mark")
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        cached = (snapshot.values if snapshot else {}).get("cached")
+        if not cached or "entry_id" not in cached:
+            raise AgentmeshError(f"the last answer of thread {thread_id!r} did not come from the cache")
+        question = next((m.text for m in reversed(snapshot.values.get("messages", [])) if isinstance(m, HumanMessage)), "")
+        hit = CacheHit(cached["answer"], cached["question"], float(cached["similarity"]), {}, scope=cached["scope"],
+                       entry_id=cached["entry_id"], query=question)
+        need = self.cache.mark_wrong(hit)
+        self.graph.update_state({"configurable": {"thread_id": thread_id}}, {"cached": None})
+        return {"question": question, "cached_question": hit.question, "similarity": hit.similarity, "now_needs": need}
 
     def _cache_store(self, question: str, answer: str, citations: list[dict[str, Any]]) -> None:
         self.cache.put(question, answer, self._current_scope(), citations=citations, model=self.model_name)

@@ -94,6 +94,45 @@ def test_a_hit_skips_the_model_and_is_marked(example_kg, tmp_path, minilm):
     assert (AM[f"run/{second.run_id}"], AM.cacheHit, Literal(True)) in trace
 
 
+def test_a_person_marks_a_cached_answer_wrong_in_the_repl_and_over_http(example_kg, tmp_path, minilm):
+    from fastapi.testclient import TestClient
+
+    from agentmesh.apps.server import create_app
+
+    model = FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200000 tokens."), AIMessage("A fresh answer.")])
+    agent = make_agent(example_kg, model, tmp_path, minilm)
+    agent.run("What is the context window of Claude 2.1?")
+    served = agent.run("What context window does Claude 2.1 have?", thread_id="t1")
+    assert served.stop_reason == "cached"
+    client = TestClient(create_app(agent))
+    response = client.post("/api/threads/t1/cache-wrong")
+    assert response.status_code == 200, response.text
+    assert response.json()["removed"] == "What is the context window of Claude 2.1?"
+    assert client.post("/api/threads/t1/cache-wrong").status_code == 409  # nothing cached to mark any more
+    again = agent.run("What context window does Claude 2.1 have?", thread_id="t2")
+    assert again.stop_reason == "answered" and again.answer == "A fresh answer."
+
+
+def test_cache_wrong_in_the_repl(example_kg, tmp_path, minilm):
+    import io
+
+    from rich.console import Console
+
+    from agentmesh.apps.repl import ChatREPL
+
+    model = FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200000 tokens.")])
+    agent = make_agent(example_kg, model, tmp_path, minilm)
+    agent.run("What is the context window of Claude 2.1?")
+    out = io.StringIO()
+    repl = ChatREPL(agent, console=Console(file=out, width=200), thread_id="t1", read_line=lambda _: "/exit")
+    repl._cache("wrong")
+    assert "did not come from the cache" in out.getvalue()
+    assert agent.run("What context window does Claude 2.1 have?", thread_id="t1").stop_reason == "cached"
+    repl._cache("wrong")
+    assert "removed the cached answer to 'What is the context window of Claude 2.1?'" in out.getvalue()
+    assert len(agent.cache) == 0
+
+
 def test_answers_that_ran_code_are_not_cached(example_kg, tmp_path, minilm):
     model = FakeToolChatModel(responses=[tool_call("python", code="2 * 21"), AIMessage("42.")])
     agent = make_agent(example_kg, model, tmp_path, minilm)

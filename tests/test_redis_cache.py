@@ -110,3 +110,21 @@ def test_a_wrong_url_is_a_clear_error(minilm):
 
     with pytest.raises(ConfigError, match="Redis does not answer"):
         RedisSemanticCache("redis://127.0.0.1:1/0", minilm)
+
+
+def test_redis_refuses_contrasts_and_shares_a_wrong_mark(minilm, prefix):
+    one, two = cache(minilm, prefix, threshold=0.7), cache(minilm, prefix, threshold=0.7)
+    try:
+        one.put("What is the context window of GPT-4?", "8,192 tokens.", scope="s")
+        one.put("GPT-4 Turbo context length?", "128,000 tokens.", scope="s")
+        hit = two.get("What is the context window of GPT-4 Turbo?", "s")  # the nearest is another model
+        assert hit is not None and hit.answer == "128,000 tokens."
+        assert [q for q, _ in two.last_refusals] == ["What is the context window of GPT-4?"]
+        two.mark_wrong(hit)  # marked on one process, in force on the other
+        assert one.get("What is the context window of GPT-4 Turbo?", "s") is None
+        one.put("GPT-4 Turbo context length?", "128,000 tokens.", scope="s")
+        assert one.get("What is the context window of GPT-4 Turbo?", "s") is None
+        assert any(r.startswith("marked wrong before") for _, r in one.last_refusals)
+        assert one.info()["marked_wrong"] == 1
+    finally:
+        one.close(), two.close()

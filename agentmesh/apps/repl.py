@@ -2,7 +2,7 @@
 
 * the answer streams as the model writes it, under a live panel of the tool calls (with their
   results) and, at the end, the citations;
-* commands: /help /new /threads [N|ID] /model [NAME] /kg [search TEXT] /cache [clear] /exit;
+* commands: /help /new /threads [N|ID] /model [NAME] /kg [search TEXT] /cache [clear|wrong] /exit;
 * input history is kept across sessions (``<home>/chat_history``), and so are the threads;
 * multi-line input: end a line with ``\\`` to continue it, or open a block with ``\"\"\"`` and
   close it with another; on a terminal Esc then Enter also inserts a new line;
@@ -39,6 +39,7 @@ HELP = """Commands:
   /model [NAME]      show the model, or switch to another (e.g. auto, openai:gpt-4o-mini)
   /kg [search TEXT]  the knowledge graph: size and sources, or the nodes that match TEXT
   /cache [clear]     semantic cache statistics, or empty it
+  /cache wrong       the last answer came from the cache and was wrong: remove it
   /exit              leave (Ctrl-D too); Ctrl-C cancels an answer being written
 Multi-line input: end a line with \\ to continue, or wrap the text in \"\"\" ... \"\"\"."""
 
@@ -204,9 +205,18 @@ class ChatREPL:
             cache.clear()
             self._say("[dim]cache cleared[/]")
             return
+        if arg == "wrong":
+            try:
+                marked = self.agent.mark_cached_wrong(self.thread_id)
+            except AgentmeshError as exc:
+                self._say(f"[yellow]{escape(str(exc))}[/]")
+                return
+            self._say(f"[dim]removed the cached answer to {escape(marked['cached_question'])!r}; it is served again "
+                      f"only to questions closer than {marked['now_needs']:.2f}. Ask again for a fresh answer.[/]")
+            return
         info = cache.info()
         self._say(f"cache: {info['entries']} entries · {info['hits']} hits / {info['misses']} misses"
-                           f" · threshold {info['threshold']}")
+                  f" / {info.get('refused', 0)} refused by the checks · threshold {info['threshold']}")
 
     # -- one question --------------------------------------------------------------------------
     def ask(self, text: str, resume: Any = None) -> None:

@@ -320,6 +320,17 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         return StreamingResponse(_named_sse(events(None, stored, resume=decision)), media_type="text/event-stream",
                                  headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
 
+    @app.post("/api/threads/{thread_id}/cache-wrong")
+    async def cache_wrong(thread_id: str, request: Request) -> dict[str, Any]:
+        """The last answer of the thread came from the cache and was wrong: remove that entry."""
+        stored = owned(request, thread_id)
+        async with thread_lock(stored):
+            try:
+                marked = await anyio.to_thread.run_sync(agent.mark_cached_wrong, stored)
+            except AgentmeshError as exc:
+                raise HTTPException(409, detail=str(exc)) from None
+        return {"thread_id": thread_id, "removed": marked["cached_question"], "now_needs": round(marked["now_needs"], 4)}
+
     @app.get("/api/threads")
     async def threads(request: Request) -> list[dict[str, Any]]:
         from agentmesh.memory.conversation import list_threads

@@ -269,20 +269,46 @@ class KnowledgeBase:
         query = embed_texts(self.embeddings, [question])[0]
         candidates = dict(self.index.search(query, max(k * 4, 40)))
         question_words = _words(question)
-        for word in question_words:  # labels named in full are candidates even if the embedding missed them
-            for i in self._postings.get(word, ()):
-                short = self._short_labels[i]
-                if i not in candidates and (self._label_words[i] <= question_words or (short and _words(short) <= question_words)):
-                    candidates[i] = float(self.index.vectors[i] @ query)
-        lowered = question.lower()
+        for i in self._named_candidates(question_words):  # labels named in full count even if the embedding missed them
+            if i not in candidates:
+                candidates[i] = float(self.index.vectors[i] @ query)
         wants_property = bool(question_words & PROPERTY_WORDS)
         wants_class = bool(question_words & CLASS_WORDS) and not wants_property
         properties, classes = self._node_kinds()
         favoured: set[str] = set()
         if wants_property or wants_class:
             favoured = properties if wants_property else classes
+        bonus = self._name_bonuses(question, candidates)
+        scored = []
+        for i, cosine in candidates.items():
+            prior = KIND_PRIOR if favoured and self.index.nodes[i].uri in favoured else 0.0
+            scored.append((cosine + prior + bonus.get(i, 0.0), i))
+        scored.sort(reverse=True)
+        floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
+        return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
+
+    def named_nodes(self, question: str) -> set[str]:
+        """The URIs of the nodes ``question`` names, by label or by label without its variant
+        suffix ("Mixtral 8x7B"), as retrieval ranks them first. No embedding is needed."""
+        return {self.index.nodes[i].uri for i in self._name_bonuses(question, self._named_candidates(_words(question)))}
+
+    def _named_candidates(self, question_words: set[str]) -> set[int]:
+        """Rows whose label (or short label) has all its words in the question."""
+        found = set()
+        for word in question_words:
+            for i in self._postings.get(word, ()):
+                short = self._short_labels[i]
+                if self._label_words[i] <= question_words or (short and _words(short) <= question_words):
+                    found.add(i)
+        return found
+
+    def _name_bonuses(self, question: str, rows: Iterable[int]) -> dict[int, float]:
+        """The name bonus of each row the question names: its label as a whole phrase, or its
+        label without the variant suffix when no longer sibling is named."""
+        properties, classes = self._node_kinds()
+        question_words, lowered = _words(question), question.lower()
         bonus: dict[int, float] = {}
-        for i in candidates:
+        for i in rows:
             node = self.index.nodes[i]
             label_words = self._label_words[i]
             if label_words and label_words <= question_words and _phrase_in(node.label, lowered) \
@@ -297,13 +323,7 @@ class KnowledgeBase:
         for i, label in named_labels.items():
             if any(other != label and _phrase_in(label, other) for other in named_labels.values()):
                 del bonus[i]
-        scored = []
-        for i, cosine in candidates.items():
-            prior = KIND_PRIOR if favoured and self.index.nodes[i].uri in favoured else 0.0
-            scored.append((cosine + prior + bonus.get(i, 0.0), i))
-        scored.sort(reverse=True)
-        floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
-        return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
+        return bonus
 
     @staticmethod
     def _written_as_name(node: NodeText, question: str, classes: set[str], properties: set[str]) -> bool:

@@ -7,9 +7,15 @@
   guards against the known false hits of semantic caches: the two questions may not differ
   in numbers, in negation, or in the proper names they mention (``GPT-4`` vs ``GPT-4o``), and
   may not be the same words in another order ("is X bigger than Y" / "is Y bigger than X").
+* Then a :class:`~agentmesh.memory.verify.CacheCheck` must agree that the two questions ask
+  the same thing (by default :class:`~agentmesh.memory.verify.ContrastCheck`: "input" vs
+  "output", "cheapest" vs "most expensive", "GPT-4 Turbo" vs "GPT-4" are refused). The
+  ``candidates`` nearest entries are tried in order, so the right entry can be the second.
+* A person who marks a served answer wrong (:meth:`SemanticCache.mark_wrong`) removes the
+  entry, and the pair is kept: that cached question then needs a closer match to be served.
 * Entries expire after ``ttl`` seconds; at most ``max_size`` are kept (LRU eviction).
-* Lookups take a few milliseconds at 10k entries: faiss with one OpenMP thread, SQLite in WAL
-  mode with ``synchronous=NORMAL`` (the defaults cost 55-70 ms).
+* GPTCache is the data manager (SQLite + faiss, its eviction); a lookup is one faiss search
+  and one indexed SQLite read, not GPTCache's ORM path (11.5 of 15.7 ms at 10k entries).
 
 >>> cache = SemanticCache(folder, MiniLMEmbeddings())                           # doctest: +SKIP
 >>> cache.put("Who develops Mixtral?", "Mistral AI.", scope="m1")               # doctest: +SKIP
@@ -19,16 +25,19 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # faiss: one thread is faster for single queries
 
@@ -37,12 +46,19 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
+from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, first_refusal
 
-__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough", "make_cache"]
+__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough", "make_cache",
+           "NEGATIVE_MARGIN"]
 
 DEFAULT_THRESHOLD = 0.82
 """Chosen from data by bench/cache.py (STS-B dev, agentmesh guards on): see README."""
 SEPARATOR = "\x1f"
+NEGATIVE_MARGIN = 0.01
+"""A cached question marked wrong at cosine c is served again only above c + this."""
+CANDIDATES = 5
+"""Entries tried per lookup, nearest first: the right one can be the second."""
+STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong")
 NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nothing", "cannot", "can't", "don't", "doesn't",
                        "isn't", "aren't", "wasn't", "weren't", "won't", "shouldn't", "except", "neither", "nor"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -56,6 +72,15 @@ def cache_scope(**parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+_VOCABULARY = DEFAULT_LEXICON.words() | frozenset(DEFAULT_LEXICON.synonyms) | frozenset(DEFAULT_LEXICON.synonyms.values())
+
+
+def _names(text: str) -> set[str]:
+    """Named things ("GPT-4o", "Claude 2.1"); acronyms the contrast lexicon knows ("CEO", "USD")
+    are vocabulary, left to the contrast check, so "CEO" and "chief executive" can match."""
+    return {n.lower() for n in _NAME.findall(text)} - _VOCABULARY
+
+
 def _guards_pass(a: str, b: str) -> bool:
     """False when two questions differ in numbers, negation or named things, or are the same
     words in another order: a high embedding similarity cannot be trusted then."""
@@ -64,7 +89,7 @@ def _guards_pass(a: str, b: str) -> bool:
     wa, wb = _WORD.findall(a.lower()), _WORD.findall(b.lower())
     if (set(wa) & NEGATIONS) != (set(wb) & NEGATIONS):
         return False
-    if {n.lower() for n in _NAME.findall(a)} != {n.lower() for n in _NAME.findall(b)}:
+    if _names(a) != _names(b):
         return False
     if wa != wb and sorted(wa) == sorted(wb):
         return False
@@ -82,35 +107,11 @@ class CacheHit:
     """The cached question that matched."""
     similarity: float
     payload: dict[str, Any]
-
-
-class _Evaluation:
-    """GPTCache similarity evaluation: scope, expiry, cosine and guards; returns a score in [0, 1]."""
-
-    def __init__(self, owner: "SemanticCache") -> None:
-        self.owner = owner
-
-    def evaluation(self, src_dict: dict[str, Any], cache_dict: dict[str, Any], **_: Any) -> float:
-        src_scope, _, src_question = str(src_dict["question"]).partition(SEPARATOR)
-        cached_scope, _, cached_question = str(cache_dict["question"]).partition(SEPARATOR)
-        if src_scope != cached_scope:
-            return 0.0
-        try:
-            payload = json.loads(cache_dict["answer"])
-        except (TypeError, ValueError):
-            return 0.0
-        if self.owner.ttl and time.time() - payload.get("stored_at", 0) > self.owner.ttl:
-            return 0.0
-        a = np.asarray(src_dict["embedding"], dtype=np.float32)
-        b = np.asarray(cache_dict["embedding"], dtype=np.float32)
-        cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12))
-        if not similar_enough(src_question, cached_question, cosine, self.owner.threshold, self.owner.guards):
-            return 0.0
-        self.owner._last_similarity = cosine
-        return cosine
-
-    def range(self) -> tuple[float, float]:
-        return 0.0, 1.0
+    scope: str = ""
+    entry_id: int | str = 0
+    """What :meth:`SemanticCache.mark_wrong` needs to remove this entry."""
+    query: str = ""
+    """The question that was answered from the cache."""
 
 
 class _Closed:
@@ -118,12 +119,16 @@ class _Closed:
         pass
 
 
+def _norm_question(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 class _ScopeStore:
-    """One GPTCache instance (SQLite + faiss) holding the entries of one scope."""
+    """One GPTCache data manager (SQLite + faiss) holding the entries of one scope, read on
+    the hot path by one faiss search and one indexed SQLite query."""
 
     def __init__(self, owner: "SemanticCache", folder: Path) -> None:
         import faiss
-        from gptcache import Cache, Config
         from gptcache.manager import manager_factory
 
         folder.mkdir(parents=True, exist_ok=True)
@@ -138,26 +143,65 @@ class _ScopeStore:
         with self.data.s._engine.connect() as conn:  # WAL: 3-4 ms lookups instead of 55-70 ms
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-        self.cache = Cache()
-        self.cache.init(
-            pre_embedding_func=owner._pre_embedding,
-            embedding_func=owner._embed,
-            data_manager=self.data,
-            similarity_evaluation=_Evaluation(owner),
-            config=Config(similarity_threshold=owner.threshold),
-        )
+            # GPTCache reads an answer by its question id without an index: a scan per lookup
+            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS agentmesh_answer_question ON gptcache_answer(question_id)")
+            conn.commit()
+        self._reader = sqlite3.connect(folder / "sqlite.db", check_same_thread=False)
+        self._reader.execute("PRAGMA query_only = 1")
+        self._negatives_file = folder / "negatives.json"
+        self.negatives: dict[str, float] = self._read_negatives()
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float, str, str]]:
+        """The ``k`` entries nearest ``vector``: (id, cosine, keyed question, payload JSON), nearest first."""
+        found = self.data.search(vector, top_k=k) or []
+        found = [(int(i), 1.0 - float(d) / 2.0) for d, i in found if int(i) >= 0]  # unit vectors: L2² = 2 - 2 cos
+        if not found:
+            return []
+        marks = ",".join("?" * len(found))
+        rows = {row[0]: row[1:] for row in self._reader.execute(
+            f"SELECT q.id, q.question, a.answer FROM gptcache_question q JOIN gptcache_answer a ON a.question_id = q.id "
+            f"WHERE q.id IN ({marks}) AND q.deleted = 0", [i for i, _ in found])}
+        return [(i, cosine, *rows[i]) for i, cosine in found if i in rows]
+
+    def touch(self, entry_id: int) -> None:
+        self.data.hit_cache_callback((None, entry_id))  # LRU: a served entry is the last to go
+
+    def save(self, keyed: str, payload: str, vector: np.ndarray) -> None:
+        self.data.save(keyed, payload, vector)
+
+    def remove(self, entry_id: int) -> None:
+        self.data.s.mark_deleted([entry_id])
+        self.data.v.delete([entry_id])
+        self.data.s.clear_deleted_data()
+        lru = getattr(self.data.eviction_base, "_cache", None)  # GPTCache's in-memory LRU has no delete
+        if lru is not None:
+            lru.pop(entry_id, None)
+
+    def add_negative(self, cached_question: str, cosine: float) -> float:
+        key = _norm_question(cached_question)
+        self.negatives[key] = max(self.negatives.get(key, 0.0), min(1.0, cosine + NEGATIVE_MARGIN))
+        tmp = self._negatives_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.negatives))
+        tmp.replace(self._negatives_file)
+        return self.negatives[key]
+
+    def _read_negatives(self) -> dict[str, float]:
+        try:
+            return {str(k): float(v) for k, v in json.loads(self._negatives_file.read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
 
     def __len__(self) -> int:
-        with self.data.s._engine.connect() as conn:
-            return int(conn.exec_driver_sql("SELECT COUNT(*) FROM gptcache_question WHERE deleted = 0").scalar() or 0)
+        return int(self._reader.execute("SELECT COUNT(*) FROM gptcache_question WHERE deleted = 0").fetchone()[0] or 0)
 
     def close(self) -> None:
         self._mark.release()
         try:
+            self._reader.close()
             self.data.close()
         except Exception:  # pragma: no cover - a half-built manager
             pass
-        self.cache.data_manager = _Closed()  # GPTCache closes again at exit; once is enough
+        self.data = _Closed()  # GPTCache closes again at exit; once is enough
 
 
 class SemanticCache:
@@ -174,6 +218,8 @@ class SemanticCache:
         max_size: int = 10_000,
         guards: bool = True,
         max_open_scopes: int = 4,
+        checks: Sequence[CacheCheck] | None = None,
+        candidates: int = CANDIDATES,
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -183,11 +229,44 @@ class SemanticCache:
         self.dimension = len(embeddings.embed_query("dimension probe"))
         self._stores: dict[str, _ScopeStore] = {}
         self._lock = threading.Lock()
-        self._last_similarity = 0.0
         self._stats_file = self.folder / "stats.json"
         self.stats = self._read_stats()
         self._pending = 0
         self._closed = False
+        self._init_checks(checks, candidates)
+        atexit.register(_close_at_exit, weakref.ref(self))  # faiss writes its index file on close
+
+    def _init_checks(self, checks: Sequence[CacheCheck] | None, candidates: int) -> None:
+        self.checks: list[CacheCheck] = list(checks) if checks is not None else [ContrastCheck()]
+        self.candidates = max(1, candidates)
+        self.last_refusals: list[tuple[str, str]] = []
+        """(cached question, why it was not served) for the last lookup's candidates above the threshold."""
+
+    def _choose(self, question: str, candidates: Any, negatives: dict[str, float], checks: Sequence[CacheCheck],
+                load: Any) -> tuple[Any, float, dict[str, Any]] | None:
+        """The first of ``candidates`` ((id, cosine, cached question), nearest first) that may
+        answer ``question``: above the threshold (and above what a wrong mark set for it),
+        through the guards and every check, not expired. ``load(id)`` gives its payload."""
+        self.last_refusals = []
+        for entry_id, cosine, cached in candidates:
+            if cosine < self.threshold:
+                break
+            need = negatives.get(_norm_question(cached), 0.0)
+            reason = ""
+            if cosine < need:
+                reason = f"marked wrong before: needs cosine {need:.3f}"
+            elif self.guards and not _guards_pass(question, cached):
+                reason = "differs in numbers, negation, names or word order"
+            else:
+                reason = first_refusal([*self.checks, *checks], question, cached) or ""
+            if reason:
+                self.last_refusals.append((cached, reason))
+                continue
+            payload = load(entry_id)
+            if payload is None or (self.ttl and time.time() - payload.get("stored_at", 0) > self.ttl):
+                continue
+            return entry_id, cosine, payload
+        return None
 
     def _store(self, scope: str) -> _ScopeStore:
         store = self._stores.pop(scope, None)
@@ -201,44 +280,54 @@ class SemanticCache:
             self._stores.pop(oldest).close()
         return store
 
-    # GPTCache hooks ------------------------------------------------------------------------
-    @staticmethod
-    def _pre_embedding(data: dict[str, Any], **_: Any) -> tuple[str, str]:
-        keyed = data["prompt"]
-        return keyed, keyed.partition(SEPARATOR)[2]  # store scope+question; embed the question only
-
-    def _embed(self, text: str, **_: Any) -> np.ndarray:
-        return embed_texts(self.embeddings, [text])[0]
-
     # API ---------------------------------------------------------------------------------------
-    def get(self, question: str, scope: str) -> CacheHit | None:
-        """The cached answer for ``question`` in ``scope``, or None."""
-        from gptcache.adapter.api import get
-
+    def get(self, question: str, scope: str, *, checks: Sequence[CacheCheck] = ()) -> CacheHit | None:
+        """The cached answer for ``question`` in ``scope``, or None. ``checks`` are tried after
+        the cache's own (an agent adds a :class:`~agentmesh.memory.verify.KnowledgeCheck`)."""
         with self._lock:
-            self._last_similarity = 0.0
             if scope not in self._stores and not (self.folder / f"scope-{scope}").is_dir():
-                self.stats["misses"] += 1  # nothing was ever stored in this scope
-                self._maybe_write_stats()
+                self.last_refusals = []
+                self._count("misses")  # nothing was ever stored in this scope
                 return None
+        vector = embed_texts(self.embeddings, [question])[0]
+        with self._lock:
             store = self._store(scope)
-            raw = get(f"{scope}{SEPARATOR}{question}", cache_obj=store.cache, top_k=1)
-            similarity = self._last_similarity
-            self.stats["hits" if raw is not None else "misses"] += 1
-            self._maybe_write_stats()
-        if raw is None:
+            found = store.nearest(vector, self.candidates)
+            rows = {i: (keyed, raw) for i, _, keyed, raw in found}
+            candidates = [(i, cosine, keyed.partition(SEPARATOR)[2]) for i, cosine, keyed, _ in found
+                          if keyed.partition(SEPARATOR)[0] == scope]
+            chosen = self._choose(question, candidates, store.negatives, checks, lambda i: _payload(rows[i][1]))
+            if chosen is not None:
+                store.touch(chosen[0])
+            self._count("hits" if chosen else "refused" if self.last_refusals else "misses")
+        if chosen is None:
             return None
-        payload = json.loads(raw)
-        return CacheHit(payload["answer"], payload.get("question", ""), round(similarity, 4), payload)
+        entry_id, cosine, payload = chosen
+        return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload,
+                        scope=scope, entry_id=entry_id, query=question)
 
     def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:
-        from gptcache.adapter.api import put
-
         payload = {"answer": answer, "question": question, "stored_at": time.time(), **extra}
+        vector = embed_texts(self.embeddings, [question])[0]
         with self._lock:
-            put(f"{scope}{SEPARATOR}{question}", json.dumps(payload, default=str), cache_obj=self._store(scope).cache)
-            self.stats["stores"] += 1
-            self._maybe_write_stats()
+            self._store(scope).save(f"{scope}{SEPARATOR}{question}", json.dumps(payload, default=str), vector)
+            self._count("stores")
+
+    def mark_wrong(self, hit: CacheHit) -> float:
+        """A person says ``hit`` answered the wrong question: the entry goes, and its cached
+        question is served again only to a question closer than this one was. Returns the
+        cosine that question now needs."""
+        with self._lock:
+            store = self._store(hit.scope)
+            store.remove(int(hit.entry_id))
+            need = store.add_negative(hit.question, hit.similarity)
+            self._count("marked_wrong")
+            self._write_stats()
+        return need
+
+    def _count(self, field: str) -> None:
+        self.stats[field] = self.stats.get(field, 0) + 1
+        self._maybe_write_stats()
 
     def scopes(self) -> list[str]:
         return sorted(p.name.removeprefix("scope-") for p in self.folder.glob("scope-*") if p.is_dir())
@@ -249,7 +338,7 @@ class SemanticCache:
 
     def info(self) -> dict[str, Any]:
         self._write_stats()
-        lookups = self.stats["hits"] + self.stats["misses"]
+        lookups = self.stats["hits"] + self.stats["misses"] + self.stats.get("refused", 0)
         return {"entries": len(self), "scopes": len(self.scopes()), "max_size_per_scope": self.max_size,
                 "threshold": self.threshold, "ttl_seconds": self.ttl, **self.stats,
                 "hit_rate": round(self.stats["hits"] / lookups, 3) if lookups else None, "folder": str(self.folder)}
@@ -262,7 +351,7 @@ class SemanticCache:
             self._stores.clear()
             for path in self.folder.glob("scope-*"):
                 shutil.rmtree(path, ignore_errors=True)
-            self.stats = {"hits": 0, "misses": 0, "stores": 0}
+            self.stats = dict.fromkeys(STAT_FIELDS, 0)
             self._write_stats()
 
     def close(self) -> None:
@@ -278,9 +367,9 @@ class SemanticCache:
     def _read_stats(self) -> dict[str, int]:
         try:
             data = json.loads(self._stats_file.read_text())
-            return {k: int(data.get(k, 0)) for k in ("hits", "misses", "stores")}
+            return {k: int(data.get(k, 0)) for k in STAT_FIELDS}
         except (OSError, ValueError):
-            return {"hits": 0, "misses": 0, "stores": 0}
+            return dict.fromkeys(STAT_FIELDS, 0)
 
     def _maybe_write_stats(self) -> None:
         self._pending += 1
@@ -293,6 +382,20 @@ class SemanticCache:
         tmp = self._stats_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.stats))
         tmp.replace(self._stats_file)
+
+
+def _payload(raw: str) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) and "answer" in payload else None
+
+
+def _close_at_exit(ref: "weakref.ref[SemanticCache]") -> None:
+    cache = ref()
+    if cache is not None:
+        cache.close()
 
 
 def make_cache(settings: Any, embeddings: Embeddings) -> "SemanticCache":

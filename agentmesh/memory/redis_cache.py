@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ConfigError
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.cache import DEFAULT_THRESHOLD, CacheHit, SemanticCache, similar_enough
+from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, NEGATIVE_MARGIN, STAT_FIELDS, CacheHit, SemanticCache,
+                                    _norm_question)
+from agentmesh.memory.verify import CacheCheck
 
 __all__ = ["RedisSemanticCache"]
 
@@ -62,12 +64,14 @@ class RedisSemanticCache(SemanticCache):
 
     def __init__(self, url: str, embeddings: Embeddings, *, threshold: float = DEFAULT_THRESHOLD,
                  ttl: float | None = 7 * 24 * 3600, max_size: int = 10_000, guards: bool = True,
-                 prefix: str = "agentmesh:cache", candidates: int = 5) -> None:
+                 prefix: str = "agentmesh:cache", candidates: int = CANDIDATES,
+                 checks: Sequence[CacheCheck] | None = None) -> None:
         try:
             import redis
         except ImportError:
             raise ConfigError("a Redis cache needs the redis package: pip install 'agentmesh[redis]'") from None
-        self.url, self.prefix, self.candidates = url, prefix, candidates
+        self.url, self.prefix = url, prefix
+        self._init_checks(checks, candidates)
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         try:
             self.client.ping()
@@ -88,7 +92,7 @@ class RedisSemanticCache(SemanticCache):
     @property
     def stats(self) -> dict[str, int]:  # shared by every process: kept in Redis
         raw = self.client.hgetall(f"{self.prefix}:stats")
-        return {k: int(raw.get(k.encode(), 0)) for k in ("hits", "misses", "stores")}
+        return {k: int(raw.get(k.encode(), 0)) for k in STAT_FIELDS}
 
     @stats.setter
     def stats(self, value: dict[str, int]) -> None:  # SemanticCache.__init__ is not called; kept for clear()
@@ -113,33 +117,57 @@ class RedisSemanticCache(SemanticCache):
         return local
 
     # -- API ---------------------------------------------------------------------------------
-    def get(self, question: str, scope: str) -> CacheHit | None:
+    def get(self, question: str, scope: str, *, checks: Sequence[CacheCheck] = ()) -> CacheHit | None:
         with self._lock:
             local = self._sync(scope)
             if not local.ids:
+                self.last_refusals = []
                 self._count("misses")
                 return None
             query = embed_texts(self.embeddings, [question])[0].astype(np.float32)
             cosines = local.vectors @ (query / (np.linalg.norm(query) + 1e-12))
             k = min(self.candidates, len(cosines))
             top = np.argpartition(-cosines, k - 1)[:k]
-            for i in top[np.argsort(-cosines[top])]:
-                cosine = float(cosines[i])
-                if cosine < self.threshold:
-                    break
-                if not similar_enough(question, local.questions[i], cosine, self.threshold, self.guards):
-                    continue
-                entry_id = local.ids[i]
+            order = top[np.argsort(-cosines[top])]
+            candidates = [(local.ids[i], float(cosines[i]), local.questions[i]) for i in order]
+            negatives = {}
+            if any(c[1] >= self.threshold for c in candidates):  # one round trip, only when a hit is possible
+                negatives = {k.decode(): float(v) for k, v in self.client.hgetall(self._key(scope, "neg")).items()}
+
+            def load(entry_id: int) -> dict[str, Any] | None:
                 raw = self.client.hget(self._key(scope, "e", entry_id), "p")
                 if raw is None:  # expired, evicted or cleared elsewhere
                     local.drop(entry_id)
-                    continue
-                self.client.zadd(self._key(scope, "lru"), {entry_id: time.time()})
-                self._count("hits")
-                payload = json.loads(raw)
-                return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload)
-            self._count("misses")
-            return None
+                    return None
+                return json.loads(raw)
+
+            chosen = self._choose(question, candidates, negatives, checks, load)
+            if chosen is None:
+                self._count("refused" if self.last_refusals else "misses")
+                return None
+            entry_id, cosine, payload = chosen
+            self.client.zadd(self._key(scope, "lru"), {entry_id: time.time()})
+            self._count("hits")
+        return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload,
+                        scope=scope, entry_id=entry_id, query=question)
+
+    def mark_wrong(self, hit: CacheHit) -> float:
+        """As :meth:`SemanticCache.mark_wrong`; the raised bar is shared by every process."""
+        entry_id = int(hit.entry_id)
+        key = _norm_question(hit.question)
+        with self._lock:
+            pipe = self.client.pipeline()
+            pipe.delete(self._key(hit.scope, "e", entry_id))
+            pipe.zrem(self._key(hit.scope, "ids"), entry_id)
+            pipe.zrem(self._key(hit.scope, "lru"), entry_id)
+            pipe.hget(self._key(hit.scope, "neg"), key)
+            old = pipe.execute()[-1]
+            need = max(float(old or 0.0), min(1.0, hit.similarity + NEGATIVE_MARGIN))
+            self.client.hset(self._key(hit.scope, "neg"), key, need)
+            if hit.scope in self._scopes:
+                self._scopes[hit.scope].drop(entry_id)
+            self._count("marked_wrong")
+        return need
 
     def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:
         payload = {"answer": answer, "question": question, "stored_at": time.time(), **extra}
@@ -185,7 +213,7 @@ class RedisSemanticCache(SemanticCache):
 
     def info(self) -> dict[str, Any]:
         stats = self.stats
-        lookups = stats["hits"] + stats["misses"]
+        lookups = stats["hits"] + stats["misses"] + stats["refused"]
         return {"entries": len(self), "scopes": len(self.scopes()), "max_size_per_scope": self.max_size,
                 "threshold": self.threshold, "ttl_seconds": self.ttl, **stats,
                 "hit_rate": round(stats["hits"] / lookups, 3) if lookups else None, "redis": self._safe_url()}

@@ -1,0 +1,185 @@
+"""Before a cache hit is served: do the two questions ask the same thing?
+
+Cosine similarity cannot tell "input tokens" from "output tokens": the sentences share every
+word but one, and that one decides the answer. A hit skips the model, so nothing else would
+catch the wrong answer. A :class:`CacheCheck` looks at the words in which the two questions
+differ and refuses the hit when they contrast:
+
+* :class:`ContrastCheck` (the default, no model): a lexicon of *contrast groups*, sets of
+  words of which a question holds at most one meaning: directions (input/output, before/after,
+  increase/decrease), superlatives and comparatives (cheapest/most expensive, more/fewer than),
+  units and currencies, lifecycle (released/deprecated), terms of use (commercial/research,
+  free/paid), roles (CEO/CTO) and model variants (Turbo, Mini, Instruct, ...). A group word on
+  one side only refuses the hit. Synonyms are folded first ("least expensive" = "cheapest",
+  "chief executive" = "CEO"), so a paraphrase still hits. Users extend the lexicon.
+* :class:`KnowledgeCheck`: the two questions must name the same knowledge-graph nodes and ask
+  about the same property of them ("who develops X" and "which licence does X use" differ).
+
+>>> ContrastCheck().refuses("How many input tokens can GPT-4o take?", "How many output tokens can GPT-4o take?")
+"'input' vs 'output'"
+>>> ContrastCheck().refuses("Which model is least expensive?", "Which model is the cheapest?") is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence
+
+__all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "Lexicon", "DEFAULT_LEXICON", "first_refusal"]
+
+
+class CacheCheck(Protocol):
+    """``refuses(query, cached)``: why the cached question's answer does not answer ``query``,
+    or None when the two ask the same thing. Called only for candidates above the threshold."""
+
+    def refuses(self, query: str, cached: str) -> str | None: ...
+
+
+def _groups(*groups: str) -> list[frozenset[str]]:
+    return [frozenset(g.split()) for g in groups]
+
+
+@dataclass
+class Lexicon:
+    """What the contrast check knows: synonyms folded to one word, then contrast groups.
+
+    ``synonyms`` maps a phrase (lower case, whole words) to the word it stands for. Each
+    contrast group is a set of words of which a question means one: the two questions
+    contrast when a group word is in one and not the other."""
+
+    synonyms: dict[str, str] = field(default_factory=dict)
+    contrasts: list[frozenset[str]] = field(default_factory=list)
+
+    def extend(self, synonyms: dict[str, str] | None = None, contrasts: Iterable[Iterable[str]] = ()) -> "Lexicon":
+        """A copy with more synonyms and groups: ``DEFAULT_LEXICON.extend(contrasts=[["gold", "silver"]])``."""
+        return Lexicon({**self.synonyms, **(synonyms or {})},
+                       [*self.contrasts, *(frozenset(w.lower() for w in g) for g in contrasts)])
+
+    def words(self) -> frozenset[str]:
+        return frozenset().union(*self.contrasts) if self.contrasts else frozenset()
+
+
+DEFAULT_LEXICON = Lexicon(
+    synonyms={
+        "least expensive": "cheapest", "lowest priced": "cheapest", "lowest-priced": "cheapest", "most affordable": "cheapest",
+        "most expensive": "priciest", "costliest": "priciest", "highest priced": "priciest",
+        "less expensive": "cheaper", "more expensive": "pricier", "costlier": "pricier",
+        "biggest": "largest", "bigger": "larger", "tiniest": "smallest", "quickest": "fastest", "quicker": "faster",
+        "greatest": "highest", "top": "highest", "top-scoring": "highest scoring", "best score": "highest score",
+        "scores best": "scores highest", "best-scoring": "highest scoring", "best scoring": "highest scoring",
+        "more than": "more", "greater than": "more", "over": "more", "above": "more", "exceeds": "more", "exceed": "more",
+        "fewer than": "fewer", "less than": "fewer", "under": "fewer", "below": "fewer", "less": "fewer",
+        "no more than": "atmost", "at most": "atmost", "up to": "atmost", "no fewer than": "atleast",
+        "no less than": "atleast", "at least": "atleast", "minimum of": "atleast",
+        "came out": "released", "come out": "released", "launched": "released", "launch": "released", "release": "released",
+        "retired": "deprecated", "discontinued": "deprecated", "deprecation": "deprecated", "sunset": "deprecated",
+        "non-commercial": "noncommercial", "non commercial": "noncommercial",
+        "at no cost": "free", "for free": "free", "free of charge": "free",
+        "chief executive officer": "ceo", "chief executive": "ceo", "chief technology officer": "cto",
+        "chief financial officer": "cfo", "founded": "founder", "founders": "founder",
+        "prompt tokens": "input token", "completion tokens": "output token", "prompt": "input", "completion": "output",
+        "$": "dollar", "usd": "dollar", "us dollars": "dollar", "dollars": "dollar", "€": "euro", "eur": "euro",
+        "euros": "euro", "£": "pound", "gbp": "pound", "pounds": "pound", "¥": "yen", "jpy": "yen",
+        "ms": "millisecond", "msec": "millisecond", "milliseconds": "millisecond", "secs": "second", "sec": "second",
+        "seconds": "second", "mins": "minute", "minutes": "minute", "hrs": "hour", "hours": "hour", "hourly": "hour",
+        "days": "day", "daily": "day", "weeks": "week", "weekly": "week", "months": "month", "monthly": "month",
+        "years": "year", "yearly": "year", "annually": "year", "tokens": "token", "words": "word",
+        "characters": "character", "chars": "character", "bytes": "byte", "pages": "page",
+        "earliest": "first", "oldest": "first", "latest": "last", "newest": "last", "most recent": "last",
+        "begins": "start", "began": "start", "begin": "start", "starts": "start", "ends": "end", "finishes": "end",
+        "rises": "increase", "rise": "increase", "grows": "increase", "grow": "increase", "increases": "increase",
+        "falls": "decrease", "fall": "decrease", "drops": "decrease", "drop": "decrease", "shrinks": "decrease",
+        "decreases": "decrease", "downloads": "download", "uploads": "upload",
+    },
+    contrasts=_groups(
+        "input output", "before after", "increase decrease", "start end", "first last", "buy sell",
+        "upload download", "import export", "send receive", "read write", "open closed proprietary",
+        "highest lowest largest smallest cheapest priciest best worst fastest slowest longest shortest most least "
+        "maximum minimum max min",
+        "higher lower larger smaller cheaper pricier better worse faster slower longer shorter more fewer atleast atmost",
+        "token word character byte page kb mb gb tb",
+        "millisecond second minute hour day week month year",
+        "dollar euro pound yen cent",
+        "released deprecated announced",
+        "commercial noncommercial research personal academic",
+        "free paid",
+        "ceo cto cfo coo founder chairman president",
+        "turbo mini nano pro max plus lite flash ultra instruct chat base preview vision sonnet opus haiku",
+    ),
+)
+"""Synonyms and contrast groups for questions about models, prices, limits and dates."""
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9.\-+]*|[$€£¥]")
+
+
+def _fold(text: str, lexicon: Lexicon, _cache: dict[int, re.Pattern[str]] = {}) -> list[str]:
+    """The words of ``text``, lower case, synonyms folded to their one word."""
+    key = id(lexicon.synonyms)
+    pattern = _cache.get(key)
+    if pattern is None:
+        phrases = sorted(lexicon.synonyms, key=len, reverse=True)
+        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" if p[0].isalnum() else re.escape(p)
+                                      for p in phrases))
+        _cache[key] = pattern
+    lowered = text.lower()
+    folded = pattern.sub(lambda m: f" {lexicon.synonyms[m.group(0)]} ", lowered) if lexicon.synonyms else lowered
+    return _TOKEN.findall(folded)
+
+
+class ContrastCheck:
+    """The default :class:`CacheCheck`: refuses when the two questions differ in a contrast-group word."""
+
+    def __init__(self, lexicon: Lexicon = DEFAULT_LEXICON) -> None:
+        self.lexicon = lexicon
+        self._words = lexicon.words()
+
+    def fold(self, text: str) -> list[str]:
+        return _fold(text, self.lexicon)
+
+    def refuses(self, query: str, cached: str) -> str | None:
+        a, b = set(self.fold(query)), set(self.fold(cached))
+        only_a, only_b = (a - b) & self._words, (b - a) & self._words
+        if not (only_a or only_b):
+            return None
+        for group in self.lexicon.contrasts:
+            left, right = sorted(only_a & group), sorted(only_b & group)
+            if left or right:
+                return f"'{left[0] if left else '-'}' vs '{right[0] if right else '-'}'"
+        return None  # pragma: no cover - every lexicon word is in a group
+
+
+class KnowledgeCheck:
+    """Refuses when the two questions name different knowledge-graph nodes, or ask about
+    different properties of them ("who develops X" vs "which licence does X use").
+
+    ``named(question)`` gives the node URIs a question names (``KnowledgeBase.named_nodes``);
+    ``hints`` maps question words to the property they ask for (``agentmesh.claims.HINTS``)."""
+
+    def __init__(self, named: Any, hints: dict[str, str] | None = None) -> None:
+        from agentmesh.claims import HINTS
+
+        self.named = named
+        self.hints = HINTS if hints is None else hints
+
+    def asks(self, question: str) -> frozenset[str]:
+        words = re.findall(r"[a-z]+", question.lower())
+        return frozenset(hint for word in words for key, hint in self.hints.items() if word.startswith(key))
+
+    def refuses(self, query: str, cached: str) -> str | None:
+        a, b = set(self.named(query)), set(self.named(cached))
+        if a != b:
+            return f"names {sorted(a - b) or '-'} vs {sorted(b - a) or '-'}"
+        asks_a, asks_b = self.asks(query), self.asks(cached)
+        if a and asks_a and asks_b and asks_a != asks_b:
+            return f"asks for {sorted(asks_a)} vs {sorted(asks_b)}"
+        return None
+
+
+def first_refusal(checks: Sequence[CacheCheck], query: str, cached: str) -> str | None:
+    for check in checks:
+        reason = check.refuses(query, cached)
+        if reason:
+            return reason
+    return None
