@@ -109,6 +109,9 @@ _PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
 _ASKS_NUMBER = re.compile(r"(how (much|many|long|big|large|old)|what (share|percentage|fraction|proportion)|"
                           r"what is the (price|cost|score|size|number|count|average|total|sum|gap|difference))\b")
 _ASKS_NAME = re.compile(r"(who|which|whose)\b")
+_COMPOUND = re.compile(r"\b(and|or|than|between|versus|vs|best|worst|most|least|highest|lowest|cheapest|largest|"
+                       r"smallest|gap|difference|share|compare[ds]?|each|every|all)\b", re.IGNORECASE)
+"""Words that make a question more than one lookup of one fact."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -264,8 +267,23 @@ class ClaimChecker:
                     if _norm(text) == _norm(head):
                         continue
                     claims.append(_claim(f"{head}: {text}", "pair", _pair_support(items, head, text, values, tolerance, unit)))
-        missing = self._unanswered(question, claims)
+        missing = self._unanswered(question, claims) or self._asked_fact_missing(question, answer, items)
         return claims + ([Claim(text=missing, kind="answer", status="unsupported")] if missing else [])
+
+    def _asked_fact_missing(self, question: str, answer: str, items: Sequence[_Item]) -> str:
+        """When the question asks one property of one thing ("Which licence does Gemma use?")
+        and the evidence holds that fact, the answer must state its value: "Gemma uses the LLM
+        licence" names only supported things, and still does not answer."""
+        named = self._entities(question)[0]
+        asked = _asked_fields(question)
+        if len(set(map(_norm, named))) != 1 or not asked or _COMPOUND.search(question):
+            return ""  # only a plain lookup: in "the gap between GPT-4 and the best open model, and who develops it", "who" is not about GPT-4
+        facts = [i for i in items if i.evidence.kind == "fact" and ":" in i.evidence.text and i.is_about(named[0])
+                 and any(hint in i.evidence.text.split(":", 1)[0].lower() for hint in asked)]
+        if not facts or any(_states(answer, f.evidence.text.split(":", 1)[1].strip()) for f in facts):
+            return ""
+        field = facts[0].evidence.text.split(":", 1)[0].strip()
+        return f"the answer does not give the {field} of {named[0]} that the evidence holds"
 
     def _unanswered(self, question: str, claims: list[Claim]) -> str:
         """What the answer fails to state: the number a "how much" asks for, the name a "who" asks for."""
@@ -317,6 +335,24 @@ def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[floa
     return None
 
 
+def _asked_fields(question: str) -> set[str]:
+    """The fact names a question asks for, by :data:`HINTS` ("who develops" -> developer)."""
+    words = re.findall(r"[a-z]+", question.lower())
+    return {hint for word in words for key, hint in HINTS.items() if word.startswith(key)}
+
+
+def _states(answer: str, value: str) -> bool:
+    """``answer`` gives ``value``: the same number (32K for 32768), or the same words."""
+    numbers = _numbers(value)
+    if numbers and re.fullmatch(r"[\d.,\s%$€£kKmMbB]+", value):
+        wanted = numbers[0][1]
+        return any(abs(v - w) <= max(tolerance, 1e-9 * abs(w)) for _, values, tolerance, _ in _numbers(answer)
+                   for v in values for w in wanted)
+    if re.fullmatch(r"\d{4}-\d{2}", value):  # a month: "December 2023" or 2023-12
+        return value in answer or value in {iso for _, iso in _dates(answer)}
+    return re.search(rf"(?<!\w){re.escape(_norm(value))}(?!\w)", _norm(answer)) is not None
+
+
 def _claim(text: str, kind: str, item: _Item | None) -> Claim:
     return Claim(text=text, kind=kind, status="supported" if item else "unsupported",
                  evidence=item.evidence if item else None)
@@ -330,7 +366,8 @@ HINTS = {
     "who": "developer", "develop": "developer", "make": "developer", "made": "developer", "build": "developer",
     "built": "developer", "behind": "developer", "creat": "developer", "licen": "license", "when": "released",
     "release": "released", "long": "context", "cost": "price", "price": "price", "cheap": "price", "expens": "price",
-    "based": "based", "param": "parameters", "big": "parameters", "size": "parameters",
+    "based": "based", "param": "parameters", "big": "parameters", "size": "parameters", "context": "context",
+    "window": "context",
 }
 """Question words and the fact names they ask about; a user can extend it."""
 

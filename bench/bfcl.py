@@ -44,8 +44,9 @@ def json_schema(schema: Any) -> Any:
         return [json_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: json_schema(v) for k, v in schema.items() if k != "type"}
-    if "type" in schema:
+    out = {k: ({name: json_schema(prop) for name, prop in v.items()} if k == "properties" and isinstance(v, dict)
+               else json_schema(v)) for k, v in schema.items() if k != "type"}
+    if isinstance(schema.get("type"), str):
         kind = _TYPES.get(schema["type"], schema["type"])
         if kind is not None:
             out["type"] = kind

@@ -62,6 +62,11 @@ WRONG = {
     "no answer to a who question": ("Who develops Phi-2?", "Phi-2 is a small model."),
     "no number for a how-many question": ("How many parameters does Phi-2 have?", "Phi-2 has a lot of parameters."),
     "wrong relation, the other way round": ("Who develops Phi-2?", "Mistral AI develops Phi-2."),
+    # every name and pair below is supported, and still the asked fact is not given
+    "supported words that do not answer": ("Which licence does Mixtral 8x7B Instruct use?",
+                                           "Mixtral 8x7B Instruct uses the Mistral AI licence."),
+    "another fact than the one asked": ("What is the context window of Mixtral 8x7B Instruct?",
+                                        "Mixtral 8x7B Instruct was released in December 2023."),
     "a list with one wrong member": ("Which models read 32K tokens?", "Mixtral 8x7B Instruct and Phi-2 read 32K tokens."),
 }
 
