@@ -98,8 +98,8 @@ def slack_setup(tmp_path, example_kg):
             release.wait(15)  # held until the test has seen the acknowledgement
             return super()._generate(*args, **kwargs)
 
-    def start(responses, tools=("kg_search",)):
-        settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=list(tools), cache=False)
+    def start(responses, tools=("kg_search",), cache=False):
+        settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=list(tools), cache=cache)
         agent = Agent(settings, model=SlowModel(responses=responses), embeddings=HashingEmbeddings())
         fake = FakeSlackAPI()
         slack = create_slack_app(agent, token=BOT_TOKEN, signing_secret=SECRET, api_url=fake.url)
@@ -184,6 +184,30 @@ def test_approval_buttons_in_the_thread_resume_the_run(slack_setup):
     posts = fake.wait_for("chat.postMessage", 2)
     assert posts[1]["text"].startswith("It is 42.") and posts[1]["thread_ts"] == "1700000000.000100"
     assert "Approved by <@U1>" in fake.of("chat.update")[0]["text"]
+
+
+def test_a_cached_answer_has_a_button_that_removes_it(slack_setup):
+    start, release = slack_setup
+    release.set()
+    server, fake, agent = start([AIMessage("Claude 2.1 reads 200000 tokens."), AIMessage("A fresh answer.")], cache=True)
+    question = "What is the context window of Claude 2.1?"
+    for ts, event_id in (("1700000000.000100", "Ev1"), ("1700000000.000200", "Ev2")):  # two Slack threads
+        body = mention(question, ts=ts, event_id=event_id)
+        httpx.post(server.url + "/slack/events", content=body, headers={**signed(body), "Content-Type": "application/json"})
+        fake.wait_for("chat.postMessage", 1 if event_id == "Ev1" else 2)
+    cached = fake.of("chat.postMessage")[1]
+    blocks = json.loads(cached["blocks"]) if isinstance(cached["blocks"], str) else cached["blocks"]
+    button = blocks[-1]["elements"][0]
+    assert button["action_id"] == "agentmesh_cache_wrong" and len(agent.model.calls) == 1
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "channel": {"id": "C1"},
+               "message": {"ts": "1700000000.000300", "thread_ts": "1700000000.000200", "text": cached["text"]},
+               "actions": [{"action_id": button["action_id"], "value": button["value"], "type": "button"}]}
+    form = "payload=" + urllib.parse.quote(json.dumps(payload))
+    click = httpx.post(server.url + "/slack/events", content=form,
+                       headers={**signed(form), "Content-Type": "application/x-www-form-urlencoded"})
+    assert click.status_code == 200
+    (update,) = fake.wait_for("chat.update")
+    assert "Removed from the cache" in update["text"] and len(agent.cache) == 0
 
 
 class FakeSocketModeServer:

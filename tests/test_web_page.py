@@ -100,3 +100,22 @@ def test_with_a_token_the_page_asks_for_it_once_and_keeps_it(browser, tmp_path, 
         expect(page.locator("#threads li").first).to_contain_text("Claude 2.1")
         page.close()
     assert asked == ["This server needs its access token:"]
+
+
+def test_a_cached_answer_can_be_marked_wrong_on_the_page(browser, tmp_path, example_kg, minilm):
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=["kg_search"])
+    model = FakeToolChatModel(responses=[AIMessage(ANSWER), AIMessage("A fresh answer.")])
+    agent = Agent(settings, model=model, embeddings=minilm)
+    agent.run("What is the context window of Claude 2.1?")
+    with BackgroundServer(create_app(agent)) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.get_by_label("question").fill("What context window does Claude 2.1 have?")
+        page.keyboard.press("Enter")
+        expect(page.locator(".answer").first).to_have_text(ANSWER)
+        expect(page.locator(".meta").first).to_contain_text("cached")
+        page.get_by_role("button", name="Wrong answer for my question").click()
+        expect(page.locator(".turn").first).to_contain_text("removed from the cache")
+        page.close()
+    assert len(agent.cache) == 0
+    assert agent.run("What context window does Claude 2.1 have?").answer == "A fresh answer."

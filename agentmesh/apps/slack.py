@@ -33,7 +33,7 @@ __all__ = ["create_slack_app", "run_socket_mode", "mount_slack", "thread_key", "
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
-APPROVE, REJECT = "agentmesh_approve", "agentmesh_reject"
+APPROVE, REJECT, CACHE_WRONG = "agentmesh_approve", "agentmesh_reject", "agentmesh_cache_wrong"
 
 
 def thread_key(team: str | None, channel: str, thread_ts: str) -> str:
@@ -120,6 +120,14 @@ def create_slack_app(agent: Any, *, token: str | None = None, signing_secret: st
         if result.pending:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text="Approval needed before running a tool",
                                     blocks=_approval_blocks(result.thread_id, result.pending))
+        elif result.stop_reason == "cached":  # served from the cache: the person can say it answered another question
+            text = format_answer(result)
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=[
+                {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": "_from the semantic cache_"}]},
+                {"type": "actions", "elements": [{"type": "button", "action_id": CACHE_WRONG, "value": result.thread_id,
+                                                  "text": {"type": "plain_text", "text": "Wrong answer for my question"}}]},
+            ])
         else:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=format_answer(result))
 
@@ -187,6 +195,23 @@ def create_slack_app(agent: Any, *, token: str | None = None, signing_secret: st
     @app.action(REJECT)
     def on_reject(ack: Any, body: dict, client: WebClient) -> None:
         decide(ack, body, client, False)
+
+    @app.action(CACHE_WRONG)
+    def on_cache_wrong(ack: Any, body: dict, client: WebClient) -> None:
+        ack()
+        thread_id = body["actions"][0]["value"]
+        channel = body["channel"]["id"]
+        message = body.get("message") or {}
+        with lock_for(thread_id):
+            try:
+                marked = agent.mark_cached_wrong(thread_id)
+            except AgentmeshError as exc:
+                client.chat_postMessage(channel=channel, thread_ts=message.get("thread_ts") or message.get("ts"),
+                                        text=f":warning: {exc}")
+                return
+        client.chat_update(channel=channel, ts=message.get("ts"), blocks=[],
+                           text=f"~{message.get('text', '')[:3000]}~\nRemoved from the cache (it answered "
+                                f"_{marked['cached_question']}_); ask again for a fresh answer.")
 
     return app
 
