@@ -112,6 +112,10 @@ _ASKS_NAME = re.compile(r"(who|which|whose)\b")
 _COMPOUND = re.compile(r"\b(and|or|than|between|versus|vs|best|worst|most|least|highest|lowest|cheapest|largest|"
                        r"smallest|gap|difference|share|compare[ds]?|each|every|all)\b", re.IGNORECASE)
 """Words that make a question more than one lookup of one fact."""
+_ABSTAINS = re.compile(r"\b(could not|couldn't|cannot|can't|no (information|data|record)|unknown|n/a|"
+                       r"not (found|available|listed|known|given|stated|in the)|"
+                       r"(do|does|did)(n't| not) (say|list|give|state|mention|include|show|contain))\b", re.IGNORECASE)
+"""An answer that says it could not find the value: it asserts none."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -267,7 +271,9 @@ class ClaimChecker:
                     if _norm(text) == _norm(head):
                         continue
                     claims.append(_claim(f"{head}: {text}", "pair", _pair_support(items, head, text, values, tolerance, unit)))
-        missing = self._unanswered(question, claims) or self._asked_fact_missing(question, answer, items)
+        # an answer that says it could not find it asserts no value: nothing is missing from it
+        missing = "" if _ABSTAINS.search(answer) else (
+            self._unanswered(question, claims) or self._asked_fact_missing(question, answer, items))
         return claims + ([Claim(text=missing, kind="answer", status="unsupported")] if missing else [])
 
     def _asked_fact_missing(self, question: str, answer: str, items: Sequence[_Item]) -> str:
@@ -278,9 +284,17 @@ class ClaimChecker:
         asked = _asked_fields(question)
         if len(set(map(_norm, named))) != 1 or not asked or _COMPOUND.search(question):
             return ""  # only a plain lookup: in "the gap between GPT-4 and the best open model, and who develops it", "who" is not about GPT-4
-        facts = [i for i in items if i.evidence.kind == "fact" and ":" in i.evidence.text and i.is_about(named[0])
+        about = [i for i in items if i.evidence.kind != "question" and i.is_about(named[0])]
+        facts = [i for i in about if i.evidence.kind == "fact" and ":" in i.evidence.text
                  and any(hint in i.evidence.text.split(":", 1)[0].lower() for hint in asked)]
-        if not facts or any(_states(answer, f.evidence.text.split(":", 1)[1].strip()) for f in facts):
+        if not facts:
+            # the thing was found, but not the fact asked; nor did a tool bring it: an answer
+            # that gives one anyway has nothing under it ("the context window of Phi-3 Medium is ...")
+            told = any(i.evidence.kind == "fact" for i in about) and not any(i.evidence.kind != "fact" for i in about)
+            if told:
+                return f"the evidence holds no {sorted(asked)[0]} of {named[0]}, and the answer gives one"
+            return ""
+        if any(_states(answer, f.evidence.text.split(":", 1)[1].strip()) for f in facts):
             return ""
         field = facts[0].evidence.text.split(":", 1)[0].strip()
         return f"the answer does not give the {field} of {named[0]} that the evidence holds"

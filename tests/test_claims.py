@@ -49,6 +49,8 @@ CORRECT = {
                                                              "Mixtral 8x7B Instruct reads 32768 tokens."],
     "Which licence does Mixtral 8x7B Instruct use?": ["Apache 2.0.", "It is released under the Apache-2.0 licence."],
     "When was Mixtral 8x7B Instruct released?": ["In December 2023.", "It came out in Dec 2023."],
+    "How many parameters does Mixtral 8x7B Instruct have?": ["The facts do not give its parameter count.",
+                                                             "I could not find that in the knowledge graph."],
     # the developer first: the same fact supports "X is developed by Y" and "Y develops X"
     "Who makes Mixtral 8x7B Instruct?": ["Mistral AI develops Mixtral 8x7B Instruct.",
                                          "Mistral AI is behind Mixtral 8x7B Instruct."],
@@ -65,6 +67,8 @@ WRONG = {
     # every name and pair below is supported, and still the asked fact is not given
     "supported words that do not answer": ("Which licence does Mixtral 8x7B Instruct use?",
                                            "Mixtral 8x7B Instruct uses the Mistral AI licence."),
+    "a value for a fact the evidence lacks": ("How many parameters does Mixtral 8x7B Instruct have?",
+                                              "Mixtral 8x7B Instruct is a 3D rendering model."),
     "another fact than the one asked": ("What is the context window of Mixtral 8x7B Instruct?",
                                         "Mixtral 8x7B Instruct was released in December 2023."),
     "a list with one wrong member": ("Which models read 32K tokens?", "Mixtral 8x7B Instruct and Phi-2 read 32K tokens."),
