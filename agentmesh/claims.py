@@ -290,8 +290,8 @@ class ClaimChecker:
         if not facts:
             # the thing was found, but not the fact asked; nor did a tool bring it: an answer
             # that gives one anyway has nothing under it ("the context window of Phi-3 Medium is ...")
-            told = any(i.evidence.kind == "fact" for i in about) and not any(i.evidence.kind != "fact" for i in about)
-            if told:
+            stems = {hint[:5] for hint in asked}
+            if about and not any(stem in i.text for i in about for stem in stems):
                 return f"the evidence holds no {sorted(asked)[0]} of {named[0]}, and the answer gives one"
             return ""
         if any(_states(answer, f.evidence.text.split(":", 1)[1].strip()) for f in facts):
@@ -424,15 +424,16 @@ def evidence_answer(question: str, evidence: Sequence[Evidence], searched: str, 
 
 
 def cut_repetition(text: str, times: int = 5) -> str:
-    """``text`` up to where a phrase (1 to 8 words) starts repeating ``times`` times in a row: a
-    model caught in a loop ("lightweight, lightweight, ...") says it once, with an ellipsis."""
+    """``text`` up to where a phrase (1 to 32 words: a word, or a whole sentence) starts repeating
+    ``times`` times in a row: a model caught in a loop ("lightweight, lightweight, ...") says it
+    once, with an ellipsis."""
     tokens = re.findall(r"\S+\s*", text)
     words = [re.sub(r"\W+", "", t.lower()) for t in tokens]
     for start in range(len(words)):
-        for size in range(1, 9):
+        for size in range(1, 33):  # a word, up to a whole sentence said again and again
             if start + size * times > len(words):
                 break
             phrase = words[start:start + size]
             if all(words[start + k * size:start + (k + 1) * size] == phrase for k in range(1, times)):
-                return "".join(tokens[:start + size]).rstrip(" ,;") + " …"
+                return "".join(tokens[:start + size]).rstrip(" ,;\n\t") + " …"
     return text

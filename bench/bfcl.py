@@ -156,6 +156,9 @@ def main() -> None:
     targets = {"simple": 0.40, "irrelevance": 0.80}
     for category, stem in CATEGORIES.items():
         items = read_jsonl(args.data / f"BFCL_v4_{stem}.json")[args.offset: args.offset + args.limit]
+        if not items:
+            print(f"{category:<13}  (no items from {args.offset})")
+            continue
         golds = {}
         gold_file = args.data / "possible_answer" / f"BFCL_v4_{stem}.json"
         if gold_file.is_file():

@@ -174,6 +174,8 @@ def test_an_answer_caught_in_a_loop_says_its_phrase_once():
     assert cut_repetition("It is lightweight, lightweight, lightweight, lightweight, lightweight, lightweight.") == \
         "It is lightweight …"
     assert cut_repetition("Released 2023-09-28 2023-09-28 2023-09-28 2023-09-28 2023-09-28") == "Released 2023-09-28 …"
+    loop = "The context window is a 3D rendering of the Phi-3 Medium model that is rendered in 3D.\n\n"
+    assert cut_repetition("It is odd. " + loop * 6) == "It is odd. " + loop.strip() + " …"
     fine = "Mixtral 8x7B Instruct: 32768 tokens. Mixtral 8x22B: 32768 tokens."
     assert cut_repetition(fine) == fine
     compiled, _ = graph([AIMessage("Phi-2 is small, small, small, small, small, small.")], policy="off")
