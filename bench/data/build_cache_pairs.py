@@ -1,7 +1,9 @@
 """Write cache_pairs.json: question pairs about the LLM domain that a semantic cache must tell apart
 (near misses: the same words but one, and that one changes the answer) or must match (paraphrases).
 
-Each pair is {"a", "b", "same": bool, "kind"}. The kinds of near miss are the false hits
+Each pair is {"a", "b", "same": bool, "kind"}; a paraphrase also has its "intent" (what is
+asked, of which model): two paraphrases of one intent ask the same thing too, so a cache that
+answers "Who built X?" with the entry "Who develops X?" is right. The kinds of near miss are the false hits
 measured on a cache before its checks existed (issue 13), plus some the checks were not
 written for (other metrics, other properties of the same model). The paraphrases vary the
 wording the way people do: another verb, another order, a synonym, a possessive.
@@ -57,19 +59,20 @@ MODEL_PAIRS = [  # (kind, a, b): another model, or a variant of it
     ("number", "Which models have at least 32K context?", "Which models have at least 128K context?"),
     ("comparison", "Which models have more than 70B parameters?", "Which models have fewer than 70B parameters?"),
 ]
-PARAPHRASES = [  # (a, b)
-    ("Who develops {m}?", "Which company makes {m}?"),
-    ("Who is the developer of {m}?", "Who built {m}?"),
-    ("What is the context window of {m}?", "How long is the context window of {m}?"),
-    ("What is the context length of {m}?", "How much context can {m} handle?"),
-    ("Which licence does {m} use?", "What licence is {m} published under?"),
-    ("When was {m} released?", "When did {m} come out?"),
-    ("What is the release date of {m}?", "When was {m} launched?"),
-    ("How many parameters does {m} have?", "What is the parameter count of {m}?"),
-    ("Are the weights of {m} open?", "Is {m} an open-weight model?"),
-    ("What is the MMLU score of {m}?", "How does {m} score on MMLU?"),
-    ("What is {m}'s HumanEval score?", "What does {m} score on HumanEval?"),
-    ("Tell me about {m}.", "What is {m}?"),
+PARAPHRASES = [  # (intent, a, b): questions of one intent about one model ask the same thing
+    ("developer", "Who develops {m}?", "Which company makes {m}?"),
+    ("developer", "Who is the developer of {m}?", "Who built {m}?"),
+    ("context", "What is the context window of {m}?", "How long is the context window of {m}?"),
+    ("context", "What is the context length of {m}?", "How much context can {m} handle?"),
+    ("licence", "Which licence does {m} use?", "What licence is {m} published under?"),
+    ("released", "When was {m} released?", "When did {m} come out?"),
+    ("released", "What is the release date of {m}?", "When was {m} launched?"),
+    ("parameters", "How many parameters does {m} have?", "What is the parameter count of {m}?"),
+    ("open", "Are the weights of {m} open?", "Is {m} an open-weight model?"),
+    ("mmlu", "What is the MMLU score of {m}?", "How does {m} score on MMLU?"),
+    ("humaneval", "What is {m}'s HumanEval score?", "What does {m} score on HumanEval?"),
+    ("humaneval", "What is the HumanEval score of {m}?", "How well does {m} do on HumanEval?"),
+    ("about", "Tell me about {m}.", "What is {m}?"),
 ]
 FIXED_PARAPHRASES = [
     ("Which model is the cheapest?", "Which model is least expensive?"),
@@ -90,11 +93,11 @@ def pairs() -> list[dict]:
             m = MODELS[(t + 5 * round_) % len(MODELS)]
             out.append({"a": a.format(m=m), "b": b.format(m=m), "same": False, "kind": kind})
     out += [{"a": a, "b": b, "same": False, "kind": kind} for kind, a, b in MODEL_PAIRS]
-    for round_ in range(9):  # each paraphrase template with nine different models
-        for t, (a, b) in enumerate(PARAPHRASES):
+    for round_ in range(len(MODELS)):  # each paraphrase template with every model
+        for t, (intent, a, b) in enumerate(PARAPHRASES):
             m = MODELS[(7 * t + 5 * round_) % len(MODELS)]
-            out.append({"a": a.format(m=m), "b": b.format(m=m), "same": True, "kind": "paraphrase"})
-    out += [{"a": a, "b": b, "same": True, "kind": "paraphrase"} for a, b in FIXED_PARAPHRASES]
+            out.append({"a": a.format(m=m), "b": b.format(m=m), "same": True, "kind": "paraphrase", "intent": f"{intent}:{m}"})
+    out += [{"a": a, "b": b, "same": True, "kind": "paraphrase", "intent": ""} for a, b in FIXED_PARAPHRASES]
     seen, unique = set(), []
     for pair in out:
         if (pair["a"], pair["b"]) not in seen:
