@@ -60,6 +60,7 @@ class EvalResult:
     model: str
     tokens: int
     unsupported: list[str]
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +85,11 @@ class EvalReport:
         rows = [(name, f"{self.count(name)}/{len(self.results)} ({self.count(name) / n:.0%})")
                 for name in ("correct", "wrong", "flagged", "abstained")]
         rows[1] = ("wrong, shown as fact", rows[1][1])
+        tags = sorted({t for r in self.results for t in r.tags[:1]})
+        for tag in tags if len(tags) > 1 else ():  # each kind of question on its own: "correct, lookups"
+            mine = [r for r in self.results if r.tags[:1] == [tag]]
+            right = sum(r.outcome == "correct" for r in mine)
+            rows.append((f"correct, {tag}", f"{right}/{len(mine)} ({right / len(mine):.0%})"))
         rows += [("latency p50 / p95", f"{self.latency(0.5):.1f} s / {self.latency(0.95):.1f} s")]
         by_model: dict[str, int] = {}
         for r in self.results:
@@ -193,23 +199,41 @@ def _outcome(item: EvalItem, result: Any) -> Outcome:
     return "wrong"
 
 
-def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalResult], None] | None = None) -> EvalReport:
-    """Ask ``agent`` each question in a fresh thread and score the answers.
+def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalResult], None] | None = None,
+             parallel: int = 1) -> EvalReport:
+    """Ask ``agent`` each question in a fresh thread and score the answers; ``parallel``
+    questions at a time (worth it for a hosted or GPU-served model; the embedded model answers
+    one at a time anyway). Results keep the order of ``items``.
 
-    >>> report = evaluate(agent, load_questions("questions.jsonl"))   # doctest: +SKIP
-    >>> report.count("wrong"), report.correct_rate                   # doctest: +SKIP
+    >>> report = evaluate(agent, load_questions("questions.jsonl"), parallel=4)   # doctest: +SKIP
+    >>> report.count("wrong"), report.correct_rate                               # doctest: +SKIP
     """
-    results = []
-    for item in items:
+    items = list(items)
+
+    def one(item: EvalItem) -> EvalResult:
         started = time.perf_counter()
         result = agent.run(item.question, thread_id=f"eval-{uuid.uuid4().hex[:12]}")
         while result.pending:  # an eval never runs dangerous tools unasked: it declines them
             result = agent.resume(result.thread_id, "reject")
-        row = EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result),
-                         stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
-                         tokens=int((result.usage or {}).get("total_tokens", 0)),
-                         unsupported=[c.text for c in getattr(result, "unsupported", [])])
-        results.append(row)
-        if progress is not None:
-            progress(row)
-    return EvalReport(results)
+        return EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result),
+                          stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
+                          tokens=int((result.usage or {}).get("total_tokens", 0)),
+                          unsupported=[c.text for c in getattr(result, "unsupported", [])], tags=list(item.tags))
+
+    if parallel <= 1:
+        results = []
+        for item in items:
+            results.append(one(item))
+            if progress is not None:
+                progress(results[-1])
+        return EvalReport(results)
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    done: dict[int, EvalResult] = {}
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agentmesh-eval") as pool:
+        futures = {pool.submit(one, item): i for i, item in enumerate(items)}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            if progress is not None:
+                progress(done[futures[future]])
+    return EvalReport([done[i] for i in range(len(items))])

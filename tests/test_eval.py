@@ -75,6 +75,38 @@ def test_each_answer_gets_one_outcome(tmp_path, example_kg):
     assert report.count("wrong") == 0 and report.correct_rate == pytest.approx(2 / 3)
 
 
+def test_questions_run_in_parallel_and_results_keep_their_order(tmp_path, example_kg):
+    import threading
+    import time
+
+    from langchain_core.messages import HumanMessage
+
+    answers = {"Who develops Qwen 72B Chat?": "Alibaba Cloud develops it.", "Who develops Phi-2?": "Microsoft Research.",
+               "Who develops Gemma?": "Google DeepMind."}
+    state = {"active": 0, "most": 0}
+    lock = threading.Lock()
+
+    class ByQuestion(FakeToolChatModel):
+        def _generate(self, messages, *args, **kwargs):
+            question = next(m.text for m in reversed(messages) if isinstance(m, HumanMessage))
+            with lock:
+                state["active"] += 1
+                state["most"] = max(state["most"], state["active"])
+            time.sleep(0.3)  # long enough for the other workers to be inside a call too
+            with lock:
+                state["active"] -= 1
+            self.responses = [AIMessage(answers[question])]
+            return super()._generate(messages, *args, **kwargs)
+
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    agent = Agent(settings, model=ByQuestion(responses=[AIMessage("-")]), embeddings=HashingEmbeddings())
+    items = [EvalItem(q, values=[a.split(" develops")[0].rstrip(".")], tags=["lookup"]) for q, a in answers.items()]
+    report = evaluate(agent, items, parallel=3)
+    assert [r.question for r in report.results] == list(answers) and report.correct_rate == 1.0
+    assert state["most"] >= 2  # the questions overlapped
+    assert ("correct, lookup", "3/3 (100%)") not in report.table()  # one kind only: no breakdown row
+
+
 def test_agentmesh_eval_prints_the_table_writes_reports_and_fails_under(tmp_path, example_kg):
     questions = tmp_path / "q.jsonl"
     questions.write_text('{"question": "Who develops Qwen 72B Chat?", "values": ["Alibaba Cloud"]}\n'
@@ -106,3 +138,11 @@ def test_a_bad_question_file_is_refused_with_the_place(tmp_path, text, message):
         load_questions(path)
     result = CliRunner().invoke(app, ["eval", str(path)])
     assert result.exit_code == 2 and message.split(":")[0] in result.output
+
+
+def test_the_table_breaks_correct_answers_down_by_kind():
+    from agentmesh.evaluation import EvalReport, EvalResult
+
+    row = lambda outcome, tag: EvalResult("q", "a", outcome, "answered", 1.0, "m", 0, [], [tag])  # noqa: E731
+    table = dict(EvalReport([row("correct", "lookup"), row("wrong", "lookup"), row("abstained", "aggregate")]).table())
+    assert table["correct, lookup"] == "1/2 (50%)" and table["correct, aggregate"] == "0/1 (0%)"

@@ -271,6 +271,8 @@ def eval_command(
     fail_under: Optional[float] = typer.Option(None, "--fail-under", min=0.0, max=1.0,
                                                help="Exit 1 when the share of correct answers is below this."),
     limit: int = typer.Option(0, "--limit", min=0, help="Only the first N questions."),
+    parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=64,
+                                 help="Questions asked at a time (for a hosted or GPU-served model)."),
 ) -> None:
     """Score the agent on questions whose answers you know: correct, wrong and shown as fact,
     flagged, abstained; latency and tokens. Each question runs in a fresh thread, cache off."""
@@ -284,7 +286,7 @@ def eval_command(
         agent = _agent_for(Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db, cache=False))
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("asking", total=len(items))
-            result = evaluate(agent, items, progress=lambda row: bar.advance(task))
+            result = evaluate(agent, items, progress=lambda row: bar.advance(task), parallel=parallel)
     table = Table(title=f"agentmesh eval · {file.name} · {agent.model_name}", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
