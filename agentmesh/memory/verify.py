@@ -114,18 +114,12 @@ DEFAULT_LEXICON = Lexicon(
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9.\-+]*|[$€£¥]")
 
 
-def _fold(text: str, lexicon: Lexicon, _cache: dict[int, re.Pattern[str]] = {}) -> list[str]:
-    """The words of ``text``, lower case, synonyms folded to their one word."""
-    key = id(lexicon.synonyms)
-    pattern = _cache.get(key)
-    if pattern is None:
-        phrases = sorted(lexicon.synonyms, key=len, reverse=True)
-        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" if p[0].isalnum() else re.escape(p)
-                                      for p in phrases))
-        _cache[key] = pattern
-    lowered = text.lower()
-    folded = pattern.sub(lambda m: f" {lexicon.synonyms[m.group(0)]} ", lowered) if lexicon.synonyms else lowered
-    return _TOKEN.findall(folded)
+def _synonym_pattern(lexicon: Lexicon) -> re.Pattern[str] | None:
+    if not lexicon.synonyms:
+        return None
+    phrases = sorted(lexicon.synonyms, key=len, reverse=True)  # "least expensive" before "less"
+    return re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" if p[0].isalnum() else re.escape(p)
+                               for p in phrases))
 
 
 class ContrastCheck:
@@ -134,9 +128,14 @@ class ContrastCheck:
     def __init__(self, lexicon: Lexicon = DEFAULT_LEXICON) -> None:
         self.lexicon = lexicon
         self._words = lexicon.words()
+        self._synonyms = _synonym_pattern(lexicon)
 
     def fold(self, text: str) -> list[str]:
-        return _fold(text, self.lexicon)
+        """The words of ``text``, lower case, synonyms folded to their one word."""
+        lowered = text.lower()
+        if self._synonyms is not None:
+            lowered = self._synonyms.sub(lambda m: f" {self.lexicon.synonyms[m.group(0)]} ", lowered)
+        return _TOKEN.findall(lowered)
 
     def refuses(self, query: str, cached: str) -> str | None:
         a, b = set(self.fold(query)), set(self.fold(cached))
