@@ -58,3 +58,22 @@ def test_split_prompt_reads_a_serialised_message_list():
     question, context = split_prompt(dumps([SystemMessage("s"), HumanMessage("q1"), AIMessage("a1"), HumanMessage("q2")]))
     assert question == "q2" and "q1" in context and "q2" not in context
     assert split_prompt("Plain text prompt") == ("Plain text prompt", "")
+
+
+def test_a_stored_entry_revives_only_as_generations(tmp_path):
+    """An entry holding anything else (a serialised document here; a chat model could carry a
+    base_url) is a miss, not an object built from the store."""
+    import json
+
+    from langchain_core.documents import Document
+    from langchain_core.load import dumps
+
+    inner = SemanticCache(tmp_path / "cache", HashingEmbeddings())
+    cache = AgentmeshLLMCache(inner)
+    try:
+        question, scope = cache._key("Sample prompt", "llm")
+        smuggled = json.loads(dumps([Document(page_content="not an answer")]))
+        inner.put(question, "x", scope, generations=smuggled)
+        assert cache.lookup("Sample prompt", "llm") is None
+    finally:
+        inner.close()

@@ -15,6 +15,7 @@ a scope, the cache's threshold, guards and checks decide as they do for the agen
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Sequence
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
@@ -26,11 +27,25 @@ from agentmesh.memory.verify import CacheCheck
 __all__ = ["AgentmeshLLMCache", "split_prompt"]
 
 
+def _allowed() -> list[type]:
+    from langchain_core import messages
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, Generation, GenerationChunk
+
+    kinds = [getattr(messages, name) for name in ("AIMessage", "AIMessageChunk", "HumanMessage", "SystemMessage",
+                                                   "ToolMessage", "ChatMessage", "FunctionMessage")]
+    return [Generation, GenerationChunk, ChatGeneration, ChatGenerationChunk, *kinds]
+
+
+_GENERATIONS = _allowed()
+
+
 def split_prompt(prompt: str) -> tuple[str, str]:
     """(question, context) of a LangChain cache prompt: for a serialised message list, the last
     user message and the rest; for a plain text prompt, the prompt itself and nothing."""
     try:
-        messages = loads(prompt)
+        with warnings.catch_warnings():  # loads is marked beta; the allowlist below is what makes it safe
+            warnings.simplefilter("ignore")
+            messages = loads(prompt, allowed_objects="messages")  # a prompt is data: revive messages only
     except Exception:  # noqa: BLE001 - not a serialised message list: an LLM's text prompt
         return prompt, ""
     if not isinstance(messages, list) or not messages:
@@ -59,7 +74,12 @@ class AgentmeshLLMCache(BaseCache):
         hit = self.cache.get(question, scope, checks=self.checks)
         if hit is None or "generations" not in hit.payload:
             return None
-        return loads(json.dumps(hit.payload["generations"]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:  # a cached entry revives as generations and messages, never as a model or a client
+                return loads(json.dumps(hit.payload["generations"]), allowed_objects=_GENERATIONS)
+            except Exception:  # noqa: BLE001 - anything else in the store is not an answer: a miss
+                return None
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         question, scope = self._key(prompt, llm_string)
