@@ -159,6 +159,8 @@ class Agent:
         )
         self._base_scope = self.cache_scope
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
+        # the cache's knowledge check, built once: it reads the knowledge base, which reloads in place
+        self._cache_checks = [KnowledgeCheck(self.knowledge.named_nodes)] if self.knowledge is not None else []
         self.checkpointer = checkpointer
         # strict by default for the embedded model; a model passed in is the caller's: flag
         self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
@@ -208,8 +210,7 @@ class Agent:
         return reply.text.strip()
 
     def _cache_lookup(self, question: str) -> dict[str, Any] | None:
-        checks = [KnowledgeCheck(self.knowledge.named_nodes)] if self.knowledge is not None else []
-        hit = self.cache.get(question, self._current_scope(), checks=checks)
+        hit = self.cache.get(question, self._current_scope(), checks=self._cache_checks)
         if hit is None:
             return None
         return {"answer": hit.answer, "similarity": hit.similarity, "question": hit.question,

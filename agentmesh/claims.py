@@ -281,7 +281,7 @@ class ClaimChecker:
         and the evidence holds that fact, the answer must state its value: "Gemma uses the LLM
         licence" names only supported things, and still does not answer."""
         named = self._entities(question)[0]
-        asked = _asked_fields(question)
+        asked = asked_fields(question)
         if len(set(map(_norm, named))) != 1 or not asked or _COMPOUND.search(question):
             return ""  # only a plain lookup: in "the gap between GPT-4 and the best open model, and who develops it", "who" is not about GPT-4
         about = [i for i in items if i.evidence.kind != "question" and i.is_about(named[0])]
@@ -349,10 +349,10 @@ def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[floa
     return None
 
 
-def _asked_fields(question: str) -> set[str]:
+def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]:
     """The fact names a question asks for, by :data:`HINTS` ("who develops" -> developer)."""
     words = re.findall(r"[a-z]+", question.lower())
-    return {hint for word in words for key, hint in HINTS.items() if word.startswith(key)}
+    return {hint for word in words for key, hint in (HINTS if hints is None else hints).items() if word.startswith(key)}
 
 
 def _states(answer: str, value: str) -> bool:

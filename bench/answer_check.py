@@ -2,9 +2,9 @@
 
 Runs the example questions (examples/llm-landscape/questions.json) through the real embedded
 model twice, each in a fresh thread with the cache off, and scores each answer against its
-expectation by its key values (the numbers and names the expected answer holds; an answer is
-right when it holds all of them). Reported per policy: right, wrong and shown as fact, and
-replaced / "not found" (the check refused to show the model's answer), with p50 latency.
+expectation by its key values, as ``agentmesh eval`` scores it (the numbers and names the
+expected answer holds; an answer is right when it holds all of them). Reported per policy:
+right, wrong and shown as fact, and replaced / "not found" (the check refused to show the model's answer), with p50 latency.
 The figure to watch is *wrong and shown as fact*: the check exists to drive it to zero.
 
     python bench/answer_check.py [--limit N]
@@ -14,34 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from agentmesh import Agent, Settings
-from agentmesh.claims import _norm, _numbers
+from agentmesh.evaluation import score_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "llm-landscape"
-
-
-def key_values(expected: str) -> tuple[list[set[float]], list[str]]:
-    """The numbers and the capitalised names of an expected answer (its arithmetic left out)."""
-    last = expected.split("=")[-1] if "=" in expected else expected
-    parts = [last] + [p for p in expected.split(";")[1:]]
-    numbers = [values for text in parts for _, values, _, _ in _numbers(text)]
-    names = [m.group(0) for text in parts for m in re.finditer(r"[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)*", text)]
-    return numbers, names
-
-
-def right(answer: str, expected: str) -> bool:
-    numbers, names = key_values(expected)
-    got = [v for _, values, _, _ in _numbers(answer) for v in values]
-    have_numbers = all(any(abs(v - g) <= max(0.051, 0.005 * abs(v)) for v in values for g in got) for values in numbers)
-    have_names = all(_norm(name) in _norm(answer) for name in names)
-    return have_numbers and have_names
 
 
 def run(policy: str, questions: list[dict], home: Path) -> list[dict]:
@@ -55,7 +37,7 @@ def run(policy: str, questions: list[dict], home: Path) -> list[dict]:
         result = agent.run(item["question"], thread_id=f"{policy}-{i}")
         seconds = time.perf_counter() - started
         replaced = result.stop_reason in ("evidence_only", "not_found")
-        ok = right(result.answer, item["expected"])
+        ok = score_answer(result.answer, {"expected": item["expected"]})  # the scoring agentmesh eval uses
         rows.append({"question": item["question"], "answer": result.answer, "stop_reason": result.stop_reason,
                      "right": ok, "shown_wrong": not ok and not replaced, "replaced": replaced, "seconds": seconds,
                      "unsupported": [c.text for c in result.unsupported]})

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
+from agentmesh.claims import HINTS, asked_fields
+
 __all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "Lexicon", "DEFAULT_LEXICON", "first_refusal"]
 
 
@@ -157,14 +159,11 @@ class KnowledgeCheck:
     ``hints`` maps question words to the property they ask for (``agentmesh.claims.HINTS``)."""
 
     def __init__(self, named: Any, hints: dict[str, str] | None = None) -> None:
-        from agentmesh.claims import HINTS
-
         self.named = named
         self.hints = HINTS if hints is None else hints
 
     def asks(self, question: str) -> frozenset[str]:
-        words = re.findall(r"[a-z]+", question.lower())
-        return frozenset(hint for word in words for key, hint in self.hints.items() if word.startswith(key))
+        return frozenset(asked_fields(question, self.hints))
 
     def refuses(self, query: str, cached: str) -> str | None:
         a, b = set(self.named(query)), set(self.named(cached))
