@@ -31,6 +31,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -304,6 +305,7 @@ def main() -> None:
         print(f"GPTCache's own get on the same store: hits p50 {base:.2f} ms p95 {float(np.percentile(times, 95)) * 1e3:.2f} ms; "
               f"agentmesh's lookup (5 candidates, checks) is {base / ours:.1f}x faster at p50")
         cache.close()
+        plain.data_manager = SimpleNamespace(close=lambda: None)  # GPTCache closes it again at exit, after the folder is gone
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         from agentmesh.memory.redis_cache import RedisSemanticCache

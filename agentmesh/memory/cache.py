@@ -201,7 +201,7 @@ class _ScopeStore:
             self.data.close()
         except Exception:  # pragma: no cover - a half-built manager
             pass
-        self.data = _Closed()  # GPTCache closes again at exit; once is enough
+        self.data = _Closed()  # closed once: a second close (clear, then exit) finds nothing to write
 
 
 class SemanticCache:
