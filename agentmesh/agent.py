@@ -24,7 +24,7 @@ from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import CacheHit, SemanticCache, cache_scope, make_cache

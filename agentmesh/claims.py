@@ -22,23 +22,12 @@ or one SQL row): two nodes retrieved together do not support "X is developed by 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Literal, Protocol, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from pydantic import BaseModel
+from agentmesh.ports import AnswerCheck
+from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source"]
-
-
-class Evidence(BaseModel):
-    """One item of evidence: a fact of a node, a row, a passage, an output, or the question."""
-
-    id: str
-    kind: Literal["fact", "description", "row", "passage", "output", "question"]
-    text: str
-    source: str = ""
-    """A node URI, or the tool call (``sql: SELECT ...``) that produced the item."""
-    subject: str = ""
-    """The node label a fact or description is about."""
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -46,27 +35,6 @@ def tool_source(name: str, args: dict[str, Any] | None) -> str:
     the provenance trace both use it, so a claim's evidence can be found among the calls."""
     args = args or {}
     return f"{name}: {args.get('query') or args.get('code') or ''}".strip().rstrip(":")
-
-
-class Claim(BaseModel):
-    """One thing the answer asserts, and whether the evidence supports it."""
-
-    text: str
-    kind: Literal["number", "entity", "pair", "answer"]
-    """``answer``: the question asks for a number or a name, and the answer states none that holds."""
-    status: Literal["supported", "unsupported"]
-    evidence: Evidence | None = None
-    """The item that supports it (None when unsupported)."""
-
-    @property
-    def supported(self) -> bool:
-        return self.status == "supported"
-
-
-class AnswerCheck(Protocol):
-    """What the answer step calls: claims of ``answer``, each checked against ``evidence``."""
-
-    def check(self, answer: str, evidence: Sequence[Evidence]) -> list[Claim]: ...
 
 
 MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",

@@ -6,29 +6,12 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from pydantic import BaseModel
+from agentmesh.records import Citation
 
 __all__ = ["AgentState", "Citation", "StopReason"]
 
 StopReason = Literal["answered", "cached", "step_limit", "error_budget", "evidence_only", "not_found"]
 """``evidence_only`` / ``not_found``: the strict answer check replaced an answer it could not support."""
-
-
-class Citation(BaseModel):
-    """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, code that ran,
-    a passage of a local document (``path:lines``) or a web page."""
-
-    kind: Literal["node", "sql", "sparql", "code", "doc", "web"]
-    ref: str
-    """The node URI, the database path, or 'python'."""
-    detail: str = ""
-    """The node's label, the SQL text, or the code."""
-    verified: bool | None = None
-    """For nodes: whether the URI is a node of the knowledge graph (None: not checked)."""
-
-    def key(self) -> tuple[str, str, str]:
-        """Identity for de-duplication: a node by its URI, SQL and code by their text."""
-        return (self.kind, self.ref, "" if self.kind == "node" else self.detail)
 
 
 class AgentState(TypedDict, total=False):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -37,6 +36,7 @@ from agentmesh.knowledge.describe import DescriptionConfig, NodeText, describe_n
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
 from agentmesh.models.embeddings import embedding_model_id
+from agentmesh.records import PathStep, RetrievedNode
 
 __all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes"]
 
@@ -56,36 +56,6 @@ MAX_FACTS = 8
 MIN_RELATIVE_SCORE = 0.5
 MAX_POSTINGS = 256
 """A label word shared by more nodes than this does not identify a node; it is not looked up."""
-
-
-@dataclass
-class RetrievedNode:
-    """A node found for a question, with its label-resolved facts."""
-
-    uri: str
-    label: str
-    description: str
-    score: float
-    facts: list[str] = field(default_factory=list)
-    links: list[tuple[str, str]] = field(default_factory=list)
-    """(URI, label) of the nodes its facts point to, so an answer naming them can cite them."""
-
-    def render(self) -> str:
-        text = f"<{self.uri}> {self.label}"
-        if self.description:
-            text += f": {self.description}"
-        return f"{text} [{'; '.join(self.facts)}]" if self.facts else text
-
-
-@dataclass
-class PathStep:
-    subject: tuple[str, str]
-    predicate: tuple[str, str]
-    object: tuple[str, str]
-    """Each a (URI, label) pair."""
-
-    def render(self) -> str:
-        return f"{self.subject[1]} --{self.predicate[1]}--> {self.object[1]}"
 
 
 def format_nodes(nodes: Iterable[RetrievedNode]) -> str:

@@ -40,7 +40,8 @@ from pydantic import ConfigDict, Field
 
 from agentmesh.errors import ModelUnavailableError
 from agentmesh.models.catalog import Catalog, ModelSpec
-from agentmesh.models.router import Budget, PolicyRouter, RouteRequest
+from agentmesh.models.router import Budget, RouteRequest
+from agentmesh.ports import Router
 
 __all__ = ["RoutedChatModel", "CircuitBreaker", "UsageLedger", "default_model_factory", "available_models",
            "detect_gpu", "probe"]
@@ -245,7 +246,8 @@ class RoutedChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     catalog: Catalog
-    router: PolicyRouter
+    router: Router
+    """Any object with ``route(request, budget, unavailable=)`` (agentmesh.ports.Router); PolicyRouter by default."""
     factory: ModelFactory = default_model_factory
     ledger: UsageLedger = Field(default_factory=UsageLedger)
     breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
+
+from agentmesh.ports import Router
 
 from agentmesh.errors import ModelUnavailableError
 from agentmesh.models.catalog import Catalog, ModelSpec
@@ -84,10 +86,6 @@ class Decision:
     rejected: dict[str, str] = field(default_factory=dict)
     estimated_cost: float = 0.0
     below_requested_tier: bool = False
-
-
-class Router(Protocol):
-    def route(self, request: RouteRequest, budget: Budget | None = None, unavailable: frozenset[str] = frozenset()) -> Decision: ...
 
 
 class PolicyRouter:

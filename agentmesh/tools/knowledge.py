@@ -6,7 +6,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase, format_nodes
 
 __all__ = ["make_kg_search", "make_kg_path"]

@@ -9,7 +9,7 @@ from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field
 
 from agentmesh.errors import AgentmeshError, ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.memory.facts import FactStore
 
 __all__ = ["make_remember_tool", "make_forget_tool"]

@@ -58,7 +58,7 @@ from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.tools._kernel import KERNEL_SOURCE, SECCOMP_SOURCE
 
 __all__ = ["PythonSandbox", "SandboxResult", "make_python_tool"]

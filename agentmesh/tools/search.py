@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from agentmesh._files import replacing_dir
 from agentmesh.errors import ConfigError, ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.models.embeddings import embedding_model_id
 

@@ -21,7 +21,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from agentmesh.errors import ReadOnlyViolationError, ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase
 
 __all__ = ["check_query", "run_sparql", "SparqlResult", "make_sparql_tool"]

@@ -44,7 +44,7 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
-from agentmesh.graphs.state import Citation
+from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
 
 __all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool"]

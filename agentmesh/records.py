@@ -1,0 +1,113 @@
+"""The plain records every layer shares: what tools, grounding, the answer check and the faces
+pass to each other. They import nothing of agentmesh, so any layer may use them.
+
+* ``Citation``: evidence an answer rests on (a node, a query, code, a passage, a page).
+* ``RetrievedNode`` / ``PathStep``: what grounding found in the knowledge graph.
+* ``Evidence`` / ``Claim``: the items an answer is checked against, and each checked claim.
+* ``RunContext``: who asks and in which run; it travels in LangGraph's run context, never in
+  the messages (so it is not persisted in checkpoints, and one model object serves many runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+__all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunContext"]
+
+
+class Citation(BaseModel):
+    """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, code that ran,
+    a passage of a local document (``path:lines``) or a web page."""
+
+    kind: Literal["node", "sql", "sparql", "code", "doc", "web"]
+    ref: str
+    """The node URI, the database path, or 'python'."""
+    detail: str = ""
+    """The node's label, the SQL text, or the code."""
+    verified: bool | None = None
+    """For nodes: whether the URI is a node of the knowledge graph (None: not checked)."""
+
+    def key(self) -> tuple[str, str, str]:
+        """Identity for de-duplication: a node by its URI, SQL and code by their text."""
+        return (self.kind, self.ref, "" if self.kind == "node" else self.detail)
+
+
+@dataclass
+class RetrievedNode:
+    """A node found for a question, with its label-resolved facts."""
+
+    uri: str
+    label: str
+    description: str
+    score: float
+    facts: list[str] = field(default_factory=list)
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """(URI, label) of the nodes its facts point to, so an answer naming them can cite them."""
+
+    def render(self) -> str:
+        text = f"<{self.uri}> {self.label}"
+        if self.description:
+            text += f": {self.description}"
+        return f"{text} [{'; '.join(self.facts)}]" if self.facts else text
+
+
+@dataclass
+class PathStep:
+    subject: tuple[str, str]
+    predicate: tuple[str, str]
+    object: tuple[str, str]
+    """Each a (URI, label) pair."""
+
+    def render(self) -> str:
+        return f"{self.subject[1]} --{self.predicate[1]}--> {self.object[1]}"
+
+
+class Evidence(BaseModel):
+    """One item of evidence: a fact of a node, a row, a passage, an output, or the question."""
+
+    id: str
+    kind: Literal["fact", "description", "row", "passage", "output", "question"]
+    text: str
+    source: str = ""
+    """A node URI, or the tool call (``sql: SELECT ...``) that produced the item."""
+    subject: str = ""
+    """The node label a fact or description is about."""
+
+
+class Claim(BaseModel):
+    """One thing the answer asserts, and whether the evidence supports it."""
+
+    text: str
+    kind: Literal["number", "entity", "pair", "answer"]
+    """``answer``: the question asks for a number or a name, and the answer states none that holds."""
+    status: Literal["supported", "unsupported"]
+    evidence: Evidence | None = None
+    """The item that supports it (None when unsupported)."""
+
+    @property
+    def supported(self) -> bool:
+        return self.status == "supported"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """One run of the agent: its thread, its id, whether its data may leave the machine, and whose it is.
+
+    The agent passes it as LangGraph's run context (``graph.invoke(..., context=RunContext(...))``);
+    graph steps read it from the runtime and hand it to the model call's metadata, where a routed
+    model finds it (budgets per thread, accounting per run, private runs on local models only)."""
+
+    thread_id: str
+    run_id: str = ""
+    private: bool = False
+    """This run may reach local models only (set by ``Agent.run(private=True)``, or by a tool marked private)."""
+    user: str | None = None
+    """The authenticated user of a server request, if any."""
+
+    def metadata(self) -> dict[str, Any]:
+        """The keys a model call's metadata carries for this run."""
+        return {"agentmesh_thread_id": self.thread_id, "agentmesh_run_id": self.run_id,
+                "agentmesh_private": self.private, "agentmesh_user": self.user or ""}
