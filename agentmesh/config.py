@@ -27,7 +27,7 @@ from agentmesh.errors import ConfigError
 __all__ = ["Settings", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
-_PATH_KEYS = ("kg", "db", "home", "docs", "catalog")
+_PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads")
 _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
 
 
@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     max_tokens: int = Field(384, ge=1, description="Tokens generated per model call.")
     request_timeout: float = Field(60.0, gt=0, description="Seconds before a model server call is abandoned.")
     n_ctx: int = Field(8192, ge=512, description="Context window of the embedded model.")
-    threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: all).")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: up to 4).")
     threads: str | None = Field(None, description="Where threads are kept: a SQLite file (default: <home>/threads.sqlite) or a postgresql:// URL.")
     history_tokens: int | None = Field(
         None, ge=256, description="Token budget for the history sent to the model (default: 6000 embedded, 16000 otherwise)."
@@ -162,6 +162,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, Path):
             return [value]
+        return value
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads_is_a_place(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError("'threads' is where conversation threads are kept (a SQLite file or a postgresql:// URL); "
+                             "the embedded model's CPU threads are 'n_threads'")
         return value
 
     @field_validator("db", mode="before")

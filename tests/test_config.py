@@ -83,3 +83,26 @@ def test_description_predicates_from_settings(monkeypatch):
     config = Settings.load(kg_language="de").description_config()
     assert [str(p) for p in config.description_predicates] == ["http://e.org/blurb"]
     assert config.language == "de" and config.label_predicates  # labels keep their defaults
+
+
+def test_threads_is_the_place_of_threads_and_n_threads_the_cpu_count(tmp_path):
+    """``threads`` was declared twice (CPU count and checkpointer location): the second silently
+    replaced the first, so a PostgreSQL URL broke the embedded model."""
+    from agentmesh.models.providers import make_chat_model
+
+    s = Settings.load(threads="postgresql://127.0.0.1/test", n_threads=2)
+    assert s.threads == "postgresql://127.0.0.1/test" and s.n_threads == 2
+    model = make_chat_model(s)  # the embedded model reads n_threads, not the URL
+    assert model.threads == 2
+    assert make_chat_model(Settings.load(threads="postgresql://127.0.0.1/test")).threads is None
+
+
+def test_threads_as_a_number_says_which_setting_is_meant(tmp_path):
+    (tmp_path / "agentmesh.toml").write_text("threads = 4\n")
+    with pytest.raises(ConfigError, match="n_threads"):
+        Settings.load(tmp_path / "agentmesh.toml")
+
+
+def test_a_relative_threads_file_is_relative_to_the_settings_file(tmp_path):
+    (tmp_path / "agentmesh.toml").write_text('threads = "state/threads.sqlite"\n')
+    assert Settings.load(tmp_path / "agentmesh.toml").threads == str(tmp_path.resolve() / "state/threads.sqlite")

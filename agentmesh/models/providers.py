@@ -59,7 +59,7 @@ def _embedded(name: str, settings: Settings) -> BaseChatModel:
         raise UnknownModelError(f"unknown embedded model '{name}'; the embedded default is 'embedded' (SmolLM2-135M-Instruct)")
     smollm2_path()  # fail now, with the install command, rather than at the first question
     return EmbeddedChatModel(
-        n_ctx=settings.n_ctx, threads=settings.threads, temperature=settings.temperature, max_tokens=settings.max_tokens
+        n_ctx=settings.n_ctx, threads=settings.n_threads, temperature=settings.temperature, max_tokens=settings.max_tokens
     )
 
 
