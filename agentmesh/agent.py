@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -20,21 +19,20 @@ from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
+from agentmesh.assembly import Components
 from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
+from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
-from agentmesh.memory.cache import CacheHit, SemanticCache, cache_scope, make_cache
+from agentmesh.memory.cache import CacheHit, cache_scope
 from agentmesh.memory.verify import KnowledgeCheck
-from agentmesh.memory.conversation import make_checkpointer
-from agentmesh.memory.facts import FactStore
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
-from agentmesh.models.embeddings import MemoEmbeddings, make_embeddings
-from agentmesh.models.providers import make_chat_model, translate_model_error
-from agentmesh.tools import ToolContext, ToolRegistry, default_registry
+from agentmesh.models.providers import translate_model_error
+from agentmesh.tools import ToolRegistry
 from agentmesh.tools.selection import EmbeddingToolSelector
 
 __all__ = ["Agent", "AgentResult", "ToolActivity", "CACHEABLE_TOOLS"]
@@ -113,63 +111,63 @@ class Agent:
         model: BaseChatModel | None = None,
         embeddings: Embeddings | None = None,
         knowledge: KnowledgeBase | None = None,
+        retriever: Retriever | None = None,
         tools: Sequence[BaseTool] | None = None,
         extra_tools: Sequence[BaseTool] = (),
-        registry: ToolRegistry = default_registry,
+        registry: ToolRegistry | None = None,
         checkpointer: Any = None,
         web_search: Any = None,
-        cache: SemanticCache | None | bool = None,
+        cache: AnswerCache | None | bool = None,
+        components: Components | None = None,
     ) -> None:
-        self.settings = settings or Settings.load()
-        s = self.settings
-        self.model = model if model is not None else make_chat_model(s)
-        self._embeddings = MemoEmbeddings(embeddings) if embeddings is not None else None
-        self.facts = FactStore(s.data_dir() / "facts.nq")
-        self.knowledge = knowledge
-        if self.knowledge is None and (s.kg or s.kg_endpoints or "remember" in s.tools):
-            self.knowledge = KnowledgeBase.open(
-                self._kg_sources(), self.embeddings, cache_dir=s.data_dir("kg"), kind=s.kg_index,
-                config=s.description_config(),
-            )
-        if tools is None:
-            context = ToolContext.from_settings(
-                s, knowledge=self.knowledge, embeddings=self.embeddings if s.docs else None, docs=list(s.docs),
-                web_search=web_search, extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
-            )
-            tools = registry.build(list(s.tools), context)
-        self.tools = [*tools, *extra_tools]
+        """Parts passed in replace those the settings name; ``components`` hands over a whole
+        :class:`~agentmesh.assembly.Components` (then the other parts must not be given)."""
+        if components is None:
+            components = Components.from_settings(
+                settings, model=model, embeddings=embeddings, knowledge=knowledge, retriever=retriever, tools=tools,
+                checkpointer=checkpointer, cache=cache, extra_tools=extra_tools,
+                registry=registry, web_search=web_search)
+        elif settings is not None and settings is not components.settings:
+            raise TypeError("Agent(settings, components=...): the settings are the components' own; pass one of them")
+        self.components = parts = components
+        self.settings = s = parts.settings
+        self.model = parts.model
+        self.knowledge = parts.knowledge
+        self.retriever = parts.retriever
+        self.facts = parts.facts
+        self.tools = parts.tools
+        self.checkpointer = parts.checkpointer
+        self.cache = parts.cache
         selector = None
         if len(self.tools) > s.tools_per_question() or s.tool_min_similarity > 0.0:
             selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question(),
                                              min_score=s.tool_min_similarity)
         retrieve = None
-        if self.knowledge is not None and s.top_k_nodes > 0:
-            kb, k, hops = self.knowledge, s.top_k_nodes, s.kg_hops
-            retrieve = lambda question: [asdict(node) for node in kb.retrieve(question, k=k, hops=hops)]  # noqa: E731
-        if checkpointer is None:
-            checkpointer = make_checkpointer(s.threads or str(s.data_dir() / "threads.sqlite"))
-        if cache is None or cache is True:
-            cache = make_cache(s, self.embeddings) if s.cache else None
-        self.cache = cache if isinstance(cache, SemanticCache) else None  # (an empty cache is falsy: len 0)
-        self._scope_kg = self.knowledge.version if self.knowledge is not None else None
+        if self.retriever is not None and s.top_k_nodes > 0:
+            source, k, hops = self.retriever, s.top_k_nodes, s.kg_hops
+            retrieve = lambda question: [asdict(node) for node in source.retrieve(question, k=k, hops=hops)]  # noqa: E731
+        self._scope_kg = self._data_version()
         # what an answer depends on besides the question: a change to any of these never serves it again
         self.cache_scope = cache_scope(
             model=self.model_name, prompts=PROMPTS_VERSION, system=SYSTEM_PROMPT, tools=sorted(t.name for t in self.tools),
             db=str(s.db), top_k_nodes=s.top_k_nodes,
+            retriever=None if isinstance(self.retriever, KnowledgeBase) or self.retriever is None else type(self.retriever).__qualname__,
         )
         self._base_scope = self.cache_scope
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
         # the cache's knowledge check, built once: it reads the knowledge base, which reloads in place
-        self._cache_checks = [KnowledgeCheck(self.knowledge.named_nodes)] if self.knowledge is not None else []
-        self.checkpointer = checkpointer
+        named = getattr(self.retriever, "named_nodes", None)
+        self._cache_checks = [KnowledgeCheck(named)] if named is not None else []
         # strict by default for the embedded model; a model passed in is the caller's: flag
         self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
+        labels = getattr(self.retriever, "labels", None)
+        has_node = getattr(self.retriever, "has_node", None)
         self.graph = build_agent_graph(
             self.model,
             self.tools,
             retrieve=retrieve,
             select_tools=selector,
-            is_node=self.knowledge.has_node if self.knowledge is not None else None,
+            is_node=has_node,
             cache_lookup=self._cache_lookup if self.cache is not None else None,
             cache_store=self._cache_store if self.cache is not None else None,
             uncacheable_tools=frozenset(t.name for t in self.tools if not (t.metadata or {}).get("cacheable", t.name in CACHEABLE_TOOLS)),
@@ -178,30 +176,24 @@ class Agent:
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
             approval=s.approval,
-            checkpointer=checkpointer,
+            checkpointer=self.checkpointer,
             redact=redactor(s.secret_values()),
-            check_answer=ClaimChecker(labels=self.knowledge.labels if self.knowledge is not None else ()),
+            check_answer=ClaimChecker(labels=labels if labels is not None else ()),
             answer_policy=self.answer_policy,
-            searched=_searched(self.knowledge is not None, [t.name for t in self.tools]),
+            searched=_searched(self.retriever is not None, [t.name for t in self.tools]),
         )
 
     def workflow_checkpointer(self) -> Any:
         """Where this agent's workflow runs are kept (``<home>/workflows.sqlite``), made once."""
-        if getattr(self, "_workflow_checkpointer", None) is None:
-            self._workflow_checkpointer = make_checkpointer(str(self.settings.data_dir() / "workflows.sqlite"))
-        return self._workflow_checkpointer
-
-    def _kg_sources(self) -> list[Path]:
-        """The configured graph files plus the facts the user asked to remember."""
-        from agentmesh.knowledge.remote import knowledge_sources
-
-        return knowledge_sources(self.settings, extra=[self.facts.path])
+        return self.components.workflow_checkpointer
 
     def reload_knowledge(self) -> None:
         """Reload the knowledge graph (after facts changed); tools and grounding see it at once."""
-        if self.knowledge is not None:
-            s = self.settings
-            self.knowledge.reload(self._kg_sources(), cache_dir=s.data_dir("kg"), kind=s.kg_index)
+        self.components.reload_knowledge()
+
+    def _data_version(self) -> str | None:
+        version = getattr(self.retriever, "version", None)
+        return str(version) if version is not None else None
 
     def _summarize(self, summary: str, messages: Sequence[Any]) -> str:
         """Fold ``messages`` into the running summary with the agent's own model."""
@@ -238,17 +230,15 @@ class Agent:
 
     def _current_scope(self) -> str:
         # the graph may change under a running agent (KnowledgeBase.update): the scope follows it
-        if self.knowledge is not None and self.knowledge.version != self._scope_kg:
-            self._scope_kg = self.knowledge.version
+        version = self._data_version()
+        if version != self._scope_kg:
+            self._scope_kg = version
             self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
         return self.cache_scope
 
     @property
     def embeddings(self) -> Embeddings:
-        if self._embeddings is None:
-            key = self.settings.api_key.get_secret_value() if self.settings.api_key else None
-            self._embeddings = MemoEmbeddings(make_embeddings(self.settings.embeddings, api_key=key))
-        return self._embeddings
+        return self.components.embeddings
 
     @property
     def model_name(self) -> str:
@@ -372,7 +362,7 @@ class Agent:
 
     @property
     def traces_dir(self):
-        return self.settings.data_dir("traces")
+        return self.components.traces_dir
 
     def _result(self, state: dict[str, Any], thread_id: str, started: float, run_id: str) -> AgentResult:
         pending = [c for item in state.get("__interrupt__", ()) for c in _approval_calls(item.value)]

@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     thread_budget_usd: float | None = Field(None, ge=0, description="Money the routed models may spend per thread.")
     budget_tokens: int | None = Field(None, ge=0, description="Tokens the routed models may use overall.")
     latency_target: float | None = Field(None, gt=0, description="Seconds a routed call should take at most (preferred, not forced).")
-    embeddings: str = Field("minilm", description="'minilm' (local ONNX) or 'openai:<name>'.")
+    embeddings: str = Field("minilm", description="'minilm' (local ONNX), 'openai:<name>', or a plugin's '<name>[:<model>]'.")
+    embeddings_base_url: str | None = Field(
+        None, description="An OpenAI-compatible /v1/embeddings server (vLLM, TEI, Ollama) for embeddings = 'openai:<model>'.")
+    retriever: str = Field("knowledge_graph", description="What questions are grounded in: the knowledge graph, or a plugin's retriever.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     kg_endpoints: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="SPARQL endpoints whose graph is mirrored and grounded in, like a file."
@@ -107,6 +110,8 @@ class Settings(BaseSettings):
     cache_url: SecretStr | None = Field(
         None, description="Keep the semantic cache in Redis (redis://host:6379/0), shared by every process using it."
     )
+    cache_backend: str | None = Field(
+        None, description="'sqlite' (GPTCache on SQLite + faiss), 'redis', or a plugin's (default: redis when cache_url is set, else sqlite).")
     cache_threshold: float = Field(0.82, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from typer.testing import CliRunner
 
 from agentmesh.apps.cli import app
-from agentmesh.models.providers import _providers
+from agentmesh import plugins
 from agentmesh.models.testing import FakeToolChatModel, tool_call
 
 runner = CliRunner()
@@ -25,7 +25,7 @@ def fake_model(monkeypatch):
         holder["model"] = FakeToolChatModel(responses=holder["responses"])
         return holder["model"]
 
-    monkeypatch.setitem(_providers, "fake", factory)
+    monkeypatch.setitem(plugins.models._local, "fake", factory)
     monkeypatch.setenv("AGENTMESH_EMBEDDINGS", "hashing")
     return holder
 

@@ -10,7 +10,7 @@ from rdflib import Graph
 from typer.testing import CliRunner
 
 from agentmesh.apps.cli import app
-from agentmesh.models.providers import _providers
+from agentmesh import plugins
 from agentmesh.models.testing import FakeToolChatModel
 
 runner = CliRunner(env={"COLUMNS": "240"})
@@ -24,7 +24,7 @@ def hashing(monkeypatch):
 def test_load_then_index_then_reuse(example_kg):
     loaded = runner.invoke(app, ["kg", "load", str(example_kg)])
     assert loaded.exit_code == 0, loaded.output
-    assert "302 triples from 1 file(s)" in loaded.output
+    assert "302 triples from 1 file(s) and the remembered facts" in loaded.output
 
     first = runner.invoke(app, ["kg", "index", str(example_kg)])
     assert first.exit_code == 0, first.output
@@ -33,6 +33,21 @@ def test_load_then_index_then_reuse(example_kg):
 
     again = runner.invoke(app, ["kg", "index", str(example_kg)])
     assert re.search(r"embedded now\W+0", again.output) and re.search(r"reused\W+50", again.output)
+
+
+def test_kg_index_builds_the_index_the_agent_uses(example_kg, tmp_path):
+    """`kg index` left out the remembered facts that the agent adds, and the index folder is
+    keyed by the sources: the agent rebuilt its own index and never used the one built here."""
+    from agentmesh import Agent, Settings
+    from agentmesh.models.testing import FakeToolChatModel
+
+    built = runner.invoke(app, ["kg", "index", str(example_kg)])
+    assert built.exit_code == 0, built.output
+    indexes = sorted((tmp_path / "home" / "kg").glob("index-*"))
+    assert len(indexes) == 1
+    agent = Agent(Settings.load(kg=[example_kg], cache=False), model=FakeToolChatModel(responses=[]))
+    assert agent.knowledge.embedded_now == 0  # reused, not rebuilt
+    assert sorted((tmp_path / "home" / "kg").glob("index-*")) == indexes
 
 
 def test_search_shows_nodes_and_facts(example_kg):
@@ -70,7 +85,7 @@ def test_no_graph_given_is_an_error():
 
 
 def test_trace_export_after_ask(example_kg, monkeypatch):
-    monkeypatch.setitem(_providers, "fake", lambda name, s: FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200K tokens.")]))
+    monkeypatch.setitem(plugins.models._local, "fake", lambda name, s: FakeToolChatModel(responses=[AIMessage("Claude 2.1 reads 200K tokens.")]))
     asked = runner.invoke(app, ["ask", "Claude 2.1 context?", "-m", "fake", "--kg", str(example_kg)])
     assert asked.exit_code == 0, asked.output
     run_id = re.search(r"run ([0-9a-f]{16})", asked.output).group(1)

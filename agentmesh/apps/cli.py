@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, out
+from agentmesh.apps.common import ConfigOpt, decide, err, error_line, one_line_errors, out
 from agentmesh.apps.kg_cli import kg_app, trace_app
 from agentmesh.apps.memory_cli import cache_app, facts_app, threads_app
 from agentmesh.apps.models_cli import models_app, trace_show
@@ -54,24 +54,6 @@ def _agent_for(settings):
 
     with err.status("loading model and knowledge graph..."):
         return Agent(settings)
-
-
-def decide(pending: list[dict], preset: Optional[bool] = None) -> dict[str, bool]:
-    """The person's decision on each pending call: ``preset`` if given, else asked on a terminal;
-    with no terminal to ask on, every call is rejected (and said so)."""
-    decisions = {}
-    for call in pending:
-        shown = f"{escape(call['name'])} {escape(json.dumps(call['args'], ensure_ascii=False)[:400])}"
-        if preset is not None:
-            decisions[call["id"]] = preset
-            err.print(f"[yellow]{'approved' if preset else 'rejected'} (--{'approve' if preset else 'reject'}):[/] {shown}")
-        elif sys.stdin.isatty():
-            err.print(f"[bold yellow]approval needed:[/] {shown}")
-            decisions[call["id"]] = typer.confirm("Run it?", default=False, err=True)
-        else:
-            decisions[call["id"]] = False
-            err.print(f"[yellow]rejected (no terminal to ask; pass --approve to allow):[/] {shown}")
-    return decisions
 
 
 def _print_result(result) -> None:
@@ -340,6 +322,32 @@ def gc(
         raise typer.Exit(1)
     removed = remove(free)
     out.print(f"removed {len(removed)} folders, {sum(i.size for i in removed) / 1e6:.1f} MB")
+
+
+@app.command()
+def plugins(
+    kind: Optional[str] = typer.Argument(None, help="Only this kind: models, embeddings, tools, caches, checkpointers, retrievers."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The parts installed, built-ins and plugins alike: each one's kind, name, distribution and entry point."""
+    from agentmesh import plugins as registry
+
+    with one_line_errors():
+        if kind is not None and kind not in registry.registries:
+            from agentmesh.errors import ConfigError
+
+            raise ConfigError(f"no plugin kind '{kind}'; use one of: {', '.join(registry.registries)}")
+        found = [p for p in registry.installed() if kind is None or p.kind == kind]
+    if as_json:
+        out.print_json(json.dumps([asdict(p) for p in found]))
+        return
+    table = Table(title="installed parts (a setting names one by its name)", title_justify="left")
+    for column in ("kind", "name", "from", "entry point", "setting"):
+        table.add_column(column)
+    for p in found:
+        source = p.source if p.source == "agentmesh" else f"[bold]{escape(p.source)}[/]"
+        table.add_row(p.kind, escape(p.name), source, escape(p.target), registry.registries[p.kind].setting)
+    out.print(table)
 
 
 def main() -> None:

@@ -34,10 +34,9 @@ def _settings(config: Optional[Path], kg: Optional[list[Path]]):
 
 
 def _open(settings, *, kind: str | None = None, on_stale: str = "rebuild", show_progress: bool = True):
-    from agentmesh.knowledge import KnowledgeBase
-    from agentmesh.models.embeddings import make_embeddings
+    from agentmesh.assembly import build_embeddings, open_knowledge
 
-    embeddings = make_embeddings(settings.embeddings)
+    embeddings = build_embeddings(settings)
     with Progress(
         TextColumn("embedding node texts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=err, transient=True, disable=not show_progress,
@@ -47,12 +46,8 @@ def _open(settings, *, kind: str | None = None, on_stale: str = "rebuild", show_
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        from agentmesh.knowledge.remote import knowledge_sources
-
-        return KnowledgeBase.open(
-            knowledge_sources(settings), embeddings, cache_dir=settings.data_dir("kg"), kind=kind or settings.kg_index,
-            config=settings.description_config(), on_stale=on_stale, progress=progress,
-        )
+        # the agent's own knowledge (the remembered facts included), so the index built here is the one it uses
+        return open_knowledge(settings, embeddings, kind=kind, on_stale=on_stale, progress=progress)
 
 
 @kg_app.command("load")
@@ -62,8 +57,8 @@ def kg_load(
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Parse RDF files (and mirror SPARQL endpoints) into the on-disk store (done once; later runs reuse it)."""
+    from agentmesh.assembly import knowledge_sources
     from agentmesh.knowledge import KnowledgeStore
-    from agentmesh.knowledge.remote import knowledge_sources
 
     with one_line_errors():
         settings = _settings(config, paths)
@@ -71,7 +66,7 @@ def kg_load(
         store = KnowledgeStore.open(knowledge_sources(settings, refresh=refresh), cache_dir=settings.data_dir("kg") / "stores")
     manifest = json.loads((store.path / "manifest.json").read_text())
     out.print(
-        f"{len(store):,} triples from {len(store.sources)} file(s) · parsed in {manifest['load_seconds']:.2f}s "
+        f"{len(store):,} triples from {len(store.sources) - 1} file(s) and the remembered facts · parsed in {manifest['load_seconds']:.2f}s "
         f"· opened in {time.perf_counter() - started:.2f}s · store {store.content_hash} at {escape(str(store.path))}"
     )
 

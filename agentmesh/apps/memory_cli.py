@@ -17,12 +17,11 @@ cache_app = typer.Typer(help="Inspect or clear the semantic cache of answers.", 
 
 
 def _cache(config: Optional[Path]):
+    from agentmesh.assembly import build_cache, build_embeddings
     from agentmesh.config import Settings
-    from agentmesh.memory.cache import make_cache
-    from agentmesh.models.embeddings import make_embeddings
 
     settings = Settings.load(config)
-    return make_cache(settings, make_embeddings(settings.embeddings))
+    return build_cache(settings, build_embeddings(settings))
 
 
 @cache_app.command("stats")
@@ -55,11 +54,10 @@ threads_app = typer.Typer(help="List, show and delete conversation threads.", no
 
 
 def _checkpointer(config: Optional[Path]):
+    from agentmesh.assembly import build_checkpointer
     from agentmesh.config import Settings
-    from agentmesh.memory.conversation import make_checkpointer
 
-    settings = Settings.load(config)
-    return make_checkpointer(settings.threads or str(settings.data_dir() / "threads.sqlite"))
+    return build_checkpointer(Settings.load(config))
 
 
 @threads_app.command("list")
@@ -110,10 +108,10 @@ facts_app = typer.Typer(help="Long-term facts: list, add and forget.", no_args_i
 
 
 def _facts(config: Optional[Path]):
+    from agentmesh.assembly import Components
     from agentmesh.config import Settings
-    from agentmesh.memory.facts import FactStore
 
-    return FactStore(Settings.load(config).data_dir() / "facts.nq")
+    return Components(Settings.load(config)).facts
 
 
 @facts_app.command("list")

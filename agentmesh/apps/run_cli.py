@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from agentmesh.apps.common import ConfigOpt, err, error_line, one_line_errors, out
+from agentmesh.apps.common import ConfigOpt, decide, err, error_line, one_line_errors, out
 
 __all__ = ["run"]
 
@@ -35,41 +35,35 @@ def run(
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue the run RUN_ID where it stopped."),
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Name the new run (default: random)."),
     approve: Optional[bool] = typer.Option(None, "--approve/--reject", help="Decide dangerous tool calls of agent steps."),
-    model: Optional[str] = typer.Option(None, "--model", "-m"),
-    kg: Optional[list[Path]] = typer.Option(None, "--kg"),
-    db: Optional[str] = typer.Option(None, "--db"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="The model of agent steps (default: the 'model' setting)."),
+    kg: Optional[list[Path]] = typer.Option(None, "--kg", help="RDF file or folder agent steps ground in (repeatable)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database of sql steps and the sql tool: a SQLite file or a SQLAlchemy URL."),
     config: Optional[Path] = ConfigOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the outputs as JSON at the end."),
 ) -> None:
     """Run a workflow: its steps call the agent, tools or Python functions; outputs go to files."""
-    from agentmesh.apps.cli import decide
+    from agentmesh.assembly import Components
     from agentmesh.config import Settings
     from agentmesh.graphs.workflow import StepRunner, Workflow, WorkflowError
-    from agentmesh.memory.conversation import make_checkpointer
-    from agentmesh.tools import ToolContext, default_registry
 
     with one_line_errors():
         workflow = Workflow.load(flow)
         settings = Settings.load(config, model=model, kg=kg or None, db=db)
+        parts = Components(settings)  # built on first use: a flow of tool steps loads no model
 
         def agent_factory():
             from agentmesh.agent import Agent
 
             with err.status("loading model and knowledge graph..."):
-                return Agent(settings)
-
-        def tools_factory():
-            light = [n for n in settings.tools if n in ("sql", "sql_schema", "python")]
-            context = ToolContext.from_settings(settings)
-            return default_registry.build(light, context)
+                return Agent(components=parts)
 
         def progress(step: str, status: str, detail: str) -> None:
             colour = {"done": "green", "skipped": "yellow", "start": "dim"}.get(status, "cyan")
             err.print(f"[{colour}]{status:>7}[/] {escape(step)} [dim]{escape(detail)}[/]", highlight=False)
 
         store = settings.data_dir() / "workflows.sqlite"
-        runner = StepRunner(agent_factory=agent_factory, tools_factory=tools_factory, progress=progress, store=str(store))
-        checkpointer = make_checkpointer(str(store))
+        runner = StepRunner(agent_factory=agent_factory, tools_factory=parts.light_tools, progress=progress, store=str(store))
+        checkpointer = parts.workflow_checkpointer
         if resume:
             print(f"resuming run {resume}", file=sys.stderr, flush=True)
             result = workflow.resume(runner, checkpointer, resume, decision=None)

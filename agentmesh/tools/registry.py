@@ -1,4 +1,10 @@
-"""One registry of tools. Built-ins are registered exactly as a user's own tools are.
+"""The tools an agent is offered. Built-ins are entry points of the ``agentmesh.tools`` group
+(agentmesh's pyproject.toml), found exactly as a plugin's tools are; a registry adds tools of
+this process on top:
+
+* ``registry.add(tool)``: a ready LangChain tool, offered to every agent built from the registry
+  (``default_registry`` by default), whatever the ``tools`` setting lists;
+* ``registry.register(name, factory)``: a factory, offered when the ``tools`` setting names it.
 
 >>> from langchain_core.tools import tool
 >>> from agentmesh.tools import default_registry
@@ -9,20 +15,23 @@
 >>> default_registry.add(shout)
 >>> "shout" in default_registry
 True
+>>> default_registry.remove("shout")
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from langchain_core.tools import BaseTool
 
+from agentmesh import plugins
 from agentmesh.errors import ConfigError
 from agentmesh.knowledge import KnowledgeBase
+from agentmesh.ports import ToolFactory
 
-__all__ = ["ToolContext", "ToolRegistry", "default_registry"]
+__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool"]
 
 
 @dataclass
@@ -47,6 +56,8 @@ class ToolContext:
     data_dir: Path | None = None
     web_search: Any = None
     """A WebSearchProvider; the web_search tool exists only when one is given."""
+    retriever: Any = None
+    """What questions are grounded in (an agentmesh.ports.Retriever; ``knowledge`` when it is the graph)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -59,53 +70,72 @@ class ToolContext:
         )
 
 
-ToolFactory = Callable[[ToolContext], BaseTool | None]
-
-
 class ToolRegistry:
-    """Maps tool names to factories; a factory returns None when its resource is not configured."""
+    """Tool names to factories: this registry's own, then the ``agentmesh.tools`` entry points.
+    A factory returns None when its resource (a database, a graph) is not configured."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, entry_points: bool = True) -> None:
         self._factories: dict[str, ToolFactory] = {}
+        self._always: dict[str, BaseTool] = {}
+        self._entry_points = entry_points
 
     def register(self, name: str, factory: ToolFactory) -> None:
+        """Offer ``factory``'s tool when the ``tools`` setting names ``name``."""
         self._factories[name] = factory
 
     def add(self, tool: BaseTool) -> None:
-        """Register a ready LangChain tool (e.g. one made with ``@tool``)."""
-        self._factories[tool.name] = lambda _ctx: tool
+        """Offer a ready LangChain tool (e.g. one made with ``@tool``) to every agent built from this registry."""
+        self._always[tool.name] = tool
+
+    def remove(self, name: str) -> None:
+        self._factories.pop(name, None)
+        self._always.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._factories
+        return name in self._factories or name in self._always or (self._entry_points and name in plugins.tools)
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        return sorted({*self._factories, *self._always, *(plugins.tools.names() if self._entry_points else ())})
 
-    def build(self, names: list[str], context: ToolContext) -> list[BaseTool]:
-        """The tools called ``names`` that can run in ``context``; unknown names are an error."""
+    def _factory(self, name: str) -> ToolFactory:
+        if name in self._factories:
+            return self._factories[name]
+        if name in self._always:
+            tool = self._always[name]
+            return lambda _ctx: tool
+        if not self._entry_points or name not in plugins.tools:
+            raise ConfigError(f"unknown tool '{name}' in settings 'tools'; known tools: {', '.join(self.names())}")
+        found = plugins.tools.get(name)
+        if isinstance(found, BaseTool):  # an entry point may name a ready tool
+            return lambda _ctx: found
+        return found
+
+    def build(self, names: list[str], context: ToolContext, *, extras: bool = True) -> list[BaseTool]:
+        """The tools called ``names`` that can run in ``context`` (unknown names are an error),
+        then, with ``extras``, the tools added with :meth:`add` that ``names`` did not list."""
         tools = []
         for name in names:
-            if name not in self._factories:
-                raise ConfigError(f"unknown tool '{name}' in settings 'tools'; known tools: {', '.join(self.names())}")
-            tool = self._factories[name](context)
+            tool = self._factory(name)(context)
             if tool is not None:
                 tools.append(tool)
+        if extras:
+            tools += [tool for name, tool in self._always.items() if name not in names]
         return tools
 
 
-def _kg_search(ctx: ToolContext) -> BaseTool | None:
+def kg_search_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.knowledge import make_kg_search
 
     return make_kg_search(ctx.knowledge) if ctx.knowledge is not None else None
 
 
-def _kg_path(ctx: ToolContext) -> BaseTool | None:
+def kg_path_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.knowledge import make_kg_path
 
     return make_kg_path(ctx.knowledge) if ctx.knowledge is not None else None
 
 
-def _sparql(ctx: ToolContext) -> BaseTool | None:
+def sparql_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sparql import make_sparql_tool
 
     return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit) if ctx.knowledge is not None else None
@@ -125,26 +155,26 @@ def _database(ctx: ToolContext):
     return ctx.extra["sql_database"]
 
 
-def _sql(ctx: ToolContext) -> BaseTool | None:
+def sql_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sql import make_sql_tool
 
     return make_sql_tool(_database(ctx)) if ctx.db is not None else None
 
 
-def _sql_schema(ctx: ToolContext) -> BaseTool | None:
+def sql_schema_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sql import make_sql_schema_tool
 
     return make_sql_schema_tool(_database(ctx)) if ctx.db is not None else None
 
 
-def _python(ctx: ToolContext) -> BaseTool | None:
+def python_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
 
     root = ctx.data_dir / "sandbox" if ctx.data_dir else None
     return make_python_tool(PythonSandbox(timeout=ctx.python_timeout, root_dir=root))
 
 
-def _search(ctx: ToolContext) -> BaseTool | None:
+def search_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.search import DocumentIndex, make_search_tool
 
     if not ctx.docs or ctx.embeddings is None:
@@ -156,34 +186,24 @@ def _search(ctx: ToolContext) -> BaseTool | None:
     return make_search_tool(index)
 
 
-def _remember(ctx: ToolContext) -> BaseTool | None:
+def remember_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.memory import make_remember_tool
 
     facts = ctx.extra.get("facts")
     return make_remember_tool(facts, ctx.extra.get("on_facts_changed")) if facts is not None else None
 
 
-def _forget(ctx: ToolContext) -> BaseTool | None:
+def forget_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.memory import make_forget_tool
 
     facts = ctx.extra.get("facts")
     return make_forget_tool(facts, ctx.extra.get("on_facts_changed")) if facts is not None else None
 
 
-def _web_search(ctx: ToolContext) -> BaseTool | None:
+def web_search_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.search import make_web_search_tool
 
     return make_web_search_tool(ctx.web_search) if ctx.web_search is not None else None
 
 
 default_registry = ToolRegistry()
-default_registry.register("kg_search", _kg_search)
-default_registry.register("kg_path", _kg_path)
-default_registry.register("sparql", _sparql)
-default_registry.register("sql", _sql)
-default_registry.register("sql_schema", _sql_schema)
-default_registry.register("python", _python)
-default_registry.register("search", _search)
-default_registry.register("web_search", _web_search)
-default_registry.register("remember", _remember)
-default_registry.register("forget", _forget)

@@ -1,0 +1,157 @@
+"""Plugins: a distribution installed with pip registers parts through agentmesh's entry-point
+groups, `agentmesh plugins` lists them, and settings that name them get them; in-process
+registration works too."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+
+from agentmesh import Agent, ConfigError, Settings, plugins
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
+from agentmesh.records import RetrievedNode
+from agentmesh.tools import ToolRegistry, default_registry
+
+PLUGIN = Path(__file__).parent / "data" / "plugin_demo"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The demo plugin built and pip-installed into a folder of its own (no network: the
+    build uses this environment's setuptools)."""
+    work = tmp_path_factory.mktemp("plugin")
+    source = work / "src"
+    shutil.copytree(PLUGIN, source)
+    target = work / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--no-index", "--target", str(target), str(source)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert list(target.glob("agentmesh_demo_plugin-*.dist-info"))
+    return target
+
+
+def _agentmesh(site: Path, home: Path, *args: str, settings: str = "") -> subprocess.CompletedProcess:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "agentmesh.toml").write_text(settings)
+    env = {**os.environ, "PYTHONPATH": str(site), "AGENTMESH_HOME": str(home / "data")}
+    return subprocess.run([sys.executable, "-m", "agentmesh.apps.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=home, timeout=120)
+
+
+def test_plugins_lists_the_installed_distribution(site, tmp_path):
+    listed = _agentmesh(site, tmp_path, "plugins", "--json")
+    assert listed.returncode == 0, listed.stderr
+    found = {(p["kind"], p["name"]): p["source"] for p in json.loads(listed.stdout)}
+    for part in [("models", "demo"), ("embeddings", "demo"), ("tools", "shout"), ("tools", "whisper"),
+                 ("caches", "demo"), ("checkpointers", "memory"), ("retrievers", "demo")]:
+        assert found[part] == "agentmesh-demo-plugin"
+    assert found[("models", "embedded")] == "agentmesh"  # the built-ins come through the same groups
+    assert found[("caches", "sqlite")] == "agentmesh"
+
+
+DEMO_SETTINGS = '''
+model = "demo"
+embeddings = "demo"
+tools = ["shout", "whisper"]
+cache_backend = "demo"
+retriever = "demo"
+threads = "memory://"
+'''
+
+
+def test_ask_uses_the_model_tool_cache_and_retriever_the_settings_name(site, tmp_path):
+    first = _agentmesh(site, tmp_path, "ask", "What melts at 1234 K?", "--json", settings=DEMO_SETTINGS)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["answer"] == "The tool said HELLO PLUGIN and the evidence names Zephyrium."  # model + tool + retriever
+    assert result["model"] == "demo-model"
+    assert [c["name"] for c in result["tool_calls"]] == ["shout"]
+    assert result["grounding"][0]["uri"] == "urn:demo:zephyrium"
+    assert result["cached"] is None
+    stored = json.loads((tmp_path / "data" / "demo-cache.json").read_text())  # the plugin's cache got the answer
+    assert [v["answer"] for v in stored.values()] == [result["answer"]]
+
+    again = _agentmesh(site, tmp_path, "ask", "What melts at 1234 K?", "--json", settings=DEMO_SETTINGS)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["cached"]["answer"] == result["answer"]  # served by the plugin's cache
+
+
+def test_a_plugin_that_fails_to_load_is_named(site, tmp_path):
+    broken = _agentmesh(site, tmp_path, "ask", "hello", settings='model = "broken"\n')
+    assert broken.returncode == 2
+    assert "models plugin 'broken' (agentmesh_demo:no_such_factory, from agentmesh-demo-plugin) failed to load" in broken.stderr
+    unknown = _agentmesh(site, tmp_path, "ask", "hello", settings='model = "embedded"\ncache_backend = "nosuch"\n')
+    assert unknown.returncode == 2
+    assert "unknown cache 'nosuch' in setting 'cache_backend'; known: demo, redis, sqlite" in unknown.stderr
+
+
+# -- in process -------------------------------------------------------------------------------
+@tool
+def shout(text: str) -> str:
+    """Repeat the text in capital letters."""
+    return text.upper()
+
+
+def _scripted(*replies: AIMessage) -> FakeToolChatModel:
+    return FakeToolChatModel(responses=list(replies))
+
+
+def test_default_registry_add_offers_a_tool_to_every_agent():
+    """README says ``default_registry.add(tool)`` adds a tool for every agent; the agent used
+    to build only the tools the settings named, so the added tool was never offered."""
+    default_registry.add(shout)
+    try:
+        call = AIMessage("", tool_calls=[{"name": "shout", "args": {"text": "hi"}, "id": "c1"}])
+        agent = Agent(Settings.load(tools=["python"], cache=False),
+                      model=_scripted(call, AIMessage("It said HI.")), embeddings=HashingEmbeddings())
+        assert [t.name for t in agent.tools] == ["python", "shout"]
+        result = agent.run("Shout hi")
+        assert result.tool_calls[0].output == "HI"
+    finally:
+        default_registry.remove("shout")
+    assert "shout" not in [t.name for t in Agent(Settings.load(tools=["python"], cache=False), model=_scripted(
+        AIMessage("ok")), embeddings=HashingEmbeddings()).tools]
+
+
+def test_registered_factories_and_models_in_process(monkeypatch):
+    registry = ToolRegistry()
+    registry.register("loud", lambda ctx: shout)
+    assert "loud" in registry and "kg_search" in registry  # its own, then the entry points
+    monkeypatch.setitem(plugins.models._local, "scripted", lambda name, s: _scripted(AIMessage(f"model {name}")))
+    agent = Agent(Settings.load(model="scripted:x", tools=["loud"], cache=False), registry=registry,
+                  embeddings=HashingEmbeddings())
+    assert [t.name for t in agent.tools] == ["shout"]
+    assert agent.run("hello").answer == "model x"
+    with pytest.raises(ConfigError, match="unknown tool 'nosuch'"):
+        registry.build(["nosuch"], None)
+
+
+class _Metals:
+    """Any object with retrieve(): no KnowledgeBase needed."""
+
+    def retrieve(self, question, k=5, *, hops=1):
+        return [RetrievedNode("urn:x:osmium", "Osmium", "The densest element.", 0.9)]
+
+
+def test_agent_grounds_in_any_retriever():
+    model = _scripted(AIMessage("Osmium is the densest element."))
+    agent = Agent(Settings.load(cache=False, tools=[]), model=model, retriever=_Metals(), embeddings=HashingEmbeddings())
+    result = agent.run("What is the densest element?")
+    assert result.grounding[0]["label"] == "Osmium"
+    assert "Osmium" in " ".join(m.text for m in model.calls[0])
+    assert agent.knowledge is None  # the graph tools need a KnowledgeBase; they are not offered
+
+
+def test_a_retriever_plugin_that_returns_something_else_is_refused(monkeypatch):
+    monkeypatch.setitem(plugins.retrievers._local, "wrong", lambda s, e: object())
+    with pytest.raises(ConfigError, match="retriever 'wrong' made a object, which has no retrieve"):
+        Agent(Settings.load(retriever="wrong", cache=False, tools=[]), model=_scripted(AIMessage("x")),
+              embeddings=HashingEmbeddings())
