@@ -1,6 +1,7 @@
 """agentmesh: grounded assistants over your own knowledge graph and data, on LangGraph."""
 
 from agentmesh.agent import Agent, AgentResult, ToolActivity
+from agentmesh.assembly import Components
 from agentmesh.claims import Claim, ClaimChecker, Evidence
 from agentmesh.evaluation import evaluate, load_questions
 from agentmesh.config import Settings
@@ -20,6 +21,8 @@ from agentmesh.errors import (
 from agentmesh.graphs import Citation, build_agent_graph
 from agentmesh.graphs.workflow import Workflow, WorkflowError, WorkflowResult
 from agentmesh.knowledge import KnowledgeBase
+from agentmesh.ports import AnswerCache, AnswerCheck, Retriever, Router
+from agentmesh.records import RunContext
 from agentmesh.tools import ToolRegistry, default_registry
 
 __version__ = "0.1.0"
@@ -29,6 +32,12 @@ __all__ = [
     "load_questions",
     "Agent",
     "AgentResult",
+    "AnswerCache",
+    "AnswerCheck",
+    "Components",
+    "Retriever",
+    "Router",
+    "RunContext",
     "AgentmeshError",
     "Citation",
     "Claim",

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 from agentmesh.ports import AnswerCheck
 from agentmesh.records import Claim, Evidence
 
-__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source"]
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:

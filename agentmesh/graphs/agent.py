@@ -55,7 +55,7 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
-           "NOT_RUN_OBSERVATION", "APPROVAL_MODES"]
+           "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "redactor"]
 
 APPROVAL_MODES = ("ask", "auto", "deny")
 

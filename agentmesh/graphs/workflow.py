@@ -59,7 +59,7 @@ from langgraph.types import Command, interrupt
 
 from agentmesh.errors import AgentmeshError, ConfigError
 
-__all__ = ["Workflow", "Step", "WorkflowResult", "WorkflowError", "load_workflow"]
+__all__ = ["Workflow", "Step", "WorkflowResult", "WorkflowError", "load_workflow", "WorkflowState", "StepRunner"]
 
 KINDS = ("agent", "tool", "python", "template")
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -12,7 +12,7 @@ from rdflib.namespace import DC, DCTERMS, RDFS, SKOS, Namespace
 if TYPE_CHECKING:
     from agentmesh.knowledge.store import KnowledgeStore
 
-__all__ = ["NodeText", "DescriptionConfig", "describe_nodes", "label_of"]
+__all__ = ["NodeText", "DescriptionConfig", "describe_nodes", "label_of", "local_name"]
 
 EXTRACTION_VERSION = 3
 """Bump when describe_nodes changes what it extracts, so saved indexes are rebuilt."""

@@ -9,7 +9,7 @@ from agentmesh.errors import ToolError
 from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase, format_nodes
 
-__all__ = ["make_kg_search", "make_kg_path"]
+__all__ = ["make_kg_search", "make_kg_path", "KgSearchArgs", "KgPathArgs"]
 
 KG_SEARCH_DESCRIPTION = (
     "Search the knowledge graph for entities (models, organisations, licences, products...) and "

@@ -12,7 +12,7 @@ from agentmesh.errors import AgentmeshError, ToolError
 from agentmesh.records import Citation
 from agentmesh.memory.facts import FactStore
 
-__all__ = ["make_remember_tool", "make_forget_tool"]
+__all__ = ["make_remember_tool", "make_forget_tool", "RememberArgs", "ForgetArgs"]
 
 REMEMBER_DESCRIPTION = (
     "Remember a fact the user asks you to keep (about themselves, their team, their systems), so it "

@@ -61,7 +61,7 @@ from agentmesh.errors import ToolError
 from agentmesh.records import Citation
 from agentmesh.tools._kernel import KERNEL_SOURCE, SECCOMP_SOURCE
 
-__all__ = ["PythonSandbox", "SandboxResult", "make_python_tool"]
+__all__ = ["PythonSandbox", "SandboxResult", "make_python_tool", "PythonArgs"]
 
 PYTHON_DESCRIPTION = (
     "Run Python 3 code in an isolated sandbox session and get back what it prints (the last "

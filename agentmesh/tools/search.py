@@ -37,8 +37,7 @@ from agentmesh.models.embeddings import embedding_model_id
 
 __all__ = [
     "Chunk", "SearchHit", "DocumentIndex", "make_search_tool",
-    "WebResult", "WebSearchProvider", "FakeWebSearch", "make_web_search_tool",
-]
+    "WebResult", "WebSearchProvider", "FakeWebSearch", "make_web_search_tool", "SearchArgs", "WebArgs"]
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".rst", ".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}

@@ -24,7 +24,7 @@ from agentmesh.errors import ReadOnlyViolationError, ToolError
 from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase
 
-__all__ = ["check_query", "run_sparql", "SparqlResult", "make_sparql_tool"]
+__all__ = ["check_query", "run_sparql", "SparqlResult", "make_sparql_tool", "SparqlArgs"]
 
 _FORMS = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT", "DescribeQuery": "DESCRIBE"}
 SPARQL_DESCRIPTION = (

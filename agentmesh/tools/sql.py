@@ -47,7 +47,7 @@ from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
 
-__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool"]
+__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs"]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
