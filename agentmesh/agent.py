@@ -25,7 +25,7 @@ from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
 from agentmesh.ports import AnswerCache, Retriever
-from agentmesh.records import Citation
+from agentmesh.records import Citation, RunContext
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.knowledge.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import CacheHit, cache_scope
@@ -247,68 +247,64 @@ class Agent:
     def _config(self, thread_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": recursion_limit_for(self.settings.max_steps)}
 
-    def _input(self, message: str, thread_id: str, private: bool, run_id: str, context: Sequence[Any] = ()) -> dict[str, Any]:
-        # the thread id, run id and privacy flag travel with the message: a routed model reads them
-        # (budgets and accounting per thread and run; private data goes to local models only,
-        # for the rest of the thread)
-        tags = {"thread_id": thread_id, "run_id": run_id, "private": private}
-        return {"messages": [*context, HumanMessage(message, additional_kwargs=tags)]}
+    def _input(self, message: str, context: Sequence[Any] = ()) -> dict[str, Any]:
+        return {"messages": [*context, HumanMessage(message)]}
 
-    def run(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
+    def run(self, message: str, thread_id: str | None = None, *, private: bool = False, user: str | None = None) -> AgentResult:
         """Answer ``message`` in thread ``thread_id`` (a new thread when None). ``private``: this
-        message (and so the rest of the thread) may only reach local models. When a dangerous
-        tool call needs approval the result has ``pending`` calls; answer with :meth:`resume`."""
-        thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
-        return self._invoke(self._input(message, thread_id, private, run_id), thread_id, run_id)
+        message (and so the rest of the thread) may only reach local models. ``user``: who asks
+        (a server's authenticated user), for the run's context. When a dangerous tool call needs
+        approval the result has ``pending`` calls; answer with :meth:`resume`."""
+        run = RunContext(thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16], private, user)
+        return self._invoke(self._input(message), run)
 
     def resume(self, thread_id: str, decision: Any = True) -> AgentResult:
         """Continue a run stopped for approval. ``decision``: True/"approve", False/"reject",
         ``{"decision": "reject", "reason": "..."}``, or a dict of these by call id."""
-        run_id = self._pending_run_id(thread_id)
-        return self._invoke(Command(resume=decision), thread_id, run_id)
+        return self._invoke(Command(resume=decision), self._pending_run(thread_id))
 
-    def _invoke(self, payload: Any, thread_id: str, run_id: str) -> AgentResult:
+    def _invoke(self, payload: Any, run: RunContext) -> AgentResult:
         started = time.time()
         try:
-            state = self.graph.invoke(payload, self._config(thread_id), durability=DURABILITY)
+            state = self.graph.invoke(payload, self._config(run.thread_id), context=run, durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id, started, run_id)
+        return self._result(state, run.thread_id, started, run.run_id)
 
-    async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False) -> AgentResult:
+    async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False,
+                   user: str | None = None) -> AgentResult:
         """Async :meth:`run`."""
-        thread_id, run_id = thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16]
-        return await self._ainvoke(self._input(message, thread_id, private, run_id), thread_id, run_id)
+        run = RunContext(thread_id or uuid.uuid4().hex, uuid.uuid4().hex[:16], private, user)
+        return await self._ainvoke(self._input(message), run)
 
     async def aresume(self, thread_id: str, decision: Any = True) -> AgentResult:
         """Async :meth:`resume`."""
-        return await self._ainvoke(Command(resume=decision), thread_id, self._pending_run_id(thread_id))
+        return await self._ainvoke(Command(resume=decision), self._pending_run(thread_id))
 
-    async def _ainvoke(self, payload: Any, thread_id: str, run_id: str) -> AgentResult:
+    async def _ainvoke(self, payload: Any, run: RunContext) -> AgentResult:
         started = time.time()
         try:
-            state = await self.graph.ainvoke(payload, self._config(thread_id), durability=DURABILITY)
+            state = await self.graph.ainvoke(payload, self._config(run.thread_id), context=run, durability=DURABILITY)
         except Exception as exc:
             raise self._translate(exc) from exc
-        return self._result(state, thread_id, started, run_id)
+        return self._result(state, run.thread_id, started, run.run_id)
 
     def pending(self, thread_id: str) -> list[dict[str, Any]]:
         """The tool calls of ``thread_id`` waiting for approval (empty when none)."""
         snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
         return [call for item in (snapshot.interrupts if snapshot else ()) for call in _approval_calls(item.value)]
 
-    def _pending_run_id(self, thread_id: str) -> str:
-        """The run id of the stopped run (from its question), read in one look at the checkpoint."""
+    def _pending_run(self, thread_id: str, user: str | None = None) -> RunContext:
+        """The context of the stopped run (its id and privacy are in the thread's state), read in one look."""
         snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
         if not any(_approval_calls(item.value) for item in (snapshot.interrupts if snapshot else ())):
             raise AgentmeshError(f"thread {thread_id!r} has no tool call waiting for approval")
-        for message in reversed(snapshot.values.get("messages", [])):
-            if isinstance(message, HumanMessage):
-                return str(message.additional_kwargs.get("run_id") or uuid.uuid4().hex[:16])
-        return uuid.uuid4().hex[:16]
+        values = snapshot.values or {}
+        return RunContext(thread_id, str(values.get("run_id") or uuid.uuid4().hex[:16]), bool(values.get("private")), user)
 
     def stream(self, message: str | None, thread_id: str | None = None, *, private: bool = False,
-               resume: Any = None, mode: str = "updates", context: Sequence[Any] = ()) -> Iterator[tuple[str, Any]]:
+               resume: Any = None, mode: str = "updates", context: Sequence[Any] = (),
+               user: str | None = None) -> Iterator[tuple[str, Any]]:
         """Yield events as the run goes: ``(node, update)`` as each node finishes,
         ``("__interrupt__", [pending calls])`` when approval is needed, with ``mode="messages"``
         also ``("token", text)`` for each piece of the model's text, and last ``("result",
@@ -318,16 +314,17 @@ class Agent:
         whole conversation each time instead of naming a thread."""
         thread_id = thread_id or uuid.uuid4().hex
         if message is None:
-            run_id = self._pending_run_id(thread_id)
+            run = self._pending_run(thread_id, user)
             payload: Any = Command(resume=resume)
         else:
-            run_id = uuid.uuid4().hex[:16]
-            payload = self._input(message, thread_id, private, run_id, context)
+            run = RunContext(thread_id, uuid.uuid4().hex[:16], private, user)
+            payload = self._input(message, context)
+        run_id = run.run_id
         modes = ["updates", "messages"] if mode == "messages" else ["updates"]
         started = time.time()
         config = self._config(thread_id)
         try:
-            for kind, chunk in self.graph.stream(payload, config, stream_mode=modes, durability=DURABILITY):
+            for kind, chunk in self.graph.stream(payload, config, context=run, stream_mode=modes, durability=DURABILITY):
                 if kind == "messages":
                     piece, meta = chunk
                     if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
@@ -381,7 +378,8 @@ class Agent:
                     )
         model_calls = [
             {"model": m.response_metadata.get("model_name", self.model_name), "reason": m.response_metadata.get("route_reason", ""),
-             "fallback_after": m.response_metadata.get("fallback_after", [])}
+             "fallback_after": m.response_metadata.get("fallback_after", []),
+             "rejected": m.response_metadata.get("route_rejected", {})}
             for m in turn if isinstance(m, AIMessage) and not m.response_metadata.get("stop_reason") and not m.response_metadata.get("cached")
         ]
         result = AgentResult(

@@ -198,8 +198,10 @@ def test_a_private_request_is_marked_private_in_its_thread(served):
     server, agent = served
     client(server).chat.completions.create(model="x", user="secret", messages=[{"role": "user", "content": "Claude 2.1?"}],
                                            extra_headers={"X-Agentmesh-Private": "true"})
-    first = next(m for m in agent.history("secret") if m.type == "human")
-    assert first.additional_kwargs["private"] is True
+    state = agent.graph.get_state({"configurable": {"thread_id": "secret"}}).values
+    assert state["private"] is True  # kept in the thread's state for its later turns
+    first = next(m for m in state["messages"] if m.type == "human")
+    assert first.additional_kwargs == {}  # the run's context never rides inside a message
 
 
 @contextmanager

@@ -36,10 +36,12 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveM
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
+from agentmesh.records import RunContext
 from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, cut_repetition, evidence_answer, tool_source
 from agentmesh.prompts import (
     CHECK_RETRY_PROMPT,
@@ -277,13 +279,16 @@ def build_agent_graph(
     if approval not in APPROVAL_MODES:
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
 
-    def ground(state: AgentState) -> Command:
+    def ground(state: AgentState, runtime: Runtime[RunContext]) -> Command:
         """Cache lookup, then retrieval and tool selection: the context the model will get.
 
         One node rather than three, because each LangGraph step costs a checkpoint write."""
         messages = state.get("messages", [])
         question = _last_question(messages)
-        reset = {"question": question, "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
+        run = runtime.context if isinstance(runtime.context, RunContext) else None
+        # a thread once private stays private: its earlier turns are in every later prompt
+        private = bool(state.get("private")) or bool(run and run.private)
+        reset = {"question": question, "run_id": run.run_id if run else "", "private": private, "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
                  "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
@@ -310,7 +315,7 @@ def build_agent_graph(
                 and all(c["status"] == "supported" for c in update.get("claims", []))):
             cache_store(state["question"], update["answer"], update["citations"])
 
-    def act(state: AgentState) -> dict[str, Any]:
+    def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
         history = repair_tool_pairs(state["messages"])
         update: dict[str, Any] = {}
@@ -325,7 +330,10 @@ def build_agent_graph(
         runnable = model.bind_tools(offered) if offered else model
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
-        response = runnable.invoke([system, *map(mark_as_data, history), *retry])
+        # the run's context reaches the model in the call's metadata, never inside a message
+        run = runtime.context if isinstance(runtime.context, RunContext) else RunContext(thread_id="")
+        context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
+        response = runnable.invoke([system, *map(mark_as_data, history), *retry], config={"metadata": context.metadata()})
         return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
     def after_act(state: AgentState) -> str:
@@ -348,8 +356,6 @@ def build_agent_graph(
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
         if redact is not None and isinstance(result.content, str):
             result.content = redact(result.content)
-        if (tool.metadata or {}).get("private"):  # its output may only reach local models
-            result.additional_kwargs["private"] = True
         return result, result.status != "error"
 
     def gate(calls: Sequence[dict[str, Any]]) -> dict[str, str]:
@@ -389,6 +395,8 @@ def build_agent_graph(
         }
         if errors:
             update["last_error"] = errors[-1].text
+        if any((getattr(tools_by_name.get(c["name"]), "metadata", None) or {}).get("private") for c in runnable):
+            update["private"] = True  # its output may only reach local models, for the rest of the thread
         return update
 
     def after_tools(state: AgentState) -> str:
@@ -460,7 +468,7 @@ def build_agent_graph(
         remember(state, update)
         return Command(goto=END, update=update)
 
-    builder = StateGraph(AgentState)
+    builder = StateGraph(AgentState, context_schema=RunContext)
     builder.add_node("ground", ground, destinations=("act", END))
     builder.add_node("act", act)
     builder.add_node("tools", run_tools)

@@ -1,9 +1,10 @@
 """A chat model that routes every call: policy router, retries, fallbacks, circuit breaker, ledger.
 
 Each call:
-1. builds a ``RouteRequest`` from the messages (approximate token count; privacy when any
-   message carries ``additional_kwargs["private"]``, set by ``Agent.run(private=True)`` or by a
-   tool marked ``metadata={"private": True}``; the thread's id for its budget);
+1. builds a ``RouteRequest`` from the messages (approximate token count) and the run's context,
+   which the agent graph passes in the call's metadata (``agentmesh.records.RunContext``):
+   privacy, set by ``Agent.run(private=True)`` or by a tool marked ``metadata={"private": True}``,
+   and the thread's and run's ids for budgets and accounting;
 2. asks the router for a model and ordered fallbacks, within what is left of the budgets;
 3. tries them in order: transient failures (timeouts, connection errors, 429, 5xx) are retried
    with exponential backoff, honouring ``Retry-After``; other failures and malformed output
@@ -261,7 +262,6 @@ class RoutedChatModel(BaseChatModel):
     max_wait_s: float = 5.0
     bound_tools: list[Any] = Field(default_factory=list)
     tool_choice: Any = None
-    last_decision: Any = None
     health_ttl_s: float = 30.0
     """Local servers are probed (GET /models) at most this often; one that does not answer is left out."""
     health: dict[str, tuple[float, bool]] = Field(default_factory=dict)
@@ -301,16 +301,16 @@ class RoutedChatModel(BaseChatModel):
         tokens = None if self.budget_tokens is None else self.budget_tokens - tokens_all
         return Budget(money_usd=min(left) if left else None, tokens=tokens)
 
-    def _route(self, messages: list[BaseMessage]) -> tuple[Any, str, str]:
+    def _route(self, messages: list[BaseMessage], run_manager: Any = None) -> tuple[Any, str, str]:
         last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
-        tags = (last.additional_kwargs or {}) if last else {}
-        thread, run = str(tags.get("thread_id", "")), str(tags.get("run_id", ""))
-        private = any((m.additional_kwargs or {}).get("private") for m in messages)
+        # the run's context (agentmesh.records.RunContext) comes in the call's metadata
+        meta = (getattr(run_manager, "metadata", None) or {}) if run_manager is not None else {}
+        thread, run = str(meta.get("agentmesh_thread_id", "")), str(meta.get("agentmesh_run_id", ""))
+        private = bool(meta.get("agentmesh_private"))
         request = RouteRequest(last.text if last else "", count_tokens_approximately(messages), self.max_output_tokens,
                                private=private, needs_tools=bool(self.bound_tools), latency_target_s=self.latency_target_s)
         unavailable = frozenset(available_models(self.catalog)) | self.breaker.open_names() | self._local_down()
         decision = self.router.route(request, self._budget(thread), unavailable=unavailable)
-        self.last_decision = decision
         return decision, thread, run
 
     def _candidates(self, decision: Any, failures: list[str]) -> Iterator[tuple[ModelSpec, Any]]:
@@ -325,16 +325,17 @@ class RoutedChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        decision, thread, run = self._route(messages)
+        decision, thread, run = self._route(messages, run_manager)
         failures: list[str] = []
         for spec, model in self._candidates(decision, failures):
             outcome = self._try(spec, model, messages, stop, thread, decision.reason, run)
             if isinstance(outcome, AIMessage):
                 outcome.response_metadata = {**outcome.response_metadata, "model_name": spec.name,
-                                             "route_reason": decision.reason, "fallback_after": failures}
+                                             "route_reason": decision.reason, "fallback_after": failures,
+                                             "route_rejected": dict(decision.rejected)}
                 return ChatResult(generations=[ChatGeneration(message=outcome)])
             failures.append(f"{spec.name}: {outcome}")
-        raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
+        raise ModelUnavailableError(_all_failed(failures, decision))
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
@@ -342,7 +343,7 @@ class RoutedChatModel(BaseChatModel):
         before its first piece is retried or replaced, as in ``_generate``; once text has been
         passed on it cannot be taken back, so a failure after that is an error. A reply with tool
         calls is held until it is complete, so malformed arguments still move to the next model."""
-        decision, thread, run = self._route(messages)
+        decision, thread, run = self._route(messages, run_manager)
         failures: list[str] = []
         for spec, model in self._candidates(decision, failures):
             for attempt in range(self.max_retries + 1):
@@ -379,7 +380,7 @@ class RoutedChatModel(BaseChatModel):
                     usage = chunk.usage_metadata or usage
                 self._record_ok(spec, messages, whole, usage, started, thread, decision.reason, run)
                 return
-        raise ModelUnavailableError("every model for this request failed: " + "; ".join(failures))
+        raise ModelUnavailableError(_all_failed(failures, decision))
 
     @staticmethod
     def _tagged(chunk: Any, spec: ModelSpec, decision: Any, failures: list[str], passed_on: bool) -> AIMessageChunk:
@@ -388,6 +389,7 @@ class RoutedChatModel(BaseChatModel):
                                usage_metadata=chunk.usage_metadata, id=chunk.id)
         if not passed_on:
             piece.response_metadata = {"model_name": spec.name, "route_reason": decision.reason,
+                                       "route_rejected": dict(decision.rejected),
                                        "fallback_after": list(failures)}
         return piece
 
@@ -460,3 +462,8 @@ def _cut_arguments(chunks: list[Any]) -> bool:
             except ValueError:
                 return True
     return False
+
+
+def _all_failed(failures: list[str], decision: Any) -> str:
+    left_out = "; ".join(f"{name}: {why}" for name, why in decision.rejected.items())
+    return "every model for this request failed: " + "; ".join(failures) + (f" (left out: {left_out})" if left_out else "")
