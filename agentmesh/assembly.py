@@ -139,6 +139,8 @@ class Components:
                 value = value if isinstance(value, MemoEmbeddings) else MemoEmbeddings(value)
             if name == "cache" and value is True:
                 continue  # True: the configured one
+            if name == "retriever":
+                value = _as_retriever(value)
             self._parts[name] = value
         return self
 
@@ -176,7 +178,7 @@ class Components:
             name = self.settings.retriever
             if name == "knowledge_graph" and not wants_knowledge(self.settings):
                 return None
-            part = plugins.retrievers.get(name)(self.settings, self.embeddings)
+            part = _as_retriever(plugins.retrievers.get(name)(self.settings, self.embeddings))
             if part is not None and not isinstance(part, Retriever):
                 raise ConfigError(f"retriever '{name}' made a {type(part).__name__}, which has no retrieve(question, k, hops=)")
             return part
@@ -253,6 +255,17 @@ class Components:
         cache = self._parts.get("cache")
         if cache:
             cache.close()
+
+
+def _as_retriever(part: Any) -> Any:
+    """A LangChain ``BaseRetriever`` (a vector store's ``as_retriever()``) becomes a Retriever."""
+    from langchain_core.retrievers import BaseRetriever
+
+    if isinstance(part, BaseRetriever):
+        from agentmesh.knowledge.langchain import LangChainRetriever
+
+        return LangChainRetriever(part)
+    return part
 
 
 # -- the built-ins, registered through agentmesh's own entry points (pyproject.toml) -------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import networkx as nx
 import pyoxigraph as ox
@@ -37,6 +37,9 @@ from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Prog
 from agentmesh.knowledge.store import KnowledgeStore
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
 
 __all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes"]
 
@@ -256,6 +259,12 @@ class KnowledgeBase:
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
         return [(i, round(score, 4)) for score, i in scored[:k] if score >= floor]
+
+    def as_retriever(self, **options) -> "BaseRetriever":
+        """This graph as a LangChain ``BaseRetriever`` (``k``, ``hops``, ``min_relative_score``)."""
+        from agentmesh.knowledge.langchain import KnowledgeGraphRetriever
+
+        return KnowledgeGraphRetriever(knowledge=self, **options)
 
     def named_nodes(self, question: str) -> set[str]:
         """The URIs of the nodes ``question`` names, by label or by label without its variant
