@@ -136,3 +136,31 @@ def test_help_documents_commands_and_options():
     ask_help = runner.invoke(app, ["ask", "--help"]).output
     for option in ("--model", "--kg", "--db", "--base-url", "--thread", "--json"):
         assert option in ask_help
+
+
+def test_ask_reads_a_long_question_from_stdin_or_a_file(fake_model, example_kg, tmp_path):
+    fake_model["responses"] = [AIMessage("Mistral AI.")]
+    question = "Who develops Mixtral 8x7B Instruct?\n" + "Some context the person pasted. " * 50
+    piped = runner.invoke(app, ["ask", "-", "-m", "fake", "--kg", str(example_kg), "--json"], input=question)
+    assert piped.exit_code == 0, piped.output
+    asked = [m.text for m in fake_model["model"].calls[0] if isinstance(m, HumanMessage)]
+    assert asked == [question.strip()]
+    (tmp_path / "q.txt").write_text(question)
+    from_file = runner.invoke(app, ["ask", "--file", str(tmp_path / "q.txt"), "-m", "fake", "--kg", str(example_kg)])
+    assert from_file.exit_code == 0 and "Mistral AI." in from_file.output
+
+
+@pytest.mark.parametrize("args, says", [
+    (["ask"], "the question is empty"),
+    (["ask", "   "], "the question is empty"),
+    (["ask", "x", "--file", "q.txt"], "not both"),
+    (["ask", "--file", "missing.txt"], "cannot read the question from missing.txt"),
+])
+def test_ask_without_a_question_says_how_to_give_one(fake_model, args, says):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and says in result.output
+
+
+def test_kg_search_refuses_a_negative_k(example_kg):
+    result = runner.invoke(app, ["kg", "search", "Mixtral", "--kg", str(example_kg), "-k", "-5"])
+    assert result.exit_code == 2 and "-k" in result.output

@@ -10,7 +10,7 @@ import pytest
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.tools.python_repl import PythonSandbox, make_python_tool
-from agentmesh.tools.sql import SAMPLE_NOTE, SQLDatabase, SQLiteReader, make_sql_schema_tool, make_sql_tool
+from agentmesh.tools.sql import SQLDatabase, SQLiteReader, make_sql_schema_tool, make_sql_tool
 
 
 @pytest.fixture
@@ -36,9 +36,11 @@ def test_sql_description_lists_tables_and_columns(db):
     assert "benchmarks(model_id, mmlu, humaneval, gsm8k)" in tool.description
 
 
-def test_sql_schema_tool_marks_samples_as_data(db):
+def test_sql_schema_tool_returns_only_the_schema(db):
+    """Internal prompt text never reaches a person's screen: the output is the schema alone (the
+    graph marks every tool result as data for the model; test_agent_graph checks that)."""
     text = make_sql_schema_tool(SQLDatabase(db)).invoke({})
-    assert text.startswith(SAMPLE_NOTE)
+    assert text.startswith("TABLE ") and "instruction" not in text.lower()
     assert "TABLE benchmarks (model_id TEXT PRIMARY KEY, mmlu REAL, humaneval REAL, gsm8k REAL)" in text
     assert "  FOREIGN KEY (model_id) REFERENCES models(id)" in text
     assert "  sample: 'GPT-4' | 86.4 | 67.0 | 92.0" in text

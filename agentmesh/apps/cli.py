@@ -99,7 +99,8 @@ def _print_result(result) -> None:
 
 @app.command()
 def ask(
-    question: str = typer.Argument(..., help="The question to answer."),
+    question: Optional[str] = typer.Argument(None, help="The question to answer; '-' reads it from standard input."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Read the question from this file (a long one, say)."),
     model: Optional[str] = ModelOpt,
     base_url: Optional[str] = BaseUrlOpt,
     kg: Optional[list[Path]] = KgOpt,
@@ -113,9 +114,7 @@ def ask(
     ),
 ) -> None:
     """Answer one question; print the answer, the tools called and the citations."""
-    if not question.strip():
-        error_line('the question is empty; pass it in quotes: agentmesh ask "..."')
-        raise typer.Exit(2)
+    question = _question(question, file)
     with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
         pending = agent.pending(thread) if thread else []
@@ -134,6 +133,25 @@ def ask(
         out.print_json(json.dumps(data, default=str))
     else:
         _print_result(result)
+
+
+def _question(question: Optional[str], file: Optional[Path]) -> str:
+    """The question from the argument, standard input ('-') or --file; exits 2 with a clear line if none."""
+    if file is not None and question not in (None, "-"):
+        error_line("give the question as an argument or with --file, not both")
+        raise typer.Exit(2)
+    try:
+        if file is not None:
+            question = file.read_text(encoding="utf-8")
+        elif question == "-":
+            question = sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        error_line(f"cannot read the question from {file or 'standard input'}: {exc}")
+        raise typer.Exit(2) from None
+    if not question or not question.strip():
+        error_line('the question is empty; pass it in quotes (agentmesh ask "..."), or use - or --file')
+        raise typer.Exit(2)
+    return question.strip()
 
 
 @app.command()

@@ -104,8 +104,8 @@ def kg_index(
 def kg_search(
     query: str = typer.Argument(..., help="What to look for."),
     kg: Optional[list[Path]] = KgOpt,
-    k: int = typer.Option(5, "-k", help="How many nodes."),
-    hops: int = typer.Option(1, "--hops", help="1: the node's facts; 2: also its neighbours'."),
+    k: int = typer.Option(5, "-k", min=1, help="How many nodes (1 or more)."),
+    hops: int = typer.Option(1, "--hops", min=1, max=2, help="1: the node's facts; 2: also its neighbours'."),
     config: Optional[Path] = ConfigOpt,
 ) -> None:
     """Show the nodes the agent would ground a question in, with scores and facts."""
