@@ -169,12 +169,29 @@ def test_an_agent_step_that_needs_approval_stops_the_workflow_until_decided(tmp_
     ("steps:\n  - id: a\n    agent: '{{ oops'", "step a: template error"),
     ("steps:\n  - id: a\n    template: x\n    retries: 3", "unknown key(s) retries"),
     ("steps:\n  - id: 'a b'\n    template: x", "'id' must be a name"),
+    # a reference to a step that does not exist, or runs later, or an undeclared input: with the line
+    ("steps:\n  - id: a\n    template: x\n  - id: b\n    template: '{{ steps.nosuch }}'",
+     "line 4: step b: {{ steps.nosuch }} names no earlier step; steps before it: a"),
+    ("steps:\n  - id: a\n    template: '{{ steps.b }}'\n  - id: b\n    template: x",
+     "line 2: step a: {{ steps.b }} names no earlier step (it runs later)"),
+    ("steps:\n  - id: a\n    tool: sql\n    args: {query: \"{{ steps['gone'] | tojson }}\"}", "{{ steps.gone }} names no earlier step"),
+    ("steps:\n  - id: a\n    template: x\n    when: 'steps.zzz'", "{{ steps.zzz }} names no earlier step"),
+    ("inputs: {topic: x}\nsteps:\n  - id: a\n    agent: 'About {{ inputs.topik }}'",
+     "{{ inputs.topik }} is not an input of the flow; declared: topic"),
 ])
 def test_a_bad_flow_file_is_refused_before_anything_runs_with_the_place(tmp_path, text, message):
     path = tmp_path / "flow.yaml"
     path.write_text(textwrap.dedent(text))
     with pytest.raises(WorkflowError, match=re.escape(message)):
         Workflow.load(path)
+
+
+def test_an_output_path_may_name_its_own_step_and_a_missing_value_is_an_error_not_null(tmp_path):
+    flow = Workflow({"steps": [{"id": "a", "template": "x", "output": "{{ steps.a | length }}.txt"},
+                               {"id": "b", "template": "{{ steps.a.nothing }}"}]}, tmp_path)
+    with pytest.raises(WorkflowError, match="step b: template error: .*nothing"):
+        flow.run(StepRunner(), InMemorySaver(), run_id="r")
+    assert (tmp_path / "1.txt").read_text() == "x\n"
 
 
 def test_a_failing_step_names_itself_and_keeps_the_steps_before(tmp_path):

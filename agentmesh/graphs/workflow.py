@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, TypedDict
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, StateGraph
@@ -115,6 +115,33 @@ class WorkflowState(TypedDict, total=False):
     run_id: str
 
 
+def _references(tree: nodes.Node) -> list[tuple[str, str]]:
+    """The ``steps.<id>`` / ``steps['<id>']`` and ``inputs.<name>`` a template uses."""
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        base = node.node
+        if isinstance(base, nodes.Name) and base.name in ("steps", "inputs"):
+            if isinstance(node, nodes.Getattr):
+                found.append((base.name, node.attr))
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                found.append((base.name, node.arg.value))
+    return found
+
+
+def _step_lines(text: str) -> list[int]:
+    """The line (1-based) where each entry of the flow's ``steps`` list starts; [] if not found."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "steps" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
 def load_workflow(path: str | Path) -> "Workflow":
     return Workflow.load(path)
 
@@ -122,8 +149,11 @@ def load_workflow(path: str | Path) -> "Workflow":
 class Workflow:
     """A parsed flow file. ``run`` and ``resume`` execute it; ``steps`` lists its steps."""
 
-    def __init__(self, spec: dict[str, Any], base_dir: Path, *, source: str = "<flow>") -> None:
+    def __init__(self, spec: dict[str, Any], base_dir: Path, *, source: str = "<flow>",
+                 lines: list[int] | None = None) -> None:
         self.source = source
+        self._lines = lines or []
+        """The line of each step in the flow file (from YAML), for errors that point at it."""
         self.base_dir = base_dir
         if not isinstance(spec, dict):
             raise WorkflowError(f"{source}: a workflow is a mapping with 'steps'")
@@ -151,14 +181,15 @@ class Workflow:
     def load(cls, path: str | Path) -> "Workflow":
         path = Path(path)
         try:
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            spec = yaml.safe_load(text)
         except FileNotFoundError:
             raise WorkflowError(f"no workflow file at {path}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise WorkflowError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-        return cls(spec, path.resolve().parent, source=str(path))
+        return cls(spec, path.resolve().parent, source=str(path), lines=_step_lines(text))
 
     def _parse_step(self, number: int, raw: Any) -> Step:
         where = f"{self.source}: step {number}"
@@ -180,22 +211,47 @@ class Workflow:
                     for_each=raw.get("for_each"), as_name=str(raw.get("as") or "item"), output=raw.get("output"),
                     thread=raw.get("thread"))
 
+    def _where(self, number: int, step: Step) -> str:
+        line = f" line {self._lines[number]}" if number < len(self._lines) else ""
+        return f"{self.source}{line}: step {step.id}"
+
     def _check_templates(self) -> None:
-        """Syntax errors are found before anything runs, with the step named."""
-        for step in self.steps:
+        """Before anything runs: syntax errors, and references to a step that does not come
+        earlier or an input the flow does not declare, each with the step and its line named
+        (a missing step used to render as null into the output and the run said "done")."""
+        for number, step in enumerate(self.steps):
+            where = self._where(number, step)
             texts = [step.spec] if step.kind in ("agent", "template") else []
             texts += [v for v in _walk(step.args) if isinstance(v, str)]
-            texts += [t for t in (step.output, step.for_each if isinstance(step.for_each, str) else None) if t]
+            texts += [t for t in (step.for_each if isinstance(step.for_each, str) else None,) if t]
+            trees = []
             for text in texts:
                 try:
-                    self.env.parse(str(text))
+                    trees.append(("", self.env.parse(str(text))))
                 except TemplateError as exc:
-                    raise WorkflowError(f"{self.source}: step {step.id}: template error: {exc}") from None
+                    raise WorkflowError(f"{where}: template error: {exc}") from None
+            if step.output:
+                try:  # an output path may name the step's own result
+                    trees.append(("output", self.env.parse(str(step.output))))
+                except TemplateError as exc:
+                    raise WorkflowError(f"{where}: template error in 'output': {exc}") from None
             if step.when:
                 try:
                     self.env.compile_expression(str(step.when))
+                    trees.append(("when", self.env.parse("{{ " + str(step.when) + " }}")))
                 except TemplateError as exc:
-                    raise WorkflowError(f"{self.source}: step {step.id}: 'when' is not an expression: {exc}") from None
+                    raise WorkflowError(f"{where}: 'when' is not an expression: {exc}") from None
+            earlier = [s.id for s in self.steps[:number]]
+            for part, tree in trees:
+                visible = earlier + [step.id] if part == "output" else earlier
+                for kind, name in _references(tree):
+                    if kind == "steps" and name not in visible:
+                        later = " (it runs later)" if name in {s.id for s in self.steps} else ""
+                        raise WorkflowError(f"{where}: {{{{ steps.{name} }}}} names no earlier step{later}; "
+                                            f"steps before it: {', '.join(earlier) or 'none'}")
+                    if kind == "inputs" and name not in self.inputs:
+                        raise WorkflowError(f"{where}: {{{{ inputs.{name} }}}} is not an input of the flow; "
+                                            f"declared: {', '.join(self.inputs) or 'none'} (add it under 'inputs:')")
 
     # -- templating ----------------------------------------------------------------------------
     def render(self, value: Any, context: dict[str, Any], step: str) -> Any:
@@ -203,7 +259,10 @@ class Workflow:
             if isinstance(value, str):
                 whole = _WHOLE_EXPRESSION.match(value)
                 if whole and "{{" not in whole.group(1) and "{%" not in value:
-                    return self.env.compile_expression(whole.group(1).strip())(**context)
+                    result = self.env.compile_expression(whole.group(1).strip(), undefined_to_none=False)(**context)
+                    if isinstance(result, Undefined):  # a missing name is an error, never null
+                        result._fail_with_undefined_error()
+                    return result
                 return self.env.from_string(value).render(**context)
             if isinstance(value, dict):
                 return {k: self.render(v, context, step) for k, v in value.items()}
