@@ -93,3 +93,18 @@ def test_a_named_node_beats_a_similar_one(minilm, example_kg):
     kb = KnowledgeBase.open([example_kg], minilm)
     assert kb.retrieve("Tell me about Claude 2", k=1)[0].label == "Claude 2"
     assert kb.retrieve("What is the context window of Claude 2.1?", k=1)[0].label == "Claude 2.1"
+
+
+def test_a_question_longer_than_the_context_window_says_the_limit(smollm2, tmp_path, monkeypatch):
+    """llama.cpp answers with a raw error dict; the person gets the sizes and what to do, exit 2."""
+    from typer.testing import CliRunner
+
+    from agentmesh.apps.cli import app
+
+    (tmp_path / "long.txt").write_text("Summarise this. " + "word " * 3000)
+    monkeypatch.setenv("AGENTMESH_N_CTX", "1024")
+    result = CliRunner().invoke(app, ["ask", "--file", str(tmp_path / "long.txt")])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "more than the embedded model's context window of 1024 tokens (setting n_ctx)" in said
+    assert "{" not in said  # no raw reply

@@ -123,7 +123,7 @@ class EmbeddedChatModel(BaseChatModel):
         with lock:
             result = server.handle_chat_completions(payload)
         if not isinstance(result, dict) or not result.get("choices"):
-            raise ModelError(f"embedded model returned no completion: {str(result)[:300]}")
+            raise _failure(result)
         choice = result["choices"][0]
         message = AIMessage(
             content=(choice["message"].get("content") or "").strip(),
@@ -159,13 +159,26 @@ class EmbeddedChatModel(BaseChatModel):
             if isinstance(item, BaseException):
                 raise ModelError(f"embedded model failed: {item}") from item
             if not isinstance(item, dict) or "error" in item:
-                raise ModelError(f"embedded model returned an error: {str(item)[:300]}")
+                raise _failure(item)
             choice = (item.get("choices") or [{}])[0]
             text = (choice.get("delta") or {}).get("content") or ""
             meta = {"model_name": self.model_name, "finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
             usage = _usage(item["usage"]) if item.get("usage") else None
             if text or meta or usage:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage, response_metadata=meta))
+
+
+def _failure(reply: Any) -> ModelError:
+    """llama.cpp's error reply as a sentence a person can act on (never its raw dict)."""
+    error = reply.get("error") if isinstance(reply, dict) else None
+    if isinstance(error, dict) and error.get("type") == "exceed_context_size_error":
+        return ModelError(
+            f"the question with its context is {error.get('n_prompt_tokens', '?')} tokens, more than the embedded "
+            f"model's context window of {error.get('n_ctx', '?')} tokens (setting n_ctx); the model did not run: "
+            "shorten the question, or raise n_ctx (up to 8192 for SmolLM2)")
+    if isinstance(error, dict) and error.get("message"):
+        return ModelError(f"the embedded model refused the request: {str(error['message'])[:300]}")
+    return ModelError("the embedded model returned no completion")
 
 
 def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
