@@ -53,7 +53,7 @@ def test_a_session_streams_cancels_runs_commands_and_asks_before_code(tmp_path, 
     child.expect("you>")
 
     child.sendline("/help")
-    child.expect(r"/threads \[N\|ID\]")
+    child.expect(r"/threads \[N\|ID\|all\]")
     child.expect("you>")
 
     # multi-line input, in a """ block

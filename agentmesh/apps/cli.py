@@ -122,7 +122,10 @@ def ask(
             err.print("[yellow]this thread has an earlier run waiting for approval[/]")
         while pending:
             pending = agent.resume(thread, decide(pending, approve)).pending
-        result = agent.run(question, thread_id=thread)
+        # a one-shot question gets a thread of its own kind, so chat's /threads does not list it
+        import uuid
+
+        result = agent.run(question, thread_id=thread or f"ask-{uuid.uuid4().hex}")
         while result.pending:
             result = agent.resume(result.thread_id, decide(result.pending, approve))
     if as_json:

@@ -61,17 +61,23 @@ def _checkpointer(config: Optional[Path]):
 
 
 @threads_app.command("list")
-def threads_list(config: Optional[Path] = ConfigOpt, limit: int = typer.Option(50, "--limit", "-n")) -> None:
-    """The most recent threads: id, messages, last question."""
-    from agentmesh.memory.conversation import list_threads
+def threads_list(config: Optional[Path] = ConfigOpt, limit: int = typer.Option(50, "--limit", "-n"),
+                 kind: Optional[list[str]] = typer.Option(None, "--kind", "-k",
+                                                          help="Only these kinds: chat, ask, workflow, eval, slack, server (repeatable).")) -> None:
+    """The most recent threads: id, kind, messages, last question."""
+    from agentmesh.errors import ConfigError
+    from agentmesh.memory.conversation import THREAD_KINDS, list_threads
 
     with one_line_errors():
-        threads = list_threads(_checkpointer(config), limit=limit)
+        known = {"chat", *THREAD_KINDS.values()}
+        if kind and set(kind) - known:
+            raise ConfigError(f"--kind {', '.join(sorted(set(kind) - known))}: use {', '.join(sorted(known))}")
+        threads = list_threads(_checkpointer(config), limit=limit, kinds=kind or None)
     table = Table()
-    for column in ("thread", "messages", "updated", "last question"):
+    for column in ("thread", "kind", "messages", "updated", "last question"):
         table.add_column(column)
     for t in threads:
-        table.add_row(t.thread_id, str(t.messages), t.updated[:19], escape(t.last_question[:80]))
+        table.add_row(t.thread_id, t.kind, str(t.messages), t.updated[:19], escape(t.last_question[:80]))
     out.print(table if threads else "no threads yet")
 
 

@@ -2,7 +2,7 @@
 
 * the answer streams as the model writes it, under a live panel of the tool calls (with their
   results) and, at the end, the citations;
-* commands: /help /new /threads [N|ID] /model [NAME] /kg [search TEXT] /cache [clear|wrong] /exit;
+* commands: /help /new /threads [N|ID|all] /model [NAME] /kg [search TEXT] /cache [clear|wrong] /exit;
 * input history is kept across sessions (``<home>/chat_history``), and so are the threads;
 * multi-line input: end a line with ``\\`` to continue it, or open a block with ``\"\"\"`` and
   close it with another; on a terminal Esc then Enter also inserts a new line;
@@ -35,7 +35,7 @@ __all__ = ["ChatREPL", "HELP"]
 HELP = """Commands:
   /help              this text
   /new               start a new thread
-  /threads [N|ID]    list recent threads, or switch to one (by its number in the list or its id)
+  /threads [N|ID|all]  list recent chat threads (all: every kind), or switch to one (its number or id)
   /model [NAME]      show the model, or switch to another (e.g. auto, openai:gpt-4o-mini)
   /kg [search TEXT]  the knowledge graph: size and sources, or the nodes that match TEXT
   /cache [clear]     semantic cache statistics, or empty it
@@ -148,7 +148,9 @@ class ChatREPL:
     def _threads(self, arg: str) -> None:
         from agentmesh.memory.conversation import list_threads
 
-        threads = list_threads(self.agent.checkpointer, limit=20)
+        everything = arg == "all"  # workflow, ask, eval and Slack threads too
+        threads = list_threads(self.agent.checkpointer, limit=20, kinds=None if everything else ("chat",))
+        arg = "" if everything else arg
         if arg:
             chosen = threads[int(arg) - 1].thread_id if arg.isdigit() and 0 < int(arg) <= len(threads) else arg
             if not self.agent.history(chosen):
@@ -161,12 +163,12 @@ class ChatREPL:
                     self._say(f"[dim]{'you' if message.type == 'human' else 'agent'}: {escape(message.text[:200])}[/]")
             return
         table = Table(show_header=True, header_style="bold")
-        for col in ("#", "thread", "messages", "last question", "updated"):
+        for col in ("#", "thread", "kind", "messages", "last question", "updated"):
             table.add_column(col)
         for i, t in enumerate(threads, 1):
             mark = " *" if t.thread_id == self.thread_id else ""
-            table.add_row(str(i), t.thread_id + mark, str(t.messages), escape(t.last_question[:60]), t.updated)
-        self._say(table if threads else "[dim]no threads yet[/]")
+            table.add_row(str(i), t.thread_id + mark, t.kind, str(t.messages), escape(t.last_question[:60]), t.updated)
+        self._say(table if threads else "[dim]no chat threads yet (/threads all also lists ask, workflow and eval threads)[/]")
 
     def _model(self, arg: str) -> None:
         if not arg:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from langchain_core.messages import HumanMessage
 
 from agentmesh.errors import ConfigError
 from agentmesh.graphs.history import fit_history, repair_tool_pairs
 
-__all__ = ["make_checkpointer", "sqlite_checkpointer", "postgres_checkpointer", "ThreadInfo", "list_threads", "delete_thread", "fit_history", "repair_tool_pairs"]
+__all__ = ["make_checkpointer", "sqlite_checkpointer", "postgres_checkpointer", "ThreadInfo", "THREAD_KINDS", "thread_kind", "list_threads", "delete_thread", "fit_history", "repair_tool_pairs"]
 
 
 def make_checkpointer(target: str, settings: Any = None) -> Any:
@@ -67,6 +67,15 @@ def sqlite_checkpointer(target: str, settings: Any = None) -> Any:
     return saver
 
 
+THREAD_KINDS = {"workflow:": "workflow", "ask-": "ask", "eval-": "eval", "slack:": "slack", "user:": "server"}
+"""How a thread's id tells where it was made: a workflow's agent step, `agentmesh ask`, an eval
+question, Slack, a server user; any other id is a conversation (chat, the API, Python)."""
+
+
+def thread_kind(thread_id: str) -> str:
+    return next((kind for prefix, kind in THREAD_KINDS.items() if thread_id.startswith(prefix)), "chat")
+
+
 @dataclass
 class ThreadInfo:
     thread_id: str
@@ -74,13 +83,20 @@ class ThreadInfo:
     last_question: str
     updated: str
 
+    @property
+    def kind(self) -> str:
+        """Where the thread was made (see THREAD_KINDS)."""
+        return thread_kind(self.thread_id)
 
-def list_threads(checkpointer: Any, limit: int = 50, where: Callable[[str], bool] | None = None) -> list[ThreadInfo]:
-    """The most recently updated threads, newest first (only those ``where(thread_id)`` keeps)."""
+
+def list_threads(checkpointer: Any, limit: int = 50, where: Callable[[str], bool] | None = None,
+                 kinds: Collection[str] | None = None) -> list[ThreadInfo]:
+    """The most recently updated threads, newest first (only those ``where(thread_id)`` keeps,
+    and of ``kinds`` when given: "chat", "ask", "workflow", "eval", "slack", "server")."""
     seen: dict[str, ThreadInfo] = {}
     for item in checkpointer.list(None):
         thread = item.config["configurable"]["thread_id"]
-        if thread in seen or (where is not None and not where(thread)):
+        if thread in seen or (where is not None and not where(thread)) or (kinds is not None and thread_kind(thread) not in kinds):
             continue
         messages = item.checkpoint.get("channel_values", {}).get("messages", [])
         question = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
