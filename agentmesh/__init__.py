@@ -19,7 +19,7 @@ from agentmesh.errors import (
     UnknownModelError,
 )
 from agentmesh.graphs import Citation, build_agent_graph
-from agentmesh.graphs.workflow import Workflow, WorkflowError, WorkflowResult
+from agentmesh.workflows import Workflow, WorkflowError, WorkflowResult
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.ports import AnswerCache, AnswerCheck, Retriever, Router
 from agentmesh.records import RunContext

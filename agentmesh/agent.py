@@ -27,7 +27,7 @@ from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redac
 from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation, RunContext
 from agentmesh.knowledge import KnowledgeBase
-from agentmesh.knowledge.provenance import RunRecord, save_trace
+from agentmesh.runs.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import CacheHit, cache_scope
 from agentmesh.memory.verify import KnowledgeCheck
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT

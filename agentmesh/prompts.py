@@ -26,7 +26,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "7"
+PROMPTS_VERSION = "6"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "

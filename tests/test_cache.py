@@ -88,7 +88,7 @@ def test_a_hit_skips_the_model_and_is_marked(example_kg, tmp_path, minilm):
     assert second.answer == "Claude 2.1 reads 200000 tokens."
     assert second.cached["question"] == "What is the context window of Claude 2.1?"
     assert [c.ref for c in second.citations] == [c.ref for c in first.citations]
-    from agentmesh.knowledge.provenance import AM, load_trace
+    from agentmesh.runs.provenance import AM, load_trace
 
     trace = load_trace(agent.traces_dir, second.run_id)
     assert (AM[f"run/{second.run_id}"], AM.cacheHit, Literal(True)) in trace

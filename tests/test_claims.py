@@ -188,7 +188,7 @@ def test_the_trace_links_each_supported_claim_to_its_evidence(tmp_path, example_
     from rdflib.namespace import PROV
 
     from agentmesh import Agent, Settings
-    from agentmesh.knowledge.provenance import AM, load_trace
+    from agentmesh.runs.provenance import AM, load_trace
     from agentmesh.models.testing import HashingEmbeddings
 
     settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False, top_k_nodes=3)

@@ -3,7 +3,8 @@ imports, even lazily inside a function, one that imports it back.
 
 From the bottom: ``records`` (plain records) and ``errors``; ``ports`` (protocols, on records);
 ``plugins`` (entry points) and ``config``; ``models``, ``knowledge``, ``memory``, ``tools``,
-``graphs`` (each below uses nothing above); ``assembly`` (builds the parts from settings);
+``graphs``, ``workflows`` (a spec and its runner; it reaches the agent through a factory),
+``runs`` (provenance traces) (each below uses nothing above); ``assembly`` (builds the parts from settings);
 ``agent``; ``apps`` (the faces)."""
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FORBIDDEN = {
     "tools": _ABOVE_PARTS,
     "memory": _ABOVE_PARTS,
     "assembly": ("agentmesh.agent", "agentmesh.apps"),
+    "workflows": ("agentmesh.agent", "agentmesh.apps", "agentmesh.assembly", "agentmesh.tools", "agentmesh.memory"),
+    "runs": (*_ABOVE_PARTS, "agentmesh.tools", "agentmesh.memory", "agentmesh.graphs", "agentmesh.workflows"),
 }
 ALLOWED = {"records": (), "ports": ("agentmesh.records",), "plugins": ("agentmesh.errors",)}
 

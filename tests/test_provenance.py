@@ -7,7 +7,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from rdflib import Graph, Literal, URIRef
 
 from agentmesh import Agent, Settings
-from agentmesh.knowledge.provenance import AM, PROV, load_trace, trace_svg
+from agentmesh.runs.provenance import AM, PROV, load_trace, trace_svg
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
 
 LLM = "https://example.org/llm/"

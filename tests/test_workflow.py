@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh import Agent, Settings
-from agentmesh.graphs.workflow import StepRunner, Workflow, WorkflowError
+from agentmesh.workflows import StepRunner, Workflow, WorkflowError
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
 
 HELPERS = '''

@@ -163,7 +163,7 @@ def trace_export(
 ) -> None:
     """Export a run's provenance graph (PROV-O) as Turtle or JSON-LD, or draw it as SVG."""
     from agentmesh.config import Settings
-    from agentmesh.knowledge.provenance import load_trace, trace_svg
+    from agentmesh.runs.provenance import load_trace, trace_svg
 
     with one_line_errors():
         if fmt not in ("turtle", "svg", "json-ld"):

@@ -88,7 +88,7 @@ def trace_show(run_id: str = typer.Argument(..., help="The run id printed by 'ag
     from rdflib import RDFS
 
     from agentmesh.config import Settings
-    from agentmesh.knowledge.provenance import AM, PROV, load_trace
+    from agentmesh.runs.provenance import AM, PROV, load_trace
 
     with one_line_errors():
         g = load_trace(Settings.load(config).data_dir("traces"), run_id)

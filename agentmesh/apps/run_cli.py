@@ -44,7 +44,7 @@ def run(
     """Run a workflow: its steps call the agent, tools or Python functions; outputs go to files."""
     from agentmesh.assembly import Components
     from agentmesh.config import Settings
-    from agentmesh.graphs.workflow import StepRunner, Workflow, WorkflowError
+    from agentmesh.workflows import StepRunner, Workflow, WorkflowError
 
     with one_line_errors():
         workflow = Workflow.load(flow)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agentmesh.graphs.workflow import StepRunner, Workflow, WorkflowError
+from agentmesh.workflows import StepRunner, Workflow, WorkflowError
 
 
 @pytest.fixture
