@@ -23,6 +23,7 @@ from agentmesh.assembly import Components
 from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
+from agentmesh.events import Event, events_of
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
 from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation, RunContext
@@ -342,6 +343,20 @@ class Agent:
         if snapshot.interrupts:
             values["__interrupt__"] = snapshot.interrupts
         yield "result", self._result(values, thread_id, started, run_id)
+
+    def events(self, message: str | None, thread_id: str | None = None, *, private: bool = False, resume: Any = None,
+               tokens: bool = True, context: Sequence[Any] = (), user: str | None = None) -> Iterator[Event]:
+        """The run as typed events (agentmesh.events): tokens, tool calls started and finished,
+        approvals needed, the answer, its citations and claims, and last ``Done(result)``.
+        ``tokens=False`` leaves out ``Token`` events (and LangGraph's cost of tracing them).
+        Under the strict answer check no tokens are streamed: an answer is shown once checked."""
+        tokens = tokens and self.answer_policy != "strict"
+        stream = self.stream(message, thread_id, private=private, resume=resume, mode="messages" if tokens else "updates",
+                             context=context, user=user)
+        try:
+            yield from events_of(stream)
+        finally:
+            stream.close()
 
     def history(self, thread_id: str) -> list[Any]:
         """The messages of a thread so far."""

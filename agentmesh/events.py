@@ -1,0 +1,145 @@
+"""One run of the agent as typed events: the one set every face uses (the REPL, the HTTP API
+and web page, Slack, your own code).
+
+``Agent.events(message, thread_id)`` yields them as the run goes, in this order:
+
+=====================  =========================================================================
+event                  what happened
+=====================  =========================================================================
+``Token``              a piece of the model's text as it is written (not under the strict check,
+                       which shows an answer only once it is checked)
+``ToolCallStarted``    the model proposed a tool call (``id``, ``name``, ``args``)
+``ToolCallFinished``   a tool returned (``ok``, ``output`` cut to :data:`OUTPUT_LIMIT` characters)
+``ApprovalNeeded``     dangerous calls wait for a person; the run stops here (``Agent.resume``)
+``Answer``             the answer shown (``stop_reason``; ``streamed``: its text came as tokens)
+``Citations``          the evidence it rests on, each ``{kind, ref, detail, verified}``
+``Claims``             each claim with its status and evidence (empty when the check is off)
+``Done``               the run's :class:`~agentmesh.agent.AgentResult`
+=====================  =========================================================================
+
+Each has ``type`` (its wire name: ``token``, ``tool_call``, ``tool_result``, ``approval``,
+``answer``, ``citations``, ``claims``, ``done``) and ``to_dict()``, the JSON the server streams.
+The agent graph's node names stay inside this module: nothing else decodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Iterator
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+__all__ = ["Event", "Token", "ToolCallStarted", "ToolCallFinished", "ApprovalNeeded", "Answer", "Citations", "Claims",
+           "Done", "OUTPUT_LIMIT", "events_of"]
+
+OUTPUT_LIMIT = 2000
+FINAL_STOP_REASONS = ("answered", "cached", "step_limit", "error_budget", "evidence_only", "not_found")
+
+
+@dataclass(frozen=True)
+class Event:
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **{k: v for k, v in self.__dict__.items()}}
+
+
+@dataclass(frozen=True)
+class Token(Event):
+    type: ClassVar[str] = "token"
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted(Event):
+    type: ClassVar[str] = "tool_call"
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCallFinished(Event):
+    type: ClassVar[str] = "tool_result"
+    id: str
+    name: str
+    ok: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class ApprovalNeeded(Event):
+    type: ClassVar[str] = "approval"
+    calls: list[dict[str, Any]]
+    """Each ``{"id", "name", "args"}``."""
+
+
+@dataclass(frozen=True)
+class Answer(Event):
+    type: ClassVar[str] = "answer"
+    text: str
+    stop_reason: str
+    streamed: bool
+
+
+@dataclass(frozen=True)
+class Citations(Event):
+    type: ClassVar[str] = "citations"
+    citations: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Claims(Event):
+    type: ClassVar[str] = "claims"
+    claims: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Done(Event):
+    type: ClassVar[str] = "done"
+    result: Any
+    """The run's AgentResult (``pending`` calls when it stopped for approval)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"type": self.type, "thread_id": r.thread_id, "run_id": r.run_id, "model": r.model,
+                "stop_reason": r.stop_reason, "pending": r.pending, "usage": r.usage,
+                "tool_calls": [{"name": a.name, "args": a.args, "ok": a.ok, "output": a.output[:OUTPUT_LIMIT]}
+                               for a in r.tool_calls]}
+
+
+@dataclass
+class _Turn:
+    streamed: list[str] = field(default_factory=list)
+    """Token texts of the current model step."""
+
+
+def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
+    """Typed events from ``Agent.stream``'s ``(node, update)`` pairs."""
+    turn = _Turn()
+    for node, update in stream:
+        if node == "token":
+            turn.streamed.append(update)
+            yield Token(update)
+        elif node == "act":
+            last = update.get("messages", [None])[-1]
+            if isinstance(last, AIMessage) and last.tool_calls:
+                turn.streamed.clear()  # text before tool calls was thinking aloud, not the answer
+                for call in last.tool_calls:
+                    yield ToolCallStarted(call["id"], call["name"], call["args"])
+        elif node == "tools":
+            for out in update.get("messages", []):
+                if isinstance(out, ToolMessage):
+                    yield ToolCallFinished(out.tool_call_id, out.name or "", out.status != "error", out.text[:OUTPUT_LIMIT])
+        elif node == "__interrupt__":
+            yield ApprovalNeeded(list(update))
+        elif node in ("answer", "ground") and update.get("stop_reason") in FINAL_STOP_REASONS \
+                and (node == "answer" or update.get("stop_reason") == "cached"):
+            text = update.get("answer", "")
+            streamed = update.get("stop_reason") == "answered" and bool(turn.streamed) \
+                and "".join(turn.streamed).strip() == text.strip()
+            yield Answer(text, update["stop_reason"], streamed)
+            yield Citations(list(update.get("citations", [])))
+            yield Claims(list(update.get("claims", [])))
+        elif node == "result":
+            yield Done(update)
