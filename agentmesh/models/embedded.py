@@ -23,6 +23,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 
 from agentmesh.errors import ModelError, ModelUnavailableError
 from agentmesh.models.embeddings import INSTALL_LOCAL_MODELS
@@ -92,7 +93,7 @@ class EmbeddedChatModel(BaseChatModel):
     def model_name(self) -> str:
         return EMBEDDED_MODEL_NAME if self.model_path is None else Path(self.model_path).stem
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> JsonToolCallingModel:
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Runnable:
         return JsonToolCallingModel(inner=self).bind_tools(tools, tool_choice=tool_choice)
 
     def _payload(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.tool import ToolCall
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
@@ -194,8 +195,6 @@ class JsonToolCallingModel(BaseChatModel):
     """
 
     inner: BaseChatModel
-    bound_tools: list[dict[str, Any]] = Field(default_factory=list)
-    tool_choice: Any = None
     answer_after_tools: bool = Field(
         True, description="After tool results arrive, answer in text instead of calling more tools (small models loop)."
     )
@@ -208,23 +207,30 @@ class JsonToolCallingModel(BaseChatModel):
     def model_name(self) -> str:
         return str(getattr(self.inner, "model_name", None) or getattr(self.inner, "model", None) or type(self.inner).__name__)
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> "JsonToolCallingModel":
-        return self.model_copy(update={"bound_tools": [convert_to_openai_tool(t) for t in tools], "tool_choice": tool_choice})
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
+        """As LangChain's models do: a ``RunnableBinding`` whose calls carry the tools (in OpenAI's
+        format) and ``tool_choice`` ("auto", "none", "any"/"required", or a tool's name)."""
+        named = _named_choice(tool_choice)
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        if named is not None and named not in [t["function"]["name"] for t in formatted]:
+            raise ValueError(f"tool_choice names {named!r}, which is not among the bound tools")
+        return self.bind(tools=formatted, **({"tool_choice": tool_choice} if tool_choice is not None else {}), **kwargs)
 
-    def _decide(self, messages: list[BaseMessage], stop: list[str] | None) -> tuple[list[ToolCall], BaseMessage | None]:
+    def _decide(self, messages: list[BaseMessage], stop: list[str] | None, bound: Sequence[dict[str, Any]],
+                tool_choice: Any) -> tuple[list[ToolCall], BaseMessage | None]:
         """The constrained call: tool calls, or none (answer in text). Skipped when no tool may be called."""
-        use_tools = bool(self.bound_tools) and self.tool_choice != "none"
+        use_tools = bool(bound) and tool_choice != "none"
         if use_tools and self.answer_after_tools and messages and isinstance(messages[-1], ToolMessage):
             use_tools = False
         if not use_tools:
             return [], None
-        tools = self.bound_tools
-        named = _named_choice(self.tool_choice)
+        tools = list(bound)
+        named = _named_choice(tool_choice)
         if named is not None:  # a named tool must be called, and only it
             tools = [t for t in tools if t["function"]["name"] == named]
             if not tools:
                 raise ValueError(f"tool_choice names {named!r}, which is not among the bound tools")
-        must_call = named is not None or self.tool_choice in ("any", "required")
+        must_call = named is not None or tool_choice in ("any", "required")
         schema = reply_schema(tools, allow_answer=not must_call)
         decision = self.inner.invoke(
             to_plain_messages(messages, tool_list_text(tools, facts=_has_facts(messages)), calls_as_json=True),
@@ -241,7 +247,7 @@ class JsonToolCallingModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        calls, decision = self._decide(messages, stop)
+        calls, decision = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
         if calls:
             return _result(AIMessage("", tool_calls=calls), decision)
         # an answer (chosen, or JSON cut off at the token limit): written as free text
@@ -256,7 +262,7 @@ class JsonToolCallingModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         """As :meth:`_generate`, but a text answer comes piece by piece as the inner model writes it."""
-        calls, decision = self._decide(messages, stop)
+        calls, decision = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
         if calls:
             message = AIMessageChunk(content="", tool_call_chunks=as_tool_call_chunks(calls),
                                      response_metadata=dict(getattr(decision, "response_metadata", {}) or {}))
@@ -277,9 +283,10 @@ def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     return [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i} for i, c in enumerate(calls)]
 
 
-# the inner model's raw output (JSON, or a draft) is not the answer: LangGraph's token stream
-# ("messages" mode) skips runs tagged "nostream" and shows this model's own result instead
-_INNER = {"tags": ["nostream"]}
+# the inner model's calls are this model's own business: they run with no callbacks, so one
+# invoke is one chat-model run to LangChain's tracers and to LangGraph's token stream (which
+# would otherwise show the inner model's raw JSON), not two or three
+_INNER = {"tags": ["nostream"], "callbacks": []}
 
 
 def _result(message: AIMessage, source: BaseMessage) -> ChatResult:

@@ -37,6 +37,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from agentmesh.errors import ModelUnavailableError
@@ -260,8 +262,6 @@ class RoutedChatModel(BaseChatModel):
     max_retries: int = 2
     backoff_s: float = 0.25
     max_wait_s: float = 5.0
-    bound_tools: list[Any] = Field(default_factory=list)
-    tool_choice: Any = None
     health_ttl_s: float = 30.0
     """Local servers are probed (GET /models) at most this often; one that does not answer is left out."""
     health: dict[str, tuple[float, bool]] = Field(default_factory=dict)
@@ -288,8 +288,10 @@ class RoutedChatModel(BaseChatModel):
     def model_name(self) -> str:
         return "auto"
 
-    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> "RoutedChatModel":
-        return self.model_copy(update={"bound_tools": list(tools), "tool_choice": tool_choice})
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
+        """A ``RunnableBinding`` whose calls carry the tools; each chosen model gets them bound in turn."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, **({"tool_choice": tool_choice} if tool_choice is not None else {}), **kwargs)
 
     def _budget(self, thread: str) -> Budget:
         left: list[float] = []
@@ -301,33 +303,35 @@ class RoutedChatModel(BaseChatModel):
         tokens = None if self.budget_tokens is None else self.budget_tokens - tokens_all
         return Budget(money_usd=min(left) if left else None, tokens=tokens)
 
-    def _route(self, messages: list[BaseMessage], run_manager: Any = None) -> tuple[Any, str, str]:
+    def _route(self, messages: list[BaseMessage], run_manager: Any = None, needs_tools: bool = False) -> tuple[Any, str, str]:
         last = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
         # the run's context (agentmesh.records.RunContext) comes in the call's metadata
         meta = (getattr(run_manager, "metadata", None) or {}) if run_manager is not None else {}
         thread, run = str(meta.get("agentmesh_thread_id", "")), str(meta.get("agentmesh_run_id", ""))
         private = bool(meta.get("agentmesh_private"))
         request = RouteRequest(last.text if last else "", count_tokens_approximately(messages), self.max_output_tokens,
-                               private=private, needs_tools=bool(self.bound_tools), latency_target_s=self.latency_target_s)
+                               private=private, needs_tools=needs_tools, latency_target_s=self.latency_target_s)
         unavailable = frozenset(available_models(self.catalog)) | self.breaker.open_names() | self._local_down()
         decision = self.router.route(request, self._budget(thread), unavailable=unavailable)
         return decision, thread, run
 
-    def _candidates(self, decision: Any, failures: list[str]) -> Iterator[tuple[ModelSpec, Any]]:
+    def _candidates(self, decision: Any, failures: list[str], tools: Sequence[Any] = (),
+                    tool_choice: Any = None) -> Iterator[tuple[ModelSpec, Any]]:
         for spec in [decision.model, *decision.fallbacks]:
             if self.breaker.is_open(spec.name):
                 failures.append(f"{spec.name}: circuit open")
                 continue
             model = self.factory(spec)
-            if self.bound_tools:
-                model = model.bind_tools(self.bound_tools, tool_choice=self.tool_choice)
+            if tools:
+                model = model.bind_tools(list(tools), tool_choice=tool_choice)
             yield spec, model
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        decision, thread, run = self._route(messages, run_manager)
+        tools, tool_choice = kwargs.get("tools", ()), kwargs.get("tool_choice")
+        decision, thread, run = self._route(messages, run_manager, needs_tools=bool(tools))
         failures: list[str] = []
-        for spec, model in self._candidates(decision, failures):
+        for spec, model in self._candidates(decision, failures, tools, tool_choice):
             outcome = self._try(spec, model, messages, stop, thread, decision.reason, run)
             if isinstance(outcome, AIMessage):
                 outcome.response_metadata = {**outcome.response_metadata, "model_name": spec.name,
@@ -343,9 +347,10 @@ class RoutedChatModel(BaseChatModel):
         before its first piece is retried or replaced, as in ``_generate``; once text has been
         passed on it cannot be taken back, so a failure after that is an error. A reply with tool
         calls is held until it is complete, so malformed arguments still move to the next model."""
-        decision, thread, run = self._route(messages, run_manager)
+        tools, tool_choice = kwargs.get("tools", ()), kwargs.get("tool_choice")
+        decision, thread, run = self._route(messages, run_manager, needs_tools=bool(tools))
         failures: list[str] = []
-        for spec, model in self._candidates(decision, failures):
+        for spec, model in self._candidates(decision, failures, tools, tool_choice):
             for attempt in range(self.max_retries + 1):
                 started = time.perf_counter()
                 passed_on, held = False, []

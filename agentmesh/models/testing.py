@@ -22,6 +22,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
 from agentmesh.models.json_tools import as_tool_call_chunks
@@ -44,13 +46,16 @@ class FakeToolChatModel(FakeMessagesListChatModel):
 
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     offered: list[list[str]] = Field(default_factory=list)
-    bound: list[str] = Field(default_factory=list)
     stream_words: bool = False
     word_delay: float = 0.0
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "FakeToolChatModel":
-        self.bound = [getattr(t, "name", None) or t.get("function", {}).get("name", "?") for t in tools]
-        return self
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any) -> Runnable:
+        """As LangChain's models do: a ``RunnableBinding`` whose calls carry the tools (this model is unchanged)."""
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, **({"tool_choice": tool_choice} if tool_choice is not None else {}), **kwargs)
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
+        return {**super()._get_ls_params(stop=stop, **kwargs), "ls_model_name": kwargs.get("model") or "fake-tool-model"}
 
     def _generate(
         self,
@@ -60,8 +65,7 @@ class FakeToolChatModel(FakeMessagesListChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         self.calls.append(list(messages))
-        self.offered.append(list(self.bound))
-        self.bound = []
+        self.offered.append([t["function"]["name"] for t in kwargs.get("tools", [])])
         result = super()._generate(messages, stop, run_manager, **kwargs)
         # a copy each time: LangGraph assigns ids to the messages it stores, and a replayed
         # object carrying a stored id would replace that message instead of adding a new one

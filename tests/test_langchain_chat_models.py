@@ -1,0 +1,133 @@
+"""langchain-tests' unit suite for the chat models a LangChain user composes: the scripted fake
+(tests, examples), the JSON tool-calling wrapper (servers without native tools) and the routed
+model. bind_tools returns a RunnableBinding, as LangChain's own models do, and leaves the model
+unchanged, so one model object serves many concurrent runs."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage
+from pydantic import BaseModel, Field
+from typing_extensions import Annotated, TypedDict
+from langchain_core.runnables import RunnableBinding
+from langchain_tests.unit_tests import ChatModelUnitTests
+
+from agentmesh.models.catalog import Catalog
+from agentmesh.models.json_tools import JsonToolCallingModel
+from agentmesh.models.routed import RoutedChatModel
+from agentmesh.models.router import PolicyRouter
+from agentmesh.models.testing import FakeToolChatModel
+
+
+
+class Joke(TypedDict):  # at module level: the TypedDict's annotations must resolve
+    """Joke to tell user."""
+
+    setup: Annotated[str, ..., "question to set up a joke"]
+    punchline: Annotated[str, ..., "answer to resolve the joke"]
+
+
+class JokeModel(BaseModel):
+    """Joke to tell user."""
+
+    setup: str = Field(description="question to set up a joke")
+    punchline: str = Field(description="answer to resolve the joke")
+
+
+class TestFakeToolChatModel(ChatModelUnitTests):
+    @property
+    def chat_model_class(self):
+        return FakeToolChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"responses": [AIMessage("hello")]}
+
+
+class TestJsonToolCallingModel(ChatModelUnitTests):
+    @property
+    def chat_model_class(self):
+        return JsonToolCallingModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {"inner": FakeToolChatModel(responses=[AIMessage("hello")])}
+
+
+class TestEmbeddedChatModel(ChatModelUnitTests):
+    """SmolLM2 in-process; the unit suite builds it and binds tools, it does not generate."""
+
+    @property
+    def chat_model_class(self):
+        from agentmesh.models.embedded import EmbeddedChatModel
+
+        return EmbeddedChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        return {}
+
+
+class TestRoutedChatModel(ChatModelUnitTests):
+    @property
+    def chat_model_class(self):
+        return RoutedChatModel
+
+    @property
+    def chat_model_params(self) -> dict:
+        catalog = Catalog.load()
+        return {"catalog": catalog, "router": PolicyRouter(catalog)}
+
+
+def test_bind_tools_leaves_the_model_as_it_was():
+    from langchain_core.tools import tool
+
+    @tool
+    def shout(text: str) -> str:
+        """Shout."""
+        return text.upper()
+
+    model = FakeToolChatModel(responses=[AIMessage("hi")])
+    bound = model.bind_tools([shout])
+    assert isinstance(bound, RunnableBinding) and bound.kwargs["tools"][0]["function"]["name"] == "shout"
+    bound.invoke("x")
+    model.invoke("y")  # the unbound model is offered nothing
+    assert model.offered == [["shout"], []]
+
+
+def test_one_invoke_is_one_chat_model_run():
+    """The JSON wrapper's inner calls (decide, then answer) must not surface as runs of their own,
+    also inside a chain or a LangGraph node, whose callbacks a nested invoke inherits."""
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.runnables import RunnableLambda
+    from langchain_core.tools import tool
+
+    @tool
+    def shout(text: str) -> str:
+        """Shout."""
+        return text.upper()
+
+    class Starts(BaseCallbackHandler):
+        def __init__(self):
+            self.starts = 0
+
+        def on_chat_model_start(self, *args, **kwargs):
+            self.starts += 1
+
+    inner = FakeToolChatModel(responses=[AIMessage('{"answer": true}'), AIMessage("Hello.")])
+    seen = Starts()
+    bound = JsonToolCallingModel(inner=inner).bind_tools([shout])
+    reply = RunnableLambda(lambda text: bound.invoke(text)).invoke("hi", config={"callbacks": [seen]})
+    assert reply.text == "Hello." and len(inner.calls) == 2 and seen.starts == 1
+
+
+def test_structured_output_in_every_schema_form_through_the_json_wrapper():
+    """with_structured_output gave None for TypedDict and JSON-schema outputs on the embedded
+    model's wrapper; through bind_tools' RunnableBinding all three forms parse."""
+    schema = {"title": "joke", "description": "Joke to tell user.", "type": "object",
+              "properties": {"setup": {"type": "string"}, "punchline": {"type": "string"}}, "required": ["setup", "punchline"]}
+    for form, name in ((Joke, "Joke"), (JokeModel, "JokeModel"), (schema, "joke")):
+        reply = f'{{"tool": "{name}", "arguments": {{"setup": "Why?", "punchline": "Because."}}}}'
+        model = JsonToolCallingModel(inner=FakeToolChatModel(responses=[AIMessage(reply)]))
+        joke = model.with_structured_output(form).invoke("Tell me a joke")
+        got = joke.model_dump() if isinstance(joke, BaseModel) else joke
+        assert got == {"setup": "Why?", "punchline": "Because."}, form
