@@ -288,7 +288,8 @@ def build_agent_graph(
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         # a thread once private stays private: its earlier turns are in every later prompt
         private = bool(state.get("private")) or bool(run and run.private)
-        reset = {"question": question, "run_id": run.run_id if run else "", "private": private, "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
+        reset = {"question": question, **({"run_id": run.run_id} if run else {}),
+                 **({"private": True} if private and not state.get("private") else {}), "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
                  "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
@@ -331,9 +332,14 @@ def build_agent_graph(
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
         # the run's context reaches the model in the call's metadata, never inside a message
-        run = runtime.context if isinstance(runtime.context, RunContext) else RunContext(thread_id="")
-        context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
-        response = runnable.invoke([system, *map(mark_as_data, history), *retry], config={"metadata": context.metadata()})
+        run = runtime.context if isinstance(runtime.context, RunContext) else None
+        prompt = [system, *map(mark_as_data, history), *retry]
+        if run is None and not state.get("private"):  # a graph run without agentmesh's context (tests, benches)
+            response = runnable.invoke(prompt)
+        else:
+            run = run or RunContext(thread_id="")
+            context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
+            response = runnable.invoke(prompt, config={"metadata": context.metadata()})
         return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
     def after_act(state: AgentState) -> str:
