@@ -284,3 +284,24 @@ def test_the_agentmesh_field_carries_the_answers_claims(tmp_path, example_kg):
     unsupported = {c["text"] for c in claims if c["status"] == "unsupported"}
     assert {"Amazon", "200000 (words)"} <= unsupported
     assert any(c["status"] == "supported" and c["text"] == "Claude 2.1" for c in claims)
+
+
+def test_the_authenticated_user_reaches_the_model_call_in_the_run_context(tmp_path, example_kg):
+    """The run's context (thread, run, user) comes to a model in its call's metadata, never in a message."""
+    seen = []
+
+    class Recording(FakeToolChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            seen.append(dict(run_manager.metadata) if run_manager else {})
+            return super()._generate(messages, stop, run_manager, **kwargs)
+
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=["kg_search"], cache=False,
+                             server_tokens={"alice": "alice-token-0123456789"})
+    agent = Agent(settings, model=Recording(responses=[AIMessage("Anthropic.")]), embeddings=HashingEmbeddings())
+    with BackgroundServer(create_app(agent)) as server:
+        reply = client(server, key="alice-token-0123456789").chat.completions.create(
+            model="x", user="t1", messages=[{"role": "user", "content": "Who develops Claude 2.1?"}])
+    assert reply.choices[0].message.content == "Anthropic."
+    meta = seen[-1]
+    assert meta["agentmesh_user"] == "alice" and meta["agentmesh_thread_id"] == "user:alice/t1"
+    assert meta["agentmesh_run_id"] == reply.model_extra["agentmesh"]["run_id"]

@@ -21,10 +21,11 @@ _running: set[asyncio.Future] = set()
 
 
 def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any = None, private: bool = False,
-               stop: threading.Event | None = None, tokens: bool = True, context: Any = ()) -> Iterator[dict[str, Any]]:
+               stop: threading.Event | None = None, tokens: bool = True, context: Any = (),
+               user: str | None = None) -> Iterator[dict[str, Any]]:
     """Run ``message`` (or resume with ``resume`` when ``message`` is None) and yield each event as a dict.
     ``stop``: set it to end the run after the current step (a client went away, Ctrl-C)."""
-    events = agent.events(message, thread_id, private=private, resume=resume, tokens=tokens, context=context)
+    events = agent.events(message, thread_id, private=private, resume=resume, tokens=tokens, context=context, user=user)
     try:
         for event in events:
             if stop is not None and stop.is_set():
@@ -36,7 +37,7 @@ def run_events(agent: Any, message: str | None, thread_id: str, *, resume: Any =
 
 async def aiter_events(agent: Any, message: str | None, thread_id: str, *, resume: Any = None, private: bool = False,
                        limiter: anyio.CapacityLimiter | None = None, tokens: bool = True,
-                       context: Any = ()) -> AsyncIterator[dict[str, Any]]:
+                       context: Any = (), user: str | None = None) -> AsyncIterator[dict[str, Any]]:
     """:func:`run_events` in a worker thread; leaving the loop early stops the run after its current step."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -46,7 +47,7 @@ async def aiter_events(agent: Any, message: str | None, thread_id: str, *, resum
     def work() -> None:
         try:
             for event in run_events(agent, message, thread_id, resume=resume, private=private, stop=stop, tokens=tokens,
-                                     context=context):
+                                     context=context, user=user):
                 loop.call_soon_threadsafe(queue.put_nowait, event)
         except BaseException as exc:  # handed to the reader, which raises it
             loop.call_soon_threadsafe(queue.put_nowait, exc)

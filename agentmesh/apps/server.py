@@ -177,6 +177,10 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
             found = ""
         return found
 
+    def caller(request: Request) -> str | None:
+        """The authenticated user of ``request`` (None for the shared token or none), for the run's context."""
+        return getattr(request.state, "user", "") or None
+
     def owned(request: Request, thread_id: str) -> str:
         """The stored id of a thread the caller names: a user's threads live under their name."""
         if thread_id.startswith(OWNER_PREFIX):
@@ -234,13 +238,13 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         return {"object": "list", "data": [{"id": agent.model_name, "object": "model", "created": 0, "owned_by": "agentmesh"}]}
 
     async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
-                     tokens: bool = True, context: Any = ()) -> AsyncIterator[dict]:
+                     tokens: bool = True, context: Any = (), user: str | None = None) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
         async with thread_lock(thread_id), _process_lock(lock_dir, thread_id):
             metric["runs"].inc()
             try:
                 async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
-                                                tokens=tokens, context=context):
+                                                tokens=tokens, context=context, user=user):
                     if event["type"] == "done":
                         metric["answers"].labels(stop_reason=event["stop_reason"]).inc()
                         stored = str(event.get("thread_id") or "")
@@ -283,10 +287,12 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         headers = {"X-Thread-Id": thread_id}
         if body.stream:
             include_usage = bool((body.stream_options or {}).get("include_usage"))
-            return StreamingResponse(_openai_stream(events(message, stored, resume, private, context=context),
+            run = events(message, stored, resume, private, context=context, user=caller(request))
+            return StreamingResponse(_openai_stream(run,
                                                     completion_id, created, agent.model_name, include_usage),
                                      media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
-        collected = await _collect(events(message, stored, resume, private, tokens=False, context=context))
+        collected = await _collect(events(message, stored, resume, private, tokens=False, context=context,
+                                             user=caller(request)))
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": collected["model"] or agent.model_name,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": collected["text"]}, "finish_reason": "stop"}],
@@ -317,7 +323,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         if not await anyio.to_thread.run_sync(agent.pending, stored):
             raise HTTPException(409, detail=f"thread {thread_id} has no tool call waiting for approval")
         decision = {"decision": body.decision, "reason": body.reason} if body.reason else body.decision
-        return StreamingResponse(_named_sse(events(None, stored, resume=decision)), media_type="text/event-stream",
+        return StreamingResponse(_named_sse(events(None, stored, resume=decision, user=caller(request))), media_type="text/event-stream",
                                  headers={"X-Thread-Id": thread_id, "Cache-Control": "no-cache"})
 
     @app.post("/api/threads/{thread_id}/cache-wrong")
