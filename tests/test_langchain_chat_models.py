@@ -131,3 +131,27 @@ def test_structured_output_in_every_schema_form_through_the_json_wrapper():
         joke = model.with_structured_output(form).invoke("Tell me a joke")
         got = joke.model_dump() if isinstance(joke, BaseModel) else joke
         assert got == {"setup": "Why?", "punchline": "Because."}, form
+
+
+def test_usage_counts_both_calls_of_the_json_wrapper_streamed_or_not():
+    """A turn of the wrapper is a deciding call and, for an answer, a writing call: both cost
+    tokens. Streamed tool calls carried no usage_metadata; answers counted only the second call."""
+    from langchain_core.tools import tool
+
+    @tool
+    def shout(text: str) -> str:
+        """Shout."""
+        return text.upper()
+
+    usage = {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
+    call = AIMessage('{"tool": "shout", "arguments": {"text": "a"}}', usage_metadata=usage)
+    decide, write = AIMessage('{"answer": true}', usage_metadata=usage), AIMessage("Hello.", usage_metadata=usage)
+    twice = {"input_tokens": 10, "output_tokens": 4, "total_tokens": 14}
+    for replies, expected in (([call], usage), ([decide, write], twice)):
+        model = JsonToolCallingModel(inner=FakeToolChatModel(responses=list(replies))).bind_tools([shout])
+        assert model.invoke("x").usage_metadata == expected
+        model = JsonToolCallingModel(inner=FakeToolChatModel(responses=list(replies))).bind_tools([shout])
+        streamed = None
+        for chunk in model.stream("x"):
+            streamed = chunk if streamed is None else streamed + chunk
+        assert streamed.usage_metadata == expected

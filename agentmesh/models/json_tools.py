@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.ai import add_usage
 from langchain_core.messages.tool import ToolCall
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -252,7 +253,7 @@ class JsonToolCallingModel(BaseChatModel):
             return _result(AIMessage("", tool_calls=calls), decision)
         # an answer (chosen, or JSON cut off at the token limit): written as free text
         reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER)
-        return _result(AIMessage(reply.text.strip()), reply)
+        return _result(AIMessage(reply.text.strip()), reply, also=decision)
 
     def _stream(
         self,
@@ -265,7 +266,8 @@ class JsonToolCallingModel(BaseChatModel):
         calls, decision = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
         if calls:
             message = AIMessageChunk(content="", tool_call_chunks=as_tool_call_chunks(calls),
-                                     response_metadata=dict(getattr(decision, "response_metadata", {}) or {}))
+                                     response_metadata=dict(getattr(decision, "response_metadata", {}) or {}),
+                                     usage_metadata=getattr(decision, "usage_metadata", None))
             yield ChatGenerationChunk(message=message)
             return
         started = False
@@ -276,6 +278,8 @@ class JsonToolCallingModel(BaseChatModel):
                 started = bool(text)
             yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=piece.usage_metadata,
                                                              response_metadata=piece.response_metadata))
+        if getattr(decision, "usage_metadata", None):  # the deciding call's tokens count too
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=decision.usage_metadata))
 
 
 def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
@@ -289,7 +293,9 @@ def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
 _INNER = {"tags": ["nostream"], "callbacks": []}
 
 
-def _result(message: AIMessage, source: BaseMessage) -> ChatResult:
-    message.usage_metadata = getattr(source, "usage_metadata", None)
+def _result(message: AIMessage, source: BaseMessage, also: BaseMessage | None = None) -> ChatResult:
+    """``message`` with the usage of ``source`` (and of ``also``, the deciding call before it)."""
+    usage = [u for u in (getattr(source, "usage_metadata", None), getattr(also, "usage_metadata", None)) if u]
+    message.usage_metadata = add_usage(*usage) if len(usage) == 2 else (usage[0] if usage else None)
     message.response_metadata = dict(getattr(source, "response_metadata", {}) or {})
     return ChatResult(generations=[ChatGeneration(message=message)])
