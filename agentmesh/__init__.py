@@ -18,7 +18,7 @@ from agentmesh.errors import (
     ToolError,
     UnknownModelError,
 )
-from agentmesh.graphs import Citation, build_agent_graph
+from agentmesh.graphs import Citation, Middleware, build_agent_graph
 from agentmesh.workflows import Workflow, WorkflowError, WorkflowResult
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.ports import AnswerCache, AnswerCheck, Retriever, Router
@@ -49,6 +49,7 @@ __all__ = [
     "KnowledgeGraphError",
     "KnowledgeGraphNotFoundError",
     "KnowledgeGraphSyntaxError",
+    "Middleware",
     "ModelError",
     "ModelUnavailableError",
     "ReadOnlyViolationError",

@@ -25,6 +25,7 @@ from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError
 from agentmesh.events import Event, events_of
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
+from agentmesh.graphs.middleware import Middleware
 from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation, RunContext
 from agentmesh.knowledge import KnowledgeBase
@@ -120,9 +121,11 @@ class Agent:
         web_search: Any = None,
         cache: AnswerCache | None | bool = None,
         components: Components | None = None,
+        middleware: Sequence[Middleware] = (),
     ) -> None:
         """Parts passed in replace those the settings name; ``components`` hands over a whole
-        :class:`~agentmesh.assembly.Components` (then the other parts must not be given)."""
+        :class:`~agentmesh.assembly.Components` (then the other parts must not be given).
+        ``middleware``: your own steps around each model and tool call (agentmesh.graphs.middleware)."""
         if components is None:
             components = Components.from_settings(
                 settings, model=model, embeddings=embeddings, knowledge=knowledge, retriever=retriever, tools=tools,
@@ -182,6 +185,7 @@ class Agent:
             check_answer=ClaimChecker(labels=labels if labels is not None else ()),
             answer_policy=self.answer_policy,
             searched=_searched(self.retriever is not None, [t.name for t in self.tools]),
+            middleware=list(middleware),
         )
 
     def workflow_checkpointer(self) -> Any:

@@ -39,6 +39,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from agentmesh.graphs.middleware import Middleware, ModelRequest, ToolRequest, chain_model_call, chain_tool_call
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -262,6 +263,7 @@ def build_agent_graph(
     check_answer: AnswerCheck | None = None,
     answer_policy: str = "flag",
     searched: str = "the knowledge graph or the tools' results",
+    middleware: Sequence[Middleware] = (),
 ):
     """Compile the agent graph. See the module docstring for the nodes.
 
@@ -272,7 +274,10 @@ def build_agent_graph(
     (agentmesh.claims). ``answer_policy``: ``flag`` records them (unsupported ones are shown as
     such); ``strict`` never shows an unsupported claim as fact: the model is told once which
     claims failed, then the answer is replaced by the evidence itself or a plain "not found";
-    ``off`` skips the check."""
+    ``off`` skips the check.
+
+    ``middleware``: hooks around each model call and each tool call (agentmesh.graphs.middleware),
+    the first outermost; they add no graph node."""
     if answer_policy not in ANSWER_POLICIES:
         raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {answer_policy!r}")
     tools_by_name = {tool.name: tool for tool in tools}
@@ -328,19 +333,25 @@ def build_agent_graph(
             )
             update = {"summary": summary, "summarized_turns": turns}
         offered = [tools_by_name[n] for n in state.get("tools", [])]
-        runnable = model.bind_tools(offered) if offered else model
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
-        # the run's context reaches the model in the call's metadata, never inside a message
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         prompt = [system, *map(mark_as_data, history), *retry]
-        if run is None and not state.get("private"):  # a graph run without agentmesh's context (tests, benches)
-            response = runnable.invoke(prompt)
-        else:
-            run = run or RunContext(thread_id="")
-            context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
-            response = runnable.invoke(prompt, config={"metadata": context.metadata()})
+        response = model_call(ModelRequest(prompt, offered, state, run))
         return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
+
+    def call_model(request: ModelRequest) -> AIMessage:
+        """The model call itself, innermost of the middleware."""
+        runnable = model.bind_tools(request.tools) if request.tools else model
+        run, state = request.run, request.state
+        if run is None and not state.get("private"):  # a graph run without agentmesh's context (tests, benches)
+            return runnable.invoke(request.messages)
+        # the run's context reaches the model in the call's metadata, never inside a message
+        run = run or RunContext(thread_id="")
+        context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
+        return runnable.invoke(request.messages, config={"metadata": context.metadata()})
+
+    model_call = chain_model_call(middleware, call_model)
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]
@@ -348,19 +359,30 @@ def build_agent_graph(
             return "tools"
         return "answer"
 
-    def run_one(call: dict[str, Any]) -> tuple[ToolMessage, bool]:
-        tool = tools_by_name.get(call["name"])
+    def call_tool(request: ToolRequest) -> ToolMessage:
+        """The tool call itself, innermost of the middleware: a failure is an observation, not the end of the run."""
+        call, tool = request.call, request.tool
         if tool is None:
             text = UNKNOWN_TOOL_OBSERVATION.format(name=call["name"], available=", ".join(tools_by_name) or "none")
-            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error"), False
+            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
         try:
             result = tool.invoke({**call, "type": "tool_call"})
-        except Exception as exc:  # any failure is an observation for the model, not the end of the run
+        except Exception as exc:
             text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
-            return ToolMessage(redact(text) if redact else text, tool_call_id=call["id"], name=call["name"], status="error"), False
+            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
         if not isinstance(result, ToolMessage):
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
-        if redact is not None and isinstance(result.content, str):
+        return result
+
+    tool_call = chain_tool_call(middleware, call_tool)
+
+    def run_one(call: dict[str, Any], state: dict[str, Any], run: RunContext | None) -> tuple[ToolMessage, bool]:
+        try:
+            result = tool_call(ToolRequest(call, tools_by_name.get(call["name"]), state, run))
+        except Exception as exc:  # a failing middleware is an observation too
+            text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
+            result = ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
+        if redact is not None and isinstance(result.content, str):  # whatever a hook returned, secrets are scrubbed
             result.content = redact(result.content)
         return result, result.status != "error"
 
@@ -375,15 +397,16 @@ def build_agent_graph(
         decision = interrupt({"type": "approval", "calls": [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in risky]})
         return {i: r for i, r in approved_ids(decision, risky).items() if r}
 
-    def run_tools(state: AgentState) -> dict[str, Any]:
+    def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         calls = state["messages"][-1].tool_calls
         declined = gate(calls)
         runnable = [c for c in calls if c["id"] not in declined]
+        run = runtime.context if isinstance(runtime.context, RunContext) else None
         if len(runnable) <= 1:
-            ran = [run_one(c) for c in runnable]
+            ran = [run_one(c, state, run) for c in runnable]
         else:
             with ThreadPoolExecutor(max_workers=min(max_parallel_tools, len(runnable))) as pool:
-                ran = list(pool.map(run_one, runnable))
+                ran = list(pool.map(lambda c: run_one(c, state, run), runnable))
         by_id = {m.tool_call_id: (m, ok) for m, ok in ran}
         for call_id, reason in declined.items():
             name = next(c["name"] for c in calls if c["id"] == call_id)

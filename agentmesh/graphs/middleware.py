@@ -1,0 +1,91 @@
+"""Middleware: your own step around each model call and each tool call, without forking the graph.
+
+In the spirit of LangChain's ``create_agent`` middleware: a hook receives the request and the
+``handler`` that carries it out (the next hook, or the graph's own call), and returns the result.
+It may change the request, call ``handler`` more than once, or answer without calling it.
+Middleware adds no graph node, so a run costs no extra checkpoint writes.
+
+>>> class Audit(Middleware):
+...     def wrap_tool_call(self, request, handler):
+...         result = handler(request)
+...         log.append((request.call["name"], result.status))
+...         return result
+>>> agent = Agent(settings, middleware=[Audit()])                          # doctest: +SKIP
+
+The first middleware in the list is the outermost. The graph's built-in steps run inside the
+hooks: for a model call, after the history fits its budget and the tools are chosen; for a tool
+call, after approval and before redaction of secrets. Secrets are still scrubbed from whatever
+a hook returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.tools import BaseTool
+
+from agentmesh.records import RunContext
+
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call"]
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """One model call: what is sent, which tools are offered, and the run it belongs to."""
+
+    messages: list[BaseMessage]
+    tools: list[BaseTool]
+    state: dict[str, Any] = field(repr=False)
+    """The thread's state at this step (read it; changes go through the returned message)."""
+    run: RunContext | None = None
+
+    def override(self, **changes: Any) -> "ModelRequest":
+        """A copy with ``messages`` or ``tools`` replaced."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """One tool call the model made, and the tool that will run it (None: no such tool)."""
+
+    call: dict[str, Any]
+    tool: BaseTool | None
+    state: dict[str, Any] = field(repr=False)
+    run: RunContext | None = None
+
+    def override(self, **changes: Any) -> "ToolRequest":
+        return replace(self, **changes)
+
+
+ModelHandler = Callable[[ModelRequest], AIMessage]
+ToolHandler = Callable[[ToolRequest], ToolMessage]
+
+
+class Middleware:
+    """Subclass and override either hook; the defaults pass the request on unchanged."""
+
+    def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
+        return handler(request)
+
+    def wrap_tool_call(self, request: ToolRequest, handler: ToolHandler) -> ToolMessage:
+        return handler(request)
+
+
+def chain_model_call(middleware: Sequence[Middleware], call: ModelHandler) -> ModelHandler:
+    """``call`` wrapped by each middleware's ``wrap_model_call``, the first one outermost."""
+    for hook in reversed([m for m in middleware if type(m).wrap_model_call is not Middleware.wrap_model_call]):
+        call = _bind(hook.wrap_model_call, call)
+    return call
+
+
+def chain_tool_call(middleware: Sequence[Middleware], call: ToolHandler) -> ToolHandler:
+    """``call`` wrapped by each middleware's ``wrap_tool_call``, the first one outermost."""
+    for hook in reversed([m for m in middleware if type(m).wrap_tool_call is not Middleware.wrap_tool_call]):
+        call = _bind(hook.wrap_tool_call, call)
+    return call
+
+
+def _bind(hook: Callable[[Any, Any], Any], inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda request: hook(request, inner)
