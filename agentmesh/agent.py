@@ -305,7 +305,8 @@ class Agent:
         if not any(_approval_calls(item.value) for item in (snapshot.interrupts if snapshot else ())):
             raise AgentmeshError(f"thread {thread_id!r} has no tool call waiting for approval")
         values = snapshot.values or {}
-        return RunContext(thread_id, str(values.get("run_id") or uuid.uuid4().hex[:16]), bool(values.get("private")), user)
+        run = values.get("run") or {}
+        return RunContext(thread_id, str(run.get("id") or uuid.uuid4().hex[:16]), bool(run.get("private")), user)
 
     def stream(self, message: str | None, thread_id: str | None = None, *, private: bool = False,
                resume: Any = None, mode: str = "updates", context: Sequence[Any] = (),

@@ -199,7 +199,7 @@ def test_a_private_request_is_marked_private_in_its_thread(served):
     client(server).chat.completions.create(model="x", user="secret", messages=[{"role": "user", "content": "Claude 2.1?"}],
                                            extra_headers={"X-Agentmesh-Private": "true"})
     state = agent.graph.get_state({"configurable": {"thread_id": "secret"}}).values
-    assert state["private"] is True  # kept in the thread's state for its later turns
+    assert state["run"]["private"] is True  # kept in the thread's state for its later turns
     first = next(m for m in state["messages"] if m.type == "human")
     assert first.additional_kwargs == {}  # the run's context never rides inside a message
 

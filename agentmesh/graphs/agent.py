@@ -85,6 +85,10 @@ def escape_data(text: str) -> str:
     return _DATA_TAG.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}", text)
 
 
+def _private(state: dict[str, Any]) -> bool:
+    return bool((state.get("run") or {}).get("private"))
+
+
 def mark_as_data(message: AnyMessage) -> AnyMessage:
     """A tool result as the model sees it: inside <data> ... </data> (the stored message is unchanged)."""
     if not isinstance(message, ToolMessage) or not isinstance(message.content, str):
@@ -292,9 +296,8 @@ def build_agent_graph(
         question = _last_question(messages)
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         # a thread once private stays private: its earlier turns are in every later prompt
-        private = bool(state.get("private")) or bool(run and run.private)
-        reset = {"question": question, **({"run_id": run.run_id} if run else {}),
-                 **({"private": True} if private and not state.get("private") else {}), "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
+        private = _private(state) or bool(run and run.private)
+        reset = {"question": question, **({"run": {"id": run.run_id, "private": private}} if run else {}), "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
                  "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
@@ -344,11 +347,11 @@ def build_agent_graph(
         """The model call itself, innermost of the middleware."""
         runnable = model.bind_tools(request.tools) if request.tools else model
         run, state = request.run, request.state
-        if run is None and not state.get("private"):  # a graph run without agentmesh's context (tests, benches)
+        if run is None and not _private(state):  # a graph run without agentmesh's context (tests, benches)
             return runnable.invoke(request.messages)
         # the run's context reaches the model in the call's metadata, never inside a message
         run = run or RunContext(thread_id="")
-        context = RunContext(run.thread_id, state.get("run_id", run.run_id), bool(state.get("private")), run.user)
+        context = RunContext(run.thread_id, (state.get("run") or {}).get("id", run.run_id), _private(state), run.user)
         return runnable.invoke(request.messages, config={"metadata": context.metadata()})
 
     model_call = chain_model_call(middleware, call_model)
@@ -425,7 +428,8 @@ def build_agent_graph(
         if errors:
             update["last_error"] = errors[-1].text
         if any((getattr(tools_by_name.get(c["name"]), "metadata", None) or {}).get("private") for c in runnable):
-            update["private"] = True  # its output may only reach local models, for the rest of the thread
+            # its output may only reach local models, for the rest of the thread
+            update["run"] = {**(state.get("run") or {}), "private": True}
         return update
 
     def after_tools(state: AgentState) -> str:

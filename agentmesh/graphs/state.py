@@ -44,8 +44,7 @@ class AgentState(TypedDict, total=False):
     """Which claims failed the check: told to the model once (strict), never stored as a message."""
     cached: dict[str, Any] | None
     """The semantic-cache hit that answered this question, if any."""
-    run_id: str
-    """The id of the run that asked the last question (its trace, its ledger rows)."""
-    private: bool
-    """The thread's data may reach local models only: set by a private run or a private tool's
-    output, and kept for the rest of the thread."""
+    run: dict[str, Any]
+    """``id``: the run that asked the last question (its trace, its ledger rows); ``private``: the
+    thread's data may reach local models only, set by a private run or a private tool's output and
+    kept for the rest of the thread. One channel for both: each channel costs at every step."""
