@@ -155,7 +155,9 @@ class Agent:
         self.cache_scope = cache_scope(
             model=self.model_name, prompts=PROMPTS_VERSION, system=SYSTEM_PROMPT, tools=sorted(t.name for t in self.tools),
             db=str(s.db), top_k_nodes=s.top_k_nodes,
-            retriever=None if isinstance(self.retriever, KnowledgeBase) or self.retriever is None else type(self.retriever).__qualname__,
+            # a retriever of one's own is part of the scope; the graph's scope stays as it was (its cache is kept)
+            **({} if isinstance(self.retriever, KnowledgeBase) or self.retriever is None
+               else {"retriever": type(self.retriever).__qualname__}),
         )
         self._base_scope = self.cache_scope
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)

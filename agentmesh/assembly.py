@@ -37,9 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_checkpointer", "knowledge_sources",
            "open_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache"]
 
-_UNSET: Any = object()
-
-
 def build_model(settings: Settings) -> "BaseChatModel":
     """The chat model ``settings.model`` names: ``<provider>`` or ``<provider>:<name>``."""
     from agentmesh.models.providers import make_chat_model
@@ -54,9 +51,9 @@ def build_embeddings(settings: Settings) -> "Embeddings":
     return MemoEmbeddings(make_embeddings(settings.embeddings, settings))
 
 
-def threads_target(settings: Settings, file: str = "threads.sqlite") -> str:
-    """Where threads are kept: the ``threads`` setting, or ``<home>/<file>``."""
-    return settings.threads or str(settings.data_dir() / file)
+def threads_target(settings: Settings) -> str:
+    """Where threads are kept: the ``threads`` setting, or ``<home>/threads.sqlite``."""
+    return settings.threads or str(settings.data_dir() / "threads.sqlite")
 
 
 def build_checkpointer(settings: Settings, target: str | None = None) -> Any:
@@ -120,7 +117,6 @@ class Components:
         self.extra_tools: list["BaseTool"] = []
         self.registry: "ToolRegistry | None" = None
         self.web_search: Any = None
-        self.on_knowledge_changed: list[Callable[[], None]] = []
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, extra_tools: Sequence["BaseTool"] = (),
@@ -149,10 +145,6 @@ class Components:
             if name not in self._parts:
                 self._parts[name] = build()
             return self._parts[name]
-
-    def built(self, name: str) -> bool:
-        """Whether ``name`` was built (or passed in) already."""
-        return name in self._parts
 
     # -- the parts ----------------------------------------------------------------------------
     @property
@@ -241,14 +233,12 @@ class Components:
         return (self.registry or default_registry).build(wanted, ToolContext.from_settings(self.settings), extras=False)
 
     def reload_knowledge(self) -> None:
-        """Reload the knowledge graph after the remembered facts changed; tools and grounding see it at once."""
-        knowledge = self._parts.get("knowledge") or self._parts.get("retriever")
-        reload = getattr(knowledge, "reload", None)
-        if reload is not None:
+        """Reload the knowledge graph after the remembered facts changed; tools and grounding see it at once.
+        (Only the graph holds the facts: another retriever is left as it is.)"""
+        knowledge = self.knowledge
+        if knowledge is not None:
             s = self.settings
-            reload(knowledge_sources(s), cache_dir=s.data_dir("kg"), kind=s.kg_index)
-        for listener in self.on_knowledge_changed:
-            listener()
+            knowledge.reload(knowledge_sources(s), cache_dir=s.data_dir("kg"), kind=s.kg_index)
 
     def close(self) -> None:
         """Close what was opened (the cache's store)."""

@@ -24,16 +24,19 @@ The agent graph's node names stay inside this module: nothing else decodes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable, Iterator, get_args
 
 from langchain_core.messages import AIMessage, ToolMessage
+
+from agentmesh.graphs.state import StopReason
 
 __all__ = ["Event", "Token", "ToolCallStarted", "ToolCallFinished", "ApprovalNeeded", "Answer", "Citations", "Claims",
            "Done", "OUTPUT_LIMIT", "events_of"]
 
 OUTPUT_LIMIT = 2000
-FINAL_STOP_REASONS = ("answered", "cached", "step_limit", "error_budget", "evidence_only", "not_found")
+FINAL_STOP_REASONS = get_args(StopReason)
+"""How a run can end with an answer shown (the graph state's own list)."""
 
 
 @dataclass(frozen=True)
@@ -108,23 +111,17 @@ class Done(Event):
                                for a in r.tool_calls]}
 
 
-@dataclass
-class _Turn:
-    streamed: list[str] = field(default_factory=list)
-    """Token texts of the current model step."""
-
-
 def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
     """Typed events from ``Agent.stream``'s ``(node, update)`` pairs."""
-    turn = _Turn()
+    streamed: list[str] = []  # token texts of the current model step
     for node, update in stream:
         if node == "token":
-            turn.streamed.append(update)
+            streamed.append(update)
             yield Token(update)
         elif node == "act":
             last = update.get("messages", [None])[-1]
             if isinstance(last, AIMessage) and last.tool_calls:
-                turn.streamed.clear()  # text before tool calls was thinking aloud, not the answer
+                streamed.clear()  # text before tool calls was thinking aloud, not the answer
                 for call in last.tool_calls:
                     yield ToolCallStarted(call["id"], call["name"], call["args"])
         elif node == "tools":
@@ -136,9 +133,9 @@ def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
         elif node in ("answer", "ground") and update.get("stop_reason") in FINAL_STOP_REASONS \
                 and (node == "answer" or update.get("stop_reason") == "cached"):
             text = update.get("answer", "")
-            streamed = update.get("stop_reason") == "answered" and bool(turn.streamed) \
-                and "".join(turn.streamed).strip() == text.strip()
-            yield Answer(text, update["stop_reason"], streamed)
+            was_streamed = update.get("stop_reason") == "answered" and bool(streamed) \
+                and "".join(streamed).strip() == text.strip()
+            yield Answer(text, update["stop_reason"], was_streamed)
             yield Citations(list(update.get("citations", [])))
             yield Claims(list(update.get("claims", [])))
         elif node == "result":

@@ -44,7 +44,7 @@ class Retriever(Protocol):
     Optional, used when present: ``has_node(uri) -> bool`` (citations of URIs are verified),
     ``labels() -> list[str]`` (names the claim check knows), ``named_nodes(question) -> set[str]``
     (the cache's knowledge check), ``version`` (a string that changes when the data does: cached
-    answers are scoped by it), ``reload(...)`` (after remembered facts change)."""
+    answers are scoped by it)."""
 
     def retrieve(self, question: str, k: int = 5, *, hops: int = 1) -> list[RetrievedNode]: ...
 

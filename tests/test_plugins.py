@@ -155,3 +155,17 @@ def test_a_retriever_plugin_that_returns_something_else_is_refused(monkeypatch):
     with pytest.raises(ConfigError, match="retriever 'wrong' made a object, which has no retrieve"):
         Agent(Settings.load(retriever="wrong", cache=False, tools=[]), model=_scripted(AIMessage("x")),
               embeddings=HashingEmbeddings())
+
+
+def test_a_retriever_of_ones_own_is_part_of_the_cache_scope(example_kg):
+    """An answer grounded in other evidence is another answer: the scope names the retriever,
+    while the knowledge graph's scope stays what it was (its cached answers are kept)."""
+    from agentmesh.memory.cache import cache_scope
+    from agentmesh.prompts import PROMPTS_VERSION, SYSTEM_PROMPT
+
+    settings = Settings.load(cache=False, tools=[], kg=[example_kg])
+    graph = Agent(settings, model=_scripted(AIMessage("x")), embeddings=HashingEmbeddings())
+    own = Agent(settings, model=_scripted(AIMessage("x")), retriever=_Metals(), embeddings=HashingEmbeddings())
+    assert graph._base_scope != own._base_scope
+    assert graph._base_scope == cache_scope(model=graph.model_name, prompts=PROMPTS_VERSION, system=SYSTEM_PROMPT, tools=[],
+                                            db=str(settings.db), top_k_nodes=settings.top_k_nodes)

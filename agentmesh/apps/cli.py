@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
@@ -123,8 +124,6 @@ def ask(
         while pending:
             pending = agent.resume(thread, decide(pending, approve)).pending
         # a one-shot question gets a thread of its own kind, so chat's /threads does not list it
-        import uuid
-
         result = agent.run(question, thread_id=thread or f"ask-{uuid.uuid4().hex}")
         while result.pending:
             result = agent.resume(result.thread_id, decide(result.pending, approve))

@@ -85,6 +85,11 @@ def escape_data(text: str) -> str:
     return _DATA_TAG.sub(lambda m: f"&lt;{m.group(1)}{m.group(2)}", text)
 
 
+def _tool_error(call: dict[str, Any], exc: Exception) -> ToolMessage:
+    text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
+    return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
+
+
 def _private(state: dict[str, Any]) -> bool:
     return bool((state.get("run") or {}).get("private"))
 
@@ -297,8 +302,8 @@ def build_agent_graph(
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         # a thread once private stays private: its earlier turns are in every later prompt
         private = _private(state) or bool(run and run.private)
-        reset = {"question": question, **({"run": {"id": run.run_id, "private": private}} if run else {}), "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [],
-                 "check_retries": 0, "check_feedback": "",
+        reset = {"question": question, **({"run": {"id": run.run_id, "private": private}} if run else {}),
+                 "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
         hit = cache_lookup(question) if cache_lookup is not None and question and first_turn else None
@@ -371,8 +376,7 @@ def build_agent_graph(
         try:
             result = tool.invoke({**call, "type": "tool_call"})
         except Exception as exc:
-            text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
-            return ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
+            return _tool_error(call, exc)
         if not isinstance(result, ToolMessage):
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
         return result
@@ -383,8 +387,7 @@ def build_agent_graph(
         try:
             result = tool_call(ToolRequest(call, tools_by_name.get(call["name"]), state, run))
         except Exception as exc:  # a failing middleware is an observation too
-            text = TOOL_ERROR_OBSERVATION.format(name=call["name"], error=str(exc).strip() or type(exc).__name__)
-            result = ToolMessage(text, tool_call_id=call["id"], name=call["name"], status="error")
+            result = _tool_error(call, exc)
         if redact is not None and isinstance(result.content, str):  # whatever a hook returned, secrets are scrubbed
             result.content = redact(result.content)
         return result, result.status != "error"

@@ -74,10 +74,9 @@ class ToolRegistry:
     """Tool names to factories: this registry's own, then the ``agentmesh.tools`` entry points.
     A factory returns None when its resource (a database, a graph) is not configured."""
 
-    def __init__(self, *, entry_points: bool = True) -> None:
+    def __init__(self) -> None:
         self._factories: dict[str, ToolFactory] = {}
         self._always: dict[str, BaseTool] = {}
-        self._entry_points = entry_points
 
     def register(self, name: str, factory: ToolFactory) -> None:
         """Offer ``factory``'s tool when the ``tools`` setting names ``name``."""
@@ -92,10 +91,10 @@ class ToolRegistry:
         self._always.pop(name, None)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._factories or name in self._always or (self._entry_points and name in plugins.tools)
+        return name in self._factories or name in self._always or name in plugins.tools
 
     def names(self) -> list[str]:
-        return sorted({*self._factories, *self._always, *(plugins.tools.names() if self._entry_points else ())})
+        return sorted({*self._factories, *self._always, *plugins.tools.names()})
 
     def _factory(self, name: str) -> ToolFactory:
         if name in self._factories:
@@ -103,7 +102,7 @@ class ToolRegistry:
         if name in self._always:
             tool = self._always[name]
             return lambda _ctx: tool
-        if not self._entry_points or name not in plugins.tools:
+        if name not in plugins.tools:
             raise ConfigError(f"unknown tool '{name}' in settings 'tools'; known tools: {', '.join(self.names())}")
         found = plugins.tools.get(name)
         if isinstance(found, BaseTool):  # an entry point may name a ready tool
