@@ -190,6 +190,16 @@ class Agent:
             middleware=list(middleware),
         )
 
+    def close(self) -> None:
+        """Close the parts this agent opened: the cache's store and the MCP servers (their processes end)."""
+        self.components.close()
+
+    def __enter__(self) -> "Agent":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def workflow_checkpointer(self) -> Any:
         """Where this agent's workflow runs are kept (``<home>/workflows.sqlite``), made once."""
         return self.components.workflow_checkpointer

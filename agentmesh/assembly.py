@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from agentmesh.knowledge import KnowledgeBase
+    from agentmesh.tools.mcp import McpClients
     from agentmesh.memory.facts import FactStore
     from agentmesh.tools.registry import ToolRegistry
 
@@ -199,9 +200,22 @@ class Components:
                 web_search=self.web_search, retriever=self.retriever,
                 extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
             )
-            return (self.registry or default_registry).build(list(s.tools), context)
+            built = (self.registry or default_registry).build(list(s.tools), context)
+            return built + (self.mcp.tools() if self.mcp is not None else [])
 
         return [*self._part("tools", build), *self.extra_tools]
+
+    @property
+    def mcp(self) -> "McpClients | None":
+        """The ``mcp_servers``' clients (each server starts when its tools are first asked for), or None."""
+        def build() -> "McpClients | None":
+            if not self.settings.mcp_servers:
+                return None
+            from agentmesh.tools.mcp import McpClients
+
+            return McpClients(self.settings.mcp_servers, log_dir=self.settings.data_dir("mcp"))
+
+        return self._part("mcp", build)
 
     @property
     def cache(self) -> AnswerCache | None:
@@ -241,10 +255,13 @@ class Components:
             knowledge.reload(knowledge_sources(s), cache_dir=s.data_dir("kg"), kind=s.kg_index)
 
     def close(self) -> None:
-        """Close what was opened (the cache's store)."""
+        """Close what was opened: the cache's store, the MCP servers' sessions (a stdio server's process ends)."""
         cache = self._parts.get("cache")
         if cache:
             cache.close()
+        clients = self._parts.get("mcp")
+        if clients is not None:
+            clients.close()
 
 
 def _as_retriever(part: Any) -> Any:

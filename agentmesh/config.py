@@ -18,13 +18,13 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from agentmesh.errors import ConfigError
 
-__all__ = ["Settings", "CONFIG_FILE_NAME"]
+__all__ = ["Settings", "McpServer", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
 _PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads")
@@ -33,6 +33,56 @@ _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("age
 
 def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "agentmesh"
+
+
+class McpServer(BaseModel):
+    """One MCP server whose tools the agent may call: a command it starts (stdio) or a URL
+    (streamable HTTP). In agentmesh.toml, a table per server::
+
+        [mcp_servers.files]
+        command = "npx"
+        args = ["-y", "@modelcontextprotocol/server-filesystem", "/srv/docs"]
+
+        [mcp_servers.tickets]
+        url = "https://mcp.example.com/mcp"
+        bearer_token = "..."        # or headers = {X-Api-Key = "..."}
+        dangerous_tools = ["close_ticket"]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = Field(None, description="Program that serves MCP on its stdin/stdout.")
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Environment of the server process, on top of a minimal one (PATH, HOME...): agentmesh's own "
+                    "environment, keys included, is not passed on.")
+    cwd: Path | None = None
+    url: str | None = Field(None, description="Streamable-HTTP endpoint, e.g. http://127.0.0.1:9000/mcp.")
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="HTTP headers sent with each request.")
+    bearer_token: SecretStr | None = Field(None, description="Sent as 'Authorization: Bearer <token>'.")
+    timeout: float = Field(30.0, gt=0, description="Seconds one tool call may take.")
+    startup_timeout: float = Field(30.0, gt=0, description="Seconds the server may take to start and list its tools.")
+    tools: list[str] | None = Field(None, description="Offer only these of the server's tools (default: all).")
+    dangerous: bool | None = Field(
+        None, description="true: every tool call asks a person first; false: none does; unset: a call asks unless the "
+                          "tool declares itself read-only (MCP's readOnlyHint).")
+    dangerous_tools: list[str] = Field(default_factory=list, description="Tools that always ask first.")
+    safe_tools: list[str] = Field(default_factory=list, description="Tools that never ask.")
+    cacheable: bool = Field(False, description="Answers that used this server's tools may be cached (their results "
+                                               "change only with data you version).")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> "McpServer":
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give exactly one of 'command' (a stdio server) or 'url' (streamable HTTP)")
+        if self.url is not None and not re.match(r"https?://", self.url):
+            raise ValueError(f"url {self.url!r} is not an http:// or https:// URL")
+        return self
+
+    def secret_values(self) -> list[str]:
+        values = [*self.env.values(), *self.headers.values(), *([self.bearer_token] if self.bearer_token else [])]
+        return [v.get_secret_value() for v in values]
 
 
 class Settings(BaseSettings):
@@ -144,6 +194,18 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
     slack_app_token: SecretStr | None = Field(None, description="Slack app-level token (xapp-...) for Socket Mode: `agentmesh slack`.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
+    mcp_servers: dict[str, McpServer] = Field(
+        default_factory=dict, description="MCP servers whose tools the agent may call ([mcp_servers.<name>] tables); "
+                                          "each tool is named <server>_<tool>.")
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, McpServer]) -> dict[str, McpServer]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", name):
+                raise ValueError(f"mcp_servers: server name {name!r} must start with a letter and hold only letters, "
+                                 "digits, _ and - (at most 32)")
+        return value
 
     @field_validator("server_tokens")
     @classmethod
@@ -253,6 +315,7 @@ class Settings(BaseSettings):
 
         values = [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr) and v.get_secret_value()]
         values += [v.get_secret_value() for v in self.server_tokens.values()]
+        values += [v for server in self.mcp_servers.values() for v in server.secret_values()]
         urls = [str(self.db or ""), str(self.threads or ""), *self.kg_endpoints]
         urls += [v.get_secret_value() for v in (self.cache_url,) if v is not None]
         for url in urls:
@@ -283,6 +346,9 @@ def _read_toml(file: Path) -> dict[str, Any]:
         raise ConfigError(f"settings file '{file}': {exc}") from None
     data = data.get("agentmesh", data)
     secrets = [k for k in _SECRET_KEYS if data.get(k)]
+    servers = data.get("mcp_servers") if isinstance(data.get("mcp_servers"), dict) else {}
+    secrets += [f"mcp_servers.{name}" for name, server in servers.items()
+                if isinstance(server, dict) and any(server.get(k) for k in ("bearer_token", "headers", "env"))]
     if secrets and os.name == "posix" and file.stat().st_mode & 0o004:
         logging.getLogger(__name__).warning(
             "settings file '%s' holds a secret (%s) and every user of this machine may read it: chmod 600 '%s', "

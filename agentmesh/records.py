@@ -20,13 +20,13 @@ __all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunCon
 
 class Citation(BaseModel):
     """Evidence an answer rests on: a graph node, a SQL or SPARQL query that ran, code that ran,
-    a passage of a local document (``path:lines``) or a web page."""
+    a passage of a local document (``path:lines``), a web page, or an MCP server's tool call."""
 
-    kind: Literal["node", "sql", "sparql", "code", "doc", "web"]
+    kind: Literal["node", "sql", "sparql", "code", "doc", "web", "mcp"]
     ref: str
-    """The node URI, the database path, or 'python'."""
+    """The node URI, the database path, 'python', or ``mcp://<server>/<tool>``."""
     detail: str = ""
-    """The node's label, the SQL text, or the code."""
+    """The node's label, the SQL text, the code, or an MCP call's arguments (JSON)."""
     verified: bool | None = None
     """For nodes: whether the URI is a node of the knowledge graph (None: not checked)."""
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from agentmesh.apps.common import ConfigOpt, decide, err, error_line, one_line_errors, out
 from agentmesh.apps.kg_cli import kg_app, trace_app
+from agentmesh.apps.mcp_cli import mcp_app
 from agentmesh.apps.memory_cli import cache_app, facts_app, threads_app
 from agentmesh.apps.models_cli import models_app, trace_show
 from agentmesh.apps.run_cli import run as run_command
@@ -36,6 +37,7 @@ app.add_typer(cache_app, name="cache")
 app.add_typer(threads_app, name="threads")
 app.add_typer(facts_app, name="facts")
 app.add_typer(models_app, name="models")
+app.add_typer(mcp_app, name="mcp")
 trace_app.command("show")(trace_show)
 
 ModelOpt = typer.Option(None, "--model", "-m", help="'embedded', 'openai:<name>' or 'local:<name>' (with --base-url).")
@@ -117,16 +119,16 @@ def ask(
     """Answer one question; print the answer, the tools called and the citations."""
     question = _question(question, file)
     with one_line_errors():
-        agent = _agent(config, model, base_url, kg, db)
-        pending = agent.pending(thread) if thread else []
-        if pending:  # an earlier run waits for a decision: settle it first
-            err.print("[yellow]this thread has an earlier run waiting for approval[/]")
-        while pending:
-            pending = agent.resume(thread, decide(pending, approve)).pending
-        # a one-shot question gets a thread of its own kind, so chat's /threads does not list it
-        result = agent.run(question, thread_id=thread or f"ask-{uuid.uuid4().hex}")
-        while result.pending:
-            result = agent.resume(result.thread_id, decide(result.pending, approve))
+        with _agent(config, model, base_url, kg, db) as agent:
+            pending = agent.pending(thread) if thread else []
+            if pending:  # an earlier run waits for a decision: settle it first
+                err.print("[yellow]this thread has an earlier run waiting for approval[/]")
+            while pending:
+                pending = agent.resume(thread, decide(pending, approve)).pending
+            # a one-shot question gets a thread of its own kind, so chat's /threads does not list it
+            result = agent.run(question, thread_id=thread or f"ask-{uuid.uuid4().hex}")
+            while result.pending:
+                result = agent.resume(result.thread_id, decide(result.pending, approve))
     if as_json:
         data = asdict(result)
         data["citations"] = [c.model_dump() for c in result.citations]
@@ -170,7 +172,11 @@ def chat(
 
     with one_line_errors():
         agent = _agent(config, model, base_url, kg, db)
-    ChatREPL(agent, console=out, thread_id=thread, make_agent=lambda name: _agent(config, name, base_url, kg, db)).run()
+    repl = ChatREPL(agent, console=out, thread_id=thread, make_agent=lambda name: _agent(config, name, base_url, kg, db))
+    try:
+        repl.run()
+    finally:
+        repl.agent.close()  # (the agent of the last /model)
 
 
 @app.command()

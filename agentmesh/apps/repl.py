@@ -179,10 +179,12 @@ class ChatREPL:
             return
         try:
             self._say(f"[dim]loading {escape(arg)}...[/]")  # (make_agent may show its own spinner)
-            self.agent = self.make_agent(arg)
+            agent = self.make_agent(arg)
         except AgentmeshError as exc:
             self._say(f"[red]error:[/] {escape(str(exc))}")
             return
+        self.agent.close()  # the old model's parts (its MCP servers) end with it
+        self.agent = agent
         self._say(f"[dim]model {escape(self.agent.model_name)}; the thread goes on[/]")
 
     def _kg(self, arg: str) -> None:
