@@ -33,7 +33,7 @@ import weakref
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
 from fastapi import FastAPI, HTTPException, Request
@@ -43,7 +43,8 @@ from pydantic import BaseModel, ConfigDict
 from agentmesh.apps.events import aiter_events
 from agentmesh.errors import AgentmeshError, ConfigError
 
-__all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "BackgroundServer"]
+__all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "turn_lock", "bearer_principal", "stored_thread",
+           "BackgroundServer"]
 OWNER_PREFIX = "user:"
 """Stored thread ids of per-user threads start with this; clients may not name such ids."""
 
@@ -79,6 +80,43 @@ class WebChat(BaseModel):
 class Decision(BaseModel):
     decision: Any = "reject"
     reason: str | None = None
+
+
+def bearer_principal(settings: Any, token: str | None = None) -> Callable[[str], str | None] | None:
+    """Who an ``Authorization`` header says the caller is, by the settings' tokens (``token``,
+    else ``server_token``; and ``server_tokens``): a user name, "" for the shared token, None for
+    neither. None instead of a function when no token is configured (nothing to check)."""
+    if token is None and settings.server_token is not None:
+        token = settings.server_token.get_secret_value()
+    users = {user: secret.get_secret_value().encode() for user, secret in settings.server_tokens.items()}
+    if not (token or users):
+        return None
+
+    def principal(given: str) -> str | None:
+        presented = given.removeprefix("Bearer ").encode() if given.startswith("Bearer ") else b""
+        found = None
+        for user, secret in users.items():  # compare with every token: the time taken says nothing
+            if hmac.compare_digest(presented, secret):
+                found = user
+        if token and hmac.compare_digest(presented, token.encode()):
+            found = ""
+        return found
+
+    return principal
+
+
+def stored_thread(user: str | None, thread_id: str) -> str:
+    """The stored id of a thread a caller names: a user's threads live under their name."""
+    if thread_id.startswith(OWNER_PREFIX):
+        raise ConfigError(f"thread ids may not start with {OWNER_PREFIX!r}")
+    return f"{OWNER_PREFIX}{user}/{thread_id}" if user else thread_id
+
+
+@asynccontextmanager
+async def turn_lock(lock_dir: Path, thread_id: str) -> AsyncIterator[None]:
+    """A thread's turn: one at a time in this process, and across processes sharing the data home."""
+    async with thread_lock(thread_id), _process_lock(lock_dir, thread_id):
+        yield
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -161,21 +199,8 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         except ImportError as exc:
             raise ConfigError(f"Slack is configured but {exc.name} is missing: pip install 'agentmesh[slack]'") from None
         slack = create_slack_app(agent)
-    if token is None and settings.server_token is not None:
-        token = settings.server_token.get_secret_value()
-    users = {user: secret.get_secret_value().encode() for user, secret in settings.server_tokens.items()}
-    guarded = bool(token or users)
-
-    def principal(given: str) -> str | None:
-        """Who the bearer token says the caller is: a user name, "" for the shared token, None if neither."""
-        presented = given.removeprefix("Bearer ").encode() if given.startswith("Bearer ") else b""
-        found = None
-        for user, secret in users.items():  # compare with every token: the time taken says nothing
-            if hmac.compare_digest(presented, secret):
-                found = user
-        if token and hmac.compare_digest(presented, token.encode()):
-            found = ""
-        return found
+    principal = bearer_principal(settings, token)
+    guarded = principal is not None
 
     def caller(request: Request) -> str | None:
         """The authenticated user of ``request`` (None for the shared token or none), for the run's context."""
@@ -183,10 +208,10 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     def owned(request: Request, thread_id: str) -> str:
         """The stored id of a thread the caller names: a user's threads live under their name."""
-        if thread_id.startswith(OWNER_PREFIX):
-            raise HTTPException(400, detail=f"thread ids may not start with {OWNER_PREFIX!r}")
-        user = getattr(request.state, "user", "")
-        return f"{OWNER_PREFIX}{user}/{thread_id}" if user else thread_id
+        try:
+            return stored_thread(getattr(request.state, "user", ""), thread_id)
+        except ConfigError as exc:
+            raise HTTPException(400, detail=str(exc)) from None
 
     def shown(request: Request, stored: str) -> str | None:
         """The id the caller knows a stored thread by, or None if it is not theirs."""
@@ -240,7 +265,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
                      tokens: bool = True, context: Any = (), user: str | None = None) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
-        async with thread_lock(thread_id), _process_lock(lock_dir, thread_id):
+        async with turn_lock(lock_dir, thread_id):
             metric["runs"].inc()
             try:
                 async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
