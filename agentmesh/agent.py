@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -142,6 +143,7 @@ class Agent:
         self.tools = parts.tools
         self.checkpointer = parts.checkpointer
         self.cache = parts.cache
+        self.telemetry = parts.telemetry
         selector = None
         if len(self.tools) > s.tools_per_question() or s.tool_min_similarity > 0.0:
             selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question(),
@@ -280,13 +282,29 @@ class Agent:
         ``{"decision": "reject", "reason": "..."}``, or a dict of these by call id."""
         return self._invoke(Command(resume=decision), self._pending_run(thread_id))
 
+    @contextmanager
+    def _traced(self, run: RunContext, config: dict[str, Any], question: str | None) -> Iterator[Callable[[AgentResult], None]]:
+        """The run's OpenTelemetry span, when tracing is on: its steps, model and tool calls become
+        child spans (through a callback handler in ``config``); the caller reports the result."""
+        telemetry = self.telemetry
+        if telemetry is None:
+            yield lambda _result: None
+            return
+        with telemetry.run(thread_id=run.thread_id, run_id=run.run_id, model=self.model_name, question=question) as span:
+            config["callbacks"] = [telemetry.handler()]
+            yield lambda result: telemetry.finish(span, result)
+
     def _invoke(self, payload: Any, run: RunContext) -> AgentResult:
         started = time.time()
-        try:
-            state = self.graph.invoke(payload, self._config(run.thread_id), context=run, durability=DURABILITY)
-        except Exception as exc:
-            raise self._translate(exc) from exc
-        return self._result(state, run.thread_id, started, run.run_id)
+        config = self._config(run.thread_id)
+        with self._traced(run, config, _question_of(payload)) as report:
+            try:
+                state = self.graph.invoke(payload, config, context=run, durability=DURABILITY)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            result = self._result(state, run.thread_id, started, run.run_id)
+            report(result)
+        return result
 
     async def arun(self, message: str, thread_id: str | None = None, *, private: bool = False,
                    user: str | None = None) -> AgentResult:
@@ -300,11 +318,15 @@ class Agent:
 
     async def _ainvoke(self, payload: Any, run: RunContext) -> AgentResult:
         started = time.time()
-        try:
-            state = await self.graph.ainvoke(payload, self._config(run.thread_id), context=run, durability=DURABILITY)
-        except Exception as exc:
-            raise self._translate(exc) from exc
-        return self._result(state, run.thread_id, started, run.run_id)
+        config = self._config(run.thread_id)
+        with self._traced(run, config, _question_of(payload)) as report:
+            try:
+                state = await self.graph.ainvoke(payload, config, context=run, durability=DURABILITY)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            result = self._result(state, run.thread_id, started, run.run_id)
+            report(result)
+        return result
 
     def pending(self, thread_id: str) -> list[dict[str, Any]]:
         """The tool calls of ``thread_id`` waiting for approval (empty when none)."""
@@ -341,25 +363,28 @@ class Agent:
         modes = ["updates", "messages"] if mode == "messages" else ["updates"]
         started = time.time()
         config = self._config(thread_id)
-        try:
-            for kind, chunk in self.graph.stream(payload, config, context=run, stream_mode=modes, durability=DURABILITY):
-                if kind == "messages":
-                    piece, meta = chunk
-                    if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
-                        yield "token", piece.text
-                    continue
-                for node, update in chunk.items():
-                    if node == "__interrupt__":
-                        yield node, [c for item in update for c in _approval_calls(item.value)]
-                    else:
-                        yield node, update or {}
-            snapshot = self.graph.get_state(config)
-        except Exception as exc:
-            raise self._translate(exc) from exc
-        values = dict(snapshot.values or {})
-        if snapshot.interrupts:
-            values["__interrupt__"] = snapshot.interrupts
-        yield "result", self._result(values, thread_id, started, run_id)
+        with self._traced(run, config, message) as report:
+            try:
+                for kind, chunk in self.graph.stream(payload, config, context=run, stream_mode=modes, durability=DURABILITY):
+                    if kind == "messages":
+                        piece, meta = chunk
+                        if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
+                            yield "token", piece.text
+                        continue
+                    for node, update in chunk.items():
+                        if node == "__interrupt__":
+                            yield node, [c for item in update for c in _approval_calls(item.value)]
+                        else:
+                            yield node, update or {}
+                snapshot = self.graph.get_state(config)
+            except Exception as exc:
+                raise self._translate(exc) from exc
+            values = dict(snapshot.values or {})
+            if snapshot.interrupts:
+                values["__interrupt__"] = snapshot.interrupts
+            result = self._result(values, thread_id, started, run_id)
+            report(result)
+        yield "result", result
 
     def events(self, message: str | None, thread_id: str | None = None, *, private: bool = False, resume: Any = None,
                tokens: bool = True, context: Sequence[Any] = (), user: str | None = None) -> Iterator[Event]:
@@ -443,6 +468,12 @@ class Agent:
         )
         save_trace(self.traces_dir, record)
         return result
+
+
+def _question_of(payload: Any) -> str | None:
+    """The new question of a run's input (None for a resume)."""
+    messages = payload.get("messages") if isinstance(payload, dict) else None
+    return messages[-1].content if messages and isinstance(messages[-1].content, str) else None
 
 
 def _approval_calls(value: Any) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agentmesh.knowledge import KnowledgeBase
     from agentmesh.tools.mcp import McpClients
     from agentmesh.memory.facts import FactStore
+    from agentmesh.runs.telemetry import Telemetry
     from agentmesh.tools.registry import ToolRegistry
 
 __all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_checkpointer", "knowledge_sources",
@@ -109,7 +110,7 @@ class Components:
     ``model``, ``embeddings``, ``knowledge`` (a KnowledgeBase), ``retriever`` (any
     :class:`~agentmesh.ports.Retriever`), ``tools`` (replaces the configured ones),
     ``extra_tools``, ``registry``, ``cache`` (an AnswerCache, or False for none),
-    ``checkpointer``, ``web_search``."""
+    ``checkpointer``, ``web_search``, ``telemetry`` (a :class:`~agentmesh.runs.telemetry.Telemetry`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -122,7 +123,7 @@ class Components:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, extra_tools: Sequence["BaseTool"] = (),
                       registry: "ToolRegistry | None" = None, web_search: Any = None, **parts: Any) -> "Components":
-        unknown = set(parts) - {"model", "embeddings", "knowledge", "retriever", "tools", "cache", "checkpointer"}
+        unknown = set(parts) - {"model", "embeddings", "knowledge", "retriever", "tools", "cache", "checkpointer", "telemetry"}
         if unknown:
             raise TypeError(f"Components.from_settings() got unknown parts: {', '.join(sorted(unknown))}")
         self = cls(settings or Settings.load())
@@ -234,6 +235,17 @@ class Components:
         """Where workflow runs are kept (``<home>/workflows.sqlite``)."""
         return self._part("workflow_checkpointer",
                           lambda: build_checkpointer(self.settings, str(self.settings.data_dir() / "workflows.sqlite")))
+
+    @property
+    def telemetry(self) -> "Telemetry | None":
+        """OpenTelemetry spans of each run, when the OTEL_* environment asks for them (else None)."""
+        def build() -> "Telemetry | None":
+            from agentmesh.graphs.agent import redactor
+            from agentmesh.runs.telemetry import telemetry_from_env
+
+            return telemetry_from_env(redact=redactor(self.settings.secret_values()))
+
+        return self._part("telemetry", build)
 
     @property
     def traces_dir(self) -> Path:

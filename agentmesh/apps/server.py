@@ -225,6 +225,8 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     registry, metric = _metrics()
     app = FastAPI(title="agentmesh", version="0.1.0")
     app.state.agent = agent
+    if getattr(agent, "telemetry", None) is not None:
+        agent.telemetry.instrument_app(app)  # HTTP spans, parents of the run spans
     app.state.slack = slack  # None when Slack is not served
 
     @app.middleware("http")
