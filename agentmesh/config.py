@@ -198,6 +198,10 @@ class Settings(BaseSettings):
         default_factory=dict, description="MCP servers whose tools the agent may call ([mcp_servers.<name>] tables); "
                                           "each tool is named <server>_<tool>.")
 
+    mcp_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="For `agentmesh mcp serve`: module:function names, each called with the "
+                                          "FastMCP server to add tools, resources or prompts of your own.")
+
     @field_validator("mcp_servers")
     @classmethod
     def _server_names(cls, value: dict[str, McpServer]) -> dict[str, McpServer]:
@@ -220,7 +224,8 @@ class Settings(BaseSettings):
             raise ValueError("server_tokens: two users share a token")
         return value
 
-    @field_validator("kg", "docs", "tools", "sql_functions", "kg_label_predicates", "kg_description_predicates", "kg_endpoints", mode="before")
+    @field_validator("kg", "docs", "tools", "sql_functions", "kg_label_predicates", "kg_description_predicates", "kg_endpoints",
+                     "mcp_extensions", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):

@@ -110,6 +110,47 @@ def test_a_session_that_sets_its_log_level_gets_each_runs_summary(tmp_path, exam
     assert "answered" in received[0][1] and "claims its evidence does not support" in received[1][1]
 
 
+def test_a_subscribed_session_hears_when_a_run_changes_the_graph(tmp_path, example_kg, example_db):
+    updated = []
+
+    async def on_message(message):
+        root = getattr(message, "root", None)
+        if getattr(root, "method", "") == "notifications/resources/updated":
+            updated.append(str(root.params.uri))
+
+    script = [{"tool_calls": [{"name": "remember", "arguments": {"statement": "Our team's default model is Claude 2.1."}}]},
+              {"content": "Noted."}]
+    node = f"agentmesh://node/{quote(CLAUDE, safe='')}"
+    with FakeOpenAIServer(script) as model_server:
+        env = _env(tmp_path, example_kg, example_db, model_server, AGENTMESH_TOOLS="kg_search,remember")
+        params = StdioServerParameters(command=sys.executable, args=["-m", "agentmesh.apps.cli", "mcp", "serve", "--stdio"], env=env)
+
+        async def body():
+            with open(os.devnull, "w") as quiet:
+                async with stdio_client(params, errlog=quiet) as (read, write):
+                    async with ClientSession(read, write, message_handler=on_message) as session:
+                        init = await session.initialize()
+                        assert init.capabilities.resources.subscribe is True
+                        await session.subscribe_resource("agentmesh://classes")
+                        await session.subscribe_resource(node)
+                        with pytest.raises(McpError, match="no node"):
+                            await session.subscribe_resource("agentmesh://node/nope")
+                        await session.call_tool("ask", {"question": "Remember: our team's default model is Claude 2.1."})
+                        await asyncio.sleep(0.5)
+                        heard = list(updated)
+                        await session.unsubscribe_resource(node)
+                        model_server.script[:] = [  # another fact, now subscribed to the classes only
+                            {"tool_calls": [{"name": "remember", "arguments": {"statement": "Our backup model is Mixtral."}}]},
+                            {"content": "Noted."}]
+                        await session.call_tool("ask", {"question": "Remember: our team's default model is Claude 2.1, again."})
+                        await asyncio.sleep(0.5)
+                        return heard
+
+        heard = run(body())
+    assert sorted(heard) == sorted(["agentmesh://classes", node])
+    assert updated[len(heard):] == ["agentmesh://classes"]
+
+
 def test_a_missing_node_is_an_error_naming_it(tmp_path, example_kg, example_db, model_server):
     async def body(session):
         with pytest.raises(McpError, match="no node <https://example.org/nope>"):
@@ -206,3 +247,34 @@ def test_serve_needs_one_transport(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agentmesh.apps.cli", "mcp", "serve"], capture_output=True, text=True,
                           timeout=60, env={**os.environ, "AGENTMESH_HOME": str(tmp_path)})
     assert proc.returncode == 2 and "give one of --stdio or --http" in proc.stderr
+
+
+def test_an_extension_adds_its_own_tools_to_the_server(tmp_path, monkeypatch, example_kg):
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from agentmesh import Settings
+    from agentmesh.apps.mcp_server import build_mcp_server
+    from agentmesh.errors import AgentmeshError
+
+    (tmp_path / "team_tools.py").write_text(
+        "def register(server):\n"
+        "    @server.tool()\n"
+        "    def on_call(team: str) -> str:\n"
+        "        '''Who is on call for a team.'''\n"
+        "        return f'{team}: Ada'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], embeddings="hashing", tools=["kg_search"])
+    server = build_mcp_server(settings, extensions=["team_tools:register"])
+
+    async def body():
+        async with create_connected_server_and_client_session(server._mcp_server) as session:
+            names = {t.name for t in (await session.list_tools()).tools}
+            return names, await session.call_tool("on_call", {"team": "search"})
+
+    names, called = run(body())
+    assert {"ask", "kg_search", "on_call"} <= names and called.content[0].text == "search: Ada"
+    for wrong, message in (("team_tools", "write it as module:function"), ("team_tools:nope", "cannot be loaded"),
+                           ("no_such_module:f", "cannot be loaded")):
+        with pytest.raises(AgentmeshError, match=f"MCP server extension '{wrong}'.*{message}"):
+            build_mcp_server(settings, extensions=[wrong])
+    server.agentmesh_parts.close()

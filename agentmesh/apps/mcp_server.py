@@ -12,7 +12,11 @@ Tools (each only when its resource is configured):
 
 Resources: ``agentmesh://classes`` (the graph's classes and how many nodes each has) and
 ``agentmesh://node/{uri}``, a node's label, description and facts, where ``{uri}`` is the node's
-URI percent-encoded (completion suggests them by label). Prompt: ``grounded_question``.
+URI percent-encoded (completion suggests them by label); a session may subscribe to them and
+hears ``notifications/resources/updated`` when a run changes the graph (remembers a fact).
+Prompt: ``grounded_question``.
+``mcp_extensions`` (``module:function``, each given the FastMCP server) add tools, resources and
+prompts of your own.
 
 Over HTTP (streamable HTTP at ``/mcp``) the same tokens as ``agentmesh serve`` apply: without a
 token the server binds to loopback only and checks the Host header (DNS rebinding); with
@@ -24,7 +28,7 @@ token the server binds to loopback only and checks the Host header (DNS rebindin
 import json
 import uuid
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import quote, unquote
 
 import anyio
@@ -117,8 +121,10 @@ def _exposed(settings: Settings, allow_dangerous: bool) -> set[str]:
 
 def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, components: Components | None = None,
                      user_of: Callable[[Any], str | None] | None = None, host: str = "127.0.0.1", port: int = 8765,
-                     dns_rebinding_protection: bool = True) -> Any:
-    """The FastMCP server. ``user_of(request)``: the authenticated user of an HTTP request (None: none)."""
+                     dns_rebinding_protection: bool = True, extensions: Sequence[str] = ()) -> Any:
+    """The FastMCP server. ``user_of(request)``: the authenticated user of an HTTP request (None: none).
+    ``extensions``: ``module:function`` names, each called with the FastMCP server to add tools,
+    resources or prompts of its own (``@server.tool()``...)."""
     try:
         from mcp.server.fastmcp import Context, FastMCP
         from mcp.server.transport_security import TransportSecuritySettings
@@ -154,6 +160,44 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
         if LOG_LEVELS.index(level) >= levels.get(ctx.session, LOG_LEVELS.index("warning")):
             await ctx.session.send_log_message(level=level, data=message, logger="agentmesh")
 
+    # resources/subscribe: a session hears notifications/resources/updated for what it subscribed to
+    # whenever the knowledge graph changes (a run remembered or forgot a fact)
+    subscriptions: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
+    low = server._mcp_server
+
+    @low.subscribe_resource()
+    async def subscribe(uri: Any) -> None:
+        uri = str(uri)
+        if uri.startswith(NODE_PREFIX):
+            await anyio.to_thread.run_sync(lambda: _node(parts.components, unquote(uri[len(NODE_PREFIX):])))  # exists?
+        subscriptions.setdefault(low.request_context.session, set()).add(uri)
+
+    @low.unsubscribe_resource()
+    async def unsubscribe(uri: Any) -> None:
+        subscriptions.get(low.request_context.session, set()).discard(str(uri))
+
+    capabilities = low.get_capabilities
+
+    def with_subscribe(*args: Any, **kwargs: Any) -> Any:  # FastMCP 1.x always says subscribe=false
+        found = capabilities(*args, **kwargs)
+        if found.resources is not None:
+            found.resources.subscribe = True
+        return found
+
+    low.get_capabilities = with_subscribe
+
+    async def graph_changed() -> None:
+        for session, uris in list(subscriptions.items()):
+            for uri in sorted(uris):
+                try:
+                    await session.send_resource_updated(uri)
+                except Exception:  # noqa: BLE001 - a session that went away hears nothing
+                    break
+
+    def graph_version() -> str | None:
+        kb = parts.components.knowledge if wants_knowledge(settings) else None
+        return kb.version if kb is not None else None
+
     def caller(ctx: Context) -> str | None:
         request = getattr(ctx.request_context, "request", None)
         return user_of(request) if (user_of is not None and request is not None) else None
@@ -183,7 +227,10 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
         shown = thread_id or f"mcp-{uuid.uuid4().hex}"
         stored = stored_thread(user, shown)
         async with turn_lock(lock_dir, stored):
+            before = await anyio.to_thread.run_sync(graph_version)
             result = await anyio.to_thread.run_sync(lambda: parts.agent.run(question, thread_id=stored, user=user))
+        if subscriptions and await anyio.to_thread.run_sync(graph_version) != before:
+            await graph_changed()
         await log(ctx, "info", f"run {result.run_id}: {result.stop_reason}, {len(result.tool_calls)} tool calls, "
                                f"{len(result.citations)} citations, {len(result.unsupported)} unsupported claims")
         if result.unsupported:
@@ -244,6 +291,9 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
             found = await anyio.to_thread.run_sync(lambda: _complete(parts.components, unquote(argument.value or "")))
             return Completion(values=[quote(u, safe="") for u in found[:100]], total=len(found), hasMore=len(found) > 100)
 
+    for extension in extensions:  # your own tools, resources and prompts on the same server
+        _load_extension(extension)(server)
+
     @server.prompt(description="Ask agentmesh a question and answer only from what it finds.")
     def grounded_question(question: str) -> str:
         return (f"Answer this question using agentmesh's 'ask' tool: {question}\n"
@@ -251,6 +301,22 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
                 "'supported' is false, say so instead of answering from your own knowledge.")
 
     return server
+
+
+def _load_extension(name: str) -> Callable[[Any], None]:
+    """``module:function`` imported, or a clear error naming it."""
+    import importlib
+
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute:
+        raise AgentmeshError(f"MCP server extension {name!r}: write it as module:function")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise AgentmeshError(f"MCP server extension {name!r} cannot be loaded: {exc}") from None
+    if not callable(found):
+        raise AgentmeshError(f"MCP server extension {name!r} is not a function")
+    return found
 
 
 def _classes(components: Components) -> list[dict[str, Any]]:
@@ -267,7 +333,11 @@ def _classes(components: Components) -> list[dict[str, Any]]:
 
 def _node(components: Components, uri: str) -> dict[str, Any]:
     kb = components.knowledge
-    if kb is None or not kb.has_node(uri):
+    try:
+        known = kb is not None and kb.has_node(uri)
+    except ValueError:  # not an IRI at all
+        known = False
+    if not known:
         from mcp.shared.exceptions import McpError
         from mcp.types import ErrorData
 
@@ -316,7 +386,7 @@ def user_of_request(request: Any) -> str | None:
 
 
 def serve_stdio(settings: Settings, *, allow_dangerous: bool = False) -> None:
-    server = build_mcp_server(settings, allow_dangerous=allow_dangerous)
+    server = build_mcp_server(settings, allow_dangerous=allow_dangerous, extensions=settings.mcp_extensions)
     try:
         server.run("stdio")
     finally:
@@ -332,7 +402,7 @@ def serve_http(settings: Settings, host: str, port: int, *, allow_dangerous: boo
     check_bind(host, "set" if principal is not None else None)
     # without a token only loopback is served, and the Host header must name it (DNS rebinding)
     server = build_mcp_server(settings, allow_dangerous=allow_dangerous, user_of=user_of_request, host=host, port=port,
-                              dns_rebinding_protection=principal is None)
+                              dns_rebinding_protection=principal is None, extensions=settings.mcp_extensions)
     try:
         uvicorn.run(mcp_http_app(server, principal), host=host, port=port, log_level="warning")
     finally:
