@@ -184,13 +184,16 @@ class _Collector(BaseHTTPRequestHandler):
         pass
 
 
-def _ask(tmp_path, example_kg, model_server, env):
+SERVER_TOKEN = "server-token-abcdef0123456789"
+
+
+def _ask(tmp_path, example_kg, model_server, env, question="Context window of Claude 2.1?"):
     base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     return subprocess.run(
-        [sys.executable, "-m", "agentmesh.apps.cli", "ask", "Context window of Claude 2.1?", "--kg", str(example_kg),
+        [sys.executable, "-m", "agentmesh.apps.cli", "ask", question, "--kg", str(example_kg),
          "--model", "local:fake-model", "--base-url", model_server.base_url],
         env={**base, "AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_EMBEDDINGS": "hashing", "AGENTMESH_TOOLS": "kg_search",
-             "AGENTMESH_API_KEY": SECRET, **env},
+             "AGENTMESH_API_KEY": SECRET, "AGENTMESH_SERVER_TOKEN": SERVER_TOKEN, **env},
         capture_output=True, text=True, timeout=120)
 
 
@@ -200,9 +203,11 @@ def test_otlp_export_to_a_collector_configured_by_the_standard_variables(tmp_pat
     threading.Thread(target=collector.serve_forever, daemon=True).start()
     try:
         with FakeOpenAIServer([{"content": "Claude 2.1 reads 200000 tokens."}]) as model_server:
+            # content on, and the question carries both secrets: neither may reach a span
             done = _ask(tmp_path, example_kg, model_server, {
                 "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.server_address[1]}",
-                "OTEL_SERVICE_NAME": "kb-bot"})
+                "OTEL_SERVICE_NAME": "kb-bot", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"},
+                question=f"Context window of Claude 2.1? (key {SECRET}, token {SERVER_TOKEN})")
     finally:
         collector.shutdown()
     assert done.returncode == 0, done.stderr
@@ -218,7 +223,8 @@ def test_otlp_export_to_a_collector_configured_by_the_standard_variables(tmp_pat
                     values += [str(a.value) for a in span.attributes]
     assert services == {"kb-bot"}
     assert {"invoke_agent agentmesh", "step act", "chat fake-model"} <= names
-    assert not any(SECRET in v for v in values)
+    assert any("Context window of Claude 2.1" in v for v in values)  # the content was recorded...
+    assert not any(SECRET in v or SERVER_TOKEN in v for v in values)  # ...without the secrets
 
 
 def test_console_export_goes_to_stderr_and_the_answer_stays_clean(tmp_path, example_kg):
