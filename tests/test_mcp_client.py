@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from agentmesh.errors import ConfigError  # noqa: E402
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call  # noqa: E402
 from agentmesh.records import Citation  # noqa: E402
 from agentmesh.tools.mcp import McpClients, McpServerError  # noqa: E402
+from conftest import free_port, wait_listening  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "mcp_fixture_server.py"
 TOKEN = "fixture-token-0123456789"
@@ -38,19 +38,10 @@ def agent(tmp_path, servers: dict, responses: list, **settings) -> Agent:
 @pytest.fixture
 def http_server(tmp_path):
     """The fixture server on streamable HTTP at 127.0.0.1, requiring a bearer token."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(FIXTURE), "--http", str(port), "--token", TOKEN],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "the fixture MCP server did not start"
-        time.sleep(0.1)
+    wait_listening(port, proc, "the fixture MCP server", timeout=30)
     yield f"http://127.0.0.1:{port}/mcp"
     proc.terminate()
     proc.wait(10)

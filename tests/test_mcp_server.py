@@ -7,10 +7,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -25,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.shared.exceptions import McpError  # noqa: E402
 
 from agentmesh.models.testing import FakeOpenAIServer  # noqa: E402
+from conftest import free_port, wait_listening  # noqa: E402
 
 ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
 CLAUDE = "https://example.org/llm/Claude-2.1"
@@ -170,21 +169,12 @@ def test_allow_dangerous_offers_python(tmp_path, example_kg, example_db, model_s
 
 @contextmanager
 def mcp_http(tmp_path, env, timeout=60):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "agentmesh.apps.cli", "mcp", "serve", "--http", f"127.0.0.1:{port}"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None, proc.stdout.read()
-            assert time.monotonic() < deadline, "agentmesh mcp serve did not start"
-            time.sleep(0.2)
+        wait_listening(port, proc, "agentmesh mcp serve", timeout)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

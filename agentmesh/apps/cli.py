@@ -214,7 +214,10 @@ def serve(
     slack = app_.state.slack is not None
     err.print(f"[dim]agentmesh serve · http://{host}:{port}/ · model {escape(agent.model_name)}"
               f"{' · token required' if token else ''}{' · Slack at /slack/events' if slack else ''}[/]")
-    uvicorn.run(app_, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="info")
+    finally:
+        agent.close()  # the cache's store, the MCP servers' processes
 
 
 app.command("run")(run_command)
