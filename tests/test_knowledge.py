@@ -101,6 +101,26 @@ def test_a_question_about_a_property_prefers_properties(tmp_path):
     assert kb.retrieve("Which type gives the salary paid for a job?", k=1)[0].label == "Salary"
 
 
+BOILERS = (
+    "@prefix ex: <http://e.org/> .\n@prefix tag: <http://e.org/tag/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+    "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+    'ex:Boiler a owl:Class ; rdfs:label "Boiler" ; rdfs:comment "A closed vessel that heats water with fuel or electricity." .\n'
+    'ex:Boiler_Command a owl:Class ; rdfs:label "Boiler Command" ; rdfs:comment "A command to control a boiler." .\n'
+    'tag:Boiler rdfs:label "Boiler" .\n'
+)
+
+
+def test_a_type_question_ending_with_a_class_name_gets_that_class(tmp_path, minilm):
+    """"What class is a boiler?": the class called Boiler, not a longer class about boilers, nor a
+    bare tag of the same name (a label alone says less than a defined term)."""
+    path = tmp_path / "boilers.ttl"
+    path.write_text(BOILERS, encoding="utf-8")
+    kb = KnowledgeBase.open([path], minilm, cache_dir=tmp_path / "kg")
+    assert kb.retrieve("What class is a boiler?", 3)[0].uri == "http://e.org/Boiler"
+    # a class named inside the question, not at its end, gets no such push
+    assert kb.retrieve("What class sends a command to control a boiler?", 1)[0].label == "Boiler Command"
+
+
 def test_a_model_named_without_its_variant_suffix_ranks_first(example_kg, tmp_path, minilm):
     """"Mixtral 8x7B" means the Mixtral 8x7B Instruct node, not its larger sibling Mixtral 8x22B."""
     kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")

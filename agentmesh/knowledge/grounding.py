@@ -48,6 +48,11 @@ _SPLIT_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 KIND_PRIOR = 0.15
 NAME_BONUS = 0.35
 SHORT_NAME_BONUS = 0.3
+LABEL_PHRASE_BONUS = 0.1
+"""A favoured kind's node (a class, when the question asks for a type) whose label ends the question
+("What class is a boiler?"): the thing asked about, where a label inside it ("a blog post") is not."""
+BARE_LABEL_PENALTY = 0.03
+"""A node with a label only: its embedding is of one or two words, whose cosine runs high."""
 """A label named without its variant suffix ("Mixtral 8x7B" for "Mixtral 8x7B Instruct")."""
 VARIANT_SUFFIXES = ("instruct", "chat", "base", "it", "hf", "preview")
 """Words a model's label may end with that people leave out; a user can extend it."""
@@ -81,6 +86,16 @@ def _is_name(label: str) -> bool:
 def _phrase_in(label: str, lowered_question: str) -> bool:
     """``label`` occurs in the question as a whole phrase ("Claude 2" is not in "Claude 2.1")."""
     return re.search(rf"(?<![\w.]){re.escape(label.lower())}(?![\w]|\.\w)", lowered_question) is not None
+
+
+def _ends_with_phrase(lowered_question: str, phrase: str) -> bool:
+    """The question's last words (before its final punctuation) are ``phrase``."""
+    return bool(phrase) and re.search(rf"(?<![\w.]){re.escape(phrase)}\W*$", lowered_question) is not None
+
+
+def _spoken(label: str) -> str:
+    """A label as a question writes it: "postalCode" -> "postal code", "Air_Handling_Unit" -> "air handling unit"."""
+    return " ".join(_SPLIT_CAMEL.sub(" ", label.replace("_", " ")).lower().split())
 
 
 def _norm_label(label: str) -> str:
@@ -252,9 +267,19 @@ class KnowledgeBase:
         if wants_property or wants_class:
             favoured = properties if wants_property else classes
         bonus = self._name_bonuses(question, candidates)
+        lowered = question.lower()
         scored = []
         for i, cosine in candidates.items():
-            prior = KIND_PRIOR if favoured and self.index.nodes[i].uri in favoured else 0.0
+            node = self.index.nodes[i]
+            prior = 0.0
+            if favoured and node.uri in favoured:
+                prior = KIND_PRIOR
+                # the class a type question ends with, written in words ("What class is a boiler?")
+                # (a property question ends with the thing that has it: "the calories of a recipe")
+                if wants_class and i not in bonus and _ends_with_phrase(lowered, _spoken(node.label)):
+                    prior += LABEL_PHRASE_BONUS
+            if not node.description:  # a bare label says less than a defined term of the same name
+                prior -= BARE_LABEL_PENALTY
             scored.append((cosine + prior + bonus.get(i, 0.0), i))
         scored.sort(reverse=True)
         floor = scored[0][0] * min_relative_score if scored and scored[0][0] > 0 else float("-inf")
