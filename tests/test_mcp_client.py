@@ -20,7 +20,7 @@ from agentmesh.errors import ConfigError  # noqa: E402
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call  # noqa: E402
 from agentmesh.records import Citation  # noqa: E402
 from agentmesh.tools.mcp import McpClients, McpServerError  # noqa: E402
-from conftest import free_port, wait_listening  # noqa: E402
+from _net import free_port, wait_listening  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "data" / "mcp_fixture_server.py"
 TOKEN = "fixture-token-0123456789"

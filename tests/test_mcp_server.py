@@ -23,7 +23,7 @@ from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.shared.exceptions import McpError  # noqa: E402
 
 from agentmesh.models.testing import FakeOpenAIServer  # noqa: E402
-from conftest import free_port, wait_listening  # noqa: E402
+from _net import free_port, wait_listening  # noqa: E402
 
 ALICE, BOB = "alice-token-0123456789", "bob-token-0123456789ab"
 CLAUDE = "https://example.org/llm/Claude-2.1"
