@@ -194,6 +194,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret: verifies each Slack request.")
     slack_app_token: SecretStr | None = Field(None, description="Slack app-level token (xapp-...) for Socket Mode: `agentmesh slack`.")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL (a proxy or a test fake).")
+    a2a: bool = Field(False, description="`agentmesh serve` also speaks A2A: an agent card at "
+                                          "/.well-known/agent-card.json and JSON-RPC at /a2a.")
+    a2a_url: str | None = Field(None, description="The server's public base URL, for the A2A agent card "
+                                                  "(default http://127.0.0.1:8000).")
     mcp_servers: dict[str, McpServer] = Field(
         default_factory=dict, description="MCP servers whose tools the agent may call ([mcp_servers.<name>] tables); "
                                           "each tool is named <server>_<tool>.")

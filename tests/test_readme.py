@@ -15,7 +15,7 @@ def _settings_rows() -> list[str]:
     section = README.read_text().split("## Configuration", 1)[1]
     table = section[section.index("| key | default | meaning |"):]
     table = table[:table.index("\n\n")]
-    return [name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])]
+    return [name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z][a-z0-9_]*)`", row.split("|")[1])]
 
 
 def test_the_settings_table_lists_every_setting_exactly_once():

@@ -133,7 +133,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
         raise AgentmeshError("agentmesh mcp serve needs the MCP SDK: pip install 'agentmesh[mcp]'") from None
 
     from agentmesh import __version__
-    from agentmesh.apps.server import stored_thread, turn_lock
+    from agentmesh.apps.access import stored_thread, turn_lock
 
     parts = _Parts(settings, components, allow_dangerous)
     exposed = _exposed(settings, allow_dangerous)
@@ -396,7 +396,8 @@ def serve_stdio(settings: Settings, *, allow_dangerous: bool = False) -> None:
 def serve_http(settings: Settings, host: str, port: int, *, allow_dangerous: bool = False) -> None:
     import uvicorn
 
-    from agentmesh.apps.server import bearer_principal, check_bind
+    from agentmesh.apps.access import bearer_principal
+    from agentmesh.apps.server import check_bind
 
     principal = bearer_principal(settings)
     check_bind(host, "set" if principal is not None else None)
