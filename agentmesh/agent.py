@@ -94,6 +94,14 @@ class AgentResult:
     def needs_approval(self) -> bool:
         return bool(self.pending)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready data (``ask --json``, MCP's ``ask``, A2A), ``supported`` included."""
+        data = asdict(self)
+        data["citations"] = [c.model_dump(mode="json") for c in self.citations]
+        data["claims"] = [c.model_dump(mode="json") for c in self.claims]
+        data["supported"] = self.supported
+        return data
+
     @property
     def supported(self) -> bool:
         """Every claim of the answer is supported by an evidence item of this run."""

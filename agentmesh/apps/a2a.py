@@ -78,9 +78,7 @@ def add_a2a_routes(app: Any, agent: Any, *, lock_dir: Any) -> None:
                         result = await anyio.to_thread.run_sync(
                             lambda: agent.resume(thread, {"decision": "reject", "reason": "A2A callers cannot approve"}))
                 text = result.answer or "(no answer)"
-                data = {"supported": result.supported, "stop_reason": result.stop_reason, "run_id": result.run_id,
-                        "citations": [c.model_dump() for c in result.citations],
-                        "claims": [c.model_dump(mode="json") for c in result.claims]}
+                data = {k: v for k, v in result.to_dict().items() if k in ("supported", "stop_reason", "run_id", "citations", "claims")}
             parts = [new_text_part(text)] + ([new_data_part(data)] if data else [])
             await event_queue.enqueue_event(new_message(parts=parts, context_id=context.context_id, task_id=context.task_id))
 

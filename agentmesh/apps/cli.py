@@ -130,11 +130,7 @@ def ask(
             while result.pending:
                 result = agent.resume(result.thread_id, decide(result.pending, approve))
     if as_json:
-        data = asdict(result)
-        data["citations"] = [c.model_dump() for c in result.citations]
-        data["claims"] = [c.model_dump() for c in result.claims]
-        data["supported"] = result.supported
-        out.print_json(json.dumps(data, default=str))
+        out.print_json(json.dumps(result.to_dict(), default=str))
     else:
         _print_result(result)
 

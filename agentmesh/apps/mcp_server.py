@@ -75,6 +75,7 @@ class _Parts:
         # the exposed tools read only, whatever the settings allow the agent
         self.components = components or Components.from_settings(settings.model_copy(update={"sql_writes": False}))
         self.allow_dangerous = allow_dangerous
+        self.exposed = _exposed(settings, allow_dangerous)
         self._agent: Any = None
         self._tools: dict[str, Any] | None = None
 
@@ -96,7 +97,7 @@ class _Parts:
 
             c = self.components
             context = ToolContext.from_settings(c.settings, knowledge=c.knowledge)
-            names = [n for n in ("kg_search", "sparql", "sql", "sql_schema", "python") if n in _exposed(self.settings, self.allow_dangerous)]
+            names = [n for n in ("kg_search", "sparql", "sql", "sql_schema", "python") if n in self.exposed]
             self._tools = {t.name: t for t in default_registry.build(names, context, extras=False)}
         if name not in self._tools:
             raise ToolError(f"the tool '{name}' is not available here")
@@ -136,7 +137,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
     from agentmesh.apps.access import stored_thread, turn_lock
 
     parts = _Parts(settings, components, allow_dangerous)
-    exposed = _exposed(settings, allow_dangerous)
+    exposed = parts.exposed
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=dns_rebinding_protection,
         allowed_hosts=[f"127.0.0.1:{port}", f"localhost:{port}", "127.0.0.1", "localhost"],
@@ -204,8 +205,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
 
     async def run_tool(name: str, args: dict[str, Any]) -> str:
         def call() -> str:
-            result = parts.tool(name).invoke(args)
-            return result if isinstance(result, str) else str(result[0] if isinstance(result, tuple) else result)
+            return str(parts.tool(name).invoke(args))  # (invoked with plain arguments, a tool returns its content only)
 
         try:
             return await anyio.to_thread.run_sync(call)
@@ -235,10 +235,9 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
                                f"{len(result.citations)} citations, {len(result.unsupported)} unsupported claims")
         if result.unsupported:
             await log(ctx, "warning", f"run {result.run_id}: the answer has claims its evidence does not support")
+        data = result.to_dict()
         return AskResult(
-            answer=result.answer, supported=result.supported,
-            citations=[c.model_dump() for c in result.citations],
-            claims=[c.model_dump() for c in result.claims],
+            answer=result.answer, supported=result.supported, citations=data["citations"], claims=data["claims"],
             tool_calls=[{"name": t.name, "args": t.args, "ok": t.ok} for t in result.tool_calls],
             stop_reason=result.stop_reason, thread_id=shown, run_id=result.run_id,
         )

@@ -42,16 +42,25 @@ CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _SCOPE = "agentmesh"
 _MAX_CONTENT = 8_000
 _configured = threading.Lock()
-_provider_set_here = False
 
 
 def _truthy(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _exporter_name() -> str:
+    return os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+
+
+def _asked_for() -> bool:
+    """The environment asks for traces: an exporter other than ``none``, or an OTLP endpoint alone."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    exporter = _exporter_name()
+    return not _truthy("OTEL_SDK_DISABLED") and exporter != "none" and bool(exporter or endpoint)
+
+
 def _configure_provider() -> bool:
     """Set the global TracerProvider from the environment, once per process. False: tracing is off."""
-    global _provider_set_here
     from opentelemetry import trace
 
     if _truthy("OTEL_SDK_DISABLED"):
@@ -59,10 +68,9 @@ def _configure_provider() -> bool:
     with _configured:
         if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
             return True  # the application configured its own (or we did, earlier): use it
-        exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
-        endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-        if exporter_name in ("", "none") and not (endpoint and exporter_name == ""):
+        if not _asked_for():
             return False
+        exporter_name = _exporter_name()
         try:
             from opentelemetry.sdk.resources import Resource
             from opentelemetry.sdk.trace import TracerProvider
@@ -83,7 +91,6 @@ def _configure_provider() -> bool:
             elif name != "none":
                 raise ConfigError(f"OTEL_TRACES_EXPORTER={name!r}: agentmesh knows 'otlp', 'console' and 'none'")
         trace.set_tracer_provider(provider)
-        _provider_set_here = True
         return True
 
 
@@ -111,7 +118,7 @@ def telemetry_from_env(redact: Callable[[str], str] | None = None) -> "Telemetry
     try:
         import opentelemetry.trace  # noqa: F401
     except ImportError:
-        if os.environ.get("OTEL_TRACES_EXPORTER", "none").lower() != "none" or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        if _asked_for():
             raise ConfigError("OpenTelemetry is asked for (OTEL_* variables) but not installed: "
                               "pip install 'agentmesh[otel]'") from None
         return None

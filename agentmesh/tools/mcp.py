@@ -198,6 +198,7 @@ class _Connection:
     def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         """The server's ``CallToolResult`` for one call; a transport failure closes the session
         (the next call starts the server again) and is an McpServerError."""
+        import httpx
         from mcp.shared.exceptions import McpError
         from mcp.types import CONNECTION_CLOSED
 
@@ -216,7 +217,7 @@ class _Connection:
                 self.reset()
                 raise McpServerError(f"MCP server '{self.name}' closed the connection during '{tool}' "
                                      f"(it may have crashed); it will be started again on the next call{self._log_tail()}") from None
-            if "timed out" in str(exc).lower():
+            if exc.error.code == httpx.codes.REQUEST_TIMEOUT:  # the SDK's own read timeout
                 self.reset()
                 raise McpServerError(self._late(tool)) from None
             raise McpServerError(f"MCP server '{self.name}' refused '{tool}': {exc.error.message}") from None
