@@ -188,6 +188,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Per-user bearer tokens for `agentmesh serve` ({user = token}): each user sees only the threads they made.",
     )
+    turn_lock: Literal["auto", "file", "postgres", "redis"] = Field(
+        "auto", description="What keeps a thread's turns in order across processes: a file lock (one machine), a "
+                            "PostgreSQL advisory lock or a Redis lock (replicas on several machines); auto: postgres "
+                            "when threads are in PostgreSQL, else redis when cache_url is set, else file.")
+    turn_lock_timeout: float = Field(600.0, gt=0, description="Seconds a turn waits for its thread while another holds it.")
     server_concurrency: int = Field(32, ge=1, description="Agent runs `agentmesh serve` executes at once; more wait.")
     server_max_chars: int = Field(100_000, ge=1, description="Longest message `agentmesh serve` accepts (characters).")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")

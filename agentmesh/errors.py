@@ -31,6 +31,7 @@ __all__ = [
     "DatabaseError",
     "ToolError",
     "ReadOnlyViolationError",
+    "ThreadBusyError",
 ]
 
 
@@ -83,3 +84,7 @@ class ReadOnlyViolationError(ToolError):
     def __init__(self, message: str, *, layer: str = "statement") -> None:
         super().__init__(message)
         self.layer = layer
+
+
+class ThreadBusyError(AgentmeshError):
+    """A thread's turn did not start in time: another process (or replica) held the thread."""

@@ -50,7 +50,7 @@ def _card(settings: Any, base_url: str | None = None) -> Any:
     )
 
 
-def add_a2a_routes(app: Any, agent: Any, *, lock_dir: Any) -> None:
+def add_a2a_routes(app: Any, agent: Any, *, locks: Any) -> None:
     """Mount the A2A agent card and JSON-RPC endpoint on the server's FastAPI ``app``."""
     try:
         from a2a.helpers.proto_helpers import get_message_text, new_data_part, new_message, new_text_part
@@ -72,7 +72,7 @@ def add_a2a_routes(app: Any, agent: Any, *, lock_dir: Any) -> None:
             if not question:
                 text, data = "The message has no text to answer.", {}
             else:
-                async with turn_lock(lock_dir, thread):
+                async with turn_lock(locks, thread):
                     result = await anyio.to_thread.run_sync(lambda: agent.run(question, thread_id=thread, user=user))
                     if result.pending:  # nobody on the other side can approve a dangerous call
                         result = await anyio.to_thread.run_sync(

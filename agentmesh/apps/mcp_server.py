@@ -134,7 +134,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
         raise AgentmeshError("agentmesh mcp serve needs the MCP SDK: pip install 'agentmesh[mcp]'") from None
 
     from agentmesh import __version__
-    from agentmesh.apps.access import stored_thread, turn_lock
+    from agentmesh.apps.access import stored_thread, turn_lock, turn_locks
 
     parts = _Parts(settings, components, allow_dangerous)
     exposed = parts.exposed
@@ -148,7 +148,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
     server._mcp_server.version = __version__
     server.agentmesh_parts = parts  # (closed by the caller)
     read_only = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-    lock_dir = settings.data_dir("locks")
+    locks = turn_locks(settings)
 
     levels: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()  # each session's logging/setLevel
 
@@ -226,7 +226,7 @@ def build_mcp_server(settings: Settings, *, allow_dangerous: bool = False, compo
         user = caller(ctx)
         shown = thread_id or f"mcp-{uuid.uuid4().hex}"
         stored = stored_thread(user, shown)
-        async with turn_lock(lock_dir, stored):
+        async with turn_lock(locks, stored):
             before = await anyio.to_thread.run_sync(graph_version)
             result = await anyio.to_thread.run_sync(lambda: parts.agent.run(question, thread_id=stored, user=user))
         if subscriptions and await anyio.to_thread.run_sync(graph_version) != before:

@@ -28,16 +28,16 @@ import time
 import uuid
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from agentmesh.apps.access import OWNER_PREFIX, bearer_principal, stored_thread, thread_lock, turn_lock
+from agentmesh.apps.access import OWNER_PREFIX, bearer_principal, stored_thread, thread_lock, turn_lock, turn_locks
 from agentmesh.apps.events import aiter_events
-from agentmesh.errors import AgentmeshError, ConfigError
+from agentmesh.errors import AgentmeshError, ConfigError, ThreadBusyError
 
 __all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "turn_lock", "bearer_principal", "stored_thread",
            "BackgroundServer"]
@@ -106,6 +106,46 @@ def app_from_env() -> FastAPI:
     return create_app(Agent(settings))
 
 
+def shared_services(agent: Any, locks: Any) -> dict[str, dict[str, Any]]:
+    """Each service this server keeps state in, whether it is shared with other replicas, and
+    whether it answers now: ``{"threads": {"backend": "postgresql", "shared": True, "ok": True}, ...}``.
+    An error is reported without the settings' secrets."""
+    settings = agent.settings
+    secrets = settings.secret_values()
+
+    def probe(backend: str, shared: bool, check: Callable[[], Any] | None) -> dict[str, Any]:
+        entry: dict[str, Any] = {"backend": backend, "shared": shared, "ok": True}
+        if check is not None:
+            try:
+                check()
+            except Exception as exc:  # any failure to reach it is the answer
+                message = f"{type(exc).__name__}: {exc}".strip()
+                for secret in secrets:
+                    message = message.replace(secret, "***")
+                entry.update(ok=False, error=message[:300])
+        return entry
+
+    threads = str(settings.threads or "")
+    services = {}
+    if threads.startswith("postgresql"):
+        def ping_postgres() -> None:
+            import psycopg
+
+            with psycopg.connect(threads.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+
+        services["threads"] = probe("postgresql", True, ping_postgres)
+    else:
+        services["threads"] = probe("sqlite", False, None)
+    cache = getattr(agent, "cache", None)
+    if cache is not None:
+        client = getattr(cache, "client", None)  # the Redis cache's connection
+        services["cache"] = probe("redis" if client is not None else type(cache).__name__, client is not None,
+                                  client.ping if client is not None else None)
+    services["turn_lock"] = probe(locks.describe(), locks.kind in ("postgres", "redis"), locks.check)
+    return services
+
+
 def _metrics():
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -152,7 +192,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
             return stored[len(mine):] if stored.startswith(mine) else None
         return None if stored.startswith(OWNER_PREFIX) else stored
     limiter = anyio.CapacityLimiter(concurrency or settings.server_concurrency)
-    lock_dir = settings.data_dir("locks")
+    locks = turn_locks(settings)
     registry, metric = _metrics()
     app = FastAPI(title="agentmesh", version="0.1.0")
     app.state.agent = agent
@@ -177,18 +217,25 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     @app.exception_handler(AgentmeshError)
     async def agentmesh_error(_request: Request, exc: AgentmeshError):
-        return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=400)
+        status = 409 if isinstance(exc, ThreadBusyError) else 400
+        return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=status)
 
     if settings.a2a:  # the agent card is public (PUBLIC_PATHS), the JSON-RPC endpoint behind the tokens
         from agentmesh.apps.a2a import add_a2a_routes
 
-        add_a2a_routes(app, agent, lock_dir=lock_dir)
+        add_a2a_routes(app, agent, locks=locks)
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
+    async def healthz() -> JSONResponse:
+        """Up, and which shared services (threads, cache, turn locks) this replica reaches: 503 when
+        one it is configured with cannot be reached, so a load balancer stops sending it turns."""
         import os
 
-        return {"status": "ok", "model": agent.model_name, "knowledge_graph": agent.knowledge is not None, "pid": os.getpid()}
+        services = await anyio.to_thread.run_sync(lambda: shared_services(agent, locks))
+        ok = all(s["ok"] for s in services.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "model": agent.model_name,
+                             "knowledge_graph": agent.knowledge is not None, "pid": os.getpid(), "services": services},
+                            status_code=200 if ok else 503)
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -203,7 +250,7 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
     async def events(message: str | None, thread_id: str, resume: Any = None, private: bool = False,
                      tokens: bool = True, context: Any = (), user: str | None = None) -> AsyncIterator[dict]:
         """The run's events, holding the thread's lock and counting the run."""
-        async with turn_lock(lock_dir, thread_id):
+        async with turn_lock(locks, thread_id):
             metric["runs"].inc()
             try:
                 async for event in aiter_events(agent, message, thread_id, resume=resume, private=private, limiter=limiter,
