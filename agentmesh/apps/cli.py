@@ -20,6 +20,7 @@ from agentmesh.apps.mcp_cli import mcp_app
 from agentmesh.apps.memory_cli import cache_app, facts_app, threads_app
 from agentmesh.apps.models_cli import models_app, trace_show
 from agentmesh.apps.run_cli import run as run_command
+from agentmesh.apps.run_cli import worker as worker_command
 
 __all__ = ["app", "main"]
 
@@ -217,6 +218,7 @@ def serve(
 
 
 app.command("run")(run_command)
+app.command("worker")(worker_command)
 
 
 @app.command()

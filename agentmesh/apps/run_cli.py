@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from agentmesh.apps.common import ConfigOpt, decide, err, error_line, one_line_errors, out
 
-__all__ = ["run"]
+__all__ = ["run", "worker"]
 
 
 def _inputs(pairs: list[str]) -> dict:
@@ -40,6 +40,8 @@ def run(
     db: Optional[str] = typer.Option(None, "--db", help="Database of sql steps and the sql tool: a SQLite file or a SQLAlchemy URL."),
     config: Optional[Path] = ConfigOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the outputs as JSON at the end."),
+    queue: bool = typer.Option(False, "--queue", help="Send steps and loop items to `agentmesh worker` processes "
+                                                      "through the broker (setting queue_url)."),
 ) -> None:
     """Run a workflow: its steps call the agent, tools or Python functions; outputs go to files."""
     from agentmesh.assembly import Components
@@ -62,7 +64,12 @@ def run(
             err.print(f"[{colour}]{status:>7}[/] {escape(step)} [dim]{escape(detail)}[/]", highlight=False)
 
         store = settings.data_dir() / "workflows.sqlite"
-        runner = StepRunner(agent_factory=agent_factory, tools_factory=parts.light_tools, progress=progress, store=str(store))
+        if queue:
+            from agentmesh.workflows.queue import QueueStepRunner
+
+            runner = QueueStepRunner(settings, progress=progress)
+        else:
+            runner = StepRunner(agent_factory=agent_factory, tools_factory=parts.light_tools, progress=progress, store=str(store))
         checkpointer = parts.workflow_checkpointer
         if resume:
             print(f"resuming run {resume}", file=sys.stderr, flush=True)
@@ -92,3 +99,45 @@ def run(
         out.print_json(json.dumps({"run_id": result.run_id, "outputs": result.outputs, "files": result.files,
                                    "skipped": result.skipped}, default=str))
     err.print(f"[green]run {result.run_id} done[/]")
+
+
+def worker(
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Items this worker runs at once (threads)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="The model of agent steps (default: the 'model' setting)."),
+    kg: Optional[list[Path]] = typer.Option(None, "--kg", help="RDF file or folder agent steps ground in (repeatable)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Database of sql steps: a SQLite file or a SQLAlchemy URL."),
+    config: Optional[Path] = ConfigOpt,
+    loglevel: str = typer.Option("WARNING", "--loglevel", help="Celery's log level."),
+) -> None:
+    """Run workflow steps and loop items that `agentmesh run --queue` sends (a Celery worker)."""
+    import os
+    import socket
+    import threading
+
+    from agentmesh.assembly import Components
+    from agentmesh.config import Settings
+    from agentmesh.workflows import StepRunner
+    from agentmesh.workflows.queue import Worker, celery_app
+
+    with one_line_errors():
+        settings = Settings.load(config, model=model, kg=kg or None, db=db)
+        parts = Components(settings)
+        agent_lock, agents = threading.Lock(), []
+
+        def shared_agent():  # one agent per worker process, built when the first agent step comes
+            from agentmesh.agent import Agent
+
+            with agent_lock:
+                if not agents:
+                    agents.append(Agent(components=parts))
+                return agents[0]
+
+        job = Worker(settings, runner_factory=lambda: StepRunner(agent_factory=shared_agent, tools_factory=parts.light_tools))
+        app = celery_app(settings, worker=job)
+        err.print(f"agentmesh worker {job.name} · queue {escape(settings.queue_name)} · {concurrency} at a time · "
+                  f"items kept in {escape(job.store.engine.url.render_as_string(hide_password=True))}", highlight=False)
+    # a thread pool even for one at a time: the worker's event loop keeps sending heartbeats while
+    # an item runs (in Celery's solo pool a long item stalls them and the broker drops the connection)
+    app.worker_main(["worker", "--pool", "threads", "--concurrency", str(concurrency),
+                     "--queues", settings.queue_name, "--loglevel", loglevel, "--without-gossip", "--without-mingle",
+                     "--hostname", f"agentmesh-{socket.gethostname()}-{os.getpid()}@%h"])

@@ -75,7 +75,9 @@ class Workflow(FlowSpec):
             previous = step.id
             if step.for_each is not None:
                 item_node, gather_node = f"{step.id}__item", f"{step.id}__gather"
-                builder.add_node(item_node, self._item_node(step, runner))
+                # a runner that works in parallel (a queue) takes every remaining item at once
+                parallel = getattr(runner, "run_many", None) is not None
+                builder.add_node(item_node, (self._items_node if parallel else self._item_node)(step, runner))
                 builder.add_node(gather_node, self._gather_node(step, runner))
                 builder.add_conditional_edges(step.id, self._next_item(step, item_node, gather_node, following),
                                               [item_node, gather_node, following])
@@ -141,6 +143,16 @@ class Workflow(FlowSpec):
             return {"items": {step.id: {index: output}}}
 
         return item_node
+
+    def _items_node(self, step: Step, runner: Any) -> Callable[[WorkflowState], dict[str, Any]]:
+        def items_node(state: WorkflowState) -> dict[str, Any]:
+            done = state.get("items", {}).get(step.id, {})
+            todo = [i for i in range(state.get("counts", {}).get(step.id, 0)) if i not in done]
+            base = self._context(state)
+            contexts = [{**base, step.as_name: state["loops"][step.id][i], "index": i} for i in todo]
+            return {"items": {step.id: dict(zip(todo, runner.run_many(step, self, contexts, todo)))}}
+
+        return items_node
 
     def _gather_node(self, step: Step, runner: "StepRunner") -> Callable[[WorkflowState], dict[str, Any]]:
         def gather(state: WorkflowState) -> dict[str, Any]:
@@ -267,6 +279,8 @@ class StepRunner:
         self.progress = progress
         self.store = store
         self.run_id = ""
+        self.can_ask = True
+        """False where nobody can be asked to approve a dangerous call (a queue worker): such a run fails."""
 
     def describe_store(self) -> str:
         return self.store or "the checkpointer"
@@ -323,6 +337,10 @@ class StepRunner:
             result = agent.resume(thread, interrupt({"type": "approval", "step": step.id, "calls": agent.pending(thread)}))
         else:
             result = agent.run(str(prompt), thread_id=thread)
+        if result.pending and not self.can_ask:
+            calls = ", ".join(c["name"] for c in result.pending)
+            raise WorkflowError(f"step {step.id}: the agent wants to run {calls}, which needs approval, and a queue worker "
+                                "cannot ask for it; set approval = 'auto' or 'deny' for queued runs, or run without --queue")
         while result.pending:
             decision = interrupt({"type": "approval", "step": step.id, "calls": result.pending})
             result = agent.resume(thread, decision)

@@ -113,6 +113,8 @@ class FlowSpec:
     def __init__(self, spec: dict[str, Any], base_dir: Path, *, source: str = "<flow>",
                  lines: list[int] | None = None) -> None:
         self.source = source
+        self.spec = spec
+        """The flow as parsed (what a queue worker rebuilds it from)."""
         self._lines = lines or []
         """The line of each step in the flow file (from YAML), for errors that point at it."""
         self.base_dir = base_dir

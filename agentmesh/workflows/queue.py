@@ -1,0 +1,277 @@
+"""Workflows on a real queue: steps and ``for_each`` items run on ``agentmesh worker`` processes,
+dispatched through Celery (RabbitMQ by default; any broker Celery takes).
+
+``agentmesh run flow.yaml --queue`` drives the run as before: the same LangGraph graph,
+checkpointed after every step, so a killed driver resumes with ``--resume``. What changes is who
+does the work. A step is sent to the queue as one task, and a loop as one task per item, all at
+once, so N workers run N items at a time. Template steps are rendered by the driver.
+
+What happens to each item is kept in the **item store** (``queue_store``: a SQLAlchemy URL;
+by default the threads' PostgreSQL, else ``<home>/queue.sqlite``, which only workers on the
+same machine can reach). Each item has one row there, and a row once written is never written
+again.
+
+- A task is acknowledged only after its item's result is committed (``acks_late``). When a
+  worker dies mid-item, RabbitMQ hands the task to another worker (``task_reject_on_worker_lost``),
+  which runs it again.
+- A task whose item is already committed does no work. This covers a worker that committed and
+  died before its acknowledgement, a driver that resumes, and a task sent twice. Nothing runs
+  again once committed.
+- Every attempt is journalled with its worker and times (``attempts``), so what ran where, and
+  how often, can be read back. ``bench/workflow_queue.py`` counts lost and repeated items from
+  this journal.
+- A step that fails commits its error, and the driver stops with it, as a local run would.
+  ``--resume`` sends the failed items again.
+
+Workers need what the steps need: the same settings (model, ``kg``, ``db``, ``queue_store``) and,
+for ``file.py:function`` steps, the flow's folder at the same path. A worker refuses a task from
+a flow whose digest differs from the one it loads, and a task that names another item store.
+An agent step whose run needs approval for a dangerous tool fails on a worker, since nobody is
+there to ask. Set ``approval = "auto"`` or ``"deny"`` for queued runs, or run the flow without
+``--queue``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from agentmesh.errors import ConfigError
+from agentmesh.workflows.spec import WorkflowError
+
+__all__ = ["ItemStore", "QueueStepRunner", "Worker", "celery_app", "item_store", "TASK_NAME"]
+
+TASK_NAME = "agentmesh.workflow_item"
+
+
+def _store_url(settings: Any) -> str:
+    if settings.queue_store:
+        return settings.queue_store.get_secret_value()
+    threads = str(settings.threads or "")
+    if threads.startswith("postgresql"):
+        return threads.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"sqlite:///{settings.data_dir() / 'queue.sqlite'}"
+
+
+def _identity(url: str) -> str:
+    """A name of the store that holds no password: driver and worker compare it."""
+    from sqlalchemy.engine import make_url
+
+    shown = make_url(url).set(password=None).render_as_string(hide_password=False)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
+class ItemStore:
+    """Each queued item's committed result, and a journal of every attempt (SQLAlchemy: SQLite
+    on one machine, PostgreSQL across machines)."""
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy as sa
+
+        self.url, self.identity = url, _identity(url)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, pool_pre_ping=True,
+                                       **({"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}))
+        meta = sa.MetaData()
+        self.items = sa.Table(
+            "agentmesh_queue_items", meta,
+            sa.Column("run_id", sa.String(64), primary_key=True), sa.Column("step", sa.String(200), primary_key=True),
+            sa.Column("idx", sa.Integer, primary_key=True), sa.Column("status", sa.String(10), nullable=False),
+            sa.Column("result", sa.Text, nullable=False), sa.Column("worker", sa.String(200), nullable=False),
+            sa.Column("committed_at", sa.Float, nullable=False))
+        self.attempts = sa.Table(
+            "agentmesh_queue_attempts", meta,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True), sa.Column("run_id", sa.String(64), index=True),
+            sa.Column("step", sa.String(200)), sa.Column("idx", sa.Integer), sa.Column("worker", sa.String(200)),
+            sa.Column("started_at", sa.Float), sa.Column("finished_at", sa.Float, nullable=True),
+            sa.Column("outcome", sa.String(10), nullable=True))
+        try:
+            meta.create_all(self.engine)
+        except sa.exc.DBAPIError:  # another process made them between our check and our CREATE
+            meta.create_all(self.engine)
+
+    def committed(self, run_id: str, step: str) -> dict[int, tuple[str, Any]]:
+        """The committed items of a step: index -> (status, result)."""
+        import sqlalchemy as sa
+
+        t = self.items
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t.c.idx, t.c.status, t.c.result).where(t.c.run_id == run_id, t.c.step == step))
+            return {idx: (status, json.loads(result)) for idx, status, result in rows}
+
+    def begin(self, run_id: str, step: str, idx: int, worker: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(self.attempts.insert().values(run_id=run_id, step=step, idx=idx, worker=worker,
+                                                              started_at=time.time())).inserted_primary_key[0]
+
+    def commit(self, attempt: int, run_id: str, step: str, idx: int, worker: str, status: str, result: Any) -> bool:
+        """Write the item's result unless one is already there (the first commit wins); True if this one did."""
+        import sqlalchemy as sa
+
+        row = dict(run_id=run_id, step=step, idx=idx, status=status, worker=worker, committed_at=time.time(),
+                   result=json.dumps(result, ensure_ascii=False, default=str))
+        with self.engine.begin() as conn:
+            try:
+                with conn.begin_nested():
+                    conn.execute(self.items.insert().values(**row))
+                won = True
+            except sa.exc.IntegrityError:
+                won = False
+            conn.execute(self.attempts.update().where(self.attempts.c.id == attempt)
+                         .values(finished_at=time.time(), outcome=status if won else "duplicate"))
+        return won
+
+    def forget_errors(self, run_id: str, step: str) -> None:
+        """Failed items of a step are sent again on resume: their error rows go."""
+        t = self.items
+        with self.engine.begin() as conn:
+            conn.execute(t.delete().where(t.c.run_id == run_id, t.c.step == step, t.c.status == "error"))
+
+    def journal(self, run_id: str) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        t = self.attempts
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.id))]
+
+
+def item_store(settings: Any) -> ItemStore:
+    return ItemStore(_store_url(settings))
+
+
+def celery_app(settings: Any, *, worker: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    """The Celery app on ``queue_url``. Tasks are acknowledged late and requeued when their
+    worker is lost; each worker takes one task at a time (no prefetch), so a slow item never
+    holds back queued ones. Results go to the item store, not to a Celery result backend."""
+    try:
+        from celery import Celery
+    except ImportError:
+        raise ConfigError("workflows on a queue need Celery: pip install 'agentmesh[queue]'") from None
+    app = Celery("agentmesh", broker=settings.queue_url.get_secret_value(), set_as_current=False)
+    app.conf.update(
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_default_queue=settings.queue_name, task_serializer="json", accept_content=["json"],
+        task_ignore_result=True, broker_connection_retry_on_startup=True, worker_hijack_root_logger=False,
+        broker_connection_timeout=10,
+    )
+    if worker is not None:
+        def workflow_item(payload: dict[str, Any]) -> str:
+            return worker(payload)
+
+        app.task(name=TASK_NAME, acks_late=True, reject_on_worker_lost=True)(workflow_item)
+    return app
+
+
+class QueueStepRunner:
+    """The driver's side: a step runner that sends work to the queue and waits for it to be
+    committed. ``run`` does one step, ``run_many`` a loop's items, all sent at once."""
+
+    parallel = True
+
+    def __init__(self, settings: Any, *, progress: Callable[[str, str, str], None] | None = None,
+                 poll: float = 0.2, quiet: float = 30.0, timeout: float | None = None) -> None:
+        self.settings = settings
+        self.store = item_store(settings)
+        self.app = celery_app(settings)
+        self.progress = progress
+        self.poll, self.quiet, self.timeout = poll, quiet, timeout
+        self.run_id = ""
+
+    def describe_store(self) -> str:
+        return "the driver's workflow store"
+
+    def report(self, step: str, status: str, detail: str = "") -> None:
+        if self.progress is not None:
+            self.progress(step, status, detail)
+
+    def run(self, step: Any, flow: Any, context: dict[str, Any], index: int | None) -> Any:
+        if step.kind == "template":
+            return flow.render(str(step.spec), context, step.id)
+        return self.run_many(step, flow, [context], [None])[0]
+
+    def run_many(self, step: Any, flow: Any, contexts: Sequence[dict[str, Any]], indexes: Sequence[int | None]) -> list[Any]:
+        if step.kind == "template":
+            return [flow.render(str(step.spec), c, step.id) for c in contexts]
+        run_id = self.run_id
+        self.store.forget_errors(run_id, step.id)
+        slots = [-1 if i is None else i for i in indexes]
+        done = self.store.committed(run_id, step.id)
+        spec = json.loads(json.dumps(flow.spec, default=str))
+        for slot, context in zip(slots, contexts):
+            if slot in done:
+                continue
+            payload = {"run_id": run_id, "step": step.id, "index": slot, "digest": flow.digest, "spec": spec,
+                       "base_dir": str(flow.base_dir), "source": flow.source, "store": self.store.identity,
+                       "context": json.loads(json.dumps(context, default=str))}
+            self.app.send_task(TASK_NAME, args=[payload], queue=self.settings.queue_name)
+        total, shown, loop = len(slots), -1, indexes[0] is not None
+        self.report(step.id, "queued", f"{total - len(done)} of {total} items sent to the workers" if loop else "sent to a worker")
+        moved, warned = time.monotonic(), False
+        while True:
+            done = self.store.committed(run_id, step.id)
+            finished = sum(1 for s in slots if s in done)
+            if finished != shown:
+                if loop:
+                    self.report(step.id, "items", f"{finished}/{total} done")
+                shown, moved = finished, time.monotonic()
+            elif not warned and time.monotonic() - moved > self.quiet:
+                self.report(step.id, "waiting", f"no item finished for {self.quiet:g} s: is `agentmesh worker` running "
+                                                f"on queue {self.settings.queue_name!r} of this broker?")
+                warned = True
+            failed = [(s, done[s][1]) for s in slots if s in done and done[s][0] == "error"]
+            if failed:
+                slot, message = failed[0]
+                raise WorkflowError(str(message))
+            if finished == total:
+                return [done[s][1] for s in slots]
+            if self.timeout is not None and time.monotonic() - moved > self.timeout:
+                raise WorkflowError(f"step {step.id}: {total - finished} of {total} items unfinished after "
+                                    f"{self.timeout:g} s without progress; resume the run to send them again")
+            time.sleep(self.poll)
+
+
+class Worker:
+    """What one ``agentmesh worker`` process does with a task: skip it if its item is
+    committed, else run it with this process's agent and tools and commit the result."""
+
+    def __init__(self, settings: Any, *, runner_factory: Callable[[], Any]) -> None:
+        self.settings = settings
+        self.store = item_store(settings)
+        self._runner_factory = runner_factory
+        self._runner: Any = None
+        self._lock = threading.Lock()
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def __call__(self, payload: dict[str, Any]) -> str:
+        from agentmesh.workflows.runner import Workflow
+
+        run_id, step_id, slot = payload["run_id"], payload["step"], int(payload["index"])
+        if payload.get("store") != self.store.identity:
+            raise ConfigError(f"task for run {run_id} names another item store than this worker's queue_store: "
+                              "driver and workers must share one")
+        if slot in self.store.committed(run_id, step_id):
+            return "already committed"
+        flow = Workflow(payload["spec"], Path(payload["base_dir"]), source=payload["source"])
+        if flow.digest != payload["digest"]:
+            raise WorkflowError(f"run {run_id}: the flow this worker rebuilt differs from the driver's")
+        step = next(s for s in flow.steps if s.id == step_id)
+        attempt = self.store.begin(run_id, step_id, slot, self.name)
+        with self._lock:
+            if self._runner is None:
+                self._runner = self._runner_factory()
+            runner = self._runner
+        runner.run_id = run_id
+        runner.can_ask = False
+        try:
+            output, status = runner.run(step, flow, payload["context"], None if slot < 0 else slot), "done"
+        except Exception as exc:  # noqa: BLE001 - the driver shows it as the step's failure
+            output, status = str(exc), "error"
+        self.store.commit(attempt, run_id, step_id, slot, self.name, status, output)
+        return status

@@ -1,0 +1,228 @@
+"""Workflows on a real queue: `agentmesh worker` processes on this machine's RabbitMQ run a
+flow's steps and loop items; a worker killed mid-item loses nothing and nothing committed runs
+again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agentmesh import Settings
+from agentmesh.workflows import StepRunner, Workflow, WorkflowError
+from agentmesh.workflows.queue import QueueStepRunner, Worker, celery_app, item_store
+
+PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BROKER = os.environ.get("AGENTMESH_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
+
+WORK = """
+import os, time
+def square(x, log, pause=0.1):
+    with open(log, "a") as f:
+        f.write(f"start {x} {os.getpid()}\\n")
+    time.sleep(pause)
+    if x < 0:
+        raise ValueError(f"no square for {x}")
+    with open(log, "a") as f:
+        f.write(f"end {x} {os.getpid()}\\n")
+    return x * x
+"""
+
+
+def _broker_or_skip() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError as exc:
+        (pytest.fail if os.environ.get("AGENTMESH_REQUIRE_SERVICES") else pytest.skip)(
+            f"queue tests need RabbitMQ at 127.0.0.1:5672: {exc}")
+
+
+@pytest.fixture
+def queued(tmp_path, monkeypatch):
+    """Settings for a queue of this test's own (so no other run's tasks reach its workers)."""
+    _broker_or_skip()
+    env = {"AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_QUEUE_NAME": f"test-{uuid.uuid4().hex[:10]}",
+           "AGENTMESH_QUEUE_URL": BROKER, "AGENTMESH_TOOLS": "", "AGENTMESH_CACHE": "false"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
+    yield env
+    try:  # the test's queue goes with it
+        with celery_app(Settings.load()).connection_for_write() as conn:
+            conn.default_channel.queue_delete(env["AGENTMESH_QUEUE_NAME"])
+    except Exception:  # noqa: BLE001 - never declared, or the broker went away
+        pass
+
+
+@contextmanager
+def workers(n: int, tmp_path: Path, env: dict[str, str], concurrency: int = 1):
+    """``n`` real `agentmesh worker` processes; waits until each answers a ping."""
+    procs = [subprocess.Popen([sys.executable, "-m", "agentmesh.apps.cli", "worker", "--concurrency", str(concurrency)], cwd=tmp_path,
+                              env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True) for _ in range(n)]
+    try:
+        app = celery_app(Settings.load())
+        deadline = time.monotonic() + 60
+        while len(app.control.ping(timeout=0.5) or []) < n:
+            for proc in procs:
+                assert proc.poll() is None, f"agentmesh worker exited: {proc.stdout.read()}"
+            assert time.monotonic() < deadline, "the workers did not come up"
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+
+
+def loop_flow(tmp_path: Path, values: list[int], pause: float) -> Workflow:
+    return Workflow({"inputs": {"numbers": values}, "steps": [
+        {"id": "square", "for_each": "{{ inputs.numbers }}", "python": "work.py:square",
+         "args": {"x": "{{ item }}", "log": str(tmp_path / "work.log"), "pause": pause}},
+        {"id": "total", "template": "{{ steps.square | sum }}"},
+    ]}, tmp_path)
+
+
+def log_lines(tmp_path: Path, kind: str) -> list[tuple[int, int]]:
+    path = tmp_path / "work.log"
+    lines = path.read_text().split("\n") if path.exists() else []
+    return [(int(x), int(pid)) for k, x, pid in (line.split() for line in lines if line) if k == kind]
+
+
+def test_two_workers_run_a_loop_and_give_what_a_local_run_gives(queued, tmp_path):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    flow = loop_flow(tmp_path, list(range(12)), 0.1)
+    local = flow.run(StepRunner(), InMemorySaver(), run_id="local")
+    (tmp_path / "work.log").unlink()
+    seen = []
+    with workers(2, tmp_path, queued):
+        runner = QueueStepRunner(Settings.load(), progress=lambda *event: seen.append(event), poll=0.05, timeout=30)
+        result = flow.run(runner, InMemorySaver(), run_id="queued")
+    assert result.outputs == local.outputs and result.outputs["total"] == sum(x * x for x in range(12))
+    ends = log_lines(tmp_path, "end")
+    assert sorted(x for x, _ in ends) == list(range(12))  # each item once
+    assert len({pid for _, pid in ends}) == 2  # on both workers, not in the driver
+    assert os.getpid() not in {pid for _, pid in ends}
+    assert ("square", "items", "12/12 done") in seen  # progress as items complete
+
+
+def test_a_worker_killed_mid_item_loses_nothing_and_repeats_nothing_committed(queued, tmp_path):
+    """Threads' PostgreSQL keeps the items here, as it would across machines."""
+    import psycopg
+
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL at {PG_URL}: {exc}")
+    queued = {**queued, "AGENTMESH_QUEUE_STORE": PG_URL.replace("postgresql://", "postgresql+psycopg://")}
+    os.environ["AGENTMESH_QUEUE_STORE"] = queued["AGENTMESH_QUEUE_STORE"]
+    try:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        flow = loop_flow(tmp_path, list(range(10)), 0.6)
+        run_id = f"kill-{uuid.uuid4().hex[:8]}"
+        with workers(2, tmp_path, queued, concurrency=2) as procs:
+            victim = procs[0]
+            killed: list[int] = []
+
+            def progress(step, status, detail):
+                if status == "items" and not killed and detail != "0/10 done":
+                    # the victim is mid-item now or soon: wait until the log shows it started one
+                    deadline = time.monotonic() + 10
+                    while time.monotonic() < deadline:
+                        started = {x for x, pid in log_lines(tmp_path, "start") if pid == victim.pid}
+                        ended = {x for x, pid in log_lines(tmp_path, "end") if pid == victim.pid}
+                        if started - ended:
+                            os.killpg(victim.pid, signal.SIGKILL)
+                            killed.extend(started - ended)
+                            return
+                        time.sleep(0.02)
+
+            result = flow.run(QueueStepRunner(Settings.load(), progress=progress, poll=0.05, timeout=30), InMemorySaver(), run_id=run_id)
+        assert killed, "the victim never started an item"
+        assert result.outputs["square"] == [x * x for x in range(10)]  # lost: none
+        ends = [x for x, _ in log_lines(tmp_path, "end")]
+        assert sorted(ends) == list(range(10))  # run to the end exactly once each
+        journal = item_store(Settings.load()).journal(run_id)
+        lost_attempt = [a for a in journal if a["idx"] == killed[0] and a["finished_at"] is None]
+        assert len(lost_attempt) == 1  # the killed worker's attempt, never finished
+        finished = [a["idx"] for a in journal if a["outcome"] == "done"]
+        assert sorted(finished) == list(range(10))
+        # the killed item was run again by the other worker
+        assert [a["worker"] for a in journal if a["idx"] == killed[0] and a["outcome"] == "done"] != [lost_attempt[0]["worker"]]
+    finally:
+        del os.environ["AGENTMESH_QUEUE_STORE"]
+
+
+def test_a_failed_item_stops_the_run_and_resume_sends_only_what_failed(queued, tmp_path):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    saver = InMemorySaver()
+    flow = loop_flow(tmp_path, [1, 2, -3, 4], 0.05)
+    with workers(1, tmp_path, queued):
+        runner = QueueStepRunner(Settings.load(), poll=0.05, timeout=30)
+        with pytest.raises(WorkflowError, match=r"step square\[2\] \(python\) failed: ValueError: no square for -3"):
+            flow.run(runner, saver, run_id="r1")
+        # the run stops at the first failure, as a local run does; items already sent still finish
+        store, deadline = item_store(Settings.load()), time.monotonic() + 20
+        while sum(status == "done" for status, _ in store.committed("r1", "square").values()) < 3:
+            assert time.monotonic() < deadline, "the other items did not finish"
+            time.sleep(0.05)
+        assert sorted(x for x, _ in log_lines(tmp_path, "end")) == [1, 2, 4]
+        # still failing on resume: sent again (and only it), fails again
+        with pytest.raises(WorkflowError, match="no square for -3"):
+            flow.resume(runner, saver, "r1")
+    starts = [x for x, _ in log_lines(tmp_path, "start")]
+    assert sorted(starts) == [-3, -3, 1, 2, 4]
+
+
+def test_a_task_whose_item_is_committed_does_no_work(tmp_path, monkeypatch):
+    """A redelivered task (its worker died after committing, a driver resumed): skipped."""
+    monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
+    (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
+    settings = Settings.load(tools=[], cache=False)
+    flow = loop_flow(tmp_path, [5], 0.0)
+    worker = Worker(settings, runner_factory=StepRunner)
+    payload = {"run_id": "r", "step": "square", "index": 0, "digest": flow.digest, "spec": flow.spec,
+               "base_dir": str(tmp_path), "source": flow.source, "store": worker.store.identity,
+               "context": {"inputs": flow.inputs, "steps": {}, "run_id": "r", "item": 5, "index": 0}}
+    assert worker(payload) == "done"
+    assert worker(payload) == "already committed"
+    assert log_lines(tmp_path, "end") == [(5, os.getpid())]
+    assert [a["outcome"] for a in worker.store.journal("r")] == ["done"]
+    assert worker.store.committed("r", "square") == {0: ("done", 25)}
+    from agentmesh.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="another item store"):
+        worker({**payload, "index": 1, "store": "0000"})
+    with pytest.raises(WorkflowError, match="differs from the driver's"):
+        worker({**payload, "index": 1, "digest": "0000"})
+
+
+def test_an_agent_step_that_needs_approval_fails_on_a_worker_and_says_why(tmp_path, monkeypatch, example_kg):
+    from agentmesh import Agent
+    from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
+
+    monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
+    settings = Settings.load(tools=["python"], cache=False)
+    calls = AIMessage("", tool_calls=[{"name": "python", "args": {"code": "print(1)"}, "id": "c1"}])
+    agent = Agent(settings, model=FakeToolChatModel(responses=[calls]), embeddings=HashingEmbeddings())
+    flow = Workflow({"steps": [{"id": "ask", "agent": "Run some code."}]}, tmp_path)
+    worker = Worker(settings, runner_factory=lambda: StepRunner(agent_factory=lambda: agent))
+    payload = {"run_id": "r", "step": "ask", "index": -1, "digest": flow.digest, "spec": flow.spec,
+               "base_dir": str(tmp_path), "source": flow.source, "store": worker.store.identity,
+               "context": {"inputs": {}, "steps": {}, "run_id": "r"}}
+    assert worker(payload) == "error"
+    status, message = worker.store.committed("r", "ask")[-1]
+    assert status == "error" and "needs approval" in message and "approval = 'auto' or 'deny'" in message
