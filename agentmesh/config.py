@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     embeddings: str = Field("minilm", description="'minilm' (local ONNX), 'openai:<name>', or a plugin's '<name>[:<model>]'.")
     embeddings_base_url: str | None = Field(
         None, description="An OpenAI-compatible /v1/embeddings server (vLLM, TEI, Ollama) for embeddings = 'openai:<model>'.")
+    embeddings_batch_size: int = Field(64, ge=1, description="Texts per request to an embeddings server.")
+    embeddings_concurrency: int = Field(4, ge=1, description="Requests to an embeddings server in flight at once.")
+    embeddings_rate_limit: float | None = Field(None, gt=0, description="At most this many requests a second to an embeddings server.")
+    embeddings_max_retries: int = Field(5, ge=0, description="Retries of a failed embeddings request (429, 5xx, dropped connection), with backoff.")
+    embeddings_timeout: float = Field(60.0, gt=0, description="Seconds before an embeddings request is abandoned (then retried).")
     retriever: str = Field("knowledge_graph", description="What questions are grounded in: the knowledge graph, or a plugin's retriever.")
     kg: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="RDF files or folders to ground in.")
     kg_endpoints: Annotated[list[str], NoDecode] = Field(
@@ -193,6 +198,13 @@ class Settings(BaseSettings):
                             "PostgreSQL advisory lock or a Redis lock (replicas on several machines); auto: postgres "
                             "when threads are in PostgreSQL, else redis when cache_url is set, else file.")
     turn_lock_timeout: float = Field(600.0, gt=0, description="Seconds a turn waits for its thread while another holds it.")
+    queue_url: SecretStr = Field(
+        SecretStr("amqp://guest:guest@127.0.0.1:5672//"),
+        description="Broker of `agentmesh run --queue` and `agentmesh worker` (Celery: amqp://, redis://...).")
+    queue_name: str = Field("agentmesh", min_length=1, description="The broker queue workflow tasks go to.")
+    queue_store: SecretStr | None = Field(
+        None, description="SQLAlchemy URL of the queued items' results, shared by driver and workers "
+                          "(default: the threads' PostgreSQL, else <home>/queue.sqlite).")
     server_concurrency: int = Field(32, ge=1, description="Agent runs `agentmesh serve` executes at once; more wait.")
     server_max_chars: int = Field(100_000, ge=1, description="Longest message `agentmesh serve` accepts (characters).")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")
@@ -331,7 +343,7 @@ class Settings(BaseSettings):
         values += [v.get_secret_value() for v in self.server_tokens.values()]
         values += [v for server in self.mcp_servers.values() for v in server.secret_values()]
         urls = [str(self.db or ""), str(self.threads or ""), *self.kg_endpoints]
-        urls += [v.get_secret_value() for v in (self.cache_url,) if v is not None]
+        urls += [v.get_secret_value() for v in (self.cache_url, self.queue_url, self.queue_store) if v is not None]
         for url in urls:
             try:
                 password = urlsplit(url).password if "://" in url else None

@@ -138,8 +138,8 @@ def _run(*commands: list[str]) -> None:
 @pytest.fixture(scope="module")
 def network():
     """Two hosts, a relay to PostgreSQL and Redis from each, and a shared Oxigraph server holding the example graph."""
-    # CI sets AGENTMESH_REQUIRE_HOSTS: there the hosts must be made, never skipped
-    skip = pytest.fail if os.environ.get("AGENTMESH_REQUIRE_HOSTS") else pytest.skip
+    # CI sets AGENTMESH_REQUIRE_SERVICES: there the hosts must be made, never skipped
+    skip = pytest.fail if os.environ.get("AGENTMESH_REQUIRE_SERVICES") else pytest.skip
     if sys.platform != "linux" or shutil.which("ip") is None:
         skip("two-host tests need Linux network namespaces (ip netns, from iproute2)")
     if os.geteuid() != 0:

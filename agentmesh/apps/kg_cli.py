@@ -9,7 +9,8 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.text import Text
 from rich.table import Table
 
 from agentmesh.apps.common import ConfigOpt, err, one_line_errors, out
@@ -33,12 +34,20 @@ def _settings(config: Optional[Path], kg: Optional[list[Path]]):
     return settings
 
 
+class _Rate(ProgressColumn):
+    """Nodes embedded per second so far."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} nodes/s" if speed else "", style="cyan")
+
+
 def _open(settings, *, kind: str | None = None, on_stale: str = "rebuild", show_progress: bool = True):
     from agentmesh.assembly import build_embeddings, open_knowledge
 
     embeddings = build_embeddings(settings)
     with Progress(
-        TextColumn("embedding node texts"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("embedding node texts"), BarColumn(), MofNCompleteColumn(), _Rate(), TimeRemainingColumn(),
         console=err, transient=True, disable=not show_progress,
     ) as bar:
         task = bar.add_task("embed", total=None)
@@ -93,6 +102,8 @@ def kg_index(
         ("embedded now", f"{kb.embedded_now:,}"),
         ("reused", f"{m.count - kb.embedded_now:,}"),
         ("index", f"{m.kind} · {m.dimension} dims · {m.embedding_model}"),
+        ("throughput", f"{kb.embedded_now / m.build_seconds:,.0f} nodes/s ({m.build_seconds:.2f}s to build)"
+                       if kb.embedded_now and m.build_seconds else "nothing embedded"),
         ("graph", f"{len(kb.store):,} triples · version {kb.version}"),
         ("time", f"{time.perf_counter() - started:.2f}s"),
     ]:

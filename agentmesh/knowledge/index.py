@@ -111,8 +111,9 @@ class NodeIndex:
         fresh = np.zeros((0, dim), np.float32)
         done = 0
         chunks = []
-        for start in range(0, len(todo), EMBED_BATCH):
-            batch = [nodes[i].text for i in todo[start : start + EMBED_BATCH]]
+        step = max(EMBED_BATCH, getattr(embeddings, "preferred_chunk", None) or 0)  # a concurrent embedder wants more at once
+        for start in range(0, len(todo), step):
+            batch = [nodes[i].text for i in todo[start : start + step]]
             chunks.append(embed_texts(embeddings, batch))
             done += len(batch)
             if progress:

@@ -135,6 +135,11 @@ class MemoEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed([text])[0].tolist()
 
+    @property
+    def preferred_chunk(self) -> int | None:
+        """The inner embedder's (a concurrent remote one wants more texts at a time than a local one)."""
+        return getattr(self.inner, "preferred_chunk", None)
+
 
 def embed_array(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
     """``texts`` as a float32 array, through an embedder's ``embed`` fast path where it has one."""
@@ -174,18 +179,19 @@ def hashing_embeddings(name: str, settings: Any) -> Embeddings:
 
 
 def openai_embeddings(name: str, settings: Any) -> Embeddings:
-    """OpenAI's embeddings, or any OpenAI-compatible ``/v1/embeddings`` server at ``embeddings_base_url``;
-    the key is ``api_key`` or OPENAI_API_KEY, as for the chat model."""
-    from langchain_openai import OpenAIEmbeddings
+    """OpenAI's embeddings, or any OpenAI-compatible ``/v1/embeddings`` server at ``embeddings_base_url``
+    (vLLM, TEI, Ollama), batched and concurrent with retries and a rate limit
+    (:class:`~agentmesh.models.remote_embeddings.RemoteEmbeddings`); the key is ``api_key`` or
+    OPENAI_API_KEY, as for the chat model, and a self-hosted server may need none."""
+    from agentmesh.models.remote_embeddings import RemoteEmbeddings
 
     if not name:
         raise UnknownModelError("embeddings 'openai' need a model name, e.g. 'openai:text-embedding-3-small'")
-    kwargs: dict[str, Any] = {"model": name}
     key = settings.api_key.get_secret_value() if settings.api_key else os.environ.get("OPENAI_API_KEY")
-    if settings.embeddings_base_url:
-        kwargs["base_url"] = settings.embeddings_base_url
-        # a self-hosted server takes text, not OpenAI's token ids, and may need no key
-        kwargs.update(check_embedding_ctx_length=False, api_key=key or "not-needed")
-    elif key:
-        kwargs["api_key"] = key
-    return OpenAIEmbeddings(**kwargs)
+    if not key and not settings.embeddings_base_url:
+        raise ModelUnavailableError(f"embeddings 'openai:{name}' need an API key (api_key or OPENAI_API_KEY), "
+                                    "or embeddings_base_url for a self-hosted server")
+    return RemoteEmbeddings(name, base_url=settings.embeddings_base_url, api_key=key,
+                            batch_size=settings.embeddings_batch_size, concurrency=settings.embeddings_concurrency,
+                            rate_limit=settings.embeddings_rate_limit, max_retries=settings.embeddings_max_retries,
+                            timeout=settings.embeddings_timeout)

@@ -28,7 +28,7 @@ from pydantic import Field
 
 from agentmesh.models.json_tools import as_tool_call_chunks
 
-__all__ = ["FakeToolChatModel", "HashingEmbeddings", "FakeOpenAIServer", "tool_call"]
+__all__ = ["FakeToolChatModel", "HashingEmbeddings", "FakeOpenAIServer", "FakeEmbeddingServer", "tool_call"]
 
 
 def tool_call(name: str, _id: str | None = None, **args: Any) -> AIMessage:
@@ -115,6 +115,18 @@ class HashingEmbeddings(Embeddings):
         return self._vector(text).tolist()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-reply (a killed process, a timeout) is not an error of the fake."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeOpenAIServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that replays a script.
 
@@ -133,7 +145,7 @@ class FakeOpenAIServer:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -240,5 +252,97 @@ class FakeOpenAIServer:
                 end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
                 self.wfile.flush()
+
+        return Handler
+
+
+class FakeEmbeddingServer:
+    """An OpenAI-compatible ``/v1/embeddings`` server on 127.0.0.1: vectors of
+    :class:`HashingEmbeddings`, after ``latency`` seconds per request (plus ``per_text`` per
+    text), as a GPU server answers. ``failures``: statuses to answer the first requests with
+    (each with ``Retry-After: 0``); ``max_batch``: a larger batch gets HTTP 413. It counts
+    ``requests``, the texts of each (``batches``), when each arrived (``arrivals``), and the
+    most requests it had in flight at once (``peak``)."""
+
+    def __init__(self, *, latency: float = 0.0, per_text: float = 0.0, failures: Sequence[int] = (),
+                 max_batch: int | None = None, dimension: int = 64) -> None:
+        self.latency, self.per_text, self.max_batch = latency, per_text, max_batch
+        self.failures = list(failures)
+        self.embedder = HashingEmbeddings(dimension)
+        self.requests = 0
+        self.batches: list[int] = []
+        self.arrivals: list[float] = []
+        self.auth: list[str] = []
+        self.peak = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> "FakeEmbeddingServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers: the client reuses connections
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = json.loads(self.rfile.read(length) or b"{}")
+                texts = request.get("input")
+                texts = [texts] if isinstance(texts, str) else list(texts or [])
+                with server._lock:
+                    server.requests += 1
+                    server.batches.append(len(texts))
+                    server.arrivals.append(time.monotonic())
+                    server.auth.append(self.headers.get("Authorization", ""))
+                    failure = server.failures.pop(0) if server.failures else None
+                    server._in_flight += 1
+                    server.peak = max(server.peak, server._in_flight)
+                try:
+                    time.sleep(server.latency + server.per_text * len(texts))
+                    if failure is not None:
+                        self._send(failure, {"error": {"message": f"fake error {failure}"}}, {"Retry-After": "0"})
+                    elif server.max_batch is not None and len(texts) > server.max_batch:
+                        self._send(413, {"error": {"message": f"batch of {len(texts)} over {server.max_batch}"}})
+                    else:
+                        vectors = np.asarray(server.embedder.embed(texts), dtype=np.float32)
+                        if request.get("encoding_format") == "base64":  # what the openai client asks for by default
+                            import base64
+
+                            rows = [base64.b64encode(v.tobytes()).decode() for v in vectors]
+                        else:
+                            rows = [v.tolist() for v in vectors]
+                        data = [{"object": "embedding", "index": i, "embedding": r} for i, r in enumerate(rows)]
+                        self._send(200, {"object": "list", "data": data, "model": request.get("model", "fake"),
+                                         "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)}})
+                finally:
+                    with server._lock:
+                        server._in_flight -= 1
 
         return Handler
