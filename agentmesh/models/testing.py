@@ -127,7 +127,37 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FakeOpenAIServer:
+class _LocalServer:
+    """An HTTP server of the fakes below on 127.0.0.1, in a thread; a context manager."""
+
+    def _serve(self) -> None:
+        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> Any:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class FakeOpenAIServer(_LocalServer):
     """An OpenAI-compatible chat server on 127.0.0.1 that replays a script.
 
     Each script item is a dict: ``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments":
@@ -145,27 +175,7 @@ class FakeOpenAIServer:
         self.model = model
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def start(self) -> "FakeOpenAIServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    def __enter__(self) -> "FakeOpenAIServer":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._serve()
 
     def _next(self, request: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -256,7 +266,7 @@ class FakeOpenAIServer:
         return Handler
 
 
-class FakeEmbeddingServer:
+class FakeEmbeddingServer(_LocalServer):
     """An OpenAI-compatible ``/v1/embeddings`` server on 127.0.0.1: vectors of
     :class:`HashingEmbeddings`, after ``latency`` seconds per request (plus ``per_text`` per
     text), as a GPU server answers. ``failures``: statuses to answer the first requests with
@@ -276,21 +286,7 @@ class FakeEmbeddingServer:
         self.peak = 0
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._httpd = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> "FakeEmbeddingServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._serve()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
