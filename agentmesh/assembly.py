@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from agentmesh.tools.registry import ToolRegistry
 
 __all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_checkpointer", "knowledge_sources",
-           "open_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache"]
+           "open_knowledge", "open_live_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache"]
 
 def build_model(settings: Settings) -> "BaseChatModel":
     """The chat model ``settings.model`` names: ``<provider>`` or ``<provider>:<name>``."""
@@ -95,12 +95,32 @@ def wants_knowledge(settings: Settings) -> bool:
 
 def open_knowledge(settings: Settings, embeddings: "Embeddings", *, kind: str | None = None, on_stale: str = "rebuild",
                    progress: Callable[[int, int], None] | None = None, refresh: bool = False) -> "KnowledgeBase":
-    """The knowledge graph and its node index, as the agent uses them."""
+    """The knowledge graph and its node index, as the agent uses them: loaded from the sources,
+    or, with ``kg_endpoint_mode = "live"``, left behind its endpoint with only the index here."""
     from agentmesh.knowledge import KnowledgeBase
+
+    if settings.kg_endpoint_mode == "live":
+        return open_live_knowledge(settings, embeddings, kind=kind, progress=progress, refresh=refresh)
 
     return KnowledgeBase.open(knowledge_sources(settings, refresh=refresh), embeddings, cache_dir=settings.data_dir("kg"),
                               kind=kind or settings.kg_index, config=settings.description_config(), on_stale=on_stale,
                               progress=progress)
+
+
+def open_live_knowledge(settings: Settings, embeddings: "Embeddings", *, kind: str | None = None,
+                        progress: Callable[[int, int], None] | None = None, refresh: bool = False) -> "KnowledgeBase":
+    """The live graph of the one ``kg_endpoints`` entry (see :mod:`agentmesh.knowledge.live`)."""
+    from agentmesh.knowledge.live import LiveKnowledgeBase
+
+    if len(settings.kg_endpoints) != 1 or settings.kg:
+        raise ConfigError("kg_endpoint_mode = 'live' grounds in exactly one SPARQL endpoint (kg_endpoints) and no kg "
+                          f"files; these settings have {len(settings.kg_endpoints)} endpoint(s) and {len(settings.kg)} file(s)")
+    token = settings.kg_endpoint_token.get_secret_value() if settings.kg_endpoint_token else None
+    return LiveKnowledgeBase.open(settings.kg_endpoints[0], embeddings, cache_dir=settings.data_dir("kg"),
+                                  config=settings.description_config(), kind=kind or settings.kg_index,
+                                  progress=progress, token=token, timeout=settings.kg_endpoint_timeout,
+                                  max_bytes=settings.kg_endpoint_max_bytes, page_size=settings.kg_endpoint_page_size,
+                                  max_age=settings.kg_endpoint_max_age, refresh=refresh)
 
 
 class Components:
@@ -196,10 +216,12 @@ class Components:
             from agentmesh.tools import ToolContext, default_registry
 
             s = self.settings
+            # a live graph is the endpoint's: there is no local graph for remember/forget to write to,
+            # so those tools are left out, as any tool whose resource is not there
+            facts = {} if s.kg_endpoint_mode == "live" else {"facts": self.facts, "on_facts_changed": self.reload_knowledge}
             context = ToolContext.from_settings(
                 s, knowledge=self.knowledge, embeddings=self.embeddings if s.docs else None, docs=list(s.docs),
-                web_search=self.web_search, retriever=self.retriever,
-                extra={"facts": self.facts, "on_facts_changed": self.reload_knowledge},
+                web_search=self.web_search, retriever=self.retriever, extra=facts,
             )
             built = (self.registry or default_registry).build(list(s.tools), context)
             return built + (self.mcp.tools() if self.mcp is not None else [])
@@ -264,6 +286,9 @@ class Components:
         knowledge = self.knowledge
         if knowledge is not None:
             s = self.settings
+            if s.kg_endpoint_mode == "live":  # nothing local to reload: read the endpoint's changes
+                knowledge.sync(page_size=s.kg_endpoint_page_size, changes=s.kg_endpoint_changes)
+                return
             knowledge.reload(knowledge_sources(s), cache_dir=s.data_dir("kg"), kind=s.kg_index)
 
     def close(self) -> None:

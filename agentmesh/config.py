@@ -119,6 +119,15 @@ class Settings(BaseSettings):
         "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 2000000",
         description="The CONSTRUCT that selects what to mirror from each endpoint.",
     )
+    kg_endpoint_mode: Literal["mirror", "live"] = Field(
+        "mirror", description="mirror: copy the endpoint's graph into the data home; live: keep only the node index "
+                              "and ask the endpoint per question (for large or changing graphs).")
+    kg_endpoint_token: SecretStr | None = Field(None, description="Bearer token sent to the SPARQL endpoints (credentials in the URL go as basic auth).")
+    kg_endpoint_timeout: float = Field(30.0, gt=0, description="Seconds one live SPARQL request may take.")
+    kg_endpoint_changes: str | None = Field(
+        None, description="Live mode: a SELECT of ?s, the nodes changed since {since} (the last sync's xsd:dateTime); "
+                          "with it a sync reads only those nodes' texts.")
+    kg_endpoint_page_size: int = Field(10_000, ge=10, description="Values per page when a live index reads the endpoint's labels and descriptions (keep it within the server's row cap).")
     kg_endpoint_max_age: float = Field(86400.0, gt=0, description="Seconds before an endpoint's mirror is fetched again.")
     kg_endpoint_max_bytes: int = Field(512 * 1024 * 1024, ge=1, description="Largest endpoint reply mirrored (bytes); a larger one is refused.")
     kg_endpoint_deadline: float = Field(600.0, gt=0, description="Seconds one endpoint mirror may take in all (a slow trickle is cut off).")

@@ -206,7 +206,9 @@ def replicas(network, tmp_path, model: FakeOpenAIServer, **env_extra: str):
                    "AGENTMESH_SERVER_TOKEN": TOKEN, "AGENTMESH_TOOLS": "kg_search",
                    "AGENTMESH_THREADS": PG_URL.replace("127.0.0.1", gw),
                    "AGENTMESH_CACHE_URL": f"redis://{gw}:6379/{REDIS_DB}",
-                   "AGENTMESH_KG_ENDPOINTS": f"http://{gw}:{network['sparql_port']}/query", **env_extra}
+                   # the graph stays at the shared Oxigraph (live); each replica builds the same node index from it
+                   "AGENTMESH_KG_ENDPOINTS": f"http://{gw}:{network['sparql_port']}/query",
+                   "AGENTMESH_KG_ENDPOINT_MODE": "live", **env_extra}
             env.pop("AGENTMESH_KG", None)
             procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", host.ns, sys.executable, "-m", "agentmesh.apps.cli", "serve", "--host", host.address,
@@ -272,6 +274,7 @@ def test_concurrent_turns_on_one_thread_through_both_hosts_stay_in_order(network
         assert report["services"]["threads"] == {"backend": "postgresql", "shared": True, "ok": True}
         assert report["services"]["turn_lock"]["shared"] and report["services"]["turn_lock"]["ok"]
         assert report["services"]["turn_lock"]["backend"] == ("postgres advisory lock" if lock == "auto" else "redis lock")
+        assert report["services"]["knowledge_graph"]["ok"] and report["services"]["knowledge_graph"]["shared"]
 
 
 def test_without_a_lock_both_hosts_reach_turns_interleave(network, tmp_path):
@@ -303,6 +306,7 @@ def test_a_thread_a_cache_entry_and_an_approval_move_between_hosts(network, tmp_
             assert made["agentmesh"]["stop_reason"] == "answered"
             assert served["choices"][0]["message"]["content"] == "Anthropic develops Claude 2.1."
             assert served["agentmesh"]["stop_reason"] == "cached" and len(model.requests) == calls
+            assert not list(tmp_path.glob("*/kg/endpoints/*.nt"))  # live: no replica copied the graph
 
             work = f"calc-{uuid.uuid4().hex[:8]}"
             waiting = ask(a, "Compute six times seven with python.", work)

@@ -71,6 +71,9 @@ def kg_load(
 
     with one_line_errors():
         settings = _settings(config, paths)
+        if settings.kg_endpoint_mode == "live":
+            raise ConfigError("kg_endpoint_mode is 'live': the graph stays at its endpoint, nothing is loaded here; "
+                              "build its node index with: agentmesh kg index (and agentmesh kg sync for changes)")
         started = time.perf_counter()
         store = KnowledgeStore.open(knowledge_sources(settings, refresh=refresh), cache_dir=settings.data_dir("kg") / "stores")
     manifest = json.loads((store.path / "manifest.json").read_text())
@@ -109,6 +112,28 @@ def kg_index(
     ]:
         table.add_row(name, value)
     out.print(table)
+
+
+@kg_app.command("sync")
+def kg_sync(config: Optional[Path] = ConfigOpt) -> None:
+    """Live graphs (kg_endpoint_mode = "live"): read the endpoint's labels and descriptions again
+    and re-embed only the nodes that changed or are new."""
+    from agentmesh.assembly import build_embeddings, open_live_knowledge
+
+    with one_line_errors():
+        settings = _settings(config, None)
+        if settings.kg_endpoint_mode != "live":
+            raise ConfigError("kg sync is for kg_endpoint_mode = 'live'; a mirrored endpoint is fetched again with: "
+                              "agentmesh kg load --refresh")
+        started, wall = time.perf_counter(), time.time()
+        kb = open_live_knowledge(settings, build_embeddings(settings))  # opening syncs when the index is old
+        before = kb.state["synced_at"]
+        synced_on_open = before >= wall
+        embedded = kb.embedded_now if synced_on_open else kb.sync(page_size=settings.kg_endpoint_page_size,
+                                                                  changes=settings.kg_endpoint_changes)
+    out.print(f"synced {escape(kb.endpoint.shown)}: {len(kb.index.nodes):,} nodes, {embedded:,} re-embedded "
+              f"(changed or new), {time.perf_counter() - started:.2f}s"
+              + ("" if synced_on_open else f"; the sync before was {wall - before:,.0f}s ago"))
 
 
 @kg_app.command("search")

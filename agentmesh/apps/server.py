@@ -143,6 +143,9 @@ def shared_services(agent: Any, locks: Any) -> dict[str, dict[str, Any]]:
         services["cache"] = probe("redis" if client is not None else type(cache).__name__, client is not None,
                                   client.ping if client is not None else None)
     services["turn_lock"] = probe(locks.describe(), locks.kind in ("postgres", "redis"), locks.check)
+    endpoint = getattr(getattr(agent, "knowledge", None), "endpoint", None)
+    if endpoint is not None:  # a live graph: asked every question, so it must answer
+        services["knowledge_graph"] = probe(f"sparql {endpoint.shown}", True, lambda: endpoint.ask("ASK {}"))
     return services
 
 

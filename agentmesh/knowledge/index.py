@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -99,8 +100,12 @@ class NodeIndex:
         previous: "NodeIndex | None" = None,
         progress: Progress | None = None,
         skipped: int = 0,
+        checkpoint: Path | None = None,
     ) -> "NodeIndex":
-        """Index ``nodes``; vectors of nodes whose text is unchanged in ``previous`` are reused."""
+        """Index ``nodes``; vectors of nodes whose text is unchanged in ``previous`` are reused.
+
+        ``checkpoint``: a folder where each embedded chunk is saved as it is done, named by its
+        texts, so a build that is killed and started again embeds only the chunks it lacked."""
         started = time.perf_counter()
         model = embedding_model_id(embeddings)
         reusable = previous is not None and previous.manifest.embedding_model == model
@@ -112,9 +117,20 @@ class NodeIndex:
         done = 0
         chunks = []
         step = max(EMBED_BATCH, getattr(embeddings, "preferred_chunk", None) or 0)  # a concurrent embedder wants more at once
+        if checkpoint is not None:
+            checkpoint.mkdir(parents=True, exist_ok=True)
         for start in range(0, len(todo), step):
             batch = [nodes[i].text for i in todo[start : start + step]]
-            chunks.append(embed_texts(embeddings, batch))
+            saved = checkpoint / f"chunk-{hashlib.sha256(chr(0).join([model, *batch]).encode()).hexdigest()[:24]}.npy" \
+                if checkpoint is not None else None
+            if saved is not None and saved.is_file():
+                chunks.append(np.load(saved))
+            else:
+                chunks.append(embed_texts(embeddings, batch))
+                if saved is not None:
+                    tmp = saved.with_name(f".{saved.stem}.tmp.npy")
+                    np.save(tmp, chunks[-1])
+                    tmp.replace(saved)  # a chunk file is whole or absent
             done += len(batch)
             if progress:
                 progress(done, len(todo))

@@ -126,9 +126,12 @@ class SparqlResult:
 
 def run_sparql(kb: KnowledgeBase, query: str, *, timeout: float = 10.0, row_limit: int = 200) -> SparqlResult:
     """Check and run ``query`` against ``kb``'s store: read-only, time-limited, capped."""
-    form = check_query(query)
+    form = check_query(query)  # before anything is sent anywhere
     path = kb.store.path
-    if path is not None:
+    endpoint = getattr(kb, "endpoint", None)
+    if endpoint is not None:  # a live graph: the endpoint runs it, with the same limits
+        data = endpoint.run(query, form, row_limit, timeout)
+    elif path is not None:
         try:
             proc = subprocess.run(
                 [sys.executable, "-I", "-c", _RUNNER, str(path / "oxigraph"), str(row_limit)],
@@ -192,7 +195,8 @@ def make_sparql_tool(kb: KnowledgeBase, *, timeout: float = 10.0, row_limit: int
         uris = list(dict.fromkeys(result.uris()))[:50]
         labels = {u: kb.label(u) for u in uris}
         evidence = [Citation(kind="node", ref=u, detail=labels[u]).model_dump() for u in uris]
-        ran = Citation(kind="sparql", ref=str(kb.store.path or "memory"), detail=query.strip()).model_dump()
+        where = kb.store.path or getattr(getattr(kb, "endpoint", None), "shown", None) or "memory"
+        ran = Citation(kind="sparql", ref=str(where), detail=query.strip()).model_dump()
         return result.render(labels), [ran, *evidence]
 
     return StructuredTool.from_function(
