@@ -23,7 +23,7 @@ from langgraph.types import Command
 from agentmesh.assembly import Components
 from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
-from agentmesh.errors import AgentmeshError
+from agentmesh.errors import AgentmeshError, ConfigError
 from agentmesh.events import Event, events_of
 from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
 from agentmesh.graphs.middleware import Middleware
@@ -174,6 +174,7 @@ class Agent:
         # the cache's knowledge check, built once: it reads the knowledge base, which reloads in place
         named = getattr(self.retriever, "named_nodes", None)
         self._cache_checks = [KnowledgeCheck(named)] if named is not None else []
+        self._model_check = self._equivalence_check(s, passed_model=model is not None) if self.cache is not None else None
         # strict by default for the embedded model; a model passed in is the caller's: flag
         self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
         labels = getattr(self.retriever, "labels", None)
@@ -228,8 +229,35 @@ class Agent:
         reply = self.model.invoke([SystemMessage(SUMMARIZE_PROMPT.format(summary=summary or "(none)")), HumanMessage(transcript)])
         return reply.text.strip()
 
-    def _cache_lookup(self, question: str) -> dict[str, Any] | None:
-        hit = self.cache.get(question, self._current_scope(), checks=self._cache_checks)
+    def _equivalence_check(self, s: Settings, *, passed_model: bool) -> Any:
+        """The model's check of a cache hit (``cache_model_check``), last after the rules and the graph."""
+        if not s.cache_model_check:
+            return None
+        if s.model.startswith("embedded") and not passed_model:
+            raise ConfigError("cache_model_check asks the model whether two questions are the same; the embedded "
+                              "135M model cannot judge that reliably: use it with a real model, or turn it off")
+        from agentmesh.memory.verify import ModelEquivalenceCheck
+        from agentmesh.models.catalog import Catalog
+        from agentmesh.models.routed import UsageLedger
+
+        routed = getattr(self.model, "ledger", None) is not None  # a routed model records its own calls
+        catalog, cost = Catalog.load(), None
+        for name in (s.model, self.model_name):  # the catalog knows a model by its setting or its name
+            try:
+                cost = catalog[name].cost
+                break
+            except ConfigError:
+                continue
+        return ModelEquivalenceCheck(self.model, ledger=None if routed else UsageLedger(s.data_dir() / "usage.sqlite"),
+                                     name=self.model_name, cost=cost)
+
+    def _cache_lookup(self, question: str, private: bool = False) -> dict[str, Any] | None:
+        checks = self._cache_checks
+        if self._model_check is not None:
+            if private:  # the check would send the question to the model: a private one is not served from the cache
+                return None
+            checks = [*checks, self._model_check]
+        hit = self.cache.get(question, self._current_scope(), checks=checks)
         if hit is None:
             return None
         return {"answer": hit.answer, "similarity": hit.similarity, "question": hit.question,

@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     cache_backend: str | None = Field(
         None, description="'sqlite' (GPTCache on SQLite + faiss), 'redis', or a plugin's (default: redis when cache_url is set, else sqlite).")
     cache_threshold: float = Field(0.82, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
+    cache_model_check: bool = Field(
+        False, description="Before a cached answer is served, ask the configured model whether the two questions ask "
+                           "the same thing (one short call, in the usage ledger); not with the embedded model.")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")

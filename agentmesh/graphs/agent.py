@@ -63,7 +63,8 @@ __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "need
 APPROVAL_MODES = ("ask", "auto", "deny")
 
 Retriever = Callable[[str], list[dict[str, Any]]]
-CacheLookup = Callable[[str], "dict[str, Any] | None"]
+CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
+"""(question, private) -> a cached answer's record, or None."""
 CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
 NodeCheck = Callable[[str], bool]
 _URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
@@ -306,7 +307,7 @@ def build_agent_graph(
                  "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
-        hit = cache_lookup(question) if cache_lookup is not None and question and first_turn else None
+        hit = cache_lookup(question, private) if cache_lookup is not None and question and first_turn else None
         if hit is not None:
             message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
             return Command(goto=END, update={**reset, "answer": hit["answer"], "citations": hit.get("citations", []),

@@ -14,6 +14,10 @@ differ and refuses the hit when they contrast:
   "chief executive" = "CEO"), so a paraphrase still hits. Users extend the lexicon.
 * :class:`KnowledgeCheck`: the two questions must name the same knowledge-graph nodes and ask
   about the same property of them ("who develops X" and "which licence does X use" differ).
+* :class:`ModelEquivalenceCheck` (``cache_model_check = true``, with a real model): last of all,
+  the configured model is asked whether the two questions ask for the same answer: one short
+  call, far cheaper than the run it saves, in the usage ledger with its tokens, cost and latency.
+  It fails closed: no reply, or no clear "yes", means no hit.
 
 >>> ContrastCheck().refuses("How many input tokens can GPT-4o take?", "How many output tokens can GPT-4o take?")
 "'input' vs 'output'"
@@ -29,7 +33,8 @@ from typing import Any, Iterable, Protocol, Sequence
 
 from agentmesh.claims import HINTS, asked_fields
 
-__all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "Lexicon", "DEFAULT_LEXICON", "first_refusal"]
+__all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon", "DEFAULT_LEXICON",
+           "first_refusal", "EQUIVALENCE_PROMPT"]
 
 
 class CacheCheck(Protocol):
@@ -173,6 +178,57 @@ class KnowledgeCheck:
         if a and asks_a and asks_b and asks_a != asks_b:
             return f"asks for {sorted(asks_a)} vs {sorted(asks_b)}"
         return None
+
+
+EQUIVALENCE_PROMPT = (
+    "You decide whether a stored answer may be reused. Two questions follow, A and B. Reply with one word: "
+    "YES if an answer to B answers A exactly (the same thing, the same entity, the same property, unit, direction "
+    "and time), NO otherwise. When unsure, reply NO.")
+
+
+class ModelEquivalenceCheck:
+    """Asks ``model`` whether the cached question and the new one ask for the same answer.
+
+    Verdicts are remembered per pair (at most ``memo`` pairs). Each call goes in ``ledger``
+    (a :class:`~agentmesh.models.routed.UsageLedger`) as thread ``cache-check`` with its tokens,
+    ``cost(input, output)`` and latency. Any failure, or a reply that is not a clear yes,
+    refuses the hit: a wasted run costs less than a wrong answer."""
+
+    def __init__(self, model: Any, *, ledger: Any = None, name: str = "", cost: Any = None, memo: int = 4096) -> None:
+        self.model, self.ledger, self.name, self.cost = model, ledger, name or type(model).__name__, cost
+        self._memo: dict[tuple[str, str], str | None] = {}
+        self._size = memo
+
+    def refuses(self, query: str, cached: str) -> str | None:
+        import time
+
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        key = (" ".join(query.lower().split()), " ".join(cached.lower().split()))
+        if key in self._memo:
+            return self._memo[key]
+        started = time.perf_counter()
+        messages = [SystemMessage(EQUIVALENCE_PROMPT), HumanMessage(f"A: {query}\nB: {cached}")]
+        try:
+            reply = self.model.invoke(messages)
+        except Exception as exc:  # noqa: BLE001 - fail closed, whatever went wrong
+            self._record(0, 0, started, "error", f"{type(exc).__name__}")
+            return f"the equivalence check could not run ({type(exc).__name__}): not served"
+        usage = getattr(reply, "usage_metadata", None) or {}
+        self._record(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), started, "ok", "cache equivalence check")
+        word = re.sub(r"[^a-z]", " ", str(reply.text).lower()).split()
+        verdict = None if word[:1] == ["yes"] else f"the model judges them different ({' '.join(word[:6]) or 'no reply'})"
+        if len(self._memo) >= self._size:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = verdict
+        return verdict
+
+    def _record(self, inp: int, out: int, started: float, outcome: str, reason: str) -> None:
+        import time
+
+        if self.ledger is not None:
+            cost = float(self.cost(inp, out)) if self.cost is not None and outcome == "ok" else 0.0
+            self.ledger.record("cache-check", self.name, inp, out, cost, (time.perf_counter() - started) * 1e3, outcome, reason)
 
 
 def first_refusal(checks: Sequence[CacheCheck], query: str, cached: str) -> str | None:

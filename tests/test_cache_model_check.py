@@ -1,0 +1,62 @@
+"""cache_model_check: the configured model is asked, last, whether a cached question and the new
+one ask the same thing; the call is in the usage ledger; failures and doubt refuse the hit."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from agentmesh import Agent, Settings
+from agentmesh.errors import ConfigError
+from agentmesh.memory.verify import EQUIVALENCE_PROMPT, ModelEquivalenceCheck
+from agentmesh.models.routed import UsageLedger
+from agentmesh.models.testing import FakeOpenAIServer, FakeToolChatModel, HashingEmbeddings
+
+ANSWER = "Anthropic develops Claude 2.1."
+
+
+def agent_at(tmp_path, example_kg, server, **extra) -> Agent:
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=["kg_search"], model="local:fake-model",
+                             base_url=server.base_url, cache_model_check=True, **extra)
+    return Agent(settings, embeddings=HashingEmbeddings())
+
+
+def test_a_yes_serves_the_hit_and_the_call_is_in_the_ledger(tmp_path, example_kg):
+    with FakeOpenAIServer([{"content": ANSWER}, {"content": "YES"}]) as server:
+        agent = agent_at(tmp_path, example_kg, server)
+        assert agent.run("Who develops Claude 2.1?").stop_reason == "answered"
+        served = agent.run("who develops Claude 2.1 ?")
+        asked = server.requests[-1]["messages"]
+    assert served.stop_reason == "cached" and served.answer == ANSWER
+    assert asked[0]["content"] == EQUIVALENCE_PROMPT
+    assert asked[1]["content"] == "A: who develops Claude 2.1 ?\nB: Who develops Claude 2.1?"
+    rows = [r for r in UsageLedger(tmp_path / "home" / "usage.sqlite").rows() if r[1] == "cache-check"]
+    assert len(rows) == 1 and rows[0][7] == "ok" and rows[0][3] > 0 and rows[0][6] > 0  # tokens and latency
+
+
+@pytest.mark.parametrize("reply", [{"content": "NO"}, {"content": "Probably yes"}, {"status": 500}])
+def test_no_doubt_or_a_failure_refuses_the_hit(tmp_path, example_kg, reply):
+    with FakeOpenAIServer([{"content": ANSWER}, reply, {"content": "Anthropic does."}]) as server:
+        agent = agent_at(tmp_path, example_kg, server)
+        agent.run("Who develops Claude 2.1?")
+        second = agent.run("who develops Claude 2.1 ?")
+    assert second.stop_reason != "cached"
+    assert second.answer == "Anthropic does."  # the run went to the model
+
+
+def test_a_private_question_is_not_sent_to_the_check_and_not_served(tmp_path, example_kg):
+    with FakeOpenAIServer([{"content": ANSWER}, {"content": "Anthropic does."}]) as server:
+        agent = agent_at(tmp_path, example_kg, server)
+        agent.run("Who develops Claude 2.1?")
+        second = agent.run("who develops Claude 2.1 ?", private=True)
+        prompts = [m["content"] for r in server.requests for m in r["messages"] if m["role"] == "system"]
+    assert second.stop_reason != "cached" and EQUIVALENCE_PROMPT not in prompts
+
+
+def test_verdicts_are_remembered_per_pair_and_it_is_refused_with_the_embedded_model(tmp_path):
+    model = FakeToolChatModel(responses=[AIMessage("yes")])
+    check = ModelEquivalenceCheck(model)
+    assert check.refuses("Who makes Mixtral?", "Who develops Mixtral?") is None
+    assert check.refuses("who makes  mixtral?", "Who develops Mixtral?") is None and len(model.calls) == 1
+    with pytest.raises(ConfigError, match="embedded 135M model cannot judge"):
+        Agent(Settings.load(home=tmp_path / "home", tools=[], cache_model_check=True))
