@@ -226,3 +226,23 @@ def test_an_agent_step_that_needs_approval_fails_on_a_worker_and_says_why(tmp_pa
     assert worker(payload) == "error"
     status, message = worker.store.committed("r", "ask")[-1]
     assert status == "error" and "needs approval" in message and "approval = 'auto' or 'deny'" in message
+
+
+def test_a_broker_that_is_not_there_is_a_clear_error_for_driver_and_worker(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentmesh.apps.cli import app
+    from tests._net import free_port
+
+    down = f"amqp://guest:broker-secret-9@127.0.0.1:{free_port()}//"  # nothing listens there
+    monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AGENTMESH_QUEUE_URL", down)
+    (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    with pytest.raises(WorkflowError, match=r"step square: cannot send work to the broker at amqp://guest:\*\*@127") as info:
+        loop_flow(tmp_path, [1], 0.0).run(QueueStepRunner(Settings.load(), timeout=5), InMemorySaver(), run_id="down")
+    assert "broker-secret-9" not in str(info.value)
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2 and "cannot reach the queue's broker" in result.output
+    assert "broker-secret-9" not in result.output

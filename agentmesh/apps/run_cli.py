@@ -117,7 +117,7 @@ def worker(
     from agentmesh.assembly import Components
     from agentmesh.config import Settings
     from agentmesh.workflows import StepRunner
-    from agentmesh.workflows.queue import Worker, celery_app
+    from agentmesh.workflows.queue import Worker, broker_shown, celery_app, check_broker
 
     with one_line_errors():
         settings = Settings.load(config, model=model, kg=kg or None, db=db)
@@ -134,7 +134,10 @@ def worker(
 
         job = Worker(settings, runner_factory=lambda: StepRunner(agent_factory=shared_agent, tools_factory=parts.light_tools))
         app = celery_app(settings, worker=job)
-        err.print(f"agentmesh worker {job.name} · queue {escape(settings.queue_name)} · {concurrency} at a time · "
+        app.conf.worker_hijack_root_logger = True  # the worker's own log (lost connections, retries) is shown
+        check_broker(app, settings)
+        err.print(f"agentmesh worker {job.name} · {escape(broker_shown(settings))} · queue {escape(settings.queue_name)} · "
+                  f"{concurrency} at a time · "
                   f"items kept in {escape(job.store.engine.url.render_as_string(hide_password=True))}", highlight=False)
     # a thread pool even for one at a time: the worker's event loop keeps sending heartbeats while
     # an item runs (in Celery's solo pool a long item stalls them and the broker drops the connection)

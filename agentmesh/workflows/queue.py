@@ -45,7 +45,7 @@ from typing import Any, Callable, Sequence
 from agentmesh.errors import ConfigError
 from agentmesh.workflows.spec import WorkflowError
 
-__all__ = ["ItemStore", "QueueStepRunner", "Worker", "celery_app", "item_store", "TASK_NAME"]
+__all__ = ["ItemStore", "QueueStepRunner", "Worker", "celery_app", "check_broker", "broker_shown", "item_store", "TASK_NAME"]
 
 TASK_NAME = "agentmesh.workflow_item"
 
@@ -146,6 +146,23 @@ def item_store(settings: Any) -> ItemStore:
     return ItemStore(_store_url(settings))
 
 
+def broker_shown(settings: Any) -> str:
+    """The broker's URL without its password, for messages."""
+    from kombu.utils.url import maybe_sanitize_url
+
+    return maybe_sanitize_url(settings.queue_url.get_secret_value())
+
+
+def check_broker(app: Any, settings: Any) -> None:
+    """Connect once, or fail with the broker named (a worker would otherwise retry in silence)."""
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=2, interval_start=0.5, interval_step=0.5, timeout=10)
+    except Exception as exc:  # noqa: BLE001 - whatever the transport raises
+        raise ConfigError(f"cannot reach the queue's broker at {broker_shown(settings)} ({type(exc).__name__}: {exc}); "
+                          "is RabbitMQ running? (setting queue_url)") from None
+
+
 def celery_app(settings: Any, *, worker: Callable[[dict[str, Any]], Any] | None = None) -> Any:
     """The Celery app on ``queue_url``. Tasks are acknowledged late and requeued when their
     worker is lost; each worker takes one task at a time (no prefetch), so a slow item never
@@ -210,7 +227,11 @@ class QueueStepRunner:
             payload = {"run_id": run_id, "step": step.id, "index": slot, "digest": flow.digest, "spec": spec,
                        "base_dir": str(flow.base_dir), "source": flow.source, "store": self.store.identity,
                        "context": json.loads(json.dumps(context, default=str))}
-            self.app.send_task(TASK_NAME, args=[payload], queue=self.settings.queue_name)
+            try:
+                self.app.send_task(TASK_NAME, args=[payload], queue=self.settings.queue_name)
+            except Exception as exc:  # kombu's OperationalError and the transports' own: the broker is not there
+                raise WorkflowError(f"step {step.id}: cannot send work to the broker at {broker_shown(self.settings)} "
+                                    f"({type(exc).__name__}: {exc}); is it running? (setting queue_url)") from None
         total, shown, loop = len(slots), -1, indexes[0] is not None
         self.report(step.id, "queued", f"{total - len(done)} of {total} items sent to the workers" if loop else "sent to a worker")
         moved, warned = time.monotonic(), False
