@@ -28,6 +28,7 @@ __all__ = [
     "KnowledgeGraphError",
     "KnowledgeGraphNotFoundError",
     "KnowledgeGraphSyntaxError",
+    "KnowledgeGraphUnavailableError",
     "DatabaseError",
     "ToolError",
     "ReadOnlyViolationError",
@@ -65,6 +66,10 @@ class KnowledgeGraphNotFoundError(KnowledgeGraphError):
 
 class KnowledgeGraphSyntaxError(KnowledgeGraphError):
     """A knowledge-graph file does not parse."""
+
+
+class KnowledgeGraphUnavailableError(KnowledgeGraphError):
+    """A live graph's SPARQL endpoint cannot be reached, timed out or failed on its side (5xx): try again later."""
 
 
 class DatabaseError(AgentmeshError):

@@ -316,3 +316,23 @@ def test_a_change_query_syncs_only_the_nodes_it_names(server, tmp_path):
     assert kb.sync(changes=changes) == 0  # nothing changed since
     with pytest.raises(KnowledgeGraphError, match="must hold"):
         kb.sync(changes="SELECT ?s WHERE { ?s ?p ?o }")
+
+
+def test_an_endpoint_gone_mid_service_is_a_503_that_names_it_not_an_invented_answer(server, tmp_path):
+    from agentmesh.apps.server import BackgroundServer, create_app
+    from agentmesh.errors import KnowledgeGraphUnavailableError
+
+    settings = Settings.load(home=tmp_path / "home", kg_endpoints=[server.query_url], kg_endpoint_mode="live",
+                             tools=["kg_search"], cache=False)
+    agent = Agent(settings, model=FakeToolChatModel(responses=[AIMessage("Anthropic develops Claude 2.1.")] * 3),
+                  embeddings=HashingEmbeddings())
+    server.stop()
+    with pytest.raises(KnowledgeGraphUnavailableError, match="cannot reach SPARQL endpoint"):
+        agent.run("Who develops Claude 2.1?")
+    with BackgroundServer(create_app(agent)) as app:
+        reply = httpx.post(app.url + "/v1/chat/completions", timeout=30,
+                           json={"model": "x", "messages": [{"role": "user", "content": "Who develops Claude 2.1?"}]})
+        health = httpx.get(app.url + "/healthz", timeout=30)
+    assert reply.status_code == 503 and reply.headers["retry-after"] == "10"
+    assert "cannot reach SPARQL endpoint" in reply.json()["error"]["message"]
+    assert health.status_code == 503 and health.json()["services"]["knowledge_graph"]["ok"] is False

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentmesh.apps.access import OWNER_PREFIX, bearer_principal, stored_thread, thread_lock, turn_lock, turn_locks
 from agentmesh.apps.events import aiter_events
-from agentmesh.errors import AgentmeshError, ConfigError, ThreadBusyError
+from agentmesh.errors import AgentmeshError, ConfigError, KnowledgeGraphUnavailableError, ThreadBusyError
 
 __all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "turn_lock", "bearer_principal", "stored_thread",
            "BackgroundServer"]
@@ -220,6 +220,9 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     @app.exception_handler(AgentmeshError)
     async def agentmesh_error(_request: Request, exc: AgentmeshError):
+        if isinstance(exc, KnowledgeGraphUnavailableError):  # the live graph's endpoint, not the request, is at fault
+            return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=503,
+                                headers={"Retry-After": "10"})
         status = 409 if isinstance(exc, ThreadBusyError) else 400
         return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=status)
 

@@ -46,7 +46,7 @@ import pyoxigraph as ox
 from langchain_core.embeddings import Embeddings
 from rdflib.namespace import RDF
 
-from agentmesh.errors import KnowledgeGraphError, ToolError
+from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphUnavailableError, ToolError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, local_name
 from agentmesh.knowledge.grounding import _CLASS_TYPES, _PROPERTY_TYPES, MAX_FACTS, MIN_RELATIVE_SCORE, KnowledgeBase
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress
@@ -101,13 +101,14 @@ class SparqlEndpoint:
                                                   f"{self.max_bytes:,} bytes for one query (kg_endpoint_max_bytes)")
                 if reply.status_code != 200:
                     text = bytes(body).decode(errors="replace").strip()[:300]
-                    raise KnowledgeGraphError(f"SPARQL endpoint '{self.shown}' answered HTTP {reply.status_code}: {text}")
+                    kind = KnowledgeGraphUnavailableError if reply.status_code >= 500 or reply.status_code == 429 else KnowledgeGraphError
+                    raise kind(f"SPARQL endpoint '{self.shown}' answered HTTP {reply.status_code}: {text}")
                 return reply.headers.get("content-type", "").split(";")[0].strip(), bytes(body)
         except httpx.TimeoutException:
-            raise KnowledgeGraphError(f"SPARQL endpoint '{self.shown}' did not answer within "
+            raise KnowledgeGraphUnavailableError(f"SPARQL endpoint '{self.shown}' did not answer within "
                                       f"{timeout or self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise KnowledgeGraphError(f"cannot reach SPARQL endpoint '{self.shown}': "
+            raise KnowledgeGraphUnavailableError(f"cannot reach SPARQL endpoint '{self.shown}': "
                                       f"{str(exc).replace(self.url, self.shown)}") from None
 
     def select(self, query: str, timeout: float | None = None) -> tuple[list[str], list[dict[str, dict]]]:
