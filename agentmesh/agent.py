@@ -177,6 +177,9 @@ class Agent:
         self._model_check = self._equivalence_check(s, passed_model=model is not None) if self.cache is not None else None
         # strict by default for the embedded model; a model passed in is the caller's: flag
         self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
+        # pick (the model chooses evidence lines) by default only when the model is the embedded one
+        embedded = getattr(self.model, "_llm_type", "") == "agentmesh-embedded-llamacpp"
+        self.answer_style = s.answer_style or ("pick" if embedded else "free")
         labels = getattr(self.retriever, "labels", None)
         has_node = getattr(self.retriever, "has_node", None)
         self.graph = build_agent_graph(
@@ -197,6 +200,7 @@ class Agent:
             redact=redactor(s.secret_values()),
             check_answer=ClaimChecker(labels=labels if labels is not None else ()),
             answer_policy=self.answer_policy,
+            answer_style=self.answer_style,
             searched=_searched(self.retriever is not None, [t.name for t in self.tools]),
             middleware=list(middleware),
         )

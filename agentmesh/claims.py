@@ -22,12 +22,15 @@ or one SQL row): two nodes retrieved together do not support "X is developed by 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Callable, Iterable, Sequence
 
 from agentmesh.ports import AnswerCheck
 from agentmesh.records import Claim, Evidence
 
-__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields"]
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
+           "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
+           "answerable", "asked_facts", "complete"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -354,41 +357,176 @@ HINTS = {
 """Question words and the fact names they ask about; a user can extend it."""
 
 
+_FUNCTION_WORDS = frozenset("""
+the and for from with was were are has have had does did which who whom whose what when where why how its this that
+these those there they not but all any some than then into onto about also only per use uses used
+many much have does can could would should will may might
+""".split())
+_GENERIC = frozenset({"model", "model", "llm", "llms", "compa", "datab", "knowl", "graph", "table"})
+"""Stems of words that name no fact ("model", "company", "database"): shared, they say nothing."""
+_INTERROGATIVE_HINTS = ("who", "when")
+"""HINTS keys that are question words: "who" asks for the developer only when nothing else is named
+("Who is the CEO of Mistral AI?" asks for a CEO)."""
+
+
 def _stems(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z0-9]+", _norm(text)) if len(w) > 2 and w not in _CAPITALISED_WORDS}
+    """The words of ``text`` that carry meaning, cut to five letters ("develops" ~ "developer").
+    Domain words such as "context", "window" or "tokens" count: they name the fact asked for."""
+    return {w[:5] for w in re.findall(r"[a-z0-9]+", _norm(text)) if len(w) > 2 and w not in _FUNCTION_WORDS}
+
+
+_ASKS_THINGS = re.compile(r"^\s*(which|what|list)\b(\s+\w+)?\s+(models|llms|ones|systems|developers|companies)\b",
+                          re.IGNORECASE)
+
+
+def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, bool, float, Evidence]]:
+    """Every item worth quoting (not the question, not a bare label), best first, each with
+    whether it qualifies as an answer (it is about a thing the question names: most of its
+    label's words are in the question, or it shares two words with it), whether it holds what
+    the question asks (its fact name, or for a row or passage its text, shares a word with the
+    question beyond the names of the things asked about: "who" -> developer, "context window"),
+    and how much of its subject's name the question says."""
+    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
+    q_stems = _stems(question)
+    listing = bool(_ASKS_THINGS.search(question))
+
+    def about(e: Evidence) -> float:
+        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
+        return len(subject_words & q_words) / len(subject_words) if subject_words else 0.0
+
+    items = [e for e in evidence if e.kind != "question" and e.text != e.subject]  # a bare label says nothing
+    named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
+    hinted = {key: hint for w in q_words for key, hint in HINTS.items() if w.startswith(key)}
+    rest = q_stems - named - _GENERIC - {w[:5] for w in q_words for key in hinted if w.startswith(key)}
+    if rest:  # the question says what it asks: "who" adds nothing to "Who is the CEO of ...?"
+        hinted = {k: h for k, h in hinted.items() if k not in _INTERROGATIVE_HINTS}
+    asked = (q_stems - named - _GENERIC) | {_stem for hint in hinted.values() for _stem in _stems(hint)}
+    scored = []
+    for e in items:
+        share = about(e)
+        fact = e.kind == "fact" and ":" in e.text
+        field, _, value = e.text.partition(":") if fact else (e.text, "", "")
+        relevance = len(_stems(field) & asked)
+        # "Which models use Apache 2.0?" asks for the things whose fact holds the value it names
+        says_value = listing and len(value.strip()) >= 3 and bool(
+            re.search(rf"(?<!\w){re.escape(_norm(value.strip()))}(?!\w)", _norm(question)))
+        qualifies = share >= 0.6 or len(_stems(e.text) & q_stems) >= 2 or says_value
+        if fact:  # a fact answers what is asked of its own subject: "who" of Mistral AI is not Mixtral's developer
+            asks = (share >= 0.6 and (relevance > 0 or bool(_stems(value) & asked))) or says_value
+        elif e.subject:  # a description speaks of its node only
+            asks = share >= 0.6 and relevance > 0
+        else:  # a row or an output of this turn's tools
+            asks = relevance > 0
+        scored.append(((qualifies, asks, e.kind == "fact", relevance, share), e))
+    scored.sort(key=lambda t: t[0], reverse=True)  # the facts the question asks for, then the rest
+    return [(key[0], key[1], key[4], e) for key, e in scored]
+
+
+def _line(e: Evidence, sources: bool = True) -> str:
+    """One evidence item as a person reads it: "Mistral 7B — context window (tokens): 8192 <uri>"."""
+    head = f"{e.subject} — " if e.subject and not e.text.startswith(e.subject) else ""
+    if not sources:
+        return head + e.text
+    return head + e.text + (f" <{e.source}>" if e.source.startswith("http") else f" ({e.source})" if e.source else "")
 
 
 def evidence_answer(question: str, evidence: Sequence[Evidence], searched: str, limit: int = 4) -> str:
-    """An answer made only of evidence items that match the question, or a plain "not found".
-
-    An item qualifies when it is about a thing the question names (most of its label's words
-    are in the question) or shares two words with it; those whose fact name the question asks
-    about ("who" -> developer, "context window" -> context window) come first."""
-    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
-    asked = _stems(question) | {_stem for w in q_words for key, hint in HINTS.items() if w.startswith(key)
-                                for _stem in _stems(hint)}
-    scored = []
-    for e in evidence:
-        if e.kind == "question" or e.text == e.subject:  # a node's bare label says nothing
-            continue
-        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
-        about = len(subject_words & q_words) / len(subject_words) if subject_words else 0.0
-        field = e.text.split(":", 1)[0] if e.kind == "fact" and ":" in e.text else e.text
-        relevance = len(_stems(field) & asked)
-        overlap = len(_stems(e.text) & _stems(question))
-        if about >= 0.6 or overlap >= 2:
-            scored.append((relevance > 0, e.kind == "fact", relevance, about, e))
-    scored.sort(key=lambda t: t[:4], reverse=True)  # the facts the question asks for, then the rest
-    chosen = ([t[-1] for t in scored if t[0] and t[1]] or [t[-1] for t in scored if t[0]]
-              or [t[-1] for t in scored[:2]])
-    chosen = chosen[:limit]
+    """An answer made only of evidence items that match the question, or a plain "not found":
+    the asked facts about the things the question names first, then the rest of what qualifies."""
+    ranked = [t for t in _ranked(question, evidence) if t[0]]
+    chosen = ([e for _, asks, _, e in ranked if asks and e.kind == "fact"] or [e for _, asks, _, e in ranked if asks]
+              or [e for *_, e in ranked[:2]])[:limit]
     if not chosen:
         return NOT_FOUND.format(searched=searched)
-    lines = [EVIDENCE_HEADER]
-    for e in chosen:
-        head = f"{e.subject} — " if e.subject and not e.text.startswith(e.subject) else ""
-        lines.append(f"- {head}{e.text}" + (f" <{e.source}>" if e.source.startswith("http") else f" ({e.source})" if e.source else ""))
-    return "\n".join(lines)
+    return "\n".join([EVIDENCE_HEADER, *(f"- {_line(e)}" for e in chosen)])
+
+
+ANSWER_TOOL = "answer_from_evidence"
+"""The output tool of ``answer_style = "pick"``: the model answers by choosing evidence lines."""
+MAX_QUOTES = 16
+_QUOTE_CHARS = 160
+
+
+def _ascii(text: str) -> str:
+    """``text`` as one plain ASCII line: what a grammar-constrained small model copies best."""
+    text = text.replace("—", "-").replace("–", "-").replace("’", "'")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_LIST_QUESTION = re.compile(r"\b(which|what)\s+(\w+\s+)?(models|ones|developers|companies|licen[cs]es)\b|\b(list|all|both|and)\b",
+                            re.IGNORECASE)
+
+
+def picks_for(question: str) -> int:
+    """How many lines an answer to ``question`` needs: one for a lookup of one thing, up to
+    three for a list or a comparison (the answer's length fit to the question)."""
+    return 3 if _LIST_QUESTION.search(question) or _COMPOUND.search(question) else 1
+
+
+def quotable(question: str, evidence: Sequence[Evidence], limit: int = MAX_QUOTES) -> dict[str, Evidence]:
+    """The evidence lines a model may pick as its answer, keyed by the line it is shown: only
+    those that hold what the question asks (of the graph's, only those about a thing it names
+    or close to it), the graph's facts first (a weak model's first choice is then a good one),
+    rows of one query in the query's order; at most ``limit``."""
+    quotes: dict[str, Evidence] = {}
+    for qualifies, asks, _, e in _ranked(question, evidence):
+        if not asks or not (qualifies or not e.source.startswith("http")):
+            continue  # a line that holds nothing the question asks is no answer to it
+        quote = _ascii(_line(e, sources=False))[:_QUOTE_CHARS].rstrip()
+        if quote and quote not in quotes:
+            quotes[quote] = e
+        if len(quotes) >= limit:
+            break
+    return quotes
+
+
+def asked_facts(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """The graph's facts that state what the question asks of a thing it names: the fact name
+    is one the question asks for ("Which licence does Gemma use, and who develops it?" ->
+    license and developer of Gemma)."""
+    asked = asked_fields(question)
+    return [e for _, _, about, e in _ranked(question, evidence)
+            if about >= 0.6 and e.kind == "fact" and e.source.startswith("http") and ":" in e.text
+            and any(hint in e.text.split(":", 1)[0].lower() for hint in asked)]
+
+
+def answerable(question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether the evidence already holds a fact the question asks about, of a thing it names:
+    then the model is only asked to pick, not offered a tool call it would make at random."""
+    return bool(asked_facts(question, evidence))
+
+
+def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evidence], most: int = 3) -> list[Evidence]:
+    """``chosen`` with the asked facts it leaves out (one per fact name and thing): a question
+    that asks two things of one model gets both, though a small model picked one."""
+    out = list(chosen)
+    covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
+    for e in asked_facts(question, evidence):
+        key = (e.subject, e.text.split(":", 1)[0])
+        if key not in covered and len(out) < most:
+            out.append(e)
+            covered.add(key)
+    return out
+
+
+def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]:
+    """The items behind the lines a model chose; a line that is not among ``quotes`` (a model
+    without constrained output may write its own) is dropped, never shown."""
+    by_key = {_norm(q): e for q, e in quotes.items()}
+    items: list[Evidence] = []
+    for quote in chosen:
+        e = by_key.get(_norm(str(quote)).strip())
+        if e is not None and e not in items:
+            items.append(e)
+    return items
+
+
+def picked_answer(items: Sequence[Evidence]) -> str:
+    """The answer rendered from the picked items alone: one line, or a short list."""
+    if len(items) == 1:
+        return _line(items[0], sources=False)
+    return "\n".join(f"- {_line(e, sources=False)}" for e in items)
 
 
 def cut_repetition(text: str, times: int = 5) -> str:

@@ -195,6 +195,9 @@ class Settings(BaseSettings):
     answer_check: Literal["strict", "flag", "off"] | None = Field(
         None, description="Check each answer's claims against the evidence: strict replaces an unsupported answer, "
                           "flag marks it, off skips (default: strict for embedded, flag otherwise).")
+    answer_style: Literal["free", "pick"] | None = Field(
+        None, description="free: the model writes the answer; pick: it chooses evidence lines and the answer is "
+                          "rendered from them (default: pick for embedded, free otherwise).")
     approval: Literal["ask", "auto", "deny"] = Field(
         "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
     )

@@ -16,6 +16,7 @@ __all__ = [
     "NO_GROUNDING",
     "JSON_TOOLS_INSTRUCTIONS",
     "JSON_TOOLS_INSTRUCTIONS_NO_FACTS",
+    "JSON_TOOLS_INSTRUCTIONS_MUST_CALL",
     "TOOL_RESULT_FOR_TEXT_MODEL",
     "STEP_LIMIT_MESSAGE",
     "ERROR_BUDGET_MESSAGE",
@@ -26,7 +27,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "6"
+PROMPTS_VERSION = "7"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -60,6 +61,12 @@ JSON_TOOLS_INSTRUCTIONS_NO_FACTS = (
     "{tool_list}\n"
     'Reply with JSON only: {{"tool": NAME, "arguments": {{...}}}} to call a tool, or {{"answer": true}} '
     "only if none of them fits the question."
+)
+
+JSON_TOOLS_INSTRUCTIONS_MUST_CALL = (
+    "Call the one of these tools that fits the question:\n"
+    "{tool_list}\n"
+    'Reply with JSON only: {{"tool": NAME, "arguments": {{...}}}}.'
 )
 
 TOOL_RESULT_FOR_TEXT_MODEL = "Result of tool {name}:\n{content}"

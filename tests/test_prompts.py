@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "6"
-EXPECTED_DIGEST = "c0dd677152424617"
+EXPECTED_VERSION = "7"
+EXPECTED_DIGEST = "8e5c1f229095af28"
 
 
 def digest() -> str:

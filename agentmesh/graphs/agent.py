@@ -28,13 +28,14 @@ can assemble it from fakes alone and a user can swap any part::
 from __future__ import annotations
 
 import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -43,7 +44,22 @@ from agentmesh.graphs.middleware import Middleware, ModelRequest, ToolRequest, c
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
-from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, cut_repetition, evidence_answer, tool_source
+from agentmesh.claims import (
+    ANSWER_TOOL,
+    NOT_FOUND,
+    AnswerCheck,
+    Claim,
+    Evidence,
+    cut_repetition,
+    evidence_answer,
+    picked,
+    answerable,
+    complete,
+    picked_answer,
+    picks_for,
+    quotable,
+    tool_source,
+)
 from agentmesh.prompts import (
     CHECK_RETRY_PROMPT,
     DATA_BLOCK,
@@ -58,7 +74,8 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
-           "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "redactor"]
+           "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "redactor",
+           "ANSWER_STYLES", "pick_tool"]
 
 APPROVAL_MODES = ("ask", "auto", "deny")
 
@@ -103,6 +120,32 @@ def mark_as_data(message: AnyMessage) -> AnyMessage:
 
 
 ANSWER_POLICIES = ("strict", "flag", "off")
+ANSWER_STYLES = ("free", "pick")
+
+
+def pick_tool(quotes: Sequence[str], most: int = 3) -> BaseTool:
+    """The output tool of ``answer_style = "pick"``: its one argument is a list of this run's
+    evidence lines (a JSON-schema enum, so a constrained model cannot write any other)."""
+    schema = {
+        "type": "object",
+        "properties": {"evidence": {"type": "array", "items": {"type": "string", "enum": list(quotes)}, "maxItems": most,
+                                    "description": "the lines that answer the question; none if no line does"}},
+        "required": ["evidence"],
+    }
+
+    def answer_from_evidence(evidence: list[str]) -> str:
+        return "\n".join(evidence)  # never run: the answer step renders the picked lines itself
+
+    return StructuredTool.from_function(
+        answer_from_evidence, name=ANSWER_TOOL, args_schema=schema,
+        description="Answer the question with the evidence lines that state the answer (an empty list if none does).",
+    )
+
+
+def _pick_call(message: AnyMessage) -> dict[str, Any] | None:
+    if isinstance(message, AIMessage):
+        return next((c for c in message.tool_calls if c["name"] == ANSWER_TOOL), None)
+    return None
 
 
 def run_evidence(state: dict[str, Any]) -> list[Evidence]:
@@ -126,7 +169,18 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
         if message.name in ("sql", "sparql"):  # each row with its header: the columns say the units
             lines = message.content.splitlines()
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
-        elif message.name in ("search", "web_search", "kg_search"):
+        elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
+            for line in message.content.splitlines():
+                node = _parse_node(line)
+                if node is None:
+                    items.append(Evidence(id=f"t{len(items)}", kind="passage", text=line.strip(), source=source))
+                    continue
+                uri, label, description, facts = node
+                if description:
+                    items.append(Evidence(id=f"t{len(items)}", kind="description", text=description, subject=label, source=uri))
+                items += [Evidence(id=f"t{len(items)}", kind="fact", text=f, subject=label, source=uri) for f in facts]
+            continue
+        elif message.name in ("search", "web_search"):
             kind, parts = "passage", re.split(r"\n\s*\n|\n(?=<http)", message.content)
         else:
             kind, parts = "output", [message.content]
@@ -134,6 +188,22 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
     if state.get("question"):
         items.append(Evidence(id="q", kind="question", text=state["question"]))
     return items
+
+
+_NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
+
+
+def _parse_node(line: str) -> tuple[str, str, str, list[str]] | None:
+    """A node as ``RetrievedNode.render`` writes it ("<uri> label: description [fact; fact]")."""
+    match = _NODE_LINE.match(line.strip())
+    if match is None:
+        return None
+    rest, facts = match["rest"], []
+    if rest.endswith("]") and " [" in rest:
+        rest, _, listed = rest.rpartition(" [")
+        facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
+    label, _, description = rest.partition(": ")
+    return match["uri"], label.strip(), description.strip(), facts
 
 
 def _unverified_claim(uri: str) -> Claim:
@@ -274,6 +344,7 @@ def build_agent_graph(
     answer_policy: str = "flag",
     searched: str = "the knowledge graph or the tools' results",
     middleware: Sequence[Middleware] = (),
+    answer_style: str = "free",
 ):
     """Compile the agent graph. See the module docstring for the nodes.
 
@@ -286,10 +357,18 @@ def build_agent_graph(
     claims failed, then the answer is replaced by the evidence itself or a plain "not found";
     ``off`` skips the check.
 
+    ``answer_style``: ``free``, the model writes the answer; ``pick``, the model answers by
+    choosing this run's evidence lines through an output tool (``answer_from_evidence``, whose
+    argument is an enum of the lines) and the answer is rendered from the chosen items alone,
+    so a small model cannot put an invented value into it. In pick mode the model must call a
+    tool or pick; after tool results (and on a strict retry) it may only pick.
+
     ``middleware``: hooks around each model call and each tool call (agentmesh.graphs.middleware),
     the first outermost; they add no graph node."""
     if answer_policy not in ANSWER_POLICIES:
         raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {answer_policy!r}")
+    if answer_style not in ANSWER_STYLES:
+        raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
     tools_by_name = {tool.name: tool for tool in tools}
     if approval not in APPROVAL_MODES:
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
@@ -346,12 +425,34 @@ def build_agent_graph(
         retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         prompt = [system, *map(mark_as_data, history), *retry]
-        response = model_call(ModelRequest(prompt, offered, state, run))
+        choice = None
+        question = state.get("question", "")
+        evidence = run_evidence(state) if answer_style == "pick" else []
+        quotes = quotable(question, evidence)
+        if answer_style == "pick":
+            # the model never writes the answer: it picks lines, or calls a tool while one may help
+            may_call = bool(offered) and not feedback and not (history and isinstance(history[-1], ToolMessage))
+            if quotes and (not may_call or answerable(question, evidence)):
+                offered, choice = [pick_tool(list(quotes), picks_for(question))], ANSWER_TOOL
+            elif quotes:
+                offered, choice = [pick_tool(list(quotes), picks_for(question)), *offered], "any"
+            elif may_call:
+                offered, choice = offered, "any"
+            else:  # nothing that answers the question, and nothing left to try: no model call
+                nothing = AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": []},
+                                                        "id": f"pick-{uuid.uuid4().hex[:12]}"}])
+                return {**update, "messages": [nothing], "steps": state.get("steps", 0), "check_feedback": ""}
+        response = model_call(ModelRequest(prompt, offered, state, run, tool_choice=choice))
         return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
     def call_model(request: ModelRequest) -> AIMessage:
         """The model call itself, innermost of the middleware."""
-        runnable = model.bind_tools(request.tools) if request.tools else model
+        if not request.tools:
+            runnable = model
+        elif request.tool_choice is not None:
+            runnable = model.bind_tools(request.tools, tool_choice=request.tool_choice)
+        else:
+            runnable = model.bind_tools(request.tools)
         run, state = request.run, request.state
         if run is None and not _private(state):  # a graph run without agentmesh's context (tests, benches)
             return runnable.invoke(request.messages)
@@ -364,6 +465,8 @@ def build_agent_graph(
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]
+        if _pick_call(last) is not None:
+            return "answer"
         if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < max_steps:
             return "tools"
         return "answer"
@@ -443,7 +546,18 @@ def build_agent_graph(
         messages = state["messages"]
         last = messages[-1]
         new_messages: list[AnyMessage] = []
-        if state.get("tool_errors", 0) > max_tool_errors:
+        pick = _pick_call(last)
+        if pick is not None:
+            # the answer is the picked lines, rendered; it replaces the call in the thread
+            question, evidence = state.get("question", ""), run_evidence(state)
+            chosen = picked(quotable(question, evidence), pick["args"].get("evidence") or [])
+            if chosen:  # what else the question asks of the things it names, if the model left it out
+                chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
+            stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))
+            last = AIMessage(text, id=last.id, response_metadata={**last.response_metadata, "stop_reason": stop,
+                                                                  "picked": [e.id for e in chosen]})
+            new_messages.append(last)
+        elif state.get("tool_errors", 0) > max_tool_errors:
             stop, text = "error_budget", ERROR_BUDGET_MESSAGE.format(
                 errors=state["tool_errors"], budget=max_tool_errors, last_error=state.get("last_error", "")
             )
@@ -460,7 +574,7 @@ def build_agent_graph(
             if looped != text and isinstance(last, AIMessage) and last.id:  # the thread keeps the cut answer too
                 text = looped
                 new_messages.append(AIMessage(text, id=last.id, response_metadata=last.response_metadata))
-        if stop != "answered":
+        if stop != "answered" and pick is None:
             new_messages.append(AIMessage(text, response_metadata={"stop_reason": stop}))
         candidates = []
         for node in state.get("grounding", []):
@@ -468,7 +582,10 @@ def build_agent_graph(
             candidates += [{"kind": "node", "ref": uri, "detail": label} for uri, label in node.get("links", [])]
         candidates += state.get("evidence", [])
         mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
-        citations = _merge_citations(mentioned, state.get("citations", []))
+        if pick is not None:  # what it quotes, exactly
+            citations = _evidence_citations(run_evidence(state), text) if stop == "answered" else []
+        else:
+            citations = _merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
         if is_node is not None:
             for citation in citations:

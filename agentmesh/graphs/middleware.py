@@ -40,9 +40,11 @@ class ModelRequest:
     state: dict[str, Any] = field(repr=False)
     """The thread's state at this step (read it; changes go through the returned message)."""
     run: RunContext | None = None
+    tool_choice: Any = None
+    """As ``bind_tools`` takes it: None (the model decides), "any" (some tool must be called) or a tool's name."""
 
     def override(self, **changes: Any) -> "ModelRequest":
-        """A copy with ``messages`` or ``tools`` replaced."""
+        """A copy with ``messages``, ``tools`` or ``tool_choice`` replaced."""
         return replace(self, **changes)
 
 

@@ -375,7 +375,7 @@ class KnowledgeBase:
             if predicate == RDF.type or len(facts) >= limit:
                 continue
             label = label_of(graph, subject, self.config)
-            facts.append(f"{label} {label_of(graph, predicate, self.config)} this")
+            facts.append(f"{label_of(graph, predicate, self.config)} of: {label}")  # "developer of: Mistral Large"
             if isinstance(subject, URIRef):
                 links.append((str(subject), label))
         return facts, links

@@ -481,7 +481,7 @@ class LiveKnowledgeBase(KnowledgeBase):
                 if entry["iri"] and predicate != _RDF_TYPE:
                     links.append((obj, value))
             else:
-                lines.append(f"{value} {name} this")
+                lines.append(f"{name} of: {value}")
                 if entry["iri"]:
                     links.append((obj, value))
         return result

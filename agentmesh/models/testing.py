@@ -40,12 +40,14 @@ class FakeToolChatModel(FakeMessagesListChatModel):
     """Replays ``responses`` in order (cycling), accepts ``bind_tools``, and records each call.
 
     ``calls`` holds the message lists the model received; ``offered`` the tool names bound
-    for each call. Works with invoke, stream and LangGraph. ``stream_words``: when streamed
+    for each call, ``choices`` their ``tool_choice``. Works with invoke, stream and LangGraph. ``stream_words``: when streamed
     (LangGraph's "messages" mode), a text reply comes word by word, ``word_delay`` apart.
     """
 
     calls: list[list[BaseMessage]] = Field(default_factory=list)
     offered: list[list[str]] = Field(default_factory=list)
+    choices: list[Any] = Field(default_factory=list)
+    """The ``tool_choice`` of each call (None when the tools were bound without one)."""
     stream_words: bool = False
     word_delay: float = 0.0
 
@@ -66,6 +68,7 @@ class FakeToolChatModel(FakeMessagesListChatModel):
     ) -> ChatResult:
         self.calls.append(list(messages))
         self.offered.append([t["function"]["name"] for t in kwargs.get("tools", [])])
+        self.choices.append(kwargs.get("tool_choice"))
         result = super()._generate(messages, stop, run_manager, **kwargs)
         # a copy each time: LangGraph assigns ids to the messages it stores, and a replayed
         # object carrying a stored id would replace that message instead of adding a new one

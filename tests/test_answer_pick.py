@@ -1,0 +1,293 @@
+"""answer_style = "pick": the model answers by choosing evidence lines, and the answer is
+rendered from the chosen items alone, so nothing the evidence does not say can reach it.
+
+Scripted fakes play the model; one test runs the real JSON tool-calling wrapper over an inner
+model that obeys the JSON schema it is sent, the way llama.cpp's grammar makes the embedded
+model obey it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh.claims import ANSWER_TOOL, NOT_FOUND, Claim, ClaimChecker, quotable
+from agentmesh.config import Settings
+from agentmesh.graphs.agent import build_agent_graph, run_evidence
+from agentmesh.models.json_tools import JsonToolCallingModel
+from agentmesh.models.testing import FakeToolChatModel, tool_call
+from agentmesh.prompts import JSON_TOOLS_INSTRUCTIONS_MUST_CALL
+from tests.test_claims import LABELS, MIXTRAL, NODE_URIS, PHI
+
+DEVELOPER = "Mixtral 8x7B Instruct - developer: Mistral AI"
+LICENCE = "Mixtral 8x7B Instruct - license: Apache 2.0"
+CONTEXT = "Mixtral 8x7B Instruct - context window (tokens): 32768"
+
+
+@tool
+def sql(query: str) -> str:
+    """Run SQL on the models database."""
+    return "name | output_per_1m_usd\nLlama 3.2 11B | 0.37\nGPT-4o | 10.0"
+
+
+def graph(model, policy="strict", nodes=(MIXTRAL, PHI), tools=()):
+    return build_agent_graph(model, list(tools), retrieve=lambda q: [dict(n) for n in nodes],
+                             is_node=lambda uri: uri in NODE_URIS, check_answer=ClaimChecker(LABELS),
+                             answer_policy=policy, answer_style="pick", checkpointer=InMemorySaver(),
+                             searched="the knowledge graph")
+
+
+def ask(compiled, question, thread="t"):
+    return compiled.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": thread}})
+
+
+def pick(*lines):
+    return tool_call(ANSWER_TOOL, evidence=list(lines))
+
+
+def test_a_pick_is_rendered_from_the_picked_evidence_alone():
+    model = FakeToolChatModel(responses=[pick(DEVELOPER)])
+    state = ask(graph(model, tools=[sql]), "Who develops Mixtral 8x7B Instruct?")
+    assert state["answer"] == "Mixtral 8x7B Instruct — developer: Mistral AI"
+    assert state["stop_reason"] == "answered"
+    assert state["claims"] and all(c["status"] == "supported" for c in state["claims"])
+    assert [c["ref"] for c in state["citations"]] == [MIXTRAL["uri"]]
+    # the evidence holds the developer of the thing asked about: the model is only asked to pick
+    assert model.offered[0] == [ANSWER_TOOL] and model.choices[0] == ANSWER_TOOL
+    # the thread holds the rendered answer in place of the call: a valid conversation to go on from
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage) and not last.tool_calls and last.text == state["answer"]
+
+
+def test_when_the_evidence_lacks_the_asked_fact_the_model_must_call_a_tool_or_pick():
+    model = FakeToolChatModel(responses=[pick()])
+    ask(graph(model, tools=[sql]), "Which models are released under Apache 2.0?")
+    assert model.offered[0] == [ANSWER_TOOL, "sql"] and model.choices[0] == "any"
+
+
+def test_a_lookup_picks_one_line_a_list_up_to_three():
+    for question, most in (("Who develops Mixtral 8x7B Instruct?", 1), ("Which models use Apache 2.0?", 3),
+                           ("Which licence do Phi-2 and Mixtral 8x7B Instruct use?", 3)):
+        model = FakeToolChatModel(responses=[pick()])
+        compiled = graph(model)
+        bound = []
+        original = model.bind_tools
+        object.__setattr__(model, "bind_tools", lambda tools, **kw: bound.append(tools) or original(tools, **kw))
+        ask(compiled, question)
+        assert bound[0][0].args_schema["properties"]["evidence"]["maxItems"] == most, question
+
+
+def test_the_lines_offered_are_this_runs_evidence_that_holds_what_is_asked():
+    question = "Who develops Mixtral 8x7B Instruct?"
+    enum = quotable(question, run_evidence({"grounding": [MIXTRAL, PHI], "question": question}))
+    # the developer of the thing asked about; not its licence, nor another model's developer,
+    # nor the question, nor a bare label
+    assert list(enum) == [DEVELOPER]
+    listing = "Which models are released under Apache 2.0?"
+    enum = quotable(listing, run_evidence({"grounding": [MIXTRAL, PHI], "question": listing}))
+    assert LICENCE in enum and not any("developer" in q for q in enum)
+
+
+def test_with_no_line_that_answers_and_no_tool_left_nothing_is_asked_of_the_model():
+    model = FakeToolChatModel(responses=[AIMessage("Arthur Mensch.")])
+    state = ask(graph(model), "Who is the CEO of Mistral AI?")
+    assert model.calls == [] and state["stop_reason"] == "not_found"
+    assert "Arthur" not in state["answer"] and state["messages"][-1].text == state["answer"]
+
+
+def test_with_no_line_that_answers_a_tool_must_be_called():
+    model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT ceo FROM developers"), pick()])
+    state = ask(graph(model, tools=[sql]), "Who is the CEO of Mistral AI?")
+    assert model.offered[0] == ["sql"] and model.choices[0] == "any"
+    assert state["stop_reason"] == "not_found"
+
+
+def test_a_line_that_is_not_evidence_is_never_shown():
+    invented = "Mixtral 8x7B Instruct - developer: Meta AI"
+    model = FakeToolChatModel(responses=[pick(invented)])
+    state = ask(graph(model), "Who develops Mixtral 8x7B Instruct?")
+    assert "Meta AI" not in state["answer"]
+    assert state["stop_reason"] == "not_found" and state["answer"] == NOT_FOUND.format(searched="the knowledge graph")
+
+
+def test_an_empty_pick_says_it_could_not_find_it():
+    model = FakeToolChatModel(responses=[pick()])
+    state = ask(graph(model), "Who is the CEO of Mistral AI?")
+    assert state["stop_reason"] == "not_found" and state["citations"] == [] and state["claims"] == []
+
+
+def test_after_a_tool_result_the_model_may_only_pick():
+    row = "name | output_per_1m_usd: Llama 3.2 11B | 0.37"
+    model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT name, output_per_1m_usd FROM models"), pick(row)])
+    state = ask(graph(model, nodes=(), tools=[sql]), "Which hosted model is cheapest per 1M output tokens?")
+    assert model.offered[1] == [ANSWER_TOOL] and model.choices[1] == ANSWER_TOOL
+    assert state["answer"] == row and state["stop_reason"] == "answered"
+    assert [c["kind"] for c in state["citations"]] == ["sql"]
+    # the rows came first among the lines offered, in the query's order
+    offered = quotable(state["question"], run_evidence(state))
+    assert list(offered)[:2] == [row, "name | output_per_1m_usd: GPT-4o | 10.0"]
+
+
+class RejectFirst:
+    """An answer check (the protocol is pluggable) that rejects the first answer it sees."""
+
+    def __init__(self):
+        self.seen = []
+
+    def check(self, answer, evidence):
+        self.seen.append(answer)
+        status = "unsupported" if len(self.seen) == 1 else "supported"
+        return [Claim(text=answer, kind="answer", status=status)]
+
+
+def test_a_pick_the_check_rejects_is_retried_with_only_the_pick_offered():
+    model = FakeToolChatModel(responses=[pick(LICENCE), pick(LICENCE)])
+    check = RejectFirst()
+    compiled = build_agent_graph(model, [sql], retrieve=lambda q: [dict(MIXTRAL)], check_answer=check,
+                                 answer_policy="strict", answer_style="pick", checkpointer=InMemorySaver())
+    state = ask(compiled, "Which models are released under Apache 2.0?")
+    assert len(model.calls) == 2 and check.seen == [state["answer"]] * 2
+    assert model.offered[1] == [ANSWER_TOOL] and model.choices[1] == ANSWER_TOOL
+    assert state["answer"] == "Mixtral 8x7B Instruct — license: Apache 2.0" and state["stop_reason"] == "answered"
+    assert [m.text for m in state["messages"]].count(state["answer"]) == 1  # the rejected one is gone
+
+
+def test_free_style_offers_no_pick_tool():
+    model = FakeToolChatModel(responses=[AIMessage("Mistral AI.")])
+    compiled = build_agent_graph(model, [sql], retrieve=lambda q: [dict(MIXTRAL)], check_answer=ClaimChecker(LABELS),
+                                 answer_policy="strict", checkpointer=InMemorySaver())
+    assert ask(compiled, "Who develops Mixtral 8x7B Instruct?")["answer"] == "Mistral AI."
+    assert model.offered[0] == ["sql"] and model.choices[0] is None
+
+
+def test_an_unknown_answer_style_is_refused():
+    with pytest.raises(ValueError, match="answer_style must be one of free, pick"):
+        build_agent_graph(FakeToolChatModel(responses=[AIMessage("x")]), answer_style="choose")
+
+
+class LooksEmbedded(FakeToolChatModel):
+    @property
+    def _llm_type(self) -> str:
+        return "agentmesh-embedded-llamacpp"
+
+
+@pytest.mark.parametrize("model,setting,style", [(LooksEmbedded, None, "pick"), (FakeToolChatModel, None, "free"),
+                                                 (FakeToolChatModel, "pick", "pick"), (LooksEmbedded, "free", "free")])
+def test_the_embedded_model_picks_by_default_and_others_write(tmp_path, model, setting, style):
+    from agentmesh.agent import Agent
+    from agentmesh.models.testing import HashingEmbeddings
+
+    settings = Settings.load(home=tmp_path, tools=[], cache=False, answer_style=setting)
+    agent = Agent(settings, model=model(responses=[AIMessage("x")]), embeddings=HashingEmbeddings())
+    assert agent.answer_style == style
+
+
+class SchemaFollower(FakeToolChatModel):
+    """An inner model that obeys the JSON schema it is sent: it calls the first tool the schema
+    allows, with the first value of each enum (a grammar-bound model cannot write any other)."""
+
+    schemas: list[Any] = []
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
+        fmt = kwargs.get("response_format")
+        if not fmt:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage("free text"))])
+        schema = fmt["json_schema"]["schema"]
+        self.schemas.append(schema)
+        option = (schema.get("anyOf") or [schema])[0]
+        if "answer" in option["properties"]:
+            return ChatResult(generations=[ChatGeneration(message=AIMessage('{"answer": true}'))])
+        args = {name: [p["items"]["enum"][0]] if p.get("type") == "array" else "x"
+                for name, p in option["properties"]["arguments"]["properties"].items()}
+        reply = {"tool": option["properties"]["tool"]["const"], "arguments": args}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(json.dumps(reply)))])
+
+
+def test_through_the_json_wrapper_the_enum_reaches_the_grammar_and_the_answer_is_evidence():
+    inner = SchemaFollower(responses=[AIMessage("unused")])
+    inner.schemas = []
+    question = "Who develops Mixtral 8x7B Instruct?"
+    state = ask(graph(JsonToolCallingModel(inner=inner), tools=[sql]), question)
+    arguments = inner.schemas[0]["properties"]["arguments"]["properties"]
+    assert inner.schemas[0]["properties"]["tool"]["const"] == ANSWER_TOOL and "anyOf" not in inner.schemas[0]
+    assert arguments["evidence"]["items"]["enum"][0] == DEVELOPER and arguments["evidence"]["maxItems"] == 1
+    assert state["answer"] == "Mixtral 8x7B Instruct — developer: Mistral AI" and state["stop_reason"] == "answered"
+    # not answerable from the graph: a tool call or a pick, and never {"answer": true}
+    inner.schemas = []
+    ask(graph(JsonToolCallingModel(inner=inner), tools=[sql]), "Which models are under Apache 2.0?", thread="u")
+    options = inner.schemas[0]["anyOf"]
+    assert [o["properties"]["tool"]["const"] for o in options] == [ANSWER_TOOL, "sql"]
+
+
+def test_the_wrapper_calls_a_named_tool_even_after_tool_results():
+    inner = SchemaFollower(responses=[AIMessage("unused")])
+    inner.schemas = []
+    model = JsonToolCallingModel(inner=inner)  # answer_after_tools: after results it would answer in text
+    messages = [HumanMessage("Cheapest?"), tool_call("sql", _id="c1", query="SELECT 1"),
+                ToolMessage("n\n1", tool_call_id="c1", name="sql")]
+    assert model.bind_tools([sql]).invoke(messages).tool_calls == []
+    reply = model.bind_tools([sql], tool_choice="sql").invoke(messages)
+    assert [c["name"] for c in reply.tool_calls] == ["sql"]
+    assert "anyOf" not in inner.schemas[-1]  # one option: the named tool
+
+
+def test_a_required_call_is_asked_for_without_offering_an_answer():
+    inner = SchemaFollower(responses=[AIMessage("unused")])
+    inner.schemas = []
+    recorded: list[Any] = []
+
+    class Spy(SchemaFollower):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            recorded.append(messages)
+            return super()._generate(messages, stop, run_manager, **kwargs)
+
+    model = JsonToolCallingModel(inner=Spy(responses=[AIMessage("unused")]))
+    model.bind_tools([sql], tool_choice="any").invoke([HumanMessage("Cheapest model?")])
+    prompt = "\n".join(m.text for m in recorded[0] if m.type == "system") if hasattr(recorded[0][0], "type") else \
+        "\n".join(m["content"] for m in recorded[0] if m["role"] == "system")
+    assert JSON_TOOLS_INSTRUCTIONS_MUST_CALL.split("{tool_list}")[0] in prompt
+    assert '"answer": true' not in prompt
+
+
+def test_who_asks_for_the_developer_only_when_the_question_names_nothing_else():
+    mistral = {"uri": "https://example.org/llm/MistralAI", "label": "Mistral AI", "description": "Paris-based company.",
+               "facts": ["type: Developer", "developer of: Mixtral 8x7B Instruct"]}
+    evidence = run_evidence({"grounding": [mistral, MIXTRAL], "question": "Who is the CEO of Mistral AI?"})
+    assert quotable("Who is the CEO of Mistral AI?", evidence) == {}
+    evidence = run_evidence({"grounding": [MIXTRAL], "question": "Who develops Mixtral 8x7B Instruct?"})
+    assert list(quotable("Who develops Mixtral 8x7B Instruct?", evidence)) == [DEVELOPER]
+
+
+def test_a_description_answers_only_of_its_own_node():
+    question = "Which small model was trained on textbook data?"
+    evidence = run_evidence({"grounding": [PHI], "question": question})
+    assert quotable(question, evidence) == {}  # Phi-2's description, but the question names no Phi-2
+    assert list(quotable("What is Phi-2 trained on?", run_evidence({"grounding": [PHI], "question": "x"}))) == \
+        ["Phi-2 - Small model trained on textbook data."]
+
+
+def test_kg_search_results_are_facts_of_their_nodes():
+    @tool
+    def kg_search(query: str) -> str:
+        """Search the knowledge graph."""
+        return f"<{PHI['uri']}> Phi-2: Small model trained on textbook data. [developer: Microsoft; license: MIT]"
+
+    model = FakeToolChatModel(responses=[tool_call("kg_search", query="Phi-2"), pick("Phi-2 - developer: Microsoft")])
+    state = ask(graph(model, nodes=(), tools=[kg_search]), "Who develops Phi-2?")
+    assert state["answer"] == "Phi-2 — developer: Microsoft" and [c["ref"] for c in state["citations"]] == [PHI["uri"]]
+    items = [e for e in run_evidence(state) if e.source == PHI["uri"]]
+    assert [(e.kind, e.subject, e.text) for e in items] == [
+        ("description", "Phi-2", "Small model trained on textbook data."), ("fact", "Phi-2", "developer: Microsoft"),
+        ("fact", "Phi-2", "license: MIT")]
+
+
+def test_what_else_the_question_asks_of_the_thing_is_added_to_a_short_pick():
+    model = FakeToolChatModel(responses=[pick(LICENCE)])
+    state = ask(graph(model), "Which licence does Mixtral 8x7B Instruct use, and who develops it?")
+    assert state["answer"] == ("- Mixtral 8x7B Instruct — license: Apache 2.0\n"
+                               "- Mixtral 8x7B Instruct — developer: Mistral AI")
