@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Literal
 from agentmesh.claims import _norm, _numbers
 from agentmesh.errors import ConfigError
 
-__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer"]
+__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price"]
 
 Outcome = Literal["correct", "abstained", "flagged", "wrong"]
 _ABSTAINED = re.compile(r"\b(could not|cannot|can't|couldn't) (find|answer)|\bnot (in|found in) the (data|knowledge graph|database)",
@@ -61,6 +61,10 @@ class EvalResult:
     tokens: int
     unsupported: list[str]
     tags: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    """What the run's model calls cost by the catalog's prices; None when the model is not in it."""
 
 
 @dataclass
@@ -91,10 +95,13 @@ class EvalReport:
             right = sum(r.outcome == "correct" for r in mine)
             rows.append((f"correct, {tag}", f"{right}/{len(mine)} ({right / len(mine):.0%})"))
         rows += [("latency p50 / p95", f"{self.latency(0.5):.1f} s / {self.latency(0.95):.1f} s")]
-        by_model: dict[str, int] = {}
+        by_model: dict[str, tuple[int, float | None]] = {}
         for r in self.results:
-            by_model[r.model] = by_model.get(r.model, 0) + r.tokens
-        rows += [(f"tokens ({model})", f"{tokens:,}") for model, tokens in sorted(by_model.items())]
+            tokens, cost = by_model.get(r.model, (0, 0.0))
+            by_model[r.model] = (tokens + r.tokens, None if cost is None or r.cost_usd is None else cost + r.cost_usd)
+        for model, (tokens, cost) in sorted(by_model.items()):
+            rows.append((f"tokens ({model})", f"{tokens:,}"))
+            rows.append((f"cost ({model})", "not in the model catalog" if cost is None else f"${cost:.4f}"))
         return rows
 
     def markdown(self) -> str:
@@ -199,26 +206,48 @@ def _outcome(item: EvalItem, result: Any) -> Outcome:
     return "wrong"
 
 
+def price(model: str, catalog: Any = None) -> Callable[[int, int], float] | None:
+    """The catalog's price of ``model`` (by its catalog name, its model id, or "provider:model"):
+    dollars for (input tokens, output tokens), or None when the catalog does not list it."""
+    if catalog is None:
+        from agentmesh.models.catalog import Catalog
+
+        catalog = Catalog.load()
+    wanted = {model, model.split(":", 1)[-1]}
+    spec = next((s for s in catalog if s.name in wanted or s.model in wanted), None)
+    return spec.cost if spec is not None else None
+
+
 def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalResult], None] | None = None,
-             parallel: int = 1) -> EvalReport:
+             parallel: int = 1, catalog: Any = None) -> EvalReport:
     """Ask ``agent`` each question in a fresh thread and score the answers; ``parallel``
     questions at a time (worth it for a hosted or GPU-served model; the embedded model answers
     one at a time anyway). Results keep the order of ``items``.
 
     >>> report = evaluate(agent, load_questions("questions.jsonl"), parallel=4)   # doctest: +SKIP
     >>> report.count("wrong"), report.correct_rate                               # doctest: +SKIP
+
+    Costs come from ``catalog`` (agentmesh.models.catalog; the built-in one by default).
     """
     items = list(items)
+    prices: dict[str, Callable[[int, int], float] | None] = {}
 
     def one(item: EvalItem) -> EvalResult:
         started = time.perf_counter()
         result = agent.run(item.question, thread_id=f"eval-{uuid.uuid4().hex[:12]}")
         while result.pending:  # an eval never runs dangerous tools unasked: it declines them
             result = agent.resume(result.thread_id, "reject")
+        usage = result.usage or {}
+        tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+        if result.model not in prices:
+            prices[result.model] = price(result.model, catalog)
+        cost = prices[result.model]
         return EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result),
                           stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
-                          tokens=int((result.usage or {}).get("total_tokens", 0)),
-                          unsupported=[c.text for c in getattr(result, "unsupported", [])], tags=list(item.tags))
+                          tokens=int(usage.get("total_tokens", 0)),
+                          unsupported=[c.text for c in getattr(result, "unsupported", [])], tags=list(item.tags),
+                          input_tokens=tokens_in, output_tokens=tokens_out,
+                          cost_usd=cost(tokens_in, tokens_out) if cost is not None else None)
 
     if parallel <= 1:
         results = []

@@ -146,3 +146,21 @@ def test_the_table_breaks_correct_answers_down_by_kind():
     row = lambda outcome, tag: EvalResult("q", "a", outcome, "answered", 1.0, "m", 0, [], [tag])  # noqa: E731
     table = dict(EvalReport([row("correct", "lookup"), row("wrong", "lookup"), row("abstained", "aggregate")]).table())
     assert table["correct, lookup"] == "1/2 (50%)" and table["correct, aggregate"] == "0/1 (0%)"
+
+
+def test_cost_per_model_comes_from_the_catalog_prices(tmp_path, example_kg):
+    from agentmesh.models.catalog import Catalog, ModelSpec
+
+    usage = {"input_tokens": 1_000_000, "output_tokens": 200_000, "total_tokens": 1_200_000}
+    answers = [AIMessage("Alibaba Cloud develops it.", usage_metadata=usage, response_metadata={"model_name": "priced"}),
+               AIMessage("Alibaba Cloud develops it.", usage_metadata=usage, response_metadata={"model_name": "unlisted"})]
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    agent = Agent(settings, model=FakeToolChatModel(responses=answers), embeddings=HashingEmbeddings())
+    catalog = Catalog([ModelSpec(name="priced", provider="openai", model="priced-1", context_window=8192, input_per_1m=2.5,
+                                 output_per_1m=10.0, latency_s=1, tokens_per_s=50, tier=2, local=False)])
+    items = [EvalItem("Who develops Qwen 72B Chat?", values=["Alibaba Cloud"])] * 2
+    report = evaluate(agent, items, catalog=catalog)
+    assert [r.cost_usd for r in report.results] == [pytest.approx(2.5 + 2.0), None]
+    rows = dict(report.table())
+    assert rows["cost (priced)"] == "$4.5000" and rows["cost (unlisted)"] == "not in the model catalog"
+    assert rows["tokens (priced)"] == "1,200,000"

@@ -284,7 +284,8 @@ def eval_command(
                                  help="Questions asked at a time (for a hosted or GPU-served model)."),
 ) -> None:
     """Score the agent on questions whose answers you know: correct, wrong and shown as fact,
-    flagged, abstained; latency and tokens. Each question runs in a fresh thread, cache off."""
+    flagged, abstained; latency, tokens and cost (by the model catalog's prices). Each question
+    runs in a fresh thread, cache off."""
     from rich.progress import Progress
 
     from agentmesh.config import Settings
@@ -292,10 +293,14 @@ def eval_command(
 
     with one_line_errors():
         items = load_questions(file)[: limit or None]
-        agent = _agent_for(Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db, cache=False))
+        settings = Settings.load(config, model=model, base_url=base_url, kg=kg or None, db=db, cache=False)
+        agent = _agent_for(settings)
+        from agentmesh.models.catalog import Catalog
+
+        catalog = Catalog.load(*([settings.catalog] if settings.catalog else []))
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("asking", total=len(items))
-            result = evaluate(agent, items, progress=lambda row: bar.advance(task), parallel=parallel)
+            result = evaluate(agent, items, progress=lambda row: bar.advance(task), parallel=parallel, catalog=catalog)
     table = Table(title=f"agentmesh eval · {file.name} · {agent.model_name}", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
