@@ -33,7 +33,7 @@ from typing import Any, Callable, Iterable, Literal
 from agentmesh.claims import _norm, _numbers
 from agentmesh.errors import ConfigError
 
-__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price"]
+__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price", "model_judge"]
 
 Outcome = Literal["correct", "abstained", "flagged", "wrong"]
 _ABSTAINED = re.compile(r"\b(could not|cannot|can't|couldn't) (find|answer)|\bnot (in|found in) the (data|knowledge graph|database)",
@@ -196,8 +196,32 @@ def score_answer(answer: str, item: EvalItem | dict[str, Any]) -> bool:
     return True
 
 
-def _outcome(item: EvalItem, result: Any) -> Outcome:
-    if score_answer(result.answer, item):
+Judge = Callable[[EvalItem, str], "bool | None"]
+"""(item, answer) -> whether the answer states the expected one; None when the judge cannot tell."""
+
+
+def model_judge(model: Any) -> Judge:
+    """A judge made of a chat model: for items with a free-text ``expected`` (not ``values``,
+    ``regex`` or ``absent``, which rules score exactly), the model is asked whether the answer
+    states it. A reply that is neither yes nor no, or a failing call, is None: the rules decide."""
+    from agentmesh.prompts import JUDGE_PROMPT
+
+    def judge(item: EvalItem, answer: str) -> bool | None:
+        if not item.expected or item.values or item.regex or item.absent:
+            return None
+        try:
+            reply = model.invoke(JUDGE_PROMPT.format(question=item.question, expected=item.expected, answer=answer))
+        except Exception:  # noqa: BLE001 - a judge that fails leaves the rules to decide
+            return None
+        word = re.match(r"\W*(yes|no)\b", reply.text.strip().lower())
+        return None if word is None else word.group(1) == "yes"
+
+    return judge
+
+
+def _outcome(item: EvalItem, result: Any, judge: Judge | None = None) -> Outcome:
+    verdict = judge(item, result.answer) if judge is not None else None
+    if verdict if verdict is not None else score_answer(result.answer, item):
         return "correct"
     if result.stop_reason in ("evidence_only", "not_found") or _ABSTAINED.search(result.answer):
         return "abstained"
@@ -219,7 +243,7 @@ def price(model: str, catalog: Any = None) -> Callable[[int, int], float] | None
 
 
 def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalResult], None] | None = None,
-             parallel: int = 1, catalog: Any = None) -> EvalReport:
+             parallel: int = 1, catalog: Any = None, judge: Judge | None = None) -> EvalReport:
     """Ask ``agent`` each question in a fresh thread and score the answers; ``parallel``
     questions at a time (worth it for a hosted or GPU-served model; the embedded model answers
     one at a time anyway). Results keep the order of ``items``.
@@ -228,6 +252,8 @@ def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalR
     >>> report.count("wrong"), report.correct_rate                               # doctest: +SKIP
 
     Costs come from ``catalog`` (agentmesh.models.catalog; the built-in one by default).
+    ``judge`` (e.g. ``model_judge(ChatOpenAI(...))``) scores the items whose expectation is free
+    text; rules score the rest, and any item the judge cannot tell.
     """
     items = list(items)
     prices: dict[str, Callable[[int, int], float] | None] = {}
@@ -242,7 +268,7 @@ def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalR
         if result.model not in prices:
             prices[result.model] = price(result.model, catalog)
         cost = prices[result.model]
-        return EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result),
+        return EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result, judge),
                           stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
                           tokens=int(usage.get("total_tokens", 0)),
                           unsupported=[c.text for c in getattr(result, "unsupported", [])], tags=list(item.tags),

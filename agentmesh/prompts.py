@@ -17,6 +17,7 @@ __all__ = [
     "JSON_TOOLS_INSTRUCTIONS",
     "JSON_TOOLS_INSTRUCTIONS_NO_FACTS",
     "JSON_TOOLS_INSTRUCTIONS_MUST_CALL",
+    "JUDGE_PROMPT",
     "TOOL_RESULT_FOR_TEXT_MODEL",
     "STEP_LIMIT_MESSAGE",
     "ERROR_BUDGET_MESSAGE",
@@ -27,7 +28,7 @@ __all__ = [
     "SUMMARIZE_PROMPT",
 ]
 
-PROMPTS_VERSION = "7"
+PROMPTS_VERSION = "8"
 
 SYSTEM_PROMPT = (
     "You are agentmesh, an assistant that answers from the organisation's own knowledge graph "
@@ -67,6 +68,13 @@ JSON_TOOLS_INSTRUCTIONS_MUST_CALL = (
     "Call the one of these tools that fits the question:\n"
     "{tool_list}\n"
     'Reply with JSON only: {{"tool": NAME, "arguments": {{...}}}}.'
+)
+
+JUDGE_PROMPT = (
+    "You grade an assistant's answer against the expected answer.\n"
+    "Question: {question}\nExpected answer: {expected}\nAssistant's answer: {answer}\n"
+    "Does the assistant's answer state the expected answer (other wording, units or extra detail "
+    "are fine; a different or missing value is not)? Reply with one word: yes or no."
 )
 
 TOOL_RESULT_FOR_TEXT_MODEL = "Result of tool {name}:\n{content}"

@@ -164,3 +164,29 @@ def test_cost_per_model_comes_from_the_catalog_prices(tmp_path, example_kg):
     rows = dict(report.table())
     assert rows["cost (priced)"] == "$4.5000" and rows["cost (unlisted)"] == "not in the model catalog"
     assert rows["tokens (priced)"] == "1,200,000"
+
+
+def test_a_judge_model_scores_free_text_expectations_and_rules_score_the_rest(tmp_path, example_kg):
+    from agentmesh.evaluation import model_judge
+
+    settings = Settings.load(home=tmp_path / "home", kg=[example_kg], tools=[], cache=False)
+    said = "It comes from the Qwen team at Alibaba."
+    agent = Agent(settings, model=FakeToolChatModel(responses=[AIMessage(said)]), embeddings=HashingEmbeddings())
+    free = EvalItem("Who develops Qwen 72B Chat?", expected="Alibaba Cloud")
+    exact = EvalItem("Who develops Qwen 72B Chat?", values=["Alibaba Cloud"])
+    assert evaluate(agent, [free]).results[0].outcome != "correct"  # the rules want "Alibaba Cloud" verbatim
+    grader = FakeToolChatModel(responses=[AIMessage("Yes.")])
+    report = evaluate(agent, [free, exact], judge=model_judge(grader))
+    assert [r.outcome == "correct" for r in report.results] == [True, False]  # values stay the rules' to score
+    assert len(grader.calls) == 1 and "Expected answer: Alibaba Cloud" in grader.calls[0][0].text
+    assert said in grader.calls[0][0].text
+    # a judge that says no, cannot tell, or fails
+    assert evaluate(agent, [free], judge=model_judge(FakeToolChatModel(responses=[AIMessage("No")]))).results[0].outcome != "correct"
+
+    class Broken(FakeToolChatModel):
+        def _generate(self, *args, **kwargs):
+            raise RuntimeError("judge down")
+
+    for judge in (FakeToolChatModel(responses=[AIMessage("Perhaps")]), Broken(responses=[AIMessage("-")])):
+        right = EvalItem("Who develops Qwen 72B Chat?", expected="Qwen")
+        assert evaluate(agent, [right], judge=model_judge(judge)).results[0].outcome == "correct"  # the rules decide

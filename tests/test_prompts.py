@@ -5,8 +5,8 @@ import hashlib
 from agentmesh import prompts
 
 # Update both lines together when a template changes on purpose.
-EXPECTED_VERSION = "7"
-EXPECTED_DIGEST = "8e5c1f229095af28"
+EXPECTED_VERSION = "8"
+EXPECTED_DIGEST = "b63254e967fbf691"
 
 
 def digest() -> str:

@@ -282,6 +282,8 @@ def eval_command(
     limit: int = typer.Option(0, "--limit", min=0, help="Only the first N questions."),
     parallel: int = typer.Option(1, "--parallel", "-j", min=1, max=64,
                                  help="Questions asked at a time (for a hosted or GPU-served model)."),
+    judge: Optional[str] = typer.Option(None, "--judge", help="A model (as --model names one) that scores the "
+                                        "questions whose expectation is free text; rules score the rest."),
 ) -> None:
     """Score the agent on questions whose answers you know: correct, wrong and shown as fact,
     flagged, abstained; latency, tokens and cost (by the model catalog's prices). Each question
@@ -298,9 +300,16 @@ def eval_command(
         from agentmesh.models.catalog import Catalog
 
         catalog = Catalog.load(*([settings.catalog] if settings.catalog else []))
+        grader = None
+        if judge:
+            from agentmesh.assembly import build_model
+            from agentmesh.evaluation import model_judge
+
+            grader = model_judge(build_model(settings.model_copy(update={"model": judge})))
         with Progress(console=err, transient=True) as bar:
             task = bar.add_task("asking", total=len(items))
-            result = evaluate(agent, items, progress=lambda row: bar.advance(task), parallel=parallel, catalog=catalog)
+            result = evaluate(agent, items, progress=lambda row: bar.advance(task), parallel=parallel, catalog=catalog,
+                              judge=grader)
     table = Table(title=f"agentmesh eval · {file.name} · {agent.model_name}", title_justify="left")
     table.add_column("measure")
     table.add_column("value", justify="right")
