@@ -70,6 +70,20 @@ def test_agent_answers_offline_with_a_citation(smollm2, example_kg, example_db):
     assert any(c.ref == "https://example.org/llm/Claude-2.1" for c in result.citations)
 
 
+def test_the_embedded_model_answers_by_picking_evidence_through_the_grammar(smollm2, example_kg, example_db):
+    """The real llama.cpp grammar: the pick's enum of evidence lines reaches it, and what comes
+    back is one of those lines, rendered; a question the data cannot answer ends as not found."""
+    agent = Agent(Settings.load(kg=[example_kg], db=example_db), model=smollm2, checkpointer=InMemorySaver())
+    assert agent.answer_style == "pick"
+    result = agent.run("What is the context window of Claude 2.1?")
+    # its fact or its description: both evidence lines of Claude 2.1 that hold the context window
+    assert result.answer in ("Claude 2.1 — context window (tokens): 200000",
+                             "Claude 2.1 — Successor of Claude 2 that doubled the context window to 200K tokens.")
+    assert result.stop_reason == "answered"
+    assert result.supported and [c.ref for c in result.citations] == ["https://example.org/llm/Claude-2.1"]
+    assert agent.run("Who is the CEO of Mistral AI?", thread_id="ceo").stop_reason == "not_found"
+
+
 def test_the_embedded_model_streams_the_same_text_it_returns_whole(smollm2):
     prompt = [HumanMessage("Say hello in one short sentence.")]
     pieces = [chunk.text for chunk in smollm2.stream(prompt)]
@@ -80,7 +94,9 @@ def test_the_embedded_model_streams_the_same_text_it_returns_whole(smollm2):
 def test_the_agent_streams_the_embedded_answer_as_tokens(smollm2, example_kg):
     from agentmesh.apps.events import run_events
 
-    agent = Agent(Settings.load(kg=[example_kg], tools=["kg_search"]), model=smollm2, checkpointer=InMemorySaver())
+    # a written answer streams; a picked one (the embedded model's default) is rendered whole
+    agent = Agent(Settings.load(kg=[example_kg], tools=["kg_search"], answer_style="free"), model=smollm2,
+                  checkpointer=InMemorySaver())
     events = list(run_events(agent, "What is the context window of Claude 2.1?", "t"))
     tokens = "".join(e["text"] for e in events if e["type"] == "token")
     (answer,) = [e for e in events if e["type"] == "answer"]
