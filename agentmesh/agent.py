@@ -153,9 +153,10 @@ class Agent:
         self.cache = parts.cache
         self.telemetry = parts.telemetry
         selector = None
-        if len(self.tools) > s.tools_per_question() or s.tool_min_similarity > 0.0:
+        if len(self.tools) > s.tools_per_question() or (
+                s.tool_floor() > 0.0 and any(not (t.metadata or {}).get("general") for t in self.tools)):
             selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question(),
-                                             min_score=s.tool_min_similarity)
+                                             min_score=s.tool_floor())
         retrieve = None
         if self.retriever is not None and s.top_k_nodes > 0:
             source, k, hops = self.retriever, s.top_k_nodes, s.kg_hops

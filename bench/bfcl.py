@@ -151,7 +151,7 @@ def main() -> None:
     embeddings = MiniLMEmbeddings()
     system = SystemMessage(SYSTEM_PROMPT.format(grounding=NO_GROUNDING))
     print(f"model: {args.model}; items {args.offset}-{args.offset + args.limit - 1} of each category; "
-          f"top_k_tools {settings.tools_per_question()}, tool_min_similarity {settings.tool_min_similarity}\n")
+          f"top_k_tools {settings.tools_per_question()}, tool_min_similarity {settings.tool_floor()}\n")
     print(f"{'category':<13}{'right':>7}{'of':>5}{'share':>8}{'p50 s':>8}")
     targets = {"simple": 0.40, "irrelevance": 0.80}
     for category, stem in CATEGORIES.items():
@@ -170,7 +170,7 @@ def main() -> None:
             # the agent's selector reads only a tool's name and description
             selector = EmbeddingToolSelector([SimpleNamespace(name=f["name"], description=f.get("description", ""))
                                               for f in item["function"]], embeddings,
-                                             k=settings.tools_per_question(), min_score=settings.tool_min_similarity)
+                                             k=settings.tools_per_question(), min_score=settings.tool_floor())
             offered = set(selector(question))
             tools = [as_tool(f) for f in item["function"] if f["name"] in offered]
             reply = (model.bind_tools(tools) if tools else model).invoke([system, HumanMessage(question)])

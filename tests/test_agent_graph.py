@@ -185,6 +185,24 @@ def test_no_tool_is_offered_when_none_is_near_the_question():
     assert model.offered == [["weather"], []]
 
 
+def test_agentmeshs_own_tools_have_no_similarity_floor_and_yours_do(example_db):
+    """The embedded model's floor (0.4) leaves out a specific tool far from the question, never sql: its
+    description names a kind of question, so it scores low against any one question it serves."""
+    @tool
+    def weather(city: str) -> str:
+        """Weather forecast for a city: rain, sun, temperature."""
+        return "sunny"
+
+    model = FakeToolChatModel(responses=[AIMessage("ok")])
+    agent = Agent(Settings.load(db=example_db, tools=["sql"], top_k_tools=2, tool_min_similarity=0.4), model=model,
+                  embeddings=HashingEmbeddings(), extra_tools=[weather], checkpointer=InMemorySaver())
+    assert Settings(model="embedded").tool_floor() == 0.4 and Settings(model="openai:gpt-4o").tool_floor() == 0.0
+    assert (next(t for t in agent.tools if t.name == "sql").metadata or {}).get("general") is True
+    assert not (weather.metadata or {}).get("general")
+    agent.run("How many models have open weights?")
+    assert model.offered == [["sql"]]
+
+
 def test_agent_result_lists_tool_activity_and_sql_citation(example_db):
     query = "SELECT name FROM models WHERE id = 'Phi-2'"
     model = FakeToolChatModel(responses=[tool_call("sql", query=query), AIMessage("It is Phi-2.")])

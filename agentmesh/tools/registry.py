@@ -114,8 +114,12 @@ class ToolRegistry:
         then, with ``extras``, the tools added with :meth:`add` that ``names`` did not list."""
         tools = []
         for name in names:
-            tool = self._factory(name)(context)
+            factory = self._factory(name)
+            tool = factory(context)
             if tool is not None:
+                if getattr(factory, "__module__", "") == __name__:
+                    # agentmesh's own tools serve any question of their kind: no similarity floor
+                    tool.metadata = {**(tool.metadata or {}), "general": True}
                 tools.append(tool)
         if extras:
             tools += [tool for name, tool in self._always.items() if name not in names]

@@ -20,10 +20,15 @@ __all__ = ["EmbeddingToolSelector"]
 class EmbeddingToolSelector:
     """``selector(question)`` returns the names of the ``k`` tools most similar to the question,
     leaving out those less similar than ``min_score``: with no tool near the question, a small
-    model offered one calls it anyway (on BFCL's irrelevance items it called 34 of 40)."""
+    model offered one calls it anyway (on BFCL's irrelevance items it called 34 of 40).
+
+    A tool marked ``metadata={"general": True}`` (agentmesh's own: sql, kg_search, python, ...)
+    has no floor: its description names a kind of question, not one, so it scores low against
+    any particular question it serves."""
 
     def __init__(self, tools: Sequence[BaseTool], embeddings: Embeddings, k: int = 3, min_score: float = 0.0) -> None:
         self.names = [t.name for t in tools]
+        self._general = {t.name for t in tools if (getattr(t, "metadata", None) or {}).get("general")}
         self.k = k
         self.min_score = min_score
         self.embeddings = embeddings
@@ -38,6 +43,7 @@ class EmbeddingToolSelector:
         return sorted(zip(self.names, map(float, sims)), key=lambda x: -x[1])
 
     def __call__(self, question: str) -> list[str]:
-        if len(self.names) <= self.k and self.min_score <= 0.0:
+        if len(self.names) <= self.k and (self.min_score <= 0.0 or set(self.names) <= self._general):
             return list(self.names)
-        return [name for name, score in self.scores(question)[: self.k] if score >= self.min_score]
+        return [name for name, score in self.scores(question)[: self.k]
+                if score >= self.min_score or name in self._general]
