@@ -360,9 +360,9 @@ HINTS = {
 _FUNCTION_WORDS = frozenset("""
 the and for from with was were are has have had does did which who whom whose what when where why how its this that
 these those there they not but all any some than then into onto about also only per use uses used
-many much have does can could would should will may might
+many much can could would should will may might
 """.split())
-_GENERIC = frozenset({"model", "model", "llm", "llms", "compa", "datab", "knowl", "graph", "table"})
+_GENERIC = frozenset({"model", "llm", "llms", "compa", "datab", "knowl", "graph", "table"})
 """Stems of words that name no fact ("model", "company", "database"): shared, they say nothing."""
 _INTERROGATIVE_HINTS = ("who", "when")
 """HINTS keys that are question words: "who" asks for the developer only when nothing else is named

@@ -426,16 +426,18 @@ def build_agent_graph(
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         prompt = [system, *map(mark_as_data, history), *retry]
         choice = None
-        question = state.get("question", "")
-        evidence = run_evidence(state) if answer_style == "pick" else []
-        quotes = quotable(question, evidence)
         if answer_style == "pick":
             # the model never writes the answer: it picks lines, or calls a tool while one may help
+            question = state.get("question", "")
+            evidence = run_evidence(state)
+            quotes = quotable(question, evidence)
             may_call = bool(offered) and not feedback and not (history and isinstance(history[-1], ToolMessage))
-            if quotes and (not may_call or answerable(question, evidence)):
-                offered, choice = [pick_tool(list(quotes), picks_for(question))], ANSWER_TOOL
-            elif quotes:
-                offered, choice = [pick_tool(list(quotes), picks_for(question)), *offered], "any"
+            if quotes:
+                tool = pick_tool(list(quotes), picks_for(question))
+                if not may_call or answerable(question, evidence):
+                    offered, choice = [tool], ANSWER_TOOL
+                else:
+                    offered, choice = [tool, *offered], "any"
             elif may_call:
                 offered, choice = offered, "any"
             else:  # nothing that answers the question, and nothing left to try: no model call
@@ -547,9 +549,11 @@ def build_agent_graph(
         last = messages[-1]
         new_messages: list[AnyMessage] = []
         pick = _pick_call(last)
+        checks = check_answer is not None and answer_policy != "off"
+        evidence = run_evidence(state) if pick is not None or checks else []  # once, for the pick and the check
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
-            question, evidence = state.get("question", ""), run_evidence(state)
+            question = state.get("question", "")
             chosen = picked(quotable(question, evidence), pick["args"].get("evidence") or [])
             if chosen:  # what else the question asks of the things it names, if the model left it out
                 chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
@@ -583,7 +587,7 @@ def build_agent_graph(
         candidates += state.get("evidence", [])
         mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
         if pick is not None:  # what it quotes, exactly
-            citations = _evidence_citations(run_evidence(state), text) if stop == "answered" else []
+            citations = _evidence_citations(evidence, text) if stop == "answered" else []
         else:
             citations = _merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
@@ -599,8 +603,7 @@ def build_agent_graph(
                     unverified.append(uri)
         update = {"answer": text, "stop_reason": stop, "citations": citations, "unverified": unverified,
                   "messages": new_messages, "claims": []}
-        if stop == "answered" and check_answer is not None and answer_policy != "off" and text.strip():
-            evidence = run_evidence(state)
+        if stop == "answered" and checks and text.strip():
             claims = check_answer.check(text, evidence)
             claims += [_unverified_claim(uri) for uri in unverified]  # a cited URI that is no node: invented
             failed = [c for c in claims if c.status == "unsupported"]
