@@ -341,3 +341,32 @@ def test_a_failed_step_from_the_command_line_says_how_to_continue(tmp_path):
     (tmp_path / "h.py").write_text("def boom():\n    return 'fixed'\n")
     resumed = agentmesh_run(tmp_path, "flow.yaml", "--resume", run_id, "--json")
     assert resumed.returncode == 0 and '"bad": "fixed"' in resumed.stdout
+
+
+def test_a_flow_file_loaded_by_two_threads_at_once_is_never_seen_half_run(tmp_path):
+    """A queue worker runs items on several threads: the second must wait for the file to finish
+    loading, not find a module without its function yet (a race seen on CI)."""
+    import threading
+
+    from agentmesh.workflows.runner import _function
+
+    (tmp_path / "slow.py").write_text("import time\ntime.sleep(0.5)\ndef f():\n    return 7\n")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('bad file')\n")
+    got, errors = [], []
+
+    def load():
+        try:
+            got.append(_function("slow.py:f", tmp_path)())
+        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and got == [7, 7, 7]
+    # a file whose code fails is not left behind half-loaded: each call fails the same way
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="bad file"):
+            _function("broken.py:f", tmp_path)

@@ -141,12 +141,16 @@ def test_a_worker_killed_mid_item_loses_nothing_and_repeats_nothing_committed(qu
                     # the victim is mid-item now or soon: wait until the log shows it started one
                     deadline = time.monotonic() + 10
                     while time.monotonic() < deadline:
+                        # freeze the victim first, then read the log: an item it had started could
+                        # otherwise finish between the read and the kill, and run to its end twice
+                        os.killpg(victim.pid, signal.SIGSTOP)
                         started = {x for x, pid in log_lines(tmp_path, "start") if pid == victim.pid}
                         ended = {x for x, pid in log_lines(tmp_path, "end") if pid == victim.pid}
                         if started - ended:
                             os.killpg(victim.pid, signal.SIGKILL)
                             killed.extend(started - ended)
                             return
+                        os.killpg(victim.pid, signal.SIGCONT)
                         time.sleep(0.02)
 
             result = flow.run(QueueStepRunner(Settings.load(), progress=progress, poll=0.05, timeout=30), InMemorySaver(), run_id=run_id)

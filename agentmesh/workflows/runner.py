@@ -17,6 +17,7 @@ import importlib.util
 import json
 import operator
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -350,6 +351,9 @@ class StepRunner:
                 "unsupported": [c.text for c in getattr(result, "claims", []) if not c.supported]}
 
 
+_LOAD_LOCK = threading.Lock()
+
+
 def _function(ref: str, base_dir: Path) -> Callable[..., Any]:
     """``package.module:function`` or ``file.py:function`` (relative to the flow file)."""
     module_ref, _, name = ref.rpartition(":")
@@ -360,12 +364,20 @@ def _function(ref: str, base_dir: Path) -> Callable[..., Any]:
         if not path.is_file():
             raise WorkflowError(f"python step: no file {path}")
         key = f"agentmesh_flow_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
-        module = sys.modules.get(key)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(key, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[key] = module
-            spec.loader.exec_module(module)
+        # a worker runs items on several threads: under one lock, so no thread finds the module
+        # half-executed; registered while it runs (dataclasses and pickle look it up there) and
+        # taken out again if its code fails
+        with _LOAD_LOCK:
+            module = sys.modules.get(key)
+            if module is None:
+                spec = importlib.util.spec_from_file_location(key, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[key] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[key]
+                    raise
     else:
         try:
             module = importlib.import_module(module_ref)
