@@ -3,11 +3,14 @@ entry can be the second nearest, and a person's "that was wrong" changes the nex
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agentmesh.memory.cache import SemanticCache
 from agentmesh.memory.verify import DEFAULT_LEXICON, ContrastCheck, KnowledgeCheck
 
+EXAMPLE_KG = Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "landscape.ttl"
 CONTRASTS = {  # each class of near miss a cache served before the check existed
     "direction": ("How many input tokens does GPT-4o accept?", "How many output tokens does GPT-4o accept?"),
     "superlative": ("Which model is the cheapest?", "Which model is the most expensive?"),
@@ -25,6 +28,7 @@ CONTRASTS = {  # each class of near miss a cache served before the check existed
     "before/after": ("Which models came out before Llama 2?", "Which models came out after Llama 2?"),
     "variant": ("What is the context window of GPT-4 Turbo?", "What is the context window of GPT-4?"),
     "role": ("Who is the CEO of Mistral AI?", "Who is the CTO of Mistral AI?"),
+    "over/under a figure": ("Which models cost under $1 per 1M tokens?", "Which models cost over $1 per 1M tokens?"),
 }
 PARAPHRASES = [
     ("Which model is the cheapest?", "Which model is least expensive?"),
@@ -32,6 +36,12 @@ PARAPHRASES = [
     ("Which is the biggest open model?", "Which open model is the largest?"),
     ("When did GPT-4 come out?", "When was GPT-4 released?"),
     ("What does GPT-4o cost in USD?", "What does GPT-4o cost in dollars?"),
+    # "under" compares only before a figure
+    ("Which licence does Grok-1 use?", "What licence is Grok-1 published under?"),
+    # a compound says what its parts say
+    ("Are the weights of GPT-4o open?", "Is GPT-4o an open-weight model?"),
+    # the full stop is not part of the last word
+    ("Tell me about Mistral 7B Instruct.", "What is Mistral 7B Instruct?"),
 ]
 
 
@@ -45,6 +55,17 @@ def test_each_contrast_class_is_refused_both_ways(kind):
 @pytest.mark.parametrize("a,b", PARAPHRASES)
 def test_paraphrases_are_not_refused(a, b):
     assert ContrastCheck().refuses(a, b) is None
+
+
+def test_a_full_stop_does_not_change_the_names_a_question_holds(tmp_path, minilm):
+    """Guards and the knowledge check read "Falcon 40B." as "Falcon 40B?"."""
+    from agentmesh.knowledge import KnowledgeBase
+    from agentmesh.memory.cache import _guards_pass
+
+    assert _guards_pass("Tell me about Falcon 40B.", "What is Falcon 40B?")
+    kb = KnowledgeBase.open([EXAMPLE_KG], minilm, cache_dir=tmp_path / "kg")
+    assert kb.named_nodes("Tell me about MPT-7B.") == kb.named_nodes("What is MPT-7B?") != set()
+    assert KnowledgeCheck(kb.named_nodes).refuses("Tell me about MPT-7B.", "What is MPT-7B?") is None
 
 
 def test_a_user_extends_the_lexicon():

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes"]
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+_WORD = re.compile(r"[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?")
+"""A word, dots and dashes inside it ("gpt-4.5", "mpt-7b"), never the full stop after it."""
 _SPLIT_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 KIND_PRIOR = 0.15
 NAME_BONUS = 0.35

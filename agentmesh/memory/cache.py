@@ -62,7 +62,8 @@ STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong")
 NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nothing", "cannot", "can't", "don't", "doesn't",
                        "isn't", "aren't", "wasn't", "weren't", "won't", "shouldn't", "except", "neither", "nor"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_NAME = re.compile(r"\b(?:[A-Za-z]*\d[\w.\-]*|[A-Z]{2,}[\w\-]*|[A-Z][a-z]+[A-Z]\w*)")
+_NAME = re.compile(r"\b(?:[A-Za-z]*\d(?:[\w.\-]*\w)?|[A-Z]{2,}(?:[\w\-]*\w)?|[A-Z][a-z]+[A-Z]\w*)")
+"""A name-like word; it never ends in the sentence's full stop or a dash ("Falcon 40B." names "40B")."""
 _WORD = re.compile(r"[a-z0-9']+")
 
 

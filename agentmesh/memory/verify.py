@@ -76,8 +76,8 @@ DEFAULT_LEXICON = Lexicon(
         "biggest": "largest", "bigger": "larger", "tiniest": "smallest", "quickest": "fastest", "quicker": "faster",
         "greatest": "highest", "top": "highest", "top-scoring": "highest scoring", "best score": "highest score",
         "scores best": "scores highest", "best-scoring": "highest scoring", "best scoring": "highest scoring",
-        "more than": "more", "greater than": "more", "over": "more", "above": "more", "exceeds": "more", "exceed": "more",
-        "fewer than": "fewer", "less than": "fewer", "under": "fewer", "below": "fewer", "less": "fewer",
+        "more than": "more", "greater than": "more", "exceeds": "more", "exceed": "more",
+        "fewer than": "fewer", "less than": "fewer", "less": "fewer",
         "no more than": "atmost", "at most": "atmost", "up to": "atmost", "no fewer than": "atleast",
         "no less than": "atleast", "at least": "atleast", "minimum of": "atleast",
         "came out": "released", "come out": "released", "launched": "released", "launch": "released", "release": "released",
@@ -118,7 +118,10 @@ DEFAULT_LEXICON = Lexicon(
 )
 """Synonyms and contrast groups for questions about models, prices, limits and dates."""
 
-_TOKEN = re.compile(r"[a-z0-9][a-z0-9.\-+]*|[$€£¥]")
+_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9.\-+]*[a-z0-9+])?|[$€£¥]")
+_QUANTITY_COMPARATIVE = re.compile(r"(?<![\w-])(over|above|under|below)(?=\s+(?:[$€£¥]\s*)?\d)")
+""""over"/"under" as comparatives only before a figure ("under 10B", "over $1"): "published under
+Apache 2.0" and "trained over a year" compare nothing."""
 
 
 def _synonym_pattern(lexicon: Lexicon) -> re.Pattern[str] | None:
@@ -139,10 +142,13 @@ class ContrastCheck:
 
     def fold(self, text: str) -> list[str]:
         """The words of ``text``, lower case, synonyms folded to their one word."""
-        lowered = text.lower()
+        lowered = _QUANTITY_COMPARATIVE.sub(lambda m: "more" if m.group(1) in ("over", "above") else "fewer",
+                                            text.lower())
         if self._synonyms is not None:
             lowered = self._synonyms.sub(lambda m: f" {self.lexicon.synonyms[m.group(0)]} ", lowered)
-        return _TOKEN.findall(lowered)
+        # a compound counts with its parts: "open-weight" says "open" as "open weights" does
+        return [part for token in _TOKEN.findall(lowered)
+                for part in (token, *(token.split("-") if "-" in token else ()))]
 
     def refuses(self, query: str, cached: str) -> str | None:
         a, b = set(self.fold(query)), set(self.fold(cached))
