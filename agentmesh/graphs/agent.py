@@ -439,7 +439,7 @@ def build_agent_graph(
                 else:
                     offered, choice = [tool, *offered], "any"
             elif may_call:
-                offered, choice = offered, "any"
+                choice = "any"
             else:  # nothing that answers the question, and nothing left to try: no model call
                 nothing = AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": []},
                                                         "id": f"pick-{uuid.uuid4().hex[:12]}"}])
