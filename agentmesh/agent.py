@@ -35,6 +35,7 @@ from agentmesh.memory.cache import CacheHit, cache_scope
 from agentmesh.memory.verify import KnowledgeCheck
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
 from agentmesh.models.providers import translate_model_error
+from agentmesh.models.json_tools import DECLINED_CALL
 from agentmesh.tools import ToolRegistry
 from agentmesh.tools.selection import EmbeddingToolSelector
 
@@ -89,6 +90,9 @@ class AgentResult:
 
     claims: list[Claim] = field(default_factory=list)
     """The answer's claims, each checked against this run's evidence (empty when the check is off)."""
+    declined_calls: list[dict[str, Any]] = field(default_factory=list)
+    """Tool calls the model chose and the JSON tool-calling wrapper declined, each ``{"tool",
+    "arguments", "reason"}``: numeric arguments that nothing in the conversation gave."""
 
     @property
     def needs_approval(self) -> bool:
@@ -480,7 +484,10 @@ class Agent:
              "rejected": m.response_metadata.get("route_rejected", {})}
             for m in turn if isinstance(m, AIMessage) and not m.response_metadata.get("stop_reason") and not m.response_metadata.get("cached")
         ]
+        declined = [m.response_metadata[DECLINED_CALL] for m in turn
+                    if isinstance(m, AIMessage) and m.response_metadata.get(DECLINED_CALL)]
         result = AgentResult(
+            declined_calls=declined,
             answer=state.get("answer", ""),
             citations=[Citation(**c) for c in state.get("citations", [])],
             tool_calls=activity,

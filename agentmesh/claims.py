@@ -30,7 +30,7 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete"]
+           "answerable", "asked_facts", "complete", "number_values"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -121,6 +121,12 @@ def _numbers(text: str) -> list[tuple[str, set[float], float, str | None]]:
             _UNIT_OF.get(after.group(1).lower()) if after else None)
         found.append((match.group(0).strip(), _values(match), _tolerance(match), unit))
     return found
+
+
+def number_values(text: str) -> list[tuple[set[float], float]]:
+    """Each number ``text`` writes: the values it may stand for and its tolerance ("32K" ->
+    ({32000, 32768}, 500)). What the claim checker and the tool-call argument check read."""
+    return [(values, tolerance) for _, values, tolerance, _ in _numbers(text)]
 
 
 def _units_in(text: str) -> set[str]:

@@ -12,6 +12,10 @@ and the item's question. The first reply is scored the way BFCL's AST checker sc
   an optional argument may be left out only where the possible answers allow "".
 * irrelevance: right when the model calls no function.
 
+The wrapper declines a call whose numeric arguments appear nowhere in the conversation or the
+tool's schema (``invented_numbers``); the "unchecked" column scores the same replies as if the
+declined calls had been made, which is the baseline without that check.
+
 Data: ../shared/data/agent/bfcl (BFCL v4 from the bfcl-eval package, Apache-2.0).
 
     python bench/bfcl.py [--limit 40] [--offset 0] [--model embedded] [--min-similarity 0.4]
@@ -141,6 +145,7 @@ def main() -> None:
 
     from agentmesh import Settings
     from agentmesh.models.embeddings import MiniLMEmbeddings
+    from agentmesh.models.json_tools import DECLINED_CALL
     from agentmesh.models.providers import make_chat_model
     from agentmesh.prompts import NO_GROUNDING, SYSTEM_PROMPT
     from agentmesh.tools.selection import EmbeddingToolSelector
@@ -152,7 +157,7 @@ def main() -> None:
     system = SystemMessage(SYSTEM_PROMPT.format(grounding=NO_GROUNDING))
     print(f"model: {args.model}; items {args.offset}-{args.offset + args.limit - 1} of each category; "
           f"top_k_tools {settings.tools_per_question()}, tool_min_similarity {settings.tool_floor()}\n")
-    print(f"{'category':<13}{'right':>7}{'of':>5}{'share':>8}{'p50 s':>8}")
+    print(f"{'category':<13}{'right':>7}{'of':>5}{'share':>8}{'unchecked':>11}{'p50 s':>8}")
     targets = {"simple": 0.40, "irrelevance": 0.80}
     for category, stem in CATEGORIES.items():
         items = read_jsonl(args.data / f"BFCL_v4_{stem}.json")[args.offset: args.offset + args.limit]
@@ -163,7 +168,7 @@ def main() -> None:
         gold_file = args.data / "possible_answer" / f"BFCL_v4_{stem}.json"
         if gold_file.is_file():
             golds = {g["id"]: g for g in read_jsonl(gold_file)}
-        right, seconds, failures = 0, [], []
+        right, right_unchecked, seconds, failures = 0, 0, [], []
         for item in items:
             question = item["question"][0][-1]["content"]
             started = time.perf_counter()
@@ -178,6 +183,10 @@ def main() -> None:
             calls = [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]
             why = score(category, item, calls, golds.get(item["id"]))
             right += not why
+            # the same reply had the wrapper not declined a call for invented arguments
+            declined = (reply.response_metadata or {}).get(DECLINED_CALL)
+            unchecked_calls = [{"name": declined["tool"], "args": declined["arguments"]}] if declined else calls
+            right_unchecked += not score(category, item, unchecked_calls, golds.get(item["id"]))
             if why:
                 failures.append((item["id"], why))
         share = right / len(items) if items else 0.0
@@ -185,7 +194,8 @@ def main() -> None:
         if category in targets:
             ok = share >= targets[category]
             mark = f"   target >= {targets[category]:.0%}: {'met' if ok else 'NOT met'}"
-        print(f"{category:<13}{right:>7}{len(items):>5}{share:>8.0%}{statistics.median(seconds):>8.2f}{mark}")
+        print(f"{category:<13}{right:>7}{len(items):>5}{share:>8.0%}{right_unchecked / len(items):>11.0%}"
+              f"{statistics.median(seconds):>8.2f}{mark}")
         for item_id, why in failures[: args.show]:
             print(f"    {item_id}: {why}")
 

@@ -272,3 +272,18 @@ def test_a_follow_up_that_refers_back_is_grounded_in_the_earlier_question(exampl
     assert follow_up.grounding[0]["uri"] == "https://example.org/llm/Qwen-72B-Chat"
     unrelated = agent.run("What is a context window?", thread_id="f")  # no reference back: the question alone
     assert all(n["uri"] != "https://example.org/llm/Qwen-72B-Chat" for n in unrelated.grounding[:1])
+
+
+def test_a_call_on_numbers_nobody_gave_is_declined_and_the_result_says_so():
+    """The JSON tool-calling wrapper drops a call whose numbers the model made up; the agent's
+    result lists it, so a person sees why no tool ran."""
+    from agentmesh.models.json_tools import JsonToolCallingModel
+
+    inner = FakeToolChatModel(responses=[AIMessage('{"tool": "add", "arguments": {"a": 2, "b": 40}}'),
+                                         AIMessage("I need the two numbers to add.")])
+    agent = Agent(Settings.load(tools=[], answer_check="off"), model=JsonToolCallingModel(inner=inner),
+                  embeddings=HashingEmbeddings(), extra_tools=[add], checkpointer=InMemorySaver())
+    result = agent.run("Add two numbers for me.")
+    assert result.tool_calls == [] and result.answer == "I need the two numbers to add."
+    assert result.declined_calls == [{"tool": "add", "arguments": {"a": 2, "b": 40}, "reason": "not in the conversation: b=40"}]
+    assert result.to_dict()["declined_calls"] == result.declined_calls

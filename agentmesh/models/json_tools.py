@@ -15,6 +15,7 @@ gives it ``bind_tools``.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any, Iterator, Sequence
 
@@ -28,6 +29,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from agentmesh.claims import number_values
 from agentmesh.prompts import (
     JSON_TOOLS_INSTRUCTIONS,
     JSON_TOOLS_INSTRUCTIONS_MUST_CALL,
@@ -37,7 +39,7 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "as_tool_call_chunks",
-           "ANSWER_NOW"]
+           "ANSWER_NOW", "invented_numbers", "DECLINED_CALL"]
 
 ANSWER_NOW: list[ToolCall] = []
 """``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
@@ -106,6 +108,57 @@ def tool_list_text(tools: Sequence[dict[str, Any]], *, facts: bool = True, must_
     template = (JSON_TOOLS_INSTRUCTIONS_MUST_CALL if must_call else JSON_TOOLS_INSTRUCTIONS if facts
                 else JSON_TOOLS_INSTRUCTIONS_NO_FACTS)
     return template.format(tool_list="\n".join(lines))
+
+
+NUMBER_WORDS = {
+    **{w: float(i) for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                                         "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())},
+    **{w: float(i) for i, w in enumerate("_ first second third fourth fifth sixth seventh eighth ninth tenth".split()) if i},
+    "thirty": 30.0, "forty": 40.0, "fifty": 50.0, "sixty": 60.0, "seventy": 70.0, "eighty": 80.0, "ninety": 90.0,
+    "hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9, "dozen": 12.0, "half": 0.5, "quarter": 0.25,
+    "decade": 10.0, "century": 100.0, "once": 1.0, "twice": 2.0, "double": 2.0, "triple": 3.0, "single": 1.0, "pair": 2.0, "couple": 2.0,
+}
+"""Numbers people write as words ("two dice", "the third term", "half a litre")."""
+DECLINED_CALL = "agentmesh_declined_call"
+"""The ``response_metadata`` key of a reply whose tool call was declined, and why."""
+
+
+def _numbers_given(text: str) -> list[tuple[set[float], float]]:
+    given = number_values(text)  # 32K, $0.37, 86.4%, 1,000 ...
+    given += [({float(n.replace(",", ""))}, 0.0)
+              for n in re.findall(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?", text)]  # and as written: "2 m" is 2, not 2 million
+    given += [({value}, 0.0) for word, value in NUMBER_WORDS.items() if re.search(rf"\b{word}\b", text, re.IGNORECASE)]
+    return given
+
+
+def invented_numbers(args: dict[str, Any], context: str) -> list[str]:
+    """The numeric arguments of a call that nothing in ``context`` gives ("angle=45.0" for "How far
+    does a car go at angle theta?"): the question, the conversation and the tool's own schema
+    (its defaults, enums and descriptions). A small model asked a question no tool fits calls
+    the nearest one with numbers it made up; the result would be an invented fact. Strings
+    are not checked: a query or code is written, not copied."""
+    given = _numbers_given(context)
+
+    def grounded(value: float) -> bool:
+        return any(abs(abs(value) - a) <= max(tolerance, 1e-9 * abs(a)) for values, tolerance in given for a in values)
+
+    invented: list[str] = []
+
+    def visit(path: str, value: Any) -> None:
+        if isinstance(value, bool) or value is None:
+            return
+        if isinstance(value, (int, float)):
+            if not grounded(float(value)):
+                invented.append(f"{path}={value!r}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(f"{path}.{key}" if path else str(key), item)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                visit(f"{path}[{i}]", item)
+
+    visit("", args)
+    return invented
 
 
 def _has_facts(messages: Sequence[BaseMessage]) -> bool:
@@ -207,6 +260,10 @@ class JsonToolCallingModel(BaseChatModel):
     answer_after_tools: bool = Field(
         True, description="After tool results arrive, answer in text instead of calling more tools (small models loop)."
     )
+    check_arguments: bool = Field(
+        True, description="Decline a call (and answer in text) when a numeric argument appears nowhere in the "
+                          "conversation or the tool's schema, unless a call is required: see invented_numbers.",
+    )
 
     @property
     def _llm_type(self) -> str:
@@ -226,15 +283,16 @@ class JsonToolCallingModel(BaseChatModel):
         return self.bind(tools=formatted, **({"tool_choice": tool_choice} if tool_choice is not None else {}), **kwargs)
 
     def _decide(self, messages: list[BaseMessage], stop: list[str] | None, bound: Sequence[dict[str, Any]],
-                tool_choice: Any) -> tuple[list[ToolCall], BaseMessage | None]:
-        """The constrained call: tool calls, or none (answer in text). Skipped when no tool may be called."""
+                tool_choice: Any) -> tuple[list[ToolCall], BaseMessage | None, dict[str, Any] | None]:
+        """The constrained call: tool calls, or none (answer in text), and the call declined for
+        invented arguments, if one was. Skipped when no tool may be called."""
         use_tools = bool(bound) and tool_choice != "none"
         named = _named_choice(tool_choice)
         if (use_tools and named is None and self.answer_after_tools and messages
                 and isinstance(messages[-1], ToolMessage)):  # a named tool is called whatever came before
             use_tools = False
         if not use_tools:
-            return [], None
+            return [], None, None
         tools = list(bound)
         if named is not None:  # a named tool must be called, and only it
             tools = [t for t in tools if t["function"]["name"] == named]
@@ -249,7 +307,15 @@ class JsonToolCallingModel(BaseChatModel):
             response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
             config=_INNER,
         )
-        return parse_reply(decision.text, [t["function"]["name"] for t in tools]) or [], decision
+        calls = parse_reply(decision.text, [t["function"]["name"] for t in tools]) or []
+        if calls and self.check_arguments and not must_call:
+            tool = next(t for t in tools if t["function"]["name"] == calls[0]["name"])
+            context = "\n".join([*(m.text for m in messages), json.dumps(tool["function"])])
+            invented = invented_numbers(calls[0]["args"], context)
+            if invented:  # answered in text instead; the answer step checks what that text claims
+                return [], decision, {"tool": calls[0]["name"], "arguments": calls[0]["args"],
+                                      "reason": f"not in the conversation: {', '.join(invented)}"}
+        return calls, decision, None
 
     def _generate(
         self,
@@ -258,12 +324,15 @@ class JsonToolCallingModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        calls, decision = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
+        calls, decision, declined = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
         if calls:
             return _result(AIMessage("", tool_calls=calls), decision)
-        # an answer (chosen, or JSON cut off at the token limit): written as free text
+        # an answer (chosen, declined, or JSON cut off at the token limit): written as free text
         reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER)
-        return _result(AIMessage(reply.text.strip()), reply, also=decision)
+        result = _result(AIMessage(reply.text.strip()), reply, also=decision)
+        if declined:
+            result.generations[0].message.response_metadata[DECLINED_CALL] = declined
+        return result
 
     def _stream(
         self,
@@ -273,7 +342,7 @@ class JsonToolCallingModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         """As :meth:`_generate`, but a text answer comes piece by piece as the inner model writes it."""
-        calls, decision = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
+        calls, decision, declined = self._decide(messages, stop, kwargs.get("tools", ()), kwargs.get("tool_choice"))
         if calls:
             message = AIMessageChunk(content="", tool_call_chunks=as_tool_call_chunks(calls),
                                      response_metadata=dict(getattr(decision, "response_metadata", {}) or {}),
@@ -290,6 +359,8 @@ class JsonToolCallingModel(BaseChatModel):
                                                              response_metadata=piece.response_metadata))
         if getattr(decision, "usage_metadata", None):  # the deciding call's tokens count too
             yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=decision.usage_metadata))
+        if declined:
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={DECLINED_CALL: declined}))
 
 
 def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
