@@ -30,7 +30,7 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "number_values"]
+           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -526,6 +526,35 @@ def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]
         if e is not None and e not in items:
             items.append(e)
     return items
+
+
+_DERIVED = re.compile(r"\b(share|percentage|percent|fraction|proportion|ratio|gap|difference|total|sum|average|mean|"
+                      r"combined|altogether)\b|\bhow much (?:would|will|does|do|did)\b.*\bfor\s+\d", re.IGNORECASE)
+"""A quantity worked out from others ("what share of its parameters is active", "the MMLU gap
+between A and B", "how much for 2M tokens"), not looked up."""
+DERIVED_HEADER = "I could not work out the {what} from the evidence; this is what it says:"
+
+
+def unworked(question: str, items: Sequence[Evidence]) -> str:
+    """What ``question`` asks to be worked out ("share", "gap") when none of ``items`` states it,
+    else "". Graph facts hold what was recorded: "active parameters: 12.9" and "parameters: 46.7"
+    are true, but they are not the share, and shown as the answer they would pass for one. A tool's
+    row or output (a SQL AVG, a python result) is a worked-out value; so is a fact named for it."""
+    match = _DERIVED.search(question)
+    if match is None:
+        return ""
+    what = (match.group(1) or "cost").lower()
+    for e in items:
+        if e.kind in ("row", "output"):
+            return ""
+        if e.kind == "fact" and what[:4] in e.text.split(":", 1)[0].lower():
+            return ""
+    return what
+
+
+def unworked_answer(what: str, items: Sequence[Evidence]) -> str:
+    """The items a question's worked-out ``what`` would come from, shown as evidence, not as the answer."""
+    return "\n".join([DERIVED_HEADER.format(what=what), *(f"- {_line(e)}" for e in items)])
 
 
 def picked_answer(items: Sequence[Evidence]) -> str:

@@ -16,7 +16,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agentmesh.claims import ANSWER_TOOL, NOT_FOUND, Claim, ClaimChecker, quotable
+from agentmesh.claims import ANSWER_TOOL, DERIVED_HEADER, NOT_FOUND, Claim, ClaimChecker, Evidence, quotable, unworked
 from agentmesh.config import Settings
 from agentmesh.graphs.agent import build_agent_graph, run_evidence
 from agentmesh.models.json_tools import JsonToolCallingModel
@@ -291,3 +291,44 @@ def test_what_else_the_question_asks_of_the_thing_is_added_to_a_short_pick():
     state = ask(graph(model), "Which licence does Mixtral 8x7B Instruct use, and who develops it?")
     assert state["answer"] == ("- Mixtral 8x7B Instruct — license: Apache 2.0\n"
                                "- Mixtral 8x7B Instruct — developer: Mistral AI")
+
+
+SIZES = {**MIXTRAL, "facts": [*MIXTRAL["facts"], "active parameters (billions): 12.9", "parameters (billions): 46.7"]}
+ACTIVE = "Mixtral 8x7B Instruct - active parameters (billions): 12.9"
+TOTAL = "Mixtral 8x7B Instruct - parameters (billions): 46.7"
+
+
+def test_the_parts_of_a_share_are_shown_as_evidence_not_as_the_share():
+    """Two true facts are not the share the question asks for: shown as the answer they would
+    pass for one (eval.jsonl counted it as wrong, shown as fact). They are shown as evidence."""
+    question = "What share of Mixtral 8x7B Instruct's parameters is active per token?"
+    model = FakeToolChatModel(responses=[pick(ACTIVE, TOTAL)])
+    state = ask(graph(model, nodes=(SIZES,)), question)
+    assert state["stop_reason"] == "evidence_only"
+    lines = state["answer"].splitlines()
+    assert lines[0] == DERIVED_HEADER.format(what="share")
+    assert lines[1:] == [f"- Mixtral 8x7B Instruct — active parameters (billions): 12.9 <{MIXTRAL['uri']}>",
+                         f"- Mixtral 8x7B Instruct — parameters (billions): 46.7 <{MIXTRAL['uri']}>"]
+    assert [c["ref"] for c in state["citations"]] == [MIXTRAL["uri"]]
+    assert state["claims"] and all(c["status"] == "supported" for c in state["claims"])
+    assert state["messages"][-1].text == state["answer"]
+
+
+@pytest.mark.parametrize("question,what", [
+    ("What is the MMLU gap between Mixtral 8x7B Instruct and Phi-2, and who develops Phi-2?", "gap"),
+    ("How much would Mixtral 8x7B Instruct cost for 2M input tokens?", "cost"),
+    ("What is the total of Mixtral 8x7B Instruct's parameters?", "total"),
+])
+def test_a_question_that_asks_for_a_worked_out_value_is_not_answered_by_recorded_facts(question, what):
+    facts = [Evidence(id="f1", kind="fact", text="parameters (billions): 46.7", source=MIXTRAL["uri"],
+                      subject="Mixtral 8x7B Instruct"),
+             Evidence(id="f2", kind="fact", text="developer: Microsoft", source=PHI["uri"], subject="Phi-2")]
+    assert unworked(question, facts) == what
+    # a tool's row or output is worked out; so is a fact named for what is asked
+    assert unworked(question, [*facts, Evidence(id="r1", kind="row", text="gap: 12.0", source="sql: SELECT ...")]) == ""
+    assert unworked(question, [Evidence(id="f3", kind="fact", text=f"{what} (usd): 3", source=MIXTRAL["uri"])]) == ""
+
+
+def test_a_lookup_is_still_an_answer():
+    assert unworked("How many parameters does Mixtral 8x7B Instruct have?",
+                    [Evidence(id="f1", kind="fact", text="parameters (billions): 46.7", source=MIXTRAL["uri"])]) == ""

@@ -57,6 +57,8 @@ from agentmesh.claims import (
     complete,
     picked_answer,
     picks_for,
+    unworked,
+    unworked_answer,
     quotable,
     tool_source,
 )
@@ -558,6 +560,9 @@ def build_agent_graph(
             if chosen:  # what else the question asks of the things it names, if the model left it out
                 chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
             stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))
+            if chosen and (what := unworked(question, chosen)):  # the parts of a share, not the share: shown as evidence
+                stop = "evidence_only"
+                text = unworked_answer(what, chosen)
             last = AIMessage(text, id=last.id, response_metadata={**last.response_metadata, "stop_reason": stop,
                                                                   "picked": [e.id for e in chosen]})
             new_messages.append(last)
@@ -587,7 +592,7 @@ def build_agent_graph(
         candidates += state.get("evidence", [])
         mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
         if pick is not None:  # what it quotes, exactly
-            citations = _evidence_citations(evidence, text) if stop == "answered" else []
+            citations = _evidence_citations(evidence, text) if stop in ("answered", "evidence_only") else []
         else:
             citations = _merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
@@ -603,6 +608,8 @@ def build_agent_graph(
                     unverified.append(uri)
         update = {"answer": text, "stop_reason": stop, "citations": citations, "unverified": unverified,
                   "messages": new_messages, "claims": []}
+        if stop == "evidence_only" and pick is not None and checks:  # quotes, checked; they claim no answer
+            update["claims"] = [c.model_dump() for c in check_answer.check(text, evidence) if c.kind != "answer"]
         if stop == "answered" and checks and text.strip():
             claims = check_answer.check(text, evidence)
             claims += [_unverified_claim(uri) for uri in unverified]  # a cited URI that is no node: invented
