@@ -151,7 +151,9 @@ def test_usage_counts_both_calls_of_the_json_wrapper_streamed_or_not():
         model = JsonToolCallingModel(inner=FakeToolChatModel(responses=list(replies))).bind_tools([shout])
         assert model.invoke("x").usage_metadata == expected
         model = JsonToolCallingModel(inner=FakeToolChatModel(responses=list(replies))).bind_tools([shout])
-        streamed = None
+        streamed, counted = None, 0
         for chunk in model.stream("x"):
             streamed = chunk if streamed is None else streamed + chunk
+            counted += bool(chunk.usage_metadata and chunk.usage_metadata["input_tokens"])
         assert streamed.usage_metadata == expected
+        assert counted == 1  # as langchain-tests requires: one chunk carries the input tokens

@@ -124,3 +124,20 @@ def test_a_question_longer_than_the_context_window_says_the_limit(smollm2, tmp_p
     said = " ".join(result.output.split())
     assert "more than the embedded model's context window of 1024 tokens (setting n_ctx)" in said
     assert "{" not in said  # no raw reply
+
+
+def test_structured_output_with_the_raw_reply(smollm2):
+    from pydantic import BaseModel
+
+    class Licence(BaseModel):
+        """The licence a model is published under."""
+
+        model: str
+        licence: str
+
+    chat = smollm2.with_structured_output(Licence, include_raw=True)
+    out = chat.invoke("Mixtral 8x7B Instruct is published under Apache 2.0. Which licence?")
+    assert set(out) == {"raw", "parsed", "parsing_error"} and out["parsing_error"] is None
+    assert isinstance(out["parsed"], Licence) and out["raw"].usage_metadata["output_tokens"] > 0
+    with pytest.raises(ValueError, match="method must be"):
+        smollm2.with_structured_output(Licence, method="xml")

@@ -23,11 +23,15 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel
+from pydantic.v1 import BaseModel as BaseModelV1
 
 from agentmesh.errors import ModelError, ModelUnavailableError
 from agentmesh.models.embeddings import INSTALL_LOCAL_MODELS
-from agentmesh.models.json_tools import JsonToolCallingModel, to_plain_messages
+from agentmesh.models.json_tools import JsonToolCallingModel, bound_strings, to_plain_messages
 
 __all__ = ["EmbeddedChatModel", "smollm2_path", "EMBEDDED_MODEL_NAME"]
 
@@ -96,6 +100,35 @@ class EmbeddedChatModel(BaseChatModel):
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None, **kwargs: Any) -> Runnable:
         return JsonToolCallingModel(inner=self).bind_tools(tools, tool_choice=tool_choice)
 
+    def with_structured_output(self, schema: Any, *, include_raw: bool = False, method: str = "json_schema",
+                               strict: bool | None = None, **kwargs: Any) -> Runnable:
+        """Output in ``schema`` (a pydantic class, a TypedDict or a JSON schema). ``json_schema``
+        (the default) gives llama.cpp the schema, which it compiles into a grammar: the reply
+        always parses and always fits. ``json_mode`` asks only for some JSON object;
+        ``function_calling`` goes through ``bind_tools`` as LangChain's default does. ``strict`` is
+        accepted as other models take it; a grammar-constrained reply is always strict."""
+        if kwargs:
+            raise ValueError(f"with_structured_output: unexpected arguments {sorted(kwargs)}")
+        if method == "function_calling":
+            return super().with_structured_output(schema, include_raw=include_raw)
+        if method not in ("json_schema", "json_mode"):
+            raise ValueError(f"with_structured_output: method must be json_schema, json_mode or function_calling, not {method!r}")
+        json_schema = convert_to_json_schema(schema)
+        if method == "json_mode":  # some JSON object; llama.cpp takes the schema too, which a small model needs
+            response_format: dict[str, Any] = {"type": "json_object", "schema": bound_strings(json_schema)}
+        else:  # bounded strings: a rambling model cannot run out of tokens inside the JSON
+            response_format = {"type": "json_schema",
+                               "json_schema": {"name": json_schema.get("title") or "output", "schema": bound_strings(json_schema)}}
+        model = self.bind(response_format=response_format,
+                          ls_structured_output_format={"kwargs": {"method": method}, "schema": json_schema})
+        pydantic_class = isinstance(schema, type) and (issubclass(schema, BaseModel) or issubclass(schema, BaseModelV1))
+        parser = PydanticOutputParser(pydantic_object=schema) if pydantic_class else JsonOutputParser()
+        if not include_raw:
+            return model | parser
+        parsed = RunnablePassthrough.assign(parsed=lambda x: parser.invoke(x["raw"]), parsing_error=lambda _: None)
+        failed = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=model) | parsed.with_fallbacks([failed], exception_key="parsing_error")
+
     def _payload(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "messages": to_plain_messages(messages),
@@ -142,7 +175,7 @@ class EmbeddedChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         """Tokens as llama.cpp writes them: its callback runs in a worker thread, feeding a queue."""
         server, lock = self._server()
-        payload = {**self._payload(messages, stop, kwargs), "stream": True}
+        payload = {**self._payload(messages, stop, kwargs), "stream": True, "stream_options": {"include_usage": True}}
         pieces: queue.Queue[Any] = queue.Queue()
         done = object()
 

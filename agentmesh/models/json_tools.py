@@ -39,7 +39,7 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "as_tool_call_chunks",
-           "ANSWER_NOW", "invented_numbers", "DECLINED_CALL"]
+           "ANSWER_NOW", "invented_numbers", "DECLINED_CALL", "bound_strings"]
 
 ANSWER_NOW: list[ToolCall] = []
 """``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
@@ -47,22 +47,22 @@ ANSWER_NOW: list[ToolCall] = []
 MAX_ARGUMENT_CHARS = 300
 
 
-def _bound_strings(schema: Any) -> Any:
+def bound_strings(schema: Any) -> Any:
     """Copy ``schema`` with a maxLength on every string, so a rambling model cannot run out of tokens mid-JSON."""
     if isinstance(schema, dict):
-        out = {k: _bound_strings(v) for k, v in schema.items() if k != "title"}
+        out = {k: bound_strings(v) for k, v in schema.items() if k != "title"}
         if out.get("type") == "string" and "maxLength" not in out and "enum" not in out:
             out["maxLength"] = MAX_ARGUMENT_CHARS
         return out
     if isinstance(schema, list):
-        return [_bound_strings(v) for v in schema]
+        return [bound_strings(v) for v in schema]
     return schema
 
 
 def _parameters(tool: dict[str, Any]) -> dict[str, Any]:
     """The tool's argument schema with bounded strings and only its required arguments:
     a small model given optional knobs sets them at random, and defaults serve it better."""
-    params = _bound_strings(tool["function"].get("parameters") or {"type": "object", "properties": {}})
+    params = bound_strings(tool["function"].get("parameters") or {"type": "object", "properties": {}})
     params.setdefault("type", "object")
     required = params.get("required")
     if required is not None:
@@ -350,15 +350,21 @@ class JsonToolCallingModel(BaseChatModel):
             yield ChatGenerationChunk(message=message)
             return
         started = False
+        # the deciding call's tokens count too, in the one chunk that carries usage (LangChain adds
+        # up chunks, and a second chunk with input tokens would read as counting them twice)
+        pending = getattr(decision, "usage_metadata", None)
         for piece in self.inner.stream(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER):
             text = piece.text
             if not started:  # as _generate, no leading whitespace
                 text = text.lstrip()
                 started = bool(text)
-            yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=piece.usage_metadata,
+            usage = piece.usage_metadata
+            if usage and pending:
+                usage, pending = add_usage(usage, pending), None
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage,
                                                              response_metadata=piece.response_metadata))
-        if getattr(decision, "usage_metadata", None):  # the deciding call's tokens count too
-            yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=decision.usage_metadata))
+        if pending:
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=pending))
         if declined:
             yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={DECLINED_CALL: declined}))
 
