@@ -354,7 +354,7 @@ EVIDENCE_HEADER = "I could not phrase a checked answer; this is what the evidenc
 
 
 HINTS = {
-    "who": "developer", "develop": "developer", "make": "developer", "made": "developer", "build": "developer",
+    "many": "count", "who": "developer", "develop": "developer", "make": "developer", "made": "developer", "build": "developer",
     "built": "developer", "behind": "developer", "creat": "developer", "licen": "license", "when": "released",
     "release": "released", "long": "context", "cost": "price", "price": "price", "cheap": "price", "expens": "price",
     "based": "based", "param": "parameters", "big": "parameters", "size": "parameters", "context": "context",

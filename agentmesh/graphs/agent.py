@@ -40,7 +40,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agentmesh.graphs.middleware import Middleware, ModelRequest, ToolRequest, chain_model_call, chain_tool_call
+from agentmesh.graphs.middleware import (Middleware, ModelRequest, NarrowedTools, QuestionGuard, ToolRequest,
+                                         chain_model_call, chain_tool_call)
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -150,6 +151,17 @@ def _pick_call(message: AnyMessage) -> dict[str, Any] | None:
     return None
 
 
+BUILTIN_MODEL_MIDDLEWARE: list[Middleware] = [NarrowedTools()]
+"""Steps every agent takes around model calls, as middleware: tools narrowed to the question."""
+BUILTIN_TOOL_MIDDLEWARE: list[Middleware] = [QuestionGuard()]
+"""Steps every agent takes around tool calls, as middleware: a tool's own guard (``sql_rank``'s)."""
+
+
+def _fits(tool: BaseTool, question: str) -> bool:
+    narrow = (tool.metadata or {}).get("narrow")
+    return bool(question) and callable(narrow) and narrow(question) is not None
+
+
 def run_evidence(state: dict[str, Any]) -> list[Evidence]:
     """This run's evidence items: each fact and description of the grounding nodes, each row or
     passage of this turn's tool results, and the question."""
@@ -168,7 +180,7 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
         if not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str):
             continue
         source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
-        if message.name in ("sql", "sparql"):  # each row with its header: the columns say the units
+        if message.name in ("sql", "sql_rank", "sparql"):  # each row with its header: the columns say the units
             lines = message.content.splitlines()
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
         elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
@@ -399,6 +411,12 @@ def build_agent_graph(
             offered = list(tools_by_name)
         else:
             offered = [n for n in select_tools(query) if n in tools_by_name]
+            # a tool that narrows itself to the question and fits it (sql_rank for "the highest X")
+            # comes first, in the place of the last one chosen by similarity: a fitting choice from a
+            # list beats free SQL for a small model, whatever the embeddings say
+            fitting = [n for n, t in tools_by_name.items() if n not in offered and _fits(t, question)]
+            if fitting:
+                offered = [*fitting, *offered][:max(len(offered), len(fitting))]
         return Command(goto="act", update={**reset, "grounding": grounding, "tools": offered})
 
     def remember(state: AgentState, update: dict[str, Any]) -> None:
@@ -465,7 +483,7 @@ def build_agent_graph(
         context = RunContext(run.thread_id, (state.get("run") or {}).get("id", run.run_id), _private(state), run.user)
         return runnable.invoke(request.messages, config={"metadata": context.metadata()})
 
-    model_call = chain_model_call(middleware, call_model)
+    model_call = chain_model_call([*middleware, *BUILTIN_MODEL_MIDDLEWARE], call_model)
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]
@@ -489,7 +507,8 @@ def build_agent_graph(
             result = ToolMessage(str(result), tool_call_id=call["id"], name=call["name"])
         return result
 
-    tool_call = chain_tool_call(middleware, call_tool)
+    # built-in steps run inside yours: they see the call as your middleware left it
+    tool_call = chain_tool_call([*middleware, *BUILTIN_TOOL_MIDDLEWARE], call_tool)
 
     def run_one(call: dict[str, Any], state: dict[str, Any], run: RunContext | None) -> tuple[ToolMessage, bool]:
         try:

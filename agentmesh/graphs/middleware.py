@@ -28,7 +28,7 @@ from langchain_core.tools import BaseTool
 
 from agentmesh.records import RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call"]
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools"]
 
 
 @dataclass(frozen=True)
@@ -91,3 +91,44 @@ def chain_tool_call(middleware: Sequence[Middleware], call: ToolHandler) -> Tool
 
 def _bind(hook: Callable[[Any, Any], Any], inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda request: hook(request, inner)
+
+
+class QuestionGuard(Middleware):
+    """A built-in step before each tool call: a tool whose metadata holds ``guard``, a function
+    ``(question, args) -> reason`` ("" when the call fits), is not run when its arguments do not
+    fit the question; the model sees the reason as a tool error. ``sql_rank`` has one: its rows
+    are true, so "the highest" for a question asking the lowest would pass every claim check."""
+
+    def wrap_tool_call(self, request: ToolRequest, handler: ToolHandler) -> ToolMessage:
+        guard = ((request.tool.metadata or {}) if request.tool is not None else {}).get("guard")
+        if callable(guard):
+            why = guard(str(request.state.get("question", "")), request.call.get("args") or {})
+            if why:
+                return ToolMessage(f"Not run: {why}.", tool_call_id=request.call["id"], name=request.call["name"],
+                                   status="error")
+        return handler(request)
+
+
+class NarrowedTools(Middleware):
+    """A built-in step before each model call: a tool whose metadata holds ``narrow``, a function
+    ``question -> tool or None``, is offered as the tool it returns for this question (its
+    choices cut to those that fit), or not at all when it returns None."""
+
+    def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
+        question = str(request.state.get("question", ""))
+        tools, changed = [], False
+        for tool in request.tools:
+            narrow = (tool.metadata or {}).get("narrow")
+            if callable(narrow) and question:
+                tool, changed = narrow(question), True
+            if tool is not None:
+                tools.append(tool)
+        if not changed:
+            return handler(request)
+        names = {t.name for t in tools}
+        choice = request.tool_choice
+        if isinstance(choice, str) and choice not in ("any", "required", "auto", "none") and choice not in names:
+            choice = None  # the named tool fits nothing in this question
+        if not tools and choice in ("any", "required"):
+            choice = None
+        return handler(request.override(tools=tools, tool_choice=choice))

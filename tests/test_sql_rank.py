@@ -1,0 +1,148 @@
+"""sql_rank: the highest, lowest or count of the database's values, chosen from lists, built and
+run by the tool, refused when the choice does not fit the question, narrowed to what fits."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh import Agent, Settings
+from agentmesh.graphs import agent as agent_graph
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
+from agentmesh.tools.sql import SQLDatabase
+from agentmesh.tools.sql_rank import make_sql_rank_tool, mismatch, narrowed
+
+
+@pytest.fixture
+def rank(example_db):
+    return make_sql_rank_tool(SQLDatabase(example_db))
+
+
+def choices(prop: dict) -> list:
+    """A list's options in the JSON schema (one option is written as a const)."""
+    return prop["enum"] if "enum" in prop else [prop["const"]]
+
+
+def run(tool, measure: str, where: str = "all") -> str:
+    return tool.invoke({"measure": measure, "where": where})
+
+
+def test_the_lists_come_from_the_schema(rank):
+    plan = rank.metadata["rank_plan"]
+    schema = rank.args_schema.model_json_schema()["properties"]
+    assert {"highest mmlu", "lowest input_per_1m_usd", "count models"} <= set(schema["measure"]["enum"])
+    assert schema["where"]["enum"][0] == "all" and {"open_weights", "not open_weights", "osi_approved"} <= set(plan.filters)
+    # keys and yes/no columns are not ranked
+    assert not any(m.endswith(("_id", " id", "open_weights")) for m in schema["measure"]["enum"])
+    assert rank.args_schema.model_json_schema()["required"] == ["measure", "where"]  # a small model's wrapper keeps required only
+
+
+@pytest.mark.parametrize("measure,where,expected", [
+    ("highest mmlu", "all", "name | mmlu\nGPT-4 | 86.4"),  # labelled through benchmarks.model_id -> models.name
+    ("lowest input_per_1m_usd", "all", "name | input_per_1m_usd\nPhi-3 Medium | 0.17"),
+    ("highest humaneval", "open_weights", "name | humaneval\nMixtral 8x7B Instruct | 40.2"),
+    ("highest context_window", "open_weights", "name | context_window\nLlama 4 Scout | 128000\nCommand R+ | 128000"),
+    ("count models", "open_weights", "count of models with open_weights\n18"),
+    ("count models", "not open_weights", "count of models with no open_weights\n8"),
+    ("count models", "all", "count of models\n26"),
+])
+def test_the_answers_match_the_database(rank, example_db, measure, where, expected):
+    assert run(rank, measure, where) == expected
+    with sqlite3.connect(example_db) as conn:  # checked against plain SQL
+        assert conn.execute("SELECT COUNT(*) FROM models WHERE open_weights = 1").fetchone() == (18,)
+        assert conn.execute("SELECT MAX(mmlu) FROM benchmarks").fetchone() == (86.4,)
+
+
+def test_only_the_top_rows_come_back_so_no_other_row_can_be_picked(rank):
+    assert run(rank, "highest mmlu").count("\n") == 1  # GPT-4 alone, not the runners-up
+
+
+def test_the_query_that_ran_is_cited(rank):
+    message = rank.invoke({"type": "tool_call", "id": "c1", "name": "sql_rank",
+                           "args": {"measure": "highest mmlu", "where": "all"}})
+    (citation,) = message.artifact
+    assert citation["kind"] == "sql" and "max(benchmarks.mmlu)" in citation["detail"]
+    assert citation["detail"].startswith("SELECT models.name, benchmarks.mmlu")
+
+
+def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
+    with pytest.raises(Exception, match="not a column of developers"):
+        run(rank, "count developers", "open_weights")
+    with pytest.raises(Exception, match="unknown filter"):
+        rank.func(measure="count models", where="nonsense")
+
+
+@pytest.mark.parametrize("question,measure,where,why", [
+    ("Which model has the highest MMLU score?", "highest mmlu", "all", ""),
+    ("Which model has the highest MMLU score?", "lowest mmlu", "all", "asks for the highest"),
+    ("Which model is cheapest per 1M input tokens?", "highest input_per_1m_usd", "all", "asks for the lowest"),
+    ("Which model is cheapest per 1M input tokens?", "lowest output_per_1m_usd", "all", "does not ask about output_per_1m_usd"),
+    ("Which open-weight model has the best HumanEval score?", "highest humaneval", "all", "pass where='open_weights'"),
+    ("Which open-weight model has the best HumanEval score?", "highest humaneval", "open_weights", ""),
+    ("How many models have open weights?", "count models", "open_weights", ""),
+    ("How many models have open weights?", "highest params_b", "open_weights", "no highest or lowest"),
+    ("Which model is the largest?", "count models", "all", "does not ask how many"),
+    ("Which model has the most parameters?", "highest params_b", "all", ""),
+])
+def test_a_choice_that_does_not_fit_the_question_is_refused(rank, question, measure, where, why):
+    got = mismatch(question, {"measure": measure, "where": where}, rank.metadata["rank_plan"])
+    assert (why in got) if why else got == ""
+
+
+def test_the_lists_are_narrowed_to_what_fits_the_question(rank, example_db):
+    db, plan = SQLDatabase(example_db), rank.metadata["rank_plan"]
+    tool = narrowed(db, "sql_rank", plan, "Which model has the highest MMLU score?")
+    schema = tool.args_schema.model_json_schema()["properties"]
+    assert choices(schema["measure"]) == ["highest mmlu"] and choices(schema["where"]) == ["all"]
+    tool = narrowed(db, "sql_rank", plan, "How many open-weight models are there?")
+    assert choices(tool.args_schema.model_json_schema()["properties"]["where"]) == ["open_weights"]
+    assert narrowed(db, "sql_rank", plan, "Who develops Mixtral 8x7B Instruct?") is None
+
+
+class Spy(FakeToolChatModel):
+    bound: list[Any] = []
+
+    def bind_tools(self, tools, **kwargs):
+        self.bound.append(list(tools))
+        return super().bind_tools(tools, **kwargs)
+
+
+def _agent(example_db, responses, **settings):
+    model = Spy(responses=list(responses))
+    model.bound = []
+    agent = Agent(Settings.load(db=example_db, tools=["sql", "sql_rank"], answer_check="off", **settings), model=model,
+                  embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    return agent, model
+
+
+def test_a_rank_call_that_does_not_fit_the_question_never_runs(example_db):
+    agent, model = _agent(example_db, [tool_call("sql_rank", measure="lowest mmlu", where="all"), AIMessage("GPT-4.")])
+    result = agent.run("Which model has the highest MMLU score?")
+    (activity,) = result.tool_calls
+    assert not activity.ok and activity.output.startswith("Not run: the question asks for the highest")
+    assert activity.citations == []  # no query ran
+
+
+def test_the_agent_offers_the_rank_tool_narrowed_for_a_question_it_fits(example_db):
+    agent, model = _agent(example_db, [tool_call("sql_rank", measure="highest mmlu", where="all"), AIMessage("GPT-4, 86.4.")],
+                          top_k_tools=1)
+    result = agent.run("Which model has the highest MMLU score?")
+    assert model.offered[0] == ["sql_rank"]  # in the place of free SQL, though k is 1
+    schema = model.bound[0][0].args_schema.model_json_schema()["properties"]
+    assert choices(schema["measure"]) == ["highest mmlu"]
+    assert result.tool_calls[0].output == "name | mmlu\nGPT-4 | 86.4"
+
+
+def test_without_a_fitting_choice_the_rank_tool_is_not_offered(example_db):
+    agent, model = _agent(example_db, [AIMessage("Mistral AI.")], top_k_tools=2)
+    agent.run("Who develops Mixtral 8x7B Instruct?")
+    assert "sql_rank" not in (model.offered[0] or [])
+
+
+def test_the_guard_and_the_narrowing_are_built_in_middleware():
+    names = [type(m).__name__ for m in agent_graph.BUILTIN_TOOL_MIDDLEWARE + agent_graph.BUILTIN_MODEL_MIDDLEWARE]
+    assert names == ["QuestionGuard", "NarrowedTools"]
