@@ -507,6 +507,9 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
     """``chosen`` with the asked facts it leaves out (one per fact name and thing): a question
     that asks two things of one model gets both, though a small model picked one."""
     out = list(chosen)
+    # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too
+    tied = {e.source for e in out if e.kind == "row" and e.source.startswith("sql_rank")}
+    out += [e for e in evidence if e.kind == "row" and e.source in tied and e not in out]
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
     for e in asked_facts(question, evidence):
         key = (e.subject, e.text.split(":", 1)[0])

@@ -146,3 +146,14 @@ def test_without_a_fitting_choice_the_rank_tool_is_not_offered(example_db):
 def test_the_guard_and_the_narrowing_are_built_in_middleware():
     names = [type(m).__name__ for m in agent_graph.BUILTIN_TOOL_MIDDLEWARE + agent_graph.BUILTIN_MODEL_MIDDLEWARE]
     assert names == ["QuestionGuard", "NarrowedTools"]
+
+
+def test_a_picked_top_row_brings_its_ties(example_db):
+    from agentmesh.claims import ANSWER_TOOL
+
+    question = "Which open-weight models have the longest context window?"
+    first = "name | context_window: Llama 4 Scout | 128000"
+    agent, _ = _agent(example_db, [tool_call("sql_rank", measure="highest context_window", where="open_weights"),
+                                   tool_call(ANSWER_TOOL, evidence=[first])], answer_style="pick")
+    result = agent.run(question)
+    assert result.answer.splitlines() == ["- " + first, "- name | context_window: Command R+ | 128000"]
