@@ -30,7 +30,7 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER"]
+           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -555,9 +555,28 @@ def unworked(question: str, items: Sequence[Evidence]) -> str:
     return what
 
 
-def unworked_answer(what: str, items: Sequence[Evidence]) -> str:
+_SECOND_ASK = re.compile(r"(?:,\s*|\s)and\s+((?:under |in |by |since )?(?:who|whom|whose|when|which|what|where|how)\b.*)",
+                         re.IGNORECASE)
+PARTIAL_HEADER = "I found only part of the answer (not the {what}); this is what the evidence says:"
+
+
+def uncovered(question: str, items: Sequence[Evidence]) -> str:
+    """The fact a question's second part asks for ("..., and under which licence are its weights
+    published?" -> license) when none of ``items`` is about it, else "". A true row that answers
+    the first part, shown alone, reads as the whole answer."""
+    match = _SECOND_ASK.search(question)
+    if match is None:
+        return ""
+    for field in sorted(asked_fields(match.group(1))):
+        stem = field[:5]
+        if not any(stem in (e.text.split(":", 1)[0] if e.kind == "fact" else e.text).lower() for e in items):
+            return field
+    return ""
+
+
+def unworked_answer(what: str, items: Sequence[Evidence], header: str = DERIVED_HEADER) -> str:
     """The items a question's worked-out ``what`` would come from, shown as evidence, not as the answer."""
-    return "\n".join([DERIVED_HEADER.format(what=what), *(f"- {_line(e)}" for e in items)])
+    return "\n".join([header.format(what=what), *(f"- {_line(e)}" for e in items)])
 
 
 def picked_answer(items: Sequence[Evidence]) -> str:

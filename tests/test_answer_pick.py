@@ -16,7 +16,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agentmesh.claims import ANSWER_TOOL, DERIVED_HEADER, NOT_FOUND, Claim, ClaimChecker, Evidence, quotable, unworked
+from agentmesh.claims import (ANSWER_TOOL, DERIVED_HEADER, NOT_FOUND, PARTIAL_HEADER, Claim, ClaimChecker, Evidence, quotable,
+                              uncovered, unworked)
 from agentmesh.config import Settings
 from agentmesh.graphs.agent import build_agent_graph, run_evidence
 from agentmesh.models.json_tools import JsonToolCallingModel
@@ -332,3 +333,26 @@ def test_a_question_that_asks_for_a_worked_out_value_is_not_answered_by_recorded
 def test_a_lookup_is_still_an_answer():
     assert unworked("How many parameters does Mixtral 8x7B Instruct have?",
                     [Evidence(id="f1", kind="fact", text="parameters (billions): 46.7", source=MIXTRAL["uri"])]) == ""
+
+
+def test_half_an_answer_is_shown_as_half():
+    """A true row answering the first part of "..., and under which licence ...?", shown alone,
+    reads as the whole answer (eval.jsonl counted it wrong and shown as fact)."""
+    question = "Which hosted model is cheapest per 1M output tokens, and under which licence are its weights published?"
+    row = Evidence(id="r", kind="row", text="name | output_per_1m_usd: Llama 3.2 11B | 0.37", source="sql: SELECT ...")
+    assert uncovered(question, [row]) == "license"
+    licence = Evidence(id="f", kind="fact", text="license: Llama Community License", subject="Llama 3.2 11B", source="http://x")
+    assert uncovered(question, [row, licence]) == ""
+    assert uncovered("Which model is cheapest per 1M output tokens?", [row]) == ""  # one question, answered
+
+
+def test_a_compound_pick_that_covers_one_part_is_evidence_not_an_answer():
+    model = FakeToolChatModel(responses=[pick(LICENCE)])
+    state = ask(graph(model), "Which licence does Mixtral 8x7B Instruct use, and who develops it?")
+    # complete() adds the developer fact the model left out: both parts covered, an answer
+    assert state["stop_reason"] == "answered" and "Mistral AI" in state["answer"]
+    model = FakeToolChatModel(responses=[pick(LICENCE)])
+    nodes = ({**MIXTRAL, "facts": [f for f in MIXTRAL["facts"] if not f.startswith("developer")]},)
+    state = ask(graph(model, nodes=nodes), "Which licence does Mixtral 8x7B Instruct use, and who develops it?")
+    assert state["stop_reason"] == "evidence_only"
+    assert state["answer"].splitlines()[0] == PARTIAL_HEADER.format(what="developer")

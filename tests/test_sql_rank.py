@@ -87,6 +87,12 @@ def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
     ("How many models have open weights?", "highest params_b", "open_weights", "no highest or lowest"),
     ("Which model is the largest?", "count models", "all", "does not ask how many"),
     ("Which model has the most parameters?", "highest params_b", "all", ""),
+    # conditions the lists cannot hold: refused, never answered without them
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "highest mmlu", "all", "condition"),
+    ("Which Apache-2.0 model has the best MMLU score?", "highest mmlu", "all", "names 'Apache-2.0'"),
+    ("Which model with at least 32K context has the best MMLU score?", "lowest mmlu", "all", "condition"),
+    ("Which Mistral AI model has the highest MMLU score?", "highest mmlu", "all", "names 'Mistral'"),
+    ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "open_weights", "rows with open_weights"),
 ])
 def test_a_choice_that_does_not_fit_the_question_is_refused(rank, question, measure, where, why):
     got = mismatch(question, {"measure": measure, "where": where}, rank.metadata["rank_plan"])

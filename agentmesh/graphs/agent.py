@@ -60,6 +60,8 @@ from agentmesh.claims import (
     picks_for,
     unworked,
     unworked_answer,
+    uncovered,
+    PARTIAL_HEADER,
     quotable,
     tool_source,
 )
@@ -582,6 +584,9 @@ def build_agent_graph(
             if chosen and (what := unworked(question, chosen)):  # the parts of a share, not the share: shown as evidence
                 stop = "evidence_only"
                 text = unworked_answer(what, chosen)
+            elif chosen and (what := uncovered(question, chosen)):  # half an answer is shown as such
+                stop = "evidence_only"
+                text = unworked_answer(what, chosen, PARTIAL_HEADER)
             last = AIMessage(text, id=last.id, response_metadata={**last.response_metadata, "stop_reason": stop,
                                                                   "picked": [e.id for e in chosen]})
             new_messages.append(last)

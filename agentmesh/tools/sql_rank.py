@@ -197,6 +197,13 @@ def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPla
 
 LOW = frozenset("lowest least cheapest cheaper smallest smaller fewest worst minimum min shortest slowest".split())
 HIGH = frozenset("highest most best largest biggest longest maximum max top greatest fastest priciest".split())
+_CONDITION = re.compile(r"\b(?:at least|at most|more than|less than|fewer than|greater than|over|under|above|below|"
+                        r"between|since|before|after)\s+\$?\d", re.IGNORECASE)
+"""A condition on a value ("with at least 32K context"): the lists hold yes/no filters only."""
+_BOUND = re.compile(r"\bat (?:least|most)\b", re.IGNORECASE)
+_NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
+"""A capitalised word after the first: a name ("Apache-2.0", "Mistral AI") the question filters on,
+unless it names a column ("MMLU", "HumanEval")."""
 NEGATIONS = frozenset("not non no without closed lack lacking".split())
 _UNIT_WORDS = frozenset({"b", "usd", "per", "s", "tok", "1m", "id"})
 
@@ -220,7 +227,15 @@ def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
     where = str(args.get("where", "all") or "all")
     if measure is None:
         return ""  # the tool says what it accepts
-    words = _words(question)
+    condition = _CONDITION.search(question)
+    if condition:
+        return f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})"
+    columns = {w for m in plan.measures.values() for w in _words(m.column or m.table)} | {
+        w for f in plan.filters.values() for w in _words(f.column)}
+    names = [n for n in _NAME.findall(question[1:]) if not _named(n, list(columns)) and n.lower() not in columns]
+    if names:
+        return f"the question names {names[0]!r}, which the lists cannot filter on"
+    words = _words(_BOUND.sub(" ", question))  # "at least 32K" is a condition, not "the least"
     said = set(words)
     counting = bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower()))
     if measure.kind == "count" and not counting:
@@ -235,7 +250,7 @@ def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
         return f"the question does not ask about {measure.column or measure.table}"
     if where != "all":
         chosen = plan.filters.get(where)
-        if chosen is not None and not _named(chosen.column, words):
+        if chosen is not None and not all(_named(w, words) for w in _words(chosen.column) if w not in _UNIT_WORDS):
             return f"the question does not ask for rows with {where}"
         if chosen is not None and chosen.value == 0 and not said & NEGATIONS:
             return f"the question does not ask for rows without {chosen.column}"
