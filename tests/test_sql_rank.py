@@ -3,7 +3,9 @@ run by the tool, refused when the choice does not fit the question, narrowed to 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -163,3 +165,51 @@ def test_a_picked_top_row_brings_its_ties(example_db):
                                    tool_call(ANSWER_TOOL, evidence=[first])], answer_style="pick")
     result = agent.run(question)
     assert result.answer.splitlines() == ["- " + first, "- name | context_window: Command R+ | 128000"]
+
+
+PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def pg_landscape():
+    """landscape.sqlite copied into a scratch schema of the local PostgreSQL, read by a role that may only SELECT."""
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
+    import sqlalchemy as sa
+
+    source = Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "landscape.sqlite"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        conn = admin.connect()
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_URL}: {str(exc.orig).splitlines()[0]}")
+    with conn, sqlite3.connect(source) as lite:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS am_rank CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA am_rank")
+        conn.exec_driver_sql("SET search_path TO am_rank")
+        tables = ["developers", "licenses", "models", "benchmarks", "prices"]  # referenced tables first
+        for table in tables:
+            conn.exec_driver_sql(lite.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0])
+            rows = lite.execute(f"SELECT * FROM {table}").fetchall()
+            marks = ", ".join(["%s"] * len(rows[0]))
+            conn.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", [tuple(r) for r in rows])
+        conn.exec_driver_sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'am_rank_reader') "
+                             "THEN CREATE ROLE am_rank_reader LOGIN; END IF; END $$")
+        conn.exec_driver_sql("GRANT USAGE ON SCHEMA am_rank TO am_rank_reader")
+        conn.exec_driver_sql("GRANT SELECT ON ALL TABLES IN SCHEMA am_rank TO am_rank_reader")
+        conn.exec_driver_sql("ALTER ROLE am_rank_reader SET search_path TO am_rank")
+    yield PG_URL.replace("postgres@", "am_rank_reader@")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS am_rank CASCADE")
+    admin.dispose()
+
+
+@pytest.mark.parametrize("measure,where,expected", [
+    ("highest mmlu", "all", "name | mmlu\nGPT-4 | 86.4"),
+    ("highest context_window", "open_weights", "name | context_window\nLlama 4 Scout | 128000\nCommand R+ | 128000"),
+    ("count models", "open_weights", "count of models with open_weights\n18"),
+])
+def test_the_same_answers_on_postgresql(pg_landscape, measure, where, expected):
+    db = SQLDatabase(pg_landscape)
+    rows = run(make_sql_rank_tool(db), measure, where).splitlines()
+    assert rows[0] == expected.splitlines()[0] and sorted(rows[1:]) == sorted(expected.splitlines()[1:])  # ties: any order
+    db.engine.dispose()
