@@ -444,7 +444,12 @@ def evidence_answer(question: str, evidence: Sequence[Evidence], searched: str, 
               or [e for *_, e in ranked[:2]])[:limit]
     if not chosen:
         return NOT_FOUND.format(searched=searched)
-    return "\n".join([EVIDENCE_HEADER, *(f"- {_line(e)}" for e in chosen)])
+    return _listed(EVIDENCE_HEADER, chosen)
+
+
+def _listed(header: str, items: Sequence[Evidence]) -> str:
+    """``header``, then each item as a line with its source: evidence shown as evidence, not as an answer."""
+    return "\n".join([header, *(f"- {_line(e)}" for e in items)])
 
 
 ANSWER_TOOL = "answer_from_evidence"
@@ -576,7 +581,7 @@ def uncovered(question: str, items: Sequence[Evidence]) -> str:
 
 def unworked_answer(what: str, items: Sequence[Evidence], header: str = DERIVED_HEADER) -> str:
     """The items a question's worked-out ``what`` would come from, shown as evidence, not as the answer."""
-    return "\n".join([header.format(what=what), *(f"- {_line(e)}" for e in items)])
+    return _listed(header.format(what=what), items)
 
 
 def picked_answer(items: Sequence[Evidence]) -> str:

@@ -41,7 +41,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.middleware import (Middleware, ModelRequest, NarrowedTools, QuestionGuard, ToolRequest,
-                                         chain_model_call, chain_tool_call)
+                                         chain_model_call, chain_tool_call, narrowing)
 from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -160,8 +160,8 @@ BUILTIN_TOOL_MIDDLEWARE: list[Middleware] = [QuestionGuard()]
 
 
 def _fits(tool: BaseTool, question: str) -> bool:
-    narrow = (tool.metadata or {}).get("narrow")
-    return bool(question) and callable(narrow) and narrow(question) is not None
+    narrow = narrowing(tool)
+    return bool(question) and narrow is not None and narrow(question) is not None
 
 
 def run_evidence(state: dict[str, Any]) -> list[Evidence]:

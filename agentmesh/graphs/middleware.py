@@ -28,7 +28,7 @@ from langchain_core.tools import BaseTool
 
 from agentmesh.records import RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools"]
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools", "narrowing"]
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,12 @@ class QuestionGuard(Middleware):
         return handler(request)
 
 
+def narrowing(tool: BaseTool) -> Callable[[str], BaseTool | None] | None:
+    """The tool's ``narrow(question)`` (see :class:`NarrowedTools`), if it has one."""
+    narrow = (tool.metadata or {}).get("narrow")
+    return narrow if callable(narrow) else None
+
+
 class NarrowedTools(Middleware):
     """A built-in step before each model call: a tool whose metadata holds ``narrow``, a function
     ``question -> tool or None``, is offered as the tool it returns for this question (its
@@ -118,8 +124,8 @@ class NarrowedTools(Middleware):
         question = str(request.state.get("question", ""))
         tools, changed = [], False
         for tool in request.tools:
-            narrow = (tool.metadata or {}).get("narrow")
-            if callable(narrow) and question:
+            narrow = narrowing(tool)
+            if narrow is not None and question:
                 tool, changed = narrow(question), True
             if tool is not None:
                 tools.append(tool)

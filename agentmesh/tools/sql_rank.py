@@ -16,10 +16,10 @@ point to it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
 import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
@@ -191,7 +191,7 @@ def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPla
         # the agent asks this before each call (graphs.middleware.QuestionGuard): true rows of
         # the wrong ranking would be a wrong answer with real evidence under it
         metadata={"rank_plan": plan, "guard": lambda question, args: mismatch(question, args, plan),
-                  "narrow": lambda question: narrowed(db, name, plan, question)},
+                  "narrow": lru_cache(maxsize=256)(lambda question: narrowed(db, name, plan, question))},
     )
 
 
@@ -219,33 +219,42 @@ def _named(column: str, question_words: list[str]) -> bool:
                for w in wanted for q in question_words)
 
 
-def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
-    """Why the chosen ``measure`` and ``where`` do not fit ``question``, or "". The rows the tool
-    returns are true; answering "the lowest" with the highest rows, or "the best open-weight
-    model" with every model's, would be a wrong answer with real evidence under it."""
-    measure = plan.measures.get(str(args.get("measure", "")))
-    where = str(args.get("where", "all") or "all")
-    if measure is None:
-        return ""  # the tool says what it accepts
+@dataclass(frozen=True)
+class _Reading:
+    """What a question says, read once for every choice it is checked against."""
+
+    refusal: str
+    """A reason no choice fits it (a condition or a name the lists cannot hold), or ""."""
+    words: list[str]
+    said: frozenset[str]
+    counting: bool
+
+
+def _read(question: str, plan: RankPlan) -> _Reading:
+    words = _words(_BOUND.sub(" ", question))  # "at least 32K" is a condition, not "the least"
+    reading = _Reading("", words, frozenset(words), bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower())))
     condition = _CONDITION.search(question)
     if condition:
-        return f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})"
+        return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
     columns = {w for m in plan.measures.values() for w in _words(m.column or m.table)} | {
         w for f in plan.filters.values() for w in _words(f.column)}
     names = [n for n in _NAME.findall(question[1:]) if not _named(n, list(columns)) and n.lower() not in columns]
     if names:
-        return f"the question names {names[0]!r}, which the lists cannot filter on"
-    words = _words(_BOUND.sub(" ", question))  # "at least 32K" is a condition, not "the least"
-    said = set(words)
-    counting = bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower()))
-    if measure.kind == "count" and not counting:
+        return replace(reading, refusal=f"the question names {names[0]!r}, which the lists cannot filter on")
+    return reading
+
+
+def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, where: str) -> str:
+    """Why the measure called ``name`` with the filter ``where`` does not fit the question read."""
+    words, said = reading.words, reading.said
+    if measure.kind == "count" and not reading.counting:
         return "the question does not ask how many"
     if measure.kind != "count" and not said & (LOW | HIGH):
-        return f"the question asks for no highest or lowest value, and '{args['measure']}' gives one"
+        return f"the question asks for no highest or lowest value, and '{name}' gives one"
     if measure.kind == "highest" and said & LOW and not said & HIGH:
-        return f"the question asks for the lowest ({', '.join(sorted(said & LOW))}), not '{args['measure']}'"
+        return f"the question asks for the lowest ({', '.join(sorted(said & LOW))}), not '{name}'"
     if measure.kind == "lowest" and said & HIGH and not said & LOW:
-        return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{args['measure']}'"
+        return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
     if where != "all":
@@ -262,12 +271,27 @@ def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
     return ""
 
 
+def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
+    """Why the chosen ``measure`` and ``where`` do not fit ``question``, or "". The rows the tool
+    returns are true; answering "the lowest" with the highest rows, or "the best open-weight
+    model" with every model's, would be a wrong answer with real evidence under it."""
+    name = str(args.get("measure", ""))
+    measure = plan.measures.get(name)
+    if measure is None:
+        return ""  # the tool says what it accepts
+    reading = _read(question, plan)
+    return reading.refusal or _refusal(reading, plan, name, measure, str(args.get("where", "all") or "all"))
+
+
 def narrowed(db: SQLDatabase, name: str, plan: RankPlan, question: str) -> BaseTool | None:
     """The tool with only the choices that fit ``question`` in its lists, or None when none do:
     a small model picks from two options far better than from thirty, and never from one the
     guard would refuse."""
-    pairs = [(m, w) for m in plan.measures for w in ["all", *plan.filters]
-             if not mismatch(question, {"measure": m, "where": w}, plan)]
+    reading = _read(question, plan)  # once, not once per choice
+    if reading.refusal:
+        return None
+    pairs = [(m, w) for m, measure in plan.measures.items() for w in ["all", *plan.filters]
+             if not _refusal(reading, plan, m, measure, w)]
     if not pairs:
         return None
     measures = list(dict.fromkeys(m for m, _ in pairs))
