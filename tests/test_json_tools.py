@@ -164,3 +164,34 @@ def test_a_number_the_tools_own_description_gives_counts_as_given():
     inner = Recorder(responses=[AIMessage('{"tool": "fall_time", "arguments": {"height": 20, "gravity": 9.81}}')])
     reply = JsonToolCallingModel(inner=inner).bind_tools([fall_time]).invoke([system(), HumanMessage("How long to fall 20 m?")])
     assert reply.tool_calls and reply.tool_calls[0]["args"]["gravity"] == 9.81
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_decision_cut_off_at_the_token_limit_by_an_openai_server_is_answered_in_text(stream):
+    """langchain-openai raises LengthFinishReasonError on a json_schema reply cut off at
+    max_tokens; the wrapper reads it as any cut-off reply (no call), so the user gets an answer."""
+    from langchain_openai import ChatOpenAI
+
+    from agentmesh.models.testing import FakeOpenAIServer
+
+    @tool
+    def lookup(name: str) -> str:
+        """Look a model up by name."""
+        return name
+
+    script = [{"content": '{"tool": "lookup", "arguments": {"name": "Mixtral 8x7B Instr', "finish_reason": "length"},
+              {"content": "Mixtral 8x7B is a mixture-of-experts model."}]
+    with FakeOpenAIServer(script) as server:
+        inner = ChatOpenAI(base_url=server.base_url, api_key="-", model="fake", max_retries=0, stream_usage=True)
+        bound = JsonToolCallingModel(inner=inner).bind_tools([lookup])
+        if stream:
+            chunks = list(bound.stream("Tell me about Mixtral 8x7B Instruct"))
+            reply = chunks[0]
+            for chunk in chunks[1:]:
+                reply += chunk
+        else:
+            reply = bound.invoke("Tell me about Mixtral 8x7B Instruct")
+        assert len(server.requests) == 2 and "response_format" in server.requests[0]
+    assert reply.tool_calls == [] and reply.text == "Mixtral 8x7B is a mixture-of-experts model."
+    # the cut-off decision's 10 input tokens count (the fake server's stream reports no usage of its own)
+    assert reply.usage_metadata["input_tokens"] == (10 if stream else 20)

@@ -300,13 +300,18 @@ class JsonToolCallingModel(BaseChatModel):
                 raise ValueError(f"tool_choice names {named!r}, which is not among the bound tools")
         must_call = named is not None or tool_choice in ("any", "required")
         schema = reply_schema(tools, allow_answer=not must_call)
-        decision = self.inner.invoke(
-            to_plain_messages(messages, tool_list_text(tools, facts=_has_facts(messages), must_call=must_call),
-                              calls_as_json=True),
-            stop=stop,
-            response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
-            config=_INNER,
-        )
+        try:
+            decision = self.inner.invoke(
+                to_plain_messages(messages, tool_list_text(tools, facts=_has_facts(messages), must_call=must_call),
+                                  calls_as_json=True),
+                stop=stop,
+                response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
+                config=_INNER,
+            )
+        except Exception as exc:
+            decision = _cut_off(exc)
+            if decision is None:
+                raise
         calls = parse_reply(decision.text, [t["function"]["name"] for t in tools]) or []
         if calls and self.check_arguments and not must_call:
             tool = next(t for t in tools if t["function"]["name"] == calls[0]["name"])
@@ -367,6 +372,21 @@ class JsonToolCallingModel(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=pending))
         if declined:
             yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={DECLINED_CALL: declined}))
+
+
+def _cut_off(exc: Exception) -> AIMessage | None:
+    """The reply in ``exc`` if it is langchain-openai's refusal to parse JSON cut off at the token
+    limit (openai's LengthFinishReasonError): the wrapper's own reading of a cut-off reply (no
+    call; answer in text) applies to it as it does to any other model's, and its tokens count."""
+    completion = getattr(exc, "completion", None)
+    if type(exc).__name__ != "LengthFinishReasonError" or not getattr(completion, "choices", None):
+        return None
+    usage = getattr(completion, "usage", None)
+    tokens = {"input_tokens": getattr(usage, "prompt_tokens", 0) or 0,
+              "output_tokens": getattr(usage, "completion_tokens", 0) or 0,
+              "total_tokens": getattr(usage, "total_tokens", 0) or 0} if usage is not None else None
+    return AIMessage(completion.choices[0].message.content or "", usage_metadata=tokens,
+                     response_metadata={"finish_reason": "length"})
 
 
 def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:

@@ -82,6 +82,7 @@ def _chat_openai(name: str, settings: Settings, *, base_url: str | None, api_key
         "max_tokens": settings.max_tokens,
         "timeout": settings.request_timeout,
         "max_retries": 1,
+        "stream_usage": True,  # streamed answers report their tokens, as invoked ones do
     }
     if base_url:
         kwargs["base_url"] = base_url

@@ -51,6 +51,24 @@ __all__ = ["RoutedChatModel", "CircuitBreaker", "UsageLedger", "default_model_fa
 
 ModelFactory = Callable[[ModelSpec], BaseChatModel]
 
+# how a chosen model is called: with no callbacks of the caller's, so that one invoke of the routed
+# model is one chat-model run to tracers and to LangGraph's token stream, however many candidates
+# were tried (the ledger records each attempt)
+_INNER = {"tags": ["nostream"], "callbacks": []}
+
+
+def _unbound(model: Any) -> tuple[Any, dict[str, Any]]:
+    """``model`` without its bindings, and their keywords: a RunnableBinding merges the caller's
+    callbacks back into the call's config (they ride in LangChain's context), so the chosen model
+    is called directly, with the bound tools as keywords, for ``_INNER`` to hold."""
+    from langchain_core.runnables import RunnableBinding
+
+    kwargs: dict[str, Any] = {}
+    while isinstance(model, RunnableBinding):
+        kwargs = {**model.kwargs, **kwargs}
+        model = model.bound
+    return model, kwargs
+
 
 def _key(spec: ModelSpec) -> str | None:
     return os.environ.get(spec.api_key_env) if spec.api_key_env else None
@@ -121,7 +139,8 @@ def default_model_factory(spec: ModelSpec, *, timeout: float = 60.0, max_tokens:
     from langchain_openai import ChatOpenAI
 
     kwargs: dict[str, Any] = {"model": spec.model, "api_key": _key(spec) or "not-needed", "timeout": timeout,
-                              "max_retries": 0, "max_tokens": max_tokens, "temperature": 0}
+                              "max_retries": 0, "max_tokens": max_tokens, "temperature": 0,
+                              "stream_usage": True}  # a streamed reply's tokens reach the ledger too
     if spec.endpoint:
         kwargs["base_url"] = spec.endpoint
     model = ChatOpenAI(**kwargs)
@@ -355,7 +374,8 @@ class RoutedChatModel(BaseChatModel):
                 started = time.perf_counter()
                 passed_on, held = False, []
                 try:
-                    for piece in model.stream(messages, stop=stop, config={"tags": ["nostream"]}):
+                    inner, bound = _unbound(model)
+                    for piece in inner.stream(messages, stop=stop, config=_INNER, **bound):
                         held.append(piece)
                         if not piece.tool_call_chunks and not any(h.tool_call_chunks for h in held) and piece.text:
                             for ready in held:
@@ -426,9 +446,10 @@ class RoutedChatModel(BaseChatModel):
         for attempt in range(self.max_retries + 1):
             started = time.perf_counter()
             try:
-                # "nostream": a failed attempt's output must not reach LangGraph's token stream;
-                # the routed model's own result (the one that counted) does
-                reply = model.invoke(messages, stop=stop, config={"tags": ["nostream"]})
+                # a failed attempt's output must not reach LangGraph's token stream, and no attempt
+                # is a run of its own: the routed model's result (the one that counted) is
+                inner, bound = _unbound(model)
+                reply = inner.invoke(messages, stop=stop, config=_INNER, **bound)
             except Exception as exc:  # classified by _retry: tried again, or the next candidate
                 self._record(spec, f"error: {type(exc).__name__}", started, thread, reason, run)
                 if self._retry(spec, exc, attempt):

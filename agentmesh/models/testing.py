@@ -166,7 +166,8 @@ class FakeOpenAIServer(_LocalServer):
     Each script item is a dict: ``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments":
     {...}}]}``, ``{"status": 500, "body": "..."}`` for a failure, ``{"raw": "not json"}`` for a
     malformed body (``"headers"`` adds response headers, e.g. Retry-After); a tool call may give
-    ``"raw_arguments"`` (a string, possibly invalid JSON). Any item may add ``"delay": seconds``. The last item repeats. Requests
+    ``"raw_arguments"`` (a string, possibly invalid JSON). Any item may add ``"delay": seconds`` and
+    ``"finish_reason"`` (e.g. ``"length"``: a reply cut off at the token limit). The last item repeats. Requests
     are kept in ``requests``. Use as a context manager::
 
         with FakeOpenAIServer([{"content": "hi"}]) as server:
@@ -235,7 +236,7 @@ class FakeOpenAIServer(_LocalServer):
                         }
                         for call in item["tool_calls"]
                     ]
-                finish = "tool_calls" if item.get("tool_calls") else "stop"
+                finish = item.get("finish_reason") or ("tool_calls" if item.get("tool_calls") else "stop")
                 if request.get("stream"):
                     self._stream(message, finish)
                     return
