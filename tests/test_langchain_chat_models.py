@@ -5,6 +5,7 @@ unchanged, so one model object serves many concurrent runs."""
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 from typing_extensions import Annotated, TypedDict
@@ -157,3 +158,41 @@ def test_usage_counts_both_calls_of_the_json_wrapper_streamed_or_not():
             counted += bool(chunk.usage_metadata and chunk.usage_metadata["input_tokens"])
         assert streamed.usage_metadata == expected
         assert counted == 1  # as langchain-tests requires: one chunk carries the input tokens
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_one_invoke_of_the_routed_model_is_one_chat_model_run(stream):
+    """The chosen model is called with tools bound (a RunnableBinding, which merges the caller's
+    callbacks back into its config): still one run, and the ledger still records the attempt."""
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.tools import tool
+
+    from agentmesh.models.catalog import ModelSpec
+    from agentmesh.models.testing import FakeOpenAIServer
+
+    @tool
+    def shout(text: str) -> str:
+        """Shout."""
+        return text.upper()
+
+    class Starts(BaseCallbackHandler):
+        def __init__(self):
+            self.starts = 0
+
+        def on_chat_model_start(self, *args, **kwargs):
+            self.starts += 1
+
+    with FakeOpenAIServer([{"content": "Hello."}]) as server:
+        spec = ModelSpec(name="local", provider="openai-compatible", model="fake", context_window=4096,
+                         input_per_1m=0.0, output_per_1m=0.0, latency_s=0.1, tokens_per_s=50.0, tier=0,
+                         local=True, endpoint=server.base_url)
+        catalog = Catalog([spec])
+        routed = RoutedChatModel(catalog=catalog, router=PolicyRouter(catalog))
+        seen = Starts()
+        # in a chain, as with_structured_output builds one: the chain puts the callbacks in context
+        chain = routed.bind_tools([shout]) | StrOutputParser()
+        config = {"callbacks": [seen]}
+        reply = "".join(chain.stream("hi", config=config)) if stream else chain.invoke("hi", config=config)
+    assert reply == "Hello." and seen.starts == 1
+    assert [(row.model, row.calls) for row in routed.ledger.usage()] == [("local", 1)]
