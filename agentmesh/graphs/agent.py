@@ -34,15 +34,14 @@ from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
-from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agentmesh.graphs.middleware import (Middleware, ModelRequest, NarrowedTools, QuestionGuard, ToolRequest,
-                                         chain_model_call, chain_tool_call, narrowing)
-from agentmesh.graphs.history import Summarizer, fit_history, repair_tool_pairs
+from agentmesh.graphs.middleware import (HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
+                                         ToolRequest, chain_model_call, chain_tool_call, narrowing)
+from agentmesh.graphs.history import Summarizer, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
 from agentmesh.claims import (
@@ -434,19 +433,11 @@ def build_agent_graph(
     def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
         history = repair_tool_pairs(state["messages"])
-        update: dict[str, Any] = {}
-        if history_budget is not None:
-            budget = max(history_budget - count_tokens_approximately([system]), 0)
-            history, summary, turns = fit_history(
-                history, budget, summary=state.get("summary", ""), summarized_turns=state.get("summarized_turns", 0),
-                summarize=summarize,
-            )
-            update = {"summary": summary, "summarized_turns": turns}
         offered = [tools_by_name[n] for n in state.get("tools", [])]
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
         run = runtime.context if isinstance(runtime.context, RunContext) else None
-        prompt = [system, *map(mark_as_data, history), *retry]
+        prompt = [system, *history, *retry]
         choice = None
         if answer_style == "pick":
             # the model never writes the answer: it picks lines, or calls a tool while one may help
@@ -465,12 +456,15 @@ def build_agent_graph(
             else:  # nothing that answers the question, and nothing left to try: no model call
                 nothing = AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": []},
                                                         "id": f"pick-{uuid.uuid4().hex[:12]}"}])
-                return {**update, "messages": [nothing], "steps": state.get("steps", 0), "check_feedback": ""}
-        response = model_call(ModelRequest(prompt, offered, state, run, tool_choice=choice))
-        return {**update, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
+                return {"messages": [nothing], "steps": state.get("steps", 0), "check_feedback": ""}
+        request = ModelRequest(prompt, offered, state, run, tool_choice=choice)
+        response = model_call(request)
+        return {**request.updates, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
     def call_model(request: ModelRequest) -> AIMessage:
-        """The model call itself, innermost of the middleware."""
+        """The model call itself, innermost of the middleware. Tool results are marked as data
+        here, so none reaches the model unmarked, whatever a hook put in the request."""
+        request = request.override(messages=[mark_as_data(m) for m in request.messages])
         if not request.tools:
             runnable = model
         elif request.tool_choice is not None:
@@ -485,7 +479,9 @@ def build_agent_graph(
         context = RunContext(run.thread_id, (state.get("run") or {}).get("id", run.run_id), _private(state), run.user)
         return runnable.invoke(request.messages, config={"metadata": context.metadata()})
 
-    model_call = chain_model_call([*middleware, *BUILTIN_MODEL_MIDDLEWARE], call_model)
+    # the history budget first, so that your hooks see the history as the model will
+    budgeted = [HistoryBudget(history_budget, summarize)] if history_budget is not None else []
+    model_call = chain_model_call([*budgeted, *middleware, *BUILTIN_MODEL_MIDDLEWARE], call_model)
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]

@@ -12,10 +12,11 @@ Middleware adds no graph node, so a run costs no extra checkpoint writes.
 ...         return result
 >>> agent = Agent(settings, middleware=[Audit()])                          # doctest: +SKIP
 
-The first middleware in the list is the outermost. The graph's built-in steps run inside the
-hooks: for a model call, after the history fits its budget and the tools are chosen; for a tool
-call, after approval and before redaction of secrets. Secrets are still scrubbed from whatever
-a hook returns.
+The first middleware in the list is the outermost. The history budget (:class:`HistoryBudget`)
+runs outside your hooks, so they see the history as the model will; the tools' own narrowing
+and guards (:class:`NarrowedTools`, :class:`QuestionGuard`) run inside them. A tool call's hooks
+run after approval. Whatever a hook returns, secrets are scrubbed from tool results, and every
+tool result reaches the model marked as data, those a hook adds included.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 
+from agentmesh.graphs.history import Summarizer, fit_history
 from agentmesh.records import RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools", "narrowing"]
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools",
+           "HistoryBudget", "narrowing"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class ModelRequest:
     run: RunContext | None = None
     tool_choice: Any = None
     """As ``bind_tools`` takes it: None (the model decides), "any" (some tool must be called) or a tool's name."""
+    updates: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Changes to the thread's state a hook asks for (``request.updates["summary"] = ...``); the
+    graph writes them with the model's reply. Copies made by ``override`` share it."""
 
     def override(self, **changes: Any) -> "ModelRequest":
         """A copy with ``messages``, ``tools`` or ``tool_choice`` replaced."""
@@ -138,3 +145,29 @@ class NarrowedTools(Middleware):
         if not tools and choice in ("any", "required"):
             choice = None
         return handler(request.override(tools=tools, tool_choice=choice))
+
+
+class HistoryBudget(Middleware):
+    """A built-in step before each model call: the conversation fits ``budget`` tokens (the
+    system prompt included). The oldest turns are folded into a running summary by
+    ``summarize(old summary, messages)``, or left out and counted without one; the latest turn is
+    always kept (agentmesh.graphs.history.fit_history). The summary and the number of turns it
+    covers are kept in the thread's state, so each turn is summarised once.
+
+    The strict answer check's note to the model (the last message while ``check_feedback`` is
+    set) is not part of the history: it is never folded away."""
+
+    def __init__(self, budget: int, summarize: Summarizer | None = None) -> None:
+        self.budget, self.summarize = budget, summarize
+
+    def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
+        messages = list(request.messages)
+        system = messages[:1] if messages and isinstance(messages[0], SystemMessage) else []
+        note = messages[-1:] if request.state.get("check_feedback") and len(messages) > len(system) else []
+        history = messages[len(system):len(messages) - len(note)]
+        budget = max(self.budget - count_tokens_approximately(system), 0)
+        fitted, summary, turns = fit_history(history, budget, summary=request.state.get("summary", ""),
+                                             summarized_turns=request.state.get("summarized_turns", 0),
+                                             summarize=self.summarize)
+        request.updates.update(summary=summary, summarized_turns=turns)
+        return handler(request.override(messages=[*system, *fitted, *note]))
