@@ -26,8 +26,20 @@ def _missing_model() -> str:
 pytestmark = pytest.mark.skipif(bool(_missing_model()), reason=_missing_model() or "-")
 
 
+class _SmolLM2Suite(ChatModelIntegrationTests):
+    """What all three promise: a named tool_choice is forced, and replies (streamed or not) carry usage."""
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+
 @pytest.mark.asyncio
-class TestEmbeddedChatModelIntegration(ChatModelIntegrationTests):
+class TestEmbeddedChatModelIntegration(_SmolLM2Suite):
     @property
     def chat_model_class(self):
         from agentmesh.models.embedded import EmbeddedChatModel
@@ -39,15 +51,7 @@ class TestEmbeddedChatModelIntegration(ChatModelIntegrationTests):
         return {"max_tokens": 160}  # short replies: the suite checks their shape, not their length
 
     @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
     def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
         return True
 
 
@@ -116,7 +120,7 @@ def _chat_openai():
 
 
 @pytest.mark.asyncio
-class TestJsonToolCallingModelIntegration(ChatModelIntegrationTests):
+class TestJsonToolCallingModelIntegration(_SmolLM2Suite):
     """The wrapper over ChatOpenAI: tool calls, structured output and usage, all over HTTP."""
 
     @property
@@ -129,17 +133,9 @@ class TestJsonToolCallingModelIntegration(ChatModelIntegrationTests):
     def chat_model_params(self) -> dict:
         return {"inner": _chat_openai()}
 
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True
-
 
 @pytest.mark.asyncio
-class TestRoutedChatModelIntegration(ChatModelIntegrationTests):
+class TestRoutedChatModelIntegration(_SmolLM2Suite):
     """The routed model over a catalog holding that server as a local model without native tools:
     the route, the health probe, the ledger and the wrapper the router builds, all in the path."""
 
@@ -159,11 +155,3 @@ class TestRoutedChatModelIntegration(ChatModelIntegrationTests):
                           local=True, tool_calls=False, endpoint=_server_url())
         catalog = Catalog([local])
         return {"catalog": catalog, "router": PolicyRouter(catalog), "max_output_tokens": 384}
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return True

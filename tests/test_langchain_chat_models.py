@@ -6,6 +6,7 @@ unchanged, so one model object serves many concurrent runs."""
 from __future__ import annotations
 
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 from typing_extensions import Annotated, TypedDict
@@ -95,10 +96,19 @@ def test_bind_tools_leaves_the_model_as_it_was():
     assert model.offered == [["shout"], []]
 
 
+class Starts(BaseCallbackHandler):
+    """Counts chat-model runs as a tracer sees them."""
+
+    def __init__(self):
+        self.starts = 0
+
+    def on_chat_model_start(self, *args, **kwargs):
+        self.starts += 1
+
+
 def test_one_invoke_is_one_chat_model_run():
     """The JSON wrapper's inner calls (decide, then answer) must not surface as runs of their own,
     also inside a chain or a LangGraph node, whose callbacks a nested invoke inherits."""
-    from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.runnables import RunnableLambda
     from langchain_core.tools import tool
 
@@ -106,13 +116,6 @@ def test_one_invoke_is_one_chat_model_run():
     def shout(text: str) -> str:
         """Shout."""
         return text.upper()
-
-    class Starts(BaseCallbackHandler):
-        def __init__(self):
-            self.starts = 0
-
-        def on_chat_model_start(self, *args, **kwargs):
-            self.starts += 1
 
     inner = FakeToolChatModel(responses=[AIMessage('{"answer": true}'), AIMessage("Hello.")])
     seen = Starts()
@@ -164,7 +167,6 @@ def test_usage_counts_both_calls_of_the_json_wrapper_streamed_or_not():
 def test_one_invoke_of_the_routed_model_is_one_chat_model_run(stream):
     """The chosen model is called with tools bound (a RunnableBinding, which merges the caller's
     callbacks back into its config): still one run, and the ledger still records the attempt."""
-    from langchain_core.callbacks import BaseCallbackHandler
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.tools import tool
 
@@ -175,13 +177,6 @@ def test_one_invoke_of_the_routed_model_is_one_chat_model_run(stream):
     def shout(text: str) -> str:
         """Shout."""
         return text.upper()
-
-    class Starts(BaseCallbackHandler):
-        def __init__(self):
-            self.starts = 0
-
-        def on_chat_model_start(self, *args, **kwargs):
-            self.starts += 1
 
     with FakeOpenAIServer([{"content": "Hello."}]) as server:
         spec = ModelSpec(name="local", provider="openai-compatible", model="fake", context_window=4096,
