@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,22 @@ def minilm():
 
     return MiniLMEmbeddings()
 
+
+
+REDIS_URL = os.environ.get("AGENTMESH_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_prefix():
+    """A fresh key prefix on the Redis at REDIS_URL, its keys deleted afterwards; skips, saying
+    why, when there is no Redis (CI has one)."""
+    redis = pytest.importorskip("redis", reason="redis is not installed: pip install 'agentmesh[redis]'")
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
+    name = f"agentmesh-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    for key in client.scan_iter(match=f"{name}:*"):
+        client.delete(key)

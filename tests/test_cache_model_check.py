@@ -3,6 +3,7 @@ one ask the same thing; the call is in the usage ledger; failures and doubt refu
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from langchain_core.messages import AIMessage
 
@@ -60,3 +61,57 @@ def test_verdicts_are_remembered_per_pair_and_it_is_refused_with_the_embedded_mo
     assert check.refuses("who makes  mixtral?", "Who develops Mixtral?") is None and len(model.calls) == 1
     with pytest.raises(ConfigError, match="embedded 135M model cannot judge"):
         Agent(Settings.load(home=tmp_path / "home", tools=[], cache_model_check=True))
+
+
+def _judged_cache(kind, tmp_path, minilm, request):
+    from agentmesh.memory.cache import SemanticCache
+
+    judge = FakeToolChatModel(responses=[AIMessage("no, they differ")])
+    checks = [ModelEquivalenceCheck(judge)]
+    if kind == "file":
+        cache = SemanticCache(tmp_path / "cache", minilm, threshold=0.5, checks=checks)
+    else:
+        from conftest import REDIS_URL
+
+        from agentmesh.memory.redis_cache import RedisSemanticCache
+
+        cache = RedisSemanticCache(REDIS_URL, minilm, prefix=request.getfixturevalue("redis_prefix"), threshold=0.5,
+                                   checks=checks)
+    return cache, judge
+
+
+@pytest.mark.parametrize("kind", ["file", "redis"])
+def test_the_judges_no_raises_that_entrys_bar_so_further_questions_are_refused_without_asking(
+        kind, tmp_path, minilm, request):
+    """vCache's per-entry threshold, learnt from the judge: a question further from the entry than
+    one the judge turned down is refused without a model call; a closer one is still asked."""
+    cache, judge = _judged_cache(kind, tmp_path, minilm, request)
+    try:
+        cache.put("which company develops mixtral", "Mistral AI.", scope="s")
+        near, further = "which company trains mixtral", "which company trains and sells mixtral models"
+        vectors = np.array(minilm.embed_documents(["which company develops mixtral", near, further]))
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] > 0.5  # the test's premise
+        assert cache.get(near, scope="s") is None and len(judge.calls) == 1
+        assert cache.get(further, scope="s") is None and len(judge.calls) == 1  # not asked again
+        assert cache.last_refusals[0][1].startswith("marked wrong before")
+        assert cache.get("which company develops mixtral ?", scope="s") is None and len(judge.calls) == 2
+    finally:
+        cache.close()
+
+
+def test_a_judge_that_fails_teaches_the_cache_nothing(tmp_path, minilm):
+    from agentmesh.memory.cache import SemanticCache
+
+    class Down:
+        def invoke(self, messages):
+            raise ConnectionError("judge unreachable")
+
+    cache = SemanticCache(tmp_path / "cache", minilm, threshold=0.5, checks=[ModelEquivalenceCheck(Down())])
+    try:
+        cache.put("which company develops mixtral", "Mistral AI.", scope="s")
+        assert cache.get("which company trains mixtral", scope="s") is None
+        assert cache.last_refusals[0][1].startswith("the equivalence check could not run")
+        assert cache.get("which company trains and sells mixtral models", scope="s") is None
+        assert cache.last_refusals[0][1].startswith("the equivalence check could not run")  # asked, not learnt
+    finally:
+        cache.close()

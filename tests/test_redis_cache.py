@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -14,21 +12,12 @@ from langchain_core.messages import AIMessage
 from agentmesh import Agent, Settings
 from agentmesh.models.testing import FakeToolChatModel
 
-REDIS_URL = os.environ.get("AGENTMESH_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from conftest import REDIS_URL
 
 
 @pytest.fixture
-def prefix():
-    redis = pytest.importorskip("redis", reason="redis is not installed: pip install 'agentmesh[redis]'")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis at {REDIS_URL}: {exc}")
-    name = f"agentmesh-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    for key in client.scan_iter(match=f"{name}:*"):
-        client.delete(key)
+def prefix(redis_prefix):
+    return redis_prefix
 
 
 def cache(minilm, prefix, **options):

@@ -46,7 +46,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, first_refusal
+from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, Judged, first_refusal
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN"]
@@ -242,26 +242,31 @@ class SemanticCache:
         self.candidates = max(1, candidates)
         self.last_refusals: list[tuple[str, str]] = []
         """(cached question, why it was not served) for the last lookup's candidates above the threshold."""
+        self.last_judged: list[tuple[str, float]] = []
+        """(cached question, cosine) of the last lookup's refusals by a judge (verify.Judged): the backend
+        raises each entry's bar above that cosine, as a wrong mark does."""
 
     def _choose(self, question: str, candidates: Any, negatives: dict[str, float], checks: Sequence[CacheCheck],
                 load: Any) -> tuple[Any, float, dict[str, Any]] | None:
         """The first of ``candidates`` ((id, cosine, cached question), nearest first) that may
         answer ``question``: above the threshold (and above what a wrong mark set for it),
         through the guards and every check, not expired. ``load(id)`` gives its payload."""
-        self.last_refusals = []
+        self.last_refusals, self.last_judged = [], []
         for entry_id, cosine, cached in candidates:
             if cosine < self.threshold:
                 break
             need = negatives.get(_norm_question(cached), 0.0)
             reason = ""
             if cosine < need:
-                reason = f"marked wrong before: needs cosine {need:.3f}"
+                reason = f"marked wrong before (by a person or a judge): needs cosine {need:.3f}"
             elif self.guards and not _guards_pass(question, cached):
                 reason = "differs in numbers, negation, names or word order"
             else:
                 reason = first_refusal([*self.checks, *checks], question, cached) or ""
             if reason:
                 self.last_refusals.append((cached, reason))
+                if isinstance(reason, Judged):
+                    self.last_judged.append((cached, cosine))
                 continue
             payload = load(entry_id)
             if payload is None or (self.ttl and time.time() - payload.get("stored_at", 0) > self.ttl):
@@ -298,6 +303,8 @@ class SemanticCache:
             candidates = [(i, cosine, keyed.partition(SEPARATOR)[2]) for i, cosine, keyed, _ in found
                           if keyed.partition(SEPARATOR)[0] == scope]
             chosen = self._choose(question, candidates, store.negatives, checks, lambda i: _payload(rows[i][1]))
+            for cached, cosine in self.last_judged:
+                store.add_negative(cached, cosine)
             if chosen is not None:
                 store.touch(chosen[0])
             self._count("hits" if chosen else "refused" if self.last_refusals else "misses")

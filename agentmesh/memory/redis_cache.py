@@ -142,6 +142,8 @@ class RedisSemanticCache(SemanticCache):
                 return json.loads(raw)
 
             chosen = self._choose(question, candidates, negatives, checks, load)
+            for cached, cosine in self.last_judged:
+                self._raise_bar(scope, cached, cosine)
             if chosen is None:
                 self._count("refused" if self.last_refusals else "misses")
                 return None
@@ -154,19 +156,25 @@ class RedisSemanticCache(SemanticCache):
     def mark_wrong(self, hit: CacheHit) -> float:
         """As :meth:`SemanticCache.mark_wrong`; the raised bar is shared by every process."""
         entry_id = int(hit.entry_id)
-        key = _norm_question(hit.question)
         with self._lock:
             pipe = self.client.pipeline()
             pipe.delete(self._key(hit.scope, "e", entry_id))
             pipe.zrem(self._key(hit.scope, "ids"), entry_id)
             pipe.zrem(self._key(hit.scope, "lru"), entry_id)
-            pipe.hget(self._key(hit.scope, "neg"), key)
-            old = pipe.execute()[-1]
-            need = max(float(old or 0.0), min(1.0, hit.similarity + NEGATIVE_MARGIN))
-            self.client.hset(self._key(hit.scope, "neg"), key, need)
+            pipe.execute()
+            need = self._raise_bar(hit.scope, hit.question, hit.similarity)
             if hit.scope in self._scopes:
                 self._scopes[hit.scope].drop(entry_id)
             self._count("marked_wrong")
+        return need
+
+    def _raise_bar(self, scope: str, cached_question: str, cosine: float) -> float:
+        """The cosine a question now needs to be served ``cached_question``'s entry: above
+        ``cosine``, and never lower than before (shared by every process)."""
+        key = _norm_question(cached_question)
+        old = self.client.hget(self._key(scope, "neg"), key)
+        need = max(float(old or 0.0), min(1.0, cosine + NEGATIVE_MARGIN))
+        self.client.hset(self._key(scope, "neg"), key, need)
         return need
 
     def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:

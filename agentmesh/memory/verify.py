@@ -34,14 +34,23 @@ from typing import Any, Iterable, Protocol, Sequence
 from agentmesh.claims import HINTS, asked_fields
 
 __all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon", "DEFAULT_LEXICON",
-           "first_refusal", "EQUIVALENCE_PROMPT"]
+           "first_refusal", "EQUIVALENCE_PROMPT", "Judged"]
 
 
 class CacheCheck(Protocol):
     """``refuses(query, cached)``: why the cached question's answer does not answer ``query``,
-    or None when the two ask the same thing. Called only for candidates above the threshold."""
+    or None when the two ask the same thing. Called only for candidates above the threshold.
+    A reason given as :class:`Judged` is remembered for the cached entry (see there)."""
 
     def refuses(self, query: str, cached: str) -> str | None: ...
+
+
+class Judged(str):
+    """A refusal that is a judgment of the pair by a costly judge (a model), not a rule: the cache
+    remembers it for the cached entry as it does a person's wrong mark, so that entry is served
+    again only to a question closer to it than this one was, and the judge is not asked about
+    the questions further away (vCache's per-entry threshold, learnt from the judge's verdicts;
+    it only ever refuses more, never serves more). A failure of the judge is no judgment."""
 
 
 def _groups(*groups: str) -> list[frozenset[str]]:
@@ -223,7 +232,7 @@ class ModelEquivalenceCheck:
         usage = getattr(reply, "usage_metadata", None) or {}
         self._record(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), started, "ok", "cache equivalence check")
         word = re.sub(r"[^a-z]", " ", str(reply.text).lower()).split()
-        verdict = None if word[:1] == ["yes"] else f"the model judges them different ({' '.join(word[:6]) or 'no reply'})"
+        verdict = None if word[:1] == ["yes"] else Judged(f"the model judges them different ({' '.join(word[:6]) or 'no reply'})")
         if len(self._memo) >= self._size:
             self._memo.pop(next(iter(self._memo)))
         self._memo[key] = verdict
