@@ -329,7 +329,17 @@ def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[floa
 def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]:
     """The fact names a question asks for, by :data:`HINTS` ("who develops" -> developer)."""
     words = re.findall(r"[a-z]+", question.lower())
-    return {hint for word in words for key, hint in (HINTS if hints is None else hints).items() if word.startswith(key)}
+    hints = HINTS if hints is None else hints
+
+    def hinted(word: str) -> set[str]:
+        return {hint for key, hint in hints.items() if word.startswith(key)}
+
+    fields = set()
+    for i, word in enumerate(words):
+        if word == "many" and i + 1 < len(words) and hinted(words[i + 1]):
+            continue  # "how many parameters" asks the parameters, not a count of something
+        fields |= hinted(word)
+    return fields
 
 
 def _states(answer: str, value: str) -> bool:

@@ -14,7 +14,9 @@ Compared in the same run, on the same MiniLM vectors: agentmesh's cache (cosine,
 contrast check; the knowledge check on the LLM set, as the agent adds it), the same without
 the checks, and GPTCache's default decision (the nearest entry, SearchDistanceEvaluation at
 0.8). The threshold is chosen on STS-B *dev* end to end (the lowest with precision >= 0.95).
-Then lookup latency p50/p95 at 10k entries (embedding excluded), on SQLite + faiss and Redis.
+Then the same with a judge as the last check (an oracle from the labels, standing in for a
+configured model): asked every time, against its "no" learnt per entry (vCache); and lookup
+latency p50/p95 at 10k entries (embedding excluded), on SQLite + faiss and Redis.
 Targets: near misses served <= 2%, paraphrase recall >= 70%, STS-B test precision >= 0.95 at
 recall >= 0.6, lookup p50 <= 3 ms.
 
@@ -239,6 +241,33 @@ def main() -> None:
         print(f"  {label:<18} near misses served another question's answer: {near_served}/{len(near)} "
               f"({near_served / len(near):.1%}, target <= 2%); paraphrase recall {score.right_on_positive}/{len(para)} "
               f"({score.right_on_positive / len(para):.0%}, target >= 70%)")
+
+    # -- a judge's verdicts learnt per entry (vCache), against asking the judge every time ---------
+    # The judge here is an oracle (the sets' own labels), standing in for a configured model: it
+    # makes no mistakes, so this measures what learning costs in recall and saves in judge calls.
+    from agentmesh.memory.verify import ContrastCheck, Judged
+
+    class OracleJudge:
+        def __init__(self, same: Same, learnt: bool) -> None:
+            self.same, self.learnt, self.calls = same, learnt, 0
+
+        def refuses(self, query: str, cached: str) -> str | None:
+            self.calls += 1
+            if self.same(query, cached):
+                return None
+            return Judged("the judge: different") if self.learnt else "the judge: different"
+
+    print(f"\nWith a judge (an oracle from the labels) as the last check, @ {chosen}: asked every time vs its 'no' learnt per entry")
+    print(f"{'set':<31}{'judge':<14}{'precision':>10}{'recall':>8}{'judge calls/1k lookups':>24}")
+    for set_name, pairs in sets:
+        same = Same(pairs, intents if pairs is own else None)
+        for learnt in (False, True):
+            judge = OracleJudge(same, learnt)
+            cache = filled(f"judge-{learnt}-{abs(hash(set_name))}", pairs, threshold=chosen, checks=[ContrastCheck(), judge])
+            score = Score(pairs, served(cache, pairs, kg_check if pairs is own else ()), same)
+            cache.close()
+            print(f"{set_name:<31}{'learnt' if learnt else 'every time':<14}{score.precision:>10.3f}{score.recall:>8.3f}"
+                  f"{judge.calls / score.lookups * 1000:>24.0f}")
 
     # -- latency at 10k entries -------------------------------------------------------------------
     rng = np.random.default_rng(7)

@@ -146,3 +146,6 @@ def test_knowledge_check_compares_named_nodes_and_asked_property(example_kg, tmp
     assert check.refuses("Who develops Claude 2?", "Which licence does Claude 2 use?").startswith("asks for")
     assert check.refuses("Who develops Claude 2?", "Which company makes Claude 2?") is None
     assert check.refuses("Who develops Claude 2?", "Who develops Claude 2.1?").startswith("names")
+    # "how many" before a property asks that property; before anything else it asks a count
+    assert check.refuses("How many parameters does Claude 2 have?", "What is the parameter count of Claude 2?") is None
+    assert check.refuses("How many models does Anthropic develop?", "Which models does Anthropic develop?").startswith("asks for")
