@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
+
+REDIS_URL = os.environ.get("AGENTMESH_TEST_REDIS", "redis://127.0.0.1:6379/0")
+"""The Redis the tests use (CI has one at this address); the conftest's ``redis_prefix`` skips without it."""
 
 
 def free_port() -> int:

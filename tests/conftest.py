@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import uuid
 from pathlib import Path
@@ -99,13 +98,13 @@ def minilm():
 
 
 
-REDIS_URL = os.environ.get("AGENTMESH_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
 
 @pytest.fixture
 def redis_prefix():
     """A fresh key prefix on the Redis at REDIS_URL, its keys deleted afterwards; skips, saying
     why, when there is no Redis (CI has one)."""
+    from _net import REDIS_URL
+
     redis = pytest.importorskip("redis", reason="redis is not installed: pip install 'agentmesh[redis]'")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:

@@ -71,7 +71,7 @@ def _judged_cache(kind, tmp_path, minilm, request):
     if kind == "file":
         cache = SemanticCache(tmp_path / "cache", minilm, threshold=0.5, checks=checks)
     else:
-        from conftest import REDIS_URL
+        from _net import REDIS_URL
 
         from agentmesh.memory.redis_cache import RedisSemanticCache
 

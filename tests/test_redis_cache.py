@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 from agentmesh import Agent, Settings
 from agentmesh.models.testing import FakeToolChatModel
 
-from conftest import REDIS_URL
+from _net import REDIS_URL
 
 
 @pytest.fixture
