@@ -330,15 +330,12 @@ def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]
     """The fact names a question asks for, by :data:`HINTS` ("who develops" -> developer)."""
     words = re.findall(r"[a-z]+", question.lower())
     hints = HINTS if hints is None else hints
-
-    def hinted(word: str) -> set[str]:
-        return {hint for key, hint in hints.items() if word.startswith(key)}
-
-    fields = set()
+    found = [{hint for key, hint in hints.items() if word.startswith(key)} for word in words]
+    fields: set[str] = set()
     for i, word in enumerate(words):
-        if word == "many" and i + 1 < len(words) and hinted(words[i + 1]):
+        if word == "many" and i + 1 < len(words) and found[i + 1]:
             continue  # "how many parameters" asks the parameters, not a count of something
-        fields |= hinted(word)
+        fields |= found[i]
     return fields
 
 

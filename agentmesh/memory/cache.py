@@ -120,6 +120,12 @@ class _Closed:
         pass
 
 
+def _raised_bar(need: float, cosine: float) -> float:
+    """The cosine an entry needs after a question at ``cosine`` was wrongly served or judged
+    different: just above it, never lower than the ``need`` it had."""
+    return max(need, min(1.0, cosine + NEGATIVE_MARGIN))
+
+
 def _norm_question(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -180,7 +186,7 @@ class _ScopeStore:
 
     def add_negative(self, cached_question: str, cosine: float) -> float:
         key = _norm_question(cached_question)
-        self.negatives[key] = max(self.negatives.get(key, 0.0), min(1.0, cosine + NEGATIVE_MARGIN))
+        self.negatives[key] = _raised_bar(self.negatives.get(key, 0.0), cosine)
         tmp = self._negatives_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.negatives))
         tmp.replace(self._negatives_file)

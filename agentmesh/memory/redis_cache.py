@@ -29,8 +29,8 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ConfigError
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, NEGATIVE_MARGIN, STAT_FIELDS, CacheHit, SemanticCache,
-                                    _norm_question)
+from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, STAT_FIELDS, CacheHit, SemanticCache,
+                                    _norm_question, _raised_bar)
 from agentmesh.memory.verify import CacheCheck
 
 __all__ = ["RedisSemanticCache"]
@@ -173,7 +173,7 @@ class RedisSemanticCache(SemanticCache):
         ``cosine``, and never lower than before (shared by every process)."""
         key = _norm_question(cached_question)
         old = self.client.hget(self._key(scope, "neg"), key)
-        need = max(float(old or 0.0), min(1.0, cosine + NEGATIVE_MARGIN))
+        need = _raised_bar(float(old or 0.0), cosine)
         self.client.hset(self._key(scope, "neg"), key, need)
         return need
 

@@ -31,7 +31,7 @@ from pydantic.v1 import BaseModel as BaseModelV1
 
 from agentmesh.errors import ModelError, ModelUnavailableError
 from agentmesh.models.embeddings import INSTALL_LOCAL_MODELS
-from agentmesh.models.json_tools import JsonToolCallingModel, bound_strings, to_plain_messages
+from agentmesh.models.json_tools import JsonToolCallingModel, bound_strings, openai_usage, to_plain_messages
 
 __all__ = ["EmbeddedChatModel", "smollm2_path", "EMBEDDED_MODEL_NAME"]
 
@@ -161,7 +161,7 @@ class EmbeddedChatModel(BaseChatModel):
         choice = result["choices"][0]
         message = AIMessage(
             content=(choice["message"].get("content") or "").strip(),
-            usage_metadata=_usage(result.get("usage")),
+            usage_metadata=openai_usage(result.get("usage")),
             response_metadata={"model_name": self.model_name, "finish_reason": choice.get("finish_reason")},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -197,7 +197,7 @@ class EmbeddedChatModel(BaseChatModel):
             choice = (item.get("choices") or [{}])[0]
             text = (choice.get("delta") or {}).get("content") or ""
             meta = {"model_name": self.model_name, "finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
-            usage = _usage(item["usage"]) if item.get("usage") else None
+            usage = openai_usage(item["usage"]) if item.get("usage") else None
             if text or meta or usage:
                 yield ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage, response_metadata=meta))
 
@@ -213,9 +213,3 @@ def _failure(reply: Any) -> ModelError:
     if isinstance(error, dict) and error.get("message"):
         return ModelError(f"the embedded model refused the request: {str(error['message'])[:300]}")
     return ModelError("the embedded model returned no completion")
-
-
-def _usage(usage: dict[str, Any] | None) -> dict[str, int]:
-    usage = usage or {}
-    return {"input_tokens": usage.get("prompt_tokens", 0), "output_tokens": usage.get("completion_tokens", 0),
-            "total_tokens": usage.get("total_tokens", 0)}

@@ -39,7 +39,7 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["JsonToolCallingModel", "reply_schema", "tool_list_text", "parse_reply", "to_plain_messages", "as_tool_call_chunks",
-           "ANSWER_NOW", "invented_numbers", "DECLINED_CALL", "bound_strings"]
+           "ANSWER_NOW", "invented_numbers", "DECLINED_CALL", "bound_strings", "openai_usage", "INNER_CALL"]
 
 ANSWER_NOW: list[ToolCall] = []
 """``parse_reply``'s tool calls when the model decided to answer: generate the text next."""
@@ -306,7 +306,7 @@ class JsonToolCallingModel(BaseChatModel):
                                   calls_as_json=True),
                 stop=stop,
                 response_format={"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}},
-                config=_INNER,
+                config=INNER_CALL,
             )
         except Exception as exc:
             decision = _cut_off(exc)
@@ -333,7 +333,7 @@ class JsonToolCallingModel(BaseChatModel):
         if calls:
             return _result(AIMessage("", tool_calls=calls), decision)
         # an answer (chosen, declined, or JSON cut off at the token limit): written as free text
-        reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER)
+        reply = self.inner.invoke(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=INNER_CALL)
         result = _result(AIMessage(reply.text.strip()), reply, also=decision)
         if declined:
             result.generations[0].message.response_metadata[DECLINED_CALL] = declined
@@ -358,7 +358,7 @@ class JsonToolCallingModel(BaseChatModel):
         # the deciding call's tokens count too, in the one chunk that carries usage (LangChain adds
         # up chunks, and a second chunk with input tokens would read as counting them twice)
         pending = getattr(decision, "usage_metadata", None)
-        for piece in self.inner.stream(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=_INNER):
+        for piece in self.inner.stream(to_plain_messages(messages, None, calls_as_json=False), stop=stop, config=INNER_CALL):
             text = piece.text
             if not started:  # as _generate, no leading whitespace
                 text = text.lstrip()
@@ -382,11 +382,16 @@ def _cut_off(exc: Exception) -> AIMessage | None:
     if type(exc).__name__ != "LengthFinishReasonError" or not getattr(completion, "choices", None):
         return None
     usage = getattr(completion, "usage", None)
-    tokens = {"input_tokens": getattr(usage, "prompt_tokens", 0) or 0,
-              "output_tokens": getattr(usage, "completion_tokens", 0) or 0,
-              "total_tokens": getattr(usage, "total_tokens", 0) or 0} if usage is not None else None
-    return AIMessage(completion.choices[0].message.content or "", usage_metadata=tokens,
+    return AIMessage(completion.choices[0].message.content or "",
+                     usage_metadata=openai_usage(usage.model_dump()) if usage is not None else None,
                      response_metadata={"finish_reason": "length"})
+
+
+def openai_usage(usage: dict[str, Any] | None) -> dict[str, int]:
+    """An OpenAI-style ``usage`` (prompt/completion/total tokens) as LangChain's usage metadata."""
+    usage = usage or {}
+    return {"input_tokens": usage.get("prompt_tokens") or 0, "output_tokens": usage.get("completion_tokens") or 0,
+            "total_tokens": usage.get("total_tokens") or 0}
 
 
 def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
@@ -396,8 +401,9 @@ def as_tool_call_chunks(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
 
 # the inner model's calls are this model's own business: they run with no callbacks, so one
 # invoke is one chat-model run to LangChain's tracers and to LangGraph's token stream (which
-# would otherwise show the inner model's raw JSON), not two or three
-_INNER = {"tags": ["nostream"], "callbacks": []}
+# would otherwise show the inner model's raw JSON), not two or three; the routed model calls
+# the model it chose the same way
+INNER_CALL = {"tags": ["nostream"], "callbacks": []}
 
 
 def _result(message: AIMessage, source: BaseMessage, also: BaseMessage | None = None) -> ChatResult:

@@ -43,6 +43,7 @@ from pydantic import ConfigDict, Field
 
 from agentmesh.errors import ModelUnavailableError
 from agentmesh.models.catalog import Catalog, ModelSpec
+from agentmesh.models.json_tools import INNER_CALL
 from agentmesh.models.router import Budget, RouteRequest
 from agentmesh.ports import Router
 
@@ -51,16 +52,12 @@ __all__ = ["RoutedChatModel", "CircuitBreaker", "UsageLedger", "default_model_fa
 
 ModelFactory = Callable[[ModelSpec], BaseChatModel]
 
-# how a chosen model is called: with no callbacks of the caller's, so that one invoke of the routed
-# model is one chat-model run to tracers and to LangGraph's token stream, however many candidates
-# were tried (the ledger records each attempt)
-_INNER = {"tags": ["nostream"], "callbacks": []}
-
-
 def _unbound(model: Any) -> tuple[Any, dict[str, Any]]:
     """``model`` without its bindings, and their keywords: a RunnableBinding merges the caller's
     callbacks back into the call's config (they ride in LangChain's context), so the chosen model
-    is called directly, with the bound tools as keywords, for ``_INNER`` to hold."""
+    is called directly, with the bound tools as keywords, for ``INNER_CALL`` to hold: one invoke of the
+    routed model is one chat-model run to tracers, however many candidates were tried (the ledger
+    records each attempt)."""
     from langchain_core.runnables import RunnableBinding
 
     kwargs: dict[str, Any] = {}
@@ -375,7 +372,7 @@ class RoutedChatModel(BaseChatModel):
                 passed_on, held = False, []
                 try:
                     inner, bound = _unbound(model)
-                    for piece in inner.stream(messages, stop=stop, config=_INNER, **bound):
+                    for piece in inner.stream(messages, stop=stop, config=INNER_CALL, **bound):
                         held.append(piece)
                         if not piece.tool_call_chunks and not any(h.tool_call_chunks for h in held) and piece.text:
                             for ready in held:
@@ -449,7 +446,7 @@ class RoutedChatModel(BaseChatModel):
                 # a failed attempt's output must not reach LangGraph's token stream, and no attempt
                 # is a run of its own: the routed model's result (the one that counted) is
                 inner, bound = _unbound(model)
-                reply = inner.invoke(messages, stop=stop, config=_INNER, **bound)
+                reply = inner.invoke(messages, stop=stop, config=INNER_CALL, **bound)
             except Exception as exc:  # classified by _retry: tried again, or the next candidate
                 self._record(spec, f"error: {type(exc).__name__}", started, thread, reason, run)
                 if self._retry(spec, exc, attempt):
