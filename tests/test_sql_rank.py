@@ -168,30 +168,42 @@ def test_a_picked_top_row_brings_its_ties(example_db):
 
 
 PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MYSQL_URL = os.environ.get("AGENTMESH_TEST_MYSQL", "mysql+pymysql://root@127.0.0.1:3306/test")
+LANDSCAPE = Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "landscape.sqlite"
+TABLES = ["developers", "licenses", "models", "benchmarks", "prices"]  # referenced tables first
+
+
+def copy_landscape(execute, marks: str = "%s", key_type: str = "TEXT") -> None:
+    """landscape.sqlite's tables, keys and rows, through ``execute(sql, rows=None)`` of another
+    database. ``key_type`` replaces TEXT in key columns (MariaDB cannot index TEXT)."""
+    with sqlite3.connect(LANDSCAPE) as lite:
+        for table in TABLES:
+            ddl = lite.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+            execute(ddl.replace("TEXT PRIMARY KEY", f"{key_type} PRIMARY KEY").replace("TEXT NOT NULL REFERENCES", f"{key_type} NOT NULL REFERENCES"))
+            rows = [tuple(r) for r in lite.execute(f"SELECT * FROM {table}")]
+            execute(f"INSERT INTO {table} VALUES ({', '.join([marks] * len(rows[0]))})", rows)
+
+
+def _connect(url: str, reason: str):
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        return admin, admin.connect()
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"no {reason} at {url}: {str(exc.orig).splitlines()[0]}")
 
 
 @pytest.fixture(scope="module")
 def pg_landscape():
     """landscape.sqlite copied into a scratch schema of the local PostgreSQL, read by a role that may only SELECT."""
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install 'agentmesh[postgres]'")
-    import sqlalchemy as sa
-
-    source = Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "landscape.sqlite"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        conn = admin.connect()
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_URL}: {str(exc.orig).splitlines()[0]}")
-    with conn, sqlite3.connect(source) as lite:
+    admin, conn = _connect(PG_URL, "PostgreSQL")
+    with conn:
         conn.exec_driver_sql("DROP SCHEMA IF EXISTS am_rank CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA am_rank")
         conn.exec_driver_sql("SET search_path TO am_rank")
-        tables = ["developers", "licenses", "models", "benchmarks", "prices"]  # referenced tables first
-        for table in tables:
-            conn.exec_driver_sql(lite.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0])
-            rows = lite.execute(f"SELECT * FROM {table}").fetchall()
-            marks = ", ".join(["%s"] * len(rows[0]))
-            conn.exec_driver_sql(f"INSERT INTO {table} VALUES ({marks})", [tuple(r) for r in rows])
+        copy_landscape(conn.exec_driver_sql)
         conn.exec_driver_sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'am_rank_reader') "
                              "THEN CREATE ROLE am_rank_reader LOGIN; END IF; END $$")
         conn.exec_driver_sql("GRANT USAGE ON SCHEMA am_rank TO am_rank_reader")
@@ -203,13 +215,52 @@ def pg_landscape():
     admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def mysql_landscape():
+    """landscape.sqlite copied into a scratch database of the local MariaDB, read by a user that may only SELECT."""
+    pytest.importorskip("pymysql", reason="pymysql is not installed: pip install 'agentmesh[mysql]'")
+    admin, conn = _connect(MYSQL_URL, "MariaDB/MySQL")
+    with conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS am_rank")
+        conn.exec_driver_sql("CREATE DATABASE am_rank")
+        conn.exec_driver_sql("USE am_rank")
+        copy_landscape(conn.exec_driver_sql, key_type="VARCHAR(64)")
+        for host in ("127.0.0.1", "localhost", "%%"):
+            conn.exec_driver_sql(f"CREATE USER IF NOT EXISTS 'am_rank_reader'@'{host}' IDENTIFIED BY 'am-rank-pw'")
+            conn.exec_driver_sql(f"GRANT SELECT ON am_rank.* TO 'am_rank_reader'@'{host}'")
+    yield MYSQL_URL.replace("//root@", "//am_rank_reader:am-rank-pw@").rsplit("/", 1)[0] + "/am_rank"
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS am_rank")
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def duckdb_landscape(tmp_path_factory):
+    """landscape.sqlite copied into a DuckDB file (which agentmesh opens read-only). REAL is 4 bytes
+    in DuckDB (8 in SQLite): the scores come back as the nearest doubles and must still read 40.2."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed: pip install 'agentmesh[duckdb]'")
+    pytest.importorskip("duckdb_engine", reason="duckdb-engine is not installed: pip install 'agentmesh[duckdb]'")
+    path = tmp_path_factory.mktemp("duckdb") / "landscape.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        copy_landscape(lambda sql, rows=None: conn.executemany(sql, rows) if rows else conn.execute(sql), marks="?")
+    return f"duckdb:///{path}"
+
+
+@pytest.mark.parametrize("backend", ["pg_landscape", "mysql_landscape", "duckdb_landscape"])
 @pytest.mark.parametrize("measure,where,expected", [
-    ("highest mmlu", "all", "name | mmlu\nGPT-4 | 86.4"),
+    ("highest mmlu", "all", "name | mmlu\nGPT-4 | 86.4"),  # labelled through a foreign key
+    ("lowest input_per_1m_usd", "all", "name | input_per_1m_usd\nPhi-3 Medium | 0.17"),
     ("highest context_window", "open_weights", "name | context_window\nLlama 4 Scout | 128000\nCommand R+ | 128000"),
+    ("highest humaneval", "open_weights", "name | humaneval\nMixtral 8x7B Instruct | 40.2"),  # filtered through a join
     ("count models", "open_weights", "count of models with open_weights\n18"),
+    ("count models", "not open_weights", "count of models with no open_weights\n8"),
 ])
-def test_the_same_answers_on_postgresql(pg_landscape, measure, where, expected):
-    db = SQLDatabase(pg_landscape)
-    rows = run(make_sql_rank_tool(db), measure, where).splitlines()
+def test_the_same_answers_on_other_databases(request, backend, measure, where, expected):
+    db = SQLDatabase(request.getfixturevalue(backend))
+    tool = make_sql_rank_tool(db)
+    rows = run(tool, measure, where).splitlines()
     assert rows[0] == expected.splitlines()[0] and sorted(rows[1:]) == sorted(expected.splitlines()[1:])  # ties: any order
+    question = "Which open-weight model has the lowest HumanEval score?"  # the guard reads the same plan everywhere
+    assert mismatch(question, {"measure": "highest humaneval", "where": "open_weights"}, tool.metadata["rank_plan"])
+    assert not mismatch(question, {"measure": "lowest humaneval", "where": "open_weights"}, tool.metadata["rank_plan"])
     db.engine.dispose()

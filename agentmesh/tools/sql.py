@@ -340,6 +340,8 @@ class SQLDatabase:
                     cursor.execute(sql)
                     columns = [d[0] for d in cursor.description] if cursor.description else []
                     rows = cursor.fetchmany(self.row_limit + 1) if columns else []
+                    if self.backend == "duckdb":
+                        rows = _single_precision(cursor.description, rows)
                 finally:
                     cursor.close()
                     if self.backend == "duckdb":
@@ -490,6 +492,21 @@ def _cell(value: Any) -> str:
     text = str(value).replace("\n", " ")
     text = text if len(text) <= 60 else text[:57] + "..."
     return repr(text) if isinstance(value, str) else text
+
+
+def _single_precision(description, rows: list) -> list:
+    """DuckDB hands a REAL (4-byte) value over as the double nearest to it: 40.2 stored arrives
+    as 40.20000076293945, and an answer saying 40.2 would not match its own row. Such values are
+    shown as the shortest decimal that is the same 4-byte number, as PostgreSQL and MariaDB
+    (which send text) already show them."""
+    single = [i for i, d in enumerate(description) if str(d[1]) == "FLOAT"]
+    if not single:
+        return rows
+    import numpy as np
+
+    def shown(v):
+        return float(str(np.float32(v))) if isinstance(v, float) else v
+    return [tuple(shown(v) if i in single else v for i, v in enumerate(row)) for row in rows]
 
 
 def render_rows(columns: list[str], rows: list[tuple], truncated: bool, limit: int) -> str:
