@@ -332,4 +332,7 @@ def redis_cache(settings: Settings, embeddings: "Embeddings") -> AnswerCache:
 
 
 def _cache_options(settings: Settings) -> dict[str, Any]:
-    return {"threshold": settings.cache_threshold, "ttl": settings.cache_ttl, "max_size": settings.cache_max_size}
+    from agentmesh.memory.verify import JudgeBound
+
+    return {"threshold": settings.cache_threshold, "ttl": settings.cache_ttl, "max_size": settings.cache_max_size,
+            "judge_bound": JudgeBound(error=settings.cache_model_check_error)}

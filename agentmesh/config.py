@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     cache_model_check: bool = Field(
         False, description="Before a cached answer is served, ask the configured model whether the two questions ask "
                            "the same thing (one short call, in the usage ledger); not with the embedded model.")
+    cache_model_check_error: float = Field(
+        0.02, ge=0, lt=1, description="With cache_model_check: the share of wrongly served hits accepted where the model "
+                                      "is no longer asked, once its verdicts bound it at 95% (0 asks every time).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")

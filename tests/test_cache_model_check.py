@@ -115,3 +115,87 @@ def test_a_judge_that_fails_teaches_the_cache_nothing(tmp_path, minilm):
         assert cache.last_refusals[0][1].startswith("the equivalence check could not run")  # asked, not learnt
     finally:
         cache.close()
+
+
+# -- vCache's bounded error: the judge's verdicts, pooled per scope, say where it need not be asked --
+
+def test_the_bound_is_clopper_pearsons_exact_upper_bound():
+    from agentmesh.memory.verify import JudgeBound
+
+    bound = JudgeBound(error=0.02, confidence=0.95)
+    assert bound.trusted_from([(0.99, True)] * 149) == 0.99  # 0.98^149 < 0.05
+    assert bound.trusted_from([(0.99, True)] * 148) > 1  # 0.98^148 > 0.05: not yet
+    assert bound.trusted_from([(0.99, True)] * 148 + [(0.995, False)]) > 1  # a refusal at the top: nowhere
+    # from 0.97 up, 300 verdicts with one refusal bound it below 2%; with 0.90 added, 40 refusals do not
+    verdicts = [(0.98, True)] * 299 + [(0.97, False)] + [(0.90, False)] * 40 + [(0.90, True)] * 60
+    assert bound.trusted_from(verdicts) == 0.97
+    assert JudgeBound(error=0).trusted_from([(0.99, True)] * 1000) > 1  # 0: always ask
+
+
+class CountingJudge:
+    """A judge that says yes, counting how often it is asked."""
+
+    judge = True
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def refuses(self, query: str, cached: str) -> str | None:
+        self.calls += 1
+        return None
+
+
+def _bounded_cache(kind, tmp_path, minilm, request, judge, **bound):
+    from agentmesh.memory.verify import JudgeBound
+
+    options = {"threshold": 0.5, "checks": [judge], "judge_bound": JudgeBound(**bound)}
+    if kind == "file":
+        from agentmesh.memory.cache import SemanticCache
+
+        return SemanticCache(tmp_path / "cache", minilm, **options)
+    from _net import REDIS_URL
+
+    from agentmesh.memory.redis_cache import RedisSemanticCache
+
+    return RedisSemanticCache(REDIS_URL, minilm, prefix=request.getfixturevalue("redis_prefix"), **options)
+
+
+@pytest.mark.parametrize("kind", ["file", "redis"])
+def test_once_the_verdicts_bound_the_error_the_judge_is_no_longer_asked_from_that_cosine_up(
+        kind, tmp_path, minilm, request):
+    """At 20% error and 50% confidence, four yeses bound it (0.8^4 < 0.5): the fifth lookup at
+    that cosine is served unasked, a question further away is still asked, and the verdicts
+    outlive the process (a file beside the scope's store, or Redis)."""
+    judge = CountingJudge()
+    cache = _bounded_cache(kind, tmp_path, minilm, request, judge, error=0.2, confidence=0.5, explore=0.0)
+    cached, close, further = "which company develops mixtral", "which company trains mixtral", "which firm trains mixtral models"
+    try:
+        cache.put(cached, "Mistral AI.", scope="s")
+        for n in range(1, 5):
+            assert cache.get(close, scope="s").answer == "Mistral AI." and judge.calls == n
+        assert cache.get(close, scope="s").answer == "Mistral AI." and judge.calls == 4  # served unasked
+        assert cache.info()["judge_trusted"] == 1 and cache.info()["judge_asked"] == 4
+    finally:
+        cache.close()
+    cache = _bounded_cache(kind, tmp_path, minilm, request, judge, error=0.2, confidence=0.5, explore=0.0)
+    try:
+        assert cache.get(close, scope="s") is not None and judge.calls == 4  # remembered
+        vectors = np.array(minilm.embed_documents([cached, close, further]))
+        assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] > 0.5  # the test's premise
+        assert cache.get(further, scope="s") is not None and judge.calls == 5  # below the bound: asked
+    finally:
+        cache.close()
+
+
+def test_a_share_of_the_trusted_hits_is_still_judged_and_zero_error_always_asks(tmp_path, minilm, request):
+    for bound, asked in (({"explore": 1.0}, 6), ({"error": 0.0}, 6), ({"explore": 0.0}, 4)):
+        judge = CountingJudge()
+        cache = _bounded_cache("file", tmp_path / str(bound), minilm, request, judge,
+                               **{"error": 0.2, "confidence": 0.5, **bound})
+        try:
+            cache.put("which company develops mixtral", "Mistral AI.", scope="s")
+            for _ in range(6):
+                assert cache.get("which company trains mixtral", scope="s") is not None
+        finally:
+            cache.close()
+        assert judge.calls == asked, bound

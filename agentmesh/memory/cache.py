@@ -46,7 +46,7 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, Judged, first_refusal
+from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, JudgeBound, Judged, first_refusal
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN"]
@@ -58,7 +58,7 @@ NEGATIVE_MARGIN = 0.01
 """A cached question marked wrong at cosine c is served again only above c + this."""
 CANDIDATES = 5
 """Entries tried per lookup, nearest first: the right one can be the second."""
-STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong")
+STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong", "judge_asked", "judge_trusted")
 NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nothing", "cannot", "can't", "don't", "doesn't",
                        "isn't", "aren't", "wasn't", "weren't", "won't", "shouldn't", "except", "neither", "nor"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -157,6 +157,9 @@ class _ScopeStore:
         self._reader.execute("PRAGMA query_only = 1")
         self._negatives_file = folder / "negatives.json"
         self.negatives: dict[str, float] = self._read_negatives()
+        self._verdicts_file = folder / "verdicts.json"
+        self.verdicts: list[tuple[float, bool]] = _read_json(self._verdicts_file, _verdict_list, [])
+        self._trusted: float | None = None
 
     def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float, str, str]]:
         """The ``k`` entries nearest ``vector``: (id, cosine, keyed question, payload JSON), nearest first."""
@@ -187,16 +190,21 @@ class _ScopeStore:
     def add_negative(self, cached_question: str, cosine: float) -> float:
         key = _norm_question(cached_question)
         self.negatives[key] = _raised_bar(self.negatives.get(key, 0.0), cosine)
-        tmp = self._negatives_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.negatives))
-        tmp.replace(self._negatives_file)
+        _write_json(self._negatives_file, self.negatives)
         return self.negatives[key]
 
     def _read_negatives(self) -> dict[str, float]:
-        try:
-            return {str(k): float(v) for k, v in json.loads(self._negatives_file.read_text()).items()}
-        except (OSError, ValueError, AttributeError):
-            return {}
+        return _read_json(self._negatives_file, lambda data: {str(k): float(v) for k, v in data.items()}, {})
+
+    def add_verdicts(self, verdicts: list[tuple[float, bool]], keep: int) -> None:
+        self.verdicts = [*self.verdicts, *verdicts][-keep:]
+        self._trusted = None
+        _write_json(self._verdicts_file, self.verdicts)
+
+    def trusted_from(self, bound: JudgeBound) -> float:
+        if self._trusted is None:  # recomputed only after new verdicts
+            self._trusted = bound.trusted_from(self.verdicts)
+        return self._trusted
 
     def __len__(self) -> int:
         return int(self._reader.execute("SELECT COUNT(*) FROM gptcache_question WHERE deleted = 0").fetchone()[0] or 0)
@@ -209,6 +217,23 @@ class _ScopeStore:
         except Exception:  # pragma: no cover - a half-built manager
             pass
         self.data = _Closed()  # closed once: a second close (clear, then exit) finds nothing to write
+
+
+def _read_json(path: Path, parse: Any, default: Any) -> Any:
+    try:
+        return parse(json.loads(path.read_text()))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return default
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)  # whole or not at all
+
+
+def _verdict_list(data: Any) -> list[tuple[float, bool]]:
+    return [(float(c), bool(same)) for c, same in data]
 
 
 class SemanticCache:
@@ -227,6 +252,7 @@ class SemanticCache:
         max_open_scopes: int = 4,
         checks: Sequence[CacheCheck] | None = None,
         candidates: int = CANDIDATES,
+        judge_bound: JudgeBound | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -240,12 +266,16 @@ class SemanticCache:
         self.stats = self._read_stats()
         self._pending = 0
         self._closed = False
-        self._init_checks(checks, candidates)
+        self._init_checks(checks, candidates, judge_bound)
         atexit.register(_close_at_exit, weakref.ref(self))  # faiss writes its index file on close
 
-    def _init_checks(self, checks: Sequence[CacheCheck] | None, candidates: int) -> None:
+    def _init_checks(self, checks: Sequence[CacheCheck] | None, candidates: int, judge_bound: JudgeBound | None) -> None:
         self.checks: list[CacheCheck] = list(checks) if checks is not None else [ContrastCheck()]
         self.candidates = max(1, candidates)
+        self.judge_bound = judge_bound or JudgeBound()
+        """When a judge (a check with ``judge = True``) need not be asked: see verify.JudgeBound."""
+        self.last_verdicts: list[tuple[float, bool]] = []
+        """(cosine, same) of the last lookup's judge verdicts: the backend keeps them for the bound."""
         self.last_refusals: list[tuple[str, str]] = []
         """(cached question, why it was not served) for the last lookup's candidates above the threshold."""
         self.last_judged: list[tuple[str, float]] = []
@@ -253,11 +283,16 @@ class SemanticCache:
         raises each entry's bar above that cosine, as a wrong mark does."""
 
     def _choose(self, question: str, candidates: Any, negatives: dict[str, float], checks: Sequence[CacheCheck],
-                load: Any) -> tuple[Any, float, dict[str, Any]] | None:
+                load: Any, trusted_from: Any = lambda bound: 2.0) -> tuple[Any, float, dict[str, Any]] | None:
         """The first of ``candidates`` ((id, cosine, cached question), nearest first) that may
         answer ``question``: above the threshold (and above what a wrong mark set for it),
-        through the guards and every check, not expired. ``load(id)`` gives its payload."""
-        self.last_refusals, self.last_judged = [], []
+        through the guards and every check, not expired. ``load(id)`` gives its payload;
+        ``trusted_from(bound)`` the cosine from which the scope's judge verdicts let a hit
+        through unasked."""
+        self.last_refusals, self.last_judged, self.last_verdicts = [], [], []
+        every = [*self.checks, *checks]
+        rules = [c for c in every if not getattr(c, "judge", False)]
+        judges = [c for c in every if getattr(c, "judge", False)]
         for entry_id, cosine, cached in candidates:
             if cosine < self.threshold:
                 break
@@ -268,7 +303,9 @@ class SemanticCache:
             elif self.guards and not _guards_pass(question, cached):
                 reason = "differs in numbers, negation, names or word order"
             else:
-                reason = first_refusal([*self.checks, *checks], question, cached) or ""
+                reason = first_refusal(rules, question, cached) or ""
+                if not reason and judges:
+                    reason = self._judged(judges, question, cached, cosine, trusted_from)
             if reason:
                 self.last_refusals.append((cached, reason))
                 if isinstance(reason, Judged):
@@ -279,6 +316,18 @@ class SemanticCache:
                 continue
             return entry_id, cosine, payload
         return None
+
+    def _judged(self, judges: list[CacheCheck], question: str, cached: str, cosine: float, trusted_from: Any) -> str:
+        """The judges' refusal, or "": asked unless the scope's verdicts so far bound the error of
+        a hit at this cosine (then served unasked)."""
+        if not self.judge_bound.ask(trusted_from(self.judge_bound), cosine, question, cached):
+            self._count("judge_trusted")
+            return ""
+        self._count("judge_asked")
+        reason = first_refusal(judges, question, cached) or ""
+        if not reason or isinstance(reason, Judged):  # a judge that failed gave no verdict
+            self.last_verdicts.append((cosine, not reason))
+        return reason
 
     def _store(self, scope: str) -> _ScopeStore:
         store = self._stores.pop(scope, None)
@@ -308,9 +357,12 @@ class SemanticCache:
             rows = {i: (keyed, raw) for i, _, keyed, raw in found}
             candidates = [(i, cosine, keyed.partition(SEPARATOR)[2]) for i, cosine, keyed, _ in found
                           if keyed.partition(SEPARATOR)[0] == scope]
-            chosen = self._choose(question, candidates, store.negatives, checks, lambda i: _payload(rows[i][1]))
+            chosen = self._choose(question, candidates, store.negatives, checks, lambda i: _payload(rows[i][1]),
+                                  store.trusted_from)
             for cached, cosine in self.last_judged:
                 store.add_negative(cached, cosine)
+            if self.last_verdicts:
+                store.add_verdicts(self.last_verdicts, self.judge_bound.keep)
             if chosen is not None:
                 store.touch(chosen[0])
             self._count("hits" if chosen else "refused" if self.last_refusals else "misses")

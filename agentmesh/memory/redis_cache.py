@@ -19,6 +19,7 @@ and ``<prefix>:scopes`` (the scopes) and ``<prefix>:stats`` (hits, misses, store
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -31,7 +32,7 @@ from agentmesh.errors import ConfigError
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, STAT_FIELDS, CacheHit, SemanticCache,
                                     _norm_question, _raised_bar)
-from agentmesh.memory.verify import CacheCheck
+from agentmesh.memory.verify import CacheCheck, JudgeBound
 
 __all__ = ["RedisSemanticCache"]
 
@@ -65,13 +66,13 @@ class RedisSemanticCache(SemanticCache):
     def __init__(self, url: str, embeddings: Embeddings, *, threshold: float = DEFAULT_THRESHOLD,
                  ttl: float | None = 7 * 24 * 3600, max_size: int = 10_000, guards: bool = True,
                  prefix: str = "agentmesh:cache", candidates: int = CANDIDATES,
-                 checks: Sequence[CacheCheck] | None = None) -> None:
+                 checks: Sequence[CacheCheck] | None = None, judge_bound: JudgeBound | None = None) -> None:
         try:
             import redis
         except ImportError:
             raise ConfigError("a Redis cache needs the redis package: pip install 'agentmesh[redis]'") from None
         self.url, self.prefix = url, prefix
-        self._init_checks(checks, candidates)
+        self._init_checks(checks, candidates, judge_bound)
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         try:
             self.client.ping()
@@ -141,9 +142,15 @@ class RedisSemanticCache(SemanticCache):
                     return None
                 return json.loads(raw)
 
-            chosen = self._choose(question, candidates, negatives, checks, load)
+            chosen = self._choose(question, candidates, negatives, checks, load, functools.cache(
+                lambda bound: bound.trusted_from(self._verdicts(scope))))  # read once per lookup, if a judge is asked
             for cached, cosine in self.last_judged:
                 self._raise_bar(scope, cached, cosine)
+            if self.last_verdicts:  # shared by every process, the newest kept
+                pipe = self.client.pipeline()
+                pipe.rpush(self._key(scope, "verdicts"), *(f"{c}:{int(same)}" for c, same in self.last_verdicts))
+                pipe.ltrim(self._key(scope, "verdicts"), -self.judge_bound.keep, -1)
+                pipe.execute()
             if chosen is None:
                 self._count("refused" if self.last_refusals else "misses")
                 return None
@@ -167,6 +174,10 @@ class RedisSemanticCache(SemanticCache):
                 self._scopes[hit.scope].drop(entry_id)
             self._count("marked_wrong")
         return need
+
+    def _verdicts(self, scope: str) -> list[tuple[float, bool]]:
+        raw = self.client.lrange(self._key(scope, "verdicts"), 0, -1)
+        return [(float(c), same == b"1") for c, _, same in (item.partition(b":") for item in raw)]
 
     def _raise_bar(self, scope: str, cached_question: str, cosine: float) -> float:
         """The cosine a question now needs to be served ``cached_question``'s entry: above

@@ -27,6 +27,8 @@ True
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
@@ -34,13 +36,15 @@ from typing import Any, Iterable, Protocol, Sequence
 from agentmesh.claims import HINTS, asked_fields
 
 __all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon", "DEFAULT_LEXICON",
-           "first_refusal", "EQUIVALENCE_PROMPT", "Judged"]
+           "first_refusal", "EQUIVALENCE_PROMPT", "Judged", "JudgeBound"]
 
 
 class CacheCheck(Protocol):
     """``refuses(query, cached)``: why the cached question's answer does not answer ``query``,
     or None when the two ask the same thing. Called only for candidates above the threshold.
-    A reason given as :class:`Judged` is remembered for the cached entry (see there)."""
+    A reason given as :class:`Judged` is remembered for the cached entry (see there). A check
+    with ``judge = True`` is costly (a model call): the cache asks it last, and only where its
+    past verdicts leave doubt (:class:`JudgeBound`)."""
 
     def refuses(self, query: str, cached: str) -> str | None: ...
 
@@ -51,6 +55,61 @@ class Judged(str):
     again only to a question closer to it than this one was, and the judge is not asked about
     the questions further away (vCache's per-entry threshold, learnt from the judge's verdicts;
     it only ever refuses more, never serves more). A failure of the judge is no judgment."""
+
+
+@dataclass(frozen=True)
+class JudgeBound:
+    """Where a judge need not be asked: vCache's bounded error, learnt from the judge's verdicts.
+
+    Every verdict is kept with the cosine of its pair, per scope. A hit at cosine ``c`` is
+    served without asking when, among the judged pairs at ``c`` or above, the share the judge
+    refused is at most ``error`` with ``confidence`` (Clopper-Pearson's exact upper bound: with
+    no refusal at all, ``error=0.02`` at 95% needs 149 verdicts). Below that cosine, and for a
+    share ``explore`` of the hits above it (chosen by hashing the pair, so the same pair gets the
+    same treatment), the judge is asked, so the bound keeps being tested on fresh verdicts.
+    ``error=0`` asks every time. Pooled per scope rather than per entry as vCache does: an entry
+    is rarely looked up often enough to bound its own error, and a scope is one model, prompt
+    and graph. The judge's "no" still raises the refused entry's own bar (:class:`Judged`)."""
+
+    error: float = 0.02
+    confidence: float = 0.95
+    explore: float = 0.1
+    keep: int = 2000
+    """Verdicts kept per scope, newest last."""
+
+    def trusted_from(self, verdicts: Sequence[tuple[float, bool]]) -> float:
+        """The lowest cosine from which hits are served unasked (above 1 when there is none)."""
+        if self.error <= 0:
+            return 2.0
+        trusted, n, refused = 2.0, 0, 0
+        ordered = sorted(verdicts, reverse=True)
+        for i, (cosine, same) in enumerate(ordered):
+            n += 1
+            refused += not same
+            if i + 1 < len(ordered) and ordered[i + 1][0] == cosine:
+                continue  # every verdict at this cosine counts before it is judged
+            if _binomial_cdf(refused, n, self.error) <= 1 - self.confidence:
+                trusted = cosine  # the upper bound on the refused share, from here up, is below error
+        return trusted
+
+    def ask(self, trusted_from: float, cosine: float, query: str, cached: str) -> bool:
+        """Whether to ask the judge about this pair, given :meth:`trusted_from` of the scope's verdicts."""
+        if cosine < trusted_from:
+            return True
+        digest = hashlib.blake2b(f"{query}\x1f{cached}".encode(), digest_size=4).digest()
+        return int.from_bytes(digest, "big") / 2**32 < self.explore
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p): at most ``k`` refusals in ``n`` verdicts if the true share were ``p``."""
+    if k >= n * p:  # the upper bound is never below the share seen: no need to sum
+        return 1.0
+    term = math.exp(n * math.log1p(-p))
+    total, ratio = term, p / (1 - p)
+    for i in range(k):
+        term *= (n - i) / (i + 1) * ratio
+        total += term
+    return min(1.0, total)
 
 
 def _groups(*groups: str) -> list[frozenset[str]]:
@@ -208,6 +267,9 @@ class ModelEquivalenceCheck:
     (a :class:`~agentmesh.models.routed.UsageLedger`) as thread ``cache-check`` with its tokens,
     ``cost(input, output)`` and latency. Any failure, or a reply that is not a clear yes,
     refuses the hit: a wasted run costs less than a wrong answer."""
+
+    judge = True
+    """Costly: the cache asks it last, and only where its past verdicts leave doubt (JudgeBound)."""
 
     def __init__(self, model: Any, *, ledger: Any = None, name: str = "", cost: Any = None, memo: int = 4096) -> None:
         self.model, self.ledger, self.name, self.cost = model, ledger, name or type(model).__name__, cost
