@@ -264,7 +264,7 @@ def main() -> None:
             return Judged("the judge: different") if self.learnt else "the judge: different"
 
     print(f"\nWith a judge (an oracle from the labels) as the last check: asked every time, its 'no' learnt per entry, "
-          f"and its verdicts bounding where it is asked")
+          "and its verdicts bounding where it is asked")
     print(f"{'set':<31}{'thr.':>5}  {'judge':<22}{'precision':>10}{'recall':>8}{'wrong/1k':>10}{'judge calls/1k':>16}")
     for set_name, pairs in sets:
         same = Same(pairs, intents if pairs is own else None)
