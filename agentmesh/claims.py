@@ -30,7 +30,8 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER"]
+           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
+           "worked_out"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -565,6 +566,42 @@ def unworked(question: str, items: Sequence[Evidence]) -> str:
         if e.kind == "fact" and what[:4] in e.text.split(":", 1)[0].lower():
             return ""
     return what
+
+
+_SHARE = re.compile(r"\b(share|percentage|percent|fraction|proportion)\b", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def worked_out(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The share a question asks for, worked out by arithmetic from two facts of one node it
+    names: a part and the whole it is part of, their names the same but for the part's
+    qualifier and in the same unit ("active parameters (billions): 12.9" of "parameters
+    (billions): 46.7" is 27.6%), each word of the part's name in the question. None when no
+    such pair, or more than one, is there: the framework works out the share, not the model,
+    and only when the evidence leaves no choice of what to divide by what."""
+    if not _SHARE.search(question):
+        return None
+    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
+    q_stems = _stems(question)
+    numbers: dict[str, list[tuple[str, frozenset[str], str, float, Evidence]]] = {}
+    for e in evidence:
+        if e.kind != "fact" or ":" not in e.text or not e.subject:
+            continue
+        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
+        if len(subject_words & q_words) / len(subject_words) < 0.6:
+            continue  # a node the question does not name
+        name, _, value = (part.strip() for part in e.text.partition(":"))
+        if not _PLAIN_NUMBER.match(value):
+            continue
+        words, unit = name.partition("(")[0], name.partition("(")[2]
+        numbers.setdefault(e.source, []).append((name, frozenset(_stems(words)), unit, float(value), e))
+    pairs = [(part, whole) for facts in numbers.values() for part in facts for whole in facts
+             if whole[1] < part[1] and part[2] == whole[2] and part[1] <= q_stems and 0 < part[3] <= whole[3]]
+    if len(pairs) != 1:
+        return None
+    (part_name, _, _, part, e), (whole_name, _, _, whole, _) = pairs[0]
+    text = f"{part_name} as a share of {whole_name}: {part:g} / {whole:g} = {100 * part / whole:.1f}%"
+    return Evidence(id="w0", kind="output", text=text, subject=e.subject, source=e.source)  # the node it is worked out from
 
 
 _SECOND_ASK = re.compile(r"(?:,\s*|\s)and\s+((?:under |in |by |since )?(?:who|whom|whose|when|which|what|where|how)\b.*)",

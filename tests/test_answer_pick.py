@@ -17,7 +17,7 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh.claims import (ANSWER_TOOL, DERIVED_HEADER, NOT_FOUND, PARTIAL_HEADER, Claim, ClaimChecker, Evidence, quotable,
-                              uncovered, unworked)
+                              uncovered, unworked, worked_out)
 from agentmesh.config import Settings
 from agentmesh.graphs.agent import build_agent_graph, run_evidence
 from agentmesh.models.json_tools import JsonToolCallingModel
@@ -299,20 +299,61 @@ ACTIVE = "Mixtral 8x7B Instruct - active parameters (billions): 12.9"
 TOTAL = "Mixtral 8x7B Instruct - parameters (billions): 46.7"
 
 
-def test_the_parts_of_a_share_are_shown_as_evidence_not_as_the_share():
-    """Two true facts are not the share the question asks for: shown as the answer they would
-    pass for one (eval.jsonl counted it as wrong, shown as fact). They are shown as evidence."""
+def test_a_share_is_worked_out_from_the_part_and_the_whole_by_the_framework():
+    """The model picks the two facts; the arithmetic is agentmesh's, and its result is evidence
+    the claim check reads, cited to the node it is worked out from."""
     question = "What share of Mixtral 8x7B Instruct's parameters is active per token?"
     model = FakeToolChatModel(responses=[pick(ACTIVE, TOTAL)])
+    state = ask(graph(model, nodes=(SIZES,)), question)
+    assert state["stop_reason"] == "answered"
+    assert state["answer"] == ("Mixtral 8x7B Instruct — active parameters (billions) as a share of parameters (billions): "
+                               "12.9 / 46.7 = 27.6%")
+    assert [c["ref"] for c in state["citations"]] == [MIXTRAL["uri"]]
+    assert state["claims"] and all(c["status"] == "supported" for c in state["claims"])
+    assert state["messages"][-1].text == state["answer"]
+
+
+def test_the_parts_of_a_share_that_cannot_be_worked_out_are_shown_as_evidence_not_as_the_share():
+    """Two true facts are not the share the question asks for: shown as the answer they would
+    pass for one (eval.jsonl counted it as wrong, shown as fact). Where no part and whole of
+    one node fit the question, nothing is divided: they are shown as evidence."""
+    question = "What share of Mixtral 8x7B Instruct's parameters is in its context window?"
+    window = "Mixtral 8x7B Instruct - context window (tokens): 32768"
+    model = FakeToolChatModel(responses=[pick(window, TOTAL)])
     state = ask(graph(model, nodes=(SIZES,)), question)
     assert state["stop_reason"] == "evidence_only"
     lines = state["answer"].splitlines()
     assert lines[0] == DERIVED_HEADER.format(what="share")
-    assert lines[1:] == [f"- Mixtral 8x7B Instruct — active parameters (billions): 12.9 <{MIXTRAL['uri']}>",
-                         f"- Mixtral 8x7B Instruct — parameters (billions): 46.7 <{MIXTRAL['uri']}>"]
+    assert f"- Mixtral 8x7B Instruct — parameters (billions): 46.7 <{MIXTRAL['uri']}>" in lines[1:]
+    assert not any("%" in line for line in lines)
     assert [c["ref"] for c in state["citations"]] == [MIXTRAL["uri"]]
     assert state["claims"] and all(c["status"] == "supported" for c in state["claims"])
-    assert state["messages"][-1].text == state["answer"]
+
+
+@pytest.mark.parametrize("question,facts,expected", [
+    ("What share of Mixtral 8x7B Instruct's parameters is active?", ["active parameters (billions): 12.9", "parameters (billions): 46.7"],
+     "active parameters (billions) as a share of parameters (billions): 12.9 / 46.7 = 27.6%"),
+    # the part's qualifier must be asked; units must agree; a part is no larger than its whole
+    ("What share of Mixtral 8x7B Instruct's parameters is open?", ["active parameters (billions): 12.9", "parameters (billions): 46.7"], None),
+    ("What share of Mixtral 8x7B Instruct's parameters is active?", ["active parameters (millions): 12.9", "parameters (billions): 46.7"], None),
+    ("What share of Mixtral 8x7B Instruct's parameters is active?", ["active parameters (billions): 99", "parameters (billions): 46.7"], None),
+    # a qualifier the question does not say is another part; two parts that disagree leave no choice
+    ("What share of Mixtral 8x7B Instruct's parameters is active?",
+     ["active parameters (billions): 12.9", "parameters (billions): 46.7", "active expert parameters (billions): 2"],
+     "active parameters (billions) as a share of parameters (billions): 12.9 / 46.7 = 27.6%"),
+    ("What share of Mixtral 8x7B Instruct's parameters is active?",
+     ["active parameters (billions): 12.9", "parameters (billions): 46.7", "active parameters (billions): 13"], None),
+    ("What is Mixtral 8x7B Instruct's parameter count?", ["active parameters (billions): 12.9", "parameters (billions): 46.7"], None),
+])
+def test_a_share_needs_one_part_and_its_whole(question, facts, expected):
+    items = [Evidence(id=f"f{i}", kind="fact", text=t, source=MIXTRAL["uri"], subject="Mixtral 8x7B Instruct")
+             for i, t in enumerate(facts)]
+    worked = worked_out(question, items)
+    assert (worked.text if worked else None) == expected
+    if worked:
+        assert worked.kind == "output" and worked.source == MIXTRAL["uri"]
+    other = [e.model_copy(update={"subject": "Phi-2", "source": PHI["uri"]}) for e in items]
+    assert worked_out(question, other) is None  # a node the question does not name
 
 
 @pytest.mark.parametrize("question,what", [

@@ -59,6 +59,7 @@ from agentmesh.claims import (
     picks_for,
     unworked,
     unworked_answer,
+    worked_out,
     uncovered,
     PARTIAL_HEADER,
     quotable,
@@ -577,9 +578,15 @@ def build_agent_graph(
             if chosen:  # what else the question asks of the things it names, if the model left it out
                 chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
             stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))
-            if chosen and (what := unworked(question, chosen)):  # the parts of a share, not the share: shown as evidence
-                stop = "evidence_only"
-                text = unworked_answer(what, chosen)
+            if chosen and (what := unworked(question, chosen)):
+                worked = worked_out(question, chosen) or worked_out(question, evidence)
+                if worked is not None:  # the share, by arithmetic on two facts: the framework's, not the model's
+                    evidence = [*evidence, worked]
+                    chosen = [worked]
+                    text = picked_answer(chosen)
+                else:  # the parts of a share, not the share: shown as evidence
+                    stop = "evidence_only"
+                    text = unworked_answer(what, chosen)
             elif chosen and (what := uncovered(question, chosen)):  # half an answer is shown as such
                 stop = "evidence_only"
                 text = unworked_answer(what, chosen, PARTIAL_HEADER)
