@@ -128,3 +128,111 @@ def test_the_history_budget_never_folds_away_the_strict_checks_note():
     assert sent[0][-2:] == [history[-1], note]  # the question and the note, both kept
     assert request.updates == {"summary": "(2 earlier messages left out) (2 earlier messages left out) "
                                           "(2 earlier messages left out)", "summarized_turns": 3}
+
+
+# -- the answer step ---------------------------------------------------------------------------
+
+from dataclasses import replace  # noqa: E402
+
+from langchain_core.messages import HumanMessage  # noqa: E402
+
+from agentmesh.claims import ClaimChecker  # noqa: E402
+from agentmesh.graphs.agent import build_agent_graph  # noqa: E402
+from agentmesh.graphs.middleware import ClaimCheckStep  # noqa: E402
+from tests.test_claims import LABELS, MIXTRAL, NODE_URIS, PHI  # noqa: E402
+
+
+def _graph(answers, middleware, policy="strict", check=True):
+    model = FakeToolChatModel(responses=list(answers))
+    compiled = build_agent_graph(model, [], retrieve=lambda q: [dict(n) for n in (MIXTRAL, PHI)],
+                                 is_node=lambda uri: uri in NODE_URIS, check_answer=ClaimChecker(LABELS) if check else None,
+                                 answer_policy=policy, checkpointer=InMemorySaver(), middleware=middleware,
+                                 searched="the knowledge graph")
+    return compiled, model
+
+
+def _ask(compiled, question):
+    return compiled.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": "t"}})
+
+
+class Embellish(Middleware):
+    """A hook that adds a claim of its own to every answer."""
+
+    def __init__(self, extra):
+        self.extra, self.seen = extra, []
+
+    def wrap_answer(self, request, handler):
+        self.seen.append((request.text, request.stop_reason, len(request.evidence)))
+        answer = handler(request)
+        return replace(answer, text=f"{answer.text} {self.extra}")
+
+
+def test_an_answer_hook_rewrites_what_is_shown_and_sees_the_runs_evidence():
+    hook = Embellish("(Source: our model handbook.)")
+    compiled, _ = _graph([AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")], [hook], policy="flag")
+    state = _ask(compiled, "Who develops Mixtral 8x7B Instruct?")
+    assert state["answer"] == "Mixtral 8x7B Instruct is developed by Mistral AI. (Source: our model handbook.)"
+    assert state["stop_reason"] == "answered" and not [c for c in state["claims"] if c["status"] == "unsupported"]
+    assert hook.seen[0][:2] == ("Mixtral 8x7B Instruct is developed by Mistral AI.", "answered") and hook.seen[0][2] > 5
+    assert state["messages"][-1].text == state["answer"]  # the thread keeps what was shown
+
+
+def test_an_answer_a_hook_rewrites_is_checked_like_the_models_own():
+    """The claim check is the outermost answer step: a hook's invented number is never shown as
+    fact under strict (the model is asked again once, then the evidence answer replaces it)."""
+    hook = Embellish("Its context window is 200K tokens.")
+    compiled, model = _graph([AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")], [hook])
+    state = _ask(compiled, "Who develops Mixtral 8x7B Instruct?")
+    assert len(model.calls) == 2 and "'Mixtral 8x7B Instruct: 200K'" in model.calls[1][-1].text
+    assert "200K" not in state["answer"] and state["stop_reason"] == "evidence_only"
+    assert "developer: Mistral AI" in state["answer"]
+    assert not any("200K" in m.text for m in state["messages"])
+    # flagged, not hidden, under flag
+    compiled, _ = _graph([AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")], [Embellish("It reads 200K tokens.")],
+                         policy="flag")
+    state = _ask(compiled, "Who develops Mixtral 8x7B Instruct?")
+    assert "200K" in state["answer"] and any("200K" in c["text"] and c["status"] == "unsupported" for c in state["claims"])
+
+
+def test_an_answer_hook_may_ask_the_model_again_once_per_turn():
+    class OneSentence(Middleware):
+        def __init__(self):
+            self.asked = []
+
+        def wrap_answer(self, request, handler):
+            answer = handler(request)
+            self.asked.append(request.may_retry)
+            if answer.text.count(".") > 1 and request.may_retry:
+                return replace(answer, retry="Answer in one sentence.")
+            return answer
+
+    hook = OneSentence()
+    compiled, model = _graph([AIMessage("Mistral AI. It is in Paris. It was founded in 2023."),
+                              AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")], [hook], policy="flag")
+    state = _ask(compiled, "Who develops Mixtral 8x7B Instruct?")
+    assert state["answer"] == "Mixtral 8x7B Instruct is developed by Mistral AI."
+    assert model.calls[1][-1] == HumanMessage("Answer in one sentence.") and hook.asked == [True, False]
+    assert [m.text for m in state["messages"] if isinstance(m, AIMessage)] == [state["answer"]]
+    assert not any(m.text == "Answer in one sentence." for m in state["messages"])
+    # a hook that always asks gets one retry: the second answer is shown as it is
+    compiled, model = _graph([AIMessage("A. B. C.")], [OneSentence()], policy="flag", check=False)
+    assert _ask(compiled, "Who develops Mixtral 8x7B Instruct?")["answer"] == "A. B. C." and len(model.calls) == 2
+
+
+def test_the_claim_check_is_a_step_you_can_replace_with_your_own():
+    class NoPrices:
+        """An AnswerCheck of one's own: any price is unsupported."""
+
+        def check(self, answer, evidence):
+            from agentmesh.claims import Claim
+            return [Claim(text=w, kind="number", status="unsupported") for w in answer.split() if w.startswith("$")]
+
+    compiled, model = _graph([AIMessage("Mixtral 8x7B Instruct costs $2.")], [ClaimCheckStep(NoPrices(), "strict", "our price list")],
+                             check=False)
+    state = _ask(compiled, "What does Mixtral 8x7B Instruct cost?")
+    assert len(model.calls) == 2 and "'$2.'" in model.calls[1][-1].text
+    assert state["stop_reason"] == "evidence_only" and "$2" not in state["answer"]
+    assert "Mixtral 8x7B Instruct — " in state["answer"]  # what the evidence says of the thing asked about
+    compiled, _ = _graph([AIMessage("Claude 2.1 costs $8.")], [ClaimCheckStep(NoPrices(), "strict", "our price list")], check=False)
+    state = _ask(compiled, "What does Claude 2.1 cost?")
+    assert state["stop_reason"] == "not_found" and state["answer"] == "I could not find that in our price list."

@@ -39,8 +39,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agentmesh.graphs.middleware import (HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
-                                         ToolRequest, chain_model_call, chain_tool_call, narrowing)
+from agentmesh.graphs.middleware import (ANSWER_POLICIES, Answer, AnswerRequest, ClaimCheckStep, HistoryBudget,
+                                         Middleware, ModelRequest, NarrowedTools, QuestionGuard, ToolRequest, chain_answer,
+                                         chain_model_call, chain_tool_call, evidence_citations, narrowing)
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -48,10 +49,8 @@ from agentmesh.claims import (
     ANSWER_TOOL,
     NOT_FOUND,
     AnswerCheck,
-    Claim,
     Evidence,
     cut_repetition,
-    evidence_answer,
     picked,
     answerable,
     complete,
@@ -66,7 +65,6 @@ from agentmesh.claims import (
     tool_source,
 )
 from agentmesh.prompts import (
-    CHECK_RETRY_PROMPT,
     DATA_BLOCK,
     DECLINED_OBSERVATION,
     ERROR_BUDGET_MESSAGE,
@@ -124,7 +122,6 @@ def mark_as_data(message: AnyMessage) -> AnyMessage:
     return message.model_copy(update={"content": DATA_BLOCK.format(content=escape_data(message.content))})
 
 
-ANSWER_POLICIES = ("strict", "flag", "off")
 ANSWER_STYLES = ("free", "pick")
 
 
@@ -220,24 +217,6 @@ def _parse_node(line: str) -> tuple[str, str, str, list[str]] | None:
         facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
     label, _, description = rest.partition(": ")
     return match["uri"], label.strip(), description.strip(), facts
-
-
-def _unverified_claim(uri: str) -> Claim:
-    return Claim(text=uri, kind="entity", status="unsupported")
-
-
-def _evidence_citations(evidence: Sequence[Evidence], text: str) -> list[dict[str, Any]]:
-    """The nodes and queries an evidence answer quotes."""
-    cited: dict[tuple[str, str], dict[str, Any]] = {}
-    for e in evidence:
-        if e.kind == "question" or e.text not in text:
-            continue
-        if e.source.startswith("http"):
-            cited.setdefault(("node", e.source), {"kind": "node", "ref": e.source, "detail": e.subject, "verified": True})
-        elif e.source.startswith(("sql:", "sparql:")):
-            kind, _, query = e.source.partition(": ")
-            cited.setdefault((kind, query), {"kind": kind, "ref": kind, "detail": query})
-    return list(cited.values())
 
 
 def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
@@ -379,8 +358,9 @@ def build_agent_graph(
     so a small model cannot put an invented value into it. In pick mode the model must call a
     tool or pick; after tool results (and on a strict retry) it may only pick.
 
-    ``middleware``: hooks around each model call and each tool call (agentmesh.graphs.middleware),
-    the first outermost; they add no graph node."""
+    ``middleware``: hooks around each model call, each tool call and the answer
+    (agentmesh.graphs.middleware), the first outermost; they add no graph node. The claim check
+    is the built-in answer hook :class:`~agentmesh.graphs.middleware.ClaimCheckStep`, outside yours."""
     if answer_policy not in ANSWER_POLICIES:
         raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {answer_policy!r}")
     if answer_style not in ANSWER_STYLES:
@@ -436,7 +416,7 @@ def build_agent_graph(
         history = repair_tool_pairs(state["messages"])
         offered = [tools_by_name[n] for n in state.get("tools", [])]
         feedback = state.get("check_feedback", "")
-        retry = [HumanMessage(CHECK_RETRY_PROMPT.format(claims=feedback))] if feedback else []
+        retry = [HumanMessage(feedback)] if feedback else []  # the answer step's note (the claims that failed)
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         prompt = [system, *history, *retry]
         choice = None
@@ -564,13 +544,12 @@ def build_agent_graph(
     def after_tools(state: AgentState) -> str:
         return "answer" if state.get("tool_errors", 0) > max_tool_errors else "act"
 
-    def answer(state: AgentState) -> dict[str, Any]:
+    def answer(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         messages = state["messages"]
         last = messages[-1]
         new_messages: list[AnyMessage] = []
         pick = _pick_call(last)
-        checks = check_answer is not None and answer_policy != "off"
-        evidence = run_evidence(state) if pick is not None or checks else []  # once, for the pick and the check
+        evidence = run_evidence(state) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
             question = state.get("question", "")
@@ -612,15 +591,42 @@ def build_agent_graph(
                 new_messages.append(AIMessage(text, id=last.id, response_metadata=last.response_metadata))
         if stop != "answered" and pick is None:
             new_messages.append(AIMessage(text, response_metadata={"stop_reason": stop}))
-        candidates = []
-        for node in state.get("grounding", []):
-            candidates.append({"kind": "node", "ref": node["uri"], "detail": node["label"]})
-            candidates += [{"kind": "node", "ref": uri, "detail": label} for uri, label in node.get("links", [])]
-        candidates += state.get("evidence", [])
-        mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
-        if pick is not None:  # what it quotes, exactly
-            citations = _evidence_citations(evidence, text) if stop in ("answered", "evidence_only") else []
+        run = runtime.context if isinstance(runtime.context, RunContext) else None
+        own = isinstance(last, AIMessage) and bool(last.id)  # the model's message carries the answer: it can be replaced
+        may_retry = own and state.get("check_retries", 0) < 1 and state.get("steps", 0) < max_steps
+        request = AnswerRequest(text, stop, evidence, state, run, picked=pick is not None, may_retry=may_retry)
+        result = answer_call(request)
+        if result.retry and may_retry:  # not shown: the model answers again, told why
+            return Command(goto="act", update={"check_retries": state.get("check_retries", 0) + 1, "check_feedback": result.retry,
+                                               "messages": [RemoveMessage(id=last.id)]})
+        if result.text != text:  # a step replaced the answer: the thread keeps what is shown
+            shown = AIMessage(result.text, response_metadata={"stop_reason": result.stop_reason})
+            if own and stop == "answered":
+                new_messages = [RemoveMessage(id=last.id), shown]
+            elif new_messages and isinstance(new_messages[-1], AIMessage) and not new_messages[-1].tool_calls:
+                new_messages = [*new_messages[:-1], new_messages[-1].model_copy(update={
+                    "content": result.text,
+                    "response_metadata": {**new_messages[-1].response_metadata, "stop_reason": result.stop_reason}})]
+            else:
+                new_messages = [*new_messages, shown]
+        update = {"answer": result.text, "stop_reason": result.stop_reason, "citations": result.citations,
+                  "unverified": result.unverified, "messages": new_messages, "claims": [c.model_dump() for c in result.claims]}
+        remember(state, update)
+        return Command(goto=END, update=update)
+
+    def cite(request: AnswerRequest) -> Answer:
+        """The innermost answer step: the citations of the text as it stands, and the URIs it
+        cites or writes that are no node of the graph."""
+        text, stop, state = request.text, request.stop_reason, request.state
+        if request.picked:  # what it quotes, exactly
+            citations = evidence_citations(request.evidence, text) if stop in ("answered", "evidence_only") else []
         else:
+            candidates = []
+            for node in state.get("grounding", []):
+                candidates.append({"kind": "node", "ref": node["uri"], "detail": node["label"]})
+                candidates += [{"kind": "node", "ref": uri, "detail": label} for uri, label in node.get("links", [])]
+            candidates += state.get("evidence", [])
+            mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
             citations = _merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
         if is_node is not None:
@@ -633,31 +639,12 @@ def build_agent_graph(
             for uri in dict.fromkeys(m.rstrip(".,;") for m in _URI_IN_TEXT.findall(text)):
                 if uri not in cited and not is_node(uri):
                     unverified.append(uri)
-        update = {"answer": text, "stop_reason": stop, "citations": citations, "unverified": unverified,
-                  "messages": new_messages, "claims": []}
-        if stop == "evidence_only" and pick is not None and checks:  # quotes, checked; they claim no answer
-            update["claims"] = [c.model_dump() for c in check_answer.check(text, evidence) if c.kind != "answer"]
-        if stop == "answered" and checks and text.strip():
-            claims = check_answer.check(text, evidence)
-            claims += [_unverified_claim(uri) for uri in unverified]  # a cited URI that is no node: invented
-            failed = [c for c in claims if c.status == "unsupported"]
-            update["claims"] = [c.model_dump() for c in claims]
-            if failed and answer_policy == "strict" and isinstance(last, AIMessage) and last.id:
-                if state.get("check_retries", 0) < 1 and state.get("steps", 0) < max_steps:
-                    listed = "; ".join(dict.fromkeys(f"'{c.text}'" for c in failed))
-                    return Command(goto="act", update={"check_retries": 1, "check_feedback": listed,
-                                                       "messages": [RemoveMessage(id=last.id)]})
-                fallback = evidence_answer(state.get("question", ""), evidence, searched)
-                stop = "not_found" if fallback == NOT_FOUND.format(searched=searched) else "evidence_only"
-                # the fallback quotes evidence and says it is no answer: its quotes are checked,
-                # but "names nothing beyond the question" is not held against it
-                quoted = [c.model_dump() for c in check_answer.check(fallback, evidence) if c.kind != "answer"]
-                update.update(answer=fallback, stop_reason=stop, citations=_evidence_citations(evidence, fallback),
-                              unverified=[], claims=quoted,
-                              messages=[RemoveMessage(id=last.id),
-                                        AIMessage(fallback, response_metadata={"stop_reason": stop})])
-        remember(state, update)
-        return Command(goto=END, update=update)
+        return Answer(text, stop, citations=citations, unverified=unverified)
+
+    # the claim check outermost: an answer your hooks rewrite is checked like the model's
+    checking = [ClaimCheckStep(check_answer, answer_policy, searched)] if check_answer is not None and answer_policy != "off" else []
+    answer_call = chain_answer([*checking, *middleware], cite)
+    answer_hooks = bool(checking) or any(type(m).wrap_answer is not Middleware.wrap_answer for m in middleware)
 
     builder = StateGraph(AgentState, context_schema=RunContext)
     builder.add_node("ground", ground, destinations=("act", END))

@@ -1,4 +1,4 @@
-"""Middleware: your own step around each model call and each tool call, without forking the graph.
+"""Middleware: your own step around each model call, each tool call and the answer, without forking the graph.
 
 In the spirit of LangChain's ``create_agent`` middleware: a hook receives the request and the
 ``handler`` that carries it out (the next hook, or the graph's own call), and returns the result.
@@ -17,6 +17,17 @@ runs outside your hooks, so they see the history as the model will; the tools' o
 and guards (:class:`NarrowedTools`, :class:`QuestionGuard`) run inside them. A tool call's hooks
 run after approval. Whatever a hook returns, secrets are scrubbed from tool results, and every
 tool result reaches the model marked as data, those a hook adds included.
+
+``wrap_answer`` sees the answer a run arrived at before anyone does (:class:`AnswerRequest`:
+its text, why the run stopped, this run's evidence) and returns the :class:`Answer` to show,
+or asks the model once more (``Answer(retry=note)``). The claim check is such a step
+(:class:`ClaimCheckStep`), and the outermost one: an answer a hook rewrites is checked like the
+model's own, so no hook can show an unsupported claim as fact under ``strict``.
+
+>>> class Signed(Middleware):
+...     def wrap_answer(self, request, handler):
+...         answer = handler(request)
+...         return replace(answer, text=answer.text + " (from our handbook)")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -28,11 +39,13 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolM
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 
+from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, evidence_answer
 from agentmesh.graphs.history import Summarizer, fit_history
+from agentmesh.prompts import CHECK_RETRY_PROMPT
 from agentmesh.records import RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "chain_model_call", "chain_tool_call", "QuestionGuard", "NarrowedTools",
-           "HistoryBudget", "narrowing"]
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "AnswerRequest", "Answer", "chain_model_call", "chain_tool_call",
+           "chain_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep", "narrowing", "evidence_citations"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +81,44 @@ class ToolRequest:
         return replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class AnswerRequest:
+    """The answer a run has arrived at, before anyone sees it."""
+
+    text: str
+    stop_reason: str
+    """"answered", "not_found", "evidence_only", "step_limit" or "error_budget"."""
+    evidence: list[Evidence] = field(repr=False)
+    """This run's evidence items (grounding facts, tool rows and outputs, the question)."""
+    state: dict[str, Any] = field(repr=False)
+    run: RunContext | None = None
+    picked: bool = False
+    """The text quotes evidence lines the model picked (``answer_style = "pick"``): it cites exactly those."""
+    may_retry: bool = False
+    """The model may still be asked again this turn (``Answer(retry=...)``): once, within the step limit."""
+
+    def override(self, **changes: Any) -> "AnswerRequest":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What is shown: the text, why the run stopped, its citations and its checked claims."""
+
+    text: str
+    stop_reason: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    unverified: list[str] = field(default_factory=list)
+    """Cited or written URIs that are no node of the knowledge graph."""
+    claims: list[Claim] = field(default_factory=list)
+    retry: str = ""
+    """Not shown: the model is asked again with this note as the last message. Honoured only
+    when the request's ``may_retry``; otherwise the answer is shown as it is."""
+
+
 ModelHandler = Callable[[ModelRequest], AIMessage]
 ToolHandler = Callable[[ToolRequest], ToolMessage]
+AnswerHandler = Callable[[AnswerRequest], Answer]
 
 
 class Middleware:
@@ -79,6 +128,9 @@ class Middleware:
         return handler(request)
 
     def wrap_tool_call(self, request: ToolRequest, handler: ToolHandler) -> ToolMessage:
+        return handler(request)
+
+    def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
         return handler(request)
 
 
@@ -93,6 +145,13 @@ def chain_tool_call(middleware: Sequence[Middleware], call: ToolHandler) -> Tool
     """``call`` wrapped by each middleware's ``wrap_tool_call``, the first one outermost."""
     for hook in reversed([m for m in middleware if type(m).wrap_tool_call is not Middleware.wrap_tool_call]):
         call = _bind(hook.wrap_tool_call, call)
+    return call
+
+
+def chain_answer(middleware: Sequence[Middleware], call: AnswerHandler) -> AnswerHandler:
+    """``call`` wrapped by each middleware's ``wrap_answer``, the first one outermost."""
+    for hook in reversed([m for m in middleware if type(m).wrap_answer is not Middleware.wrap_answer]):
+        call = _bind(hook.wrap_answer, call)
     return call
 
 
@@ -171,3 +230,62 @@ class HistoryBudget(Middleware):
                                              summarize=self.summarize)
         request.updates.update(summary=summary, summarized_turns=turns)
         return handler(request.override(messages=[*system, *fitted, *note]))
+
+
+def evidence_citations(evidence: Sequence[Evidence], text: str) -> list[dict[str, Any]]:
+    """The nodes and queries whose evidence lines ``text`` quotes."""
+    cited: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in evidence:
+        if e.kind == "question" or e.text not in text:
+            continue
+        if e.source.startswith("http"):
+            cited.setdefault(("node", e.source), {"kind": "node", "ref": e.source, "detail": e.subject, "verified": True})
+        elif e.source.startswith(("sql:", "sparql:")):
+            kind, _, query = e.source.partition(": ")
+            cited.setdefault((kind, query), {"kind": kind, "ref": kind, "detail": query})
+    return list(cited.values())
+
+
+ANSWER_POLICIES = ("strict", "flag", "off")
+
+
+class ClaimCheckStep(Middleware):
+    """The built-in answer step: the answer's claims checked against this run's evidence by
+    ``check`` (agentmesh.claims.ClaimChecker, or any ``AnswerCheck`` of agentmesh.ports).
+
+    ``policy``: ``flag`` records the claims (unsupported ones are shown as such); ``strict``
+    never shows an unsupported claim as fact: the model is asked once more, told which claims
+    failed, then the answer is replaced by the evidence lines that match the question, or by
+    "I could not find that" naming ``searched``; ``off`` checks nothing. An evidence answer's
+    quotes are checked too, but not held to answering the question.
+
+    ``build_agent_graph(check_answer=..., answer_policy=...)`` puts it outermost, so an answer
+    your hooks rewrite is checked like the model's."""
+
+    def __init__(self, check: AnswerCheck, policy: str = "flag", searched: str = "the knowledge graph or the tools' results") -> None:
+        if policy not in ANSWER_POLICIES:
+            raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {policy!r}")
+        self.check, self.policy, self.searched = check, policy, searched
+
+    def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
+        answer = handler(request)
+        if self.policy == "off" or answer.retry or not answer.text.strip():
+            return answer
+        if answer.stop_reason == "evidence_only":  # quotes, checked; they claim no answer
+            return replace(answer, claims=[c for c in self.check.check(answer.text, request.evidence) if c.kind != "answer"])
+        if answer.stop_reason != "answered":
+            return answer
+        claims = list(self.check.check(answer.text, request.evidence))
+        claims += [Claim(text=uri, kind="entity", status="unsupported") for uri in answer.unverified]  # a URI that is no node: invented
+        failed = [c for c in claims if c.status == "unsupported"]
+        if not failed or self.policy != "strict":
+            return replace(answer, claims=claims)
+        if request.may_retry:
+            listed = "; ".join(dict.fromkeys(f"'{c.text}'" for c in failed))
+            return replace(answer, claims=claims, retry=CHECK_RETRY_PROMPT.format(claims=listed))
+        fallback = evidence_answer(str(request.state.get("question", "")), request.evidence, self.searched)
+        stop = "not_found" if fallback == NOT_FOUND.format(searched=self.searched) else "evidence_only"
+        # the fallback quotes evidence and says it is no answer: its quotes are checked,
+        # but "names nothing beyond the question" is not held against it
+        quoted = [c for c in self.check.check(fallback, request.evidence) if c.kind != "answer"]
+        return Answer(fallback, stop, citations=evidence_citations(request.evidence, fallback), claims=quoted)

@@ -41,7 +41,8 @@ class AgentState(TypedDict, total=False):
     """The answer's claims, each checked against this run's evidence (agentmesh.claims.Claim)."""
     check_retries: int
     check_feedback: str
-    """Which claims failed the check: told to the model once (strict), never stored as a message."""
+    """The answer step's note to the model (which claims failed the strict check, or a hook's own
+    ``Answer(retry=...)``): told once, never stored as a message."""
     cached: dict[str, Any] | None
     """The semantic-cache hit that answered this question, if any."""
     run: dict[str, Any]
