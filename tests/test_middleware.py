@@ -236,3 +236,79 @@ def test_the_claim_check_is_a_step_you_can_replace_with_your_own():
     compiled, _ = _graph([AIMessage("Claude 2.1 costs $8.")], [ClaimCheckStep(NoPrices(), "strict", "our price list")], check=False)
     state = _ask(compiled, "What does Claude 2.1 cost?")
     assert state["stop_reason"] == "not_found" and state["answer"] == "I could not find that in our price list."
+
+
+# -- before the turn, after the answer -----------------------------------------------------------
+
+from agentmesh.graphs.middleware import Answer, SemanticCacheStep  # noqa: E402
+
+
+class DictCache:
+    """A cache of one's own: exact questions, in a dict."""
+
+    def __init__(self):
+        self.entries, self.asked = {}, []
+
+    def lookup(self, question, private):
+        self.asked.append(question)
+        entry = self.entries.get(question)
+        return {"answer": entry[0], "citations": entry[1], "similarity": 1.0} if entry else None
+
+    def store(self, question, answer, citations):
+        self.entries[question] = (answer, citations)
+
+
+def _thread(compiled, thread, *questions):
+    state = None
+    for question in questions:
+        state = compiled.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": thread}})
+    return state
+
+
+def test_a_hook_answers_a_question_before_the_cache_or_the_model_is_asked():
+    class NoSalaries(Middleware):
+        def before_turn(self, request):
+            if "salary" in request.question.lower():
+                return Answer("I cannot discuss salaries.", "refused")
+            return None
+
+    cache = DictCache()
+    cache.store("What is the CEO's salary?", "A million.", [])
+    model = FakeToolChatModel(responses=[AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")])
+    compiled = build_agent_graph(model, [], retrieve=lambda q: [dict(MIXTRAL)], checkpointer=InMemorySaver(),
+                                 middleware=[NoSalaries()], cache_lookup=cache.lookup, cache_store=cache.store)
+    state = _thread(compiled, "t1", "What is the CEO's salary?")
+    assert state["answer"] == "I cannot discuss salaries." and state["stop_reason"] == "refused"
+    assert model.calls == [] and cache.asked == [] and not state.get("grounding")  # nothing retrieved, nothing asked
+    assert state["messages"][-1].text == "I cannot discuss salaries."
+    state = _thread(compiled, "t1", "Who develops Mixtral 8x7B Instruct?")  # the thread goes on
+    assert state["answer"] == "Mixtral 8x7B Instruct is developed by Mistral AI." and len(model.calls) == 1
+
+
+def test_after_answer_sees_the_answer_as_shown_so_a_cache_of_your_own_stores_only_checked_answers():
+    """A cache step placed among your hooks, inside the claim check, still stores only what the
+    check let through: storing happens in after_answer, after every answer step."""
+    class Audit(Middleware):
+        def __init__(self):
+            self.shown = []
+
+        def after_answer(self, request, answer):
+            self.shown.append((answer.text, answer.stop_reason))
+
+    audit, cache = Audit(), DictCache()
+    mine = SemanticCacheStep(cache.lookup, cache.store)
+    compiled, model = _graph([AIMessage("Mixtral 8x7B Instruct reads 200K tokens.")], [mine, audit])
+    state = _ask(compiled, "What is the context window of Mixtral 8x7B Instruct?")
+    assert state["stop_reason"] == "evidence_only" and audit.shown == [(state["answer"], "evidence_only")]
+    assert cache.entries == {}  # the invented 200K never reached the cache
+    compiled, _ = _graph([AIMessage("Mixtral 8x7B Instruct reads 32,768 tokens.")], [mine, audit])
+    state = _ask(compiled, "What is the context window of Mixtral 8x7B Instruct?")
+    assert state["stop_reason"] == "answered"
+    assert cache.entries == {"What is the context window of Mixtral 8x7B Instruct?": (state["answer"], state["citations"])}
+    # the next thread is answered from it, before retrieval and without the model; a follow-up never is
+    compiled, model = _graph([AIMessage("Mistral AI.")], [mine, audit])
+    state = _ask(compiled, "What is the context window of Mixtral 8x7B Instruct?")
+    assert state["stop_reason"] == "cached" and state["answer"] == "Mixtral 8x7B Instruct reads 32,768 tokens."
+    assert model.calls == [] and state["cached"]["similarity"] == 1.0 and len(audit.shown) == 2
+    state = _thread(compiled, "t2", "Who develops Mixtral 8x7B Instruct?", "What is the context window of Mixtral 8x7B Instruct?")
+    assert state["stop_reason"] != "cached" and len(model.calls) > 1  # the model was asked again

@@ -6,8 +6,9 @@ can assemble it from fakes alone and a user can swap any part::
     graph = build_agent_graph(FakeToolChatModel(responses=[...]), [my_tool])
     graph.invoke({"messages": [("user", "hi")]})
 
-* ground: first the semantic cache (a hit answers at once, skipping the model; first turn of a
-  thread only, as a follow-up's meaning depends on the conversation); then retrieve the
+* ground: first the ``before_turn`` steps, your middleware's then the semantic cache's (a hit
+  answers at once, skipping the model; first turn of a thread only, as a follow-up's meaning
+  depends on the conversation: agentmesh.graphs.middleware.SemanticCacheStep); then retrieve the
   knowledge-graph nodes for the question (URIs, labels, facts), and select the tools to offer:
   the few most similar to the question, so small models choose among few. One node, because
   every LangGraph step costs a checkpoint write;
@@ -20,9 +21,11 @@ can assemble it from fakes alone and a user can swap any part::
   ``approval="auto"`` runs them without asking, ``"deny"`` never runs them;
 * answer: the final text and the citations it used; URIs cited or written in the answer that
   ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
-  the run here with a clear message, never with a GraphRecursionError. The answer is stored
-  in the cache unless a tool with side effects or time-dependent results took part
-  (``uncacheable_tools``) or a cited URI failed the check.
+  the run here with a clear message, never with a GraphRecursionError. Then the ``wrap_answer``
+  steps, outermost first: the claim check, your middleware, and innermost the citations; then
+  the ``after_answer`` steps with the answer as shown: the cache stores it unless a tool with
+  side effects or time-dependent results took part (``uncacheable_tools``), or a claim or a
+  cited URI failed the check.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from agentmesh.graphs.middleware import (ANSWER_POLICIES, Answer, AnswerRequest, ClaimCheckStep, HistoryBudget,
-                                         Middleware, ModelRequest, NarrowedTools, QuestionGuard, ToolRequest, chain_answer,
-                                         chain_model_call, chain_tool_call, evidence_citations, narrowing)
+from agentmesh.graphs.middleware import (ANSWER_POLICIES, Answer, AnswerRequest, CacheLookup, CacheStore, ClaimCheckStep,
+                                         HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
+                                         SemanticCacheStep, ToolRequest, TurnRequest, after_answer_hooks, chain_answer,
+                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, narrowing)
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -83,9 +87,6 @@ __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "need
 APPROVAL_MODES = ("ask", "auto", "deny")
 
 Retriever = Callable[[str], list[dict[str, Any]]]
-CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
-"""(question, private) -> a cached answer's record, or None."""
-CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
 NodeCheck = Callable[[str], bool]
 _URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
 ToolSelector = Callable[[str], list[str]]
@@ -370,7 +371,7 @@ def build_agent_graph(
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
 
     def ground(state: AgentState, runtime: Runtime[RunContext]) -> Command:
-        """Cache lookup, then retrieval and tool selection: the context the model will get.
+        """The before-turn steps (the cache), then retrieval and tool selection: the context the model will get.
 
         One node rather than three, because each LangGraph step costs a checkpoint write."""
         messages = state.get("messages", [])
@@ -382,11 +383,14 @@ def build_agent_graph(
                  "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0, "check_feedback": "",
                  "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
-        hit = cache_lookup(question, private) if cache_lookup is not None and question and first_turn else None
-        if hit is not None:
-            message = AIMessage(hit["answer"], response_metadata={"cached": True, "similarity": hit.get("similarity")})
-            return Command(goto=END, update={**reset, "answer": hit["answer"], "citations": hit.get("citations", []),
-                                             "stop_reason": "cached", "cached": hit, "messages": [message]})
+        early = first_answer(turn_hooks, TurnRequest(question, state, run, private, first_turn)) if question else None
+        if early is not None:  # answered before retrieval: a cache hit, or a hook's own reply
+            hit = early.metadata.get("cached")
+            meta = {"cached": True, "similarity": hit.get("similarity")} if hit else {"stop_reason": early.stop_reason}
+            return Command(goto=END, update={**reset, "answer": early.text, "citations": early.citations,
+                                             "stop_reason": early.stop_reason, "cached": hit,
+                                             "claims": [c.model_dump() for c in early.claims],
+                                             "messages": [AIMessage(early.text, response_metadata=meta)]})
         query = _retrieval_query(messages, question)
         grounding = retrieve(query) if retrieve is not None and query else []
         if select_tools is None or not tools_by_name:
@@ -400,16 +404,6 @@ def build_agent_graph(
             if fitting:
                 offered = [*fitting, *offered][:max(len(offered), len(fitting))]
         return Command(goto="act", update={**reset, "grounding": grounding, "tools": offered})
-
-    def remember(state: AgentState, update: dict[str, Any]) -> None:
-        """Store a plain answer in the cache: not when tools with side effects or time-dependent
-        results took part, nor when a cited URI failed the check."""
-        used = {c["name"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls}
-        first_turn = sum(isinstance(m, HumanMessage) for m in state["messages"]) == 1
-        if (cache_store is not None and first_turn and update["stop_reason"] == "answered" and update["answer"]
-                and not used & uncacheable_tools and not update["unverified"]
-                and all(c["status"] == "supported" for c in update.get("claims", []))):
-            cache_store(state["question"], update["answer"], update["citations"])
 
     def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
@@ -609,9 +603,10 @@ def build_agent_graph(
                     "response_metadata": {**new_messages[-1].response_metadata, "stop_reason": result.stop_reason}})]
             else:
                 new_messages = [*new_messages, shown]
+        for hook in after_hooks:
+            hook.after_answer(request, result)
         update = {"answer": result.text, "stop_reason": result.stop_reason, "citations": result.citations,
                   "unverified": result.unverified, "messages": new_messages, "claims": [c.model_dump() for c in result.claims]}
-        remember(state, update)
         return Command(goto=END, update=update)
 
     def cite(request: AnswerRequest) -> Answer:
@@ -641,10 +636,13 @@ def build_agent_graph(
                     unverified.append(uri)
         return Answer(text, stop, citations=citations, unverified=unverified)
 
-    # the claim check outermost: an answer your hooks rewrite is checked like the model's
+    # the claim check outside your hooks: an answer they rewrite is checked like the model's
     checking = [ClaimCheckStep(check_answer, answer_policy, searched)] if check_answer is not None and answer_policy != "off" else []
+    caching = [SemanticCacheStep(cache_lookup, cache_store, uncacheable_tools)] if cache_lookup or cache_store else []
     answer_call = chain_answer([*checking, *middleware], cite)
-    answer_hooks = bool(checking) or any(type(m).wrap_answer is not Middleware.wrap_answer for m in middleware)
+    turn_hooks = [*middleware, *caching]  # your hooks may answer (or refuse) a question before the cache is asked
+    after_hooks = after_answer_hooks([*caching, *middleware])  # the cache stores what the check let through
+    answer_hooks = bool(checking or after_hooks) or any(type(m).wrap_answer is not Middleware.wrap_answer for m in middleware)
 
     builder = StateGraph(AgentState, context_schema=RunContext)
     builder.add_node("ground", ground, destinations=("act", END))

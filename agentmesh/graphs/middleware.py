@@ -24,6 +24,12 @@ or asks the model once more (``Answer(retry=note)``). The claim check is such a 
 (:class:`ClaimCheckStep`), and the outermost one: an answer a hook rewrites is checked like the
 model's own, so no hook can show an unsupported claim as fact under ``strict``.
 
+``before_turn`` sees a new question before anything is retrieved and may answer it at once
+(a canned reply, a refusal); the first hook that answers ends the turn. The semantic cache is
+such a step (:class:`SemanticCacheStep`), the last to be asked. ``after_answer`` sees the answer
+as shown, after every ``wrap_answer`` step and so after the claim check: where a cache stores,
+and an audit log writes, wherever the hook sits in the list.
+
 >>> class Signed(Middleware):
 ...     def wrap_answer(self, request, handler):
 ...         answer = handler(request)
@@ -35,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
 
@@ -44,8 +50,9 @@ from agentmesh.graphs.history import Summarizer, fit_history
 from agentmesh.prompts import CHECK_RETRY_PROMPT
 from agentmesh.records import RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "AnswerRequest", "Answer", "chain_model_call", "chain_tool_call",
-           "chain_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep", "narrowing", "evidence_citations"]
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
+           "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
+           "SemanticCacheStep", "narrowing", "evidence_citations", "after_answer_hooks"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +118,24 @@ class Answer:
     unverified: list[str] = field(default_factory=list)
     """Cited or written URIs that are no node of the knowledge graph."""
     claims: list[Claim] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Kept with the answer; a cache hit's record is under ``"cached"``."""
     retry: str = ""
     """Not shown: the model is asked again with this note as the last message. Honoured only
     when the request's ``may_retry``; otherwise the answer is shown as it is."""
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """A new question, before anything is retrieved or any model is called."""
+
+    question: str
+    state: dict[str, Any] = field(repr=False)
+    run: RunContext | None = None
+    private: bool = False
+    """The thread's data may reach local models only."""
+    first_turn: bool = True
+    """The thread's first question (a follow-up's meaning depends on the conversation)."""
 
 
 ModelHandler = Callable[[ModelRequest], AIMessage]
@@ -132,6 +154,26 @@ class Middleware:
 
     def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
         return handler(request)
+
+    def before_turn(self, request: TurnRequest) -> Answer | None:
+        """An answer to give at once, without retrieval or a model call; None to go on."""
+        return None
+
+    def after_answer(self, request: AnswerRequest, answer: Answer) -> None:
+        """Called with the answer as it is shown (checked), once per turn that reached the answer
+        step; not for an answer given before the turn, nor for one sent back for a retry."""
+
+
+def after_answer_hooks(middleware: Sequence[Middleware]) -> list[Middleware]:
+    return [m for m in middleware if type(m).after_answer is not Middleware.after_answer]
+
+
+def first_answer(middleware: Sequence[Middleware], request: TurnRequest) -> Answer | None:
+    """The first answer a middleware's ``before_turn`` gives, in list order; None if none does."""
+    for hook in middleware:
+        if type(hook).before_turn is not Middleware.before_turn and (answer := hook.before_turn(request)) is not None:
+            return answer
+    return None
 
 
 def chain_model_call(middleware: Sequence[Middleware], call: ModelHandler) -> ModelHandler:
@@ -289,3 +331,44 @@ class ClaimCheckStep(Middleware):
         # but "names nothing beyond the question" is not held against it
         quoted = [c for c in self.check.check(fallback, request.evidence) if c.kind != "answer"]
         return Answer(fallback, stop, citations=evidence_citations(request.evidence, fallback), claims=quoted)
+
+
+CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
+"""(question, private) -> a cached answer's record (``answer``, ``citations``, ``similarity``, ...), or None."""
+CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
+"""(question, answer, citations) -> None."""
+
+
+class SemanticCacheStep(Middleware):
+    """The semantic cache as a step. Before a thread's first question, a hit answers it with no
+    retrieval and no model call (``stop_reason`` "cached"); a follow-up is never served, since
+    its meaning depends on the conversation. After the answer step, the answer is stored when it
+    is a plain answer to a first question whose claims were all supported, no cited URI failed,
+    and no tool with side effects or time-dependent results (``uncacheable``) took part.
+
+    ``build_agent_graph(cache_lookup=..., cache_store=...)`` asks it last before a turn (your
+    hooks may answer or refuse first). It stores in ``after_answer``, which sees the answer the
+    claim check let through, so a cache step of your own in ``middleware`` behaves the same."""
+
+    def __init__(self, lookup: CacheLookup | None, store: CacheStore | None = None,
+                 uncacheable: frozenset[str] = frozenset()) -> None:
+        self.lookup, self.store, self.uncacheable = lookup, store, uncacheable
+
+    def before_turn(self, request: TurnRequest) -> Answer | None:
+        if self.lookup is None or not request.first_turn or not request.question:
+            return None
+        hit = self.lookup(request.question, request.private)
+        if hit is None:
+            return None
+        return Answer(hit["answer"], "cached", citations=list(hit.get("citations", [])), metadata={"cached": hit})
+
+    def after_answer(self, request: AnswerRequest, answer: Answer) -> None:
+        if self.store is not None and self._storable(request, answer):
+            self.store(str(request.state.get("question", "")), answer.text, answer.citations)
+
+    def _storable(self, request: AnswerRequest, answer: Answer) -> bool:
+        messages = request.state.get("messages", [])
+        used = {c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
+        first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1
+        return (first_turn and answer.stop_reason == "answered" and bool(answer.text) and not used & self.uncacheable
+                and not answer.unverified and all(c.status == "supported" for c in answer.claims))
