@@ -148,6 +148,29 @@ def test_a_sql_row_supports_a_pair_two_rows_do_not():
     assert unsupported(ask(compiled, "Which hosted model is cheapest per 1M output tokens?")) == ["GPT-4o: $0.37"]
 
 
+def test_a_database_schema_is_where_to_look_not_evidence(tmp_path):
+    """sql_schema's tables, columns and sample rows say where an answer could be found, not what
+    is so: an answer resting on them is unsupported, and the strict fallback quotes no schema
+    (eval.jsonl's "context window of Mistral Large", absent from the data, was answered with the
+    schema listing as its evidence)."""
+    import sqlite3
+
+    from agentmesh.tools.sql import SQLDatabase, make_sql_schema_tool
+
+    path = tmp_path / "models.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE models (name TEXT, context_window INTEGER)")
+        conn.execute("INSERT INTO models VALUES ('Mistral Large', 32768)")
+    schema = make_sql_schema_tool(SQLDatabase(f"sqlite:///{path}"))
+    assert "context_window" in schema.invoke({}) and "32768" in schema.invoke({})  # it even shows a sample row
+    answer = "Mistral Large has a context window of 32768 tokens."
+    compiled, _ = graph([tool_call("sql_schema"), AIMessage(answer)], policy="strict", nodes=(), tools=[schema])
+    state = ask(compiled, "What is the context window of Mistral Large?")
+    assert state["stop_reason"] == "not_found" and state["answer"] == "I could not find that in the knowledge graph."
+    compiled, _ = graph([tool_call("sql_schema"), AIMessage(answer)], policy="flag", nodes=(), tools=[schema])
+    assert "32768" in unsupported(ask(compiled, "What is the context window of Mistral Large?"))[0]
+
+
 def test_off_checks_nothing():
     compiled, _ = graph([AIMessage("Phi-2 is developed by Mistral AI.")], policy="off")
     assert ask(compiled, "Who develops Phi-2?")["claims"] == []

@@ -94,8 +94,10 @@ def _print_result(result) -> None:
         err.print("[yellow bold]not supported by the evidence (do not take these as fact):[/]")
         for claim in result.unsupported:
             err.print(f"[yellow]  ✗ {escape(claim.text)}[/]")
-    if result.stop_reason in ("evidence_only", "not_found"):
-        err.print(f"[yellow]the model's answer failed the evidence check; shown instead: {result.stop_reason.replace('_', ' ')}[/]")
+    if result.stop_reason == "evidence_only":  # the model's answer failed the check, or none could be checked
+        err.print("[yellow]no checked answer: shown instead is what the evidence says[/]")
+    elif result.stop_reason == "not_found":
+        err.print("[yellow]no checked answer: nothing in the evidence answers this[/]")
     elif result.stop_reason not in ("answered", "cached"):
         err.print(f"[yellow]stopped: {result.stop_reason}[/]")
     out.print(f"[dim]run {result.run_id} · provenance: agentmesh trace export {result.run_id}[/]")

@@ -81,7 +81,7 @@ from agentmesh.prompts import (
 )
 
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
-           "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "redactor",
+           "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "not_evidence", "redactor",
            "ANSWER_STYLES", "pick_tool"]
 
 APPROVAL_MODES = ("ask", "auto", "deny")
@@ -162,9 +162,15 @@ def _fits(tool: BaseTool, question: str) -> bool:
     return bool(question) and narrow is not None and narrow(question) is not None
 
 
-def run_evidence(state: dict[str, Any]) -> list[Evidence]:
+def not_evidence(tools: Sequence[BaseTool]) -> frozenset[str]:
+    """The tools whose results describe where to look, not the world (``metadata={"evidence":
+    False}``: ``sql_schema``'s tables and columns): no answer quotes them, no claim rests on them."""
+    return frozenset(t.name for t in tools if (t.metadata or {}).get("evidence") is False)
+
+
+def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[Evidence]:
     """This run's evidence items: each fact and description of the grounding nodes, each row or
-    passage of this turn's tool results, and the question."""
+    passage of this turn's tool results (but those of the tools in ``skip``), and the question."""
     items: list[Evidence] = []
     for node in state.get("grounding", []):
         uri, label = node["uri"], node.get("label", "")
@@ -177,7 +183,8 @@ def run_evidence(state: dict[str, Any]) -> list[Evidence]:
     start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
     calls = {c["id"]: c for m in messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
     for message in messages[start:]:
-        if not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str):
+        if (not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str)
+                or message.name in skip):
             continue
         source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
         if message.name in ("sql", "sql_rank", "sparql"):  # each row with its header: the columns say the units
@@ -367,6 +374,7 @@ def build_agent_graph(
     if answer_style not in ANSWER_STYLES:
         raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
     tools_by_name = {tool.name: tool for tool in tools}
+    skip = not_evidence(tools)  # sql_schema: where to look, not what is so
     if approval not in APPROVAL_MODES:
         raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
 
@@ -417,7 +425,7 @@ def build_agent_graph(
         if answer_style == "pick":
             # the model never writes the answer: it picks lines, or calls a tool while one may help
             question = state.get("question", "")
-            evidence = run_evidence(state)
+            evidence = run_evidence(state, skip)
             quotes = quotable(question, evidence)
             may_call = bool(offered) and not feedback and not (history and isinstance(history[-1], ToolMessage))
             if quotes:
@@ -543,7 +551,7 @@ def build_agent_graph(
         last = messages[-1]
         new_messages: list[AnyMessage] = []
         pick = _pick_call(last)
-        evidence = run_evidence(state) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
+        evidence = run_evidence(state, skip) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
             question = state.get("question", "")

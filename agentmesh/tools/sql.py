@@ -567,5 +567,6 @@ def make_sql_schema_tool(db: SQLDatabase, *, name: str = "sql_schema") -> BaseTo
         return db.schema()
 
     return StructuredTool.from_function(
-        sql_schema, name=name, description=SQL_SCHEMA_DESCRIPTION.format(name=db.name), args_schema=_NoArgs
+        sql_schema, name=name, description=SQL_SCHEMA_DESCRIPTION.format(name=db.name), args_schema=_NoArgs,
+        metadata={"evidence": False},  # tables and columns say where to look, not what is so
     )
