@@ -31,7 +31,7 @@ from agentmesh.records import Claim, Evidence
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
            "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
-           "worked_out"]
+           "worked_out", "row_names", "facts_of"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -621,6 +621,40 @@ def uncovered(question: str, items: Sequence[Evidence]) -> str:
         if not any(stem in (e.text.split(":", 1)[0] if e.kind == "fact" else e.text).lower() for e in items):
             return field
     return ""
+
+
+_NAME_COLUMNS = ("name", "label", "model", "title")
+
+
+def row_names(items: Sequence[Evidence]) -> list[str]:
+    """The names the picked rows give ("name | output_per_1m_usd: Llama 3.2 11B | 0.37" ->
+    "Llama 3.2 11B"): the value of a column headed name, label, model or title."""
+    names: list[str] = []
+    for e in items:
+        if e.kind != "row" or ": " not in e.text:
+            continue
+        header, _, row = e.text.partition(": ")
+        columns, values = [c.strip().lower() for c in header.split("|")], [v.strip() for v in row.split("|")]
+        for column, value in zip(columns, values):
+            if column in _NAME_COLUMNS and value and value not in names:
+                names.append(value)
+                break
+    return names
+
+
+def facts_of(name: str, field: str, nodes: Sequence[dict[str, Any]]) -> list[Evidence]:
+    """The ``field`` facts of the node labelled exactly ``name`` among retrieved ``nodes`` (dicts
+    as the grounding has them): a row's thing, looked up in the graph by its name, and only by
+    its whole name ("Llama 3.2 11B" is not "Llama 3.2 11B Vision")."""
+    stem = field[:5]
+    found: list[Evidence] = []
+    for node in nodes:
+        if _norm(node.get("label", "")) != _norm(name):
+            continue
+        for fact in node.get("facts", []):
+            if stem in fact.split(":", 1)[0].lower():
+                found.append(Evidence(id=f"l{len(found)}", kind="fact", text=fact, subject=node["label"], source=node["uri"]))
+    return found
 
 
 def unworked_answer(what: str, items: Sequence[Evidence], header: str = DERIVED_HEADER) -> str:

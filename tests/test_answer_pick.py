@@ -397,3 +397,60 @@ def test_a_compound_pick_that_covers_one_part_is_evidence_not_an_answer():
     state = ask(graph(model, nodes=nodes), "Which licence does Mixtral 8x7B Instruct use, and who develops it?")
     assert state["stop_reason"] == "evidence_only"
     assert state["answer"].splitlines()[0] == PARTIAL_HEADER.format(what="developer")
+
+
+LLAMA = {"uri": "https://example.org/llm/Llama-3.2-11B", "label": "Llama 3.2 11B", "description": "Mid-sized Llama model.",
+         "facts": ["developer: Meta AI", "license: Llama Community License", "parameters (billions): 11.0"], "links": []}
+CHEAPEST = "Which hosted model is cheapest per 1M output tokens, and under which licence are its weights published?"
+
+
+def test_the_second_part_of_a_question_is_looked_up_in_the_graph_by_the_name_a_picked_row_gives():
+    """The cheapest model comes from SQL, its licence from the graph: the framework joins the two
+    by the row's name (the node labelled exactly so), not the model; the claim check reads both."""
+    asked = []
+
+    def retrieve(query):
+        asked.append(query)
+        return [dict(n) for n in (MIXTRAL, LLAMA) if n["label"] in query]
+
+    model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT name, output_per_1m_usd ..."),
+                                         pick("name | output_per_1m_usd: Llama 3.2 11B | 0.37")])
+    compiled = build_agent_graph(model, [sql], retrieve=retrieve, check_answer=ClaimChecker([*LABELS, "Llama 3.2 11B"]),
+                                 answer_policy="strict", answer_style="pick", checkpointer=InMemorySaver())
+    state = ask(compiled, CHEAPEST)
+    assert state["stop_reason"] == "answered", state["answer"]
+    assert state["answer"].splitlines() == ["- name | output_per_1m_usd: Llama 3.2 11B | 0.37",
+                                            "- Llama 3.2 11B — license: Llama Community License"]
+    assert asked[-1] == "Llama 3.2 11B" and all(c["status"] == "supported" for c in state["claims"])
+    assert {c["ref"] for c in state["citations"]} >= {LLAMA["uri"]}
+
+
+def test_a_name_the_graph_does_not_hold_exactly_leaves_half_an_answer():
+    vision = {**LLAMA, "label": "Llama 3.2 11B Vision", "uri": "https://example.org/llm/Llama-3.2-11B-Vision"}
+    model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT ..."), pick("name | output_per_1m_usd: Llama 3.2 11B | 0.37")])
+    compiled = build_agent_graph(model, [sql], retrieve=lambda q: [dict(vision)], check_answer=ClaimChecker(LABELS),
+                                 answer_policy="strict", answer_style="pick", checkpointer=InMemorySaver())
+    state = ask(compiled, CHEAPEST)
+    assert state["stop_reason"] == "evidence_only"
+    assert state["answer"].splitlines()[0] == PARTIAL_HEADER.format(what="license") and "Vision" not in state["answer"]
+
+
+def test_a_picked_row_cites_the_sql_its_tool_ran_though_the_call_shows_none():
+    """sql_rank's arguments name a ranking, not a query: the SQL it ran comes with its result
+    (the artifact), and a picked row of it cites that SQL."""
+    from langchain_core.tools import StructuredTool
+
+    ran = "SELECT name, output_per_1m_usd FROM prices JOIN models ... ORDER BY output_per_1m_usd LIMIT 1"
+
+    def rank(measure: str) -> tuple[str, list[dict]]:
+        return "name | output_per_1m_usd\nLlama 3.2 11B | 0.37", [{"kind": "sql", "ref": "landscape.sqlite", "detail": ran}]
+
+    ranking = StructuredTool.from_function(rank, name="sql_rank", description="The top row of a measure.",
+                                           response_format="content_and_artifact")
+    model = FakeToolChatModel(responses=[tool_call("sql_rank", measure="lowest output_per_1m_usd"),
+                                         pick("name | output_per_1m_usd: Llama 3.2 11B | 0.37")])
+    compiled = build_agent_graph(model, [ranking], retrieve=lambda q: [], check_answer=ClaimChecker(LABELS),
+                                 answer_policy="strict", answer_style="pick", checkpointer=InMemorySaver())
+    state = ask(compiled, "Which hosted model is cheapest per 1M output tokens?")
+    assert state["stop_reason"] == "answered"
+    assert [(c["kind"], c["detail"]) for c in state["citations"]] == [("sql", ran)]

@@ -64,6 +64,8 @@ from agentmesh.claims import (
     unworked_answer,
     worked_out,
     uncovered,
+    row_names,
+    facts_of,
     PARTIAL_HEADER,
     quotable,
     tool_source,
@@ -162,6 +164,13 @@ def _fits(tool: BaseTool, question: str) -> bool:
     return bool(question) and narrow is not None and narrow(question) is not None
 
 
+def _this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
+    """The messages since the last question, and the tool calls among them by id."""
+    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+    turn = messages[start:]
+    return turn, {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+
+
 def not_evidence(tools: Sequence[BaseTool]) -> frozenset[str]:
     """The tools whose results describe where to look, not the world (``metadata={"evidence":
     False}``: ``sql_schema``'s tables and columns): no answer quotes them, no claim rests on them."""
@@ -179,10 +188,8 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
             items.append(Evidence(id=f"n{len(items)}", kind="description", text=node["description"], subject=label, source=uri))
         for fact in node.get("facts", []):
             items.append(Evidence(id=f"n{len(items)}", kind="fact", text=fact, subject=label, source=uri))
-    messages = state.get("messages", [])
-    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
-    calls = {c["id"]: c for m in messages[start:] if isinstance(m, AIMessage) for c in m.tool_calls}
-    for message in messages[start:]:
+    messages, calls = _this_turn(state.get("messages", []))
+    for message in messages:
         if (not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str)
                 or message.name in skip):
             continue
@@ -209,6 +216,19 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
     if state.get("question"):
         items.append(Evidence(id="q", kind="question", text=state["question"]))
     return items
+
+
+def _call_citations(state: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """This turn's tool calls' own citations (their results' artifacts: the SQL that ran, the
+    code), by the evidence source of the call (``tool_source``)."""
+    messages, calls = _this_turn(state.get("messages", []))
+    found: dict[str, list[dict[str, Any]]] = {}
+    for message in messages:
+        if isinstance(message, ToolMessage) and isinstance(message.artifact, list):
+            cited = [c for c in message.artifact if isinstance(c, dict) and c.get("kind") in ("sql", "sparql", "code")]
+            if cited:
+                found.setdefault(tool_source(message.name, calls.get(message.tool_call_id, {}).get("args")), []).extend(cited)
+    return found
 
 
 _NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
@@ -568,9 +588,17 @@ def build_agent_graph(
                 else:  # the parts of a share, not the share: shown as evidence
                     stop = "evidence_only"
                     text = unworked_answer(what, chosen)
-            elif chosen and (what := uncovered(question, chosen)):  # half an answer is shown as such
-                stop = "evidence_only"
-                text = unworked_answer(what, chosen, PARTIAL_HEADER)
+            elif chosen and (what := uncovered(question, chosen)):
+                # the rest of the answer is about a thing a picked row names: looked up in the graph by
+                # that name ("..., and under which licence?" of the cheapest model's row)
+                found = [e for name in row_names(chosen) for e in facts_of(name, what, retrieve(name))] if retrieve else []
+                if found:
+                    found = [e.model_copy(update={"id": f"l{i}"}) for i, e in enumerate(found)]
+                    evidence, chosen = [*evidence, *found], [*chosen, *found]
+                    text = picked_answer(chosen)
+                else:  # half an answer is shown as such
+                    stop = "evidence_only"
+                    text = unworked_answer(what, chosen, PARTIAL_HEADER)
             last = AIMessage(text, id=last.id, response_metadata={**last.response_metadata, "stop_reason": stop,
                                                                   "picked": [e.id for e in chosen]})
             new_messages.append(last)
@@ -622,7 +650,7 @@ def build_agent_graph(
         cites or writes that are no node of the graph."""
         text, stop, state = request.text, request.stop_reason, request.state
         if request.picked:  # what it quotes, exactly
-            citations = evidence_citations(request.evidence, text) if stop in ("answered", "evidence_only") else []
+            citations = evidence_citations(request.evidence, text, _call_citations(state)) if stop in ("answered", "evidence_only") else []
         else:
             candidates = []
             for node in state.get("grounding", []):

@@ -274,13 +274,19 @@ class HistoryBudget(Middleware):
         return handler(request.override(messages=[*system, *fitted, *note]))
 
 
-def evidence_citations(evidence: Sequence[Evidence], text: str) -> list[dict[str, Any]]:
-    """The nodes and queries whose evidence lines ``text`` quotes."""
+def evidence_citations(evidence: Sequence[Evidence], text: str,
+                       by_source: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
+    """The nodes and queries whose evidence lines ``text`` quotes. ``by_source``: the citations a
+    tool call gave with its result, by the call's evidence source (``sql_rank``'s SQL, which its
+    arguments do not show)."""
     cited: dict[tuple[str, str], dict[str, Any]] = {}
     for e in evidence:
         if e.kind == "question" or e.text not in text:
             continue
-        if e.source.startswith("http"):
+        if by_source and e.source in by_source:
+            for c in by_source[e.source]:
+                cited.setdefault((c["kind"], c["detail"] if c["kind"] != "node" else c["ref"]), dict(c))
+        elif e.source.startswith("http"):
             cited.setdefault(("node", e.source), {"kind": "node", "ref": e.source, "detail": e.subject, "verified": True})
         elif e.source.startswith(("sql:", "sparql:")):
             kind, _, query = e.source.partition(": ")
