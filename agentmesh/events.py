@@ -36,7 +36,19 @@ __all__ = ["Event", "Token", "ToolCallStarted", "ToolCallFinished", "ApprovalNee
 
 OUTPUT_LIMIT = 2000
 FINAL_STOP_REASONS = get_args(StopReason)
-"""How a run can end with an answer shown (the graph state's own list)."""
+"""How agentmesh's own steps end a run with an answer shown; a middleware step may name its own
+("refused"), and its answer is an event all the same."""
+
+
+def _ends_the_run(node: str, update: Any) -> bool:
+    """The update that shows the run's answer: the answer step's (a retry sends the model back
+    instead, with no stop reason), or an answer given before the turn (a cache hit, a hook's
+    reply), the only update of ``ground`` that carries a message."""
+    if not isinstance(update, dict) or not isinstance(update.get("stop_reason"), str):
+        return False
+    if node == "answer":
+        return True
+    return node == "ground" and any(isinstance(m, AIMessage) for m in update.get("messages", []))
 
 
 @dataclass(frozen=True)
@@ -130,8 +142,7 @@ def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
                     yield ToolCallFinished(out.tool_call_id, out.name or "", out.status != "error", out.text[:OUTPUT_LIMIT])
         elif node == "__interrupt__":
             yield ApprovalNeeded(list(update))
-        elif node in ("answer", "ground") and update.get("stop_reason") in FINAL_STOP_REASONS \
-                and (node == "answer" or update.get("stop_reason") == "cached"):
+        elif _ends_the_run(node, update):
             text = update.get("answer", "")
             was_streamed = update.get("stop_reason") == "answered" and bool(streamed) \
                 and "".join(streamed).strip() == text.strip()

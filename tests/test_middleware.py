@@ -312,3 +312,18 @@ def test_after_answer_sees_the_answer_as_shown_so_a_cache_of_your_own_stores_onl
     assert model.calls == [] and state["cached"]["similarity"] == 1.0 and len(audit.shown) == 2
     state = _thread(compiled, "t2", "Who develops Mixtral 8x7B Instruct?", "What is the context window of Mixtral 8x7B Instruct?")
     assert state["stop_reason"] != "cached" and len(model.calls) > 1  # the model was asked again
+
+
+def test_an_agent_passes_your_before_turn_answer_through_run_and_its_events():
+    from agentmesh.apps.events import run_events
+
+    class Closed(Middleware):
+        def before_turn(self, request):
+            return Answer("The assistant is closed for maintenance.", "refused")
+
+    agent, model = _agent([AIMessage("never")], [Closed()])
+    result = agent.run("What is a?", thread_id="t1")
+    assert (result.answer, result.stop_reason, result.claims) == ("The assistant is closed for maintenance.", "refused", [])
+    events = list(run_events(agent, "What is b?", "t2"))
+    assert any(e["type"] == "answer" and e.get("text") == "The assistant is closed for maintenance." for e in events), events
+    assert model.calls == []
