@@ -393,6 +393,17 @@ _ASKS_THINGS = re.compile(r"^\s*(which|what|list)\b(\s+\w+)?\s+(models|llms|ones
                           re.IGNORECASE)
 
 
+def _name_words(text: str) -> set[str]:
+    """The words of a name or a question as names are compared ("Llama 3.2 11B" -> llama, 3.2, 11b)."""
+    return set(re.findall(r"[a-z0-9.]+", _norm(text)))
+
+
+def _named_share(subject: str, question_words: set[str]) -> float:
+    """How much of ``subject``'s name the question says (0.6 and up: the question names it)."""
+    subject_words = _name_words(subject)
+    return len(subject_words & question_words) / len(subject_words) if subject_words else 0.0
+
+
 def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, bool, float, Evidence]]:
     """Every item worth quoting (not the question, not a bare label), best first, each with
     whether it qualifies as an answer (it is about a thing the question names: most of its
@@ -400,13 +411,12 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
     the question asks (its fact name, or for a row or passage its text, shares a word with the
     question beyond the names of the things asked about: "who" -> developer, "context window"),
     and how much of its subject's name the question says."""
-    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
+    q_words = _name_words(question)
     q_stems = _stems(question)
     listing = bool(_ASKS_THINGS.search(question))
 
     def about(e: Evidence) -> float:
-        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
-        return len(subject_words & q_words) / len(subject_words) if subject_words else 0.0
+        return _named_share(e.subject, q_words)
 
     items = [e for e in evidence if e.kind != "question" and e.text != e.subject]  # a bare label says nothing
     named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
@@ -581,14 +591,13 @@ def worked_out(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     and only when the evidence leaves no choice of what to divide by what."""
     if not _SHARE.search(question):
         return None
-    q_words = set(re.findall(r"[a-z0-9.]+", _norm(question)))
+    q_words = _name_words(question)
     q_stems = _stems(question)
     numbers: dict[str, list[tuple[str, frozenset[str], str, float, Evidence]]] = {}
     for e in evidence:
         if e.kind != "fact" or ":" not in e.text or not e.subject:
             continue
-        subject_words = set(re.findall(r"[a-z0-9.]+", _norm(e.subject)))
-        if len(subject_words & q_words) / len(subject_words) < 0.6:
+        if _named_share(e.subject, q_words) < 0.6:
             continue  # a node the question does not name
         name, _, value = (part.strip() for part in e.text.partition(":"))
         if not _PLAIN_NUMBER.match(value):

@@ -25,19 +25,15 @@ The agent graph's node names stay inside this module: nothing else decodes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Iterator, get_args
+from typing import Any, ClassVar, Iterable, Iterator
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from agentmesh.graphs.state import StopReason
 
 __all__ = ["Event", "Token", "ToolCallStarted", "ToolCallFinished", "ApprovalNeeded", "Answer", "Citations", "Claims",
            "Done", "OUTPUT_LIMIT", "events_of"]
 
 OUTPUT_LIMIT = 2000
-FINAL_STOP_REASONS = get_args(StopReason)
-"""How agentmesh's own steps end a run with an answer shown; a middleware step may name its own
-("refused"), and its answer is an event all the same."""
 
 
 def _ends_the_run(node: str, update: Any) -> bool:

@@ -44,8 +44,8 @@ from langgraph.types import Command, interrupt
 
 from agentmesh.graphs.middleware import (ANSWER_POLICIES, Answer, AnswerRequest, CacheLookup, CacheStore, ClaimCheckStep,
                                          HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
-                                         SemanticCacheStep, ToolRequest, TurnRequest, after_answer_hooks, chain_answer,
-                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, narrowing)
+                                         SemanticCacheStep, ToolRequest, TurnRequest, chain_answer,
+                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, narrowing, overriding)
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -677,8 +677,8 @@ def build_agent_graph(
     caching = [SemanticCacheStep(cache_lookup, cache_store, uncacheable_tools)] if cache_lookup or cache_store else []
     answer_call = chain_answer([*checking, *middleware], cite)
     turn_hooks = [*middleware, *caching]  # your hooks may answer (or refuse) a question before the cache is asked
-    after_hooks = after_answer_hooks([*caching, *middleware])  # the cache stores what the check let through
-    answer_hooks = bool(checking or after_hooks) or any(type(m).wrap_answer is not Middleware.wrap_answer for m in middleware)
+    after_hooks = overriding([*caching, *middleware], "after_answer")  # the cache stores what the check let through
+    answer_hooks = bool(checking or after_hooks or overriding(middleware, "wrap_answer"))
 
     builder = StateGraph(AgentState, context_schema=RunContext)
     builder.add_node("ground", ground, destinations=("act", END))

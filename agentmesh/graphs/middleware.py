@@ -52,7 +52,7 @@ from agentmesh.records import RunContext
 
 __all__ = ["Middleware", "ModelRequest", "ToolRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
            "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
-           "SemanticCacheStep", "narrowing", "evidence_citations", "after_answer_hooks"]
+           "SemanticCacheStep", "narrowing", "evidence_citations", "overriding"]
 
 
 @dataclass(frozen=True)
@@ -164,35 +164,37 @@ class Middleware:
         step; not for an answer given before the turn, nor for one sent back for a retry."""
 
 
-def after_answer_hooks(middleware: Sequence[Middleware]) -> list[Middleware]:
-    return [m for m in middleware if type(m).after_answer is not Middleware.after_answer]
+def overriding(middleware: Sequence[Middleware], hook: str) -> list[Middleware]:
+    """The middleware whose class overrides ``hook`` ("wrap_answer", ...), in list order: the
+    others would only pass the call on."""
+    return [m for m in middleware if getattr(type(m), hook) is not getattr(Middleware, hook)]
 
 
 def first_answer(middleware: Sequence[Middleware], request: TurnRequest) -> Answer | None:
     """The first answer a middleware's ``before_turn`` gives, in list order; None if none does."""
-    for hook in middleware:
-        if type(hook).before_turn is not Middleware.before_turn and (answer := hook.before_turn(request)) is not None:
+    for hook in overriding(middleware, "before_turn"):
+        if (answer := hook.before_turn(request)) is not None:
             return answer
     return None
 
 
 def chain_model_call(middleware: Sequence[Middleware], call: ModelHandler) -> ModelHandler:
     """``call`` wrapped by each middleware's ``wrap_model_call``, the first one outermost."""
-    for hook in reversed([m for m in middleware if type(m).wrap_model_call is not Middleware.wrap_model_call]):
+    for hook in reversed(overriding(middleware, "wrap_model_call")):
         call = _bind(hook.wrap_model_call, call)
     return call
 
 
 def chain_tool_call(middleware: Sequence[Middleware], call: ToolHandler) -> ToolHandler:
     """``call`` wrapped by each middleware's ``wrap_tool_call``, the first one outermost."""
-    for hook in reversed([m for m in middleware if type(m).wrap_tool_call is not Middleware.wrap_tool_call]):
+    for hook in reversed(overriding(middleware, "wrap_tool_call")):
         call = _bind(hook.wrap_tool_call, call)
     return call
 
 
 def chain_answer(middleware: Sequence[Middleware], call: AnswerHandler) -> AnswerHandler:
     """``call`` wrapped by each middleware's ``wrap_answer``, the first one outermost."""
-    for hook in reversed([m for m in middleware if type(m).wrap_answer is not Middleware.wrap_answer]):
+    for hook in reversed(overriding(middleware, "wrap_answer")):
         call = _bind(hook.wrap_answer, call)
     return call
 
