@@ -110,6 +110,67 @@ def test_decisions_are_read_strictly():
         build_agent_graph(FakeToolChatModel(responses=[AIMessage("x")]), approval="sometimes")
 
 
+# -- your own review of the calls, before the person is asked ------------------------------------
+
+from agentmesh import Middleware  # noqa: E402
+from agentmesh.graphs.middleware import ToolCallsRequest  # noqa: E402
+from agentmesh.records import RunContext  # noqa: E402
+
+
+class AdminsOnly(Middleware):
+    """A policy of one's own: only an admin's runs may use the shell at all."""
+
+    def __init__(self):
+        self.seen: list[list[str]] = []
+
+    def review_tool_calls(self, request: ToolCallsRequest):
+        self.seen.append([c["id"] for c in request.calls])
+        if request.run is not None and request.run.user == "admin":
+            return {}
+        return {c["id"]: "only admins may use the shell" for c in request.calls if c["name"] == "shell"}
+
+
+def _reviewed(model, reviewers, approval="ask"):
+    return build_agent_graph(model, [shell, echo], checkpointer=InMemorySaver(), approval=approval, middleware=reviewers)
+
+
+def test_your_review_declines_calls_before_the_person_is_asked_and_the_model_is_told_why():
+    both = AIMessage("", tool_calls=[{"name": "shell", "args": {"command": "ls"}, "id": "s1"},
+                                     {"name": "echo", "args": {"text": "hi"}, "id": "e1"}])
+    model = FakeToolChatModel(responses=[both, AIMessage("I may not list files.")])
+    policy = AdminsOnly()
+    state = _reviewed(model, [policy]).invoke({"messages": [HumanMessage("list files")]}, CONFIG,
+                                              context=RunContext("t", "r1", user="guest"))
+    assert "__interrupt__" not in state and RAN == []  # declined by the policy: nobody was asked
+    outputs = {m.tool_call_id: m for m in model.calls[1] if isinstance(m, ToolMessage)}
+    assert "declined" in outputs["s1"].text and "only admins may use the shell" in outputs["s1"].text
+    assert outputs["e1"].text == "<data>\nhi\n</data>"  # the other call ran
+    assert policy.seen == [["s1", "e1"]] and state["tool_errors"] == 0
+
+
+def test_no_review_of_yours_can_approve_a_call_for_the_person():
+    model = FakeToolChatModel(responses=[tool_call("shell", "c1", command="ls"), AIMessage("Listed.")])
+    policy = AdminsOnly()
+    graph = _reviewed(model, [policy])
+    state = graph.invoke({"messages": [HumanMessage("list files")]}, CONFIG, context=RunContext("t", "r1", user="admin"))
+    assert RAN == [] and state["__interrupt__"][0].value["calls"][0]["id"] == "c1"  # the admin's call still waits
+    state = graph.invoke(Command(resume="reject"), CONFIG, context=RunContext("t", "r1", user="admin"))
+    assert RAN == [] and state["answer"] == "Listed."
+    assert policy.seen == [["c1"], ["c1"]]  # reviewed again on resume, as the docstring says
+
+
+def test_a_review_that_fails_declines_the_calls_still_to_run():
+    class Broken(Middleware):
+        def review_tool_calls(self, request):
+            raise ConnectionError("policy server down")
+
+    model = FakeToolChatModel(responses=[tool_call("echo", "e1", text="hi"), AIMessage("I could not.")])
+    state = _reviewed(model, [Broken()], approval="auto").invoke({"messages": [HumanMessage("say hi")]}, CONFIG)
+    observation = [m for m in model.calls[1] if isinstance(m, ToolMessage)][0]
+    assert "declined" in observation.text and "policy server down" in observation.text
+    assert state["answer"] == "I could not."
+
+
 def _agent(tmp_path, responses, **settings):
     s = Settings.load(home=tmp_path / "home", kg=[], tools=["sql", "python"], cache=False, **settings)
     return Agent(s, model=FakeToolChatModel(responses=responses), embeddings=HashingEmbeddings())

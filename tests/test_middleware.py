@@ -177,6 +177,29 @@ def test_an_answer_hook_rewrites_what_is_shown_and_sees_the_runs_evidence():
     assert state["messages"][-1].text == state["answer"]  # the thread keeps what was shown
 
 
+def test_an_answer_hook_gets_and_gives_citation_records_and_each_is_shown_once():
+    """Answer.citations are Citation records, verified against the graph before a hook sees them;
+    one a hook adds reaches the thread's state, and one it repeats is shown once."""
+    from agentmesh.records import Citation
+
+    class Handbook(Middleware):
+        def wrap_answer(self, request, handler):
+            answer = handler(request)
+            self.seen = [(c.kind, c.ref, c.verified) for c in answer.citations]
+            page = Citation(kind="doc", ref="handbook.md:12-14", detail="Mixtral is Mistral AI's.")
+            invented = Citation(kind="node", ref="https://example.org/llm/Mixtral-Handbook", detail="Mixtral handbook")
+            return replace(answer, citations=[*answer.citations, page, *answer.citations, page, invented])
+
+    hook = Handbook()
+    compiled, _ = _graph([AIMessage("Mixtral 8x7B Instruct is developed by Mistral AI.")], [hook], policy="flag")
+    state = _ask(compiled, "Who develops Mixtral 8x7B Instruct?")
+    assert (("node", MIXTRAL["uri"], True)) in hook.seen
+    kinds = [(c["kind"], c["ref"]) for c in state["citations"]]
+    assert ("doc", "handbook.md:12-14") in kinds and ("node", MIXTRAL["uri"]) in kinds
+    assert len(kinds) == len(set(kinds))  # a repeated citation is shown once
+    assert state["unverified"] == ["https://example.org/llm/Mixtral-Handbook"]  # a hook's node is checked like any
+
+
 def test_an_answer_a_hook_rewrites_is_checked_like_the_models_own():
     """The claim check is the outermost answer step: a hook's invented number is never shown as
     fact under strict (the model is asked again once, then the evidence answer replaces it)."""

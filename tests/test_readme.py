@@ -92,5 +92,6 @@ def test_the_python_examples_run(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "From the tools: 1024" in printed  # the streaming example's python call ran, after approval
     assert "(from the team's knowledge graph)" in printed  # the answer hook's rewrite is what was shown
+    assert "only admins may run code" in printed  # the review declined the guest's python call, asking nobody
     reports = list((work / "examples" / "workflows" / "out").rglob("model-comparison.md"))
     assert len(reports) == 1 and str(reports[0]) in printed  # the workflow wrote its report where it said

@@ -13,12 +13,14 @@ can assemble it from fakes alone and a user can swap any part::
   the few most similar to the question, so small models choose among few. One node, because
   every LangGraph step costs a checkpoint write;
 * act: the model answers or proposes tool calls;
-* tools: run the proposed calls, in parallel; a failing call becomes an observation. Calls to
-  tools marked dangerous (``metadata={"approval": True}``, or a predicate over the call's
-  arguments, e.g. "this SQL writes") first interrupt the graph (``approval="ask"``): the run
-  stops with the pending calls and resumes with ``Command(resume=decision)``, where the
-  decision is ``"approve"``/``"reject"``/a bool for all of them, or a dict by call id.
-  ``approval="auto"`` runs them without asking, ``"deny"`` never runs them;
+* tools: first the ``review_tool_calls`` steps, yours then the built-in approval
+  (agentmesh.graphs.middleware.ApprovalStep), decide which of the proposed calls may run: calls
+  to tools marked dangerous (``metadata={"approval": True}``, or a predicate over the call's
+  arguments, e.g. "this SQL writes") interrupt the graph (``approval="ask"``): the run stops
+  with the pending calls and resumes with ``Command(resume=decision)``, where the decision is
+  ``"approve"``/``"reject"``/a bool for all of them, or a dict by call id. ``approval="auto"``
+  runs them without asking, ``"deny"`` never runs them. Then the calls run, in parallel, each
+  through the ``wrap_tool_call`` steps; a failing call becomes an observation;
 * answer: the final text and the citations it used; URIs cited or written in the answer that
   ``is_node`` rejects are flagged in ``unverified``. The step limit and the error budget end
   the run here with a clear message, never with a GraphRecursionError. Then the ``wrap_answer``
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -40,12 +43,14 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveM
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 
-from agentmesh.graphs.middleware import (ANSWER_POLICIES, Answer, AnswerRequest, CacheLookup, CacheStore, ClaimCheckStep,
+from agentmesh.graphs.middleware import (ANSWER_POLICIES, APPROVAL_MODES, Answer, ApprovalStep, ToolCallsRequest,
+                                         approved_ids, declined_calls, needs_approval, AnswerRequest, CacheLookup, CacheStore, ClaimCheckStep,
                                          HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
                                          SemanticCacheStep, ToolRequest, TurnRequest, chain_answer,
-                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, narrowing, overriding)
+                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, merge_citations,
+                                         narrowing, overriding)
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
@@ -85,8 +90,6 @@ from agentmesh.prompts import (
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
            "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "not_evidence", "redactor",
            "ANSWER_STYLES", "pick_tool"]
-
-APPROVAL_MODES = ("ask", "auto", "deny")
 
 Retriever = Callable[[str], list[dict[str, Any]]]
 NodeCheck = Callable[[str], bool]
@@ -218,14 +221,14 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
     return items
 
 
-def _call_citations(state: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+def _call_citations(state: dict[str, Any]) -> dict[str, list[Citation]]:
     """This turn's tool calls' own citations (their results' artifacts: the SQL that ran, the
     code), by the evidence source of the call (``tool_source``)."""
     messages, calls = _this_turn(state.get("messages", []))
-    found: dict[str, list[dict[str, Any]]] = {}
+    found: dict[str, list[Citation]] = {}
     for message in messages:
         if isinstance(message, ToolMessage) and isinstance(message.artifact, list):
-            cited = [c for c in message.artifact if isinstance(c, dict) and c.get("kind") in ("sql", "sparql", "code")]
+            cited = [Citation(**c) for c in message.artifact if isinstance(c, dict) and c.get("kind") in ("sql", "sparql", "code")]
             if cited:
                 found.setdefault(tool_source(message.name, calls.get(message.tool_call_id, {}).get("args")), []).extend(cited)
     return found
@@ -261,31 +264,6 @@ def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
     return GROUNDING_BLOCK.format(facts="\n".join(lines))
 
 
-def needs_approval(tool: BaseTool | None, args: dict[str, Any]) -> bool:
-    """True when ``tool`` is marked dangerous for these arguments (its ``approval`` metadata)."""
-    if tool is None:
-        return False
-    rule = (tool.metadata or {}).get("approval", False)
-    return bool(rule(args)) if callable(rule) else bool(rule)
-
-
-def approved_ids(decision: Any, calls: Sequence[dict[str, Any]]) -> dict[str, str]:
-    """``{call id: "" if approved else the reason}`` from a resume value: True/False,
-    "approve"/"reject", ``{"decision": ..., "reason": ...}``, or a dict by call id of any of these."""
-
-    def one(value: Any) -> str:
-        reason = ""
-        if isinstance(value, dict):
-            reason, value = str(value.get("reason") or ""), value.get("decision", value.get("approve"))
-        if isinstance(value, str):
-            value = value.strip().lower() in ("approve", "approved", "yes", "y", "true", "ok")
-        return "" if value is True else (reason or "rejected")
-
-    if isinstance(decision, dict) and any(c["id"] in decision for c in calls):
-        return {c["id"]: one(decision.get(c["id"], False)) for c in calls}
-    return {c["id"]: one(decision) for c in calls}
-
-
 def _last_question(messages: Sequence[AnyMessage]) -> str:
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
@@ -318,18 +296,6 @@ def _mentions(answer: str, label: str) -> bool:
         return False
     present = set(_TOKEN.findall(answer_l))
     return sum(w in present for w in words) / len(words) >= 0.66
-
-
-def _merge_citations(existing: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``existing`` then ``new``, without repeats (same kind and reference)."""
-    seen: set[tuple[str, str, str]] = set()
-    merged: list[dict[str, Any]] = []
-    for item in [*existing, *new]:
-        citation = Citation(**item)
-        if citation.key() not in seen:
-            seen.add(citation.key())
-            merged.append(citation.model_dump())
-    return merged
 
 
 REDACTED = "[redacted secret]"
@@ -386,8 +352,9 @@ def build_agent_graph(
     so a small model cannot put an invented value into it. In pick mode the model must call a
     tool or pick; after tool results (and on a strict retry) it may only pick.
 
-    ``middleware``: hooks around each model call, each tool call and the answer
-    (agentmesh.graphs.middleware), the first outermost; they add no graph node. The claim check
+    ``middleware``: hooks before a turn, around each model call, over each reply's tool calls
+    (``review_tool_calls``), around each tool call and the answer (agentmesh.graphs.middleware),
+    the first outermost; they add no graph node. The claim check
     is the built-in answer hook :class:`~agentmesh.graphs.middleware.ClaimCheckStep`, outside yours."""
     if answer_policy not in ANSWER_POLICIES:
         raise ValueError(f"answer_policy must be one of {', '.join(ANSWER_POLICIES)}, not {answer_policy!r}")
@@ -395,8 +362,6 @@ def build_agent_graph(
         raise ValueError(f"answer_style must be one of {', '.join(ANSWER_STYLES)}, not {answer_style!r}")
     tools_by_name = {tool.name: tool for tool in tools}
     skip = not_evidence(tools)  # sql_schema: where to look, not what is so
-    if approval not in APPROVAL_MODES:
-        raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {approval!r}")
 
     def ground(state: AgentState, runtime: Runtime[RunContext]) -> Command:
         """The before-turn steps (the cache), then retrieval and tool selection: the context the model will get.
@@ -415,7 +380,7 @@ def build_agent_graph(
         if early is not None:  # answered before retrieval: a cache hit, or a hook's own reply
             hit = early.metadata.get("cached")
             meta = {"cached": True, "similarity": hit.get("similarity")} if hit else {"stop_reason": early.stop_reason}
-            return Command(goto=END, update={**reset, "answer": early.text, "citations": early.citations,
+            return Command(goto=END, update={**reset, "answer": early.text, "citations": [c.model_dump() for c in early.citations],
                                              "stop_reason": early.stop_reason, "cached": hit,
                                              "claims": [c.model_dump() for c in early.claims],
                                              "messages": [AIMessage(early.text, response_metadata=meta)]})
@@ -510,6 +475,8 @@ def build_agent_graph(
 
     # built-in steps run inside yours: they see the call as your middleware left it
     tool_call = chain_tool_call([*middleware, *BUILTIN_TOOL_MIDDLEWARE], call_tool)
+    # a person is asked last, about the calls your reviews let through; none of them can approve for the person
+    reviewers = [*middleware, ApprovalStep(approval)]
 
     def run_one(call: dict[str, Any], state: dict[str, Any], run: RunContext | None) -> tuple[ToolMessage, bool]:
         try:
@@ -520,22 +487,11 @@ def build_agent_graph(
             result.content = redact(result.content)
         return result, result.status != "error"
 
-    def gate(calls: Sequence[dict[str, Any]]) -> dict[str, str]:
-        """Ask before dangerous calls: ``{call id: reason}`` for those that must not run."""
-        risky = [c for c in calls if needs_approval(tools_by_name.get(c["name"]), c["args"])]
-        if not risky or approval == "auto":
-            return {}
-        if approval == "deny":
-            return {c["id"]: "approval is set to 'deny'" for c in risky}
-        # the node stops here; on resume it runs again from the top and interrupt() returns the decision
-        decision = interrupt({"type": "approval", "calls": [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in risky]})
-        return {i: r for i, r in approved_ids(decision, risky).items() if r}
-
     def run_tools(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         calls = state["messages"][-1].tool_calls
-        declined = gate(calls)
-        runnable = [c for c in calls if c["id"] not in declined]
         run = runtime.context if isinstance(runtime.context, RunContext) else None
+        declined = declined_calls(reviewers, ToolCallsRequest(list(calls), tools_by_name, state, run))
+        runnable = [c for c in calls if c["id"] not in declined]
         if len(runnable) <= 1:
             ran = [run_one(c, state, run) for c in runnable]
         else:
@@ -553,8 +509,10 @@ def build_agent_graph(
         update: dict[str, Any] = {
             "messages": [m for m, _ in outcomes],
             "tool_errors": state.get("tool_errors", 0) + len(errors),
-            "citations": _merge_citations(state.get("citations", []), [c for c in produced if c["kind"] != "node"]),
-            "evidence": _merge_citations(state.get("evidence", []), [c for c in produced if c["kind"] == "node"]),
+            "citations": [c.model_dump() for c in merge_citations(state.get("citations", []),
+                                                                  [c for c in produced if c["kind"] != "node"])],
+            "evidence": [c.model_dump() for c in merge_citations(state.get("evidence", []),
+                                                                 [c for c in produced if c["kind"] == "node"])],
         }
         if errors:
             update["last_error"] = errors[-1].text
@@ -639,9 +597,10 @@ def build_agent_graph(
                     "response_metadata": {**new_messages[-1].response_metadata, "stop_reason": result.stop_reason}})]
             else:
                 new_messages = [*new_messages, shown]
+        result = shown_citations(result)
         for hook in after_hooks:
             hook.after_answer(request, result)
-        update = {"answer": result.text, "stop_reason": result.stop_reason, "citations": result.citations,
+        update = {"answer": result.text, "stop_reason": result.stop_reason, "citations": [c.model_dump() for c in result.citations],
                   "unverified": result.unverified, "messages": new_messages, "claims": [c.model_dump() for c in result.claims]}
         return Command(goto=END, update=update)
 
@@ -654,23 +613,29 @@ def build_agent_graph(
         else:
             candidates = []
             for node in state.get("grounding", []):
-                candidates.append({"kind": "node", "ref": node["uri"], "detail": node["label"]})
-                candidates += [{"kind": "node", "ref": uri, "detail": label} for uri, label in node.get("links", [])]
-            candidates += state.get("evidence", [])
-            mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c["detail"])]
-            citations = _merge_citations(mentioned, state.get("citations", []))
+                candidates.append(Citation(kind="node", ref=node["uri"], detail=node["label"]))
+                candidates += [Citation(kind="node", ref=uri, detail=label) for uri, label in node.get("links", [])]
+            candidates += merge_citations(state.get("evidence", []))
+            mentioned = [c for c in candidates if stop == "answered" and _mentions(text, c.detail)]
+            citations = merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
         if is_node is not None:
-            for citation in citations:
-                if citation["kind"] == "node":
-                    citation["verified"] = is_node(citation["ref"])
-                    if not citation["verified"]:
-                        unverified.append(citation["ref"])
-            cited = {c["ref"] for c in citations}
+            citations = [c.model_copy(update={"verified": is_node(c.ref)}) if c.kind == "node" else c for c in citations]
+            unverified = [c.ref for c in citations if c.verified is False]
+            cited = {c.ref for c in citations}
             for uri in dict.fromkeys(m.rstrip(".,;") for m in _URI_IN_TEXT.findall(text)):
                 if uri not in cited and not is_node(uri):
                     unverified.append(uri)
         return Answer(text, stop, citations=citations, unverified=unverified)
+
+    def shown_citations(result: Answer) -> Answer:
+        """Each citation once, and a node one a hook added checked against the graph like the rest."""
+        citations = merge_citations(result.citations)
+        if is_node is not None:
+            citations = [c.model_copy(update={"verified": is_node(c.ref)}) if c.kind == "node" and c.verified is None else c
+                         for c in citations]
+        unverified = list(dict.fromkeys([*result.unverified, *(c.ref for c in citations if c.verified is False)]))
+        return replace(result, citations=citations, unverified=unverified)
 
     # the claim check outside your hooks: an answer they rewrite is checked like the model's
     checking = [ClaimCheckStep(check_answer, answer_policy, searched)] if check_answer is not None and answer_policy != "off" else []

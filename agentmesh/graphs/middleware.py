@@ -14,9 +14,16 @@ Middleware adds no graph node, so a run costs no extra checkpoint writes.
 
 The first middleware in the list is the outermost. The history budget (:class:`HistoryBudget`)
 runs outside your hooks, so they see the history as the model will; the tools' own narrowing
-and guards (:class:`NarrowedTools`, :class:`QuestionGuard`) run inside them. A tool call's hooks
-run after approval. Whatever a hook returns, secrets are scrubbed from tool results, and every
-tool result reaches the model marked as data, those a hook adds included.
+and guards (:class:`NarrowedTools`, :class:`QuestionGuard`) run inside them.
+
+``review_tool_calls`` sees all the calls one model reply proposes, before any runs, and names
+those not to run (:class:`ToolCallsRequest`; a policy by user, a budget, a rate limit). The
+person's approval of dangerous calls is such a step (:class:`ApprovalStep`), the last one asked:
+a person is asked only about calls your reviews let through, and no review can approve a call
+for them. A tool call's ``wrap_tool_call`` hooks run after every review.
+
+Whatever a hook returns, secrets are scrubbed from tool results, and every tool result reaches
+the model marked as data, those a hook adds included.
 
 ``wrap_answer`` sees the answer a run arrived at before anyone does (:class:`AnswerRequest`:
 its text, why the run stopped, this run's evidence) and returns the :class:`Answer` to show,
@@ -44,15 +51,18 @@ from typing import Any, Callable, Sequence
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.tools import BaseTool
+from langgraph.errors import GraphBubbleUp
+from langgraph.types import interrupt
 
 from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, evidence_answer
 from agentmesh.graphs.history import Summarizer, fit_history
 from agentmesh.prompts import CHECK_RETRY_PROMPT
-from agentmesh.records import RunContext
+from agentmesh.records import Citation, RunContext
 
-__all__ = ["Middleware", "ModelRequest", "ToolRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
+__all__ = ["Middleware", "ModelRequest", "ToolRequest", "ToolCallsRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
            "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
-           "SemanticCacheStep", "narrowing", "evidence_citations", "overriding"]
+           "SemanticCacheStep", "narrowing", "evidence_citations", "merge_citations", "overriding",
+           "declined_calls", "ApprovalStep", "APPROVAL_MODES", "needs_approval", "approved_ids"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,17 @@ class ToolRequest:
 
 
 @dataclass(frozen=True)
+class ToolCallsRequest:
+    """The tool calls one model reply proposes, before any of them runs."""
+
+    calls: list[dict[str, Any]]
+    tools: dict[str, BaseTool] = field(repr=False)
+    """The agent's tools by name (a call may name none of them)."""
+    state: dict[str, Any] = field(repr=False)
+    run: RunContext | None = None
+
+
+@dataclass(frozen=True)
 class AnswerRequest:
     """The answer a run has arrived at, before anyone sees it."""
 
@@ -114,7 +135,7 @@ class Answer:
 
     text: str
     stop_reason: str
-    citations: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
     unverified: list[str] = field(default_factory=list)
     """Cited or written URIs that are no node of the knowledge graph."""
     claims: list[Claim] = field(default_factory=list)
@@ -155,6 +176,13 @@ class Middleware:
     def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
         return handler(request)
 
+    def review_tool_calls(self, request: ToolCallsRequest) -> dict[str, str]:
+        """The calls not to run, ``{call id: reason}``; the model sees each reason. Asked once per
+        model reply, before any of its calls runs (they then run in parallel). A reply stopped by
+        an approval ``interrupt()`` is reviewed again when it resumes: keep this a function of the
+        request."""
+        return {}
+
     def before_turn(self, request: TurnRequest) -> Answer | None:
         """An answer to give at once, without retrieval or a model call; None to go on."""
         return None
@@ -176,6 +204,27 @@ def first_answer(middleware: Sequence[Middleware], request: TurnRequest) -> Answ
         if (answer := hook.before_turn(request)) is not None:
             return answer
     return None
+
+
+def declined_calls(middleware: Sequence[Middleware], request: ToolCallsRequest) -> dict[str, str]:
+    """``{call id: reason}`` for the calls the middleware's ``review_tool_calls`` decline, in list
+    order: each hook sees only the calls still to run, and no hook can bring back one declined
+    before it. A hook that fails declines every call still to run (a check that cannot answer
+    is a no); an approval ``interrupt()`` passes through."""
+    declined: dict[str, str] = {}
+    for hook in overriding(middleware, "review_tool_calls"):
+        remaining = [c for c in request.calls if c["id"] not in declined]
+        if not remaining:
+            break
+        ids = {c["id"] for c in remaining}
+        try:
+            decided = hook.review_tool_calls(replace(request, calls=remaining)) or {}
+        except GraphBubbleUp:  # interrupt(): the run stops here and asks
+            raise
+        except Exception as exc:
+            decided = {i: f"the check {type(hook).__name__} failed: {str(exc).strip() or type(exc).__name__}" for i in ids}
+        declined.update({i: str(reason or "declined") for i, reason in decided.items() if i in ids})
+    return declined
 
 
 def chain_model_call(middleware: Sequence[Middleware], call: ModelHandler) -> ModelHandler:
@@ -276,24 +325,93 @@ class HistoryBudget(Middleware):
         return handler(request.override(messages=[*system, *fitted, *note]))
 
 
+APPROVAL_MODES = ("ask", "auto", "deny")
+
+
+def needs_approval(tool: BaseTool | None, args: dict[str, Any]) -> bool:
+    """True when ``tool`` is marked dangerous for these arguments (its ``approval`` metadata: True,
+    or a predicate over the call's arguments, e.g. "this SQL writes")."""
+    if tool is None:
+        return False
+    rule = (tool.metadata or {}).get("approval", False)
+    return bool(rule(args)) if callable(rule) else bool(rule)
+
+
+def approved_ids(decision: Any, calls: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """``{call id: "" if approved else the reason}`` from a resume value: True/False,
+    "approve"/"reject", ``{"decision": ..., "reason": ...}``, or a dict by call id of any of these.
+    Anything unclear, and a call the decision does not name, is a no."""
+
+    def one(value: Any) -> str:
+        reason = ""
+        if isinstance(value, dict):
+            reason, value = str(value.get("reason") or ""), value.get("decision", value.get("approve"))
+        if isinstance(value, str):
+            value = value.strip().lower() in ("approve", "approved", "yes", "y", "true", "ok")
+        return "" if value is True else (reason or "rejected")
+
+    if isinstance(decision, dict) and any(c["id"] in decision for c in calls):
+        return {c["id"]: one(decision.get(c["id"], False)) for c in calls}
+    return {c["id"]: one(decision) for c in calls}
+
+
+class ApprovalStep(Middleware):
+    """The built-in review of tool calls, the last one asked: a call to a tool marked dangerous
+    (:func:`needs_approval`) runs only with a person's yes. ``ask``: the run stops with one
+    ``interrupt({"type": "approval", "calls": [...]})`` for all such calls of the reply, and
+    resumes with ``Command(resume=decision)`` (:func:`approved_ids`); ``auto`` runs them without
+    asking; ``deny`` never runs them.
+
+    ``build_agent_graph(approval=...)`` puts it after your ``review_tool_calls`` hooks, so a person
+    is asked only about calls your hooks let through, and none of them can approve a call for
+    the person."""
+
+    def __init__(self, mode: str = "ask") -> None:
+        if mode not in APPROVAL_MODES:
+            raise ValueError(f"approval must be one of {', '.join(APPROVAL_MODES)}, not {mode!r}")
+        self.mode = mode
+
+    def review_tool_calls(self, request: ToolCallsRequest) -> dict[str, str]:
+        risky = [c for c in request.calls if needs_approval(request.tools.get(c["name"]), c["args"])]
+        if not risky or self.mode == "auto":
+            return {}
+        if self.mode == "deny":
+            return {c["id"]: "approval is set to 'deny'" for c in risky}
+        # the node stops here; on resume it runs again from the top and interrupt() returns the decision
+        decision = interrupt({"type": "approval", "calls": [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in risky]})
+        return {i: r for i, r in approved_ids(decision, risky).items() if r}
+
+
 def evidence_citations(evidence: Sequence[Evidence], text: str,
-                       by_source: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
-    """The nodes and queries whose evidence lines ``text`` quotes. ``by_source``: the citations a
-    tool call gave with its result, by the call's evidence source (``sql_rank``'s SQL, which its
-    arguments do not show)."""
-    cited: dict[tuple[str, str], dict[str, Any]] = {}
+                       by_source: dict[str, list[Citation]] | None = None) -> list[Citation]:
+    """The nodes and queries whose evidence lines ``text`` quotes, each once. ``by_source``: the
+    citations a tool call gave with its result, by the call's evidence source (``sql_rank``'s SQL,
+    which its arguments do not show)."""
+    cited: list[Citation] = []
     for e in evidence:
         if e.kind == "question" or e.text not in text:
             continue
         if by_source and e.source in by_source:
-            for c in by_source[e.source]:
-                cited.setdefault((c["kind"], c["detail"] if c["kind"] != "node" else c["ref"]), dict(c))
+            cited += by_source[e.source]
         elif e.source.startswith("http"):
-            cited.setdefault(("node", e.source), {"kind": "node", "ref": e.source, "detail": e.subject, "verified": True})
+            cited.append(Citation(kind="node", ref=e.source, detail=e.subject, verified=True))
         elif e.source.startswith(("sql:", "sparql:")):
             kind, _, query = e.source.partition(": ")
-            cited.setdefault((kind, query), {"kind": kind, "ref": kind, "detail": query})
-    return list(cited.values())
+            cited.append(Citation(kind=kind, ref=kind, detail=query))
+    return merge_citations(cited)
+
+
+def merge_citations(*groups: Sequence[Citation | dict[str, Any]]) -> list[Citation]:
+    """The citations of ``groups`` in order, each once (``Citation.key``: a node by its URI, a
+    query or code by its text); dicts, as the thread's state holds them, are read as citations."""
+    seen: set[tuple[str, str, str]] = set()
+    merged: list[Citation] = []
+    for item in (i for group in groups for i in group):
+        citation = item if isinstance(item, Citation) else Citation(**item)
+        if citation.key() not in seen:
+            seen.add(citation.key())
+            merged.append(citation)
+    return merged
 
 
 ANSWER_POLICIES = ("strict", "flag", "off")
@@ -344,7 +462,7 @@ class ClaimCheckStep(Middleware):
 CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
 """(question, private) -> a cached answer's record (``answer``, ``citations``, ``similarity``, ...), or None."""
 CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
-"""(question, answer, citations) -> None."""
+"""(question, answer, citations as dicts, the form the cache keeps) -> None."""
 
 
 class SemanticCacheStep(Middleware):
@@ -368,11 +486,11 @@ class SemanticCacheStep(Middleware):
         hit = self.lookup(request.question, request.private)
         if hit is None:
             return None
-        return Answer(hit["answer"], "cached", citations=list(hit.get("citations", [])), metadata={"cached": hit})
+        return Answer(hit["answer"], "cached", citations=merge_citations(hit.get("citations", [])), metadata={"cached": hit})
 
     def after_answer(self, request: AnswerRequest, answer: Answer) -> None:
         if self.store is not None and self._storable(request, answer):
-            self.store(str(request.state.get("question", "")), answer.text, answer.citations)
+            self.store(str(request.state.get("question", "")), answer.text, [c.model_dump() for c in answer.citations])
 
     def _storable(self, request: AnswerRequest, answer: Answer) -> bool:
         messages = request.state.get("messages", [])
