@@ -350,3 +350,59 @@ def test_an_agent_passes_your_before_turn_answer_through_run_and_its_events():
     events = list(run_events(agent, "What is b?", "t2"))
     assert any(e["type"] == "answer" and e.get("text") == "The assistant is closed for maintenance." for e in events), events
     assert model.calls == []
+
+
+# -- tool selection and pick mode are steps too ---------------------------------------------------
+
+@tool
+def weather(city: str) -> str:
+    """Weather forecast for a city."""
+    return "sunny"
+
+
+def test_your_hooks_see_the_tools_chosen_for_the_turn_chosen_once_and_kept_in_the_state():
+    chosen_for: list[str] = []
+
+    def select(query):
+        chosen_for.append(query)
+        return ["lookup"]
+
+    class Seen(Middleware):
+        def __init__(self):
+            self.offered = []
+
+        def wrap_model_call(self, request, handler):
+            self.offered.append(sorted(t.name for t in request.tools))
+            return handler(request)
+
+    seen = Seen()
+    model = FakeToolChatModel(responses=[tool_call("lookup", key="a"), AIMessage("It is the value of a.")])
+    compiled = build_agent_graph(model, [lookup, weather], select_tools=select, middleware=[seen], checkpointer=InMemorySaver())
+    state = _thread(compiled, "t1", "What is a?")
+    assert seen.offered == [["lookup"], ["lookup"]] and model.offered == [["lookup"], ["lookup"]]
+    assert chosen_for == ["What is a?"] and state["tools"] == ["lookup"]  # chosen once per turn, kept
+    state = _thread(compiled, "t1", "And what is the weather?")
+    assert chosen_for == ["What is a?", "And what is the weather?"]  # a new turn chooses again
+
+
+def test_in_pick_mode_your_hooks_see_the_agents_tools_and_the_output_tool_is_put_on_inside_them():
+    from agentmesh.claims import ANSWER_TOOL
+
+    class Seen(Middleware):
+        def __init__(self):
+            self.offered = []
+
+        def wrap_model_call(self, request, handler):
+            self.offered.append((sorted(t.name for t in request.tools), request.tool_choice))
+            return handler(request)
+
+    seen = Seen()
+    pick = AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": ["Mixtral 8x7B Instruct - developer: Mistral AI"]},
+                                      "id": "p1"}])
+    model = FakeToolChatModel(responses=[pick])
+    compiled = build_agent_graph(model, [lookup], retrieve=lambda q: [dict(MIXTRAL)], middleware=[seen],
+                                 answer_style="pick", checkpointer=InMemorySaver())
+    state = _thread(compiled, "t1", "Who develops Mixtral 8x7B Instruct?")
+    assert seen.offered == [(["lookup"], None)]
+    assert model.offered == [[ANSWER_TOOL]]  # the evidence answers: the model may only pick
+    assert "developer: Mistral AI" in state["answer"] and state["stop_reason"] == "answered"

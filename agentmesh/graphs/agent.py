@@ -9,10 +9,12 @@ can assemble it from fakes alone and a user can swap any part::
 * ground: first the ``before_turn`` steps, your middleware's then the semantic cache's (a hit
   answers at once, skipping the model; first turn of a thread only, as a follow-up's meaning
   depends on the conversation: agentmesh.graphs.middleware.SemanticCacheStep); then retrieve the
-  knowledge-graph nodes for the question (URIs, labels, facts), and select the tools to offer:
-  the few most similar to the question, so small models choose among few. One node, because
-  every LangGraph step costs a checkpoint write;
-* act: the model answers or proposes tool calls;
+  knowledge-graph nodes for the question (URIs, labels, facts). One node, because every
+  LangGraph step costs a checkpoint write;
+* act: the model answers or proposes tool calls, through the ``wrap_model_call`` steps: the
+  history budget and the tool selection (the few tools most similar to the question, so small
+  models choose among few: ToolSelection), then yours, then the tools' own narrowing and, in
+  pick mode, the output tool (agentmesh.graphs.pick.PickAnswer);
 * tools: first the ``review_tool_calls`` steps, yours then the built-in approval
   (agentmesh.graphs.middleware.ApprovalStep), decide which of the proposed calls may run: calls
   to tools marked dangerous (``metadata={"approval": True}``, or a predicate over the call's
@@ -33,48 +35,30 @@ can assemble it from fakes alone and a user can swap any part::
 from __future__ import annotations
 
 import re
-import uuid
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
-from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agentmesh.graphs.middleware import (ANSWER_POLICIES, APPROVAL_MODES, Answer, ApprovalStep, ToolCallsRequest,
-                                         approved_ids, declined_calls, needs_approval, AnswerRequest, CacheLookup, CacheStore, ClaimCheckStep,
-                                         HistoryBudget, Middleware, ModelRequest, NarrowedTools, QuestionGuard,
-                                         SemanticCacheStep, ToolRequest, TurnRequest, chain_answer,
-                                         chain_model_call, chain_tool_call, evidence_citations, first_answer, merge_citations,
-                                         narrowing, overriding)
-from agentmesh.graphs.history import Summarizer, repair_tool_pairs
+from agentmesh.claims import (NOT_FOUND, PARTIAL_HEADER, AnswerCheck, complete, cut_repetition, facts_of, picked,
+                              picked_answer, picks_for, quotable, row_names, uncovered, unworked, unworked_answer, worked_out)
+from agentmesh.graphs.evidence import call_citations, not_evidence, run_evidence
+from agentmesh.graphs.history import Summarizer, repair_tool_pairs, retrieval_query
+from agentmesh.graphs.middleware import (ANSWER_POLICIES, APPROVAL_MODES, Answer, AnswerRequest, ApprovalStep, CacheLookup,
+                                         CacheStore, ClaimCheckStep, HistoryBudget, Middleware, ModelRequest, NarrowedTools,
+                                         QuestionGuard, SemanticCacheStep, ToolCallsRequest, ToolRequest, ToolSelection,
+                                         ToolSelector, TurnRequest, approved_ids, chain_answer, chain_model_call,
+                                         chain_tool_call, declined_calls, evidence_citations, first_answer, merge_citations,
+                                         needs_approval, overriding)
+from agentmesh.graphs.pick import PickAnswer, pick_call, pick_tool
 from agentmesh.graphs.state import AgentState, Citation
 from agentmesh.records import RunContext
-from agentmesh.claims import (
-    ANSWER_TOOL,
-    NOT_FOUND,
-    AnswerCheck,
-    Evidence,
-    cut_repetition,
-    picked,
-    answerable,
-    complete,
-    picked_answer,
-    picks_for,
-    unworked,
-    unworked_answer,
-    worked_out,
-    uncovered,
-    row_names,
-    facts_of,
-    PARTIAL_HEADER,
-    quotable,
-    tool_source,
-)
 from agentmesh.prompts import (
     DATA_BLOCK,
     DECLINED_OBSERVATION,
@@ -89,12 +73,11 @@ from agentmesh.prompts import (
 
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
            "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "not_evidence", "redactor",
-           "ANSWER_STYLES", "pick_tool"]
+           "ANSWER_STYLES", "pick_tool", "ToolSelector"]
 
 Retriever = Callable[[str], list[dict[str, Any]]]
 NodeCheck = Callable[[str], bool]
 _URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
-ToolSelector = Callable[[str], list[str]]
 NOT_RUN_OBSERVATION = "Not run: the step limit was reached."
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
@@ -131,123 +114,10 @@ def mark_as_data(message: AnyMessage) -> AnyMessage:
 ANSWER_STYLES = ("free", "pick")
 
 
-def pick_tool(quotes: Sequence[str], most: int = 3) -> BaseTool:
-    """The output tool of ``answer_style = "pick"``: its one argument is a list of this run's
-    evidence lines (a JSON-schema enum, so a constrained model cannot write any other)."""
-    schema = {
-        "type": "object",
-        "properties": {"evidence": {"type": "array", "items": {"type": "string", "enum": list(quotes)}, "maxItems": most,
-                                    "description": "the lines that answer the question; none if no line does"}},
-        "required": ["evidence"],
-    }
-
-    def answer_from_evidence(evidence: list[str]) -> str:
-        return "\n".join(evidence)  # never run: the answer step renders the picked lines itself
-
-    return StructuredTool.from_function(
-        answer_from_evidence, name=ANSWER_TOOL, args_schema=schema,
-        description="Answer the question with the evidence lines that state the answer (an empty list if none does).",
-    )
-
-
-def _pick_call(message: AnyMessage) -> dict[str, Any] | None:
-    if isinstance(message, AIMessage):
-        return next((c for c in message.tool_calls if c["name"] == ANSWER_TOOL), None)
-    return None
-
-
 BUILTIN_MODEL_MIDDLEWARE: list[Middleware] = [NarrowedTools()]
 """Steps every agent takes around model calls, as middleware: tools narrowed to the question."""
 BUILTIN_TOOL_MIDDLEWARE: list[Middleware] = [QuestionGuard()]
 """Steps every agent takes around tool calls, as middleware: a tool's own guard (``sql_rank``'s)."""
-
-
-def _fits(tool: BaseTool, question: str) -> bool:
-    narrow = narrowing(tool)
-    return bool(question) and narrow is not None and narrow(question) is not None
-
-
-def _this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
-    """The messages since the last question, and the tool calls among them by id."""
-    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
-    turn = messages[start:]
-    return turn, {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
-
-
-def not_evidence(tools: Sequence[BaseTool]) -> frozenset[str]:
-    """The tools whose results describe where to look, not the world (``metadata={"evidence":
-    False}``: ``sql_schema``'s tables and columns): no answer quotes them, no claim rests on them."""
-    return frozenset(t.name for t in tools if (t.metadata or {}).get("evidence") is False)
-
-
-def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[Evidence]:
-    """This run's evidence items: each fact and description of the grounding nodes, each row or
-    passage of this turn's tool results (but those of the tools in ``skip``), and the question."""
-    items: list[Evidence] = []
-    for node in state.get("grounding", []):
-        uri, label = node["uri"], node.get("label", "")
-        items.append(Evidence(id=f"n{len(items)}", kind="fact", text=label, subject=label, source=uri))
-        if node.get("description"):
-            items.append(Evidence(id=f"n{len(items)}", kind="description", text=node["description"], subject=label, source=uri))
-        for fact in node.get("facts", []):
-            items.append(Evidence(id=f"n{len(items)}", kind="fact", text=fact, subject=label, source=uri))
-    messages, calls = _this_turn(state.get("messages", []))
-    for message in messages:
-        if (not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str)
-                or message.name in skip):
-            continue
-        source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
-        if message.name in ("sql", "sql_rank", "sparql"):  # each row with its header: the columns say the units
-            lines = message.content.splitlines()
-            kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
-        elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
-            for line in message.content.splitlines():
-                node = _parse_node(line)
-                if node is None:
-                    items.append(Evidence(id=f"t{len(items)}", kind="passage", text=line.strip(), source=source))
-                    continue
-                uri, label, description, facts = node
-                if description:
-                    items.append(Evidence(id=f"t{len(items)}", kind="description", text=description, subject=label, source=uri))
-                items += [Evidence(id=f"t{len(items)}", kind="fact", text=f, subject=label, source=uri) for f in facts]
-            continue
-        elif message.name in ("search", "web_search"):
-            kind, parts = "passage", re.split(r"\n\s*\n|\n(?=<http)", message.content)
-        else:
-            kind, parts = "output", [message.content]
-        items += [Evidence(id=f"t{len(items)}", kind=kind, text=p.strip(), source=source) for p in parts if p.strip()]
-    if state.get("question"):
-        items.append(Evidence(id="q", kind="question", text=state["question"]))
-    return items
-
-
-def _call_citations(state: dict[str, Any]) -> dict[str, list[Citation]]:
-    """This turn's tool calls' own citations (their results' artifacts: the SQL that ran, the
-    code), by the evidence source of the call (``tool_source``)."""
-    messages, calls = _this_turn(state.get("messages", []))
-    found: dict[str, list[Citation]] = {}
-    for message in messages:
-        if isinstance(message, ToolMessage) and isinstance(message.artifact, list):
-            cited = [Citation(**c) for c in message.artifact if isinstance(c, dict) and c.get("kind") in ("sql", "sparql", "code")]
-            if cited:
-                found.setdefault(tool_source(message.name, calls.get(message.tool_call_id, {}).get("args")), []).extend(cited)
-    return found
-
-
-_NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
-
-
-def _parse_node(line: str) -> tuple[str, str, str, list[str]] | None:
-    """A node as ``RetrievedNode.render`` writes it ("<uri> label: description [fact; fact]")."""
-    match = _NODE_LINE.match(line.strip())
-    if match is None:
-        return None
-    rest, facts = match["rest"], []
-    if rest.endswith("]") and " [" in rest:
-        rest, _, listed = rest.rpartition(" [")
-        facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
-    label, _, description = rest.partition(": ")
-    return match["uri"], label.strip(), description.strip(), facts
 
 
 def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
@@ -269,18 +139,6 @@ def _last_question(messages: Sequence[AnyMessage]) -> str:
         if isinstance(message, HumanMessage):
             return message.text
     return ""
-
-
-_REFERS_BACK = re.compile(r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
-
-
-def _retrieval_query(messages: Sequence[AnyMessage], question: str) -> str:
-    """What to retrieve for: the question, joined with the previous one when it refers back to it
-    ("What is its context window?" after "Who develops Qwen 72B Chat?")."""
-    humans = [m.text for m in messages if isinstance(m, HumanMessage)]
-    if len(humans) >= 2 and _REFERS_BACK.search(question):
-        return f"{humans[-2]} {question}"
-    return question
 
 
 def _mentions(answer: str, label: str) -> bool:
@@ -384,48 +242,20 @@ def build_agent_graph(
                                              "stop_reason": early.stop_reason, "cached": hit,
                                              "claims": [c.model_dump() for c in early.claims],
                                              "messages": [AIMessage(early.text, response_metadata=meta)]})
-        query = _retrieval_query(messages, question)
+        query = retrieval_query(messages, question)
         grounding = retrieve(query) if retrieve is not None and query else []
-        if select_tools is None or not tools_by_name:
-            offered = list(tools_by_name)
-        else:
-            offered = [n for n in select_tools(query) if n in tools_by_name]
-            # a tool that narrows itself to the question and fits it (sql_rank for "the highest X")
-            # comes first, in the place of the last one chosen by similarity: a fitting choice from a
-            # list beats free SQL for a small model, whatever the embeddings say
-            fitting = [n for n, t in tools_by_name.items() if n not in offered and _fits(t, question)]
-            if fitting:
-                offered = [*fitting, *offered][:max(len(offered), len(fitting))]
-        return Command(goto="act", update={**reset, "grounding": grounding, "tools": offered})
+        # with a selector, the tools to offer are chosen at the turn's first model call (ToolSelection)
+        return Command(goto="act", update={**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)})
 
     def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
         history = repair_tool_pairs(state["messages"])
-        offered = [tools_by_name[n] for n in state.get("tools", [])]
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(feedback)] if feedback else []  # the answer step's note (the claims that failed)
         run = runtime.context if isinstance(runtime.context, RunContext) else None
-        prompt = [system, *history, *retry]
-        choice = None
-        if answer_style == "pick":
-            # the model never writes the answer: it picks lines, or calls a tool while one may help
-            question = state.get("question", "")
-            evidence = run_evidence(state, skip)
-            quotes = quotable(question, evidence)
-            may_call = bool(offered) and not feedback and not (history and isinstance(history[-1], ToolMessage))
-            if quotes:
-                tool = pick_tool(list(quotes), picks_for(question))
-                if not may_call or answerable(question, evidence):
-                    offered, choice = [tool], ANSWER_TOOL
-                else:
-                    offered, choice = [tool, *offered], "any"
-            elif may_call:
-                choice = "any"
-            else:  # nothing that answers the question, and nothing left to try: no model call
-                nothing = AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": []},
-                                                        "id": f"pick-{uuid.uuid4().hex[:12]}"}])
-                return {"messages": [nothing], "steps": state.get("steps", 0), "check_feedback": ""}
-        request = ModelRequest(prompt, offered, state, run, tool_choice=choice)
+        # all the agent's tools: the middleware cut them to the turn's choice (ToolSelection), to
+        # what fits the question (NarrowedTools), and in pick mode to the output tool (PickAnswer)
+        request = ModelRequest([system, *history, *retry], list(tools), state, run)
         response = model_call(request)
         return {**request.updates, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
 
@@ -447,13 +277,16 @@ def build_agent_graph(
         context = RunContext(run.thread_id, (state.get("run") or {}).get("id", run.run_id), _private(state), run.user)
         return runnable.invoke(request.messages, config={"metadata": context.metadata()})
 
-    # the history budget first, so that your hooks see the history as the model will
+    # the history budget and the tool selection first, so that your hooks see the history and
+    # the tools as the model will
     budgeted = [HistoryBudget(history_budget, summarize)] if history_budget is not None else []
-    model_call = chain_model_call([*budgeted, *middleware, *BUILTIN_MODEL_MIDDLEWARE], call_model)
+    selection = [ToolSelection(select_tools, tools)] if select_tools is not None and tools else []
+    picking = [PickAnswer(skip)] if answer_style == "pick" else []
+    model_call = chain_model_call([*budgeted, *selection, *middleware, *BUILTIN_MODEL_MIDDLEWARE, *picking], call_model)
 
     def after_act(state: AgentState) -> str:
         last = state["messages"][-1]
-        if _pick_call(last) is not None:
+        if pick_call(last) is not None:
             return "answer"
         if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < max_steps:
             return "tools"
@@ -528,7 +361,7 @@ def build_agent_graph(
         messages = state["messages"]
         last = messages[-1]
         new_messages: list[AnyMessage] = []
-        pick = _pick_call(last)
+        pick = pick_call(last)
         evidence = run_evidence(state, skip) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
@@ -609,7 +442,7 @@ def build_agent_graph(
         cites or writes that are no node of the graph."""
         text, stop, state = request.text, request.stop_reason, request.state
         if request.picked:  # what it quotes, exactly
-            citations = evidence_citations(request.evidence, text, _call_citations(state)) if stop in ("answered", "evidence_only") else []
+            citations = evidence_citations(request.evidence, text, call_citations(state)) if stop in ("answered", "evidence_only") else []
         else:
             candidates = []
             for node in state.get("grounding", []):

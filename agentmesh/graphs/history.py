@@ -1,7 +1,9 @@
-"""Shaping a thread's history for the model: repair interrupted tool calls, fit a token budget."""
+"""Shaping a thread's history for the model: repair interrupted tool calls, fit a token budget,
+and what a follow-up question refers back to."""
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -9,7 +11,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from agentmesh.prompts import HISTORY_SUMMARY_HEADER, INTERRUPTED_OBSERVATION
 
-__all__ = ["repair_tool_pairs", "fit_history", "Summarizer"]
+__all__ = ["repair_tool_pairs", "fit_history", "retrieval_query", "Summarizer"]
 
 Summarizer = Callable[[str, Sequence[AnyMessage]], str]
 
@@ -59,3 +61,15 @@ def fit_history(
         turn, first = turn + 1, nxt
     head = [SystemMessage(HISTORY_SUMMARY_HEADER + summary)] if summary else []
     return head + list(messages[first:]), summary, turn
+
+
+_REFERS_BACK = re.compile(r"\b(it|its|it's|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
+
+
+def retrieval_query(messages: Sequence[AnyMessage], question: str) -> str:
+    """What to retrieve for: the question, joined with the previous one when it refers back to it
+    ("What is its context window?" after "Who develops Qwen 72B Chat?")."""
+    humans = [m.text for m in messages if isinstance(m, HumanMessage)]
+    if len(humans) >= 2 and _REFERS_BACK.search(question):
+        return f"{humans[-2]} {question}"
+    return question

@@ -13,8 +13,10 @@ Middleware adds no graph node, so a run costs no extra checkpoint writes.
 >>> agent = Agent(settings, middleware=[Audit()])                          # doctest: +SKIP
 
 The first middleware in the list is the outermost. The history budget (:class:`HistoryBudget`)
-runs outside your hooks, so they see the history as the model will; the tools' own narrowing
-and guards (:class:`NarrowedTools`, :class:`QuestionGuard`) run inside them.
+and the tool selection (:class:`ToolSelection`) run outside your hooks, so they see the history
+and the tools as the model will; the tools' own narrowing and guards (:class:`NarrowedTools`,
+:class:`QuestionGuard`) and pick mode's output tool (agentmesh.graphs.pick.PickAnswer) run
+inside them.
 
 ``review_tool_calls`` sees all the calls one model reply proposes, before any runs, and names
 those not to run (:class:`ToolCallsRequest`; a policy by user, a budget, a rate limit). The
@@ -55,14 +57,14 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.types import interrupt
 
 from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, evidence_answer
-from agentmesh.graphs.history import Summarizer, fit_history
+from agentmesh.graphs.history import Summarizer, fit_history, retrieval_query
 from agentmesh.prompts import CHECK_RETRY_PROMPT
 from agentmesh.records import Citation, RunContext
 
 __all__ = ["Middleware", "ModelRequest", "ToolRequest", "ToolCallsRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
            "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
            "SemanticCacheStep", "narrowing", "evidence_citations", "merge_citations", "overriding",
-           "declined_calls", "ApprovalStep", "APPROVAL_MODES", "needs_approval", "approved_ids"]
+           "declined_calls", "ApprovalStep", "ToolSelection", "ToolSelector", "APPROVAL_MODES", "needs_approval", "approved_ids"]
 
 
 @dataclass(frozen=True)
@@ -297,6 +299,50 @@ class NarrowedTools(Middleware):
         if not tools and choice in ("any", "required"):
             choice = None
         return handler(request.override(tools=tools, tool_choice=choice))
+
+
+ToolSelector = Callable[[str], list[str]]
+"""(what the question asks, with what it refers back to) -> the names of the tools to offer, best first."""
+
+
+class ToolSelection(Middleware):
+    """A built-in step before each model call: of the agent's own ``tools``, only those
+    ``select`` chooses for the question are offered, so a small model chooses among few. A tool
+    that narrows itself to the question and fits it (``narrow``, as ``sql_rank`` for "the highest
+    X") comes first, in the place of the last one chosen by similarity: a fitting choice from a
+    list beats free SQL for a small model, whatever the embeddings say. Other tools in the
+    request (the pick-mode output tool) pass.
+
+    The choice is made once per turn, at its first model call, and kept in the thread's state
+    (``tools``), so a retry or a second step offers the same tools and the trace shows them.
+    ``build_agent_graph(select_tools=...)`` puts it outside your hooks: they see the tools the
+    model will be offered, and may cut or add."""
+
+    def __init__(self, select: ToolSelector, tools: Sequence[BaseTool]) -> None:
+        self.select, self.tools = select, {t.name: t for t in tools}
+
+    def chosen(self, state: dict[str, Any]) -> list[str]:
+        """The names offered this turn: those kept in ``state["tools"]``, else chosen now."""
+        if state.get("tools") is not None:
+            return list(state["tools"])
+        question = str(state.get("question", ""))
+        query = retrieval_query(state.get("messages", []), question)
+        if not query:
+            return list(self.tools)
+        offered = [n for n in self.select(query) if n in self.tools]
+        fitting = [n for n, t in self.tools.items() if n not in offered and _fits(t, question)]
+        return [*fitting, *offered][:max(len(offered), len(fitting))] if fitting else offered
+
+    def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
+        chosen = self.chosen(request.state)
+        request.updates["tools"] = chosen
+        keep = set(chosen)
+        return handler(request.override(tools=[t for t in request.tools if t.name in keep or t.name not in self.tools]))
+
+
+def _fits(tool: BaseTool, question: str) -> bool:
+    narrow = narrowing(tool)
+    return bool(question) and narrow is not None and narrow(question) is not None
 
 
 class HistoryBudget(Middleware):

@@ -24,13 +24,15 @@ class AgentState(TypedDict, total=False):
     summarized_turns: int
     grounding: list[dict[str, Any]]
     """Retrieved knowledge-graph nodes: uri, label, description, score, facts."""
-    tools: list[str]
-    """Names of the tools offered to the model for this question."""
+    tools: list[str] | None
+    """Names of the tools offered to the model for this question (None until a selector chose them:
+    agentmesh.graphs.middleware.ToolSelection)."""
     steps: int
     tool_errors: int
     last_error: str
     citations: list[dict[str, Any]]
-    """SQL and code that ran, and the nodes the answer names."""
+    """SQL and code that ran, and the nodes the answer names (``Citation`` records, as dicts: the
+    checkpoint's form)."""
     evidence: list[dict[str, Any]]
     """Node citations returned by tools; those the answer names become citations."""
     answer: str

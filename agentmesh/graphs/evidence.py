@@ -1,0 +1,101 @@
+"""This run's evidence: what an answer may quote and rest its claims on.
+
+The grounding nodes' facts and descriptions, each row or passage of this turn's tool results,
+and the question, as :class:`~agentmesh.records.Evidence` items; and the citations a tool call
+gave with its result, by the call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+
+from agentmesh.claims import tool_source
+from agentmesh.records import Citation, Evidence
+
+__all__ = ["run_evidence", "not_evidence", "this_turn", "call_citations", "parse_node"]
+
+
+def this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
+    """The messages since the last question, and the tool calls among them by id."""
+    start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=0)
+    turn = messages[start:]
+    return turn, {c["id"]: c for m in turn if isinstance(m, AIMessage) for c in m.tool_calls}
+
+
+def not_evidence(tools: Sequence[BaseTool]) -> frozenset[str]:
+    """The tools whose results describe where to look, not the world (``metadata={"evidence":
+    False}``: ``sql_schema``'s tables and columns): no answer quotes them, no claim rests on them."""
+    return frozenset(t.name for t in tools if (t.metadata or {}).get("evidence") is False)
+
+
+def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[Evidence]:
+    """This run's evidence items: each fact and description of the grounding nodes, each row or
+    passage of this turn's tool results (but those of the tools in ``skip``), and the question."""
+    items: list[Evidence] = []
+    for node in state.get("grounding", []):
+        uri, label = node["uri"], node.get("label", "")
+        items.append(Evidence(id=f"n{len(items)}", kind="fact", text=label, subject=label, source=uri))
+        if node.get("description"):
+            items.append(Evidence(id=f"n{len(items)}", kind="description", text=node["description"], subject=label, source=uri))
+        for fact in node.get("facts", []):
+            items.append(Evidence(id=f"n{len(items)}", kind="fact", text=fact, subject=label, source=uri))
+    messages, calls = this_turn(state.get("messages", []))
+    for message in messages:
+        if (not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str)
+                or message.name in skip):
+            continue
+        source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
+        if message.name in ("sql", "sql_rank", "sparql"):  # each row with its header: the columns say the units
+            lines = message.content.splitlines()
+            kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
+        elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
+            for line in message.content.splitlines():
+                node = parse_node(line)
+                if node is None:
+                    items.append(Evidence(id=f"t{len(items)}", kind="passage", text=line.strip(), source=source))
+                    continue
+                uri, label, description, facts = node
+                if description:
+                    items.append(Evidence(id=f"t{len(items)}", kind="description", text=description, subject=label, source=uri))
+                items += [Evidence(id=f"t{len(items)}", kind="fact", text=f, subject=label, source=uri) for f in facts]
+            continue
+        elif message.name in ("search", "web_search"):
+            kind, parts = "passage", re.split(r"\n\s*\n|\n(?=<http)", message.content)
+        else:
+            kind, parts = "output", [message.content]
+        items += [Evidence(id=f"t{len(items)}", kind=kind, text=p.strip(), source=source) for p in parts if p.strip()]
+    if state.get("question"):
+        items.append(Evidence(id="q", kind="question", text=state["question"]))
+    return items
+
+
+def call_citations(state: dict[str, Any]) -> dict[str, list[Citation]]:
+    """This turn's tool calls' own citations (their results' artifacts: the SQL that ran, the
+    code), by the evidence source of the call (``tool_source``)."""
+    messages, calls = this_turn(state.get("messages", []))
+    found: dict[str, list[Citation]] = {}
+    for message in messages:
+        if isinstance(message, ToolMessage) and isinstance(message.artifact, list):
+            cited = [Citation(**c) for c in message.artifact if isinstance(c, dict) and c.get("kind") in ("sql", "sparql", "code")]
+            if cited:
+                found.setdefault(tool_source(message.name, calls.get(message.tool_call_id, {}).get("args")), []).extend(cited)
+    return found
+
+
+_NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
+
+
+def parse_node(line: str) -> tuple[str, str, str, list[str]] | None:
+    """A node as ``RetrievedNode.render`` writes it ("<uri> label: description [fact; fact]")."""
+    match = _NODE_LINE.match(line.strip())
+    if match is None:
+        return None
+    rest, facts = match["rest"], []
+    if rest.endswith("]") and " [" in rest:
+        rest, _, listed = rest.rpartition(" [")
+        facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
+    label, _, description = rest.partition(": ")
+    return match["uri"], label.strip(), description.strip(), facts
