@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.tools import tool
+from langchain_core.tools import StructuredTool, tool
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh.claims import (ANSWER_TOOL, DERIVED_HEADER, NOT_FOUND, PARTIAL_HEADER, Claim, ClaimChecker, Evidence, quotable,
@@ -454,3 +454,14 @@ def test_a_picked_row_cites_the_sql_its_tool_ran_though_the_call_shows_none():
     state = ask(compiled, "Which hosted model is cheapest per 1M output tokens?")
     assert state["stop_reason"] == "answered"
     assert [(c["kind"], c["detail"]) for c in state["citations"]] == [("sql", ran)]
+
+
+def test_when_no_tool_fits_the_question_and_nothing_can_be_picked_no_model_is_asked():
+    """A tool that narrows itself away for this question (``narrow`` gives None) leaves nothing to
+    call: with nothing to pick either, the answer is "not found" without a model call, never a
+    free-text answer from a model offered no tool."""
+    ranked = StructuredTool.from_function(lambda metric: "", name="ranked", description="Rank models by a metric.",
+                                          metadata={"narrow": lambda question: None})
+    model = FakeToolChatModel(responses=[AIMessage("Arthur Mensch.")])
+    state = ask(graph(model, tools=[ranked]), "Who is the CEO of Mistral AI?")
+    assert model.calls == [] and state["stop_reason"] == "not_found" and "Arthur" not in state["answer"]
