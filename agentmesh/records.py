@@ -10,6 +10,7 @@ pass to each other. They import nothing of agentmesh, so any layer may use them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,9 @@ class Citation(BaseModel):
         return (self.kind, self.ref, "" if self.kind == "node" else self.detail)
 
 
+_NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
+
+
 @dataclass
 class RetrievedNode:
     """A node found for a question, with its label-resolved facts."""
@@ -48,10 +52,30 @@ class RetrievedNode:
     """(URI, label) of the nodes its facts point to, so an answer naming them can cite them."""
 
     def render(self) -> str:
+        """One line, as the model and a tool's result show it: ``<uri> label: description [fact; fact]``."""
         text = f"<{self.uri}> {self.label}"
         if self.description:
             text += f": {self.description}"
         return f"{text} [{'; '.join(self.facts)}]" if self.facts else text
+
+    @classmethod
+    def from_dict(cls, node: dict[str, Any]) -> "RetrievedNode":
+        """A node as the thread's state keeps it (a dict: the checkpoint's form)."""
+        return cls(node["uri"], node.get("label", ""), node.get("description", ""), float(node.get("score", 0.0)),
+                   list(node.get("facts", [])), [tuple(link) for link in node.get("links", [])])
+
+    @classmethod
+    def parse(cls, line: str) -> "RetrievedNode | None":
+        """The node a :meth:`render` line shows (score 0, no links), or None if the line is none."""
+        match = _NODE_LINE.match(line.strip())
+        if match is None:
+            return None
+        rest, facts = match["rest"], []
+        if rest.endswith("]") and " [" in rest:
+            rest, _, listed = rest.rpartition(" [")
+            facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
+        label, _, description = rest.partition(": ")
+        return cls(match["uri"], label.strip(), description.strip(), 0.0, facts)
 
 
 @dataclass

@@ -135,3 +135,20 @@ def test_a_thing_named_by_a_plain_word_ranks_first(example_kg, tmp_path, minilm)
     kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
     assert kb.retrieve("What is the context window of Gemma?", 3)[0].label == "Gemma"
     assert kb.retrieve("What do the Gemma Terms of Use allow?", 3)[0].label == "Gemma Terms of Use"
+
+
+def test_a_node_is_written_and_read_back_by_one_format():
+    """The grounding block, kg_search's result and the evidence reader share RetrievedNode's one
+    line format: what render writes, parse reads back (a description with a colon included)."""
+    from agentmesh.graphs.agent import render_grounding
+    from agentmesh.knowledge import RetrievedNode
+
+    node = RetrievedNode("https://example.org/llm/Phi-2", "Phi-2", "Small model: trained on textbooks", 0.9,
+                         ["developer: Microsoft", "license: MIT"], [("https://example.org/llm/Microsoft", "Microsoft")])
+    back = RetrievedNode.parse(node.render())
+    assert (back.uri, back.label, back.description, back.facts) == (node.uri, node.label, node.description, node.facts)
+    assert RetrievedNode.parse("Phi-2 is small.") is None
+    stored = {"uri": node.uri, "label": node.label, "description": node.description, "score": 0.9, "facts": node.facts,
+              "links": [list(node.links[0])]}  # as a checkpoint gives it back
+    assert RetrievedNode.from_dict(stored) == node
+    assert node.render() in render_grounding([stored])

@@ -58,7 +58,7 @@ from agentmesh.graphs.middleware import (ANSWER_POLICIES, APPROVAL_MODES, Answer
                                          needs_approval, overriding)
 from agentmesh.graphs.pick import PickAnswer, pick_call, pick_tool
 from agentmesh.graphs.state import AgentState, Citation
-from agentmesh.records import RunContext
+from agentmesh.records import RetrievedNode, RunContext
 from agentmesh.prompts import (
     DATA_BLOCK,
     DECLINED_OBSERVATION,
@@ -121,17 +121,11 @@ BUILTIN_TOOL_MIDDLEWARE: list[Middleware] = [QuestionGuard()]
 
 
 def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
+    """The grounding block of the system prompt: each node one line, as a tool's result shows it
+    (``RetrievedNode.render``), its tags defused."""
     if not nodes:
         return NO_GROUNDING
-    lines = []
-    for node in nodes:
-        line = f"<{node['uri']}> {node['label']}"
-        if node.get("description"):
-            line += f": {node['description']}"
-        if node.get("facts"):
-            line += " [" + "; ".join(node["facts"]) + "]"
-        lines.append(escape_data(line))
-    return GROUNDING_BLOCK.format(facts="\n".join(lines))
+    return GROUNDING_BLOCK.format(facts="\n".join(escape_data(RetrievedNode.from_dict(n).render()) for n in nodes))
 
 
 def _last_question(messages: Sequence[AnyMessage]) -> str:

@@ -13,9 +13,9 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langchain_core.tools import BaseTool
 
 from agentmesh.claims import tool_source
-from agentmesh.records import Citation, Evidence
+from agentmesh.records import Citation, Evidence, RetrievedNode
 
-__all__ = ["run_evidence", "not_evidence", "this_turn", "call_citations", "parse_node"]
+__all__ = ["run_evidence", "not_evidence", "this_turn", "call_citations"]
 
 
 def this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
@@ -53,11 +53,11 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
         elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
             for line in message.content.splitlines():
-                node = parse_node(line)
+                node = RetrievedNode.parse(line)
                 if node is None:
                     items.append(Evidence(id=f"t{len(items)}", kind="passage", text=line.strip(), source=source))
                     continue
-                uri, label, description, facts = node
+                uri, label, description, facts = node.uri, node.label, node.description, node.facts
                 if description:
                     items.append(Evidence(id=f"t{len(items)}", kind="description", text=description, subject=label, source=uri))
                 items += [Evidence(id=f"t{len(items)}", kind="fact", text=f, subject=label, source=uri) for f in facts]
@@ -83,19 +83,3 @@ def call_citations(state: dict[str, Any]) -> dict[str, list[Citation]]:
             if cited:
                 found.setdefault(tool_source(message.name, calls.get(message.tool_call_id, {}).get("args")), []).extend(cited)
     return found
-
-
-_NODE_LINE = re.compile(r"^<(?P<uri>https?://[^>\s]+)> (?P<rest>.+)$")
-
-
-def parse_node(line: str) -> tuple[str, str, str, list[str]] | None:
-    """A node as ``RetrievedNode.render`` writes it ("<uri> label: description [fact; fact]")."""
-    match = _NODE_LINE.match(line.strip())
-    if match is None:
-        return None
-    rest, facts = match["rest"], []
-    if rest.endswith("]") and " [" in rest:
-        rest, _, listed = rest.rpartition(" [")
-        facts = [f.strip() for f in listed[:-1].split("; ") if f.strip()]
-    label, _, description = rest.partition(": ")
-    return match["uri"], label.strip(), description.strip(), facts
