@@ -128,6 +128,18 @@ def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
     return GROUNDING_BLOCK.format(facts="\n".join(escape_data(RetrievedNode.from_dict(n).render()) for n in nodes))
 
 
+_RESET: dict[str, Any] = {"citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0,
+                          "check_feedback": "", "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered",
+                          "cached": None, "grounding": [], "tools": None}
+"""What each new question sets these channels to."""
+
+
+def _changed(state: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` without the channels it would leave as they are (each channel written costs at
+    every checkpoint); one not yet in the state is written, so the state always has them all."""
+    return {k: v for k, v in update.items() if k == "messages" or k not in state or state[k] != v}
+
+
 def _last_question(messages: Sequence[AnyMessage]) -> str:
     for message in reversed(messages):
         if isinstance(message, HumanMessage):
@@ -224,9 +236,7 @@ def build_agent_graph(
         run = runtime.context if isinstance(runtime.context, RunContext) else None
         # a thread once private stays private: its earlier turns are in every later prompt
         private = _private(state) or bool(run and run.private)
-        reset = {"question": question, **({"run": {"id": run.run_id, "private": private}} if run else {}),
-                 "citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0, "check_feedback": "",
-                 "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered", "cached": None}
+        reset = {**_RESET, "question": question, **({"run": {"id": run.run_id, "private": private}} if run else {})}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
         early = first_answer(turn_hooks, TurnRequest(question, state, run, private, first_turn)) if question else None
         if early is not None:  # answered before retrieval: a cache hit, or a hook's own reply
@@ -239,7 +249,8 @@ def build_agent_graph(
         query = retrieval_query(messages, question)
         grounding = retrieve(query) if retrieve is not None and query else []
         # with a selector, the tools to offer are chosen at the turn's first model call (ToolSelection)
-        return Command(goto="act", update={**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)})
+        update = {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)}
+        return Command(goto="act", update=_changed(state, update))
 
     def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
@@ -251,7 +262,7 @@ def build_agent_graph(
         # what fits the question (NarrowedTools), and in pick mode to the output tool (PickAnswer)
         request = ModelRequest([system, *history, *retry], list(tools), state, run)
         response = model_call(request)
-        return {**request.updates, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""}
+        return _changed(state, {**request.updates, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""})
 
     def call_model(request: ModelRequest) -> AIMessage:
         """The model call itself, innermost of the middleware. Tool results are marked as data
@@ -341,6 +352,7 @@ def build_agent_graph(
             "evidence": [c.model_dump() for c in merge_citations(state.get("evidence", []),
                                                                  [c for c in produced if c["kind"] == "node"])],
         }
+        update = _changed(state, update)
         if errors:
             update["last_error"] = errors[-1].text
         if any((getattr(tools_by_name.get(c["name"]), "metadata", None) or {}).get("private") for c in runnable):
