@@ -25,7 +25,7 @@ from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
 from agentmesh.errors import AgentmeshError, ConfigError
 from agentmesh.events import Event, events_of
-from agentmesh.graphs.agent import build_agent_graph, recursion_limit_for, redactor
+from agentmesh.graphs.agent import BEFORE_TURN, build_agent_graph, recursion_limit_for, redactor
 from agentmesh.graphs.middleware import Middleware
 from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation, RunContext
@@ -413,7 +413,8 @@ class Agent:
                 for kind, chunk in self.graph.stream(payload, config, context=run, stream_mode=modes, durability=DURABILITY):
                     if kind == "messages":
                         piece, meta = chunk
-                        if meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text:
+                        if (meta.get("langgraph_node") == "act" and isinstance(piece, AIMessage) and piece.text
+                                and not piece.response_metadata.get(BEFORE_TURN)):  # a model's text, not a cache hit's
                             yield "token", piece.text
                         continue
                     for node, update in chunk.items():

@@ -39,12 +39,12 @@ OUTPUT_LIMIT = 2000
 def _ends_the_run(node: str, update: Any) -> bool:
     """The update that shows the run's answer: the answer step's (a retry sends the model back
     instead, with no stop reason), or an answer given before the turn (a cache hit, a hook's
-    reply), the only update of ``ground`` that carries a message."""
+    reply): the model step's update that carries an answer, which only such an answer does."""
     if not isinstance(update, dict) or not isinstance(update.get("stop_reason"), str):
         return False
     if node == "answer":
         return True
-    return node == "ground" and any(isinstance(m, AIMessage) for m in update.get("messages", []))
+    return node == "act" and bool(update.get("answer")) and any(isinstance(m, AIMessage) for m in update.get("messages", []))
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,13 @@ def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
         if node == "token":
             streamed.append(update)
             yield Token(update)
+        elif _ends_the_run(node, update):
+            text = update.get("answer", "")
+            was_streamed = update.get("stop_reason") == "answered" and bool(streamed) \
+                and "".join(streamed).strip() == text.strip()
+            yield Answer(text, update["stop_reason"], was_streamed)
+            yield Citations(list(update.get("citations", [])))
+            yield Claims(list(update.get("claims", [])))
         elif node == "act":
             last = update.get("messages", [None])[-1]
             if isinstance(last, AIMessage) and last.tool_calls:
@@ -138,12 +145,5 @@ def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:
                     yield ToolCallFinished(out.tool_call_id, out.name or "", out.status != "error", out.text[:OUTPUT_LIMIT])
         elif node == "__interrupt__":
             yield ApprovalNeeded(list(update))
-        elif _ends_the_run(node, update):
-            text = update.get("answer", "")
-            was_streamed = update.get("stop_reason") == "answered" and bool(streamed) \
-                and "".join(streamed).strip() == text.strip()
-            yield Answer(text, update["stop_reason"], was_streamed)
-            yield Citations(list(update.get("citations", [])))
-            yield Claims(list(update.get("claims", [])))
         elif node == "result":
             yield Done(update)

@@ -2,7 +2,7 @@
 
 Both run the same scripted conversation (one tool call, then an answer) N times, in this
 process, with and without an in-memory checkpointer. Prints per-run times and the ratio.
-Target: agentmesh at most 1.3x the bare graph.
+Target: agentmesh at most 1.15x the bare graph.
 
     python bench/agent_overhead.py [--runs 1000]
 """

@@ -230,7 +230,7 @@ def test_arun_and_stream_give_the_same_run(example_kg):
 
     assert result.answer == "Claude 2.1 reads 200000 tokens."
     assert any(c.ref.endswith("/Claude-2.1") for c in result.citations)
-    assert nodes == ["ground", "act", "answer", "result"]
+    assert nodes == ["act", "answer", "result"]
     assert events[-1][1].answer == "Claude 2.1 reads 200000 tokens." and events[-1][1].thread_id == "a"
     assert [m.text for m in agent.history("a") if isinstance(m, HumanMessage)] == ["Context window of Claude 2.1?", "And Claude 2?"]
 

@@ -266,3 +266,23 @@ def test_the_repl_settles_an_approval_left_by_an_earlier_session_first(tmp_path)
     assert agent.pending("left") == []
     humans = [m.text for m in agent.history("left") if m.type == "human"]
     assert humans == ["3 times 3?", "hello?"]
+
+
+def test_a_turn_starts_once_per_question_not_again_after_tools_an_approval_or_a_retry():
+    """Grounding shares the model's first step; it runs for each new question (the same words
+    asked again included) and never again within the turn: not after tool results, not when a run
+    resumes from an approval."""
+    asked: list[str] = []
+
+    def retrieve(query):
+        asked.append(query)
+        return []
+
+    model = FakeToolChatModel(responses=[tool_call("shell", "c1", command="ls"), AIMessage("Listed."),
+                                         tool_call("echo", "e1", text="hi"), AIMessage("Said hi.")])
+    graph = build_agent_graph(model, [shell, echo], retrieve=retrieve, checkpointer=InMemorySaver())
+    graph.invoke({"messages": [HumanMessage("list files")]}, CONFIG)
+    state = graph.invoke(Command(resume="approve"), CONFIG)
+    assert state["answer"] == "Listed." and asked == ["list files"] and state["steps"] == 2
+    state = graph.invoke({"messages": [HumanMessage("list files")]}, CONFIG)
+    assert state["answer"] == "Said hi." and asked == ["list files", "list files"] and state["steps"] == 2

@@ -349,6 +349,7 @@ def test_an_agent_passes_your_before_turn_answer_through_run_and_its_events():
     assert (result.answer, result.stop_reason, result.claims) == ("The assistant is closed for maintenance.", "refused", [])
     events = list(run_events(agent, "What is b?", "t2"))
     assert any(e["type"] == "answer" and e.get("text") == "The assistant is closed for maintenance." for e in events), events
+    assert not any(e["type"] == "token" for e in events)  # no model wrote it: it is not streamed as if one did
     assert model.calls == []
 
 

@@ -73,7 +73,7 @@ def test_a_run_is_one_span_with_its_steps_model_calls_and_tool_calls_below(tmp_p
     assert run.attributes["agentmesh.claims.supported"] == len(result.claims) and run.attributes["agentmesh.claims.unsupported"] == 0
     assert run.attributes["agentmesh.stop_reason"] == "answered"
     steps = {s.attributes["agentmesh.step"] for name, group in found.items() if name.startswith("step ") for s in group}
-    assert steps == {"ground", "act", "tools", "answer"}
+    assert steps == {"act", "tools", "answer"}
     assert all(s.parent.span_id == run.context.span_id for name, group in found.items() if name.startswith("step ") for s in group)
     chats = found["chat fake-tool-model"]
     assert len(chats) == 2 and all(c.attributes["gen_ai.operation.name"] == "chat" for c in chats)

@@ -1,4 +1,4 @@
-"""The agent graph: ground -> act <-> tools -> answer.
+"""The agent graph: act <-> tools -> answer.
 
 Built from parts passed in (a chat model, tools, a retriever, a tool selector), so a test
 can assemble it from fakes alone and a user can swap any part::
@@ -6,15 +6,17 @@ can assemble it from fakes alone and a user can swap any part::
     graph = build_agent_graph(FakeToolChatModel(responses=[...]), [my_tool])
     graph.invoke({"messages": [("user", "hi")]})
 
-* ground: first the ``before_turn`` steps, your middleware's then the semantic cache's (a hit
-  answers at once, skipping the model; first turn of a thread only, as a follow-up's meaning
-  depends on the conversation: agentmesh.graphs.middleware.SemanticCacheStep); then retrieve the
-  knowledge-graph nodes for the question (URIs, labels, facts). One node, because every
-  LangGraph step costs a checkpoint write;
-* act: the model answers or proposes tool calls, through the ``wrap_model_call`` steps: the
-  history budget and the tool selection (the few tools most similar to the question, so small
-  models choose among few: ToolSelection), then yours, then the tools' own narrowing and, in
-  pick mode, the output tool (agentmesh.graphs.pick.PickAnswer);
+* act: a new question's first step starts the turn: the ``before_turn`` steps, your
+  middleware's then the semantic cache's (a hit answers at once, skipping the model; first
+  turn of a thread only, as a follow-up's meaning depends on the conversation:
+  agentmesh.graphs.middleware.SemanticCacheStep), then the knowledge-graph nodes for the
+  question (URIs, labels, facts) are retrieved. In the same step, because every LangGraph step
+  costs a checkpoint write (and, with ``durability="sync"``, a wait for it), the model answers
+  or proposes tool calls, through the ``wrap_model_call`` steps: the history budget and the
+  tool selection (the few tools most similar to the question, so small models choose among
+  few: ToolSelection), then yours, then the tools' own narrowing and, in pick mode, the output
+  tool (agentmesh.graphs.pick.PickAnswer). A new question is one whose message the thread's
+  ``run["turn"]`` does not name yet;
 * tools: first the ``review_tool_calls`` steps, yours then the built-in approval
   (agentmesh.graphs.middleware.ApprovalStep), decide which of the proposed calls may run: calls
   to tools marked dangerous (``metadata={"approval": True}``, or a predicate over the call's
@@ -73,12 +75,14 @@ from agentmesh.prompts import (
 
 __all__ = ["build_agent_graph", "render_grounding", "recursion_limit_for", "needs_approval", "approved_ids",
            "NOT_RUN_OBSERVATION", "APPROVAL_MODES", "escape_data", "mark_as_data", "run_evidence", "not_evidence", "redactor",
-           "ANSWER_STYLES", "pick_tool", "ToolSelector"]
+           "ANSWER_STYLES", "pick_tool", "ToolSelector", "BEFORE_TURN"]
 
 Retriever = Callable[[str], list[dict[str, Any]]]
 NodeCheck = Callable[[str], bool]
 _URI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"')\]]+)>?")
 NOT_RUN_OBSERVATION = "Not run: the step limit was reached."
+BEFORE_TURN = "agentmesh_before_turn"
+"""``response_metadata`` key of an answer given before the turn (a cache hit, a hook's reply)."""
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 
 
@@ -140,11 +144,8 @@ def _changed(state: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in update.items() if k == "messages" or k not in state or state[k] != v}
 
 
-def _last_question(messages: Sequence[AnyMessage]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.text
-    return ""
+def _last_human(messages: Sequence[AnyMessage]) -> HumanMessage | None:
+    return next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
 
 
 def _mentions(answer: str, label: str) -> bool:
@@ -227,42 +228,52 @@ def build_agent_graph(
     tools_by_name = {tool.name: tool for tool in tools}
     skip = not_evidence(tools)  # sql_schema: where to look, not what is so
 
-    def ground(state: AgentState, runtime: Runtime[RunContext]) -> Command:
-        """The before-turn steps (the cache), then retrieval and tool selection: the context the model will get.
-
-        One node rather than three, because each LangGraph step costs a checkpoint write."""
+    def start_turn(state: AgentState, run: RunContext | None, human: HumanMessage) -> tuple[dict[str, Any], bool]:
+        """A new question: the before-turn steps (your hooks, then the cache), then retrieval.
+        Returns the state's update and whether the turn is already answered (a cache hit, or a
+        hook's own reply: no retrieval, no model call)."""
         messages = state.get("messages", [])
-        question = _last_question(messages)
-        run = runtime.context if isinstance(runtime.context, RunContext) else None
+        question = human.text
         # a thread once private stays private: its earlier turns are in every later prompt
         private = _private(state) or bool(run and run.private)
-        reset = {**_RESET, "question": question, **({"run": {"id": run.run_id, "private": private}} if run else {})}
+        marker = {**({"id": run.run_id} if run else {}), "private": private, "turn": human.id}
+        reset = {**_RESET, "question": question, "run": marker}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1  # follow-ups depend on history
         early = first_answer(turn_hooks, TurnRequest(question, state, run, private, first_turn)) if question else None
-        if early is not None:  # answered before retrieval: a cache hit, or a hook's own reply
+        if early is not None:
             hit = early.metadata.get("cached")
             meta = {"cached": True, "similarity": hit.get("similarity")} if hit else {"stop_reason": early.stop_reason}
-            return Command(goto=END, update={**reset, "answer": early.text, "citations": [c.model_dump() for c in early.citations],
-                                             "stop_reason": early.stop_reason, "cached": hit,
-                                             "claims": [c.model_dump() for c in early.claims],
-                                             "messages": [AIMessage(early.text, response_metadata=meta)]})
+            meta[BEFORE_TURN] = True  # no model wrote it: not streamed as tokens
+            return {**reset, "answer": early.text, "citations": [c.model_dump() for c in early.citations],
+                    "stop_reason": early.stop_reason, "cached": hit, "claims": [c.model_dump() for c in early.claims],
+                    "messages": [AIMessage(early.text, response_metadata=meta)]}, True
         query = retrieval_query(messages, question)
         grounding = retrieve(query) if retrieve is not None and query else []
         # with a selector, the tools to offer are chosen at the turn's first model call (ToolSelection)
-        update = {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)}
-        return Command(goto="act", update=_changed(state, update))
+        return {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)}, False
 
-    def act(state: AgentState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    def act(state: AgentState, runtime: Runtime[RunContext]) -> Command:
+        """The model's step; a new question's first one starts the turn (``start_turn``) in the
+        same step, because each LangGraph step costs a checkpoint write."""
+        run = runtime.context if isinstance(runtime.context, RunContext) else None
+        before, turn = state, {}
+        human = _last_human(state.get("messages", []))
+        if human is not None and (state.get("run") or {}).get("turn") != human.id:
+            turn, answered = start_turn(state, run, human)
+            if answered:
+                return Command(goto=END, update=turn)
+            state = {**state, **turn}
         system = SystemMessage(SYSTEM_PROMPT.format(grounding=render_grounding(state.get("grounding", []))))
         history = repair_tool_pairs(state["messages"])
         feedback = state.get("check_feedback", "")
         retry = [HumanMessage(feedback)] if feedback else []  # the answer step's note (the claims that failed)
-        run = runtime.context if isinstance(runtime.context, RunContext) else None
         # all the agent's tools: the middleware cut them to the turn's choice (ToolSelection), to
         # what fits the question (NarrowedTools), and in pick mode to the output tool (PickAnswer)
         request = ModelRequest([system, *history, *retry], list(tools), state, run)
         response = model_call(request)
-        return _changed(state, {**request.updates, "messages": [response], "steps": state.get("steps", 0) + 1, "check_feedback": ""})
+        steps = state.get("steps", 0) + 1
+        update = {**turn, **request.updates, "messages": [response], "steps": steps, "check_feedback": ""}
+        return Command(goto=_after_act(response, steps), update=_changed(before, update))
 
     def call_model(request: ModelRequest) -> AIMessage:
         """The model call itself, innermost of the middleware. Tool results are marked as data
@@ -289,11 +300,10 @@ def build_agent_graph(
     picking = [PickAnswer(skip)] if answer_style == "pick" else []
     model_call = chain_model_call([*budgeted, *selection, *middleware, *BUILTIN_MODEL_MIDDLEWARE, *picking], call_model)
 
-    def after_act(state: AgentState) -> str:
-        last = state["messages"][-1]
-        if pick_call(last) is not None:
+    def _after_act(response: AIMessage, steps: int) -> str:
+        if pick_call(response) is not None:
             return "answer"
-        if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < max_steps:
+        if isinstance(response, AIMessage) and response.tool_calls and steps < max_steps:
             return "tools"
         return "answer"
 
@@ -485,11 +495,9 @@ def build_agent_graph(
     answer_hooks = bool(checking or after_hooks or overriding(middleware, "wrap_answer"))
 
     builder = StateGraph(AgentState, context_schema=RunContext)
-    builder.add_node("ground", ground, destinations=("act", END))
-    builder.add_node("act", act)
+    builder.add_node("act", act, destinations=("tools", "answer", END))
     builder.add_node("tools", run_tools)
     builder.add_node("answer", answer, destinations=("act", END))
-    builder.add_edge(START, "ground")
-    builder.add_conditional_edges("act", after_act, ["tools", "answer"])
+    builder.add_edge(START, "act")
     builder.add_conditional_edges("tools", after_tools, ["act", "answer"])
     return builder.compile(checkpointer=checkpointer, name=name)

@@ -11,7 +11,7 @@ Configured the standard way, and off when nothing asks for it:
 * ``pip install 'agentmesh[otel]'``.
 
 Spans follow the OpenTelemetry GenAI semantic conventions: ``invoke_agent agentmesh`` for a run,
-one span per graph step (``ground``, ``act``, ``tools``, ``answer``), ``chat <model>`` for each model
+one span per graph step (``act``, ``tools``, ``answer``), ``chat <model>`` for each model
 call (``gen_ai.request.model``, ``gen_ai.usage.input_tokens`` / ``output_tokens``...) and
 ``execute_tool <name>`` for each tool call (``gen_ai.tool.name``, ``gen_ai.tool.call.id``). The run
 span carries agentmesh's own attributes: ``agentmesh.thread_id``, ``agentmesh.run_id``,
