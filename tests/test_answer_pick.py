@@ -465,3 +465,12 @@ def test_when_no_tool_fits_the_question_and_nothing_can_be_picked_no_model_is_as
     model = FakeToolChatModel(responses=[AIMessage("Arthur Mensch.")])
     state = ask(graph(model, tools=[ranked]), "Who is the CEO of Mistral AI?")
     assert model.calls == [] and state["stop_reason"] == "not_found" and "Arthur" not in state["answer"]
+
+
+def test_text_a_model_writes_instead_of_a_pick_is_never_shown():
+    """A constrained call cut off at max_tokens comes back as text: in pick mode it is no answer,
+    however well its numbers match the question (they come from the question)."""
+    model = FakeToolChatModel(responses=[AIMessage("The price of Mixtral 8x7B Instruct for 2M tokens is currently unknown.")])
+    state = ask(graph(model, tools=[sql]), "What does Mixtral 8x7B Instruct cost for 2M tokens?")
+    assert state["stop_reason"] == "not_found" and "unknown" not in state["answer"]
+    assert not any("unknown" in m.text for m in state["messages"])  # the thread does not keep it either

@@ -48,7 +48,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-from agentmesh.claims import (NOT_FOUND, PARTIAL_HEADER, AnswerCheck, complete, cut_repetition, facts_of, picked,
+from agentmesh.claims import (ANSWER_TOOL, NOT_FOUND, PARTIAL_HEADER, AnswerCheck, complete, cut_repetition, facts_of, picked,
                               picked_answer, picks_for, quotable, row_names, uncovered, unworked, unworked_answer, worked_out)
 from agentmesh.graphs.evidence import call_citations, not_evidence, run_evidence
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs, retrieval_query
@@ -378,6 +378,11 @@ def build_agent_graph(
         last = messages[-1]
         new_messages: list[AnyMessage] = []
         pick = pick_call(last)
+        if (pick is None and answer_style == "pick" and isinstance(last, AIMessage) and last.id and not last.tool_calls
+                and state.get("tool_errors", 0) <= max_tool_errors):
+            # pick mode shows no text a model wrote (it wrote some when its constrained call was cut
+            # off): a reply that picks nothing picks nothing
+            pick = {"name": ANSWER_TOOL, "args": {"evidence": []}, "id": last.id}
         evidence = run_evidence(state, skip) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
