@@ -532,7 +532,11 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
     out = list(chosen)
     # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too
     tied = {e.source for e in out if e.kind == "row" and e.source.startswith("sql_rank")}
-    out += [e for e in evidence if e.kind == "row" and e.source in tied and e not in out]
+    shown = {(e.source, e.text) for e in out}
+    for e in evidence:  # each once, though the same call ran twice
+        if e.kind == "row" and e.source in tied and (e.source, e.text) not in shown:
+            out.append(e)
+            shown.add((e.source, e.text))
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
     for e in asked_facts(question, evidence):
         key = (e.subject, e.text.split(":", 1)[0])
@@ -561,17 +565,23 @@ between A and B", "how much for 2M tokens"), not looked up."""
 DERIVED_HEADER = "I could not work out the {what} from the evidence; this is what it says:"
 
 
+RECORDED_VALUE_TOOLS = ("sql_rank", "sql_lookup")
+"""Tools whose rows are values the data records (a named row's price, the highest score), never
+values worked out from them, whatever the question asks."""
+
+
 def unworked(question: str, items: Sequence[Evidence]) -> str:
     """What ``question`` asks to be worked out ("share", "gap") when none of ``items`` states it,
     else "". Graph facts hold what was recorded: "active parameters: 12.9" and "parameters: 46.7"
     are true, but they are not the share, and shown as the answer they would pass for one. A tool's
-    row or output (a SQL AVG, a python result) is a worked-out value; so is a fact named for it."""
+    row or output (a SQL AVG, a python result) is a worked-out value, but not a row of the
+    ``RECORDED_VALUE_TOOLS``; so is a fact named for it."""
     match = _DERIVED.search(question)
     if match is None:
         return ""
     what = (match.group(1) or "cost").lower()
     for e in items:
-        if e.kind in ("row", "output"):
+        if e.kind == "output" or (e.kind == "row" and not e.source.startswith(RECORDED_VALUE_TOOLS)):
             return ""
         if e.kind == "fact" and what[:4] in e.text.split(":", 1)[0].lower():
             return ""

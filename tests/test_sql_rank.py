@@ -161,9 +161,12 @@ def test_a_picked_top_row_brings_its_ties(example_db):
 
     question = "Which open-weight models have the longest context window?"
     first = "name | context_window: Llama 4 Scout | 128000"
-    agent, _ = _agent(example_db, [tool_call("sql_rank", measure="highest context_window", where="open_weights"),
-                                   tool_call(ANSWER_TOOL, evidence=[first])], answer_style="pick")
+    # the question fixes the measure and the filter: the framework makes the call, the model only picks
+    agent, model = _agent(example_db, [tool_call(ANSWER_TOOL, evidence=[first])], answer_style="pick")
     result = agent.run(question)
+    assert [(a.name, a.args) for a in result.tool_calls] == [("sql_rank", {"measure": "highest context_window",
+                                                                           "where": "open_weights"})]
+    assert len(model.calls) == 1
     assert result.answer.splitlines() == ["- " + first, "- name | context_window: Command R+ | 128000"]
 
 

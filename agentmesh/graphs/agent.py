@@ -297,7 +297,8 @@ def build_agent_graph(
     # the tools as the model will
     budgeted = [HistoryBudget(history_budget, summarize)] if history_budget is not None else []
     selection = [ToolSelection(select_tools, tools)] if select_tools is not None and tools else []
-    picking = [PickAnswer(skip)] if answer_style == "pick" else []
+    answers = frozenset(t.name for t in tools if (t.metadata or {}).get("answers") is True)
+    picking = [PickAnswer(skip, answers)] if answer_style == "pick" else []
     model_call = chain_model_call([*budgeted, *selection, *middleware, *BUILTIN_MODEL_MIDDLEWARE, *picking], call_model)
 
     def _after_act(response: AIMessage, steps: int) -> str:

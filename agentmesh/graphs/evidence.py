@@ -48,7 +48,7 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
                 or message.name in skip):
             continue
         source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
-        if message.name in ("sql", "sql_rank", "sparql"):  # each row with its header: the columns say the units
+        if message.name in ("sql", "sql_rank", "sql_lookup", "sparql"):  # each row with its header: the columns say the units
             lines = message.content.splitlines()
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
         elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node

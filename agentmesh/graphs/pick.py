@@ -12,9 +12,9 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable
 from agentmesh.graphs.evidence import run_evidence
-from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest
+from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
-__all__ = ["pick_tool", "pick_call", "PickAnswer"]
+__all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_call"]
 
 
 def pick_tool(quotes: Sequence[str], most: int = 3) -> BaseTool:
@@ -48,10 +48,16 @@ class PickAnswer(Middleware):
     (:func:`pick_tool`) is offered with them: alone when the evidence already answers, or after
     a tool result, or on a retry; else beside the tools, one of which must be called. With
     nothing to pick and nothing left to try, no model is called: the answer is an empty pick
-    (not found). ``skip``: the tools whose results are not evidence (``sql_schema``)."""
+    (not found). ``skip``: the tools whose results are not evidence (``sql_schema``).
 
-    def __init__(self, skip: frozenset[str] = frozenset()) -> None:
-        self.skip = skip
+    Two choices are the framework's, not the model's, because the question alone makes them: a
+    tool that narrows itself to the question and whose lists then fix every argument is called
+    without asking the model (:func:`determined_call`); and the rows of a tool in ``answers``
+    (``metadata={"answers": True}``: what it returns for a call its guard let through is what the
+    question asks, as ``sql_lookup``'s values of the named row) are picked without asking it."""
+
+    def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset()) -> None:
+        self.skip, self.answers = skip, answers
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
         state = request.state
@@ -59,7 +65,15 @@ class PickAnswer(Middleware):
         evidence = run_evidence(state, self.skip)
         quotes = quotable(question, evidence)
         messages = state.get("messages", [])
-        may_call = bool(request.tools) and not state.get("check_feedback") and not (messages and isinstance(messages[-1], ToolMessage))
+        after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
+        may_call = bool(request.tools) and not state.get("check_feedback") and not after_tools
+        if may_call and not (quotes and answerable(question, evidence)):
+            call = determined_call(request.tools)
+            if call is not None:  # the question fixes every argument: the model's choice adds nothing
+                return AIMessage("", tool_calls=[call])
+        answering = [q for q, e in quotes.items() if e.kind == "row" and e.source.partition(":")[0] in self.answers]
+        if answering and not state.get("check_feedback"):
+            return _pick(answering)
         if quotes:
             tool = pick_tool(list(quotes), picks_for(question))
             if not may_call or answerable(question, evidence):
@@ -68,4 +82,46 @@ class PickAnswer(Middleware):
         if may_call:
             return handler(request.override(tool_choice="any"))
         # nothing that answers the question, and nothing left to try: no model call
-        return AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": []}, "id": f"pick-{uuid.uuid4().hex[:12]}"}])
+        return _pick([])
+
+
+def _pick(lines: list[str]) -> AIMessage:
+    """A pick made without the model."""
+    return AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": lines}, "id": f"pick-{uuid.uuid4().hex[:12]}"}])
+
+
+def determined_call(tools: Sequence[BaseTool]) -> dict[str, Any] | None:
+    """A call to the first tool that narrows itself to the question (``narrow`` metadata, as
+    ``sql_lookup`` and ``sql_rank`` do) and whose every argument its lists now fix: a single
+    choice, or every choice of a list argument ("the input and output price"). None if no tool is so."""
+    for tool in tools:
+        if narrowing(tool) is None or tool.args_schema is None:
+            continue
+        schema = tool.tool_call_schema.model_json_schema() if hasattr(tool, "tool_call_schema") else {}
+        properties, required = schema.get("properties", {}), schema.get("required", [])
+        if not required:
+            continue
+        args = {}
+        for name in required:
+            value = _fixed(properties.get(name, {}))
+            if value is None:
+                break
+            args[name] = value
+        else:
+            return {"name": tool.name, "args": args, "id": f"call-{uuid.uuid4().hex[:12]}", "type": "tool_call"}
+    return None
+
+
+def _fixed(prop: dict[str, Any]) -> Any:
+    """The one value a property's schema allows, or None."""
+    if "const" in prop:
+        return prop["const"]
+    if len(prop.get("enum", [])) == 1:
+        return prop["enum"][0]
+    if prop.get("type") == "array":
+        items = prop.get("items", {})
+        if "const" in items:
+            return [items["const"]]
+        if items.get("enum"):
+            return list(items["enum"])
+    return None

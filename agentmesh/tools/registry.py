@@ -31,7 +31,7 @@ from agentmesh.errors import ConfigError
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.ports import ToolFactory
 
-__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool"]
+__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "sql_lookup_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool"]
 
 
 @dataclass
@@ -174,6 +174,12 @@ def sql_rank_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sql_rank import make_sql_rank_tool
 
     return make_sql_rank_tool(_database(ctx)) if ctx.db is not None else None
+
+
+def sql_lookup_tool(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.tools.sql_lookup import make_sql_lookup_tool
+
+    return make_sql_lookup_tool(_database(ctx)) if ctx.db is not None else None
 
 
 def python_tool(ctx: ToolContext) -> BaseTool | None:

@@ -4,6 +4,7 @@ Each lookup's expectation is read from landscape.sqlite, so it is right by const
 tests/test_example.py rebuilds the file and checks it against both landscape.sqlite and
 landscape.ttl. The set has four kinds of questions:
 - lookups: who develops a model, its licence, its context window;
+- lookups of what only the database holds: a model's MMLU score, its prices per 1M tokens;
 - aggregates: the highest and lowest benchmark scores and prices, and counts;
 - questions whose answer is not in the data (a context window the sources do not give, a CEO);
 - the hand-written two-tool questions of questions.json.
@@ -34,6 +35,16 @@ def questions(db: Path = HERE / "landscape.sqlite") -> list[dict]:
             items.append({"question": f"What is the context window of {name}?", "absent": True, "tags": ["absent"]})
         else:
             items.append({"question": f"What is the context window of {name}?", "values": [str(window)], "tags": ["lookup"]})
+    # values only the database holds: a named model's benchmark score and prices (and a score it lacks)
+    for name, mmlu in conn.execute("SELECT m.name, b.mmlu FROM models m LEFT JOIN benchmarks b ON b.model_id = m.id "
+                                   "WHERE b.mmlu IS NOT NULL OR m.name IN ('GPT-4o', 'Claude 2.1', 'Phi-2') ORDER BY m.name"):
+        question = f"What is the MMLU score of {name}?"
+        items.append({"question": question, "absent": True, "tags": ["absent", "sql-lookup"]} if mmlu is None else
+                     {"question": question, "values": [f"{mmlu:g}"], "tags": ["sql-lookup"]})
+    for name, inp, out in conn.execute("SELECT m.name, p.input_per_1m_usd, p.output_per_1m_usd FROM prices p "
+                                       "JOIN models m ON m.id = p.model_id ORDER BY m.name"):
+        items.append({"question": f"What does {name} cost per 1M input tokens?", "values": [f"{inp:g}"], "tags": ["sql-lookup"]})
+        items.append({"question": f"What does {name} cost per 1M output tokens?", "values": [f"{out:g}"], "tags": ["sql-lookup"]})
     for column, label in (("mmlu", "MMLU"), ("humaneval", "HumanEval"), ("gsm8k", "GSM8K")):
         (best, score), = conn.execute(
             f"SELECT m.name, b.{column} FROM benchmarks b JOIN models m ON m.id = b.model_id "

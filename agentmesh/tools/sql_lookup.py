@@ -1,0 +1,204 @@
+"""``sql_lookup``: the values a database holds for one named row, chosen from lists, never written.
+
+"What is the MMLU score of GPT-4?" needs one row of a join (``models`` by name, ``benchmarks``
+by the model's key) that a 135M model cannot write: it gives ``SELECT * FROM mmlu WHERE ...``.
+Asked instead to choose ``name="GPT-4"`` and ``columns=["mmlu"]`` from two lists (JSON-schema
+enums), it only has to read the question. The tool builds the query itself, through SQLAlchemy,
+and runs it on the same read-only database as ``sql``.
+
+The lists come from the schema when the tool is made: the names are the values of each table's
+label column (``name``, ``title`` or ``label``); the columns are the table's own values and
+those of the tables that extend it one row per row (a table whose primary key is its foreign
+key to it: ``benchmarks``, ``prices``). Before each question (``narrow``) the lists are cut to
+the names the question says, whole, and the columns it names; when it says none of either, the
+tool is not offered. A value the database does not hold (NULL) is left out: "no value" is not
+an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import Field, create_model
+
+from agentmesh.records import Citation
+from agentmesh.tools.sql import SQLDatabase, render_rows
+from agentmesh.tools.sql_rank import LABEL_COLUMNS, _named
+
+__all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed"]
+
+MAX_NAMES = 2000
+"""Tables with more labelled rows than this are not offered: an enum of them would not fit a prompt."""
+
+
+@dataclass(frozen=True)
+class _Column:
+    table: str
+    column: str
+    via: tuple[str, str] | None = None
+    """For a column of an extension table: (its key column, the labelled table's key column)."""
+
+
+@dataclass
+class LookupPlan:
+    """What the tool offers for one database: each labelled table's label column, the names in
+    it, and the columns a lookup of one of its rows can give, by the names in the lists."""
+
+    tables: dict[str, sa.TableClause]
+    labels: dict[str, str]
+    names: dict[str, list[str]]
+    columns: dict[str, dict[str, _Column]]
+    """labelled table -> column name in the list -> where it lives."""
+
+    def table_of(self, name: str) -> str | None:
+        return next((t for t, names in self.names.items() if name in names), None)
+
+
+def lookup_plan(db: SQLDatabase) -> LookupPlan:
+    """Read the schema and the label values once."""
+    tables: dict[str, sa.TableClause] = {}
+    labels: dict[str, str] = {}
+    names: dict[str, list[str]] = {}
+    columns: dict[str, dict[str, _Column]] = {}
+    with db.engine.connect() as conn:
+        described = {table: db._describe(conn, table) for table in db.tables}
+        for table, (cols, _, _) in described.items():
+            tables[table] = sa.table(table, *(sa.column(n) for n, _ in cols))
+        for table, (cols, pk, fks) in described.items():
+            label = next((c for c in LABEL_COLUMNS if c in {n for n, _ in cols}), "")
+            if not label:
+                continue
+            found = [v for (v,) in conn.execute(sa.select(tables[table].c[label]).distinct().limit(MAX_NAMES + 1))
+                     if isinstance(v, str) and v.strip()]
+            if not found or len(found) > MAX_NAMES:
+                continue
+            keys = pk | {c for own, _, _ in fks for c in own}
+            labels[table], names[table] = label, sorted(found)
+            own = {n: _Column(table, n) for n, kind in cols if n not in keys and n != label}
+            extended: dict[str, _Column] = {}
+            for other, (ocols, opk, ofks) in described.items():
+                for fk_cols, target, theirs in ofks:
+                    # one row per row: the extension's key is its foreign key to this table
+                    if target == table and len(fk_cols) == 1 and set(fk_cols) == opk:
+                        okeys = opk | {c for o, _, _ in ofks for c in o}
+                        extended.update({n: _Column(other, n, (fk_cols[0], theirs[0])) for n, _ in ocols if n not in okeys})
+            shown = {**own, **{(f"{c.table}.{n}" if n in own else n): c for n, c in extended.items()}}
+            columns[table] = shown
+        conn.rollback()
+    return LookupPlan(tables, labels, names, columns)
+
+
+def _query(plan: LookupPlan, table: str, name: str, chosen: list[str]) -> sa.Select:
+    """The statement: the row's label and the chosen columns, joined through each extension's key."""
+    base = plan.tables[table]
+    from_: Any = base
+    joined: set[str] = set()
+    shown = [base.c[plan.labels[table]]]
+    for key in chosen:
+        where = plan.columns[table][key]
+        source = plan.tables[where.table]
+        if where.via is not None and where.table not in joined:
+            own, theirs = where.via
+            from_ = from_.outerjoin(source, source.c[own] == base.c[theirs])
+            joined.add(where.table)
+        shown.append(source.c[where.column].label(key))
+    return sa.select(*shown).select_from(from_).where(base.c[plan.labels[table]] == name)
+
+
+def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: LookupPlan | None = None,
+                         names: list[str] | None = None, columns: list[str] | None = None) -> BaseTool | None:
+    """The tool over ``db`` (None when no table has a label column). ``names`` and ``columns``
+    narrow its lists (see :func:`narrowed`)."""
+    plan = plan or lookup_plan(db)
+    if not plan.names:
+        return None
+    names = names or [n for table in plan.names for n in plan.names[table]]
+    columns = columns or list(dict.fromkeys(c for table in plan.columns for c in plan.columns[table]))
+
+    def sql_lookup(name: str, columns: list[str]) -> tuple[str, list[dict]]:
+        table = plan.table_of(name)
+        if table is None:
+            raise ValueError(f"no row is named {name!r}")
+        wanted = list(dict.fromkeys(columns))
+        unknown = [c for c in wanted if c not in plan.columns[table]]
+        if unknown or not wanted:
+            raise ValueError(f"{table} has no column {unknown[0] if unknown else '(none chosen)'!r}; "
+                             f"choose from: {', '.join(plan.columns[table])}")
+        sql = str(_query(plan, table, name, wanted).compile(db.engine, compile_kwargs={"literal_binds": True}))
+        header, rows, truncated = db.query(sql)
+        citation = Citation(kind="sql", ref=db.display, detail=sql)
+        # a value the database does not hold is no value: its column is left out, not shown as NULL
+        held = [i for i in range(len(header)) if i == 0 or any(row[i] is not None for row in rows)]
+        if len(held) == 1:
+            return f"The database holds no {', '.join(wanted)} for {name}.", [citation.model_dump()]
+        return render_rows([header[i] for i in held], [tuple(row[i] for i in held) for row in rows], truncated,
+                           db.row_limit), [citation.model_dump()]
+
+    args = create_model(
+        "SqlLookupArgs",
+        name=(Literal[tuple(names)], Field(description="The row the question names.")),  # type: ignore[valid-type]
+        columns=(list[Literal[tuple(columns)]], Field(min_length=1, description="The values the question asks for.")),  # type: ignore[valid-type]
+    )
+    tool = StructuredTool.from_function(
+        sql_lookup,
+        name=name,
+        description=(f"The values the database {db.name} holds for one named row (a model, a company): "
+                     f"its score, its price, its size. Columns: {', '.join(columns)}."),
+        args_schema=args,
+        response_format="content_and_artifact",
+    )
+    # answers: the values of the row the question names, in the columns it names (the guard holds
+    # every call to that), are what it asks: pick mode shows them without a model's pick
+    tool.metadata = {"lookup_plan": plan, "answers": True,
+                     "guard": lambda question, args: mismatch(question, args, plan),
+                     "narrow": lru_cache(maxsize=256)(lambda question: narrowed(db, name, plan, question))}
+    return tool
+
+
+def said_names(question: str, plan: LookupPlan) -> list[str]:
+    """The names the question says whole ("GPT-4o", not the "GPT-4" inside it), longest first."""
+    text = question.lower()
+    said = [n for t in plan.names for n in plan.names[t]
+            if re.search(rf"(?<![\w.-]){re.escape(n.lower())}(?![\w]|[.-]\w)", text)]
+    said.sort(key=len, reverse=True)
+    # a name inside a longer one the question says ("Mixtral 8x7B" in "Mixtral 8x7B Instruct") is not said
+    return [n for n in said if not any(n != m and n.lower() in m.lower() for m in said)]
+
+
+def named_columns(question: str, plan: LookupPlan, table: str) -> list[str]:
+    """The columns of ``table``'s lookups the question names ("MMLU", "input ... per 1M")."""
+    words = re.findall(r"[a-z0-9]+", question.lower())
+    return [c for c in plan.columns[table] if _named(c.rpartition(".")[2], words)]
+
+
+def mismatch(question: str, args: dict[str, Any], plan: LookupPlan) -> str:
+    """Why the chosen row or columns are not what ``question`` asks about, or "": the values are
+    true, and another row's would be a wrong answer with real evidence under it."""
+    name = str(args.get("name", ""))
+    table = plan.table_of(name)
+    if table is None:
+        return ""  # the tool says what it accepts
+    if name not in said_names(question, plan):
+        return f"the question does not name {name!r}"
+    asked = named_columns(question, plan, table)
+    wrong = [c for c in args.get("columns") or [] if c not in asked]
+    if wrong:
+        return f"the question does not ask for {wrong[0]}"
+    return ""
+
+
+def narrowed(db: SQLDatabase, name: str, plan: LookupPlan, question: str) -> BaseTool | None:
+    """The tool with only the names the question says and the columns it names, or None."""
+    said = said_names(question, plan)
+    if not said:
+        return None
+    columns = list(dict.fromkeys(c for n in said for c in named_columns(question, plan, plan.table_of(n) or "")
+                                 if plan.table_of(n)))
+    if not columns:
+        return None
+    return make_sql_lookup_tool(db, name=name, plan=plan, names=said, columns=columns)

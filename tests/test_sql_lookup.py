@@ -1,0 +1,102 @@
+"""sql_lookup: the values a database holds for one named row, chosen from lists, built and run by
+the tool, refused when the row or the columns are not the question's, narrowed to what it says;
+in pick mode called and shown without the model when the question fixes every choice."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from agentmesh import Agent, Settings
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
+from agentmesh.tools.sql import SQLDatabase
+from agentmesh.tools.sql_lookup import make_sql_lookup_tool, mismatch, said_names
+
+
+@pytest.fixture
+def lookup(example_db):
+    return make_sql_lookup_tool(SQLDatabase(example_db))
+
+
+def lists(tool) -> tuple[list, list]:
+    props = tool.args_schema.model_json_schema()["properties"]
+    name, items = props["name"], props["columns"]["items"]
+    return (name["enum"] if "enum" in name else [name["const"]]), (items["enum"] if "enum" in items else [items["const"]])
+
+
+def test_a_named_rows_values_come_through_the_tables_that_extend_it(lookup):
+    assert lookup.invoke({"name": "GPT-4", "columns": ["mmlu"]}) == "name | mmlu\nGPT-4 | 86.4"  # benchmarks, by the model's key
+    both = lookup.invoke({"name": "GPT-4o", "columns": ["input_per_1m_usd", "output_per_1m_usd"]})
+    assert both == "name | input_per_1m_usd | output_per_1m_usd\nGPT-4o | 2.5 | 10.0"
+    assert lookup.invoke({"name": "Phi-2", "columns": ["context_window"]}) == "name | context_window\nPhi-2 | 2048"  # its own
+    message = lookup.invoke({"type": "tool_call", "id": "c1", "name": "sql_lookup", "args": {"name": "GPT-4", "columns": ["mmlu"]}})
+    (citation,) = message.artifact
+    assert citation["kind"] == "sql" and "benchmarks.mmlu" in citation["detail"] and "'GPT-4'" in citation["detail"]
+
+
+def test_a_value_the_database_does_not_hold_is_no_value(lookup):
+    assert lookup.invoke({"name": "GPT-4o", "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
+    assert lookup.invoke({"name": "GPT-4", "columns": ["mmlu", "input_per_1m_usd"]}) == "name | mmlu\nGPT-4 | 86.4"
+
+
+@pytest.mark.parametrize("question, names, columns", [
+    ("What is the MMLU score of GPT-4?", ["GPT-4"], ["mmlu"]),
+    ("What is the MMLU score of GPT-4o?", ["GPT-4o"], ["mmlu"]),  # not the GPT-4 inside it
+    ("What does GPT-4o cost per 1M input and output tokens?", ["GPT-4o"], ["input_per_1m_usd", "output_per_1m_usd"]),
+    ("When was Mixtral 8x7B Instruct released?", ["Mixtral 8x7B Instruct"], ["release_month"]),
+])
+def test_the_lists_are_cut_to_the_name_and_the_columns_the_question_says(lookup, question, names, columns):
+    assert lists(lookup.metadata["narrow"](question)) == (names, columns)
+
+
+@pytest.mark.parametrize("question", ["Who develops Phi-2?", "What is the MMLU score of GPT-5?", "Which model is best?"])
+def test_without_a_name_and_a_column_the_tool_is_not_offered(lookup, question):
+    assert lookup.metadata["narrow"](question) is None
+
+
+def test_a_call_for_another_row_or_column_is_refused(lookup):
+    plan = lookup.metadata["lookup_plan"]
+    question = "What is the MMLU score of GPT-4o?"
+    assert "does not name 'GPT-4'" in mismatch(question, {"name": "GPT-4", "columns": ["mmlu"]}, plan)
+    assert "does not ask for humaneval" in mismatch(question, {"name": "GPT-4o", "columns": ["humaneval"]}, plan)
+    assert mismatch(question, {"name": "GPT-4o", "columns": ["mmlu"]}, plan) == ""
+    assert said_names("Compare Mixtral 8x7B Instruct and Phi-2.", plan) == ["Mixtral 8x7B Instruct", "Phi-2"]
+
+
+def _agent(example_db, responses, **settings):
+    model = FakeToolChatModel(responses=list(responses))
+    settings = {"answer_style": "pick", **settings}
+    agent = Agent(Settings.load(db=example_db, kg=[], tools=["sql_lookup", "sql"], **settings),
+                  model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    return agent, model
+
+
+def test_in_pick_mode_a_question_that_fixes_every_choice_is_looked_up_and_shown_without_the_model(example_db):
+    agent, model = _agent(example_db, [AIMessage("GPT-4 scores 99 on MMLU.")])
+    result = agent.run("What is the MMLU score of GPT-4?")
+    assert model.calls == []  # the question chose the row and the column; the row is the answer
+    assert result.stop_reason == "answered" and result.answer == "name | mmlu: GPT-4 | 86.4"
+    assert any(c.kind == "sql" and "benchmarks.mmlu" in c.detail for c in result.citations)
+    assert all(c.status == "supported" for c in result.claims)
+
+
+def test_a_value_the_database_lacks_is_not_found_not_another_rows(example_db):
+    agent, model = _agent(example_db, [AIMessage("GPT-4o scores 86.4 on MMLU.")])
+    result = agent.run("What is the MMLU score of GPT-4o?")
+    assert result.stop_reason == "not_found" and "86.4" not in result.answer and model.calls == []
+
+
+def test_recorded_values_are_not_a_worked_out_cost(example_db):
+    agent, _ = _agent(example_db, [])
+    result = agent.run("How much does GPT-4o cost for 2M input and 500K output tokens?")
+    assert result.stop_reason == "evidence_only" and result.answer.startswith("I could not work out the cost")
+    assert "GPT-4o | 2.5 | 10.0" in result.answer  # the prices, shown as what the evidence says
+
+
+def test_a_model_that_calls_it_in_free_mode_gets_the_same_row(example_db):
+    call = AIMessage("", tool_calls=[{"name": "sql_lookup", "args": {"name": "GPT-4", "columns": ["mmlu"]}, "id": "c1"}])
+    agent, model = _agent(example_db, [call, AIMessage("GPT-4 scores 86.4.")],
+                          answer_style="free", answer_check="strict")
+    result = agent.run("What is the MMLU score of GPT-4?")
+    assert result.answer == "GPT-4 scores 86.4." and result.supported and len(model.calls) == 2
