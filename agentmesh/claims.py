@@ -31,7 +31,7 @@ from agentmesh.records import Claim, Evidence
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
            "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
-           "worked_out", "row_names", "facts_of"]
+           "worked_out", "worked_share", "worked_cost", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -593,6 +593,12 @@ _PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 def worked_out(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The quantity a question asks to be worked out, when the evidence fixes how: a share of a
+    part in its whole (:func:`worked_share`), or a cost from a row's rates (:func:`worked_cost`)."""
+    return worked_share(question, evidence) or worked_cost(question, evidence)
+
+
+def worked_share(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The share a question asks for, worked out by arithmetic from two facts of one node it
     names: a part and the whole it is part of, their names the same but for the part's
     qualifier and in the same unit ("active parameters (billions): 12.9" of "parameters
@@ -621,6 +627,57 @@ def worked_out(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     (part_name, _, _, part, e), (whole_name, _, _, whole, _) = pairs[0]
     text = f"{part_name} as a share of {whole_name}: {part:g} / {whole:g} = {100 * part / whole:.1f}%"
     return Evidence(id="w0", kind="output", text=text, subject=e.subject, source=e.source)  # the node it is worked out from
+
+
+_RATE_COLUMN = re.compile(r"^(?P<what>[a-z]+)_per_(?P<per>\d+(?:\.\d+)?)(?P<suf>[kmb]?)_(?P<cur>[a-z]{3})$")
+"""A price per amount of something: ``input_per_1m_usd`` is USD per 1M input (tokens)."""
+_AMOUNT = re.compile(r"(?<![\w.$])(?P<num>\d+(?:\.\d+)?)\s?(?P<suf>[kKmMbB]|thousand|million|billion)?\s+(?P<what>[a-z]+)\b")
+_AMOUNT_SCALE = {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
+
+
+def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The cost a question asks for ("How much does GPT-4o cost for 2M input and 500K output
+    tokens?"), worked out from one row's rates: each amount the question gives ("2M input") times
+    the row's column priced per that thing (``input_per_1m_usd``: 2.5), summed. Only when exactly
+    one row has a rate for every amount the question gives, and every rate in one currency; None
+    otherwise: the framework does the arithmetic, and only when the evidence leaves no choice."""
+    if not _DERIVED.search(question) or "cost" not in question.lower() and "price" not in question.lower():
+        return None
+    amounts = {m["what"].lower(): float(m["num"]) * _AMOUNT_SCALE[(m["suf"] or "").lower()] for m in _AMOUNT.finditer(question)}
+    found: list[tuple[Evidence, str, list[tuple[str, float, float, float]], str]] = []
+    for e in evidence:
+        if e.kind != "row" or ": " not in e.text:
+            continue
+        header, _, row = e.text.partition(": ")
+        columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
+        if len(columns) != len(values):
+            continue
+        rates, currencies = [], set()
+        for column, value in zip(columns, values):
+            rate = _RATE_COLUMN.match(column.lower())
+            if rate is None or rate["what"] not in amounts or not _PLAIN_NUMBER.match(value):
+                continue
+            per = float(rate["per"]) * _AMOUNT_SCALE[rate["suf"]]
+            rates.append((rate["what"], amounts[rate["what"]], per, float(value)))
+            currencies.add(rate["cur"].upper())
+        named = [v for c, v in zip(columns, values) if c.lower() in _NAME_COLUMNS]
+        if rates and {w for w, *_ in rates} == set(amounts) and len(currencies) == 1 and named:
+            found.append((e, named[0], rates, currencies.pop()))
+    if len({(name, tuple(rates)) for _, name, rates, _ in found}) != 1:
+        return None
+    e, name, rates, currency = found[0]
+    total = sum(amount / per * price for _, amount, per, price in rates)
+    steps = " + ".join(f"{_count(amount)} {what} x {price:g} {currency} per {_count(per)}" for what, amount, per, price in rates)
+    text = f"cost: {steps} = {total:.2f} {currency}"
+    return Evidence(id="w0", kind="output", text=text, subject=name, source=e.source)
+
+
+def _count(amount: float) -> str:
+    """2000000 -> "2M", 500000 -> "500K": amounts as the question writes them."""
+    for suffix, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if amount >= scale and (amount / scale) == round(amount / scale, 3):
+            return f"{amount / scale:g}{suffix}"
+    return f"{amount:g}"
 
 
 _SECOND_ASK = re.compile(r"(?:,\s*|\s)and\s+((?:under |in |by |since )?(?:who|whom|whose|when|which|what|where|how)\b.*)",

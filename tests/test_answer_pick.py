@@ -474,3 +474,41 @@ def test_text_a_model_writes_instead_of_a_pick_is_never_shown():
     state = ask(graph(model, tools=[sql]), "What does Mixtral 8x7B Instruct cost for 2M tokens?")
     assert state["stop_reason"] == "not_found" and "unknown" not in state["answer"]
     assert not any("unknown" in m.text for m in state["messages"])  # the thread does not keep it either
+
+
+PRICES = "name | input_per_1m_usd | output_per_1m_usd: GPT-4o | 2.5 | 10.0"
+
+
+@pytest.mark.parametrize("question, rows, expected", [
+    ("How much does GPT-4o cost for 2M input and 500K output tokens?", [PRICES],
+     "cost: 2M input x 2.5 USD per 1M + 500K output x 10 USD per 1M = 10.00 USD"),
+    ("How much would GPT-4o cost for 300 thousand output tokens?", [PRICES], "cost: 300K output x 10 USD per 1M = 3.00 USD"),
+    ("How much does GPT-4o cost for 2M cached tokens?", [PRICES], None),  # no rate for that amount
+    ("How much does GPT-4o cost for 2M input and 1M cached tokens?", [PRICES], None),  # one amount without a rate
+    ("How much does GPT-4o cost?", [PRICES], None),  # no amount: nothing to work out
+    ("How much does GPT-4o cost for 2M input tokens?",  # two rows to choose from: the framework does not choose
+     [PRICES, "name | input_per_1m_usd | output_per_1m_usd: Phi-3 Medium | 0.17 | 0.68"], None),
+    ("How much does GPT-4o cost for 2M input and 1M output tokens?",  # two currencies do not add up
+     ["name | input_per_1m_usd | output_per_1m_eur: GPT-4o | 2.5 | 9.0"], None),
+])
+def test_a_cost_is_worked_out_from_one_rows_rates(question, rows, expected):
+    items = [Evidence(id=f"r{i}", kind="row", text=t, source="sql_lookup") for i, t in enumerate(rows)]
+    worked = worked_out(question, items)
+    assert (worked.text if worked else None) == expected
+    if worked:
+        assert worked.subject == "GPT-4o" and worked.source == "sql_lookup"
+    assert unworked(question, items) == ("cost" if "for" in question else "")  # recorded prices are no cost
+
+
+def test_a_cost_worked_out_by_the_framework_is_checked_and_cites_the_query():
+    lookup = StructuredTool.from_function(
+        lambda name, columns: ("name | input_per_1m_usd | output_per_1m_usd\nGPT-4o | 2.5 | 10.0",
+                               [{"kind": "sql", "ref": "prices.sqlite", "detail": "SELECT ... WHERE name = 'GPT-4o'"}]),
+        name="sql_lookup", description="Values of a named row.", response_format="content_and_artifact")
+    call = AIMessage("", tool_calls=[{"name": "sql_lookup", "args": {"name": "GPT-4o", "columns": ["input_per_1m_usd"]},
+                                      "id": "c1"}])
+    model = FakeToolChatModel(responses=[call, pick(PRICES)])
+    state = ask(graph(model, tools=[lookup], nodes=()), "How much does GPT-4o cost for 2M input and 500K output tokens?")
+    assert state["answer"] == "GPT-4o — cost: 2M input x 2.5 USD per 1M + 500K output x 10 USD per 1M = 10.00 USD"
+    assert state["stop_reason"] == "answered" and all(c["status"] == "supported" for c in state["claims"])
+    assert any(c["kind"] == "sql" and "GPT-4o" in c["detail"] for c in state["citations"])
