@@ -79,7 +79,8 @@ sorry unfortunately based using given compared including regarding
 _PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
 """A rate's unit ("per 1M tokens") is not a claim."""
 _ASKS_NUMBER = re.compile(r"(how (much|many|long|big|large|old)|what (share|percentage|fraction|proportion)|"
-                          r"what is the (price|cost|score|size|number|count|average|total|sum|gap|difference))\b")
+                          r"what (?:is|was|'s) the (?:[\w.-]+ )?(price|cost|score|size|number|count|average|total|sum|gap|"
+                          r"difference)|what (?:does|do|did|would)\b.*\bcost)\b")
 _ASKS_NAME = re.compile(r"(who|which|whose)\b")
 _COMPOUND = re.compile(r"\b(and|or|than|between|versus|vs|best|worst|most|least|highest|lowest|cheapest|largest|"
                        r"smallest|gap|difference|share|compare[ds]?|each|every|all)\b", re.IGNORECASE)
@@ -269,7 +270,10 @@ class ClaimChecker:
             # the thing was found, but not the fact asked; nor did a tool bring it: an answer
             # that gives one anyway has nothing under it ("the context window of Phi-3 Medium is ...")
             stems = {hint[:5] for hint in asked}
-            if about and not any(stem in i.text for i in about for stem in stems):
+            # a tool's row about it may hold the value under a column of its own ("input_per_1m_usd"
+            # for a price): its numbers are checked as claims like any
+            if about and not any(stem in i.text for i in about for stem in stems) \
+                    and not any(i.evidence.kind == "row" for i in about):
                 return f"the evidence holds no {sorted(asked)[0]} of {named[0]}, and the answer gives one"
             return ""
         if any(_states(answer, f.evidence.text.split(":", 1)[1].strip()) for f in facts):

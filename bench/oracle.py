@@ -39,6 +39,10 @@ LICENCE = ["{model} is released under the {value} licence.", "Its licence is {va
 WINDOW = ["{model} has a context window of {value:,} tokens.", "Its context window is {short} tokens.",
           "{model} reads up to {value} tokens.", "About {short} tokens."]
 LICENCE_SPELLINGS = {"Apache-2.0": "Apache 2.0", "MIT": "MIT"}
+SCORE = ["{model} scores {value} on MMLU.", "Its MMLU score is {value}.", "{value} points on MMLU.",
+         "{model} reaches an MMLU score of {value}."]
+PRICE = ["{model} costs ${value} per 1M {what} tokens.", "It is {value} USD per million {what} tokens.",
+         "${value} for each 1M {what} tokens.", "The {what} price of {model} is ${value} per 1M tokens."]
 
 SQL_ANSWERS: dict[str, tuple[list[tuple[str, dict[str, Any]]], str]] = {
     # question: (tool calls in order, the answer written after them)
@@ -153,6 +157,12 @@ def answers(items: list[dict[str, Any]]) -> dict[str, tuple[list, str]]:
         elif m := re.fullmatch(r"Which licence does (.+) use\?", question):
             value = LICENCE_SPELLINGS.get(item["values"][0], item["values"][0])
             out[question] = ([], LICENCE[n % len(LICENCE)].format(model=m[1], value=value))
+        elif m := re.fullmatch(r"What is the MMLU score of (.+)\?", question):
+            out[question] = ([("sql_lookup", {"name": m[1], "columns": ["mmlu"]})],
+                             SCORE[n % len(SCORE)].format(model=m[1], value=item["values"][0]))
+        elif m := re.fullmatch(r"What does (.+) cost per 1M (input|output) tokens\?", question):
+            out[question] = ([("sql_lookup", {"name": m[1], "columns": [f"{m[2]}_per_1m_usd"]})],
+                             PRICE[n % len(PRICE)].format(model=m[1], value=item["values"][0], what=m[2]))
         elif m := re.fullmatch(r"What is the context window of (.+)\?", question):
             window = int(item["values"][0])
             out[question] = ([], WINDOW[n % len(WINDOW)].format(model=m[1], value=window, short=_short(window)))

@@ -72,6 +72,10 @@ WRONG = {
     "another fact than the one asked": ("What is the context window of Mixtral 8x7B Instruct?",
                                         "Mixtral 8x7B Instruct was released in December 2023."),
     "a list with one wrong member": ("Which models read 32K tokens?", "Mixtral 8x7B Instruct and Phi-2 read 32K tokens."),
+    # true lines that state no value, for a question that asks one
+    "a description for a price": ("What does Mixtral 8x7B Instruct cost per 1M input tokens?",
+                                  "Mixtral 8x7B Instruct — Sparse mixture-of-experts model."),
+    "a description for a score": ("What is the MMLU score of Phi-2?", "Phi-2 — Small model trained on textbook data."),
 }
 
 
@@ -298,3 +302,27 @@ def test_a_class_label_is_not_the_subject_of_a_sentence(example_kg, tmp_path, mi
     question = Evidence(id="q", kind="question", text="Which licence does Claude 2 use?")
     assert [c.text for c in checker.check("Its licence is Proprietary.", [*facts, question]) if not c.supported] == []
     assert [c.text for c in checker.check("Its licence is MIT.", [*facts, question]) if not c.supported][:2] == ["MIT", "Claude 2: MIT"]
+
+
+def test_a_value_a_tool_row_holds_under_a_column_of_its_own_is_not_missing():
+    """"What does Phi-2 cost?" asks a price; sql_lookup's row holds it as input_per_1m_usd. The
+    answer that gives it is supported; one that gives another number is not (bench/oracle.py
+    counted 2 false flags of 107 before)."""
+    question = "What does Phi-2 cost per 1M input tokens?"
+    row = Evidence(id="r", kind="row", text="name | input_per_1m_usd: Phi-2 | 0.2", source="sql_lookup")
+    fact = Evidence(id="f", kind="fact", text="developer: Microsoft", subject="Phi-2", source="https://example.org/llm/Phi-2")
+    assert _check("Phi-2 costs $0.2 per 1M input tokens.", [fact, row], question) == []
+    assert _check("Phi-2 costs $0.3 per 1M input tokens.", [fact, row], question) != []
+    assert _check("Phi-2 costs $0.2 per 1M input tokens.", [fact], question) != []  # no row: nothing under it
+
+
+@pytest.mark.parametrize("question", ["What does Mixtral 8x7B Instruct cost per 1M input tokens?",
+                                      "What is the MMLU score of Mixtral 8x7B Instruct?"])
+def test_a_true_line_that_states_no_value_does_not_answer_a_question_for_one(question):
+    """eval.jsonl: "What does GPT-4o cost per 1M input tokens?" was answered, as fact, with the
+    node's description ("offered at about half GPT-4's API price"): every word of it true, and
+    no price in it."""
+    description = Evidence(id="d", kind="description", text="Sparse model at about half GPT-4's API price and score.",
+                           subject="Mixtral 8x7B Instruct", source="https://example.org/llm/Mixtral-8x7B-Instruct")
+    answer = "Mixtral 8x7B Instruct — Sparse model at about half GPT-4's API price and score."
+    assert "the answer states no supported number, and the question asks for one" in _check(answer, [description], question)
