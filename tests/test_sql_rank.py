@@ -156,18 +156,26 @@ def test_the_guard_and_the_narrowing_are_built_in_middleware():
     assert names == ["QuestionGuard", "NarrowedTools"]
 
 
-def test_a_picked_top_row_brings_its_ties(example_db):
-    from agentmesh.claims import ANSWER_TOOL
-
+def test_the_top_rows_of_a_ranking_the_question_fixes_are_shown_without_the_model(example_db):
+    """The question fixes the measure and the filter: the framework makes the call, and the top
+    rows (both, when tied) are what it asks: no model is asked to call or to pick."""
     question = "Which open-weight models have the longest context window?"
-    first = "name | context_window: Llama 4 Scout | 128000"
-    # the question fixes the measure and the filter: the framework makes the call, the model only picks
-    agent, model = _agent(example_db, [tool_call(ANSWER_TOOL, evidence=[first])], answer_style="pick")
+    agent, model = _agent(example_db, [AIMessage("Phi-2.")], answer_style="pick")
     result = agent.run(question)
     assert [(a.name, a.args) for a in result.tool_calls] == [("sql_rank", {"measure": "highest context_window",
                                                                            "where": "open_weights"})]
-    assert len(model.calls) == 1
-    assert result.answer.splitlines() == ["- " + first, "- name | context_window: Command R+ | 128000"]
+    assert model.calls == [] and result.stop_reason == "answered"
+    assert result.answer.splitlines() == ["- name | context_window: Llama 4 Scout | 128000",
+                                          "- name | context_window: Command R+ | 128000"]
+
+
+def test_a_picked_top_row_brings_its_ties():
+    from agentmesh.claims import Evidence, complete
+
+    rows = [Evidence(id=f"r{i}", kind="row", text=t, source="sql_rank") for i, t in enumerate(
+        ["name | context_window: Llama 4 Scout | 128000", "name | context_window: Command R+ | 128000"])]
+    again = [r.model_copy(update={"id": f"s{r.id}"}) for r in rows]  # the same call ran twice
+    assert complete("Which open-weight models have the longest context window?", [*rows, *again], rows[:1]) == rows
 
 
 PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

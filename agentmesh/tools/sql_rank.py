@@ -190,7 +190,9 @@ def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPla
         response_format="content_and_artifact",
         # the agent asks this before each call (graphs.middleware.QuestionGuard): true rows of
         # the wrong ranking would be a wrong answer with real evidence under it
-        metadata={"rank_plan": plan, "guard": lambda question, args: mismatch(question, args, plan),
+        # answers: the top rows of the ranking the guard let through are what the question asks
+        # (pick mode shows them without a model's pick)
+        metadata={"rank_plan": plan, "answers": True, "guard": lambda question, args: mismatch(question, args, plan),
                   "narrow": lru_cache(maxsize=256)(lambda question: narrowed(db, name, plan, question))},
     )
 
