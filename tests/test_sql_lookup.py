@@ -102,3 +102,18 @@ def test_a_model_that_calls_it_in_free_mode_gets_the_same_row(example_db):
                           answer_style="free", answer_check="strict")
     result = agent.run("What is the MMLU score of GPT-4?")
     assert result.answer == "GPT-4 scores 86.4." and result.supported and len(model.calls) == 2
+
+
+from tests.test_sql_rank import duckdb_landscape, mysql_landscape, pg_landscape  # noqa: E402,F401  (fixtures)
+
+
+@pytest.mark.parametrize("backend", ["pg_landscape", "mysql_landscape", "duckdb_landscape"])
+def test_the_same_values_on_other_databases(request, backend):
+    db = SQLDatabase(request.getfixturevalue(backend))
+    tool = make_sql_lookup_tool(db)
+    rows = tool.invoke({"name": "GPT-4o", "columns": ["input_per_1m_usd", "output_per_1m_usd"]}).splitlines()
+    assert rows[0] == "name | input_per_1m_usd | output_per_1m_usd" and rows[1].startswith("GPT-4o | 2.5 | 10")
+    assert tool.invoke({"name": "Mixtral 8x7B Instruct", "columns": ["humaneval"]}) == "name | humaneval\nMixtral 8x7B Instruct | 40.2"
+    assert tool.invoke({"name": "GPT-4o", "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
+    assert lists(tool.metadata["narrow"]("What is the MMLU score of GPT-4?")) == (["GPT-4"], ["mmlu"])
+    db.engine.dispose()
