@@ -31,7 +31,7 @@ from agentmesh.records import Claim, Evidence
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
            "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
-           "worked_out", "worked_share", "worked_cost", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
+           "worked_out", "worked_share", "worked_cost", "worked_gap", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -563,7 +563,8 @@ def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]
 
 
 _DERIVED = re.compile(r"\b(share|percentage|percent|fraction|proportion|ratio|gap|difference|total|sum|average|mean|"
-                      r"combined|altogether)\b|\bhow much (?:would|will|does|do|did)\b.*\bfor\s+\d", re.IGNORECASE)
+                      r"combined|altogether)\b|\bhow much (?:would|will|does|do|did)\b.*\bfor\s+\d|"
+                      r"\bhow much (?:higher|lower|more|less|better|worse|bigger|smaller|larger|cheaper)\b", re.IGNORECASE)
 """A quantity worked out from others ("what share of its parameters is active", "the MMLU gap
 between A and B", "how much for 2M tokens"), not looked up."""
 DERIVED_HEADER = "I could not work out the {what} from the evidence; this is what it says:"
@@ -583,7 +584,8 @@ def unworked(question: str, items: Sequence[Evidence]) -> str:
     match = _DERIVED.search(question)
     if match is None:
         return ""
-    what = (match.group(1) or "cost").lower()
+    what = (match.group(1) or ("difference" if re.search(r"how much (?!would|will|does|do|did)", match.group(0), re.I)
+                               else "cost")).lower()
     for e in items:
         if e.kind == "output" or (e.kind == "row" and not e.source.startswith(RECORDED_VALUE_TOOLS)):
             return ""
@@ -598,8 +600,9 @@ _PLAIN_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 def worked_out(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The quantity a question asks to be worked out, when the evidence fixes how: a share of a
-    part in its whole (:func:`worked_share`), or a cost from a row's rates (:func:`worked_cost`)."""
-    return worked_share(question, evidence) or worked_cost(question, evidence)
+    part in its whole (:func:`worked_share`), a cost from a row's rates (:func:`worked_cost`), or
+    the gap between two named things' values of one measure (:func:`worked_gap`)."""
+    return worked_share(question, evidence) or worked_cost(question, evidence) or worked_gap(question, evidence)
 
 
 def worked_share(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
@@ -674,6 +677,53 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     steps = " + ".join(f"{_count(amount)} {what} x {price:g} {currency} per {_count(per)}" for what, amount, per, price in rates)
     text = f"cost: {steps} = {total:.2f} {currency}"
     return Evidence(id="w0", kind="output", text=text, subject=name, source=e.source)
+
+
+_GAP = re.compile(r"\b(gap|difference)\b|\bhow much (higher|lower|more|less|better|worse|bigger|smaller|larger|cheaper)\b",
+                  re.IGNORECASE)
+
+
+_MEASURE_UNITS = frozenset({"usd", "eur", "gbp", "tok"})
+"""Words of a column's name that give its unit, not what it measures ("input_per_1m_usd")."""
+
+
+def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
+    """The gap a question asks for between two things it names whole ("the MMLU gap between GPT-4
+    and Qwen 72B Chat"), worked out from their values of the one measure it names: a row's
+    column or a fact's name, each of its words in the question. The first thing said minus the
+    second, with the arithmetic shown. Only when exactly two named things have a value of
+    exactly one such measure; None otherwise."""
+    if not _GAP.search(question):
+        return None
+    lowered, q_stems = question.lower(), _stems(question)
+    values: dict[str, dict[str, tuple[str, Evidence]]] = {}  # measure -> thing -> (value, item)
+    for e in evidence:
+        if e.kind == "row" and ": " in e.text:
+            header, _, row = e.text.partition(": ")
+            columns, cells = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
+            names = [v for c, v in zip(columns, cells) if c.lower() in _NAME_COLUMNS]
+            if len(columns) != len(cells) or not names:
+                continue
+            for column, cell in zip(columns, cells):
+                if column.lower() not in _NAME_COLUMNS and _PLAIN_NUMBER.match(cell):
+                    values.setdefault(column, {}).setdefault(names[0], (cell, e))
+        elif e.kind == "fact" and e.subject and ":" in e.text:
+            name, _, value = (part.strip() for part in e.text.partition(":"))
+            if _PLAIN_NUMBER.match(value):
+                values.setdefault(name, {}).setdefault(e.subject, (value, e))
+    found = []
+    for measure, by_thing in values.items():
+        stems = _stems(measure.partition("(")[0].replace("_", " ")) - _MEASURE_UNITS
+        named = [t for t in by_thing if re.search(rf"(?<![\w.-]){re.escape(t.lower())}(?![\w]|[.-]\w)", lowered)]
+        if stems and stems <= q_stems and len(named) == 2:
+            found.append((measure, sorted(named, key=lambda t: lowered.find(t.lower())), by_thing))
+    if len(found) != 1:
+        return None
+    measure, (first, second), by_thing = found[0]
+    (a, item), (b, _) = by_thing[first], by_thing[second]
+    places = max(len(v.partition(".")[2]) for v in (a, b))
+    text = f"{measure} gap: {first} {a} - {second} {b} = {float(a) - float(b):.{places}f}"
+    return Evidence(id="w0", kind="output", text=text, source=item.source)
 
 
 def _count(amount: float) -> str:

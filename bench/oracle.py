@@ -158,11 +158,17 @@ def answers(items: list[dict[str, Any]]) -> dict[str, tuple[list, str]]:
             value = LICENCE_SPELLINGS.get(item["values"][0], item["values"][0])
             out[question] = ([], LICENCE[n % len(LICENCE)].format(model=m[1], value=value))
         elif m := re.fullmatch(r"What is the MMLU score of (.+)\?", question):
-            out[question] = ([("sql_lookup", {"name": m[1], "columns": ["mmlu"]})],
+            out[question] = ([("sql_lookup", {"names": [m[1]], "columns": ["mmlu"]})],
                              SCORE[n % len(SCORE)].format(model=m[1], value=item["values"][0]))
         elif m := re.fullmatch(r"What does (.+) cost per 1M (input|output) tokens\?", question):
-            out[question] = ([("sql_lookup", {"name": m[1], "columns": [f"{m[2]}_per_1m_usd"]})],
+            out[question] = ([("sql_lookup", {"names": [m[1]], "columns": [f"{m[2]}_per_1m_usd"]})],
                              PRICE[n % len(PRICE)].format(model=m[1], value=item["values"][0], what=m[2]))
+        elif m := re.fullmatch(r"What is the MMLU gap between (.+) and (.+)\?", question):
+            out[question] = ([("sql_lookup", {"names": [m[1], m[2]], "columns": ["mmlu"]})],
+                             f"{m[1]} is {item['values'][0]} points ahead of {m[2]} on MMLU.")
+        elif m := re.fullmatch(r"How much does (.+) cost for (\d+)M input and (\d+)M output tokens\?", question):
+            out[question] = ([("sql_lookup", {"names": [m[1]], "columns": ["input_per_1m_usd", "output_per_1m_usd"]})],
+                             f"That comes to ${item['values'][0]} in all.")
         elif m := re.fullmatch(r"What is the context window of (.+)\?", question):
             window = int(item["values"][0])
             out[question] = ([], WINDOW[n % len(WINDOW)].format(model=m[1], value=window, short=_short(window)))

@@ -512,3 +512,31 @@ def test_a_cost_worked_out_by_the_framework_is_checked_and_cites_the_query():
     assert state["answer"] == "GPT-4o — cost: 2M input x 2.5 USD per 1M + 500K output x 10 USD per 1M = 10.00 USD"
     assert state["stop_reason"] == "answered" and all(c["status"] == "supported" for c in state["claims"])
     assert any(c["kind"] == "sql" and "GPT-4o" in c["detail"] for c in state["citations"])
+
+
+GAP_ROWS = ["name | mmlu: GPT-4 | 86.4", "name | mmlu: Qwen 72B Chat | 74.4"]
+
+
+@pytest.mark.parametrize("question, rows, expected", [
+    ("What is the MMLU gap between GPT-4 and Qwen 72B Chat?", GAP_ROWS, "mmlu gap: GPT-4 86.4 - Qwen 72B Chat 74.4 = 12.0"),
+    ("How much higher is the MMLU score of Qwen 72B Chat than GPT-4?", GAP_ROWS,  # the first said minus the second
+     "mmlu gap: Qwen 72B Chat 74.4 - GPT-4 86.4 = -12.0"),
+    ("What is the HumanEval gap between GPT-4 and Qwen 72B Chat?", GAP_ROWS, None),  # a measure the rows do not hold
+    ("What is the MMLU gap between GPT-4 and Phi-2?", GAP_ROWS, None),  # one of the two has no value
+    ("What is the MMLU gap between GPT-4 and Qwen 72B Chat?", GAP_ROWS[:1], None),
+    ("What is the MMLU score of GPT-4 and Qwen 72B Chat?", GAP_ROWS, None),  # no gap asked
+    ("What is the MMLU gap between GPT-4o and Qwen 72B Chat?", GAP_ROWS, None),  # GPT-4 is not GPT-4o
+])
+def test_a_gap_is_worked_out_from_two_named_things_values_of_one_measure(question, rows, expected):
+    items = [Evidence(id=f"r{i}", kind="row", text=t, source="sql_lookup") for i, t in enumerate(rows)]
+    worked = worked_out(question, items)
+    assert (worked.text if worked else None) == expected
+
+
+def test_a_gap_between_two_facts_of_the_graph_is_worked_out_and_checked():
+    question = "How much higher is the context window of Mixtral 8x7B Instruct than that of Phi-2?"
+    phi = {**PHI, "facts": [*PHI["facts"], "context window (tokens): 2048"]}
+    model = FakeToolChatModel(responses=[pick(CONTEXT, "Phi-2 - context window (tokens): 2048")])
+    state = ask(graph(model, nodes=(MIXTRAL, phi)), question)
+    assert state["answer"] == "context window (tokens) gap: Mixtral 8x7B Instruct 32768 - Phi-2 2048 = 30720"
+    assert state["stop_reason"] == "answered" and all(c["status"] == "supported" for c in state["claims"])

@@ -326,3 +326,19 @@ def test_a_true_line_that_states_no_value_does_not_answer_a_question_for_one(que
                            subject="Mixtral 8x7B Instruct", source="https://example.org/llm/Mixtral-8x7B-Instruct")
     answer = "Mixtral 8x7B Instruct — Sparse model at about half GPT-4's API price and score."
     assert "the answer states no supported number, and the question asks for one" in _check(answer, [description], question)
+
+
+def test_a_models_own_arithmetic_is_redone_by_the_framework_and_holds_only_if_right():
+    """In free mode the model works out the gap itself; the claim check redoes it from the same
+    evidence (claims.worked_out), so the right difference is supported and a wrong one is not."""
+    phi = {**PHI, "facts": [*PHI["facts"], "context window (tokens): 2048"]}
+    question = "How much larger is the context window of Mixtral 8x7B Instruct than that of Phi-2?"
+
+    def run(answer):
+        model = FakeToolChatModel(responses=[AIMessage(answer)])
+        compiled = build_agent_graph(model, [], retrieve=lambda q: [dict(MIXTRAL), dict(phi)], check_answer=ClaimChecker(LABELS),
+                                     answer_policy="flag", checkpointer=InMemorySaver())
+        return compiled.invoke({"messages": [HumanMessage(question)]}, {"configurable": {"thread_id": "t"}})
+
+    assert unsupported(run("Mixtral 8x7B Instruct reads 30,720 more tokens than Phi-2.")) == []
+    assert "30,000" in " ".join(unsupported(run("Mixtral 8x7B Instruct reads 30,000 more tokens than Phi-2.")))

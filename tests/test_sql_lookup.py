@@ -21,23 +21,31 @@ def lookup(example_db):
 
 def lists(tool) -> tuple[list, list]:
     props = tool.args_schema.model_json_schema()["properties"]
-    name, items = props["name"], props["columns"]["items"]
-    return (name["enum"] if "enum" in name else [name["const"]]), (items["enum"] if "enum" in items else [items["const"]])
+    names, items = props["names"]["items"], props["columns"]["items"]
+    return (names["enum"] if "enum" in names else [names["const"]]), (items["enum"] if "enum" in items else [items["const"]])
 
 
 def test_a_named_rows_values_come_through_the_tables_that_extend_it(lookup):
-    assert lookup.invoke({"name": "GPT-4", "columns": ["mmlu"]}) == "name | mmlu\nGPT-4 | 86.4"  # benchmarks, by the model's key
-    both = lookup.invoke({"name": "GPT-4o", "columns": ["input_per_1m_usd", "output_per_1m_usd"]})
+    assert lookup.invoke({"names": ["GPT-4"], "columns": ["mmlu"]}) == "name | mmlu\nGPT-4 | 86.4"  # benchmarks, by the model's key
+    both = lookup.invoke({"names": ["GPT-4o"], "columns": ["input_per_1m_usd", "output_per_1m_usd"]})
     assert both == "name | input_per_1m_usd | output_per_1m_usd\nGPT-4o | 2.5 | 10.0"
-    assert lookup.invoke({"name": "Phi-2", "columns": ["context_window"]}) == "name | context_window\nPhi-2 | 2048"  # its own
-    message = lookup.invoke({"type": "tool_call", "id": "c1", "name": "sql_lookup", "args": {"name": "GPT-4", "columns": ["mmlu"]}})
+    assert lookup.invoke({"names": ["Phi-2"], "columns": ["context_window"]}) == "name | context_window\nPhi-2 | 2048"  # its own
+    message = lookup.invoke({"type": "tool_call", "id": "c1", "name": "sql_lookup", "args": {"names": ["GPT-4"], "columns": ["mmlu"]}})
     (citation,) = message.artifact
     assert citation["kind"] == "sql" and "benchmarks.mmlu" in citation["detail"] and "'GPT-4'" in citation["detail"]
 
 
+def test_several_named_rows_come_back_in_the_order_asked_and_a_row_without_the_value_is_said_to_lack_it(lookup):
+    assert lookup.invoke({"names": ["Qwen 72B Chat", "GPT-4"], "columns": ["mmlu"]}) == \
+        "name | mmlu\nQwen 72B Chat | 74.4\nGPT-4 | 86.4"
+    assert lookup.invoke({"names": ["GPT-4", "GPT-4o"], "columns": ["mmlu"]}) == "name | mmlu\nGPT-4 | 86.4\n(no mmlu for GPT-4o)"
+    assert lists(lookup.metadata["narrow"]("What is the MMLU gap between GPT-4 and Qwen 72B Chat?")) == \
+        (["GPT-4", "Qwen 72B Chat"], ["mmlu"])
+
+
 def test_a_value_the_database_does_not_hold_is_no_value(lookup):
-    assert lookup.invoke({"name": "GPT-4o", "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
-    assert lookup.invoke({"name": "GPT-4", "columns": ["mmlu", "input_per_1m_usd"]}) == "name | mmlu\nGPT-4 | 86.4"
+    assert lookup.invoke({"names": ["GPT-4o"], "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
+    assert lookup.invoke({"names": ["GPT-4"], "columns": ["mmlu", "input_per_1m_usd"]}) == "name | mmlu\nGPT-4 | 86.4"
 
 
 @pytest.mark.parametrize("question, names, columns", [
@@ -58,9 +66,9 @@ def test_without_a_name_and_a_column_the_tool_is_not_offered(lookup, question):
 def test_a_call_for_another_row_or_column_is_refused(lookup):
     plan = lookup.metadata["lookup_plan"]
     question = "What is the MMLU score of GPT-4o?"
-    assert "does not name 'GPT-4'" in mismatch(question, {"name": "GPT-4", "columns": ["mmlu"]}, plan)
-    assert "does not ask for humaneval" in mismatch(question, {"name": "GPT-4o", "columns": ["humaneval"]}, plan)
-    assert mismatch(question, {"name": "GPT-4o", "columns": ["mmlu"]}, plan) == ""
+    assert "does not name 'GPT-4'" in mismatch(question, {"names": ["GPT-4"], "columns": ["mmlu"]}, plan)
+    assert "does not ask for humaneval" in mismatch(question, {"names": ["GPT-4o"], "columns": ["humaneval"]}, plan)
+    assert mismatch(question, {"names": ["GPT-4o"], "columns": ["mmlu"]}, plan) == ""
     assert said_names("Compare Mixtral 8x7B Instruct and Phi-2.", plan) == ["Mixtral 8x7B Instruct", "Phi-2"]
 
 
@@ -97,7 +105,7 @@ def test_a_cost_is_worked_out_from_the_prices_looked_up_and_recorded_prices_are_
 
 
 def test_a_model_that_calls_it_in_free_mode_gets_the_same_row(example_db):
-    call = AIMessage("", tool_calls=[{"name": "sql_lookup", "args": {"name": "GPT-4", "columns": ["mmlu"]}, "id": "c1"}])
+    call = AIMessage("", tool_calls=[{"name": "sql_lookup", "args": {"names": ["GPT-4"], "columns": ["mmlu"]}, "id": "c1"}])
     agent, model = _agent(example_db, [call, AIMessage("GPT-4 scores 86.4.")],
                           answer_style="free", answer_check="strict")
     result = agent.run("What is the MMLU score of GPT-4?")
@@ -111,9 +119,15 @@ from tests.test_sql_rank import duckdb_landscape, mysql_landscape, pg_landscape 
 def test_the_same_values_on_other_databases(request, backend):
     db = SQLDatabase(request.getfixturevalue(backend))
     tool = make_sql_lookup_tool(db)
-    rows = tool.invoke({"name": "GPT-4o", "columns": ["input_per_1m_usd", "output_per_1m_usd"]}).splitlines()
+    rows = tool.invoke({"names": ["GPT-4o"], "columns": ["input_per_1m_usd", "output_per_1m_usd"]}).splitlines()
     assert rows[0] == "name | input_per_1m_usd | output_per_1m_usd" and rows[1].startswith("GPT-4o | 2.5 | 10")
-    assert tool.invoke({"name": "Mixtral 8x7B Instruct", "columns": ["humaneval"]}) == "name | humaneval\nMixtral 8x7B Instruct | 40.2"
-    assert tool.invoke({"name": "GPT-4o", "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
+    assert tool.invoke({"names": ["Mixtral 8x7B Instruct"], "columns": ["humaneval"]}) == "name | humaneval\nMixtral 8x7B Instruct | 40.2"
+    assert tool.invoke({"names": ["GPT-4o"], "columns": ["mmlu"]}) == "The database holds no mmlu for GPT-4o."
     assert lists(tool.metadata["narrow"]("What is the MMLU score of GPT-4?")) == (["GPT-4"], ["mmlu"])
     db.engine.dispose()
+
+
+def test_a_name_said_on_its_own_counts_though_a_longer_one_holds_it(lookup):
+    plan = lookup.metadata["lookup_plan"]
+    assert said_names("What is the MMLU gap between GPT-4 and GPT-4o?", plan) == ["GPT-4o", "GPT-4"]
+    assert said_names("What is the MMLU score of GPT-4o?", plan) == ["GPT-4o"]

@@ -385,6 +385,10 @@ def build_agent_graph(
             # off): a reply that picks nothing picks nothing
             pick = {"name": ANSWER_TOOL, "args": {"evidence": []}, "id": last.id}
         evidence = run_evidence(state, skip) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
+        if pick is None and evidence and (redone := worked_out(state.get("question", ""), evidence)) is not None:
+            # the model's own arithmetic (a gap, a cost, a share), redone by the framework: what the
+            # claim check holds a worked-out number to
+            evidence = [*evidence, redone]
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
             question = state.get("question", "")

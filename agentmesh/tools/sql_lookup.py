@@ -2,8 +2,9 @@
 
 "What is the MMLU score of GPT-4?" needs one row of a join (``models`` by name, ``benchmarks``
 by the model's key) that a 135M model cannot write: it gives ``SELECT * FROM mmlu WHERE ...``.
-Asked instead to choose ``name="GPT-4"`` and ``columns=["mmlu"]`` from two lists (JSON-schema
-enums), it only has to read the question. The tool builds the query itself, through SQLAlchemy,
+Asked instead to choose ``names=["GPT-4"]`` and ``columns=["mmlu"]`` from two lists (JSON-schema
+enums), it only has to read the question; "the MMLU gap between GPT-4 and Qwen 72B Chat" gives
+both names, and their rows. The tool builds the query itself, through SQLAlchemy,
 and runs it on the same read-only database as ``sql``.
 
 The lists come from the schema when the tool is made: the names are the values of each table's
@@ -93,8 +94,8 @@ def lookup_plan(db: SQLDatabase) -> LookupPlan:
     return LookupPlan(tables, labels, names, columns)
 
 
-def _query(plan: LookupPlan, table: str, name: str, chosen: list[str]) -> sa.Select:
-    """The statement: the row's label and the chosen columns, joined through each extension's key."""
+def _query(plan: LookupPlan, table: str, names: list[str], chosen: list[str]) -> sa.Select:
+    """The statement: each named row's label and the chosen columns, joined through each extension's key."""
     base = plan.tables[table]
     from_: Any = base
     joined: set[str] = set()
@@ -107,7 +108,7 @@ def _query(plan: LookupPlan, table: str, name: str, chosen: list[str]) -> sa.Sel
             from_ = from_.outerjoin(source, source.c[own] == base.c[theirs])
             joined.add(where.table)
         shown.append(source.c[where.column].label(key))
-    return sa.select(*shown).select_from(from_).where(base.c[plan.labels[table]] == name)
+    return sa.select(*shown).select_from(from_).where(base.c[plan.labels[table]].in_(names))
 
 
 def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: LookupPlan | None = None,
@@ -120,39 +121,49 @@ def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: Loo
     names = names or [n for table in plan.names for n in plan.names[table]]
     columns = columns or list(dict.fromkeys(c for table in plan.columns for c in plan.columns[table]))
 
-    def sql_lookup(name: str, columns: list[str]) -> tuple[str, list[dict]]:
-        table = plan.table_of(name)
-        if table is None:
-            raise ValueError(f"no row is named {name!r}")
+    def sql_lookup(names: list[str], columns: list[str]) -> tuple[str, list[dict]]:
+        wanted_names = list(dict.fromkeys(names))
+        tables = {plan.table_of(n) for n in wanted_names}
+        if None in tables or not wanted_names:
+            raise ValueError(f"no row is named {next((n for n in wanted_names if plan.table_of(n) is None), '')!r}")
+        if len(tables) > 1:
+            raise ValueError("the names are rows of different tables; look them up one table at a time")
+        table = tables.pop()
         wanted = list(dict.fromkeys(columns))
         unknown = [c for c in wanted if c not in plan.columns[table]]
         if unknown or not wanted:
             raise ValueError(f"{table} has no column {unknown[0] if unknown else '(none chosen)'!r}; "
                              f"choose from: {', '.join(plan.columns[table])}")
-        sql = str(_query(plan, table, name, wanted).compile(db.engine, compile_kwargs={"literal_binds": True}))
+        sql = str(_query(plan, table, wanted_names, wanted).compile(db.engine, compile_kwargs={"literal_binds": True}))
         header, rows, truncated = db.query(sql)
         citation = Citation(kind="sql", ref=db.display, detail=sql)
-        # a value the database does not hold is no value: its column is left out, not shown as NULL
-        held = [i for i in range(len(header)) if i == 0 or any(row[i] is not None for row in rows)]
-        if len(held) == 1:
-            return f"The database holds no {', '.join(wanted)} for {name}.", [citation.model_dump()]
-        return render_rows([header[i] for i in held], [tuple(row[i] for i in held) for row in rows], truncated,
-                           db.row_limit), [citation.model_dump()]
+        # a value the database does not hold is no value: its column (or its row) is left out, not shown as NULL
+        rows = sorted(rows, key=lambda row: wanted_names.index(row[0]) if row[0] in wanted_names else len(wanted_names))
+        held_rows = [row for row in rows if any(v is not None for v in row[1:])]
+        held = [i for i in range(len(header)) if i == 0 or any(row[i] is not None for row in held_rows)]
+        missing = [n for n in wanted_names if n not in {row[0] for row in held_rows}]
+        if not held_rows:
+            return f"The database holds no {', '.join(wanted)} for {' or '.join(wanted_names)}.", [citation.model_dump()]
+        text = render_rows([header[i] for i in held], [tuple(row[i] for i in held) for row in held_rows], truncated,
+                           db.row_limit)
+        if missing:
+            text += f"\n(no {', '.join(wanted)} for {', '.join(missing)})"
+        return text, [citation.model_dump()]
 
     args = create_model(
         "SqlLookupArgs",
-        name=(Literal[tuple(names)], Field(description="The row the question names.")),  # type: ignore[valid-type]
+        names=(list[Literal[tuple(names)]], Field(min_length=1, description="The rows the question names.")),  # type: ignore[valid-type]
         columns=(list[Literal[tuple(columns)]], Field(min_length=1, description="The values the question asks for.")),  # type: ignore[valid-type]
     )
     tool = StructuredTool.from_function(
         sql_lookup,
         name=name,
-        description=(f"The values the database {db.name} holds for one named row (a model, a company): "
-                     f"its score, its price, its size. Columns: {', '.join(columns)}."),
+        description=(f"The values the database {db.name} holds for named rows (a model, a company): "
+                     f"their score, their price, their size. Columns: {', '.join(columns)}."),
         args_schema=args,
         response_format="content_and_artifact",
     )
-    # answers: the values of the row the question names, in the columns it names (the guard holds
+    # answers: the values of the rows the question names, in the columns it names (the guard holds
     # every call to that), are what it asks: pick mode shows them without a model's pick
     tool.metadata = {"lookup_plan": plan, "answers": True,
                      "guard": lambda question, args: mismatch(question, args, plan),
@@ -161,13 +172,18 @@ def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: Loo
 
 
 def said_names(question: str, plan: LookupPlan) -> list[str]:
-    """The names the question says whole ("GPT-4o", not the "GPT-4" inside it), longest first."""
+    """The names the question says whole, longest first: "GPT-4o", not the "GPT-4" inside it,
+    unless the question also says "GPT-4" on its own ("between GPT-4 and GPT-4o")."""
     text = question.lower()
-    said = [n for t in plan.names for n in plan.names[t]
-            if re.search(rf"(?<![\w.-]){re.escape(n.lower())}(?![\w]|[.-]\w)", text)]
-    said.sort(key=len, reverse=True)
-    # a name inside a longer one the question says ("Mixtral 8x7B" in "Mixtral 8x7B Instruct") is not said
-    return [n for n in said if not any(n != m and n.lower() in m.lower() for m in said)]
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for name in (n for t in plan.names for n in plan.names[t]):
+        found = [m.span() for m in re.finditer(rf"(?<![\w.-]){re.escape(name.lower())}(?![\w]|[.-]\w)", text)]
+        if found:
+            spans[name] = found
+    longest = sorted(spans, key=len, reverse=True)
+    return [n for n in longest
+            if any(not any(m != n and a <= s and e <= b for m in spans for a, b in spans[m] if len(m) > len(n))
+                   for s, e in spans[n])]
 
 
 def named_columns(question: str, plan: LookupPlan, table: str) -> list[str]:
@@ -177,14 +193,16 @@ def named_columns(question: str, plan: LookupPlan, table: str) -> list[str]:
 
 
 def mismatch(question: str, args: dict[str, Any], plan: LookupPlan) -> str:
-    """Why the chosen row or columns are not what ``question`` asks about, or "": the values are
+    """Why the chosen rows or columns are not what ``question`` asks about, or "": the values are
     true, and another row's would be a wrong answer with real evidence under it."""
-    name = str(args.get("name", ""))
-    table = plan.table_of(name)
+    names = [str(n) for n in args.get("names") or []]
+    said = said_names(question, plan)
+    for name in names:
+        if plan.table_of(name) is not None and name not in said:
+            return f"the question does not name {name!r}"
+    table = next((plan.table_of(n) for n in names if plan.table_of(n) is not None), None)
     if table is None:
         return ""  # the tool says what it accepts
-    if name not in said_names(question, plan):
-        return f"the question does not name {name!r}"
     asked = named_columns(question, plan, table)
     wrong = [c for c in args.get("columns") or [] if c not in asked]
     if wrong:
@@ -193,12 +211,16 @@ def mismatch(question: str, args: dict[str, Any], plan: LookupPlan) -> str:
 
 
 def narrowed(db: SQLDatabase, name: str, plan: LookupPlan, question: str) -> BaseTool | None:
-    """The tool with only the names the question says and the columns it names, or None."""
+    """The tool with only the names the question says (of the table most of them are rows of)
+    and the columns it names, or None."""
     said = said_names(question, plan)
-    if not said:
+    by_table: dict[str, list[str]] = {}
+    for n in said:
+        table = plan.table_of(n)
+        if table is not None and named_columns(question, plan, table):
+            by_table.setdefault(table, []).append(n)
+    if not by_table:
         return None
-    columns = list(dict.fromkeys(c for n in said for c in named_columns(question, plan, plan.table_of(n) or "")
-                                 if plan.table_of(n)))
-    if not columns:
-        return None
-    return make_sql_lookup_tool(db, name=name, plan=plan, names=said, columns=columns)
+    table = max(by_table, key=lambda t: len(by_table[t]))
+    names = sorted(by_table[table], key=lambda n: question.lower().find(n.lower()))  # as the question says them
+    return make_sql_lookup_tool(db, name=name, plan=plan, names=names, columns=named_columns(question, plan, table))

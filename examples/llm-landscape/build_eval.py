@@ -5,6 +5,7 @@ tests/test_example.py rebuilds the file and checks it against both landscape.sql
 landscape.ttl. The set has four kinds of questions:
 - lookups: who develops a model, its licence, its context window;
 - lookups of what only the database holds: a model's MMLU score, its prices per 1M tokens;
+- values worked out from looked-up ones: the MMLU gap between two models, a cost from a model's prices;
 - aggregates: the highest and lowest benchmark scores and prices, and counts;
 - questions whose answer is not in the data (a context window the sources do not give, a CEO);
 - the hand-written two-tool questions of questions.json.
@@ -45,6 +46,18 @@ def questions(db: Path = HERE / "landscape.sqlite") -> list[dict]:
                                        "JOIN models m ON m.id = p.model_id ORDER BY m.name"):
         items.append({"question": f"What does {name} cost per 1M input tokens?", "values": [f"{inp:g}"], "tags": ["sql-lookup"]})
         items.append({"question": f"What does {name} cost per 1M output tokens?", "values": [f"{out:g}"], "tags": ["sql-lookup"]})
+    # worked out from looked-up values: the gap between two models' scores, a cost from one model's prices
+    mmlu = dict(conn.execute("SELECT m.name, b.mmlu FROM models m JOIN benchmarks b ON b.model_id = m.id"))
+    for first, second in (("GPT-4", "Qwen 72B Chat"), ("Mixtral 8x7B Instruct", "Mistral 7B Instruct"),
+                          ("GPT-3.5 Turbo", "Llama 2 70B Chat")):
+        items.append({"question": f"What is the MMLU gap between {first} and {second}?",
+                      "values": [f"{mmlu[first] - mmlu[second]:.1f}"], "tags": ["worked-out"]})
+    prices = {n: (i, o) for n, i, o in conn.execute(
+        "SELECT m.name, p.input_per_1m_usd, p.output_per_1m_usd FROM prices p JOIN models m ON m.id = p.model_id")}
+    for name, (inp, out) in (("Mistral Large", (1, 2)), ("Phi-3 Medium", (3, 1))):
+        total = inp * prices[name][0] + out * prices[name][1]
+        items.append({"question": f"How much does {name} cost for {inp}M input and {out}M output tokens?",
+                      "values": [f"{total:.2f}"], "tags": ["worked-out"]})
     for column, label in (("mmlu", "MMLU"), ("humaneval", "HumanEval"), ("gsm8k", "GSM8K")):
         (best, score), = conn.execute(
             f"SELECT m.name, b.{column} FROM benchmarks b JOIN models m ON m.id = b.model_id "
