@@ -540,3 +540,18 @@ def test_a_gap_between_two_facts_of_the_graph_is_worked_out_and_checked():
     state = ask(graph(model, nodes=(MIXTRAL, phi)), question)
     assert state["answer"] == "context window (tokens) gap: Mixtral 8x7B Instruct 32768 - Phi-2 2048 = 30720"
     assert state["stop_reason"] == "answered" and all(c["status"] == "supported" for c in state["claims"])
+
+
+def test_a_call_the_question_fixes_is_made_for_a_tool_of_either_schema_kind():
+    from agentmesh.graphs.pick import determined_call
+
+    schema = {"type": "object", "required": ["name", "fields"], "properties": {
+        "name": {"type": "string", "enum": ["Phi-2"]}, "fields": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}}}
+    fixed = StructuredTool.from_function(lambda name, fields: "", name="fixed", description="d.", args_schema=schema,
+                                         metadata={"narrow": lambda q: None})
+    open_ended = StructuredTool.from_function(lambda query: "", name="free", description="d.",
+                                              metadata={"narrow": lambda q: None})
+    unmarked = StructuredTool.from_function(lambda name, fields: "", name="unmarked", description="d.", args_schema=schema)
+    call = determined_call([open_ended, unmarked, fixed])
+    assert (call["name"], call["args"]) == ("fixed", {"name": "Phi-2", "fields": ["a", "b"]})
+    assert determined_call([open_ended, unmarked]) is None  # a free argument, or a tool that does not narrow itself

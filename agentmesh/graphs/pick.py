@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable
 from agentmesh.graphs.evidence import run_evidence
@@ -95,9 +96,9 @@ def determined_call(tools: Sequence[BaseTool]) -> dict[str, Any] | None:
     ``sql_lookup`` and ``sql_rank`` do) and whose every argument its lists now fix: a single
     choice, or every choice of a list argument ("the input and output price"). None if no tool is so."""
     for tool in tools:
-        if narrowing(tool) is None or tool.args_schema is None:
+        if narrowing(tool) is None:
             continue
-        schema = tool.tool_call_schema.model_json_schema() if hasattr(tool, "tool_call_schema") else {}
+        schema = convert_to_openai_tool(tool)["function"].get("parameters", {})  # a pydantic or a JSON-schema tool alike
         properties, required = schema.get("properties", {}), schema.get("required", [])
         if not required:
             continue
