@@ -636,6 +636,20 @@ def worked_share(question: str, evidence: Sequence[Evidence]) -> Evidence | None
     return Evidence(id="w0", kind="output", text=text, subject=e.subject, source=e.source)  # the node it is worked out from
 
 
+def _cells(e: Evidence) -> tuple[list[tuple[str, str]], str] | None:
+    """A row item's (column, value) pairs and the thing it is about (its name, label, model or
+    title column; "" if none), as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None
+    for any other item."""
+    if e.kind != "row" or ": " not in e.text:
+        return None
+    header, _, row = e.text.partition(": ")
+    columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
+    if len(columns) != len(values):
+        return None
+    pairs = list(zip(columns, values))
+    return pairs, next((v for c, v in pairs if c.lower() in _NAME_COLUMNS and v), "")
+
+
 _RATE_COLUMN = re.compile(r"^(?P<what>[a-z]+)_per_(?P<per>\d+(?:\.\d+)?)(?P<suf>[kmb]?)_(?P<cur>[a-z]{3})$")
 """A price per amount of something: ``input_per_1m_usd`` is USD per 1M input (tokens)."""
 _AMOUNT = re.compile(r"(?<![\w.$])(?P<num>\d+(?:\.\d+)?)\s?(?P<suf>[kKmMbB]|thousand|million|billion)?\s+(?P<what>[a-z]+)\b")
@@ -653,23 +667,19 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     amounts = {m["what"].lower(): float(m["num"]) * _AMOUNT_SCALE[(m["suf"] or "").lower()] for m in _AMOUNT.finditer(question)}
     found: list[tuple[Evidence, str, list[tuple[str, float, float, float]], str]] = []
     for e in evidence:
-        if e.kind != "row" or ": " not in e.text:
+        if (read := _cells(e)) is None:
             continue
-        header, _, row = e.text.partition(": ")
-        columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
-        if len(columns) != len(values):
-            continue
+        pairs, named = read
         rates, currencies = [], set()
-        for column, value in zip(columns, values):
+        for column, value in pairs:
             rate = _RATE_COLUMN.match(column.lower())
             if rate is None or rate["what"] not in amounts or not _PLAIN_NUMBER.match(value):
                 continue
             per = float(rate["per"]) * _AMOUNT_SCALE[rate["suf"]]
             rates.append((rate["what"], amounts[rate["what"]], per, float(value)))
             currencies.add(rate["cur"].upper())
-        named = [v for c, v in zip(columns, values) if c.lower() in _NAME_COLUMNS]
         if rates and {w for w, *_ in rates} == set(amounts) and len(currencies) == 1 and named:
-            found.append((e, named[0], rates, currencies.pop()))
+            found.append((e, named, rates, currencies.pop()))
     if len({(name, tuple(rates)) for _, name, rates, _ in found}) != 1:
         return None
     e, name, rates, currency = found[0]
@@ -698,15 +708,11 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     lowered, q_stems = question.lower(), _stems(question)
     values: dict[str, dict[str, tuple[str, Evidence]]] = {}  # measure -> thing -> (value, item)
     for e in evidence:
-        if e.kind == "row" and ": " in e.text:
-            header, _, row = e.text.partition(": ")
-            columns, cells = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
-            names = [v for c, v in zip(columns, cells) if c.lower() in _NAME_COLUMNS]
-            if len(columns) != len(cells) or not names:
-                continue
-            for column, cell in zip(columns, cells):
+        if (read := _cells(e)) is not None:
+            pairs, thing = read
+            for column, cell in pairs if thing else ():
                 if column.lower() not in _NAME_COLUMNS and _PLAIN_NUMBER.match(cell):
-                    values.setdefault(column, {}).setdefault(names[0], (cell, e))
+                    values.setdefault(column, {}).setdefault(thing, (cell, e))
         elif e.kind == "fact" and e.subject and ":" in e.text:
             name, _, value = (part.strip() for part in e.text.partition(":"))
             if _PLAIN_NUMBER.match(value):
@@ -761,14 +767,8 @@ def row_names(items: Sequence[Evidence]) -> list[str]:
     "Llama 3.2 11B"): the value of a column headed name, label, model or title."""
     names: list[str] = []
     for e in items:
-        if e.kind != "row" or ": " not in e.text:
-            continue
-        header, _, row = e.text.partition(": ")
-        columns, values = [c.strip().lower() for c in header.split("|")], [v.strip() for v in row.split("|")]
-        for column, value in zip(columns, values):
-            if column in _NAME_COLUMNS and value and value not in names:
-                names.append(value)
-                break
+        if (read := _cells(e)) is not None and read[1] and read[1] not in names:
+            names.append(read[1])
     return names
 
 
