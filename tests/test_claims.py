@@ -342,3 +342,23 @@ def test_a_models_own_arithmetic_is_redone_by_the_framework_and_holds_only_if_ri
 
     assert unsupported(run("Mixtral 8x7B Instruct reads 30,720 more tokens than Phi-2.")) == []
     assert "30,000" in " ".join(unsupported(run("Mixtral 8x7B Instruct reads 30,000 more tokens than Phi-2.")))
+
+
+def test_a_tool_of_your_own_that_returns_a_table_is_read_a_row_at_a_time():
+    """metadata={"evidence": "rows"}: each row is an item, so "Phi-2 scores 70.6" (Mixtral's row)
+    is not supported by the table both rows are in; without it the whole table was one item."""
+    from langchain_core.tools import StructuredTool
+
+    def scores() -> str:
+        return "name | score\nPhi-2 | 56.7\nMixtral 8x7B Instruct | 70.6"
+
+    def run(metadata):
+        table = StructuredTool.from_function(scores, name="scores", description="Benchmark scores.", metadata=metadata)
+        model = FakeToolChatModel(responses=[AIMessage("", tool_calls=[{"name": "scores", "args": {}, "id": "c1"}]),
+                                             AIMessage("Phi-2 scores 70.6.")])
+        compiled = build_agent_graph(model, [table], retrieve=lambda q: [dict(PHI)], check_answer=ClaimChecker(LABELS),
+                                     answer_policy="flag", checkpointer=InMemorySaver())
+        return compiled.invoke({"messages": [HumanMessage("What does Phi-2 score?")]}, {"configurable": {"thread_id": "t"}})
+
+    assert "Phi-2: 70.6" in unsupported(run({"evidence": "rows"}))
+    assert "Phi-2: 70.6" not in unsupported(run({}))  # read as one output, the table holds both

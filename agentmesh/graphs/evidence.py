@@ -15,7 +15,7 @@ from langchain_core.tools import BaseTool
 from agentmesh.claims import tool_source
 from agentmesh.records import Citation, Evidence, RetrievedNode
 
-__all__ = ["run_evidence", "not_evidence", "this_turn", "call_citations"]
+__all__ = ["run_evidence", "not_evidence", "table_tools", "TABLE_TOOLS", "this_turn", "call_citations"]
 
 
 def this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
@@ -31,9 +31,21 @@ def not_evidence(tools: Sequence[BaseTool]) -> frozenset[str]:
     return frozenset(t.name for t in tools if (t.metadata or {}).get("evidence") is False)
 
 
-def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> list[Evidence]:
-    """This run's evidence items: each fact and description of the grounding nodes, each row or
-    passage of this turn's tool results (but those of the tools in ``skip``), and the question."""
+TABLE_TOOLS = frozenset({"sql", "sql_rank", "sql_lookup", "sparql"})
+"""The built-in tools whose results are tables: a header line, then a row a line."""
+
+
+def table_tools(tools: Sequence[BaseTool]) -> frozenset[str]:
+    """The tools whose results are tables (``metadata={"evidence": "rows"}``, and the built-in
+    :data:`TABLE_TOOLS`): each row is an evidence item of its own, with the header, so a claim
+    pairing a name with a value needs one row holding both, not one table."""
+    return TABLE_TOOLS | {t.name for t in tools if (t.metadata or {}).get("evidence") == "rows"}
+
+
+def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset(), tables: frozenset[str] = TABLE_TOOLS) -> list[Evidence]:
+    """This run's evidence items: each fact and description of the grounding nodes, each row (of
+    the ``tables`` tools) or passage of this turn's tool results (but those of the tools in
+    ``skip``), and the question."""
     items: list[Evidence] = []
     for node in state.get("grounding", []):
         uri, label = node["uri"], node.get("label", "")
@@ -48,7 +60,7 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset()) -> l
                 or message.name in skip):
             continue
         source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
-        if message.name in ("sql", "sql_rank", "sql_lookup", "sparql"):  # each row with its header: the columns say the units
+        if message.name in tables:  # each row with its header: the columns say the units
             lines = message.content.splitlines()
             kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
         elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node

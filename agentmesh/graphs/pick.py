@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable
-from agentmesh.graphs.evidence import run_evidence
+from agentmesh.graphs.evidence import TABLE_TOOLS, run_evidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
 __all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_call"]
@@ -57,13 +57,14 @@ class PickAnswer(Middleware):
     (``metadata={"answers": True}``: what it returns for a call its guard let through is what the
     question asks, as ``sql_lookup``'s values of the named row) are picked without asking it."""
 
-    def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset()) -> None:
-        self.skip, self.answers = skip, answers
+    def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset(),
+                 tables: frozenset[str] = TABLE_TOOLS) -> None:
+        self.skip, self.answers, self.tables = skip, answers, tables
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
         state = request.state
         question = str(state.get("question", ""))
-        evidence = run_evidence(state, self.skip)
+        evidence = run_evidence(state, self.skip, self.tables)
         quotes = quotable(question, evidence)
         messages = state.get("messages", [])
         after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
