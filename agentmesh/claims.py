@@ -693,6 +693,7 @@ _GAP = re.compile(r"\b(gap|difference)\b|\bhow much (higher|lower|more|less|bett
                   re.IGNORECASE)
 
 
+_RANK_WORD = re.compile(r"\b(best|highest|lowest|top|largest|smallest|cheapest|most|least|worst)\b")
 _MEASURE_UNITS = frozenset({"usd", "eur", "gbp", "tok"})
 """Words of a column's name that give its unit, not what it measures ("input_per_1m_usd")."""
 
@@ -700,9 +701,11 @@ _MEASURE_UNITS = frozenset({"usd", "eur", "gbp", "tok"})
 def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The gap a question asks for between two things it names whole ("the MMLU gap between GPT-4
     and Qwen 72B Chat"), worked out from their values of the one measure it names: a row's
-    column or a fact's name, each of its words in the question. The first thing said minus the
-    second, with the arithmetic shown. Only when exactly two named things have a value of
-    exactly one such measure; None otherwise."""
+    column or a fact's name, each of its words in the question. One of the two may be the top
+    row of a ranking the question says instead of a name ("between GPT-4 and the best
+    open-weight model": sql_rank's row). The first thing said minus the second, with the
+    arithmetic shown. Only when exactly two things have a value of exactly one such measure;
+    None otherwise."""
     if not _GAP.search(question):
         return None
     lowered, q_stems = question.lower(), _stems(question)
@@ -717,12 +720,20 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
             name, _, value = (part.strip() for part in e.text.partition(":"))
             if _PLAIN_NUMBER.match(value):
                 values.setdefault(name, {}).setdefault(e.subject, (value, e))
+    ranking = _RANK_WORD.search(lowered)
     found = []
     for measure, by_thing in values.items():
         stems = _stems(measure.partition("(")[0].replace("_", " ")) - _MEASURE_UNITS
-        named = [t for t in by_thing if re.search(rf"(?<![\w.-]){re.escape(t.lower())}(?![\w]|[.-]\w)", lowered)]
-        if stems and stems <= q_stems and len(named) == 2:
-            found.append((measure, sorted(named, key=lambda t: lowered.find(t.lower())), by_thing))
+        if not stems or not stems <= q_stems:
+            continue
+        where = {t: m.start() for t in by_thing
+                 if (m := re.search(rf"(?<![\w.-]){re.escape(t.lower())}(?![\w]|[.-]\w)", lowered))}
+        # a ranked row stands for the ranking the question says ("the best open-weight model")
+        ranked = [t for t, (_, e) in by_thing.items() if t not in where and e.source.startswith("sql_rank")]
+        if ranking is not None and len(where) == 1 and len(ranked) == 1:
+            where[ranked[0]] = ranking.start()
+        if len(where) == 2:
+            found.append((measure, sorted(where, key=where.get), by_thing))
     if len(found) != 1:
         return None
     measure, (first, second), by_thing = found[0]

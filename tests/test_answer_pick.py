@@ -555,3 +555,13 @@ def test_a_call_the_question_fixes_is_made_for_a_tool_of_either_schema_kind():
     call = determined_call([open_ended, unmarked, fixed])
     assert (call["name"], call["args"]) == ("fixed", {"name": "Phi-2", "fields": ["a", "b"]})
     assert determined_call([open_ended, unmarked]) is None  # a free argument, or a tool that does not narrow itself
+
+
+def test_a_gap_to_a_ranking_takes_the_ranked_row_as_its_operand():
+    question = "What is the MMLU gap between GPT-4 and the best open-weight model?"
+    looked_up = Evidence(id="r0", kind="row", text="name | mmlu: GPT-4 | 86.4", source="sql_lookup")
+    ranked = Evidence(id="r1", kind="row", text="name | mmlu: Qwen 72B Chat | 74.4", source="sql_rank")
+    assert worked_out(question, [looked_up, ranked]).text == "mmlu gap: GPT-4 86.4 - Qwen 72B Chat 74.4 = 12.0"
+    other = ranked.model_copy(update={"source": "sql: SELECT ..."})  # a row that is no ranking stands for nothing
+    assert worked_out(question, [looked_up, other]) is None
+    assert worked_out("What is the MMLU gap between GPT-4 and Qwen?", [looked_up, ranked]) is None  # no ranking said

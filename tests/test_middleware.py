@@ -407,3 +407,16 @@ def test_in_pick_mode_your_hooks_see_the_agents_tools_and_the_output_tool_is_put
     assert seen.offered == [(["lookup"], None)]
     assert model.offered == [[ANSWER_TOOL]]  # the evidence answers: the model may only pick
     assert "developer: Mistral AI" in state["answer"] and state["stop_reason"] == "answered"
+
+
+def test_every_tool_that_fits_the_question_is_offered_though_similarity_chose_one():
+    def narrowing_tool(name):
+        t = tool(name, lambda key: key, description=f"{name} tool.")
+        t.metadata = {"narrow": lambda question, t=t: t}
+        return t
+
+    first, second = narrowing_tool("first"), narrowing_tool("second")
+    model = FakeToolChatModel(responses=[AIMessage("ok")])
+    compiled = build_agent_graph(model, [lookup, first, second], select_tools=lambda q: ["second"], checkpointer=InMemorySaver())
+    state = _thread(compiled, "t1", "What is a?")
+    assert sorted(state["tools"]) == ["first", "second"]  # the similarity choice kept, the other fitting one added

@@ -275,3 +275,25 @@ def test_the_same_answers_on_other_databases(request, backend, measure, where, e
     assert mismatch(question, {"measure": "highest humaneval", "where": "open_weights"}, tool.metadata["rank_plan"])
     assert not mismatch(question, {"measure": "lowest humaneval", "where": "open_weights"}, tool.metadata["rank_plan"])
     db.engine.dispose()
+
+
+@pytest.mark.parametrize("question, refused", [
+    ("What is the MMLU gap between GPT-4 and the best open-weight model?", False),  # the ranking is the other operand's
+    ("How far is GPT-4 ahead of the best open-weight model on MMLU?", True),  # no "between": the name still refuses
+    ("Which is better on MMLU, GPT-4 or Claude 2?", True),
+    ("What is the MMLU gap between GPT-4 and Qwen 72B Chat?", True),  # no ranking among the operands
+])
+def test_a_ranking_that_is_one_operand_of_a_comparison_is_not_refused_for_the_others_name(rank, question, refused):
+    assert (rank.metadata["narrow"](question) is None) is refused
+
+
+def test_the_gap_to_the_best_open_model_is_looked_up_ranked_and_worked_out_without_the_model(example_db):
+    question = "What is the MMLU gap between GPT-4 and the best open-weight model, and who develops that open model?"
+    model = Spy(responses=[AIMessage("GPT-4 is 20 points ahead.")])
+    model.bound = []
+    agent = Agent(Settings.load(db=example_db, kg=[LANDSCAPE.with_suffix(".ttl")], tools=["sql_rank", "sql_lookup"],
+                                answer_style="pick"), model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    result = agent.run(question)
+    assert sorted(a.name for a in result.tool_calls) == ["sql_lookup", "sql_rank"] and model.calls == []  # both, at once
+    assert result.answer.splitlines()[0] == "- mmlu gap: GPT-4 86.4 - Qwen 72B Chat 74.4 = 12.0"
+    assert "Qwen 72B Chat — developer: Alibaba Cloud" in result.answer and result.supported

@@ -397,19 +397,20 @@ def build_agent_graph(
             if chosen:  # what else the question asks of the things it names, if the model left it out
                 chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
             stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))
+            rows = list(chosen)  # what the picks name, for the second part of the question
             if chosen and (what := unworked(question, chosen)):
                 worked = worked_out(question, chosen) or worked_out(question, evidence)
-                if worked is not None:  # the share, by arithmetic on two facts: the framework's, not the model's
+                if worked is not None:  # a share, a cost or a gap, by arithmetic: the framework's, not the model's
                     evidence = [*evidence, worked]
                     chosen = [worked]
                     text = picked_answer(chosen)
                 else:  # the parts of a share, not the share: shown as evidence
                     stop = "evidence_only"
                     text = unworked_answer(what, chosen)
-            elif chosen and (what := uncovered(question, chosen)):
+            if stop == "answered" and chosen and (what := uncovered(question, chosen)):
                 # the rest of the answer is about a thing a picked row names: looked up in the graph by
                 # that name ("..., and under which licence?" of the cheapest model's row)
-                found = [e for name in row_names(chosen) for e in facts_of(name, what, retrieve(name))] if retrieve else []
+                found = [e for name in row_names(rows) for e in facts_of(name, what, retrieve(name))] if retrieve else []
                 if found:
                     found = [e.model_copy(update={"id": f"l{i}"}) for i, e in enumerate(found)]
                     evidence, chosen = [*evidence, *found], [*chosen, *found]

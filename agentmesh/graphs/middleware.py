@@ -330,8 +330,10 @@ class ToolSelection(Middleware):
         if not query:
             return list(self.tools)
         offered = [n for n in self.select(query) if n in self.tools]
-        fitting = [n for n, t in self.tools.items() if n not in offered and _fits(t, question)]
-        return [*fitting, *offered][:max(len(offered), len(fitting))] if fitting else offered
+        # every tool that fits, those similarity chose among them, then the rest of its choice
+        fitting = [n for n in [*offered, *self.tools] if _fits(self.tools[n], question)]
+        fitting = list(dict.fromkeys(fitting))
+        return [*fitting, *(n for n in offered if n not in fitting)][:max(len(offered), len(fitting))]
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
         chosen = self.chosen(request.state)

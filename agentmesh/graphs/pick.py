@@ -11,11 +11,11 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable
+from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unworked
 from agentmesh.graphs.evidence import TABLE_TOOLS, run_evidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
-__all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_call"]
+__all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_call", "determined_calls"]
 
 
 def pick_tool(quotes: Sequence[str], most: int = 3) -> BaseTool:
@@ -69,10 +69,11 @@ class PickAnswer(Middleware):
         messages = state.get("messages", [])
         after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
         may_call = bool(request.tools) and not state.get("check_feedback") and not after_tools
-        if may_call and not (quotes and answerable(question, evidence)):
-            call = determined_call(request.tools)
-            if call is not None:  # the question fixes every argument: the model's choice adds nothing
-                return AIMessage("", tool_calls=[call])
+        # a worked-out value (a gap, a cost) is never in the graph's facts, whatever else they answer
+        if may_call and (not (quotes and answerable(question, evidence)) or unworked(question, [])):
+            calls = determined_calls(request.tools)
+            if calls:  # the question fixes every argument: the model's choice adds nothing
+                return AIMessage("", tool_calls=calls)
         answering = [q for q, e in quotes.items() if e.kind == "row" and e.source.partition(":")[0] in self.answers]
         if answering and not state.get("check_feedback"):
             return _pick(answering)
@@ -93,9 +94,16 @@ def _pick(lines: list[str]) -> AIMessage:
 
 
 def determined_call(tools: Sequence[BaseTool]) -> dict[str, Any] | None:
-    """A call to the first tool that narrows itself to the question (``narrow`` metadata, as
+    """The first of :func:`determined_calls`, or None."""
+    return next(iter(determined_calls(tools)), None)
+
+
+def determined_calls(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
+    """A call to each tool that narrows itself to the question (``narrow`` metadata, as
     ``sql_lookup`` and ``sql_rank`` do) and whose every argument its lists now fix: a single
-    choice, or every choice of a list argument ("the input and output price"). None if no tool is so."""
+    choice, or every choice of a list argument ("the input and output price"). They run in
+    parallel: "the gap between GPT-4 and the best open model" takes a lookup and a ranking."""
+    calls = []
     for tool in tools:
         if narrowing(tool) is None:
             continue
@@ -110,8 +118,8 @@ def determined_call(tools: Sequence[BaseTool]) -> dict[str, Any] | None:
                 break
             args[name] = value
         else:
-            return {"name": tool.name, "args": args, "id": f"call-{uuid.uuid4().hex[:12]}", "type": "tool_call"}
-    return None
+            calls.append({"name": tool.name, "args": args, "id": f"call-{uuid.uuid4().hex[:12]}", "type": "tool_call"})
+    return calls
 
 
 def _fixed(prop: dict[str, Any]) -> Any:

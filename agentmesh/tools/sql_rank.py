@@ -28,7 +28,7 @@ from pydantic import Field, create_model
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
-__all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed"]
+__all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part"]
 
 NUMERIC = ("INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC", "DECIMAL")
 LABEL_COLUMNS = ("name", "title", "label")
@@ -232,7 +232,28 @@ class _Reading:
     counting: bool
 
 
+_RANKED_OPERAND = re.compile(
+    r"\bbetween\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)(?=,|\?|\.|$| and (?:who|which|what|when|where|how)\b)", re.IGNORECASE)
+"""The two things a gap or a difference is between ("between GPT-4 and the best open-weight model")."""
+
+
+def ranked_part(question: str) -> str:
+    """The question without the named operand of a comparison whose other operand is a ranking
+    ("the gap between GPT-4 and the best open-weight model" -> "the gap between and the best
+    open-weight model"): the ranking is about that operand alone, so the name it sits beside is
+    not a filter the lists leave out. The question as it is when it compares no such pair."""
+    match = _RANKED_OPERAND.search(question)
+    if match is None:
+        return question
+    ranked = [k for k in ("a", "b") if set(_words(match[k])) & (LOW | HIGH)]
+    if len(ranked) != 1:
+        return question
+    named = "b" if ranked == ["a"] else "a"
+    return question[:match.start(named)] + question[match.end(named):]
+
+
 def _read(question: str, plan: RankPlan) -> _Reading:
+    question = ranked_part(question)
     words = _words(_BOUND.sub(" ", question))  # "at least 32K" is a condition, not "the least"
     reading = _Reading("", words, frozenset(words), bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower())))
     condition = _CONDITION.search(question)
