@@ -307,11 +307,11 @@ ToolSelector = Callable[[str], list[str]]
 
 class ToolSelection(Middleware):
     """A built-in step before each model call: of the agent's own ``tools``, only those
-    ``select`` chooses for the question are offered, so a small model chooses among few. A tool
-    that narrows itself to the question and fits it (``narrow``, as ``sql_rank`` for "the highest
-    X") comes first, in the place of the last one chosen by similarity: a fitting choice from a
-    list beats free SQL for a small model, whatever the embeddings say. Other tools in the
-    request (the pick-mode output tool) pass.
+    ``select`` chooses for the question are offered, so a small model chooses among few. Every
+    tool that narrows itself to the question and fits it (``narrow``, as ``sql_rank`` for "the
+    highest X") comes first, in the place of the last ones chosen by similarity: a fitting choice
+    from a list beats free SQL for a small model, whatever the embeddings say. Other tools in
+    the request (the pick-mode output tool) pass.
 
     The choice is made once per turn, at its first model call, and kept in the thread's state
     (``tools``), so a retry or a second step offers the same tools and the trace shows them.
