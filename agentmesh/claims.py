@@ -31,7 +31,7 @@ from agentmesh.records import Claim, Evidence
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
            "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
-           "worked_out", "worked_share", "worked_cost", "worked_gap", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
+           "worked_out", "worked_share", "worked_cost", "worked_gap", "whole_name", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
 def tool_source(name: str, args: dict[str, Any] | None) -> str:
@@ -562,9 +562,10 @@ def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]
     return items
 
 
+_COMPARED = r"\bhow much (?:higher|lower|more|less|better|worse|bigger|smaller|larger|cheaper)\b"
+"""A difference asked as "how much higher/lower/... is A than B"."""
 _DERIVED = re.compile(r"\b(share|percentage|percent|fraction|proportion|ratio|gap|difference|total|sum|average|mean|"
-                      r"combined|altogether)\b|\bhow much (?:would|will|does|do|did)\b.*\bfor\s+\d|"
-                      r"\bhow much (?:higher|lower|more|less|better|worse|bigger|smaller|larger|cheaper)\b", re.IGNORECASE)
+                      r"combined|altogether)\b|\bhow much (?:would|will|does|do|did)\b.*\bfor\s+\d|" + _COMPARED, re.IGNORECASE)
 """A quantity worked out from others ("what share of its parameters is active", "the MMLU gap
 between A and B", "how much for 2M tokens"), not looked up."""
 DERIVED_HEADER = "I could not work out the {what} from the evidence; this is what it says:"
@@ -584,8 +585,7 @@ def unworked(question: str, items: Sequence[Evidence]) -> str:
     match = _DERIVED.search(question)
     if match is None:
         return ""
-    what = (match.group(1) or ("difference" if re.search(r"how much (?!would|will|does|do|did)", match.group(0), re.I)
-                               else "cost")).lower()
+    what = (match.group(1) or ("difference" if re.match(_COMPARED, match.group(0), re.I) else "cost")).lower()
     for e in items:
         if e.kind == "output" or (e.kind == "row" and not e.source.startswith(RECORDED_VALUE_TOOLS)):
             return ""
@@ -689,8 +689,7 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     return Evidence(id="w0", kind="output", text=text, subject=name, source=e.source)
 
 
-_GAP = re.compile(r"\b(gap|difference)\b|\bhow much (higher|lower|more|less|better|worse|bigger|smaller|larger|cheaper)\b",
-                  re.IGNORECASE)
+_GAP = re.compile(r"\b(gap|difference)\b|" + _COMPARED, re.IGNORECASE)
 
 
 _RANK_WORD = re.compile(r"\b(best|highest|lowest|top|largest|smallest|cheapest|most|least|worst)\b")
@@ -726,8 +725,7 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
         stems = _stems(measure.partition("(")[0].replace("_", " ")) - _MEASURE_UNITS
         if not stems or not stems <= q_stems:
             continue
-        where = {t: m.start() for t in by_thing
-                 if (m := re.search(rf"(?<![\w.-]){re.escape(t.lower())}(?![\w]|[.-]\w)", lowered))}
+        where = {t: m.start() for t in by_thing if (m := whole_name(t).search(lowered))}
         # a ranked row stands for the ranking the question says ("the best open-weight model")
         ranked = [t for t, (_, e) in by_thing.items() if t not in where and e.source.startswith("sql_rank")]
         if ranking is not None and len(where) == 1 and len(ranked) == 1:
@@ -741,6 +739,12 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     places = max(len(v.partition(".")[2]) for v in (a, b))
     text = f"{measure} gap: {first} {a} - {second} {b} = {float(a) - float(b):.{places}f}"
     return Evidence(id="w0", kind="output", text=text, source=item.source)
+
+
+def whole_name(name: str) -> re.Pattern[str]:
+    """``name`` said whole in a lower-cased text: not inside a longer word or name ("gpt-4" is not
+    said by "gpt-4o", nor "phi-2" by "phi-2.5")."""
+    return re.compile(rf"(?<![\w.-]){re.escape(name.lower())}(?![\w]|[.-]\w)")
 
 
 def _count(amount: float) -> str:

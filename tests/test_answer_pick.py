@@ -543,7 +543,7 @@ def test_a_gap_between_two_facts_of_the_graph_is_worked_out_and_checked():
 
 
 def test_a_call_the_question_fixes_is_made_for_a_tool_of_either_schema_kind():
-    from agentmesh.graphs.pick import determined_call
+    from agentmesh.graphs.pick import determined_calls
 
     schema = {"type": "object", "required": ["name", "fields"], "properties": {
         "name": {"type": "string", "enum": ["Phi-2"]}, "fields": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}}}}
@@ -552,9 +552,9 @@ def test_a_call_the_question_fixes_is_made_for_a_tool_of_either_schema_kind():
     open_ended = StructuredTool.from_function(lambda query: "", name="free", description="d.",
                                               metadata={"narrow": lambda q: None})
     unmarked = StructuredTool.from_function(lambda name, fields: "", name="unmarked", description="d.", args_schema=schema)
-    call = determined_call([open_ended, unmarked, fixed])
+    (call,) = determined_calls([open_ended, unmarked, fixed])
     assert (call["name"], call["args"]) == ("fixed", {"name": "Phi-2", "fields": ["a", "b"]})
-    assert determined_call([open_ended, unmarked]) is None  # a free argument, or a tool that does not narrow itself
+    assert determined_calls([open_ended, unmarked]) == []  # a free argument, or a tool that does not narrow itself
 
 
 def test_a_gap_to_a_ranking_takes_the_ranked_row_as_its_operand():

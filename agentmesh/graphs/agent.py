@@ -481,7 +481,7 @@ def build_agent_graph(
             citations = merge_citations(mentioned, state.get("citations", []))
         unverified: list[str] = []
         if is_node is not None:
-            citations = [c.model_copy(update={"verified": is_node(c.ref)}) if c.kind == "node" else c for c in citations]
+            citations = checked_nodes(citations, again=True)
             unverified = [c.ref for c in citations if c.verified is False]
             cited = {c.ref for c in citations}
             for uri in dict.fromkeys(m.rstrip(".,;") for m in _URI_IN_TEXT.findall(text)):
@@ -489,12 +489,16 @@ def build_agent_graph(
                     unverified.append(uri)
         return Answer(text, stop, citations=citations, unverified=unverified)
 
+    def checked_nodes(citations: list[Citation], again: bool) -> list[Citation]:
+        """The node citations checked against the graph (``again``: those checked before too)."""
+        if is_node is None:
+            return citations
+        return [c.model_copy(update={"verified": is_node(c.ref)}) if c.kind == "node" and (again or c.verified is None) else c
+                for c in citations]
+
     def shown_citations(result: Answer) -> Answer:
         """Each citation once, and a node one a hook added checked against the graph like the rest."""
-        citations = merge_citations(result.citations)
-        if is_node is not None:
-            citations = [c.model_copy(update={"verified": is_node(c.ref)}) if c.kind == "node" and c.verified is None else c
-                         for c in citations]
+        citations = checked_nodes(merge_citations(result.citations), again=False)
         unverified = list(dict.fromkeys([*result.unverified, *(c.ref for c in citations if c.verified is False)]))
         return replace(result, citations=citations, unverified=unverified)
 

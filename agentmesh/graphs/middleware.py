@@ -331,8 +331,7 @@ class ToolSelection(Middleware):
             return list(self.tools)
         offered = [n for n in self.select(query) if n in self.tools]
         # every tool that fits, those similarity chose among them, then the rest of its choice
-        fitting = [n for n in [*offered, *self.tools] if _fits(self.tools[n], question)]
-        fitting = list(dict.fromkeys(fitting))
+        fitting = [n for n in dict.fromkeys([*offered, *self.tools]) if _fits(self.tools[n], question)]
         return [*fitting, *(n for n in offered if n not in fitting)][:max(len(offered), len(fitting))]
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:

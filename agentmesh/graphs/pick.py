@@ -15,7 +15,7 @@ from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unwor
 from agentmesh.graphs.evidence import TABLE_TOOLS, run_evidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
-__all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_call", "determined_calls"]
+__all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_calls"]
 
 
 def pick_tool(quotes: Sequence[str], most: int = 3) -> BaseTool:
@@ -53,7 +53,7 @@ class PickAnswer(Middleware):
 
     Two choices are the framework's, not the model's, because the question alone makes them: a
     tool that narrows itself to the question and whose lists then fix every argument is called
-    without asking the model (:func:`determined_call`); and the rows of a tool in ``answers``
+    without asking the model (:func:`determined_calls`); and the rows of a tool in ``answers``
     (``metadata={"answers": True}``: what it returns for a call its guard let through is what the
     question asks, as ``sql_lookup``'s values of the named row) are picked without asking it."""
 
@@ -69,8 +69,9 @@ class PickAnswer(Middleware):
         messages = state.get("messages", [])
         after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
         may_call = bool(request.tools) and not state.get("check_feedback") and not after_tools
+        answered = bool(quotes) and answerable(question, evidence)
         # a worked-out value (a gap, a cost) is never in the graph's facts, whatever else they answer
-        if may_call and (not (quotes and answerable(question, evidence)) or unworked(question, [])):
+        if may_call and (not answered or unworked(question, [])):
             calls = determined_calls(request.tools)
             if calls:  # the question fixes every argument: the model's choice adds nothing
                 return AIMessage("", tool_calls=calls)
@@ -79,7 +80,7 @@ class PickAnswer(Middleware):
             return _pick(answering)
         if quotes:
             tool = pick_tool(list(quotes), picks_for(question))
-            if not may_call or answerable(question, evidence):
+            if not may_call or answered:
                 return handler(request.override(tools=[tool], tool_choice=ANSWER_TOOL))
             return handler(request.override(tools=[tool, *request.tools], tool_choice="any"))
         if may_call:
@@ -91,11 +92,6 @@ class PickAnswer(Middleware):
 def _pick(lines: list[str]) -> AIMessage:
     """A pick made without the model."""
     return AIMessage("", tool_calls=[{"name": ANSWER_TOOL, "args": {"evidence": lines}, "id": f"pick-{uuid.uuid4().hex[:12]}"}])
-
-
-def determined_call(tools: Sequence[BaseTool]) -> dict[str, Any] | None:
-    """The first of :func:`determined_calls`, or None."""
-    return next(iter(determined_calls(tools)), None)
 
 
 def determined_calls(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:

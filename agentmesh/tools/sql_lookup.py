@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
+from agentmesh.claims import whole_name
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 from agentmesh.tools.sql_rank import LABEL_COLUMNS, _named
@@ -56,8 +57,15 @@ class LookupPlan:
     columns: dict[str, dict[str, _Column]]
     """labelled table -> column name in the list -> where it lives."""
 
+    def __post_init__(self) -> None:
+        self._table_of: dict[str, str] = {}
+        for table, names in self.names.items():
+            for name in names:
+                self._table_of.setdefault(name, table)
+
     def table_of(self, name: str) -> str | None:
-        return next((t for t, names in self.names.items() if name in names), None)
+        """The table a row of this name is in (the first, if several have one)."""
+        return self._table_of.get(name)
 
 
 def lookup_plan(db: SQLDatabase) -> LookupPlan:
@@ -177,7 +185,7 @@ def said_names(question: str, plan: LookupPlan) -> list[str]:
     text = question.lower()
     spans: dict[str, list[tuple[int, int]]] = {}
     for name in (n for t in plan.names for n in plan.names[t]):
-        found = [m.span() for m in re.finditer(rf"(?<![\w.-]){re.escape(name.lower())}(?![\w]|[.-]\w)", text)]
+        found = [m.span() for m in whole_name(name).finditer(text)]
         if found:
             spans[name] = found
     longest = sorted(spans, key=len, reverse=True)
