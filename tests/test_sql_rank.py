@@ -16,7 +16,7 @@ from agentmesh import Agent, Settings
 from agentmesh.graphs import agent as agent_graph
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
 from agentmesh.tools.sql import SQLDatabase
-from agentmesh.tools.sql_rank import make_sql_rank_tool, mismatch, narrowed
+from agentmesh.tools.sql_rank import conditions_of, make_sql_rank_tool, mismatch, narrowed
 
 
 @pytest.fixture
@@ -29,8 +29,8 @@ def choices(prop: dict) -> list:
     return prop["enum"] if "enum" in prop else [prop["const"]]
 
 
-def run(tool, measure: str, where: str = "all") -> str:
-    return tool.invoke({"measure": measure, "where": where})
+def run(tool, measure: str, where: str = "all", conditions: list[str] | None = None) -> str:
+    return tool.invoke({"measure": measure, "where": where, **({"conditions": conditions} if conditions else {})})
 
 
 def test_the_lists_come_from_the_schema(rank):
@@ -89,16 +89,84 @@ def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
     ("How many models have open weights?", "highest params_b", "open_weights", "no highest or lowest"),
     ("Which model is the largest?", "count models", "all", "does not ask how many"),
     ("Which model has the most parameters?", "highest params_b", "all", ""),
-    # conditions the lists cannot hold: refused, never answered without them
-    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "highest mmlu", "all", "condition"),
-    ("Which Apache-2.0 model has the best MMLU score?", "highest mmlu", "all", "names 'Apache-2.0'"),
-    ("Which model with at least 32K context has the best MMLU score?", "lowest mmlu", "all", "condition"),
-    ("Which Mistral AI model has the highest MMLU score?", "highest mmlu", "all", "names 'Mistral'"),
+    # conditions the question sets: a call that drops one is refused, never answered without it
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "highest mmlu", "all",
+     "pass conditions=['context_window >= 32000', 'licenses = Apache 2.0']"),
+    ("Which Apache-2.0 model has the best MMLU score?", "highest mmlu", "all", "rows with licenses = Apache 2.0"),
+    ("Which model with at least 32K context has the best MMLU score?", "lowest mmlu", "all", "asks for the highest"),
+    ("Which Mistral AI model has the highest MMLU score?", "highest mmlu", "all", "rows with developers = Mistral AI"),
+    # conditions the lists cannot hold: refused
+    ("Which model released after 2023 has the best MMLU score?", "highest mmlu", "all", "condition the lists cannot hold"),
+    ("Which model with between 7B and 70B parameters has the best MMLU?", "highest mmlu", "all", "('between 7')"),
+    ("Which Llama model has the best MMLU score?", "highest mmlu", "all", "names 'Llama'"),
+    ("Which model like GPT-4 has the best MMLU score?", "highest mmlu", "all", "one of the rows 'highest mmlu' ranks"),
     ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "open_weights", "rows with open_weights"),
 ])
 def test_a_choice_that_does_not_fit_the_question_is_refused(rank, question, measure, where, why):
     got = mismatch(question, {"measure": measure, "where": where}, rank.metadata["rank_plan"])
     assert (why in got) if why else got == ""
+
+
+@pytest.mark.parametrize("question,args,why", [
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?",
+     {"measure": "highest mmlu", "where": "all", "conditions": ["context_window >= 32000", "licenses = Apache 2.0"]}, ""),
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?",  # one dropped
+     {"measure": "highest mmlu", "where": "all", "conditions": ["licenses = Apache 2.0"]}, "pass conditions="),
+    ("Which Apache-2.0 model has the best MMLU score?",  # one added
+     {"measure": "highest mmlu", "where": "all", "conditions": ["licenses = Apache 2.0", "licenses = MIT"]},
+     "does not ask for rows with licenses = MIT"),
+    ("Which model with more than 70B parameters has the best MMLU score?",  # not params_b > 70 on another column
+     {"measure": "highest mmlu", "where": "all", "conditions": ["active_params_b > 70"]}, "params_b > 70"),
+    ("Which model with a price under $1 per 1M input tokens has the best MMLU score?",  # prices do not hang off benchmarks
+     {"measure": "highest mmlu", "where": "all", "conditions": ["input_per_1m_usd < 1"]}, "do not point to prices"),
+])
+def test_a_call_must_carry_the_conditions_the_question_sets(rank, question, args, why):
+    got = mismatch(question, args, rank.metadata["rank_plan"])
+    assert (why in got) if why else got == ""
+
+
+@pytest.mark.parametrize("question,conditions", [
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", ["context_window >= 32000", "licenses = Apache 2.0"]),
+    ("Which Apache 2.0 model has the best MMLU score?", ["licenses = Apache 2.0"]),  # as written or as stored
+    ("Which model with a context window of at least 100K tokens is cheapest per 1M output tokens?", ["context_window >= 100000"]),
+    ("Which model with more than 32K context is cheapest per 1M output tokens?", ["context_window > 32768"]),  # neither reading
+    ("Which model under 10B parameters has the best MMLU?", ["params_b < 10"]),  # params_b counts billions
+    ("Which model with more than 70B parameters is cheapest per 1M input tokens?", ["params_b > 70"]),
+    ("How many Mistral AI models have at most 32K context?", ["context_window <= 32768", "developers = Mistral AI"]),
+    ("Which model under the Llama Community License has the best MMLU?", ["licenses = Llama Community License"]),
+])
+def test_conditions_are_read_from_the_question(rank, question, conditions):
+    assert sorted(conditions_of(question, rank.metadata["rank_plan"])) == conditions
+
+
+@pytest.mark.parametrize("question,expected,sql", [
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "name | mmlu\nMixtral 8x7B Instruct | 70.6",
+     "SELECT m.name, b.mmlu FROM benchmarks b JOIN models m ON m.id = b.model_id JOIN licenses l ON l.id = m.license_id "
+     "WHERE l.name = 'Apache 2.0' AND m.context_window >= 32000 AND b.mmlu = (SELECT MAX(b2.mmlu) FROM benchmarks b2 "
+     "JOIN models m2 ON m2.id = b2.model_id JOIN licenses l2 ON l2.id = m2.license_id WHERE l2.name = 'Apache 2.0' "
+     "AND m2.context_window >= 32000)"),
+    ("Which Mistral AI model has the highest MMLU score?", "name | mmlu\nMixtral 8x7B Instruct | 70.6",
+     "SELECT m.name, b.mmlu FROM benchmarks b JOIN models m ON m.id = b.model_id JOIN developers d ON d.id = m.developer_id "
+     "WHERE d.name = 'Mistral AI' ORDER BY b.mmlu DESC LIMIT 1"),
+    ("How many Apache 2.0 models have a context window of at least 32K?",
+     "count of models with context_window >= 32000, licenses = Apache 2.0\n3",
+     "SELECT COUNT(*) FROM models m JOIN licenses l ON l.id = m.license_id WHERE l.name = 'Apache 2.0' AND m.context_window >= 32000"),
+    ("Which open-weight model under 10B parameters has the best MMLU score?", "name | mmlu\nMistral 7B Instruct | 60.1",
+     "SELECT m.name, b.mmlu FROM benchmarks b JOIN models m ON m.id = b.model_id WHERE m.open_weights = 1 AND m.params_b < 10 "
+     "ORDER BY b.mmlu DESC LIMIT 1"),
+])
+def test_the_call_the_question_fixes_answers_as_plain_sql_does(rank, example_db, question, expected, sql):
+    """The narrowed lists leave one choice each, so the framework makes the call (determined_calls);
+    its rows are the ones a person's SQL gives."""
+    from agentmesh.graphs.pick import determined_calls
+
+    tool = narrowed(SQLDatabase(example_db), "sql_rank", rank.metadata["rank_plan"], question)
+    (call,) = determined_calls([tool])
+    assert mismatch(question, call["args"], rank.metadata["rank_plan"]) == ""
+    assert run(rank, **call["args"]) == expected
+    with sqlite3.connect(example_db) as conn:
+        value = conn.execute(sql).fetchone()
+    assert expected.endswith(" | ".join(str(v) for v in value))
 
 
 def test_the_lists_are_narrowed_to_what_fits_the_question(rank, example_db):

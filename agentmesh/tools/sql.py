@@ -198,7 +198,9 @@ class SQLDatabase:
             with self.engine.connect() as conn:
                 self.privileges = self._check_privileges(conn)
                 self.tables = sorted(self._tables(conn))
-                self.columns = {t: [name for name, _ in self._describe(conn, t)[0]] for t in self.tables}
+                # each table's columns, keys and foreign keys: read once here for every tool built on it
+                self.described = {t: self._describe(conn, t) for t in self.tables}
+                self.columns = {t: [name for name, _ in self.described[t][0]] for t in self.tables}
         except sa.exc.SQLAlchemyError as exc:
             raise DatabaseError(f"database '{self.display}' cannot be opened: {_message(exc)}") from None
         except ModuleNotFoundError as exc:

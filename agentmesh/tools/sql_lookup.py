@@ -75,7 +75,7 @@ def lookup_plan(db: SQLDatabase) -> LookupPlan:
     names: dict[str, list[str]] = {}
     columns: dict[str, dict[str, _Column]] = {}
     with db.engine.connect() as conn:
-        described = {table: db._describe(conn, table) for table in db.tables}
+        described = db.described  # read when the database was opened
         for table, (cols, _, _) in described.items():
             tables[table] = sa.table(table, *(sa.column(n) for n, _ in cols))
         for table, (cols, pk, fks) in described.items():

@@ -12,26 +12,38 @@ The lists come from the schema when the tool is made: every numeric column that 
 is "highest X" and "lowest X"; every table is "count X"; every column holding only 0 and 1
 (``open_weights``) is a filter, as itself and as "not X", on its own table and on tables that
 point to it.
+
+A question may also set *conditions* ("Which Apache-2.0 model with at least 32K context has the
+best MMLU score?"): a name from a labelled table the ranked rows point to, directly or through
+another table (``licenses = Apache 2.0``, reached benchmarks -> models -> licenses), and a bound
+on a numeric column (``context_window >= 32000``: "at least 32K" holds for 32,000 and 32,768).
+They are read from the question when the lists are narrowed to it, and the guard refuses a
+call that drops one or adds one: the best MMLU score of all models is not the answer.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+from typing import Any, Literal, Sequence
 
 import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
+from agentmesh.claims import number_values, whole_name
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
-__all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part"]
+__all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part", "conditions_of"]
 
 NUMERIC = ("INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC", "DECIMAL")
 LABEL_COLUMNS = ("name", "title", "label")
+MAX_VALUES = 500
+"""A labelled table with more names than this gives no name conditions: its list would not fit a prompt."""
+MAX_HOPS = 2
+"""Conditions and filters reach tables this many foreign keys away (benchmarks -> models -> licenses)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,18 @@ class _Filter:
     value: int
 
 
+@dataclass(frozen=True)
+class _Condition:
+    """``table.column op value``: a name of a labelled table ("licenses = Apache 2.0") or a bound
+    on a numeric column ("context_window >= 32000"). ``name`` is how the lists show it."""
+
+    table: str
+    column: str
+    op: Literal["=", ">=", "<=", ">", "<"]
+    value: Any
+    name: str
+
+
 @dataclass
 class RankPlan:
     """What the tool offers for one database: measures and filters by their names in the lists,
@@ -59,11 +83,40 @@ class RankPlan:
     links: dict[str, dict[str, tuple[str, str]]]
     """table -> other table -> (this table's column, the other's column) of a foreign key."""
     tables: dict[str, sa.TableClause]
+    names: dict[str, _Condition] = field(default_factory=dict)
+    """Name conditions by their names in the lists ("licenses = Apache 2.0")."""
+    columns: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Numeric columns a bound can be set on, by their names in the lists -> (table, column)."""
+    paths: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    """table -> a table it points to, directly or through others -> the tables on the way (it last)."""
 
-    def usable(self, measure: _Measure, where: _Filter) -> bool:
-        """The filter's column is on the measure's table or on a table it points to: each
-        measured row meets one row of it, so a join neither repeats nor drops rows."""
-        return where.table == measure.table or where.table in self.links.get(measure.table, {})
+    def usable(self, measure: _Measure, where: _Filter | _Condition) -> bool:
+        """The filter's column is on the measure's table or on a table it points to (through at
+        most two foreign keys): each measured row meets one row of it, so a join neither repeats
+        nor drops rows."""
+        return where.table == measure.table or where.table in self.paths.get(measure.table, {})
+
+    @cached_property
+    def name_patterns(self) -> list[tuple[re.Pattern[str], _Condition]]:
+        """Each name condition with the pattern that finds its name said whole in a question."""
+        return [(whole_name(_fold(str(c.value))), c) for c in self.names.values()]
+
+    def labelled_by(self, measure: _Measure) -> str:
+        """The table whose label names the measured rows (``models`` for ``benchmarks``)."""
+        label = self.labels.get(measure.table, ())
+        return label[1] if len(label) == 4 else measure.table
+
+    def condition(self, name: str) -> _Condition:
+        """The condition a list entry names; bounds are read as written ("context_window >= 32000")."""
+        if name in self.names:
+            return self.names[name]
+        match = re.fullmatch(r"(?P<column>\S+) (?P<op>>=|<=|>|<) (?P<value>-?\d+(?:\.\d+)?)", name.strip())
+        if match is None or match["column"] not in self.columns:
+            raise ValueError(f"unknown condition {name!r}: give 'table = name' with a name the table holds, "
+                             f"or 'column >= number' (or >, <, <=) on one of: {', '.join(self.columns)}")
+        table, column = self.columns[match["column"]]
+        value = float(match["value"])
+        return _Condition(table, column, match["op"], int(value) if value.is_integer() else value, name.strip())
 
 
 def rank_plan(db: SQLDatabase) -> RankPlan:
@@ -75,7 +128,7 @@ def rank_plan(db: SQLDatabase) -> RankPlan:
     tables: dict[str, sa.TableClause] = {}
     numeric: list[tuple[str, str]] = []
     with db.engine.connect() as conn:
-        described = {table: db._describe(conn, table) for table in db.tables}
+        described = db.described  # read when the database was opened
         for table, (columns, pk, fks) in described.items():
             tables[table] = sa.table(table, *(sa.column(n) for n, _ in columns))
             keys = pk | {c for own, _, _ in fks for c in own}
@@ -95,7 +148,27 @@ def rank_plan(db: SQLDatabase) -> RankPlan:
                     filters[f"not {name}"] = _Filter(table, name, 0)
                 else:
                     numeric.append((table, name))
+        named: dict[str, _Condition] = {}
+        for table, label in labels.items():  # the names of labelled tables, as conditions
+            if len(label) == 1:
+                column = tables[table].c[label[0]]
+                values = [v for (v,) in conn.execute(sa.select(column).distinct().limit(MAX_VALUES + 1)) if v is not None]
+                if len(values) <= MAX_VALUES:
+                    named.update({f"{table} = {v}": _Condition(table, label[0], "=", v, f"{table} = {v}") for v in values})
         conn.rollback()
+    paths: dict[str, dict[str, tuple[str, ...]]] = {}
+    for table in db.tables:  # tables reached through foreign keys, each by one shortest way (ambiguous ones left out)
+        reached: dict[str, tuple[str, ...] | None] = {}
+        frontier = [()]
+        for _ in range(MAX_HOPS):
+            found: dict[str, tuple[str, ...] | None] = {}
+            for way in frontier:
+                for other in links.get(way[-1] if way else table, {}):
+                    if other != table and other not in reached and other not in way:
+                        found[other] = None if other in found else (*way, other)
+            reached.update(found)
+            frontier = [w for w in found.values() if w]
+        paths[table] = {t: w for t, w in reached.items() if w}
     for table in db.tables:  # a table without a name column is labelled through its foreign key
         if not labels[table]:
             for other, (own, theirs) in links.get(table, {}).items():
@@ -103,35 +176,47 @@ def rank_plan(db: SQLDatabase) -> RankPlan:
                     labels[table] = (own, other, theirs, labels[other][0])
                     break
     repeated = {c for _, c in numeric if sum(1 for _, d in numeric if d == c) > 1}
+    columns: dict[str, tuple[str, str]] = {}
     for table, name in numeric:
         shown = f"{table}.{name}" if name in repeated else name
+        columns[shown] = (table, name)
         measures[f"highest {shown}"] = _Measure("highest", table, name)
         measures[f"lowest {shown}"] = _Measure("lowest", table, name)
     for table in db.tables:
         measures[f"count {table}"] = _Measure("count", table)
-    return RankPlan(measures, filters, labels, links, tables)
+    return RankPlan(measures, filters, labels, links, tables, named, columns, paths)
 
 
-def _query(plan: RankPlan, measure: _Measure, where: _Filter | None) -> sa.Select:
-    """The statement: label and value of the top rows, or a count, on the filtered rows."""
+def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions: Sequence[_Condition] = ()) -> sa.Select:
+    """The statement: label and value of the top rows, or a count, on the rows that meet ``where``
+    and every one of ``conditions``."""
     table = plan.tables[measure.table]
     joins: dict[str, Any] = {}
 
     def pointed(name: str) -> sa.TableClause:
-        """``name``, joined through the measure table's foreign key to it."""
+        """``name``, joined through the measure table's foreign keys on the way to it."""
         if name == measure.table:
             return table
-        own, theirs = plan.links[measure.table][name]
-        joins[name] = table.c[own] == plan.tables[name].c[theirs]
+        previous = measure.table
+        for step in plan.paths[measure.table][name]:
+            if step not in joins:
+                own, theirs = plan.links[previous][step]
+                joins[step] = plan.tables[previous].c[own] == plan.tables[step].c[theirs]
+            previous = step
         return plan.tables[name]
 
-    condition = None
-    if where is not None:
-        if not plan.usable(measure, where):
-            raise ValueError(f"'{where.column}' is not a column of {measure.table} or of a table it points to")
-        condition = pointed(where.table).c[where.column] == where.value
+    tests = []
+    for kept in ([where] if where is not None else []) + list(conditions):
+        if not plan.usable(measure, kept):
+            raise ValueError(f"'{kept.column}' is not a column of {measure.table} or of a table it points to")
+        column = pointed(kept.table).c[kept.column]
+        op = getattr(kept, "op", "=")
+        tests.append({"=": column.__eq__, ">=": column.__ge__, "<=": column.__le__, ">": column.__gt__,
+                      "<": column.__lt__}[op](kept.value))
+    condition = sa.and_(*tests) if tests else None
     if measure.kind == "count":
-        counted = f"count of {measure.table}" + (f" with {'no ' if where.value == 0 else ''}{where.column}" if where else "")
+        said = ([f"{'no ' if where.value == 0 else ''}{where.column}"] if where else []) + [c.name for c in conditions]
+        counted = f"count of {measure.table}" + (f" with {', '.join(said)}" if said else "")
         statement = sa.select(sa.func.count().label(counted))
     else:
         value = table.c[measure.column]
@@ -154,39 +239,47 @@ def _query(plan: RankPlan, measure: _Measure, where: _Filter | None) -> sa.Selec
 
 
 def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPlan | None = None,
-                       measures: list[str] | None = None, wheres: list[str] | None = None) -> BaseTool:
-    """The tool over ``db``. ``measures`` and ``wheres`` narrow its lists (see :func:`narrowed`)."""
+                       measures: list[str] | None = None, wheres: list[str] | None = None,
+                       conditions: list[str] | None = None) -> BaseTool:
+    """The tool over ``db``. ``measures``, ``wheres`` and ``conditions`` narrow its lists (see
+    :func:`narrowed`); narrowed ``conditions`` are the ones a question sets, all required."""
     plan = plan or rank_plan(db)
     measures = measures or list(plan.measures)
     wheres = wheres or ["all", *plan.filters]
 
-    def sql_rank(measure: str, where: str = "all") -> tuple[str, list[dict]]:
+    def sql_rank(measure: str, where: str = "all", conditions: list[str] | None = None) -> tuple[str, list[dict]]:
         chosen = plan.measures.get(measure)
         if chosen is None:
             raise ValueError(f"unknown measure {measure!r}; choose one of: {', '.join(measures)}")
         condition = None if where in ("", "all") else plan.filters.get(where)
         if where not in ("", "all") and condition is None:
             raise ValueError(f"unknown filter {where!r}; choose one of: {', '.join(wheres)}")
-        statement = _query(plan, chosen, condition)
+        statement = _query(plan, chosen, condition, [plan.condition(c) for c in dict.fromkeys(conditions or [])])
         sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
         columns, rows, truncated = db.query(sql)
         citation = Citation(kind="sql", ref=db.display, detail=sql)
         return render_rows(columns, rows, truncated, db.row_limit), [citation.model_dump()]
 
-    args = create_model(
-        "SqlRankArgs",
-        measure=(Literal[tuple(measures)], Field(description="What to rank or count.")),  # type: ignore[valid-type]
+    fields: dict[str, Any] = {
+        "measure": (Literal[tuple(measures)], Field(description="What to rank or count.")),  # type: ignore[valid-type]
         # required, "all" included: a small model's JSON wrapper keeps only required arguments
-        where=(Literal[tuple(wheres)], Field(description="Which rows: all, or those with a yes/no column set (or not).")),  # type: ignore[valid-type]
-    )
+        "where": (Literal[tuple(wheres)], Field(description="Which rows: all, or those with a yes/no column set (or not).")),  # type: ignore[valid-type]
+    }
+    if conditions:  # the question's own: required, so that a call without them is never made
+        fields["conditions"] = (list[Literal[tuple(conditions)]], Field(  # type: ignore[valid-type]
+            description="The conditions the question sets on the rows: give every one."))
+    elif conditions is None:
+        fields["conditions"] = (list[str], Field(default_factory=list, description=(
+            "Only the rows that meet each of these: 'table = name' (a name the table holds, as 'licenses = Apache 2.0'), "
+            f"or 'column >= number' (or >, <, <=) on one of: {', '.join(plan.columns)}.")))
     return StructuredTool.from_function(
         sql_rank,
         name=name,
         description=(f"The highest, lowest (cheapest, smallest) or best value of a column in the database "
                      f"{db.name}, or how many rows there are: which one has the highest score, which is "
-                     f"cheapest, how many there are. Columns: "
+                     f"cheapest, how many there are, among all rows or those that meet conditions. Columns: "
                      f"{', '.join(sorted({m.column for m in plan.measures.values() if m.column}))}."),
-        args_schema=args,
+        args_schema=create_model("SqlRankArgs", **fields),
         response_format="content_and_artifact",
         # the agent asks this before each call (graphs.middleware.QuestionGuard): true rows of
         # the wrong ranking would be a wrong answer with real evidence under it
@@ -201,7 +294,16 @@ LOW = frozenset("lowest least cheapest cheaper smallest smaller fewest worst min
 HIGH = frozenset("highest most best largest biggest longest maximum max top greatest fastest priciest".split())
 _CONDITION = re.compile(r"\b(?:at least|at most|more than|less than|fewer than|greater than|over|under|above|below|"
                         r"between|since|before|after)\s+\$?\d", re.IGNORECASE)
-"""A condition on a value ("with at least 32K context"): the lists hold yes/no filters only."""
+"""A condition on a value ("with at least 32K context"): read as a bound where it is one (below),
+else ("between 7B and 70B", "since 2023") refused."""
+_BOUND_OF = re.compile(
+    r"\b(?P<op>no (?:more|less|fewer) than|at least|at most|more than|less than|fewer than|greater than|over|under|above|below)"
+    r"\s+(?P<num>\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:[kKmMbB]|thousand|million|billion)(?![A-Za-z]))?)", re.IGNORECASE)
+_OPS = {"at least": ">=", "no less than": ">=", "no fewer than": ">=", "at most": "<=", "no more than": "<=",
+        "more than": ">", "greater than": ">", "over": ">", "above": ">", "less than": "<", "fewer than": "<",
+        "under": "<", "below": "<"}
+_COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
+"""A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
 _BOUND = re.compile(r"\bat (?:least|most)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
 """A capitalised word after the first: a name ("Apache-2.0", "Mistral AI") the question filters on,
@@ -230,6 +332,8 @@ class _Reading:
     words: list[str]
     said: frozenset[str]
     counting: bool
+    conditions: tuple[_Condition, ...] = ()
+    """The conditions it sets on the rows: names of labelled tables and bounds on numeric columns."""
 
 
 _RANKED_OPERAND = re.compile(
@@ -252,23 +356,100 @@ def ranked_part(question: str) -> str:
     return question[:match.start(named)] + question[match.end(named):]
 
 
+def _fold(text: str) -> str:
+    """Lower case, with hyphens and underscores as spaces: "Apache-2.0" says "Apache 2.0"."""
+    return re.sub(r"[\s_-]+", " ", text.lower()).strip()
+
+
+def _bound(match: re.Match, question: str, plan: RankPlan) -> tuple[_Condition | str, tuple[int, int]]:
+    """The bound ``match`` sets ("at least 32K context" -> context_window >= 32000), or why it
+    cannot be read, and the span of the question that says it. The column is the one the words
+    after the number name ("32K context"), or else the words before the bound ("a context window
+    of at least 32K"): exactly one, the one with fewest words unsaid ("70B parameters" is
+    params_b, not active_params_b)."""
+    def columns_named(words: list[str]) -> list[str]:
+        def score(shown: str) -> tuple[int, int]:
+            own = [w for w in _words(shown) if w not in _UNIT_WORDS]
+            said = sum(_named(w, words) for w in own)
+            return (said, said - len(own))
+        scored = [(score(shown), shown) for shown in plan.columns]
+        top = max((n for n, _ in scored), default=(0, 0))
+        return [shown for n, shown in scored if n[0] and n == top]
+
+    tail = re.split(r"[,;?.!]", question[match.end():], maxsplit=1)[0]
+    after = list(re.finditer(r"[A-Za-z0-9]+", tail))[:4]
+    head = re.search(r"(?:\w+\W*){0,4}$", question[:match.start()])
+    found = columns_named([w.group(0).lower() for w in after])
+    if found:  # the bound says the words up to the last that names its column ("32K context", not "has the")
+        last = max((w for w in after if any(_named(c, [w.group(0).lower()]) for c in _words(found[0]) if c not in _UNIT_WORDS)),
+                   key=lambda w: w.end(), default=None)
+        span = (match.start(), match.end() + (last.end() if last else 0))
+    else:
+        found = columns_named(_words(head.group(0) if head else ""))
+        span = (head.start() if head else match.start(), match.end())
+    said = match.group(0).strip()
+    if len(found) != 1:
+        return f"the question sets a condition the lists cannot hold ({said!r} names " + (
+            f"{' and '.join(found)})" if found else "no column)"), span
+    table, column = plan.columns[found[0]]
+    number = match["num"].lstrip("$")
+    (values, _), = number_values(number)
+    op = _OPS[re.sub(r"\s+", " ", match["op"].lower())]
+    # "at least 32K" holds for both readings of 32K (32,000 and 32,768); "more than 32K" for neither
+    value = min(values) if op in (">=", "<") else max(values)
+    scale = _COLUMN_SCALE.get(column.rsplit("_", 1)[-1]) if "_" in column else None
+    if scale and re.search(r"[a-z]\s*$", number, re.IGNORECASE):  # "70B" on params_b is 70
+        value /= scale
+    value = int(value) if float(value).is_integer() else round(value, 6)
+    return _Condition(table, column, op, value, f"{found[0]} {op} {value}"), span  # type: ignore[arg-type]
+
+
 def _read(question: str, plan: RankPlan) -> _Reading:
+    said = question
     question = ranked_part(question)
-    words = _words(_BOUND.sub(" ", question))  # "at least 32K" is a condition, not "the least"
-    reading = _Reading("", words, frozenset(words), bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower())))
-    condition = _CONDITION.search(question)
+    conditions: list[_Condition] = []
+    refusal, rest, cut = "", question, 0
+    for match in _BOUND_OF.finditer(question):
+        bound, (start, end) = _bound(match, question, plan)
+        if isinstance(bound, str):
+            refusal = refusal or bound
+            continue
+        conditions.append(bound)
+        # the words that say a bound ("32K context") do not ask for a measure of their own
+        rest = rest[:max(0, start - cut)] + " , " + rest[end - cut:]
+        cut += end - start - 3
+    words = _words(_BOUND.sub(" ", rest))  # "at least 32K" is a condition, not "the least"
+    reading = _Reading(refusal, words, frozenset(words), bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower())))
+    if refusal:
+        return reading
+    # on the whole question: "between 7B and 70B parameters" is a condition, not a ranked operand
+    condition = _CONDITION.search(_BOUND_OF.sub(" ", said))
     if condition:
         return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
+    folded = _fold(question)
+    named = [c for pattern, c in plan.name_patterns if pattern.search(folded)]
+    # a name inside a longer one is that one ("Llama Community License", not also a "Llama" developer)
+    named = [c for c in named if not any(o is not c and _fold(str(c.value)) in _fold(str(o.value)) for o in named)]
+    conditions += named
     columns = {w for m in plan.measures.values() for w in _words(m.column or m.table)} | {
         w for f in plan.filters.values() for w in _words(f.column)}
-    names = [n for n in _NAME.findall(question[1:]) if not _named(n, list(columns)) and n.lower() not in columns]
+    names = [n for n in _NAME.findall(question[1:]) if not _named(n, list(columns)) and n.lower() not in columns
+             and not any(_fold(n) in _fold(str(c.value)) for c in named)]
+    reading = replace(reading, conditions=tuple(dict.fromkeys(conditions)))
     if names:
         return replace(reading, refusal=f"the question names {names[0]!r}, which the lists cannot filter on")
     return reading
 
 
-def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, where: str) -> str:
-    """Why the measure called ``name`` with the filter ``where`` does not fit the question read."""
+def conditions_of(question: str, plan: RankPlan) -> list[str]:
+    """The conditions ``question`` sets, as the lists name them."""
+    return [c.name for c in _read(question, plan).conditions]
+
+
+def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, where: str,
+             conditions: Sequence[str] | None = None) -> str:
+    """Why the measure called ``name`` with the filter ``where`` and ``conditions`` does not fit
+    the question read (``conditions`` None: whichever the question sets)."""
     words, said = reading.words, reading.said
     if measure.kind == "count" and not reading.counting:
         return "the question does not ask how many"
@@ -280,6 +461,17 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
+    for condition in reading.conditions:
+        if condition.op == "=" and condition.table == plan.labelled_by(measure):
+            return f"the question names '{condition.value}', one of the rows '{name}' ranks: that is a lookup"
+        if not plan.usable(measure, condition):
+            return f"the question asks only for rows with {condition.name}, and {measure.table} rows do not point to {condition.table}"
+    if conditions is not None:
+        wanted, given = {c.name for c in reading.conditions}, set(conditions)
+        if wanted - given:
+            return f"the question asks only for rows with {', '.join(sorted(wanted - given))}: pass conditions={sorted(wanted)!r}"
+        if given - wanted:
+            return f"the question does not ask for rows with {', '.join(sorted(given - wanted))}"
     if where != "all":
         chosen = plan.filters.get(where)
         if chosen is not None and not all(_named(w, words) for w in _words(chosen.column) if w not in _UNIT_WORDS):
@@ -295,21 +487,23 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
 
 
 def mismatch(question: str, args: dict[str, Any], plan: RankPlan) -> str:
-    """Why the chosen ``measure`` and ``where`` do not fit ``question``, or "". The rows the tool
-    returns are true; answering "the lowest" with the highest rows, or "the best open-weight
-    model" with every model's, would be a wrong answer with real evidence under it."""
+    """Why the chosen ``measure``, ``where`` and ``conditions`` do not fit ``question``, or "".
+    The rows the tool returns are true; answering "the lowest" with the highest rows, or "the
+    best open-weight model" (or "the best Apache-2.0 model") with every model's, would be a
+    wrong answer with real evidence under it."""
     name = str(args.get("measure", ""))
     measure = plan.measures.get(name)
     if measure is None:
         return ""  # the tool says what it accepts
     reading = _read(question, plan)
-    return reading.refusal or _refusal(reading, plan, name, measure, str(args.get("where", "all") or "all"))
+    return reading.refusal or _refusal(reading, plan, name, measure, str(args.get("where", "all") or "all"),
+                                       [str(c) for c in args.get("conditions") or []])
 
 
 def narrowed(db: SQLDatabase, name: str, plan: RankPlan, question: str) -> BaseTool | None:
-    """The tool with only the choices that fit ``question`` in its lists, or None when none do:
-    a small model picks from two options far better than from thirty, and never from one the
-    guard would refuse."""
+    """The tool with only the choices that fit ``question`` in its lists, and the conditions it
+    sets, or None when none do: a small model picks from two options far better than from
+    thirty, and never from one the guard would refuse."""
     reading = _read(question, plan)  # once, not once per choice
     if reading.refusal:
         return None
@@ -319,4 +513,5 @@ def narrowed(db: SQLDatabase, name: str, plan: RankPlan, question: str) -> BaseT
         return None
     measures = list(dict.fromkeys(m for m, _ in pairs))
     wheres = list(dict.fromkeys(w for _, w in pairs))
-    return make_sql_rank_tool(db, name=name, plan=plan, measures=measures, wheres=wheres)
+    return make_sql_rank_tool(db, name=name, plan=plan, measures=measures, wheres=wheres,
+                              conditions=[c.name for c in reading.conditions])
