@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Sequence
 from agentmesh.ports import AnswerCheck
 from agentmesh.records import Claim, Evidence
 
-__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "asked_fields",
+__all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "ROW_WHERE", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
            "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
            "worked_out", "worked_share", "worked_cost", "worked_gap", "whole_name", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
@@ -263,6 +263,8 @@ class ClaimChecker:
         asked = asked_fields(question)
         if len(set(map(_norm, named))) != 1 or not asked or _COMPOUND.search(question):
             return ""  # only a plain lookup: in "the gap between GPT-4 and the best open model, and who develops it", "who" is not about GPT-4
+        if "count" in asked:
+            return ""  # "How many MIT-licensed models are there?" asks a count: "licensed" says what is counted
         about = [i for i in items if i.evidence.kind != "question" and i.is_about(named[0])]
         facts = [i for i in about if i.evidence.kind == "fact" and ":" in i.evidence.text
                  and any(hint in i.evidence.text.split(":", 1)[0].lower() for hint in asked)]
@@ -636,13 +638,19 @@ def worked_share(question: str, evidence: Sequence[Evidence]) -> Evidence | None
     return Evidence(id="w0", kind="output", text=text, subject=e.subject, source=e.source)  # the node it is worked out from
 
 
+ROW_WHERE = " (where {})"
+"""After a row, what the query said of every row ("count(*): 3 (where license_id = MIT)"): a count
+from a query on MIT's models is MIT's count, though no cell says MIT."""
+_ROW_WHERE = re.compile(r" \(where [^()]*\)$")
+
+
 def _cells(e: Evidence) -> tuple[list[tuple[str, str]], str] | None:
     """A row item's (column, value) pairs and the thing it is about (its name, label, model or
     title column; "" if none), as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None
     for any other item."""
     if e.kind != "row" or ": " not in e.text:
         return None
-    header, _, row = e.text.partition(": ")
+    header, _, row = _ROW_WHERE.sub("", e.text).partition(": ")
     columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
     if len(columns) != len(values):
         return None

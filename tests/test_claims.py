@@ -362,3 +362,60 @@ def test_a_tool_of_your_own_that_returns_a_table_is_read_a_row_at_a_time():
 
     assert "Phi-2: 70.6" in unsupported(run({"evidence": "rows"}))
     assert "Phi-2: 70.6" not in unsupported(run({}))  # read as one output, the table holds both
+
+
+@pytest.mark.parametrize("query,answer,flagged", [
+    # the count of MIT's models: no cell says MIT, the query's WHERE does
+    ("SELECT count(*) FROM models WHERE license_id = 'MIT'", "MIT has 3 models.", False),
+    ("SELECT count(*) FROM models WHERE license_id = 'MIT'", "MIT has 5 models.", True),          # a wrong count
+    ("SELECT count(*) FROM models WHERE license_id = 'Apache-2.0'", "MIT has 8 models.", True),   # another licence's count
+    ("SELECT count(*) FROM models WHERE license_id = 'MIT' OR open_weights = 0", "MIT has 11 models.", True),  # not every row is MIT's
+])
+def test_a_row_carries_what_its_query_said_of_every_row(example_db, query, answer, flagged):
+    from agentmesh.tools.sql import SQLDatabase, make_sql_tool
+
+    sql = make_sql_tool(SQLDatabase(example_db))
+    model = FakeToolChatModel(responses=[tool_call("sql", query=query), AIMessage(answer)])
+    compiled = build_agent_graph(model, [sql], retrieve=lambda q: [], check_answer=ClaimChecker(LABELS),
+                                 answer_policy="flag", checkpointer=InMemorySaver())
+    state = compiled.invoke({"messages": [HumanMessage("How many MIT-licensed models are there?")]},
+                            {"configurable": {"thread_id": "t"}})
+    assert bool(unsupported(state)) == flagged, unsupported(state)
+
+
+@pytest.mark.parametrize("query,found", [
+    ("SELECT count(*) FROM models WHERE license_id = 'MIT'", ["license_id = MIT"]),
+    ("SELECT m.name FROM models m JOIN developers d ON d.id = m.developer_id WHERE d.name = 'OpenAI' AND m.params_b > 3",
+     ["name = OpenAI"]),
+    ("SELECT name FROM models WHERE 'MIT' = license_id", ["license_id = MIT"]),
+    ("SELECT name FROM models WHERE license_id = 'MIT' OR open_weights = 0", []),     # not said of every row
+    ("SELECT name FROM models WHERE NOT license_id = 'MIT'", []),
+    ("SELECT name FROM models WHERE id IN (SELECT model_id FROM prices WHERE model_id = 'gpt-4')", []),  # a subquery's own
+    ("SELECT name FROM models", []),
+    ("not sql at all", []),
+])
+def test_row_conditions_are_the_tests_anded_at_the_top_of_the_where(query, found):
+    from agentmesh.tools.sql import row_conditions
+
+    assert row_conditions(query) == found
+
+
+def test_a_count_question_asks_the_count_not_the_facts_its_words_name(example_db):
+    """ "How many MIT-licensed models are there?" names MIT and says "licensed": it asks how many,
+    not MIT's licence, so "There are 3." (the count the database gives) is the whole answer."""
+    from agentmesh.tools.sql import SQLDatabase, make_sql_tool
+
+    mit = {"uri": "https://example.org/llm/MIT", "label": "MIT", "description": "A permissive licence.",
+           "facts": ["license identifier: MIT", "osi approved: true"]}
+    sql = make_sql_tool(SQLDatabase(example_db))
+
+    def run(answer):
+        model = FakeToolChatModel(responses=[tool_call("sql", query="SELECT count(*) FROM models WHERE license_id = 'MIT'"),
+                                             AIMessage(answer)])
+        compiled = build_agent_graph(model, [sql], retrieve=lambda q: [dict(mit)], check_answer=ClaimChecker(LABELS),
+                                     answer_policy="flag", checkpointer=InMemorySaver())
+        return unsupported(compiled.invoke({"messages": [HumanMessage("How many MIT-licensed models are there?")]},
+                                           {"configurable": {"thread_id": "t"}}))
+
+    assert run("There are 3.") == []
+    assert run("There are 4.")  # the count is still checked

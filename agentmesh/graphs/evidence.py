@@ -7,12 +7,12 @@ gave with its result, by the call."""
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 
-from agentmesh.claims import tool_source
+from agentmesh.claims import ROW_WHERE, tool_source
 from agentmesh.records import Citation, Evidence, RetrievedNode
 
 __all__ = ["run_evidence", "not_evidence", "table_tools", "TABLE_TOOLS", "this_turn", "call_citations"]
@@ -35,17 +35,28 @@ TABLE_TOOLS = frozenset({"sql", "sql_rank", "sql_lookup", "sparql"})
 """The built-in tools whose results are tables: a header line, then a row a line."""
 
 
-def table_tools(tools: Sequence[BaseTool]) -> frozenset[str]:
+RowConditions = Callable[[dict[str, Any]], list[str]]
+
+
+def table_tools(tools: Sequence[BaseTool]) -> dict[str, RowConditions | None]:
     """The tools whose results are tables (``metadata={"evidence": "rows"}``, and the built-in
     :data:`TABLE_TOOLS`): each row is an evidence item of its own, with the header, so a claim
-    pairing a name with a value needs one row holding both, not one table."""
-    return TABLE_TOOLS | {t.name for t in tools if (t.metadata or {}).get("evidence") == "rows"}
+    pairing a name with a value needs one row holding both, not one table. Each with its
+    ``row_conditions`` (metadata): from a call's arguments, what every row of its result meets
+    (``sql``: the WHERE's ``column = 'value'`` tests), said with each row."""
+    found: dict[str, RowConditions | None] = dict.fromkeys(TABLE_TOOLS)
+    for tool in tools:
+        metadata = tool.metadata or {}
+        if tool.name in TABLE_TOOLS or metadata.get("evidence") == "rows":
+            found[tool.name] = metadata.get("row_conditions")
+    return found
 
 
-def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset(), tables: frozenset[str] = TABLE_TOOLS) -> list[Evidence]:
+def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset(),
+                 tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS) -> list[Evidence]:
     """This run's evidence items: each fact and description of the grounding nodes, each row (of
-    the ``tables`` tools) or passage of this turn's tool results (but those of the tools in
-    ``skip``), and the question."""
+    the ``tables`` tools, with what the call says of every row) or passage of this turn's tool
+    results (but those of the tools in ``skip``), and the question."""
     items: list[Evidence] = []
     for node in state.get("grounding", []):
         uri, label = node["uri"], node.get("label", "")
@@ -59,10 +70,14 @@ def run_evidence(state: dict[str, Any], skip: frozenset[str] = frozenset(), tabl
         if (not isinstance(message, ToolMessage) or message.status == "error" or not isinstance(message.content, str)
                 or message.name in skip):
             continue
-        source = tool_source(message.name, calls.get(message.tool_call_id, {}).get("args"))
+        args = calls.get(message.tool_call_id, {}).get("args")
+        source = tool_source(message.name, args)
         if message.name in tables:  # each row with its header: the columns say the units
             lines = message.content.splitlines()
-            kind, parts = "row", [f"{lines[0]}: {row}" for row in lines[1:] if not row.startswith("(")]
+            conditions = tables.get(message.name) if isinstance(tables, Mapping) else None
+            said = conditions(args or {}) if conditions else []
+            where = ROW_WHERE.format(", ".join(said)) if said else ""
+            kind, parts = "row", [f"{lines[0]}: {row}{where}" for row in lines[1:] if not row.startswith("(")]
         elif message.name == "kg_search":  # nodes as the grounding has them: each fact an item of its node
             for line in message.content.splitlines():
                 node = RetrievedNode.parse(line)

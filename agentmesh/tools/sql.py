@@ -47,7 +47,7 @@ from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
 
-__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs"]
+__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions"]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
@@ -527,6 +527,29 @@ class SQLiteReader(SQLDatabase):
     """A read-only SQLite file (kept for the spine's API)."""
 
 
+def row_conditions(query: str, dialect: str = "sqlite") -> list[str]:
+    """What every row of ``query``'s result is known to meet: the ``column = 'value'`` tests
+    ANDed at the top of its WHERE ("license_id = MIT"). A count from ``... WHERE license_id =
+    'MIT'`` is the count of MIT's models, though no cell of it says MIT; a test under OR or NOT,
+    in a subquery or a join's ON, says nothing of every row, and is left out."""
+    try:
+        tree = sqlglot.parse_one(query, read=dialect)
+    except Exception:  # noqa: BLE001 - the query ran on the database; sqlglot may not read every dialect
+        return []
+    where = tree.args.get("where") if isinstance(tree, exp.Select) else None
+    if where is None:
+        return []
+    tests = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
+    found = []
+    for test in tests:
+        if not isinstance(test, exp.EQ):
+            continue
+        column, value = (test.this, test.expression) if isinstance(test.this, exp.Column) else (test.expression, test.this)
+        if isinstance(column, exp.Column) and isinstance(value, exp.Literal):
+            found.append(f"{column.name} = {value.this}")
+    return found
+
+
 class SqlArgs(BaseModel):
     query: str = Field(description="One SQL query.")
 
@@ -550,7 +573,8 @@ def make_sql_tool(db: SQLDatabase, *, name: str = "sql") -> BaseTool:
     return StructuredTool.from_function(
         run_sql,
         name=name,
-        metadata={"approval": writes},
+        # each row's evidence carries what the query's WHERE says of every row (graphs.evidence)
+        metadata={"approval": writes, "row_conditions": lambda args: row_conditions(str(args.get("query", "")), db.dialect)},
         description=SQL_DESCRIPTION.format(
             dialect=db.dialect, name=db.name,
             tables=", ".join(f"{t}({', '.join(db.columns[t])})" for t in db.tables) or "(none)",
