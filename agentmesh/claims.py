@@ -521,6 +521,8 @@ def asked_facts(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     is one the question asks for ("Which licence does Gemma use, and who develops it?" ->
     license and developer of Gemma)."""
     asked = asked_fields(question)
+    if "count" in asked:  # "How many MIT-licensed models are there?": a count, not MIT's licence
+        asked = {"count"}
     return [e for _, _, about, e in _ranked(question, evidence)
             if about >= 0.6 and e.kind == "fact" and e.source.startswith("http") and ":" in e.text
             and any(hint in e.text.split(":", 1)[0].lower() for hint in asked)]

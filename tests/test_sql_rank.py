@@ -365,3 +365,21 @@ def test_the_gap_to_the_best_open_model_is_looked_up_ranked_and_worked_out_witho
     assert sorted(a.name for a in result.tool_calls) == ["sql_lookup", "sql_rank"] and model.calls == []  # both, at once
     assert result.answer.splitlines()[0] == "- mmlu gap: GPT-4 86.4 - Qwen 72B Chat 74.4 = 12.0"
     assert "Qwen 72B Chat — developer: Alibaba Cloud" in result.answer and result.supported
+
+
+@pytest.mark.parametrize("question,answer", [
+    # the graph's MIT node says whose licence it is, which is no count: the count comes from the database
+    ("How many MIT-licensed models are there?", "count of models with licenses = MIT: 3"),
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "name | mmlu: Mixtral 8x7B Instruct | 70.6"),
+    # "proprietary" is a licence's name: once the ranking of every model answered this (Mistral 7B Instruct, 60.1)
+    ("Which proprietary model has the lowest MMLU score?", "name | mmlu: GPT-3.5 Turbo | 70.0"),
+])
+def test_a_ranking_under_the_question_s_conditions_is_the_framework_s_call(example_db, example_kg, tmp_path, question, answer):
+    model = Spy(responses=[AIMessage("GPT-4.")])
+    model.bound = []
+    agent = Agent(Settings.load(db=example_db, kg=[example_kg], tools=["kg_search", "sql", "sql_rank"], cache=False,
+                                answer_style="pick", home=tmp_path), model=model,
+                  embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    result = agent.run(question)
+    assert model.calls == []  # the question fixed the call and the rows answer it
+    assert result.stop_reason == "answered" and result.answer == answer
