@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
-from agentmesh.claims import _norm, _numbers
+from agentmesh.claims import _MONTH_YEAR, _dates, _norm, _numbers
 from agentmesh.errors import ConfigError
 
 __all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price", "model_judge"]
@@ -157,22 +157,32 @@ def load_questions(path: str | Path) -> list[EvalItem]:
     return items
 
 
-def _key_values(expected: str) -> tuple[list[set[float]], list[str]]:
-    """The numbers and names of an expected answer (after an '=', only the result counts)."""
+_NAME_NUMBER = re.compile(r"(?<=[A-Za-z])-\d[\w.]*")
+"""A number glued to a name ("Phi-3", "GPT-4"): part of the name, not a value the text states."""
+
+
+def _key_values(expected: str) -> tuple[list[set[float]], list[str], list[str]]:
+    """The numbers, names and months of an expected answer (after an '=', only the result
+    counts). A month is a date in either spelling: "December 2023" is met by "2023-12"."""
     head, *rest = expected.split(";")
     parts = [head.split("=")[-1], *rest]
-    numbers = [values for text in parts for _, values, _, _ in _numbers(text)]
+    months = [month for text in parts for _, month in _dates(text)]
+    parts = [_MONTH_YEAR.sub(" ", text) for text in parts]
+    numbers = [values for text in parts for _, values, _, _ in _numbers(_NAME_NUMBER.sub(" ", text))]
     # a name ends at a bare number: "MMLU 70.6" is the name MMLU and the number 70.6
     names = [re.sub(r"(?: \d[\d.,]*)+$", "", m.group(0))
              for text in parts for m in re.finditer(r"[A-Z][\w.+-]*(?: [A-Z0-9][\w.+-]*)*", text)]
-    return numbers, names
+    return numbers, names, months
 
 
-def _has_all(answer: str, numbers: list[set[float]], names: list[str]) -> bool:
-    got = [v for _, values, _, _ in _numbers(answer) for v in values]
+def _has_all(answer: str, numbers: list[set[float]], names: list[str], months: Iterable[str] = ()) -> bool:
+    # a number glued to a name is part of it: "Phi-3 Medium" does not say 3
+    got = [v for _, values, _, _ in _numbers(_NAME_NUMBER.sub(" ", answer)) for v in values]
     have_numbers = all(any(abs(v - g) <= max(0.051, 0.005 * abs(v)) for v in values for g in got) for values in numbers)
     text = _norm(answer)  # a name as a whole phrase: "GPT-4" is not in "GPT-4o"
-    return have_numbers and all(re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w)", text) for name in names)
+    said = {month for _, month in _dates(answer)} | set(re.findall(r"(?<![\d-])(\d{4}-\d{2})(?![\d-]|-\d)", answer))
+    return (have_numbers and all(re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w)", text) for name in names)
+            and all(month in said for month in months))
 
 
 def score_answer(answer: str, item: EvalItem | dict[str, Any]) -> bool:

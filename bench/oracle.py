@@ -41,6 +41,8 @@ WINDOW = ["{model} has a context window of {value:,} tokens.", "Its context wind
 LICENCE_SPELLINGS = {"Apache-2.0": "Apache 2.0", "MIT": "MIT"}
 SCORE = ["{model} scores {value} on MMLU.", "Its MMLU score is {value}.", "{value} points on MMLU.",
          "{model} reaches an MMLU score of {value}."]
+RANKED = ["{0} comes out on top here, at {1}.", "It is {0} ({1}).", "{0}, with {1}.", "The answer is {0}: {1}."]
+COUNTED = ["There are {0}.", "{0} of them.", "The database lists {0}.", "I count {0}."]
 PRICE = ["{model} costs ${value} per 1M {what} tokens.", "It is {value} USD per million {what} tokens.",
          "${value} for each 1M {what} tokens.", "The {what} price of {model} is ${value} per 1M tokens."]
 
@@ -146,11 +148,23 @@ def _first_row(text: str) -> list[str]:
 
 
 def answers(items: list[dict[str, Any]]) -> dict[str, tuple[list, str]]:
+    import sys
+
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        from build_eval import CONDITIONED  # the SQL a person would write for each conditioned question
+    finally:
+        sys.path.pop(0)
+    conditioned = dict(CONDITIONED)
     out: dict[str, tuple[list, str]] = {}
     for n, item in enumerate(items):
         question = item["question"]
         if question in SQL_ANSWERS:
             out[question] = SQL_ANSWERS[question]
+            continue
+        if question in conditioned:
+            phrasings = COUNTED if question.startswith("How many") else RANKED
+            out[question] = ([("sql", {"query": conditioned[question]})], phrasings[n % len(phrasings)])
             continue
         if m := re.fullmatch(r"Who develops (.+)\?", question):
             out[question] = ([], DEVELOPER[n % len(DEVELOPER)].format(model=m[1], value=item["values"][0]))

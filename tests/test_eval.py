@@ -58,6 +58,16 @@ def test_the_example_question_set_is_rebuilt_from_the_data_and_agrees_with_the_g
     ("I could not find that in the knowledge graph.", {"absent": True}, True),
     ("Arthur Mensch.", {"absent": True}, False),
     ("Mixtral 8x7B Instruct (MMLU 70.6)", {"regex": r"70\.6"}, True),
+    ("- MIT — license of: Phi-2\n- MIT — license of: Phi-3 Medium", {"values": ["3"]}, False),  # "Phi-3" says no 3
+    ("GPT-4 has 3 siblings.", {"values": ["3"]}, True),
+    ("name | gsm8k: GPT-4 | 92.0", {"expected": "GPT-4 (92.0)"}, True),
+    # a month in either spelling: "December 2023" is 2023-12
+    ("- name | mmlu: Mixtral 8x7B Instruct | 70.6\n- Mixtral 8x7B Instruct — released: 2023-12",
+     {"expected": "Mixtral 8x7B Instruct (MMLU 70.6), released December 2023"}, True),
+    ("Mixtral 8x7B Instruct (MMLU 70.6), out in Dec 2023.", {"expected": "Mixtral 8x7B Instruct (MMLU 70.6), released December 2023"}, True),
+    ("- name | mmlu: Mixtral 8x7B Instruct | 70.6\n- Mixtral 8x7B Instruct — released: 2023-11",
+     {"expected": "Mixtral 8x7B Instruct (MMLU 70.6), released December 2023"}, False),
+    ("Mixtral 8x7B Instruct (MMLU 70.6).", {"expected": "Mixtral 8x7B Instruct (MMLU 70.6), released December 2023"}, False),
 ])
 def test_answers_are_scored_by_their_key_values(answer, item, right):
     assert score_answer(answer, item) is right

@@ -7,6 +7,8 @@ landscape.ttl. The set has four kinds of questions:
 - lookups of what only the database holds: a model's MMLU score, its prices per 1M tokens;
 - values worked out from looked-up ones: the MMLU gap between two models, a cost from a model's prices;
 - aggregates: the highest and lowest benchmark scores and prices, and counts;
+- aggregates under conditions the question sets: a developer or a licence, a bound on a number
+  ("Which model under 10B parameters has the best MMLU score?"), each answered here by plain SQL;
 - questions whose answer is not in the data (a context window the sources do not give, a CEO);
 - the hand-written two-tool questions of questions.json.
 
@@ -21,6 +23,30 @@ import sqlite3
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+_SCORES = "FROM benchmarks b JOIN models m ON m.id = b.model_id "
+CONDITIONED = [  # (question, the SQL a person would write for it: its first row is the answer)
+    ("Which Mistral AI model has the highest MMLU score?",
+     "SELECT m.name, b.mmlu " + _SCORES + "JOIN developers d ON d.id = m.developer_id "
+     "WHERE d.name = 'Mistral AI' AND b.mmlu IS NOT NULL ORDER BY b.mmlu DESC LIMIT 1"),
+    ("Which model under 10B parameters has the best MMLU score?",
+     "SELECT m.name, b.mmlu " + _SCORES + "WHERE m.params_b < 10 AND b.mmlu IS NOT NULL ORDER BY b.mmlu DESC LIMIT 1"),
+    ("Which model with more than 100B parameters has the highest MMLU score?",
+     "SELECT m.name, b.mmlu " + _SCORES + "WHERE m.params_b > 100 AND b.mmlu IS NOT NULL ORDER BY b.mmlu DESC LIMIT 1"),
+    ("Which proprietary model has the lowest MMLU score?",
+     "SELECT m.name, b.mmlu " + _SCORES + "WHERE m.license_id = 'Proprietary' AND b.mmlu IS NOT NULL ORDER BY b.mmlu LIMIT 1"),
+    ("Which open-weight model with at least 32K context has the best HumanEval score?",
+     "SELECT m.name, b.humaneval " + _SCORES + "WHERE m.open_weights = 1 AND m.context_window >= 32000 "
+     "AND b.humaneval IS NOT NULL ORDER BY b.humaneval DESC LIMIT 1"),
+    ("Which model with a context window of at least 100K tokens is cheapest per 1M output tokens?",
+     "SELECT m.name, p.output_per_1m_usd FROM prices p JOIN models m ON m.id = p.model_id "
+     "WHERE m.context_window >= 100000 AND p.output_per_1m_usd IS NOT NULL ORDER BY p.output_per_1m_usd LIMIT 1"),
+    ("How many Apache 2.0 models have a context window of at least 32K?",
+     "SELECT count(*) FROM models WHERE license_id = 'Apache-2.0' AND context_window >= 32000"),
+    ("How many MIT-licensed models are there?", "SELECT count(*) FROM models WHERE license_id = 'MIT'"),
+    ("How many models from OpenAI does the database list?",
+     "SELECT count(*) FROM models m JOIN developers d ON d.id = m.developer_id WHERE d.name = 'OpenAI'"),
+]
 
 
 def questions(db: Path = HERE / "landscape.sqlite") -> list[dict]:
@@ -74,6 +100,10 @@ def questions(db: Path = HERE / "landscape.sqlite") -> list[dict]:
                   "tags": ["aggregate"]})
     (count,), = conn.execute("SELECT count(*) FROM models").fetchall()
     items.append({"question": "How many models does the database list?", "values": [str(count)], "tags": ["aggregate"]})
+    for question, sql in CONDITIONED:
+        row = conn.execute(sql).fetchone()
+        items.append({"question": question, "values": [v if isinstance(v, str) else f"{v:g}" for v in row],
+                      "tags": ["conditions"]})
     for question in ("Who is the CEO of Mistral AI?", "What is the MMLU score of GPT-5?",
                      "How many employees does Anthropic have?"):
         items.append({"question": question, "absent": True, "tags": ["absent"]})
