@@ -30,6 +30,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -99,15 +100,27 @@ class Same:
         return self._find(_key(a)) == self._find(_key(b))
 
 
+def _words_only(text: str) -> str:
+    """The words of ``text`` without articles, case or punctuation."""
+    return " ".join(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in ("a", "an", "the"))
+
+
 class Score:
     """End to end: a hit is right when the entry served asks the same thing as the question
-    (its own pair's "a", an identical text, a paraphrase of the same intent), else wrong."""
+    (its own pair's "a", an identical text, a paraphrase of the same intent), else wrong.
+
+    Wrong hits are also counted by kind: the pair's own "a" labelled different (a near miss the
+    checks let through), or another pair's sentence, which no label covers; of those, the ones
+    whose words are the question's but for articles, case and punctuation ("A man is talking." for
+    "The man is talking."): counted wrong, as no label says otherwise, though a person would not."""
 
     def __init__(self, pairs, served, same: Same | None = None) -> None:
         same = same or Same(pairs)
         self.positives = sum(s for _, _, s in pairs)
         self.right = self.wrong = self.wrong_on_near_miss = self.right_on_positive = 0
-        for (_a, b, label), entry in zip(pairs, served):
+        self.wrong_partner = self.wrong_other = self.wrong_other_same_words = 0
+        self.others: list[tuple[str, str]] = []  # (question, another pair's sentence served for it)
+        for (a, b, label), entry in zip(pairs, served):
             if entry is None:
                 continue
             if same(entry, b):
@@ -116,6 +129,12 @@ class Score:
             else:
                 self.wrong += 1
                 self.wrong_on_near_miss += not label
+                if _key(entry) == _key(a):
+                    self.wrong_partner += 1
+                else:
+                    self.wrong_other += 1
+                    self.wrong_other_same_words += _words_only(entry) == _words_only(b)
+                    self.others.append((b, entry))
         self.lookups = len(pairs)
 
     @property
@@ -132,6 +151,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "cache")
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis for the shared-cache backend")
+    parser.add_argument("--show-unlabelled", type=int, default=0, metavar="N",
+                        help="print N of the STS-B test hits on another pair's sentence, at the default threshold")
     args = parser.parse_args()
     dev_file, test_file = args.data / "stsbenchmark" / "sts-dev.csv", args.data / "stsbenchmark" / "sts-test.csv"
     gpt_file = args.data / "gptcache_mock_pairs.json"
@@ -228,6 +249,12 @@ def main() -> None:
             cache.close()
             print(f"{name:<58}{set_name:<31}{score.precision:>10.3f}{score.recall:>8.3f}"
                   f"{score.wrong / score.lookups * 1000:>10.1f}")
+            if score.wrong and pairs is test:
+                print(f"{'':<4}wrong hits: {score.wrong_partner} its own pair's sentence, labelled different; "
+                      f"{score.wrong_other} another pair's sentence (unlabelled), {score.wrong_other_same_words} "
+                      f"of them the same words but for articles, case and punctuation")
+    for question, served_for in results[methods[1][0], sets[0][0]].others[:args.show_unlabelled]:
+        print(f"    {question!r} was served {served_for!r}")
     for set_name, pairs in sets:
         score = Score(pairs, gptcache_default(pairs), Same(pairs, intents if pairs is own else None))
         results["gptcache", set_name] = score
@@ -263,7 +290,7 @@ def main() -> None:
                 return None
             return Judged("the judge: different") if self.learnt else "the judge: different"
 
-    print(f"\nWith a judge (an oracle from the labels) as the last check: asked every time, its 'no' learnt per entry, "
+    print("\nWith a judge (an oracle from the labels) as the last check: asked every time, its 'no' learnt per entry, "
           "and its verdicts bounding where it is asked")
     print(f"{'set':<31}{'thr.':>5}  {'judge':<22}{'precision':>10}{'recall':>8}{'wrong/1k':>10}{'judge calls/1k':>16}")
     for set_name, pairs in sets:
