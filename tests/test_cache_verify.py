@@ -29,6 +29,9 @@ CONTRASTS = {  # each class of near miss a cache served before the check existed
     "variant": ("What is the context window of GPT-4 Turbo?", "What is the context window of GPT-4?"),
     "role": ("Who is the CEO of Mistral AI?", "Who is the CTO of Mistral AI?"),
     "over/under a figure": ("Which models cost under $1 per 1M tokens?", "Which models cost over $1 per 1M tokens?"),
+    "day": ("Which models were released on a Wednesday?", "Which models were released on a Friday?"),
+    "month": ("Which models came out in December 2023?", "Which models came out in Nov 2023?"),
+    "compass": ("Which data centres are in northwest Europe?", "Which data centres are in southwest Europe?"),
 }
 PARAPHRASES = [
     ("Which model is the cheapest?", "Which model is least expensive?"),
@@ -42,6 +45,9 @@ PARAPHRASES = [
     ("Are the weights of GPT-4o open?", "Is GPT-4o an open-weight model?"),
     # the full stop is not part of the last word
     ("Tell me about Mistral 7B Instruct.", "What is Mistral 7B Instruct?"),
+    # a month said short or long; "may" the verb is no month
+    ("Which models came out in Dec 2023?", "Which models were released in December 2023?"),
+    ("Which model may I use commercially?", "Which model can I use commercially?"),
 ]
 
 

@@ -167,6 +167,10 @@ DEFAULT_LEXICON = Lexicon(
         "rises": "increase", "rise": "increase", "grows": "increase", "grow": "increase", "increases": "increase",
         "falls": "decrease", "fall": "decrease", "drops": "decrease", "drop": "decrease", "shrinks": "decrease",
         "decreases": "decrease", "downloads": "download", "uploads": "upload",
+        "mondays": "monday", "tuesdays": "tuesday", "wednesdays": "wednesday", "thursdays": "thursday",
+        "fridays": "friday", "saturdays": "saturday", "sundays": "sunday", "weekends": "weekend", "weekdays": "weekday",
+        "jan": "january", "feb": "february", "apr": "april", "jun": "june", "jul": "july", "aug": "august",
+        "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
     },
     contrasts=_groups(
         "input output", "before after", "increase decrease", "start end", "first last", "buy sell",
@@ -182,9 +186,14 @@ DEFAULT_LEXICON = Lexicon(
         "free paid",
         "ceo cto cfo coo founder chairman president",
         "turbo mini nano pro max plus lite flash ultra instruct chat base preview vision sonnet opus haiku",
+        "monday tuesday wednesday thursday friday saturday sunday weekday weekend",
+        # "may" and "march" are verbs too often to be read as months
+        "january february april june july august september october november december",
+        "north south east west northeast northwest southeast southwest northern southern eastern western",
     ),
 )
-"""Synonyms and contrast groups for questions about models, prices, limits and dates."""
+"""Synonyms and contrast groups for questions about models, prices, limits and dates (days of the
+week, months and compass directions included: "stocks close higher on Wednesday" is not Friday's)."""
 
 _TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9.\-+]*[a-z0-9+])?|[$€£¥]")
 _QUANTITY_COMPARATIVE = re.compile(r"(?<![\w-])(over|above|under|below)(?=\s+(?:[$€£¥]\s*)?\d)")
