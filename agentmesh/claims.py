@@ -666,15 +666,22 @@ _AMOUNT = re.compile(r"(?<![\w.$])(?P<num>\d+(?:\.\d+)?)\s?(?P<suf>[kKmMbB]|thou
 _AMOUNT_SCALE = {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
 
 
+_COUNTED = frozenset({"tokens", "words", "characters"})
+_CURRENCIES = frozenset({"usd", "eur", "gbp"})
+
+
 def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     """The cost a question asks for ("How much does GPT-4o cost for 2M input and 500K output
     tokens?"), worked out from one row's rates: each amount the question gives ("2M input") times
     the row's column priced per that thing (``input_per_1m_usd``: 2.5), summed. Only when exactly
-    one row has a rate for every amount the question gives, and every rate in one currency; None
-    otherwise: the framework does the arithmetic, and only when the evidence leaves no choice."""
+    one row has a rate for every amount the question gives, and every rate in one currency, the
+    one the question asks in, if any; and a rate is read as per token (the columns say no unit),
+    so amounts in words or characters are not priced. None otherwise: the framework does the
+    arithmetic, and only when the evidence leaves no choice."""
     if not _DERIVED.search(question) or "cost" not in question.lower() and "price" not in question.lower():
         return None
     amounts = {m["what"].lower(): float(m["num"]) * _AMOUNT_SCALE[(m["suf"] or "").lower()] for m in _AMOUNT.finditer(question)}
+    said = {_UNIT_OF[w] for w in re.findall(r"[a-z]+|[$€£]", question.lower()) if w in _UNIT_OF}
     found: list[tuple[Evidence, str, list[tuple[str, float, float, float]], str]] = []
     for e in evidence:
         if (read := _cells(e)) is None:
@@ -684,6 +691,9 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
         for column, value in pairs:
             rate = _RATE_COLUMN.match(column.lower())
             if rate is None or rate["what"] not in amounts or not _PLAIN_NUMBER.match(value):
+                continue
+            # a rate per 1M (tokens) does not price 2M words or characters, nor does a USD rate give euros
+            if said & _COUNTED - {"tokens"} or said & _CURRENCIES - {rate["cur"]}:
                 continue
             per = float(rate["per"]) * _AMOUNT_SCALE[rate["suf"]]
             rates.append((rate["what"], amounts[rate["what"]], per, float(value)))

@@ -490,6 +490,10 @@ PRICES = "name | input_per_1m_usd | output_per_1m_usd: GPT-4o | 2.5 | 10.0"
      [PRICES, "name | input_per_1m_usd | output_per_1m_usd: Phi-3 Medium | 0.17 | 0.68"], None),
     ("How much does GPT-4o cost for 2M input and 1M output tokens?",  # two currencies do not add up
      ["name | input_per_1m_usd | output_per_1m_eur: GPT-4o | 2.5 | 9.0"], None),
+    ("How much does GPT-4o cost for 2M input words?", [PRICES], None),  # a rate per token does not price words
+    ("How much does GPT-4o cost for 2M input and 500K output characters?", [PRICES], None),
+    ("How much does GPT-4o cost in euros for 2M input tokens?", [PRICES], None),  # USD rates give no euros
+    ("How much does GPT-4o cost in dollars for 2M input tokens?", [PRICES], "cost: 2M input x 2.5 USD per 1M = 5.00 USD"),
 ])
 def test_a_cost_is_worked_out_from_one_rows_rates(question, rows, expected):
     items = [Evidence(id=f"r{i}", kind="row", text=t, source="sql_lookup") for i, t in enumerate(rows)]
