@@ -30,7 +30,7 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "ROW_WHERE", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
+           "answerable", "asked_facts", "complete", "first_ask", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
            "worked_out", "worked_share", "worked_cost", "worked_gap", "whole_name", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
@@ -778,6 +778,13 @@ def _count(amount: float) -> str:
 _SECOND_ASK = re.compile(r"(?:,\s*|\s)and\s+((?:under |in |by |since )?(?:who|whom|whose|when|which|what|where|how)\b.*)",
                          re.IGNORECASE)
 PARTIAL_HEADER = "I found only part of the answer (not the {what}); this is what the evidence says:"
+
+
+def first_ask(question: str) -> str:
+    """The question up to its second part ("Which model is cheapest, and who develops it?" ->
+    "Which model is cheapest")."""
+    match = _SECOND_ASK.search(question)
+    return question[:match.start()] if match else question
 
 
 def uncovered(question: str, items: Sequence[Evidence]) -> str:

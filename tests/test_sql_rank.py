@@ -99,7 +99,17 @@ def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
     ("Which model released after 2023 has the best MMLU score?", "highest mmlu", "all", "condition the lists cannot hold"),
     ("Which model with between 7B and 70B parameters has the best MMLU?", "highest mmlu", "all", "('between 7')"),
     ("Which Llama model has the best MMLU score?", "highest mmlu", "all", "names 'Llama'"),
-    ("Which model like GPT-4 has the best MMLU score?", "highest mmlu", "all", "one of the rows 'highest mmlu' ranks"),
+    ("What is the highest MMLU score of GPT-4?", "highest mmlu", "all", "one of the rows 'highest mmlu' ranks"),
+    # a word that says which rows, and that no list holds: the ranking of every row answers another question
+    ("Which model like GPT-4 has the best MMLU score?", "highest mmlu", "all", "restricts the rows by 'like'"),
+    ("Which multimodal model has the best MMLU score?", "highest mmlu", "all", "restricts the rows by 'multimodal'"),
+    ("Which small model has the best MMLU score?", "highest mmlu", "all", "restricts the rows by 'small'"),
+    ("Among models released in 2023, which has the best MMLU score?", "highest mmlu", "all", "by 'released'"),
+    ("What is the best MMLU score of a model trained on textbooks?", "highest mmlu", "all", "by 'trained'"),
+    # words that restrict nothing the lists do not hold
+    ("How many models in the database have open weights?", "count models", "open_weights", ""),
+    ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "all", ""),
+    ("Which open-weight models have the longest context window?", "highest context_window", "open_weights", ""),
     ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "open_weights", "rows with open_weights"),
 ])
 def test_a_choice_that_does_not_fit_the_question_is_refused(rank, question, measure, where, why):

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
-from agentmesh.claims import number_values, whole_name
+from agentmesh.claims import first_ask, number_values, whole_name
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
@@ -309,6 +309,16 @@ _NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
 """A capitalised word after the first: a name ("Apache-2.0", "Mistral AI") the question filters on,
 unless it names a column ("MMLU", "HumanEval")."""
 NEGATIONS = frozenset("not non no without closed lack lacking".split())
+KNOWN_WORDS = frozenset("""
+a an the which what whose any all each every among of in on at by from with without to for per and or its their
+one ones there that this these those how many much database data table listed hosted available tokens token
+""".split())
+"""Words that may stand beside the ranked rows' noun without restricting them ("the models in the
+database", "Which hosted model is cheapest per 1M tokens?": every priced model is hosted).
+Any other word there ("Which multimodal model...", "models released in 2023") restricts the rows
+in a way the lists cannot hold, and the ranking of all rows would answer another question."""
+_VERBS = frozenset("is are was were has have had does do did gets get got scores score costs cost charges leads "
+                   "comes offers reaches ranks can could will would should".split())
 _UNIT_WORDS = frozenset({"b", "usd", "per", "s", "tok", "1m", "id"})
 
 
@@ -438,7 +448,39 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     reading = replace(reading, conditions=tuple(dict.fromkeys(conditions)))
     if names:
         return replace(reading, refusal=f"the question names {names[0]!r}, which the lists cannot filter on")
+    schema = columns | {w for t in plan.tables for w in _words(t)} | {w for c in named for w in _words(_fold(str(c.value)))}
+    restriction = _restriction(first_ask(rest), plan, KNOWN_WORDS | LOW | HIGH | NEGATIONS, schema)
+    if restriction:
+        return replace(reading, refusal=f"the question restricts the rows by {restriction!r}, which the lists cannot hold")
     return reading
+
+
+def _restriction(question: str, plan: RankPlan, known: frozenset[str], schema: set[str]) -> str:
+    """A word beside the ranked rows' noun that says which rows, and that neither ``known`` nor
+    the ``schema``'s words (columns, tables, the names the question gave) hold: before it ("Which
+    *multimodal* model"), or after it up to the verb ("models *released* in 2023", "a model
+    *trained* on textbooks"); or ""."""
+    nouns = {n for t in plan.tables for n in (t, t.removesuffix("s"))} | {"llm", "llms"}
+    stems = {k[:5] for k in schema if len(k) >= 5}
+
+    def said(word: str) -> bool:  # a known word, or a form of the schema's ("weight" of open_weights, "licensed")
+        return word in known or word in schema or word.isdigit() or (len(word) >= 5 and word[:5] in stems)
+
+    words = re.findall(r"[a-z0-9]+", question.lower().replace("_", " "))
+    for i, word in enumerate(words):
+        if word not in nouns:
+            continue
+        for before in reversed(words[max(0, i - 3):i]):  # "which open weight model", "the best model"
+            if before in ("which", "what", "the", "a", "an", "any", "of", "among"):
+                break
+            if not said(before):
+                return before
+        for after in words[i + 1:]:
+            if after in _VERBS or after in nouns:
+                break
+            if not said(after):
+                return after
+    return ""
 
 
 def conditions_of(question: str, plan: RankPlan) -> list[str]:
