@@ -106,6 +106,15 @@ def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
     ("Which small model has the best MMLU score?", "highest mmlu", "all", "restricts the rows by 'small'"),
     ("Among models released in 2023, which has the best MMLU score?", "highest mmlu", "all", "by 'released'"),
     ("What is the best MMLU score of a model trained on textbooks?", "highest mmlu", "all", "by 'trained'"),
+    # more than the top value's rows, or a ratio: the top rows of the one column answer another question
+    ("Which model has the second highest MMLU score?", "highest mmlu", "all", "more than the top rows ('second highest')"),
+    ("What are the top 3 models by MMLU?", "highest mmlu", "all", "more than the top rows ('top 3')"),
+    ("Which model is the runner-up on MMLU?", "highest mmlu", "all", "more than the top rows"),
+    ("Which model has the highest MMLU score per billion parameters?", "highest mmlu", "all", "mmlu per params_b, a ratio"),
+    ("Which model offers the most context window per dollar?", "highest context_window", "all", "a value per 'dollar'"),
+    # a unit the column itself is in is no ratio
+    ("Which model is cheapest per million input tokens?", "lowest input_per_1m_usd", "all", ""),
+    ("Which model has the highest throughput in tokens per second?", "highest throughput_tok_s", "all", ""),
     # words that restrict nothing the lists do not hold
     ("How many models in the database have open weights?", "count models", "open_weights", ""),
     ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "all", ""),

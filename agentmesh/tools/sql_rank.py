@@ -302,7 +302,16 @@ _BOUND_OF = re.compile(
 _OPS = {"at least": ">=", "no less than": ">=", "no fewer than": ">=", "at most": "<=", "no more than": "<=",
         "more than": ">", "greater than": ">", "over": ">", "above": ">", "less than": "<", "fewer than": "<",
         "under": "<", "below": "<"}
+_BELOW_TOP = re.compile(
+    r"\b(?:(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)|next)[\s-]+(?:highest|lowest|best|worst|largest|smallest|"
+    r"cheapest|priciest|most|least|longest|shortest|fastest|slowest|biggest|greatest|place|ranked)|runners?[- ]up|"
+    r"top\s+(?:[2-9]|\d\d+|two|three|four|five|ten))\b", re.IGNORECASE)
+"""A rank below the top, or several ("the second highest", "the top 3"): the tool gives the top value's rows only."""
+_PER = re.compile(r"\bper\s+((?:[\w.-]+\s+){0,2}[\w.-]+)", re.IGNORECASE)
 _COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
+_SPELLED = {"s": ("second", "seconds", "sec"), "tok": ("token", "tokens"), "usd": ("dollar", "dollars"),
+            "eur": ("euro", "euros"), "1m": ("million", "m"), "1k": ("thousand", "k"), "b": ("billion",)}
+"""How a column's abbreviations are said: ``throughput_tok_s`` is tokens per second."""
 """A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
 _BOUND = re.compile(r"\bat (?:least|most)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
@@ -433,6 +442,16 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     if refusal:
         return reading
     # on the whole question: "between 7B and 70B parameters" is a condition, not a ranked operand
+    for per in _PER.finditer(rest):  # "the highest MMLU score per billion parameters" is a ratio of two columns
+        divisor = [c for c in plan.columns if "per" not in _words(c) and _named(c, _words(per.group(1)))]
+        outside = _words(rest[:per.start()] + " " + rest[per.end():])
+        dividend = [c for c in plan.columns if c not in divisor and _named(c, outside)]
+        if divisor and dividend:
+            return replace(reading, refusal=f"the question asks for {dividend[0]} per {divisor[0]}, a ratio the lists do not hold")
+    below = _BELOW_TOP.search(said)
+    if below:
+        return replace(reading, refusal=f"the question asks for more than the top rows ({below.group(0)!r}), "
+                                        "and the tool gives the top value's rows only")
     condition = _CONDITION.search(_BOUND_OF.sub(" ", said))
     if condition:
         return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
@@ -503,6 +522,11 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
+    for per in _PER.finditer(" ".join(words)):  # "the most context per dollar" ranks a ratio, not the context
+        said_per = [w for w in _words(per.group(1)) if w not in KNOWN_WORDS and not w.isdigit()]
+        own = {s for w in _words(measure.column or measure.table) for s in (w, *_SPELLED.get(w, ()))}
+        if any(w not in own and not _named(measure.column or measure.table, [w]) for w in said_per):
+            return f"the question asks for a value per {per.group(1)!r}, and '{name}' is not one"
     for condition in reading.conditions:
         if condition.op == "=" and condition.table == plan.labelled_by(measure):
             return f"the question names '{condition.value}', one of the rows '{name}' ranks: that is a lookup"
