@@ -83,7 +83,8 @@ _ASKS_NUMBER = re.compile(r"(how (much|many|long|big|large|old)|what (share|perc
                           r"difference)|what (?:does|do|did|would)\b.*\bcost)\b")
 _ASKS_NAME = re.compile(r"(who|which|whose)\b")
 _COMPOUND = re.compile(r"\b(and|or|than|between|versus|vs|best|worst|most|least|highest|lowest|cheapest|largest|"
-                       r"smallest|gap|difference|share|compare[ds]?|each|every|all)\b", re.IGNORECASE)
+                       r"smallest|longest|shortest|biggest|greatest|fastest|slowest|priciest|fewest|top|"
+                       r"gap|difference|share|compare[ds]?|each|every|all)\b", re.IGNORECASE)
 """Words that make a question more than one lookup of one fact."""
 _ABSTAINS = re.compile(r"\b(could not|couldn't|cannot|can't|no (information|data|record)|unknown|n/a|"
                        r"not (found|available|listed|known|given|stated|in the)|"

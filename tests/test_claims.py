@@ -419,3 +419,18 @@ def test_a_count_question_asks_the_count_not_the_facts_its_words_name(example_db
 
     assert run("There are 3.") == []
     assert run("There are 4.")  # the count is still checked
+
+
+@pytest.mark.parametrize("question", ["Which Meta AI model has the longest context window?",
+                                      "Which Meta AI model is the fastest?"])
+def test_a_superlative_question_s_name_is_what_it_ranks_among_not_what_it_asks_about(question):
+    """"Which Meta AI model has the longest context window?" names Meta AI, and asks the context
+    window of a Meta AI model, not of Meta AI: no "context of Meta AI" is missing from the answer."""
+    evidence = [Evidence(id="r0", kind="row", text="name | context_window: Llama 4 Scout | 128000", source="sql"),
+                Evidence(id="n0", kind="fact", text="developer: Meta AI", subject="Llama 4 Scout",
+                         source="https://example.org/llm/Llama-4-Scout"),
+                Evidence(id="n1", kind="fact", text="developer of: Llama 4 Scout", subject="Meta AI",
+                         source="https://example.org/llm/Meta-AI"),
+                Evidence(id="q", kind="question", text=question)]
+    claims = ClaimChecker(["Llama 4 Scout", "Meta AI"]).check("Llama 4 Scout, with 128000 tokens.", evidence)
+    assert [c.text for c in claims if not c.supported] == []

@@ -252,8 +252,9 @@ def test_the_top_rows_of_a_ranking_the_question_fixes_are_shown_without_the_mode
     assert [(a.name, a.args) for a in result.tool_calls] == [("sql_rank", {"measure": "highest context_window",
                                                                            "where": "open_weights"})]
     assert model.calls == [] and result.stop_reason == "answered"
-    assert result.answer.splitlines() == ["- name | context_window: Llama 4 Scout | 128000",
-                                          "- name | context_window: Command R+ | 128000"]
+    # each row says what it was chosen among: "Llama 4 Scout" is the longest of the open-weight models
+    assert result.answer.splitlines() == ["- name | context_window: Llama 4 Scout | 128000 (where open_weights)",
+                                          "- name | context_window: Command R+ | 128000 (where open_weights)"]
 
 
 def test_a_picked_top_row_brings_its_ties():
@@ -389,9 +390,13 @@ def test_the_gap_to_the_best_open_model_is_looked_up_ranked_and_worked_out_witho
 @pytest.mark.parametrize("question,answer", [
     # the graph's MIT node says whose licence it is, which is no count: the count comes from the database
     ("How many MIT-licensed models are there?", "count of models with licenses = MIT: 3"),
-    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?", "name | mmlu: Mixtral 8x7B Instruct | 70.6"),
+    ("Which Apache-2.0 model with at least 32K context has the best MMLU score?",
+     "name | mmlu: Mixtral 8x7B Instruct | 70.6 (where context_window >= 32000, licenses = Apache 2.0)"),
     # "proprietary" is a licence's name: once the ranking of every model answered this (Mistral 7B Instruct, 60.1)
-    ("Which proprietary model has the lowest MMLU score?", "name | mmlu: GPT-3.5 Turbo | 70.0"),
+    ("Which proprietary model has the lowest MMLU score?", "name | mmlu: GPT-3.5 Turbo | 70.0 (where licenses = Proprietary)"),
+    # the row says Meta AI's, so "Meta AI ... Llama 4 Scout" is supported: once flagged as "no context of Meta AI"
+    ("Which Meta AI model has the longest context window?",
+     "name | context_window: Llama 4 Scout | 128000 (where developers = Meta AI)"),
 ])
 def test_a_ranking_under_the_question_s_conditions_is_the_framework_s_call(example_db, example_kg, tmp_path, question, answer):
     model = Spy(responses=[AIMessage("GPT-4.")])

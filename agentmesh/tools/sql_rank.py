@@ -286,8 +286,21 @@ def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPla
         # answers: the top rows of the ranking the guard let through are what the question asks
         # (pick mode shows them without a model's pick)
         metadata={"rank_plan": plan, "answers": True, "guard": lambda question, args: mismatch(question, args, plan),
+                  # each row is one of those that meet the call's filter and conditions ("developers = Meta AI")
+                  "row_conditions": lambda args: _said_of_rows(plan, args),
                   "narrow": lru_cache(maxsize=256)(lambda question: narrowed(db, name, plan, question))},
     )
+
+
+def _said_of_rows(plan: RankPlan, args: dict[str, Any]) -> list[str]:
+    """What every row of a call's result meets: its yes/no filter and its conditions (a count's
+    header says them already)."""
+    measure = plan.measures.get(str(args.get("measure", "")))
+    if measure is None or measure.kind == "count":
+        return []
+    where = plan.filters.get(str(args.get("where") or "all"))
+    said = [f"{'no ' if where.value == 0 else ''}{where.column}"] if where is not None else []
+    return said + [str(c) for c in args.get("conditions") or []]
 
 
 LOW = frozenset("lowest least cheapest cheaper smallest smaller fewest worst minimum min shortest slowest".split())
