@@ -537,7 +537,8 @@ def answerable(question: str, evidence: Sequence[Evidence]) -> bool:
 
 def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evidence], most: int = 3) -> list[Evidence]:
     """``chosen`` with the asked facts it leaves out (one per fact name and thing): a question
-    that asks two things of one model gets both, though a small model picked one."""
+    that asks two things of one model gets both, though a small model picked one; a pick of no
+    asked fact at all (a description) gets the asked fact beside it."""
     out = list(chosen)
     # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too
     tied = {e.source for e in out if e.kind == "row" and e.source.startswith("sql_rank")}
@@ -547,9 +548,21 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
             out.append(e)
             shown.add((e.source, e.text))
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
-    for e in asked_facts(question, evidence):
+    asked = asked_facts(question, evidence)
+    if picks_for(question) > 1:  # a list: every value of a picked fact ("Which models does Mistral AI make?"), not the first
+        for e in asked:
+            if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in covered and e not in out and len(out) < MAX_QUOTES:
+                out.append(e)
+    # a pick that holds no asked fact (the description, for "What is the context window of X?")
+    # answers nothing: the asked facts come in, up to ``most`` of them, and for a lookup of one
+    # fact they stand in for a picked description, which says nothing more
+    answers = any(e in asked for e in out)
+    if not answers and asked and picks_for(question) == 1:
+        out = [e for e in out if e.kind != "description"]
+    limit = most if answers else len(out) + most
+    for e in asked:
         key = (e.subject, e.text.split(":", 1)[0])
-        if key not in covered and len(out) < most:
+        if key not in covered and len(out) < limit:
             out.append(e)
             covered.add(key)
     return out

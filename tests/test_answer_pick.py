@@ -569,3 +569,35 @@ def test_a_gap_to_a_ranking_takes_the_ranked_row_as_its_operand():
     other = ranked.model_copy(update={"source": "sql: SELECT ..."})  # a row that is no ranking stands for nothing
     assert worked_out(question, [looked_up, other]) is None
     assert worked_out("What is the MMLU gap between GPT-4 and Qwen?", [looked_up, ranked]) is None  # no ranking said
+
+
+def test_a_pick_that_holds_no_asked_fact_gets_the_asked_fact():
+    """SmolLM2 picked Llama 4 Scout's description ("... a long context window") for "What is the
+    context window of Llama 4 Scout?": true, and no answer. The asked fact comes in its place."""
+    from agentmesh.claims import complete
+
+    uri = "https://example.org/llm/Llama-4-Scout"
+    description = Evidence(id="n0", kind="description", text="Llama 4 generation model with a long context window.",
+                           subject="Llama 4 Scout", source=uri)
+    window = Evidence(id="n1", kind="fact", text="context window (tokens): 128000", subject="Llama 4 Scout", source=uri)
+    licence = Evidence(id="n2", kind="fact", text="license: Llama Community License", subject="Llama 4 Scout", source=uri)
+    evidence = [description, window, licence]
+    question = "What is the context window of Llama 4 Scout?"
+    assert complete(question, evidence, [description], 1) == [window]  # a lookup: the fact stands in for it
+    assert complete("What are the context window and the licence of Llama 4 Scout?", evidence, [description], 3) == \
+        [description, window, licence]  # more than one fact asked: beside it
+    assert complete(question, evidence, [window], 1) == [window]  # a pick that answers stays as it is
+
+
+def test_a_list_question_gets_every_value_of_the_fact_picked():
+    """"Which models does Mistral AI make?": SmolLM2 picked one "developer of" line of four; a list
+    shown short reads as the whole list."""
+    from agentmesh.claims import complete
+
+    uri = "https://example.org/llm/Mistral-AI"
+    made = [Evidence(id=f"n{i}", kind="fact", text=f"developer of: {m}", subject="Mistral AI", source=uri)
+            for i, m in enumerate(["Mistral 7B Instruct", "Mixtral 8x7B Instruct", "Mixtral 8x22B", "Mistral Large"])]
+    founded = Evidence(id="n9", kind="fact", text="founded: 2023", subject="Mistral AI", source=uri)
+    assert complete("Which models does Mistral AI make?", [*made, founded], made[:1], 3) == made
+    # one thing's one value, asked once, stays one line
+    assert complete("Who develops Mixtral 8x22B?", made, made[:1], 1) == made[:1]
