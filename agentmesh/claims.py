@@ -549,10 +549,6 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
             shown.add((e.source, e.text))
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
     asked = asked_facts(question, evidence)
-    if picks_for(question) > 1:  # a list: every value of a picked fact ("Which models does Mistral AI make?"), not the first
-        for e in asked:
-            if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in covered and e not in out and len(out) < MAX_QUOTES:
-                out.append(e)
     # a pick that holds no asked fact (the description, for "What is the context window of X?")
     # answers nothing: the asked facts come in, up to ``most`` of them, and for a lookup of one
     # fact they stand in for a picked description, which says nothing more
@@ -565,6 +561,10 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
         if key not in covered and len(out) < limit:
             out.append(e)
             covered.add(key)
+    if picks_for(question) > 1:  # a list: every value of a fact it holds ("Which models does Mistral AI make?"), not the first
+        for e in asked:
+            if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in covered and e not in out and len(out) < MAX_QUOTES:
+                out.append(e)
     return out
 
 

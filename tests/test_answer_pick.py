@@ -599,5 +599,7 @@ def test_a_list_question_gets_every_value_of_the_fact_picked():
             for i, m in enumerate(["Mistral 7B Instruct", "Mixtral 8x7B Instruct", "Mixtral 8x22B", "Mistral Large"])]
     founded = Evidence(id="n9", kind="fact", text="founded: 2023", subject="Mistral AI", source=uri)
     assert complete("Which models does Mistral AI make?", [*made, founded], made[:1], 3) == made
+    # a pick of no asked fact: the asked facts come in, every value of them
+    assert complete("Which models does Mistral AI make?", [*made, founded], [founded], 3) == [founded, *made]
     # one thing's one value, asked once, stays one line
     assert complete("Who develops Mixtral 8x22B?", made, made[:1], 1) == made[:1]
