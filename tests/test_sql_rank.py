@@ -115,7 +115,13 @@ def test_a_filter_on_a_table_that_would_repeat_rows_is_an_error(rank):
     # a unit the column itself is in is no ratio
     ("Which model is cheapest per million input tokens?", "lowest input_per_1m_usd", "all", ""),
     ("Which model has the highest throughput in tokens per second?", "highest throughput_tok_s", "all", ""),
+    # one column of two ranked by the other, or the shorter of two columns' names
+    ("What is the MMLU score of the Mistral AI model with the best HumanEval score?", "highest mmlu", "all",
+     "asks about humaneval too"),
+    ("Which model has the most parameters?", "highest active_params_b", "all", "says params_b, not active_params_b"),
+    ("Which model has the most active parameters?", "highest active_params_b", "all", ""),
     # words that restrict nothing the lists do not hold
+    ("How many models use the Llama Community License?", "count models", "all", "pass conditions="),
     ("How many models in the database have open weights?", "count models", "open_weights", ""),
     ("Which hosted model is cheapest per 1M output tokens?", "lowest output_per_1m_usd", "all", ""),
     ("Which open-weight models have the longest context window?", "highest context_window", "open_weights", ""),

@@ -300,7 +300,7 @@ def _said_of_rows(plan: RankPlan, args: dict[str, Any]) -> list[str]:
         return []
     where = plan.filters.get(str(args.get("where") or "all"))
     said = [f"{'no ' if where.value == 0 else ''}{where.column}"] if where is not None else []
-    return said + [str(c) for c in args.get("conditions") or []]
+    return list(dict.fromkeys(said + [str(c) for c in args.get("conditions") or []]))
 
 
 LOW = frozenset("lowest least cheapest cheaper smallest smaller fewest worst minimum min shortest slowest".split())
@@ -339,6 +339,9 @@ one ones there that this these those how many much database data table listed ho
 database", "Which hosted model is cheapest per 1M tokens?": every priced model is hosted).
 Any other word there ("Which multimodal model...", "models released in 2023") restricts the rows
 in a way the lists cannot hold, and the ranking of all rows would answer another question."""
+_POST_MODIFIERS = frozenset("""with without from by in on at under over above below of for that which who whose whom than
+like unlike such similar except excluding including besides other apart outside within between before after since during
+per near""".split())
 _VERBS = frozenset("is are was were has have had does do did gets get got scores score costs cost charges leads "
                    "comes offers reaches ranks can could will would should".split())
 _UNIT_WORDS = frozenset({"b", "usd", "per", "s", "tok", "1m", "id"})
@@ -353,6 +356,12 @@ def _named(column: str, question_words: list[str]) -> bool:
     wanted = [w for w in _words(column) if w not in _UNIT_WORDS and len(w) > 2]
     return any(q == w or (len(w) >= 5 and q.startswith(w[:5])) or (len(q) >= 5 and w.startswith(q[:5]))
                for w in wanted for q in question_words)
+
+
+def _fully_named(column: str, question_words: list[str]) -> bool:
+    """The question says every word of the column ("parameters" says params_b, not active_params_b)."""
+    own = [w for w in _words(column) if w not in _UNIT_WORDS and len(w) > 2]
+    return bool(own) and all(_named(w, question_words) for w in own)
 
 
 @dataclass(frozen=True)
@@ -507,11 +516,15 @@ def _restriction(question: str, plan: RankPlan, known: frozenset[str], schema: s
                 break
             if not said(before):
                 return before
-        for after in words[i + 1:]:
-            if after in _VERBS or after in nouns:
-                break
-            if not said(after):
-                return after
+        following = words[i + 1:]
+        # after it, a phrase that says which rows: a preposition, a participle or a relative
+        # ("models released in 2023", "models from OpenAI"); anything else is the verb ("models use")
+        if following and (following[0] in _POST_MODIFIERS or following[0].endswith(("ed", "ing"))):
+            for after in following:
+                if after in _VERBS or after in nouns:
+                    break
+                if not said(after):
+                    return after
     return ""
 
 
@@ -535,6 +548,15 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
+    others = [c for c in plan.columns if c != (measure.column if measure.table == plan.columns[c][0] else None)
+              # a column whose words the measure's hold is the measure said short ("parameters" in "active parameters")
+              and _fully_named(c, words) and not (measure.column and _fully_named(c, _words(measure.column)))]
+    if measure.kind != "count" and others:  # "the MMLU score of the model with the best HumanEval score"
+        return f"the question asks about {others[0]} too, and '{name}' ranks by {measure.column} alone"
+    shorter = [c for c in plan.columns if measure.column and c != measure.column and _fully_named(c, words)
+               and _fully_named(c, _words(measure.column))]
+    if shorter and not _fully_named(measure.column, words):  # "the most parameters" is params_b, not active_params_b
+        return f"the question says {shorter[0]}, not {measure.column}"
     for per in _PER.finditer(" ".join(words)):  # "the most context per dollar" ranks a ratio, not the context
         said_per = [w for w in _words(per.group(1)) if w not in KNOWN_WORDS and not w.isdigit()]
         own = {s for w in _words(measure.column or measure.table) for s in (w, *_SPELLED.get(w, ()))}
