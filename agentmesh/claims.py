@@ -90,6 +90,7 @@ _ABSTAINS = re.compile(r"\b(could not|couldn't|cannot|can't|no (information|data
                        r"not (found|available|listed|known|given|stated|in the)|"
                        r"(do|does|did)(n't| not) (say|list|give|state|mention|include|show|contain))\b", re.IGNORECASE)
 """An answer that says it could not find the value: it asserts none."""
+_ADDRESS = re.compile(r"<?\b(?:https?|urn|file)://[^\s<>]*>?")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -222,6 +223,9 @@ class ClaimChecker:
         # what "It has ..." is about: the last sentence's entity, at first the question's
         question = " ".join(e.text for e in evidence if e.kind == "question")
         subject: list[str] = self._entities(question)[0][:1] or self._proper_names(question)[:1]
+        # a source's address is a citation, checked as one (against the graph), not a claim: the
+        # "LlamaCommunity" of <https://example.org/llm/LlamaCommunity> names nothing
+        answer = _ADDRESS.sub(" ", answer)
         for sentence in filter(None, (s.strip() for s in _SENTENCE.split(answer))):
             entities, rest = self._entities(sentence)
             dates = _dates(rest)

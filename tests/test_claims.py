@@ -434,3 +434,14 @@ def test_a_superlative_question_s_name_is_what_it_ranks_among_not_what_it_asks_a
                 Evidence(id="q", kind="question", text=question)]
     claims = ClaimChecker(["Llama 4 Scout", "Meta AI"]).check("Llama 4 Scout, with 128000 tokens.", evidence)
     assert [c.text for c in claims if not c.supported] == []
+
+
+def test_a_source_s_address_is_no_claim():
+    """The evidence answer lists each line's source; <https://example.org/llm/LlamaCommunity>
+    was read as the name "LlamaCommunity", unsupported, and listed to the user as such."""
+    evidence = [Evidence(id="n0", kind="fact", text="license of: Llama 3.2 11B", subject="Llama Community License",
+                         source="https://example.org/llm/LlamaCommunity"),
+                Evidence(id="q", kind="question", text="Which models use the Llama Community License?")]
+    answer = "- Llama Community License — license of: Llama 3.2 11B <https://example.org/llm/LlamaCommunity>"
+    claims = ClaimChecker(["Llama Community License", "Llama 3.2 11B"]).check(answer, evidence)
+    assert claims and [c.text for c in claims if not c.supported] == []
