@@ -30,7 +30,7 @@ from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "ROW_WHERE", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "first_ask", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
+           "answerable", "asked_facts", "complete", "first_ask", "said_whole", "VARIANT_WORDS", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
            "worked_out", "worked_share", "worked_cost", "worked_gap", "whole_name", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
@@ -345,8 +345,14 @@ def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]
     found = [{hint for key, hint in hints.items() if word.startswith(key)} for word in words]
     fields: set[str] = set()
     for i, word in enumerate(words):
-        if word == "many" and i + 1 < len(words) and found[i + 1]:
-            continue  # "how many parameters" asks the parameters, not a count of something
+        if word == "many":
+            # the thing counted is the last word before the verb: "how many (active) parameters" asks
+            # the parameters, not a count; "how many MIT-licensed models" counts models
+            head = i
+            while head + 1 < len(words) and words[head + 1] not in _FUNCTION_WORDS:
+                head += 1
+            if head > i and found[head]:
+                continue
         fields |= found[i]
     return fields
 
@@ -425,9 +431,13 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
     q_words = _name_words(question)
     q_stems = _stems(question)
     listing = bool(_ASKS_THINGS.search(question))
+    lowered = question.lower()
+    variants = {subject for subject in {e.subject for e in evidence if e.subject}
+                if whole_name(subject).search(lowered) and not said_whole(subject, lowered)}
 
     def about(e: Evidence) -> float:
-        return _named_share(e.subject, q_words)
+        # "the context window of GPT-4 Turbo" names another model than GPT-4, though it says "GPT-4"
+        return 0.0 if e.subject in variants else _named_share(e.subject, q_words)
 
     items = [e for e in evidence if e.kind != "question" and e.text != e.subject]  # a bare label says nothing
     named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
@@ -453,8 +463,23 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
         else:  # a row or an output of this turn's tools
             asks = relevance > 0
         scored.append(((qualifies, asks, e.kind == "fact", relevance, share), e))
+    # of a thing's facts that hold what is asked, the plainest: "parameters" is asked, not "active parameters"
+    plain = _plainest([e for key, e in scored if key[1] and key[2]], q_stems)
+    scored = [((key[0], key[1] and (not key[2] or e in plain), *key[2:]), e) for key, e in scored]
     scored.sort(key=lambda t: t[0], reverse=True)  # the facts the question asks for, then the rest
     return [(key[0], key[1], key[4], e) for key, e in scored]
+
+
+def _plainest(facts: Sequence[Evidence], q_stems: set[str]) -> list[Evidence]:
+    """Of each thing's ``facts``, those whose name adds fewest words the question does not say
+    ("How many parameters ...?": "parameters (billions)", not "active parameters (billions)")."""
+    def extra(e: Evidence) -> int:
+        return len(_stems(e.text.partition(":")[0].partition("(")[0]) - q_stems)
+
+    fewest: dict[str, int] = {}
+    for e in facts:
+        fewest[e.subject] = min(fewest.get(e.subject, 99), extra(e))
+    return [e for e in facts if extra(e) == fewest[e.subject]]
 
 
 def _line(e: Evidence, sources: bool = True) -> str:
@@ -528,9 +553,11 @@ def asked_facts(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     asked = asked_fields(question)
     if "count" in asked:  # "How many MIT-licensed models are there?": a count, not MIT's licence
         asked = {"count"}
-    return [e for _, _, about, e in _ranked(question, evidence)
-            if about >= 0.6 and e.kind == "fact" and e.source.startswith("http") and ":" in e.text
-            and any(hint in e.text.split(":", 1)[0].lower() for hint in asked)]
+    found = [e for _, _, about, e in _ranked(question, evidence)
+             if about >= 0.6 and e.kind == "fact" and e.source.startswith("http") and ":" in e.text
+             and any(hint in e.text.split(":", 1)[0].lower() for hint in asked)]
+    plain = _plainest(found, _stems(question))
+    return [e for e in found if e in plain]
 
 
 def answerable(question: str, evidence: Sequence[Evidence]) -> bool:
@@ -763,7 +790,7 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
         stems = _stems(measure.partition("(")[0].replace("_", " ")) - _MEASURE_UNITS
         if not stems or not stems <= q_stems:
             continue
-        where = {t: m.start() for t in by_thing if (m := whole_name(t).search(lowered))}
+        where = {t: spans[0][0] for t in by_thing if (spans := said_whole(t, lowered))}
         # a ranked row stands for the ranking the question says ("the best open-weight model")
         ranked = [t for t, (_, e) in by_thing.items() if t not in where and e.source.startswith("sql_rank")]
         if ranking is not None and len(where) == 1 and len(ranked) == 1:
@@ -777,6 +804,22 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     places = max(len(v.partition(".")[2]) for v in (a, b))
     text = f"{measure} gap: {first} {a} - {second} {b} = {float(a) - float(b):.{places}f}"
     return Evidence(id="w0", kind="output", text=text, source=item.source)
+
+
+VARIANT_WORDS = frozenset("turbo mini nano pro max plus lite flash ultra instruct chat base preview vision sonnet opus "
+                          "haiku".split())
+"""Words that make a name another model's when they follow it: "GPT-4 Turbo" is not GPT-4."""
+
+
+def said_whole(name: str, text: str) -> list[tuple[int, int]]:
+    """Where ``name`` is said whole in lower-cased ``text`` (:func:`whole_name`), and not as the
+    start of a variant's name ("gpt-4 turbo", "llama 3.2 11b vision")."""
+    spans = []
+    for match in whole_name(name).finditer(text):
+        after = re.match(r"[\s-]+([a-z]+)", text[match.end():])
+        if after is None or after.group(1) not in VARIANT_WORDS:
+            spans.append(match.span())
+    return spans
 
 
 def whole_name(name: str) -> re.Pattern[str]:

@@ -603,3 +603,30 @@ def test_a_list_question_gets_every_value_of_the_fact_picked():
     assert complete("Which models does Mistral AI make?", [*made, founded], [founded], 3) == [founded, *made]
     # one thing's one value, asked once, stays one line
     assert complete("Who develops Mixtral 8x22B?", made, made[:1], 1) == made[:1]
+
+
+@pytest.mark.parametrize("question", ["What is the context window of GPT-4 Turbo?", "Who develops GPT-4 mini?"])
+def test_a_variant_of_a_named_thing_is_not_answered_with_the_thing_s_facts(question):
+    """Tried as a new user would: "What is the context window of GPT-4 Turbo?" got GPT-4's window,
+    shown as the answer. The question names another model; GPT-4's facts are not quotable for it."""
+    from agentmesh.claims import quotable
+
+    uri = "https://example.org/llm/GPT-4"
+    facts = [Evidence(id="n0", kind="fact", text="context window (tokens): 128000", subject="GPT-4", source=uri),
+             Evidence(id="n1", kind="fact", text="developer: OpenAI", subject="GPT-4", source=uri)]
+    assert quotable(question, facts) == {}
+    assert quotable(question.replace(" Turbo", "").replace(" mini", ""), facts)  # GPT-4 itself: quotable
+
+
+def test_the_plainest_fact_of_what_is_asked_is_offered():
+    """"How many parameters does Mixtral 8x7B have?" got "active parameters (billions): 12.9", which
+    SmolLM2 picked and the check passed (a true number of the named model): it is not what was asked."""
+    from agentmesh.claims import asked_facts, quotable
+
+    uri = "https://example.org/llm/Mixtral-8x7B-Instruct"
+    total = Evidence(id="n0", kind="fact", text="parameters (billions): 46.7", subject="Mixtral 8x7B Instruct", source=uri)
+    active = Evidence(id="n1", kind="fact", text="active parameters (billions): 12.9", subject="Mixtral 8x7B Instruct", source=uri)
+    question = "How many parameters does Mixtral 8x7B Instruct have?"
+    assert list(quotable(question, [active, total]).values())[:1] == [total]
+    assert asked_facts(question, [active, total]) == [total]
+    assert asked_facts("How many active parameters does Mixtral 8x7B Instruct have?", [total, active])[0] == active

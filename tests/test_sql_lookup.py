@@ -131,3 +131,18 @@ def test_a_name_said_on_its_own_counts_though_a_longer_one_holds_it(lookup):
     plan = lookup.metadata["lookup_plan"]
     assert said_names("What is the MMLU gap between GPT-4 and GPT-4o?", plan) == ["GPT-4o", "GPT-4"]
     assert said_names("What is the MMLU score of GPT-4o?", plan) == ["GPT-4o"]
+
+
+@pytest.mark.parametrize("question,names", [
+    ("What is the MMLU score of GPT-4 Turbo?", []),                     # another model: not GPT-4's row
+    ("What is the output price of Llama 3.2 11B Vision?", []),
+    ("What is the MMLU score of GPT-4?", ["GPT-4"]),
+    ("What is the MMLU score of GPT-4, and is there a Turbo?", ["GPT-4"]),  # a variant word elsewhere says nothing
+    ("What is the MMLU score of Mixtral 8x7B Instruct?", ["Mixtral 8x7B Instruct"]),  # the variant is the name's own
+])
+def test_a_name_a_variant_word_follows_is_another_model(lookup, question, names):
+    """Tried as a new user would: "What is the MMLU score of GPT-4 Turbo?" got GPT-4's row (86.4),
+    shown as the answer, and Llama 3.2 11B Vision got Llama 3.2 11B's price."""
+    plan = lookup.metadata["lookup_plan"]
+    assert said_names(question, plan) == names
+    assert (lookup.metadata["narrow"](question) is None) == (not names)

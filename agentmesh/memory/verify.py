@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence
 
-from agentmesh.claims import HINTS, asked_fields
+from agentmesh.claims import HINTS, VARIANT_WORDS, asked_fields
 
 __all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon", "DEFAULT_LEXICON",
            "first_refusal", "EQUIVALENCE_PROMPT", "Judged", "JudgeBound"]
@@ -185,7 +185,7 @@ DEFAULT_LEXICON = Lexicon(
         "commercial noncommercial research personal academic",
         "free paid",
         "ceo cto cfo coo founder chairman president",
-        "turbo mini nano pro max plus lite flash ultra instruct chat base preview vision sonnet opus haiku",
+        " ".join(sorted(VARIANT_WORDS)),
         "monday tuesday wednesday thursday friday saturday sunday weekday weekend",
         # "may" and "march" are verbs too often to be read as months
         "january february april june july august september october november december",

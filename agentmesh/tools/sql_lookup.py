@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
-from agentmesh.claims import whole_name
+from agentmesh.claims import said_whole
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 from agentmesh.tools.sql_rank import LABEL_COLUMNS, _named
@@ -181,11 +181,12 @@ def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: Loo
 
 def said_names(question: str, plan: LookupPlan) -> list[str]:
     """The names the question says whole, longest first: "GPT-4o", not the "GPT-4" inside it,
-    unless the question also says "GPT-4" on its own ("between GPT-4 and GPT-4o")."""
+    unless the question also says "GPT-4" on its own ("between GPT-4 and GPT-4o"); and not a
+    name a variant word follows ("GPT-4 Turbo", "Llama 3.2 11B Vision": other models)."""
     text = question.lower()
     spans: dict[str, list[tuple[int, int]]] = {}
     for name in (n for t in plan.names for n in plan.names[t]):
-        found = [m.span() for m in whole_name(name).finditer(text)]
+        found = said_whole(name, text)  # "GPT-4 Turbo" says no GPT-4
         if found:
             spans[name] = found
     longest = sorted(spans, key=len, reverse=True)
