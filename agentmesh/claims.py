@@ -583,8 +583,8 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
     # a pick that holds no asked fact (the description, for "What is the context window of X?")
     # answers nothing: the asked facts come in, up to ``most`` of them, and for a lookup of one
     # fact they stand in for a picked description, which says nothing more
-    answers = any(e in asked for e in out)
-    if not answers and asked and picks_for(question) == 1:
+    answers, listing = any(e in asked for e in out), picks_for(question) > 1
+    if not answers and asked and not listing:
         out = [e for e in out if e.kind != "description"]
     limit = most if answers else len(out) + most
     for e in asked:
@@ -592,7 +592,7 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
         if key not in covered and len(out) < limit:
             out.append(e)
             covered.add(key)
-    if picks_for(question) > 1:  # a list: every value of a fact it holds ("Which models does Mistral AI make?"), not the first
+    if listing:  # a list: every value of a fact it holds ("Which models does Mistral AI make?"), not the first
         for e in asked:
             if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in covered and e not in out and len(out) < MAX_QUOTES:
                 out.append(e)

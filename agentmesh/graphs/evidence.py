@@ -15,7 +15,7 @@ from langchain_core.tools import BaseTool
 from agentmesh.claims import ROW_WHERE, tool_source
 from agentmesh.records import Citation, Evidence, RetrievedNode
 
-__all__ = ["run_evidence", "not_evidence", "table_tools", "TABLE_TOOLS", "this_turn", "call_citations"]
+__all__ = ["run_evidence", "not_evidence", "table_tools", "TABLE_TOOLS", "RowConditions", "this_turn", "call_citations"]
 
 
 def this_turn(messages: Sequence[AnyMessage]) -> tuple[Sequence[AnyMessage], dict[str, dict[str, Any]]]:
@@ -36,6 +36,7 @@ TABLE_TOOLS = frozenset({"sql", "sql_rank", "sql_lookup", "sparql"})
 
 
 RowConditions = Callable[[dict[str, Any]], list[str]]
+"""A table tool's ``row_conditions``: from a call's arguments, what every row of its result meets."""
 
 
 def table_tools(tools: Sequence[BaseTool]) -> dict[str, RowConditions | None]:

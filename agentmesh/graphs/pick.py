@@ -5,14 +5,14 @@ rendered from the chosen items alone, so a small model cannot put an invented va
 from __future__ import annotations
 
 import uuid
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unworked
-from agentmesh.graphs.evidence import TABLE_TOOLS, run_evidence
+from agentmesh.graphs.evidence import TABLE_TOOLS, RowConditions, run_evidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
 __all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_calls"]
@@ -58,7 +58,7 @@ class PickAnswer(Middleware):
     question asks, as ``sql_lookup``'s values of the named row) are picked without asking it."""
 
     def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset(),
-                 tables: frozenset[str] = TABLE_TOOLS) -> None:
+                 tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS) -> None:
         self.skip, self.answers, self.tables = skip, answers, tables
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:

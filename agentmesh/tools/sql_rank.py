@@ -23,6 +23,7 @@ call that drops one or adds one: the best MMLU score of all models is not the an
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -58,6 +59,12 @@ class _Filter:
     table: str
     column: str
     value: int
+    op: Literal["="] = "="
+
+    @property
+    def said(self) -> str:
+        """As a count's header and a row's "where" say it: "open_weights", "no open_weights"."""
+        return f"{'no ' if self.value == 0 else ''}{self.column}"
 
 
 @dataclass(frozen=True)
@@ -209,13 +216,10 @@ def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions:
     for kept in ([where] if where is not None else []) + list(conditions):
         if not plan.usable(measure, kept):
             raise ValueError(f"'{kept.column}' is not a column of {measure.table} or of a table it points to")
-        column = pointed(kept.table).c[kept.column]
-        op = getattr(kept, "op", "=")
-        tests.append({"=": column.__eq__, ">=": column.__ge__, "<=": column.__le__, ">": column.__gt__,
-                      "<": column.__lt__}[op](kept.value))
+        tests.append(_COMPARE[kept.op](pointed(kept.table).c[kept.column], kept.value))
     condition = sa.and_(*tests) if tests else None
     if measure.kind == "count":
-        said = ([f"{'no ' if where.value == 0 else ''}{where.column}"] if where else []) + [c.name for c in conditions]
+        said = ([where.said] if where else []) + [c.name for c in conditions]
         counted = f"count of {measure.table}" + (f" with {', '.join(said)}" if said else "")
         statement = sa.select(sa.func.count().label(counted))
     else:
@@ -299,8 +303,7 @@ def _said_of_rows(plan: RankPlan, args: dict[str, Any]) -> list[str]:
     if measure is None or measure.kind == "count":
         return []
     where = plan.filters.get(str(args.get("where") or "all"))
-    said = [f"{'no ' if where.value == 0 else ''}{where.column}"] if where is not None else []
-    return list(dict.fromkeys(said + [str(c) for c in args.get("conditions") or []]))
+    return list(dict.fromkeys(([where.said] if where is not None else []) + [str(c) for c in args.get("conditions") or []]))
 
 
 LOW = frozenset("lowest least cheapest cheaper smallest smaller fewest worst minimum min shortest slowest".split())
@@ -322,10 +325,11 @@ _BELOW_TOP = re.compile(
 """A rank below the top, or several ("the second highest", "the top 3"): the tool gives the top value's rows only."""
 _PER = re.compile(r"\bper\s+((?:[\w.-]+\s+){0,2}[\w.-]+)", re.IGNORECASE)
 _COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
+"""A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
 _SPELLED = {"s": ("second", "seconds", "sec"), "tok": ("token", "tokens"), "usd": ("dollar", "dollars"),
             "eur": ("euro", "euros"), "1m": ("million", "m"), "1k": ("thousand", "k"), "b": ("billion",)}
 """How a column's abbreviations are said: ``throughput_tok_s`` is tokens per second."""
-"""A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
+_COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _BOUND = re.compile(r"\bat (?:least|most)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
 """A capitalised word after the first: a name ("Apache-2.0", "Mistral AI") the question filters on,
@@ -463,7 +467,6 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     reading = _Reading(refusal, words, frozenset(words), bool(re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", question.lower())))
     if refusal:
         return reading
-    # on the whole question: "between 7B and 70B parameters" is a condition, not a ranked operand
     for per in _PER.finditer(rest):  # "the highest MMLU score per billion parameters" is a ratio of two columns
         divisor = [c for c in plan.columns if "per" not in _words(c) and _named(c, _words(per.group(1)))]
         outside = _words(rest[:per.start()] + " " + rest[per.end():])
@@ -474,6 +477,7 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     if below:
         return replace(reading, refusal=f"the question asks for more than the top rows ({below.group(0)!r}), "
                                         "and the tool gives the top value's rows only")
+    # on the whole question: "between 7B and 70B parameters" is a condition, not a ranked operand
     condition = _CONDITION.search(_BOUND_OF.sub(" ", said))
     if condition:
         return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
