@@ -146,3 +146,19 @@ def test_a_name_a_variant_word_follows_is_another_model(lookup, question, names)
     plan = lookup.metadata["lookup_plan"]
     assert said_names(question, plan) == names
     assert (lookup.metadata["narrow"](question) is None) == (not names)
+
+
+def test_the_label_values_are_read_once_for_both_tools(example_db):
+    """sql_rank's name conditions and sql_lookup's names are the same label values: one DISTINCT
+    read per labelled table when the database is opened for both, not one per tool."""
+    import sqlalchemy as sa
+
+    from agentmesh.tools.sql_rank import make_sql_rank_tool
+
+    db = SQLDatabase(example_db)
+    statements: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    make_sql_lookup_tool(db), make_sql_rank_tool(db)
+    distinct_names = [s for s in statements if s.lstrip().upper().startswith("SELECT DISTINCT") and ".name" in s]
+    assert sorted(db.labels) == ["developers", "licenses", "models"]
+    assert len(distinct_names) == 3, distinct_names

@@ -33,6 +33,7 @@ import re
 import sqlite3
 import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -47,7 +48,12 @@ from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
 
-__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions"]
+__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions", "LABEL_COLUMNS", "MAX_LABELS"]
+
+LABEL_COLUMNS = ("name", "title", "label")
+"""Columns that name a table's rows, in the order they are looked for."""
+MAX_LABELS = 2000
+"""Label values read per table: a table with more names than this is not offered by name."""
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
@@ -430,6 +436,21 @@ class SQLDatabase:
         pk = set(inspector.get_pk_constraint(table).get("constrained_columns") or [])
         fks = [(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"]) for fk in inspector.get_foreign_keys(table)]
         return columns, pk, fks
+
+    @cached_property
+    def labels(self) -> dict[str, tuple[str, list[Any]]]:
+        """Each table that has a label column (``name``, ``title`` or ``label``): that column and its
+        distinct values, at most ``MAX_LABELS + 1`` of them (one more says there are too many).
+        ``sql_rank`` and ``sql_lookup`` both name rows by them: read once, on first use."""
+        found: dict[str, tuple[str, list[Any]]] = {}
+        with self.engine.connect() as conn:
+            for table, (columns, _, _) in self.described.items():
+                label = next((c for c in LABEL_COLUMNS if c in {n for n, _ in columns}), "")
+                if label:
+                    column = sa.table(table, sa.column(label)).c[label]
+                    found[table] = (label, [v for (v,) in conn.execute(sa.select(column).distinct().limit(MAX_LABELS + 1))])
+            conn.rollback()
+        return found
 
     def schema(self) -> str:
         """Tables, columns, types, keys and sample rows, as text for the model."""

@@ -29,12 +29,12 @@ from pydantic import Field, create_model
 
 from agentmesh.claims import said_whole
 from agentmesh.records import Citation
-from agentmesh.tools.sql import SQLDatabase, render_rows
-from agentmesh.tools.sql_rank import LABEL_COLUMNS, _named
+from agentmesh.tools.sql import MAX_LABELS, SQLDatabase, render_rows
+from agentmesh.tools.sql_rank import _named
 
 __all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed"]
 
-MAX_NAMES = 2000
+MAX_NAMES = MAX_LABELS
 """Tables with more labelled rows than this are not offered: an enum of them would not fit a prompt."""
 
 
@@ -69,36 +69,33 @@ class LookupPlan:
 
 
 def lookup_plan(db: SQLDatabase) -> LookupPlan:
-    """Read the schema and the label values once."""
+    """The plan, from the schema and the label values the database read once (``described``, ``labels``)."""
     tables: dict[str, sa.TableClause] = {}
     labels: dict[str, str] = {}
     names: dict[str, list[str]] = {}
     columns: dict[str, dict[str, _Column]] = {}
-    with db.engine.connect() as conn:
-        described = db.described  # read when the database was opened
-        for table, (cols, _, _) in described.items():
-            tables[table] = sa.table(table, *(sa.column(n) for n, _ in cols))
-        for table, (cols, pk, fks) in described.items():
-            label = next((c for c in LABEL_COLUMNS if c in {n for n, _ in cols}), "")
-            if not label:
-                continue
-            found = [v for (v,) in conn.execute(sa.select(tables[table].c[label]).distinct().limit(MAX_NAMES + 1))
-                     if isinstance(v, str) and v.strip()]
-            if not found or len(found) > MAX_NAMES:
-                continue
-            keys = pk | {c for own, _, _ in fks for c in own}
-            labels[table], names[table] = label, sorted(found)
-            own = {n: _Column(table, n) for n, kind in cols if n not in keys and n != label}
-            extended: dict[str, _Column] = {}
-            for other, (ocols, opk, ofks) in described.items():
-                for fk_cols, target, theirs in ofks:
-                    # one row per row: the extension's key is its foreign key to this table
-                    if target == table and len(fk_cols) == 1 and set(fk_cols) == opk:
-                        okeys = opk | {c for o, _, _ in ofks for c in o}
-                        extended.update({n: _Column(other, n, (fk_cols[0], theirs[0])) for n, _ in ocols if n not in okeys})
-            shown = {**own, **{(f"{c.table}.{n}" if n in own else n): c for n, c in extended.items()}}
-            columns[table] = shown
-        conn.rollback()
+    described = db.described  # read when the database was opened
+    for table, (cols, _, _) in described.items():
+        tables[table] = sa.table(table, *(sa.column(n) for n, _ in cols))
+    for table, (cols, pk, fks) in described.items():
+        if table not in db.labels:
+            continue
+        label, read = db.labels[table]
+        found = [v for v in read if isinstance(v, str) and v.strip()]
+        if not found or len(found) > MAX_NAMES:
+            continue
+        keys = pk | {c for own, _, _ in fks for c in own}
+        labels[table], names[table] = label, sorted(found)
+        own = {n: _Column(table, n) for n, kind in cols if n not in keys and n != label}
+        extended: dict[str, _Column] = {}
+        for other, (ocols, opk, ofks) in described.items():
+            for fk_cols, target, theirs in ofks:
+                # one row per row: the extension's key is its foreign key to this table
+                if target == table and len(fk_cols) == 1 and set(fk_cols) == opk:
+                    okeys = opk | {c for o, _, _ in ofks for c in o}
+                    extended.update({n: _Column(other, n, (fk_cols[0], theirs[0])) for n, _ in ocols if n not in okeys})
+        shown = {**own, **{(f"{c.table}.{n}" if n in own else n): c for n, c in extended.items()}}
+        columns[table] = shown
     return LookupPlan(tables, labels, names, columns)
 
 

@@ -35,12 +35,11 @@ from pydantic import Field, create_model
 
 from agentmesh.claims import first_ask, number_values, whole_name
 from agentmesh.records import Citation
-from agentmesh.tools.sql import SQLDatabase, render_rows
+from agentmesh.tools.sql import LABEL_COLUMNS, SQLDatabase, render_rows
 
 __all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part", "conditions_of"]
 
 NUMERIC = ("INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC", "DECIMAL")
-LABEL_COLUMNS = ("name", "title", "label")
 MAX_VALUES = 500
 """A labelled table with more names than this gives no name conditions: its list would not fit a prompt."""
 MAX_HOPS = 2
@@ -155,14 +154,12 @@ def rank_plan(db: SQLDatabase) -> RankPlan:
                     filters[f"not {name}"] = _Filter(table, name, 0)
                 else:
                     numeric.append((table, name))
-        named: dict[str, _Condition] = {}
-        for table, label in labels.items():  # the names of labelled tables, as conditions
-            if len(label) == 1:
-                column = tables[table].c[label[0]]
-                values = [v for (v,) in conn.execute(sa.select(column).distinct().limit(MAX_VALUES + 1)) if v is not None]
-                if len(values) <= MAX_VALUES:
-                    named.update({f"{table} = {v}": _Condition(table, label[0], "=", v, f"{table} = {v}") for v in values})
         conn.rollback()
+    named: dict[str, _Condition] = {}
+    for table, (label, read) in db.labels.items():  # the names of labelled tables, as conditions
+        values = [v for v in read if v is not None]
+        if len(values) <= MAX_VALUES:
+            named.update({f"{table} = {v}": _Condition(table, label, "=", v, f"{table} = {v}") for v in values})
     paths: dict[str, dict[str, tuple[str, ...]]] = {}
     for table in db.tables:  # tables reached through foreign keys, each by one shortest way (ambiguous ones left out)
         reached: dict[str, tuple[str, ...] | None] = {}
