@@ -413,3 +413,22 @@ def test_a_ranking_under_the_question_s_conditions_is_the_framework_s_call(examp
     result = agent.run(question)
     assert model.calls == []  # the question fixed the call and the rows answer it
     assert result.stop_reason == "answered" and result.answer == answer
+
+
+def test_a_column_name_two_tables_share_is_not_another_column_of_its_own(tmp_path):
+    """Two tables with a `score` column list them as benchmarks.score and prices.score; the check
+    for "a question about two columns" compared the list name with the bare column, so a ranking
+    of benchmarks.score counted itself as the other column and was always refused."""
+    path = tmp_path / "two.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE models (id TEXT PRIMARY KEY, name TEXT NOT NULL);"
+            "CREATE TABLE benchmarks (model_id TEXT PRIMARY KEY REFERENCES models(id), score REAL);"
+            "CREATE TABLE prices (model_id TEXT PRIMARY KEY REFERENCES models(id), score REAL);"
+            "INSERT INTO models VALUES ('a', 'Alpha'), ('b', 'Beta');"
+            "INSERT INTO benchmarks VALUES ('a', 70.0), ('b', 80.0);"
+            "INSERT INTO prices VALUES ('a', 1.0), ('b', 2.0);")
+    plan = make_sql_rank_tool(SQLDatabase(path)).metadata["rank_plan"]
+    question = "Which model has the highest benchmarks score?"
+    assert mismatch(question, {"measure": "highest benchmarks.score", "where": "all"}, plan) == ""
+    assert "asks about benchmarks.score too" in mismatch(question, {"measure": "highest prices.score", "where": "all"}, plan)

@@ -549,12 +549,13 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
-    others = [c for c in plan.columns if c != (measure.column if measure.table == plan.columns[c][0] else None)
+    own = (measure.table, measure.column)
+    others = [c for c in plan.columns if plan.columns[c] != own
               # a column whose words the measure's hold is the measure said short ("parameters" in "active parameters")
               and _fully_named(c, words) and not (measure.column and _fully_named(c, _words(measure.column)))]
     if measure.kind != "count" and others:  # "the MMLU score of the model with the best HumanEval score"
         return f"the question asks about {others[0]} too, and '{name}' ranks by {measure.column} alone"
-    shorter = [c for c in plan.columns if measure.column and c != measure.column and _fully_named(c, words)
+    shorter = [c for c in plan.columns if measure.column and plan.columns[c] != own and _fully_named(c, words)
                and _fully_named(c, _words(measure.column))]
     if shorter and not _fully_named(measure.column, words):  # "the most parameters" is params_b, not active_params_b
         return f"the question says {shorter[0]}, not {measure.column}"
