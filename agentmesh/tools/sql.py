@@ -33,7 +33,7 @@ import re
 import sqlite3
 import threading
 import time
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -553,13 +553,19 @@ def row_conditions(query: str, dialect: str = "sqlite") -> list[str]:
     ANDed at the top of its WHERE ("license_id = MIT"). A count from ``... WHERE license_id =
     'MIT'`` is the count of MIT's models, though no cell of it says MIT; a test under OR or NOT,
     in a subquery or a join's ON, says nothing of every row, and is left out."""
+    return list(_row_conditions(query, dialect))
+
+
+@lru_cache(maxsize=1024)
+def _row_conditions(query: str, dialect: str) -> tuple[str, ...]:
+    """:func:`row_conditions`, parsed once per query: the evidence of a turn is read more than once."""
     try:
         tree = sqlglot.parse_one(query, read=dialect)
     except Exception:  # noqa: BLE001 - the query ran on the database; sqlglot may not read every dialect
-        return []
+        return ()
     where = tree.args.get("where") if isinstance(tree, exp.Select) else None
     if where is None:
-        return []
+        return ()
     tests = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
     found = []
     for test in tests:
@@ -568,7 +574,7 @@ def row_conditions(query: str, dialect: str = "sqlite") -> list[str]:
         column, value = (test.this, test.expression) if isinstance(test.this, exp.Column) else (test.expression, test.this)
         if isinstance(column, exp.Column) and isinstance(value, exp.Literal):
             found.append(f"{column.name} = {value.this}")
-    return found
+    return tuple(found)
 
 
 class SqlArgs(BaseModel):
