@@ -1,14 +1,15 @@
 """Attack suites: every test is one attack; the summary lines count those contained.
 
 A test named ``test_attack_<kind>_...`` is one attack of that kind (python, sql, workflow,
-sparql, server); a ``layer`` parameter (sql) says which protections were switched on."""
+worker, sparql, facts, server, secrets, mcp, injection); a ``layer`` parameter (sql) says which protections were switched on."""
 
 from __future__ import annotations
 
 import re
 
-KINDS = ("python", "sql", "workflow", "sparql", "server", "injection")
-LAYER_NAMES = {"whole": "whole tool", "statement_check_alone": "statement check alone", "connection_alone": "connection alone"}
+KINDS = ("python", "sql", "workflow", "worker", "sparql", "facts", "server", "secrets", "mcp", "injection")
+LAYER_NAMES = {"whole": "whole tool", "statement_check_alone": "statement check alone", "connection_alone": "connection alone",
+               "seccomp_alone": "seccomp filter alone", "view_alone": "mount view alone"}
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
