@@ -90,6 +90,9 @@ class AgentResult:
 
     claims: list[Claim] = field(default_factory=list)
     """The answer's claims, each checked against this run's evidence (empty when the check is off)."""
+    answer_profile: str = ""
+    """How this answer was made: ``constrained`` (the framework read the question and picked) or
+    ``open`` (the model chose tools and wrote the answer); see agentmesh.answering.profiles."""
     declined_calls: list[dict[str, Any]] = field(default_factory=list)
     """Tool calls the model chose and the JSON tool-calling wrapper declined, each ``{"tool",
     "arguments", "reason"}``: numeric arguments that nothing in the conversation gave."""
@@ -156,11 +159,12 @@ class Agent:
         self.checkpointer = parts.checkpointer
         self.cache = parts.cache
         self.telemetry = parts.telemetry
+        self.answer_profile = profile = parts.answer_profile
         selector = None
-        if len(self.tools) > s.tools_per_question() or (
-                s.tool_floor() > 0.0 and any(not (t.metadata or {}).get("general") for t in self.tools)):
-            selector = EmbeddingToolSelector(self.tools, self.embeddings, k=s.tools_per_question(),
-                                             min_score=s.tool_floor())
+        if len(self.tools) > profile.tools_per_question or (
+                profile.tool_floor > 0.0 and any(not (t.metadata or {}).get("general") for t in self.tools)):
+            selector = EmbeddingToolSelector(self.tools, self.embeddings, k=profile.tools_per_question,
+                                             min_score=profile.tool_floor)
         retrieve = None
         if self.retriever is not None and s.top_k_nodes > 0:
             source, k, hops = self.retriever, s.top_k_nodes, s.kg_hops
@@ -180,11 +184,9 @@ class Agent:
         named = getattr(self.retriever, "named_nodes", None)
         self._cache_checks = [KnowledgeCheck(named)] if named is not None else []
         self._model_check = self._equivalence_check(s, passed_model=model is not None) if self.cache is not None else None
-        # strict by default for the embedded model; a model passed in is the caller's: flag
-        self.answer_policy = s.answer_policy() if model is None else (s.answer_check or "flag")
-        # pick (the model chooses evidence lines) by default only when the model is the embedded one
-        embedded = getattr(self.model, "_llm_type", "") == "agentmesh-embedded-llamacpp"
-        self.answer_style = s.answer_style or ("pick" if embedded else "free")
+        # strict checks and picked answers in the constrained profile; flagged claims and the model's own text in the open one
+        self.answer_policy = profile.answer_check
+        self.answer_style = profile.answer_style
         labels = getattr(self.retriever, "labels", None)
         has_node = getattr(self.retriever, "has_node", None)
         self.graph = build_agent_graph(
@@ -196,7 +198,7 @@ class Agent:
             cache_lookup=self._cache_lookup if self.cache is not None else None,
             cache_store=self._cache_store if self.cache is not None else None,
             uncacheable_tools=frozenset(t.name for t in self.tools if not (t.metadata or {}).get("cacheable", t.name in CACHEABLE_TOOLS)),
-            history_budget=s.history_budget(),
+            history_budget=profile.history_budget,
             summarize=self._summarize,
             max_steps=s.max_steps,
             max_tool_errors=s.max_tool_errors,
@@ -489,6 +491,7 @@ class Agent:
                     if isinstance(m, AIMessage) and m.response_metadata.get(DECLINED_CALL)]
         result = AgentResult(
             declined_calls=declined,
+            answer_profile=self.answer_profile.name,
             answer=state.get("answer", ""),
             citations=[Citation(**c) for c in state.get("citations", [])],
             tool_calls=activity,
@@ -513,7 +516,7 @@ class Agent:
             model=result.model, started=started, ended=time.time(), retrieved=result.grounding,
             tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
             claims=state.get("claims", []),
-            cached=result.cached, model_calls=model_calls,
+            cached=result.cached, model_calls=model_calls, answer_profile=self.answer_profile.name,
         )
         save_trace(self.traces_dir, record)
         return result

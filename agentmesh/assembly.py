@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.tools import BaseTool
 
+    from agentmesh.answering import AnswerProfile
     from agentmesh.knowledge import KnowledgeBase
     from agentmesh.tools.mcp import McpClients
     from agentmesh.memory.facts import FactStore
@@ -172,6 +173,14 @@ class Components:
     @property
     def model(self) -> "BaseChatModel":
         return self._part("model", lambda: build_model(self.settings))
+
+    @property
+    def answer_profile(self) -> "AnswerProfile":
+        """How this agent answers (``constrained`` or ``open``), decided once from the model in use
+        (not from the ``model`` setting's text: a model passed in is judged by what it is)."""
+        from agentmesh.answering import decide_profile
+
+        return self._part("answer_profile", lambda: decide_profile(self.settings, self.model))
 
     @property
     def embeddings(self) -> "Embeddings":

@@ -153,12 +153,12 @@ class Settings(BaseSettings):
     max_steps: int = Field(6, ge=1, description="Model calls per question before the run stops.")
     max_tool_errors: int = Field(3, ge=0, description="Failed tool calls tolerated per question.")
     top_k_tools: int | None = Field(
-        None, ge=1, description="Tools offered per question, chosen by similarity (default: 1 for embedded, 4 otherwise)."
+        None, ge=1, description="Tools offered per question, chosen by similarity (default: 1 in the constrained answer profile, 4 in the open one)."
     )
     tool_min_similarity: float | None = Field(
         None, ge=-1.0, le=1.0,
         description="Offer no tool whose description is less similar than this to the question (cosine; 0 = off; "
-                    "default: 0.4 for embedded, 0 otherwise). agentmesh's own tools (general-purpose) have no floor.",
+                    "default: 0.4 in the constrained answer profile, 0 in the open one). agentmesh's own tools (general-purpose) have no floor.",
     )
     top_k_nodes: int = Field(5, ge=0, description="Knowledge-graph nodes retrieved per question.")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
@@ -168,7 +168,7 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(None, ge=1, description="CPU threads for the embedded model (default: up to 4).")
     threads: str | None = Field(None, description="Where threads are kept: a SQLite file (default: <home>/threads.sqlite) or a postgresql:// URL.")
     history_tokens: int | None = Field(
-        None, ge=256, description="Token budget for the history sent to the model (default: 6000 embedded, 16000 otherwise)."
+        None, ge=256, description="Token budget for the history sent to the model (default: 6000 in the constrained answer profile, 16000 in the open one)."
     )
     cache: bool = Field(True, description="Answer repeated questions from the semantic cache.")
     cache_url: SecretStr | None = Field(
@@ -195,12 +195,17 @@ class Settings(BaseSettings):
     sql_functions: list[str] = Field(
         default_factory=list, description="Functions to add to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL), if free of side effects."
     )
+    answer_profile: Literal["auto", "constrained", "open"] = Field(
+        "auto", description="constrained: the framework reads the question, offers one tool, picks and strictly checks "
+                            "the answer (small models); open: the model chooses tools and writes SQL and the answer, "
+                            "which is checked (capable models); auto: decided from the model in use (the embedded "
+                            "model, or one whose metadata says answer_profile='constrained', is constrained).")
     answer_check: Literal["strict", "flag", "off"] | None = Field(
         None, description="Check each answer's claims against the evidence: strict replaces an unsupported answer, "
-                          "flag marks it, off skips (default: strict for embedded, flag otherwise).")
+                          "flag marks it, off skips (default: strict in the constrained answer profile, flag in the open one).")
     answer_style: Literal["free", "pick"] | None = Field(
         None, description="free: the model writes the answer; pick: it chooses evidence lines and the answer is "
-                          "rendered from them (default: pick for embedded, free otherwise).")
+                          "rendered from them (default: pick in the constrained answer profile, free in the open one).")
     approval: Literal["ask", "auto", "deny"] = Field(
         "ask", description="Dangerous tool calls (python, SQL writes): ask a person first, run them (auto) or refuse (deny)."
     )
@@ -320,30 +325,6 @@ class Settings(BaseSettings):
             raise ConfigError(f"setting '{where}': {first['msg']} (from {file if data else 'environment/arguments'})") from None
         finally:
             _toml_data.reset(token)
-
-    def tools_per_question(self) -> int:
-        """``top_k_tools``, or its default: a 135M model picks well only when offered one tool."""
-        if self.top_k_tools is not None:
-            return self.top_k_tools
-        return 1 if self.model.split(":")[0] == "embedded" else 4
-
-    def tool_floor(self) -> float:
-        """``tool_min_similarity``, or its default: 0.4 for the embedded model, which calls whatever
-        tool it is offered (on BFCL, 0.4 leaves out 79% of the irrelevant tools and keeps 96% of the
-        right ones); 0 for others, which tell an unrelated tool themselves."""
-        if self.tool_min_similarity is not None:
-            return self.tool_min_similarity
-        return 0.4 if self.model.split(":")[0] == "embedded" else 0.0
-
-    def answer_policy(self) -> str:
-        if self.answer_check is not None:
-            return self.answer_check
-        return "strict" if self.model.split(":")[0] == "embedded" else "flag"
-
-    def history_budget(self) -> int:
-        if self.history_tokens is not None:
-            return self.history_tokens
-        return min(6000, self.n_ctx - self.max_tokens - 1024) if self.model.split(":")[0] == "embedded" else 16000
 
     def description_config(self):
         """The knowledge graph's DescriptionConfig from the kg_* settings."""

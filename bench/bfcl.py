@@ -147,16 +147,18 @@ def main() -> None:
     from agentmesh.models.embeddings import MiniLMEmbeddings
     from agentmesh.models.json_tools import DECLINED_CALL
     from agentmesh.models.providers import make_chat_model
+    from agentmesh.answering import decide_profile
     from agentmesh.prompts import NO_GROUNDING, SYSTEM_PROMPT
     from agentmesh.tools.selection import EmbeddingToolSelector
 
     extra = {} if args.min_similarity is None else {"tool_min_similarity": args.min_similarity}
     settings = Settings.load(model=args.model, base_url=args.base_url, **extra)
     model = make_chat_model(settings)
+    profile = decide_profile(settings, model)
     embeddings = MiniLMEmbeddings()
     system = SystemMessage(SYSTEM_PROMPT.format(grounding=NO_GROUNDING))
     print(f"model: {args.model}; items {args.offset}-{args.offset + args.limit - 1} of each category; "
-          f"top_k_tools {settings.tools_per_question()}, tool_min_similarity {settings.tool_floor()}\n")
+          f"top_k_tools {profile.tools_per_question}, tool_min_similarity {profile.tool_floor}\n")
     print(f"{'category':<13}{'right':>7}{'of':>5}{'share':>8}{'unchecked':>11}{'p50 s':>8}")
     targets = {"simple": 0.40, "irrelevance": 0.80}
     for category, stem in CATEGORIES.items():
@@ -175,7 +177,7 @@ def main() -> None:
             # the agent's selector reads only a tool's name and description
             selector = EmbeddingToolSelector([SimpleNamespace(name=f["name"], description=f.get("description", ""))
                                               for f in item["function"]], embeddings,
-                                             k=settings.tools_per_question(), min_score=settings.tool_floor())
+                                             k=profile.tools_per_question, min_score=profile.tool_floor)
             offered = set(selector(question))
             tools = [as_tool(f) for f in item["function"] if f["name"] in offered]
             reply = (model.bind_tools(tools) if tools else model).invoke([system, HumanMessage(question)])

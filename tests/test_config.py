@@ -14,7 +14,7 @@ def test_defaults(tmp_path):
     assert s.model == "embedded"
     assert s.tools == ["kg_search", "kg_path", "sparql", "sql", "sql_rank", "sql_lookup", "sql_schema", "python", "search", "web_search", "remember", "forget"]
     assert s.home == tmp_path / "home"  # AGENTMESH_HOME from the test fixture
-    assert s.tools_per_question() == 1
+    assert s.answer_profile == "auto"
 
 
 def test_toml_in_working_directory_with_relative_paths():
@@ -25,7 +25,6 @@ def test_toml_in_working_directory_with_relative_paths():
     assert s.kg == [here / "kg/a.ttl", here / "b.ttl"]
     assert s.db == str(here / "data.sqlite")
     assert s.max_steps == 4
-    assert s.tools_per_question() == 4
 
 
 def test_environment_overrides_file_and_arguments_override_both(monkeypatch, tmp_path):

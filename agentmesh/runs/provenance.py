@@ -47,6 +47,8 @@ class RunRecord:
     model_calls: list[dict[str, Any]] = field(default_factory=list)
     claims: list[dict[str, Any]] = field(default_factory=list)
     """The answer check's claims: text, kind, status, evidence (agentmesh.claims.Claim dumps)."""
+    answer_profile: str = ""
+    """``constrained`` or ``open``: how the answer was made (agentmesh.answering.profiles)."""
 
 
 def _time(ts: float) -> Literal:
@@ -69,6 +71,8 @@ def provenance_graph(record: RunRecord) -> Graph:
     g.add((run, PROV.endedAtTime, _time(record.ended)))
     g.add((run, AM.thread, Literal(record.thread_id)))
     g.add((run, AM.stopReason, Literal(record.stop_reason)))
+    if record.answer_profile:
+        g.add((run, AM.answerProfile, Literal(record.answer_profile)))
     g.add((run, PROV.wasAssociatedWith, model))
     g.add((model, RDF.type, PROV.SoftwareAgent))
     g.add((model, RDFS.label, Literal(record.model)))
