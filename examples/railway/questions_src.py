@@ -1,0 +1,202 @@
+"""The railway questions, each with the query that checks its answer.
+
+An item is a dict:
+  q       the question, as a user would type it
+  tags    the first tag is the item's kind (lookup, fk-lookup, count, grouped, filter, compare,
+          list, superlative, graph, absent); then how many tables the answer needs (one-table,
+          fk-hop, multi) when it needs the database; other tags describe the wording
+  sql     a query on railway.sqlite whose distinct cells are the expected values, or
+  sparql  a query on railway.ttl whose distinct cells are the expected values, or
+  absent  True: the data does not hold the answer. `check` (sql) or `check_sparql` may show it:
+          such a query must return no row, or only NULLs.
+
+make_questions.py runs every query and writes dev.jsonl and heldout.jsonl.
+"""
+
+PREFIXES = """PREFIX vr: <https://valdora-rail.example/ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+"""
+
+QUESTIONS = [
+    # ---- lookup: one value of one named thing ----
+    {"q": "How long is the Highland Line in kilometres?", "tags": ["lookup", "one-table", "unit"],
+     "sql": "SELECT length_km FROM lines WHERE line_name = 'Highland Line'"},
+    {"q": "When did the Valley Line open?", "tags": ["lookup", "one-table", "date"],
+     "sql": "SELECT opened_on FROM lines WHERE line_name = 'Valley Line'"},
+    {"q": "How many platforms does Castelmoor Central have?", "tags": ["lookup", "one-table"],
+     "sql": "SELECT platforms FROM stations WHERE station_name = 'Castelmoor Central'"},
+    {"q": "What is the altitude of Glenarrow station in metres?", "tags": ["lookup", "one-table", "synonym", "unit"],
+     "sql": "SELECT elevation_m FROM stations WHERE station_name = 'Glenarrow'"},
+    {"q": "Which region is kestrel bay station in?", "tags": ["lookup", "one-table", "lower-case"],
+     "sql": "SELECT region FROM stations WHERE station_name = 'Kestrel Bay'"},
+    {"q": "Who builds the Class 61 Curlew trains?", "tags": ["lookup", "one-table"],
+     "sql": "SELECT manufacturer FROM train_classes WHERE class_name = 'Class 61 Curlew'"},
+    {"q": "What is the top speed of the Class 70 Swift in km/h?", "tags": ["lookup", "one-table", "synonym", "unit"],
+     "sql": "SELECT max_speed_kmh FROM train_classes WHERE class_name = 'Class 70 Swift'"},
+    {"q": "How many kilometres has unit 52301 run?", "tags": ["lookup", "one-table", "unit"],
+     "sql": "SELECT mileage_km FROM units WHERE fleet_number = '52301'"},
+    {"q": "When was Rosa Delgado hired?", "tags": ["lookup", "one-table", "composite-name", "date"],
+     "sql": "SELECT hired_on FROM drivers WHERE FirstName = 'Rosa' AND LastName = 'Delgado'"},
+    {"q": "What grade is the driver bram fielding?", "tags": ["lookup", "one-table", "composite-name", "lower-case"],
+     "sql": "SELECT grade FROM drivers WHERE FirstName = 'Bram' AND LastName = 'Fielding'"},
+    {"q": "What is the line code of the Orchard Line?", "tags": ["lookup", "one-table"],
+     "sql": "SELECT line_code FROM lines WHERE line_name = 'Orchard Line'"},
+    {"q": "What is the speed limit on the Airport Link?", "tags": ["lookup", "one-table", "synonym"],
+     "sql": "SELECT max_speed_kmh FROM lines WHERE line_name = 'Airport Link'"},
+    {"q": "How many passengers use Port Alder station on an average day?", "tags": ["lookup", "one-table", "synonym"],
+     "sql": "SELECT daily_footfall FROM stations WHERE station_name = 'Port Alder'"},
+    {"q": "At which depot is unit 31105 kept?", "tags": ["lookup", "one-table"],
+     "sql": "SELECT depot_name FROM units WHERE fleet_number = '31105'"},
+    {"q": "How long is the Heather Line?", "tags": ["lookup", "one-table", "altlabel"],
+     "sql": "SELECT length_km FROM lines WHERE line_name = 'Highland Line'"},
+    {"q": "How many seats are there on a Swift?", "tags": ["lookup", "one-table", "altlabel"],
+     "sql": "SELECT seats FROM train_classes WHERE class_name = 'Class 70 Swift'"},
+    {"q": "How many platforms does the station next to the Gullhaven Lighthouse have?",
+     "tags": ["lookup", "one-table", "graph-and-sql"],
+     "sql": "SELECT platforms FROM stations WHERE station_name = 'Gullhaven'",
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?x rdfs:label 'Gullhaven Lighthouse' ; vr:nearStation ?s . ?s rdfs:label ?l }",
+     "sparql_must_equal": ["Gullhaven"]},
+
+    # ---- fk-lookup: a value reached through one foreign key ----
+    {"q": "Which train class is unit 70602?", "tags": ["fk-lookup", "fk-hop"],
+     "sql": "SELECT c.class_name FROM units u JOIN train_classes c ON c.class_id = u.class_id WHERE u.fleet_number = '70602'"},
+    {"q": "Who manufactured unit 31104?", "tags": ["fk-lookup", "fk-hop"],
+     "sql": "SELECT c.manufacturer FROM units u JOIN train_classes c ON c.class_id = u.class_id WHERE u.fleet_number = '31104'"},
+    {"q": "What is Cora Lindahl's home station?", "tags": ["fk-lookup", "fk-hop", "composite-name"],
+     "sql": "SELECT s.station_name FROM drivers d JOIN stations s ON s.station_id = d.home_station_id WHERE d.FirstName = 'Cora' AND d.LastName = 'Lindahl'"},
+    {"q": "How many seats does unit 61503 have?", "tags": ["fk-lookup", "fk-hop"],
+     "sql": "SELECT c.seats FROM units u JOIN train_classes c ON c.class_id = u.class_id WHERE u.fleet_number = '61503'"},
+    {"q": "In which region is Niall Okafor based?", "tags": ["fk-lookup", "fk-hop", "composite-name"],
+     "sql": "SELECT s.region FROM drivers d JOIN stations s ON s.station_id = d.home_station_id WHERE d.FirstName = 'Niall' AND d.LastName = 'Okafor'"},
+    {"q": "How far is Glenarrow from the start of the Highland Line, in km?", "tags": ["fk-lookup", "multi", "unit"],
+     "sql": "SELECT ls.distance_km FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id JOIN stations s ON s.station_id = ls.station_id WHERE l.line_name = 'Highland Line' AND s.station_name = 'Glenarrow'"},
+    {"q": "Which station is the last stop of the Valley Line?", "tags": ["fk-lookup", "multi"],
+     "sql": "SELECT s.station_name FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id JOIN stations s ON s.station_id = ls.station_id WHERE l.line_name = 'Valley Line' AND ls.stop_sequence = (SELECT MAX(stop_sequence) FROM line_stops WHERE line_id = l.line_id)"},
+    {"q": "How many platforms does Tobias Grange's home station have?", "tags": ["fk-lookup", "fk-hop", "composite-name"],
+     "sql": "SELECT s.platforms FROM drivers d JOIN stations s ON s.station_id = d.home_station_id WHERE d.FirstName = 'Tobias' AND d.LastName = 'Grange'"},
+
+    # ---- count ----
+    {"q": "How many stations are there in the Highlands region?", "tags": ["count", "one-table", "filter"],
+     "sql": "SELECT COUNT(*) FROM stations WHERE region = 'Highlands'"},
+    {"q": "How many units have been withdrawn?", "tags": ["count", "one-table", "filter"],
+     "sql": "SELECT COUNT(*) FROM units WHERE status = 'withdrawn'"},
+    {"q": "How many journeys were cancelled in March 2024?", "tags": ["count", "one-table", "filter"],
+     "sql": "SELECT COUNT(*) FROM journeys WHERE status = 'cancelled' AND service_date BETWEEN '2024-03-01' AND '2024-03-31'"},
+    {"q": "How many stations does the Northern Loop have?", "tags": ["count", "fk-hop"],
+     "sql": "SELECT COUNT(*) FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id WHERE l.line_name = 'Northern Loop'"},
+    {"q": "How many journeys did the Airport Link run in March 2024?", "tags": ["count", "fk-hop"],
+     "sql": "SELECT COUNT(*) FROM journeys j JOIN lines l ON l.line_id = j.line_id WHERE l.line_name = 'Airport Link' AND j.service_date LIKE '2024-03-%'"},
+    {"q": "How many Class 44 Heron units does the railway have?", "tags": ["count", "fk-hop"],
+     "sql": "SELECT COUNT(*) FROM units u JOIN train_classes c ON c.class_id = u.class_id WHERE c.class_name = 'Class 44 Heron'"},
+
+    # ---- grouped ----
+    {"q": "How many stations are there in each region?", "tags": ["grouped", "one-table"],
+     "sql": "SELECT region, COUNT(*) FROM stations GROUP BY region"},
+    {"q": "How many units are there per status?", "tags": ["grouped", "one-table"],
+     "sql": "SELECT status, COUNT(*) FROM units GROUP BY status"},
+    {"q": "How many journeys ran on each line?", "tags": ["grouped", "fk-hop"],
+     "sql": "SELECT l.line_name, COUNT(*) FROM journeys j JOIN lines l ON l.line_id = j.line_id GROUP BY l.line_name"},
+    {"q": "How many units does each train class have?", "tags": ["grouped", "fk-hop"],
+     "sql": "SELECT c.class_name, COUNT(*) FROM units u JOIN train_classes c ON c.class_id = u.class_id GROUP BY c.class_name"},
+    {"q": "How many drivers are there of each grade?", "tags": ["grouped", "one-table"],
+     "sql": "SELECT grade, COUNT(*) FROM drivers GROUP BY grade"},
+    {"q": "What was the total number of passengers by line?", "tags": ["grouped", "fk-hop"],
+     "sql": "SELECT l.line_name, SUM(j.passengers) FROM journeys j JOIN lines l ON l.line_id = j.line_id GROUP BY l.line_name"},
+    {"q": "How many units are kept at each depot?", "tags": ["grouped", "one-table"],
+     "sql": "SELECT depot_name, COUNT(*) FROM units GROUP BY depot_name"},
+    {"q": "What is the total number of platforms per region?", "tags": ["grouped", "one-table"],
+     "sql": "SELECT region, SUM(platforms) FROM stations GROUP BY region"},
+
+    # ---- filter: equality on a categorical value ----
+    {"q": "Which lines are electric?", "tags": ["filter", "one-table", "list"],
+     "sql": "SELECT line_name FROM lines WHERE traction = 'electric'"},
+    {"q": "Which units are in overhaul at the moment?", "tags": ["filter", "one-table", "list"],
+     "sql": "SELECT fleet_number FROM units WHERE status = 'overhaul'"},
+    {"q": "Which drivers are instructors?", "tags": ["filter", "one-table", "list", "composite-name"],
+     "sql": "SELECT FirstName || ' ' || LastName FROM drivers WHERE grade = 'instructor'"},
+    {"q": "Which stations on the coast are staffed?", "tags": ["filter", "one-table", "list"],
+     "sql": "SELECT station_name FROM stations WHERE region = 'Coast' AND staffed = 'yes'"},
+    {"q": "Which train classes run on diesel?", "tags": ["filter", "one-table", "list"],
+     "sql": "SELECT class_name FROM train_classes WHERE traction = 'diesel'"},
+    {"q": "Which highland stations have step-free access?", "tags": ["filter", "one-table", "list"],
+     "sql": "SELECT station_name FROM stations WHERE region = 'Highlands' AND step_free = 'yes'"},
+
+    # ---- compare: numbers and dates ----
+    {"q": "Which stations opened after 1990?", "tags": ["compare", "one-table", "date", "list"],
+     "sql": "SELECT station_name FROM stations WHERE opened_on > '1990-12-31'"},
+    {"q": "Which lines are longer than 60 km?", "tags": ["compare", "one-table", "unit", "list"],
+     "sql": "SELECT line_name FROM lines WHERE length_km > 60"},
+    {"q": "Which stations are more than 400 metres above sea level?", "tags": ["compare", "one-table", "unit", "list"],
+     "sql": "SELECT station_name FROM stations WHERE elevation_m > 400"},
+    {"q": "Which train classes were introduced between 1985 and 2010?", "tags": ["compare", "one-table", "list"],
+     "sql": "SELECT class_name FROM train_classes WHERE introduced_year BETWEEN 1985 AND 2010"},
+    {"q": "Which drivers were hired before 2000?", "tags": ["compare", "one-table", "date", "list", "composite-name"],
+     "sql": "SELECT FirstName || ' ' || LastName FROM drivers WHERE hired_on < '2000-01-01'"},
+    {"q": "How many journeys were delayed by 25 minutes or more?", "tags": ["compare", "one-table", "count", "unit"],
+     "sql": "SELECT COUNT(*) FROM journeys WHERE delay_minutes >= 25"},
+    {"q": "Which stations see more than 5,000 passengers a day?", "tags": ["compare", "one-table", "list"],
+     "sql": "SELECT station_name FROM stations WHERE daily_footfall > 5000"},
+    {"q": "Which train classes have at least 200 seats?", "tags": ["compare", "one-table", "list"],
+     "sql": "SELECT class_name FROM train_classes WHERE seats >= 200"},
+
+    # ---- list: every name of a set ----
+    {"q": "List the stations on the Valley Line.", "tags": ["list", "multi"],
+     "sql": "SELECT s.station_name FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id JOIN stations s ON s.station_id = ls.station_id WHERE l.line_name = 'Valley Line' ORDER BY ls.stop_sequence"},
+    {"q": "Which stations does the Orchard Line call at?", "tags": ["list", "multi"],
+     "sql": "SELECT s.station_name FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id JOIN stations s ON s.station_id = ls.station_id WHERE l.line_name = 'Orchard Line' ORDER BY ls.stop_sequence"},
+    {"q": "Which units belong to the Class 70 Swift?", "tags": ["list", "fk-hop"],
+     "sql": "SELECT u.fleet_number FROM units u JOIN train_classes c ON c.class_id = u.class_id WHERE c.class_name = 'Class 70 Swift'"},
+    {"q": "Which drivers have Castelmoor Central as their home station?", "tags": ["list", "fk-hop", "composite-name"],
+     "sql": "SELECT d.FirstName || ' ' || d.LastName FROM drivers d JOIN stations s ON s.station_id = d.home_station_id WHERE s.station_name = 'Castelmoor Central'"},
+    {"q": "Which lines stop at Castelmoor Central?", "tags": ["list", "multi"],
+     "sql": "SELECT l.line_name FROM line_stops ls JOIN lines l ON l.line_id = ls.line_id JOIN stations s ON s.station_id = ls.station_id WHERE s.station_name = 'Castelmoor Central'"},
+    {"q": "Which stations in the North region have only one platform?", "tags": ["list", "one-table", "filter"],
+     "sql": "SELECT station_name FROM stations WHERE region = 'North' AND platforms = 1"},
+
+    # ---- superlative ----
+    {"q": "Which is the highest station on the network?", "tags": ["superlative", "one-table"],
+     "sql": "SELECT station_name FROM stations WHERE elevation_m = (SELECT MAX(elevation_m) FROM stations)"},
+    {"q": "What is the longest line?", "tags": ["superlative", "one-table"],
+     "sql": "SELECT line_name FROM lines WHERE length_km = (SELECT MAX(length_km) FROM lines)"},
+    {"q": "Which driver drove the most journeys?", "tags": ["superlative", "fk-hop", "composite-name"],
+     "sql": "SELECT d.FirstName || ' ' || d.LastName FROM drivers d JOIN journeys j ON j.driver_id = d.driver_id GROUP BY d.driver_id HAVING COUNT(*) = (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM journeys GROUP BY driver_id))"},
+    {"q": "Which unit has the highest mileage?", "tags": ["superlative", "one-table"],
+     "sql": "SELECT fleet_number FROM units WHERE mileage_km = (SELECT MAX(mileage_km) FROM units)"},
+    {"q": "Which line carried the most passengers?", "tags": ["superlative", "fk-hop"],
+     "sql": "SELECT l.line_name FROM journeys j JOIN lines l ON l.line_id = j.line_id GROUP BY l.line_id HAVING SUM(j.passengers) = (SELECT MAX(t) FROM (SELECT SUM(passengers) AS t FROM journeys GROUP BY line_id))"},
+    {"q": "What is the busiest station in the South region?", "tags": ["superlative", "one-table", "filter"],
+     "sql": "SELECT station_name FROM stations WHERE region = 'South' AND daily_footfall = (SELECT MAX(daily_footfall) FROM stations WHERE region = 'South')"},
+
+    # ---- graph: answered from the knowledge graph only ----
+    {"q": "Who designed Glenarrow station?", "tags": ["graph"],
+     "sparql": PREFIXES + "SELECT ?a WHERE { ?s a vr:Station ; rdfs:label 'Glenarrow' ; vr:designedBy/rdfs:label ?a }"},
+    {"q": "How long is the Crag Summit Tunnel in metres?", "tags": ["graph", "unit"],
+     "sparql": PREFIXES + "SELECT ?n WHERE { ?t rdfs:label 'Crag Summit Tunnel' ; vr:lengthMetres ?n }"},
+    {"q": "Which landmark can I visit near Loch Varne station?", "tags": ["graph"],
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?x a vr:Landmark ; rdfs:label ?l ; vr:nearStation ?s . ?s rdfs:label 'Loch Varne' }"},
+    {"q": "What is the Nine Arches?", "tags": ["graph", "altlabel"],
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?x skos:altLabel 'the Nine Arches' ; rdfs:label ?l }"},
+    {"q": "Which stations did Margit Lindqvist design?", "tags": ["graph", "list"],
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?s vr:designedBy ?a ; rdfs:label ?l . ?a rdfs:label 'Margit Lindqvist' }"},
+    {"q": "Which bridges are on the Coastal Line?", "tags": ["graph", "list"],
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?b a vr:Bridge ; rdfs:label ?l ; vr:onLine ?x . ?x rdfs:label 'Coastal Line' }"},
+    {"q": "When was Marrowdale station heritage listed?", "tags": ["graph", "date"],
+     "sparql": PREFIXES + "SELECT ?d WHERE { ?s a vr:Station ; rdfs:label 'Marrowdale' ; vr:heritageListedOn ?d }"},
+    {"q": "What is the longest tunnel on the network?", "tags": ["graph", "superlative"],
+     "sparql": PREFIXES + "SELECT ?l WHERE { ?t a vr:Tunnel ; rdfs:label ?l ; vr:lengthMetres ?n } ORDER BY DESC(?n) LIMIT 1"},
+    {"q": "Why is the Harbour Branch suspended?", "tags": ["graph", "description"],
+     "sparql": PREFIXES + "SELECT ?c WHERE { ?x a vr:Line ; rdfs:label 'Harbour Branch' ; rdfs:comment ?c }",
+     "values": ["sea wall", "2022"]},
+
+    # ---- absent: the data does not hold the answer ----
+    {"q": "How much does a ticket from Castelmoor Central to Glenarrow cost?", "tags": ["absent"], "absent": True},
+    {"q": "What is the track gauge of the Highland Line?", "tags": ["absent"], "absent": True},
+    {"q": "When will the Lakeside Extension open?", "tags": ["absent"], "absent": True,
+     "check": "SELECT opened_on FROM lines WHERE line_name = 'Lakeside Extension'"},
+    {"q": "Who is the chief executive of Valdora Regional Railway?", "tags": ["absent"], "absent": True},
+    {"q": "Who designed Wrackton station?", "tags": ["absent", "graph"], "absent": True,
+     "check_sparql": PREFIXES + "SELECT ?a WHERE { ?s rdfs:label 'Wrackton' ; vr:designedBy ?a }"},
+    {"q": "How many passengers use Sandrow station each day?", "tags": ["absent"], "absent": True,
+     "check": "SELECT daily_footfall FROM stations WHERE station_name = 'Sandrow'"},
+]
