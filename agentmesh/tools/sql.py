@@ -5,9 +5,12 @@ suites against each layer with the other switched off):
 1. the statement is parsed with sqlglot for the database's dialect: exactly one statement, a
    query (SELECT / UNION / INTERSECT / EXCEPT) containing no data or schema change, no INTO in
    any position (``SELECT ... INTO OUTFILE`` writes files even in a read-only transaction), no
-   row locks, no MariaDB/MySQL executable comment (``/*! ... */`` is code to the server), and
-   only functions that are safe: an allowlist on PostgreSQL and MariaDB/MySQL, a denylist on
-   SQLite and DuckDB (see ``agentmesh.tools._sql_functions`` for why);
+   row locks, no MariaDB/MySQL executable comment (``/*! ... */`` is code to the server), only
+   functions from the dialect's allowlist (see ``agentmesh.tools._sql_functions`` for why), and
+   tables that are the database's own: a function in a table's place must be one of the few
+   that make rows from their arguments (``generate_series``, ``unnest``...), and a table name
+   that looks like a file path or URL (DuckDB reads ``FROM '/path/file.csv'`` as the file) is
+   refused;
 2. the connection itself cannot write: SQLite files are opened with ``mode=ro`` and an
    authorizer that allows only reads; PostgreSQL sessions start with
    ``default_transaction_read_only=on`` and every query runs in a read-only transaction that
@@ -46,7 +49,7 @@ from sqlglot.tokens import TokenType
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 from agentmesh.records import Citation
-from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, DANGEROUS_FUNCTIONS
+from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, COMMON_FUNCTIONS, DANGEROUS_FUNCTIONS, TABLE_FUNCTIONS
 
 __all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions", "LABEL_COLUMNS", "MAX_LABELS"]
 
@@ -76,11 +79,39 @@ SQL_SCHEMA_DESCRIPTION = (
 _DIALECTS = {"postgresql": "postgres", "sqlite": "sqlite", "duckdb": "duckdb", "mysql": "mysql", "mariadb": "mysql"}
 
 
+def _function_name(node: exp.Func) -> str:
+    return (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+
+
 def _function_names(tree: exp.Expression) -> set[str]:
-    names = set()
-    for node in tree.find_all(exp.Func):
-        names.add((node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower())
-    return names
+    return {_function_name(node) for node in tree.find_all(exp.Func)}
+
+
+_PATH_LIKE = re.compile(r"[/\\.:*?~]")
+"""A character no plain table name needs and every path, glob or URL has (DuckDB reads a table
+named ``'/x/y.csv'``, ``'data/*.parquet'`` or ``'https://...'`` as that file)."""
+
+
+def _check_tables(tree: exp.Expression, dialect: str) -> None:
+    """Every table is a name of the database's own (or a CTE's), or a table function from the
+    dialect's short list; a file, a URL or another query in a table's place is refused."""
+    allowed = TABLE_FUNCTIONS.get(dialect, frozenset())
+    for table in tree.find_all(exp.Table):
+        source = table.this
+        if isinstance(source, exp.Func):
+            name = _function_name(source)
+            if name not in allowed:
+                raise ReadOnlyViolationError(
+                    f"refused: {name}(...) in a table's place is not one of the sql tool's {dialect} table functions "
+                    f"({', '.join(sorted(allowed)) or 'none'}); the sql tool reads the database's own tables only")
+            continue
+        for part in (table.args.get(key) for key in ("this", "db", "catalog")):
+            if part is None:
+                continue
+            if not isinstance(part, exp.Identifier) or _PATH_LIKE.search(part.name):
+                raise ReadOnlyViolationError(
+                    f"refused: the table {part.sql(dialect)!s:.80} looks like a file path, a URL or an expression; "
+                    "the sql tool reads the database's own tables only (name them plainly: sql_schema lists them)")
 
 
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
@@ -89,7 +120,8 @@ _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
 def check_statement(sql: str, dialect: str = "sqlite", *, extra_functions: Iterable[str] = ()) -> exp.Expression:
     """Parse ``sql``; return it if it is one read-only query, else raise saying why.
 
-    ``extra_functions`` widens the dialect's function allowlist (never past the denylist)."""
+    ``extra_functions`` widens the dialect's function allowlist (never past the denylist, never
+    to a table function)."""
     if len(sql) > 100_000:
         raise ToolError(f"the query is {len(sql):,} characters long; the limit is 100,000")
     if dialect == "mysql" and _EXECUTABLE_COMMENT.search(sql):
@@ -117,14 +149,14 @@ def check_statement(sql: str, dialect: str = "sqlite", *, extra_functions: Itera
     dangerous = names & DANGEROUS_FUNCTIONS
     if dangerous:
         raise ReadOnlyViolationError(f"refused: {', '.join(sorted(dangerous))} may not run from the sql tool")
-    allowed = ALLOWED_FUNCTIONS.get(dialect)
-    if allowed is not None:
-        unknown = names - allowed - {name.lower() for name in extra_functions}
-        if unknown:
-            raise ReadOnlyViolationError(
-                f"refused: {', '.join(sorted(unknown))} {'is' if len(unknown) == 1 else 'are'} not on the sql tool's list of "
-                f"{dialect} functions for read-only analytics; if {'it is' if len(unknown) == 1 else 'they are'} free of side "
-                "effects, a person can add it with the setting sql_functions")
+    _check_tables(tree, dialect)
+    allowed = ALLOWED_FUNCTIONS.get(dialect, COMMON_FUNCTIONS)
+    unknown = names - allowed - {name.lower() for name in extra_functions}
+    if unknown:
+        raise ReadOnlyViolationError(
+            f"refused: {', '.join(sorted(unknown))} {'is' if len(unknown) == 1 else 'are'} not on the sql tool's list of "
+            f"{dialect} functions for read-only analytics; if {'it is' if len(unknown) == 1 else 'they are'} free of side "
+            "effects, a person can add it with the setting sql_functions")
     return tree
 
 

@@ -81,7 +81,8 @@ def open_layer(monkeypatch, layer: str, target, **kwargs) -> SQLDatabase:
     return SQLDatabase(target, timeout=2, **kwargs)
 
 
-def assert_contained(db: SQLDatabase, name: str, attack: str, state, leftovers: tuple[str, ...], layer: str) -> None:
+def assert_contained(db: SQLDatabase, name: str, attack: str, state, leftovers: tuple[str, ...], layer: str,
+                     secrets: tuple[str, ...] = SECRET_MARKERS) -> None:
     """The attack is refused by the layer that should refuse it, or (connection alone) does no harm."""
     before = state()
     try:
@@ -94,7 +95,7 @@ def assert_contained(db: SQLDatabase, name: str, attack: str, state, leftovers: 
             assert name in LIMIT_ATTACKS, f"only a limit should stop a valid query; the statement check let this through: {exc}"
     else:
         assert layer == "connection_alone", f"the attack ran: {rows!r:.200}"
-        assert not any(marker in str(rows) for marker in SECRET_MARKERS), f"a server file came back: {rows!r:.200}"
+        assert not any(marker in str(rows) for marker in secrets), f"a server file came back: {rows!r:.200}"
     assert state() == before
     for leftover in leftovers:
         assert not os.path.exists(leftover), f"{leftover} was written"
@@ -446,4 +447,107 @@ def test_duckdb_connection_itself_is_read_only(duck):
         conn.exec_driver_sql("SELECT * FROM read_text('/etc/passwd')")
     assert db.query("SELECT name FROM models ORDER BY mmlu DESC")[1] == [("GPT-4",), ("Mixtral",)]
     assert "TABLE models (id INTEGER PRIMARY KEY, name VARCHAR, mmlu DOUBLE)" in db.schema()
+    db.engine.dispose()
+
+
+# -- Files as tables: every dialect, each layer alone -------------------------------------------
+
+MARKER = "agentmesh-marker-5e1f0c"
+"""Written into files the attacks then try to read: it must never come back."""
+
+
+@pytest.fixture(scope="module")
+def marked_files(tmp_path_factory):
+    """A CSV, JSON, text and Parquet file holding the marker (in the content, the header and the name)."""
+    folder = tmp_path_factory.mktemp("marked")
+    csv = folder / f"{MARKER}.csv"
+    csv.write_text(f"{MARKER}_header\n{MARKER}\n")
+    (folder / "marked.json").write_text(f'[{{"{MARKER}_key": "{MARKER}"}}]')
+    (folder / "marked.txt").write_text(f"{MARKER}\n")
+    parquet = folder / "marked.parquet"
+    try:
+        import duckdb
+        with duckdb.connect() as conn:
+            conn.execute(f"COPY (SELECT '{MARKER}' AS {MARKER.replace('-', '_')}) TO '{parquet}' (FORMAT parquet)")
+    except ImportError:
+        pass
+    return {"csv": str(csv), "json": str(folder / "marked.json"), "txt": str(folder / "marked.txt"),
+            "parquet": str(parquet), "dir": str(folder)}
+
+
+DUCKDB_FILE_ATTACKS = {
+    "read_csv": "SELECT * FROM read_csv('{csv}')",
+    "read_csv_upper_case": "SELECT * FROM READ_CSV('{csv}')",
+    "read_csv_auto": "SELECT * FROM read_csv_auto('{csv}')",
+    "read_csv_list": "SELECT * FROM read_csv(['{csv}'])",
+    "read_csv_glob": "SELECT * FROM read_csv('{dir}/*.csv')",
+    "read_parquet": "SELECT * FROM read_parquet('{parquet}')",
+    "parquet_scan": "SELECT * FROM parquet_scan('{parquet}')",
+    "parquet_schema": "SELECT * FROM parquet_schema('{parquet}')",
+    "read_json": "SELECT * FROM read_json('{json}')",
+    "read_json_auto": "SELECT * FROM read_json_auto('{json}')",
+    "read_text": "SELECT content FROM read_text('{txt}')",
+    "read_blob": "SELECT content FROM read_blob('{txt}')",
+    "glob": "SELECT * FROM glob('{dir}/*')",
+    "sniff_csv": "SELECT * FROM sniff_csv('{csv}')",
+    "query_table": "SELECT * FROM query_table('{csv}')",
+    "query": "SELECT * FROM query('SELECT * FROM read_csv(''{csv}'')')",
+    "replacement_scan": "SELECT * FROM '{csv}'",
+    "replacement_scan_from_first": "FROM '{csv}'",
+    "replacement_scan_quoted_identifier": 'SELECT * FROM "{csv}"',
+    "replacement_scan_glob": "SELECT * FROM '{dir}/*.csv'",
+    "replacement_scan_in_cte": "WITH t AS (SELECT * FROM '{csv}') SELECT * FROM t",
+    "replacement_scan_in_subquery": "SELECT (SELECT count(*) FROM '{csv}') AS n, (SELECT max(column0) FROM read_csv('{csv}', header=false)) AS leaked",
+    "replacement_scan_joined": "SELECT * FROM models, '{csv}'",
+    "read_text_lateral": "SELECT m.name, t.content FROM models m, read_text('{txt}') t",
+}
+SQLITE_FILE_ATTACKS = {
+    "string_as_table": "SELECT * FROM '{csv}'",
+    "quoted_path_as_table": 'SELECT * FROM "{csv}"',
+    "path_as_table_in_cte": "WITH t AS (SELECT * FROM '{csv}') SELECT * FROM t",
+}
+PG_FILE_ATTACKS = {
+    "quoted_path_as_table": 'SELECT * FROM "{csv}"',
+    "read_file_as_table": "SELECT * FROM pg_read_file('{txt}') AS t(content)",
+}
+MYSQL_FILE_ATTACKS = {
+    "quoted_path_as_table": "SELECT * FROM `{csv}`",
+    "path_as_table_in_derived": "SELECT * FROM (SELECT * FROM `{csv}`) AS t",
+}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", sorted(DUCKDB_FILE_ATTACKS))
+def test_attack_sql_duckdb_reads_a_file(duck, marked_files, name, layer, monkeypatch):
+    db = open_layer(monkeypatch, layer, f"duckdb:///{duck}")
+    assert_contained(db, name, DUCKDB_FILE_ATTACKS[name].format(**marked_files), lambda: checksum(duck), (), layer,
+                     secrets=(MARKER,))
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", sorted(SQLITE_FILE_ATTACKS))
+def test_attack_sql_sqlite_reads_a_file(sqlite_db, marked_files, name, layer, monkeypatch):
+    db = open_layer(monkeypatch, layer, sqlite_db)
+    assert_contained(db, name, SQLITE_FILE_ATTACKS[name].format(**marked_files), lambda: checksum(sqlite_db), (), layer,
+                     secrets=(MARKER,))
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", sorted(PG_FILE_ATTACKS))
+def test_attack_sql_postgres_reads_a_file(pg, marked_files, name, layer, monkeypatch):
+    url = PG_URL if layer == "statement_check_alone" else PG_READER_URL
+    db = open_layer(monkeypatch, layer, url)
+    assert_contained(db, name, PG_FILE_ATTACKS[name].format(**marked_files), lambda: pg_checksum(pg), (), layer,
+                     secrets=(MARKER,))
+    db.engine.dispose()
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+@pytest.mark.parametrize("name", sorted(MYSQL_FILE_ATTACKS))
+def test_attack_sql_mariadb_reads_a_file(mysql, marked_files, name, layer, monkeypatch):
+    url = MYSQL_URL if layer == "statement_check_alone" else MYSQL_READER_URL
+    db = open_layer(monkeypatch, layer, url)
+    assert_contained(db, name, MYSQL_FILE_ATTACKS[name].format(**marked_files), lambda: mysql_checksum(mysql), (), layer,
+                     secrets=(MARKER,))
     db.engine.dispose()
