@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Sequence
 
 from agentmesh.ports import AnswerCheck
@@ -59,7 +60,9 @@ UNITS = {
 """Unit groups a user can extend: a number said in one unit is not supported by the same number in another."""
 _UNIT_OF = {word: group for group, words in UNITS.items() for word in words}
 _SCALE = {"k": (1e3, 1024.0), "thousand": (1e3,), "m": (1e6, 1048576.0), "million": (1e6,), "b": (1e9,), "billion": (1e9,)}
-_PROPER = re.compile(r"\b[A-Z][\w.+-]*(?:\s+(?:[A-Z][\w.+-]*|\d[\w.+-]*|of|de|la))*")
+_PROPER = re.compile(r"\b[A-Z][\w.+'-]*(?:\s+(?:[A-Z][\w.+'-]*|\d[\w.+-]*|(?:of|the|on|for|de|la|du|der|van|von)(?=\s+[A-Z])))*")
+"""A name as written: capitalised words, numbers, and the small words titles hold between two of
+them ("The Effects of Climate Change on Agriculture", "Harbour of Glass", "Journal of the ACM")."""
 _CAPITALISED_WORDS = frozenset("""
 a an the it its this that these those there they he she we you i yes no not and or but so if in on at of for from to
 by with as is are was were be has have had do does did which who whom whose what when where why how all both each
@@ -74,7 +77,7 @@ yet even ever never always perhaps maybe probably possibly certainly clearly ind
 sure okay ok thanks thank please hello hi well anyway also instead otherwise meanwhile hence accordingly
 my your our their his her me us them myself itself themselves everyone someone anyone nothing something anything
 here's there's it's that's what's i'm i've i'd let let's note see yes no unknown none n/a total average sum count
-sorry unfortunately based using given compared including regarding
+sorry unfortunately based using given compared including regarding id ids am pm
 """.split())
 _PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
 """A rate's unit ("per 1M tokens") is not a claim."""
@@ -92,6 +95,36 @@ _ABSTAINS = re.compile(r"\b(could not|couldn't|cannot|can't|no (information|data
 """An answer that says it could not find the value: it asserts none."""
 _ADDRESS = re.compile(r"<?\b(?:https?|urn|file)://[^\s<>]*>?")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+@lru_cache(maxsize=1024)
+def _chosen_literals(source: str) -> tuple[str, ...]:
+    """The texts a row's query chose every row by: string literals of its conditions (in a
+    subquery or a join too) that no OR, NOT or list of alternatives weakens. ``WHERE license =
+    'MIT' OR open_weights = 0`` says nothing of MIT for every row; ``WHERE name = 'Martin'`` does."""
+    import sqlglot
+    from sqlglot import exp
+
+    sql = source.split(":", 1)[1].strip() if source.startswith(("sql:", "sql ")) else ""
+    if not sql:
+        return ()
+    try:
+        tree = sqlglot.parse_one(sql, read="sqlite")
+    except Exception:  # noqa: BLE001 - another dialect's SQL: its literals count for nothing
+        return ()
+    found = []
+    for literal in tree.find_all(exp.Literal):
+        if not literal.is_string:
+            continue
+        node, weak = literal.parent, False
+        while node is not None:
+            if isinstance(node, (exp.Or, exp.Not, exp.NEQ)) or (isinstance(node, exp.In) and len(node.expressions) > 1):
+                weak = True
+                break
+            node = node.parent
+        if not weak and isinstance(literal.parent, (exp.EQ, exp.Like, exp.ILike, exp.In)):
+            found.append(_norm(literal.this.strip("%")))
+    return tuple(found)
 
 
 def _norm(text: str) -> str:
@@ -138,8 +171,14 @@ def _units_in(text: str) -> set[str]:
     return {_UNIT_OF[w] for w in words if w in _UNIT_OF}
 
 
+_ISO_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{2})(?:-(\d{2}))?(?![\w.]|-\d)")
+"""A date as databases write it: 2009-01-19, or 2023-12."""
+
+
 def _dates(text: str) -> list[tuple[str, str]]:
-    return [(m.group(0), f"{m.group(2)}-{MONTHS[m.group(1).lower()]:02d}") for m in _MONTH_YEAR.finditer(text)]
+    """Each date: as written, and as the evidence may hold it (``March 2024`` -> ``2024-03``)."""
+    return ([(m.group(0), f"{m.group(2)}-{MONTHS[m.group(1).lower()]:02d}") for m in _MONTH_YEAR.finditer(text)]
+            + [(m.group(0), m.group(0)) for m in _ISO_DATE.finditer(text)])
 
 
 class _Item:
@@ -150,18 +189,24 @@ class _Item:
         self.text = _norm(f"{evidence.subject} {evidence.text}")
         self.numbers = [v for _, values, _, _ in _numbers(evidence.text) for v in values]
         self.units = _units_in(f"{evidence.subject} {evidence.text}".lower())
+        # a row's query says what every row was chosen by ("WHERE domain.name = 'Machine Learning'"):
+        # the names it writes as text literals are conditions the row meets
+        self.literals = list(_chosen_literals(evidence.source)) if evidence.kind == "row" else []
 
     def has_value(self, values: set[float], tolerance: float, unit: str | None = None) -> bool:
         """Holds the number, in the same unit (or the item names no unit at all)."""
         if unit is not None and self.units and unit not in self.units:
             return False
-        return any(abs(v - a) <= max(tolerance, 1e-9 * abs(a)) for a in values for v in self.numbers)
+        return any(abs(v - a) <= max(tolerance, 1e-9 * abs(a)) + 1e-9 for a in values for v in self.numbers)
 
     def is_about(self, name: str) -> bool:
-        """The item is a statement about ``name``: its subject, or (rows, passages) a mention.
-        "Successor of Claude 2 ... 200K tokens" is about Claude 2.1, and says nothing of Claude 2's window."""
+        """The item is a statement about ``name``: its subject, or (rows, passages) a mention, or
+        (rows) a text its query chose the rows by. "Successor of Claude 2 ... 200K tokens" is
+        about Claude 2.1, and says nothing of Claude 2's window."""
         if self.evidence.subject:
             return re.search(rf"(?<!\w){re.escape(_norm(name))}(?!\w|\.\d)", _norm(self.evidence.subject)) is not None
+        if self.literals and _chosen_by(_norm(name), self.literals):
+            return True
         return self.has_name(name)
 
     def has_name(self, name: str) -> bool:
@@ -201,17 +246,27 @@ class ClaimChecker:
         found = [m.group(0) for m in self._label_pattern.finditer(sentence)]
         return found, self._label_pattern.sub(" ", sentence)
 
-    def _proper_names(self, rest: str) -> list[str]:
+    def _proper_names(self, rest: str, *, question: bool = False) -> list[str]:
+        """The names ``rest`` writes. Words every sentence may capitalise ("The", "It", "Answer")
+        are cut from a name's edges, never from its middle: "Harbour of Glass" stays whole. In a
+        question, one capitalised word that starts a sentence ("Return the ids ...", "Give ...")
+        is the sentence's first word, not a name."""
         names = []
         for match in _PROPER.finditer(rest):
-            words = [w for w in match.group(0).split()
-                     if w.lower().strip(".") not in _CAPITALISED_WORDS and w.lower().strip(".") not in _UNIT_OF]
+            words = match.group(0).split()
+            plain = lambda w: w.lower().strip(".") in _CAPITALISED_WORDS or w.lower().strip(".") in _UNIT_OF  # noqa: E731
+            while words and plain(words[0]):
+                words.pop(0)
+            while words and plain(words[-1]):
+                words.pop()
+            if question and len(words) == 1 and words[0] == match.group(0) and _starts_sentence(rest, match.start()):
+                continue
             while words and words[0][0].isdigit():  # "About 200K": a name starts with a capitalised word
                 words.pop(0)
             while len(words) > 1 and re.fullmatch(r"\d[\d.,]*", words[-1]):  # "MMLU 70.6": a name, then a number
                 words.pop()
-            name = " ".join(words).strip(" .,")
-            if name and not name.replace(".", "").isdigit() and (len(words) > 1 or len(name) > 2):
+            name = re.sub(r"['\u2019]s?$", "", " ".join(words).strip(" .,"))  # "Cora Lindahl's" names Cora Lindahl
+            if name and not name.replace(".", "").isdigit() and (len(words) > 1 or len(name) > 1):
                 names.append(name)
         return names
 
@@ -222,11 +277,16 @@ class ClaimChecker:
         claims: list[Claim] = []
         # what "It has ..." is about: the last sentence's entity, at first the question's
         question = " ".join(e.text for e in evidence if e.kind == "question")
-        subject: list[str] = self._entities(question)[0][:1] or self._proper_names(question)[:1]
+        # what the question is about: the first thing it names that the evidence knows ("UNIX" in
+        # "convert from UNIX time" names nothing a row or fact is about, so no claim is paired with it)
+        known = [n for n in [*self._entities(question)[0], *self._proper_names(question, question=True)]
+                 if any(i.is_about(n) for i in items if i.evidence.kind != "question")]
+        subject: list[str] = known[:1]
+        asked_about = subject
         # a source's address is a citation, checked as one (against the graph), not a claim: the
         # "LlamaCommunity" of <https://example.org/llm/LlamaCommunity> names nothing
         answer = _ADDRESS.sub(" ", answer)
-        for sentence in filter(None, (s.strip() for s in _SENTENCE.split(answer))):
+        for sentence, listed in _sentences(answer):
             entities, rest = self._entities(sentence)
             dates = _dates(rest)
             for date_text, _ in dates:
@@ -243,7 +303,11 @@ class ClaimChecker:
                 item = next((i for i in items if i.has_value(values, tolerance, unit)), None)
                 claims.append(_claim(text + (f" ({unit})" if unit else ""), "number", item))
             named = [*entities, *[n for n in names if not n[:4].isdigit()]]
-            if len(named) == 1 and not numbers and subject and _norm(named[0]) != _norm(subject[0]):
+            if listed and len(named) == 1 and not numbers:
+                # an item of a list ("- Ashish Vaswani", "...; Data Mining Techniques;") is one of the
+                # things the question asks for, coordinated with the other items, not said of them
+                about = [a for a in asked_about if _norm(a) != _norm(named[0])]
+            elif len(named) == 1 and not numbers and subject and _norm(named[0]) != _norm(subject[0]):
                 about = subject  # "Mistral AI." or "It is made by Mistral AI." answers about the subject
             else:
                 about = _coordinated(sentence, named) or subject
@@ -257,7 +321,7 @@ class ClaimChecker:
                     claims.append(_claim(f"{head}: {text}", "pair", _pair_support(items, head, text, values, tolerance, unit)))
         # an answer that says it could not find it asserts no value: nothing is missing from it
         missing = "" if _ABSTAINS.search(answer) else (
-            self._unanswered(question, claims) or self._asked_fact_missing(question, answer, items))
+            self._unanswered(question, claims, _most_rows(items)) or self._asked_fact_missing(question, answer, items))
         return claims + ([Claim(text=missing, kind="answer", status="unsupported")] if missing else [])
 
     def _asked_fact_missing(self, question: str, answer: str, items: Sequence[_Item]) -> str:
@@ -288,17 +352,24 @@ class ClaimChecker:
         field = facts[0].evidence.text.split(":", 1)[0].strip()
         return f"the answer does not give the {field} of {named[0]} that the evidence holds"
 
-    def _unanswered(self, question: str, claims: list[Claim]) -> str:
+    def _unanswered(self, question: str, claims: list[Claim], rows_from_one_query: int = 0) -> str:
         """What the answer fails to state: the number a "how much" asks for, the name a "who" asks for."""
         asked = question.strip().lower()
         in_question = {_norm(n) for n in [*self._entities(question)[0], *self._proper_names(question)]}
         # what the answer brings beyond the question: echoing the question's own numbers answers nothing
         supported = [c for c in claims if c.supported and (c.evidence is None or c.evidence.kind != "question")]
+        if _PER_GROUP.search(asked) and rows_from_one_query > 1 and sum(c.kind == "number" for c in claims) == 1 \
+                and not any(c.kind == "entity" for c in claims):
+            return "the question asks for a value per group, and the answer gives one number"
         if _ASKS_NUMBER.match(asked):
             if not any(c.kind == "number" for c in supported):
                 return "the answer states no supported number, and the question asks for one"
         elif _ASKS_NAME.match(asked) and not any(
                 c.kind == "entity" and not any(_norm(c.text) in named for named in in_question) for c in supported):
+            # things a database names by their keys ("Which units ...?" - "31103, 44204") are named by them
+            if not any(c.kind == "entity" for c in claims) and any(
+                    c.kind == "number" and c.evidence is not None and c.evidence.kind == "row" for c in supported):
+                return ""
             return "the answer names nothing supported beyond the question, and the question asks for a name"
         return ""
 
@@ -318,6 +389,56 @@ def _coordinated(sentence: str, names: Sequence[str]) -> list[str]:
         group.append(name)
         position = start + len(name)
     return group
+
+
+_PER_GROUP = re.compile(r"\b(each|every|per)\b")
+"""A question that asks a value for each group ("How many rivers flow through each country?")."""
+
+
+def _most_rows(items: Sequence[_Item]) -> int:
+    """The most rows one tool call brought (a grouped result has one per group)."""
+    counts: dict[str, int] = {}
+    for item in items:
+        if item.evidence.kind == "row":
+            counts[item.evidence.source] = counts.get(item.evidence.source, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def _chosen_by(name: str, literals: Sequence[str]) -> bool:
+    """The query chose its rows by ``name``: a literal holds it, or each of its words is (a form
+    of) a literal ("Rosa Delgado" by FirstName = 'Rosa' AND LastName = 'Delgado'; "Mondays" by
+    'Monday')."""
+    if any(re.search(rf"(?<!\w){re.escape(name)}(?!\w|\.\d)", lit) for lit in literals):
+        return True
+    words = name.split()
+    return bool(words) and all(any(_same_word(w, lit) for lit in literals) for w in words)
+
+
+def _same_word(word: str, other: str) -> bool:
+    """One word in two inflections ("mondays"/"monday", "cities"/"city"): the same stem of five letters or more."""
+    if word == other:
+        return True
+    stem = min(len(word), len(other)) - 1
+    return stem >= 4 and word[:stem] == other[:stem] and abs(len(word) - len(other)) <= 3
+
+
+def _starts_sentence(text: str, position: int) -> bool:
+    before = text[:position].rstrip()
+    return not before or before[-1] in ".!?:;\n\"'("
+
+
+_LIST_BREAK = re.compile(r"\s*(?:;|\n)\s*(?:[-*\u2022]\s+|\d{1,2}[.)]\s+)?")
+
+
+def _sentences(answer: str) -> list[tuple[str, bool]]:
+    """The answer's sentences, each with whether it is an item of a list (broken off by ";", a
+    new line or a bullet from its neighbours) rather than a sentence of prose."""
+    out: list[tuple[str, bool]] = []
+    for block in re.split(r"(?<=[.!?])\s+(?=[^a-z])", answer):
+        parts = [p.strip().lstrip("-*\u2022 ").strip() for p in _LIST_BREAK.split(block)]
+        parts = [p for p in parts if p]
+        out += [(p, len(parts) > 1) for p in parts]
+    return out
 
 
 _JOINER = re.compile(r"\s*(?:,|&|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
