@@ -30,6 +30,7 @@ from agentmesh.graphs.middleware import Middleware
 from agentmesh.ports import AnswerCache, Retriever
 from agentmesh.records import Citation, RunContext
 from agentmesh.knowledge import KnowledgeBase
+from agentmesh._home import tighten
 from agentmesh.runs.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import CacheHit, cache_scope
 from agentmesh.memory.verify import KnowledgeCheck
@@ -519,6 +520,9 @@ class Agent:
             cached=result.cached, model_calls=model_calls, answer_profile=self.answer_profile.name,
         )
         save_trace(self.traces_dir, record)
+        # what the run's parts wrote in the data home (index, store, cache files: RocksDB makes its
+        # files 0644 whatever the umask) is made 0600 here; its folders are 0700 from the start
+        tighten(self.settings.home)
         return result
 
 

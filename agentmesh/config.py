@@ -11,7 +11,6 @@ Relative paths in the TOML file are resolved against the file's own folder.
 from __future__ import annotations
 
 import contextvars
-import logging
 import os
 import re
 import tomllib
@@ -363,10 +362,11 @@ class Settings(BaseSettings):
         return sorted({v for v in values if len(v) >= 6}, key=len, reverse=True)
 
     def data_dir(self, *parts: str) -> Path:
-        """A folder under the data home, created on first use."""
-        folder = self.home.joinpath(*parts)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        """A folder under the data home, created on first use; the home and its folders are 0700,
+        whatever the umask (see ``agentmesh._home``)."""
+        from agentmesh._home import private_dir
+
+        return private_dir(self.home, *parts)
 
 
 _SECRET_KEYS = ("api_key", "server_token", "server_tokens", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url")
@@ -382,10 +382,13 @@ def _read_toml(file: Path) -> dict[str, Any]:
     servers = data.get("mcp_servers") if isinstance(data.get("mcp_servers"), dict) else {}
     secrets += [f"mcp_servers.{name}" for name, server in servers.items()
                 if isinstance(server, dict) and any(server.get(k) for k in ("bearer_token", "headers", "env"))]
-    if secrets and os.name == "posix" and file.stat().st_mode & 0o004:
-        logging.getLogger(__name__).warning(
-            "settings file '%s' holds a secret (%s) and every user of this machine may read it: chmod 600 '%s', "
-            "or pass the secret in the environment (AGENTMESH_API_KEY, ...)", file, ", ".join(secrets), file)
+    if secrets and os.name == "posix" and file.stat().st_mode & 0o077:
+        # as ssh refuses a key others can read: a secret others can read is no longer one, and a
+        # warning scrolls past while the file stays readable (a sandbox read one in round 3)
+        raise ConfigError(
+            f"settings file '{file}' holds a secret ({', '.join(secrets)}) and is {oct(file.stat().st_mode & 0o777)[2:]}: "
+            f"other users of this machine may read it, so it is not loaded. Run chmod 600 '{file}', or keep the secret "
+            "out of the file and pass it in the environment (AGENTMESH_API_KEY, ...)")
     base = file.parent.resolve()
     for key in _PATH_KEYS:
         if key not in data:

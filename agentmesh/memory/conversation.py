@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Collection
 
 from langchain_core.messages import HumanMessage
@@ -59,6 +60,13 @@ def sqlite_checkpointer(target: str, settings: Any = None) -> Any:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = target.removeprefix("sqlite://")
+    if path != ":memory:" and Path(path).parent.is_dir():
+        from agentmesh._home import private_file
+
+        # threads hold every question: the file is 0600, and SQLite gives its -wal and -shm the same mode
+        for part in (Path(path), Path(path + "-wal"), Path(path + "-shm")):
+            if part == Path(path) or part.exists():
+                private_file(part)
     conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

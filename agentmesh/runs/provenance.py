@@ -18,6 +18,7 @@ from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 
+from agentmesh._home import private_file
 from agentmesh.claims import tool_source
 
 __all__ = ["RunRecord", "provenance_graph", "save_trace", "load_trace", "trace_svg", "AM", "PROV"]
@@ -170,6 +171,7 @@ def save_trace(folder: Path, record: RunRecord) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{record.run_id}.ttl"
     tmp = path.with_suffix(".ttl.tmp")
+    private_file(tmp)  # a trace holds the question and the answer: 0600, whatever the umask
     # N-Triples is Turtle too (a subset) and rdflib writes it several times faster than pretty
     # Turtle; `agentmesh trace export --format turtle` gives the readable form
     tmp.write_text(provenance_graph(record).serialize(format="nt"), encoding="utf-8")
