@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import platform
 import re
 import secrets
 import select
@@ -59,7 +60,7 @@ from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
 from agentmesh.records import Citation
-from agentmesh.tools._kernel import KERNEL_SOURCE, SECCOMP_SOURCE
+from agentmesh.tools._kernel import KERNEL_SOURCE, SECCOMP_SOURCE, SYSCALLS, allowed_syscalls, seccomp_program
 
 __all__ = ["PythonSandbox", "SandboxResult", "make_python_tool", "PythonArgs"]
 
@@ -72,18 +73,50 @@ PYTHON_DESCRIPTION = (
 NOBODY = 65534
 _FIGURE_NAME = re.compile(r"figure-\d{1,6}\.png")
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# In the new mount namespace: the scratch folder becomes a private, size-capped tmpfs (a disk
-# quota for the session; the host never sees its files), every other mount is made read-only,
-# and /dev/shm and /run get private tmpfs (which also hides the Unix sockets of local databases).
-# /tmp and /var/tmp stay visible but read-only (the interpreter itself may live there, as a CI
-# virtualenv does); no socket can be opened to reach what listens there (see SECCOMP_SOURCE).
-_MOUNT_SCRIPT = (
-    'S="$1"; shift; mount -t tmpfs -o size={scratch},mode=0700{owner},nosuid,nodev tmpfs "$S" || exit 90; '
+# The filesystem view (``namespaces`` / ``user-namespace`` modes): a new root, a small read-only
+# tmpfs holding only read-only binds of what the interpreter needs (its prefixes, the site-packages
+# it imports from, the dynamic loader's libraries, /usr/bin for subprocesses, /etc/ld.so.cache),
+# /dev/{null,zero,random,urandom}, a /proc of the session's own PID namespace, private /tmp and
+# /dev/shm tmpfs and the scratch tmpfs (the session's disk quota). No /run, /var, /home, /etc beyond
+# ld.so.cache, no settings file, no data home, no checkout: no host socket file and no host secret
+# is in it. The new root is mounted over the scratch folder's own path (an empty folder of ours),
+# then pivot_root makes it / and the old root is detached.
+# Arguments: scratch, the paths to bind (a symlink is copied as a symlink), "--", the command.
+_VIEW_SCRIPT = (
+    'S="$1"; shift; R="$S"; '
+    'mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev tmpfs "$R" || exit 90; '
+    'while [ "$1" != -- ]; do p="$1"; shift; '
+    'if [ -L "$p" ]; then mkdir -p "$R${{p%/*}}" && ln -s "$(readlink "$p")" "$R$p" || exit 91; '
+    'elif [ -d "$p" ]; then mkdir -p "$R$p" && mount --bind -o ro,nosuid,nodev "$p" "$R$p" || exit 91; '
+    'elif [ -f "$p" ]; then mkdir -p "$R${{p%/*}}" && touch "$R$p" && mount --bind -o ro,nosuid,nodev "$p" "$R$p" || exit 91; '
+    'fi; done; shift; '
+    'mkdir -p "$R/dev/shm" "$R/proc" "$R/tmp" || exit 92; '
+    'for d in null zero random urandom; do touch "$R/dev/$d" && mount --bind "/dev/$d" "$R/dev/$d" || exit 92; done; '
+    'ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; '
+    'ln -s /proc/self/fd/2 "$R/dev/stderr"; '
+    'for d in /dev/shm /tmp; do mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs "$R$d" || exit 92; done; '
+    'mount -t proc -o nosuid,nodev,noexec proc "$R/proc" || exit 92; '
+    'mkdir -p "$R$S" && mount -t tmpfs -o size={scratch},mode=0700{owner},nosuid,nodev tmpfs "$R$S" || exit 90; '
+    'mount -o remount,ro,nosuid,nodev "$R" || exit 93; '
+    'cd "$R" && {pivot_root} . . && umount -l . || exit 94; '
+    'cd "$S" && exec "$@"'
+)
+# With the view switched off (tests of the seccomp layer alone): the old view, the host's own tree
+# with every mount read-only, a private scratch tmpfs, private /dev/shm and /run.
+_READONLY_SCRIPT = (
+    'S="$1"; shift; while [ "$1" != -- ]; do shift; done; shift; '
+    'mount -t tmpfs -o size={scratch},mode=0700{owner},nosuid,nodev tmpfs "$S" || exit 90; '
     "for m in $(awk '{{print $5}}' /proc/self/mountinfo | sort -u); do "
     '[ "$m" = "$S" ] || mount -o remount,ro,bind "$m" 2>/dev/null || [ "$m" != / ] || exit 91; done; '
     "for d in /dev/shm /run; do [ -d $d ] && {{ mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs $d || exit 92; }}; done; "
     'touch /agentmesh-ro-check 2>/dev/null && exit 93; cd "$S" && exec "$@"'
 )
+# Joins the session's cgroups (their cgroup.procs files come first), then runs the command.
+_CGROUP_SCRIPT = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 95; shift; done; shift; exec "$@"'
+# Where the dynamic loader and subprocesses find what they need (bound read-only when present).
+_SYSTEM_PATHS = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/lib32", "/usr/lib32", "/usr/bin", "/bin",
+                 "/etc/ld.so.cache")
+LAYERS = ("seccomp", "view")
 _DROP = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs",
          "--bounding-set=-all", "--inh-caps=-all"]
 # Set inside the kernel before any user code: lowered hard limits cannot be raised again by an
@@ -132,6 +165,115 @@ def _probe(command: list[str], cwd: str) -> bool:
         return False
 
 
+class _CgroupSupport:
+    """One cgroup per kernel process, made under the agent's own cgroup, where this process may:
+    cgroup v2 (memory.max, memory.swap.max = 0, pids.max) or v1 (memory.limit_in_bytes and
+    memory.memsw.limit_in_bytes, pids.max). Memory counts every process of the session plus its
+    shmem: memfd pages and the tmpfs of its scratch, /tmp and /dev/shm."""
+
+    def __init__(self, memory: Path | None, pids: Path | None, version: str, why: str = "") -> None:
+        self.memory_parent, self.pids_parent, self.version, self.why = memory, pids, version, why
+
+    @property
+    def memory(self) -> bool:
+        return self.memory_parent is not None
+
+    @property
+    def pids(self) -> bool:
+        return self.pids_parent is not None
+
+    @classmethod
+    def detect(cls, root: Path = Path("/sys/fs/cgroup")) -> "_CgroupSupport":
+        try:
+            own = dict(line.split(":", 2)[1:] for line in Path("/proc/self/cgroup").read_text().splitlines())
+        except (OSError, ValueError):
+            return cls(None, None, "none", "/proc/self/cgroup is unreadable")
+        if (root / "cgroup.controllers").is_file():  # the unified hierarchy
+            parent = root / own.get("", "/").lstrip("/")
+            try:
+                enabled = (parent / "cgroup.subtree_control").read_text().split()
+                if not {"memory", "pids"} <= set(enabled):
+                    (parent / "cgroup.subtree_control").write_text("+memory +pids")
+            except OSError as exc:
+                return cls(None, None, "v2", f"cannot enable memory and pids below {parent} ({exc.strerror})")
+            found = cls(parent, parent, "v2")
+        else:
+            memory = root / "memory" / own.get("memory", "/").lstrip("/")
+            pids = root / "pids" / own.get("pids", "/").lstrip("/")
+            found = cls(memory if (memory / "memory.limit_in_bytes").is_file() else None,
+                        pids if (pids / "cgroup.procs").is_file() else None, "v1")
+        try:  # may we make one here?
+            made = found.create(f"agentmesh-probe-{os.getpid()}-{secrets.token_hex(4)}", 64, 8)
+            found.remove(made)
+        except OSError as exc:
+            return cls(None, None, found.version, f"cannot create a cgroup ({exc.strerror})")
+        if not (found.memory and found.pids):
+            found.why = "no writable " + " and ".join(n for n, ok in (("memory", found.memory), ("pids", found.pids)) if not ok)
+        return found
+
+    def create(self, name: str, memory_mb: int, max_processes: int) -> list[Path]:
+        """The session's cgroups, limits written; the caller joins them (their cgroup.procs)."""
+        made: list[Path] = []
+        try:
+            for parent in dict.fromkeys(p for p in (self.memory_parent, self.pids_parent) if p is not None):
+                folder = parent / name
+                folder.mkdir()
+                made.append(folder)
+                limit = str(memory_mb * 1024 * 1024)
+                if self.version == "v2":
+                    (folder / "memory.max").write_text(limit)
+                    if (folder / "memory.swap.max").exists():
+                        (folder / "memory.swap.max").write_text("0")
+                    (folder / "pids.max").write_text(str(max_processes))
+                elif parent == self.memory_parent:
+                    (folder / "memory.limit_in_bytes").write_text(limit)
+                    if (folder / "memory.memsw.limit_in_bytes").exists():  # only with swap accounting
+                        (folder / "memory.memsw.limit_in_bytes").write_text(limit)
+                if self.version == "v1" and parent == self.pids_parent:
+                    (folder / "pids.max").write_text(str(max_processes))
+        except OSError:
+            self.remove(made)
+            raise
+        return made
+
+    @staticmethod
+    def remove(folders: list[Path]) -> None:
+        """Kill whatever is left in them (even a process that left the kernel's process group), then remove them."""
+        for folder in folders:
+            for _ in range(50):
+                try:
+                    pids = (folder / "cgroup.procs").read_text().split()
+                except OSError:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError, ValueError):
+                        pass
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+    def describe(self, memory_mb: int, max_processes: int) -> str:
+        limits = []
+        if self.memory:
+            limits.append(f"memory.max {memory_mb} MB for the whole session (its processes, memfd and tmpfs pages)")
+        if self.pids:
+            limits.append(f"pids.max {max_processes} for the session")
+        where = f"per-session cgroups ({self.version}): " + ", ".join(limits) if limits else "no per-session cgroup"
+        missing = []
+        if not self.memory:
+            missing.append(f"memory only per process (RLIMIT_AS {memory_mb} MB each: forks multiply it; memfd "
+                           "pages are counted nowhere)")
+        if not self.pids:
+            missing.append(f"processes per uid (RLIMIT_NPROC {max_processes}, shared by every session)")
+        return where + (f"; NOT limited ({self.why}): " + "; ".join(missing) if missing else "")
+
+
 class _Kernel:
     """One sandboxed Python process holding one session's variables."""
 
@@ -142,10 +284,22 @@ class _Kernel:
         self.reply_fd: int | None = None
         self.lock = threading.Lock()
         self.calls = 0
+        self.cgroups: list[Path] = []
+        self.starts = 0
 
     def start(self) -> None:
         read_fd, write_fd = os.pipe()
         command = self.sandbox._command(self.scratch, write_fd)
+        support = self.sandbox._cgroups
+        if support.memory or support.pids:
+            self.starts += 1
+            name = f"agentmesh-{os.getpid()}-{self.scratch.name}-{self.starts}"
+            try:
+                self.cgroups = support.create(name, self.sandbox.memory_mb, self.sandbox.max_processes)
+            except OSError as exc:
+                os.close(read_fd), os.close(write_fd)
+                raise ToolError(f"the python tool could not create the session's cgroup {name}: {exc}") from exc
+            command = ["/bin/sh", "-c", _CGROUP_SCRIPT, "sh", *(str(c / "cgroup.procs") for c in self.cgroups), "--", *command]
         self.proc = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -182,6 +336,8 @@ class _Kernel:
         if self.reply_fd is not None:
             os.close(self.reply_fd)
         self.proc, self.reply_fd = None, None
+        _CgroupSupport.remove(self.cgroups)
+        self.cgroups = []
 
     def run(self, code: str, timeout: float) -> SandboxResult:
         restarted = False
@@ -205,6 +361,10 @@ class _Kernel:
             while b"\n" in self.buffer:
                 line, self.buffer = self.buffer.split(b"\n", 1)
                 data = _reply(line, call_id)
+                if data is not None and data.get("fatal"):  # the kernel refused to run code unconfined
+                    self.kill()
+                    raise ToolError(f"the python tool cannot isolate code here: {str(data['fatal'])[:300]}; "
+                                    "PythonSandbox(allow_without_seccomp=True) runs code without the filter")
                 if data is not None:
                     self.buffer = b""
                     figures, problems = self.sandbox._store_figures(self.scratch, data.get("figures"))
@@ -275,7 +435,15 @@ class PythonSandbox:
         root_dir: str | Path | None = None,
         max_sessions: int = 8,
         mode: str | None = None,
+        allow_without_seccomp: bool = False,
+        switch_off: tuple[str, ...] = (),
     ) -> None:
+        """``allow_without_seccomp``: run code even where the system call filter cannot be installed
+        (no seccomp, an unknown machine); the isolation report says so. By default the tool refuses.
+        ``switch_off``: for the tests of each layer alone only ("seccomp", "view")."""
+        unknown = set(switch_off) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"switch_off: unknown layer(s) {sorted(unknown)}; the layers are {LAYERS}")
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.max_output = max_output
@@ -290,22 +458,49 @@ class PythonSandbox:
         os.chmod(self.root_dir, 0o711)  # others may enter a scratch folder they know, not list them
         self._sessions: OrderedDict[str, _Kernel] = OrderedDict()
         self._lock = threading.Lock()
+        self.allow_without_seccomp = allow_without_seccomp
+        self._paths: list[str] | None = None
+        self.seccomp = "seccomp" not in switch_off
+        self.view = "view" not in switch_off
+        self._cgroups = _CgroupSupport.detect()
         self.mode = mode or self._detect_mode()
 
     # -- isolation ------------------------------------------------------------------------------
     def _wrap(self, mode: str, scratch: Path, argv: list[str]) -> list[str]:
         owner = f",uid={NOBODY},gid={NOBODY}" if mode == "namespaces" else ""
-        script = _MOUNT_SCRIPT.format(tmpfs=f"{self.tmpfs_mb}m", scratch=f"{self.scratch_mb}m", owner=owner)
-        spaces = ["--mount", "--net", "--pid", "--fork", "--mount-proc"]
+        template = _VIEW_SCRIPT if self.view else _READONLY_SCRIPT
+        script = template.format(tmpfs=f"{self.tmpfs_mb}m", scratch=f"{self.scratch_mb}m", owner=owner,
+                                 pivot_root=shutil.which("pivot_root", path="/usr/sbin:/sbin:/usr/bin:/bin") or "pivot_root")
+        spaces = ["--mount", "--net", "--pid", "--ipc", "--fork", "--mount-proc"]
+        view = [str(scratch), *(self._view_paths() if self.view else []), "--"]
         if mode == "namespaces":
-            return ["unshare", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *_DROP, *argv]
+            return ["unshare", *spaces, "--", "/bin/sh", "-c", script, "sh", *view, *_DROP, *argv]
         if mode == "user-namespace":
-            return ["unshare", "--user", "--map-root-user", *spaces, "--", "/bin/sh", "-c", script, "sh", str(scratch), *argv]
+            return ["unshare", "--user", "--map-root-user", *spaces, "--", "/bin/sh", "-c", script, "sh", *view, *argv]
         if os.geteuid() == 0:  # never run model-written code as root, even without namespaces
             if not shutil.which("setpriv"):
                 raise ToolError("the python tool cannot isolate code here: no namespaces and no setpriv to drop root")
             return [*_DROP, *argv]
         return argv
+
+    def _view_paths(self) -> list[str]:
+        """What the new root holds from the host, read-only: the interpreter's prefixes, the
+        site-packages it imports from, and what the loader and subprocesses need. A folder on
+        sys.path outside the prefixes is bound only if it is a site-/dist-packages folder (an
+        editable checkout is not: the kernel never imports agentmesh)."""
+        if self._paths is None:
+            probe = subprocess.run([sys.executable, "-I", "-c", "import json, sys; print(json.dumps("
+                                    "[sys.prefix, sys.base_prefix, sys.executable, sys.path]))"],
+                                   capture_output=True, text=True, timeout=30, env=self._env(self.root_dir))
+            prefix, base_prefix, executable, path = json.loads(probe.stdout)
+            wanted = [prefix, base_prefix, os.path.realpath(executable), *_SYSTEM_PATHS]
+            wanted += [p for p in path if p.endswith(("site-packages", "dist-packages"))]
+            links = [p for p in wanted if os.path.islink(p)]  # copied as symlinks; their targets are bound
+            folders = {os.path.realpath(p) for p in wanted if os.path.exists(p)}
+            paths = links + [p for p in folders
+                             if not any(p.startswith(other.rstrip("/") + "/") for other in folders if other != p)]
+            self._paths = sorted(set(paths), key=lambda p: (p.count("/"), p))
+        return self._paths
 
     def _detect_mode(self) -> str:
         probe_dir = Path(tempfile.mkdtemp(dir=self.root_dir))
@@ -325,15 +520,33 @@ class PythonSandbox:
     @property
     def isolation(self) -> dict[str, str]:
         """What protects the host in the mode in effect (printed by README and the tool)."""
-        network = {"namespaces": "none (empty network namespace; socket() refused by seccomp)",
-                   "user-namespace": "none (empty network namespace; socket() refused by seccomp)",
-                   "process": "socket() refused by seccomp and by an audit hook (no namespace support here)"}[self.mode]
-        files = {"namespaces": f"every mount read-only; scratch a private {self.scratch_mb} MB tmpfs; private /dev/shm "
-                               "and /run; runs as nobody",
-                 "user-namespace": f"every mount read-only; scratch a private {self.scratch_mb} MB tmpfs; private "
-                                   "/dev/shm and /run",
-                 "process": "runs as nobody (root host)" if os.geteuid() == 0 else "runs as the invoking user: NOT isolated"}[self.mode]
-        return {"mode": self.mode, "network": network, "filesystem": files}
+        isolated = self.mode != "process"
+        network = ("none (empty network namespace)" if isolated else "no namespace support here") + (
+            "; socket() and io_uring refused by seccomp" if self.seccomp else "; NO system call filter (switched off)")
+        if self.mode == "process":
+            files = ("runs as nobody (root host)" if os.geteuid() == 0 else "runs as the invoking user: NOT isolated") + (
+                "; the whole host filesystem is visible (no mount namespace): world-readable files, settings files "
+                "and sockets included")
+        elif self.view:
+            files = (f"a new root holding only the interpreter, its packages, system libraries and /usr/bin "
+                     f"(read-only), a private /tmp and /dev/shm, and the scratch folder (a private {self.scratch_mb} MB "
+                     "tmpfs); no host socket, settings file, data home or home directory")
+        else:
+            files = (f"the host's tree, every mount read-only (view switched off); scratch a private "
+                     f"{self.scratch_mb} MB tmpfs; private /dev/shm and /run")
+        if self.mode == "namespaces":
+            files += "; runs as nobody"
+        if not self.seccomp:
+            syscalls = "NO filter (switched off for a test)"
+        elif self.allow_without_seccomp:
+            syscalls = (f"allowlist of {len(allowed_syscalls(platform.machine()))} system calls where seccomp is "
+                        "available; code runs WITHOUT a filter where it is not (allow_without_seccomp)"
+                        if platform.machine() in SYSCALLS else "NO filter: no table for this machine (allow_without_seccomp)")
+        else:
+            syscalls = ("allowlist (Docker's default profile, cut down), everything else EPERM; the tool refuses to run "
+                        "code where seccomp is unavailable")
+        resources = self._cgroups.describe(self.memory_mb, self.max_processes)
+        return {"mode": self.mode, "network": network, "filesystem": files, "syscalls": syscalls, "resources": resources}
 
     def _command(self, scratch: Path, reply_fd: int) -> list[str]:
         limits = {
@@ -343,9 +556,13 @@ class PythonSandbox:
             "RLIMIT_NOFILE": 256,
             "RLIMIT_CORE": 0,
         }
-        if self.mode != "process" or os.geteuid() != 0:
+        # RLIMIT_NPROC counts every process of the uid (all sessions): only where no pids cgroup limits a session
+        if (self.mode != "process" or os.geteuid() != 0) and not self._cgroups.pids:
             limits["RLIMIT_NPROC"] = self.max_processes
-        source = (_PRELUDE.format(limits=limits, audit=self.mode == "process") + SECCOMP_SOURCE
+        machine = platform.machine()
+        program = seccomp_program(machine).hex() if machine in SYSCALLS else ""
+        source = (_PRELUDE.format(limits=limits, audit=self.mode == "process")
+                  + SECCOMP_SOURCE.format(program=program, seccomp=self.seccomp, allow_without=self.allow_without_seccomp)
                   + KERNEL_SOURCE)
         argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output), str(self.max_figure_bytes)]
         return self._wrap(self.mode, scratch, argv)

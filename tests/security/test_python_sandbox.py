@@ -64,10 +64,11 @@ def test_attack_python_overwrite_etc_passwd(sandbox):
 
 
 def test_attack_python_write_host_tmp(sandbox):
+    """The sandbox's /tmp is its own (a private tmpfs, or the host's read-only): the host's is untouched."""
     target = Path("/tmp/agentmesh-sandbox-escape.txt")
     target.unlink(missing_ok=True)
     result = run(sandbox, f"open({str(target)!r}, 'w').write('x'); 'written'")
-    assert failed_with(result, "Read-only", "Permission")
+    assert result.result == "'written'" or failed_with(result, "Read-only", "Permission")
     assert not target.exists()
 
 
@@ -101,8 +102,13 @@ def test_attack_python_read_root_owned_secret(sandbox, host_dir):
 
 
 def test_attack_python_read_root_home(sandbox):
-    result = run(sandbox, "import os; os.listdir('/root')")
-    assert failed_with(result, "Permission")
+    """/root is not readable; at most the folders leading to a Python installation living there (pyenv)."""
+    import sys
+
+    on_the_way = sorted({Path(p).relative_to("/root").parts[0] for p in (sys.prefix, sys.base_prefix)
+                         if Path(p).is_relative_to("/root")})
+    result = run(sandbox, "import os; sorted(os.listdir('/root'))")
+    assert failed_with(result, "Permission", "No such file") or (on_the_way and result.result == repr(on_the_way))
 
 
 class Listener:
