@@ -165,10 +165,10 @@ def seccomp_program(machine: str) -> bytes:
 
 # Installed in the kernel process before any user code; a reason is kept where it cannot be.
 SECCOMP_SOURCE = r'''
-def _install_filter(program):
+def _install_filter(program, machine):
     import ctypes
     if not program:
-        return "no system call table for this machine"
+        return "no system call table for this machine, %s" % machine
     buffer = ctypes.create_string_buffer(program, len(program))
     class Prog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
@@ -179,7 +179,7 @@ def _install_filter(program):
     if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
         return "prctl(PR_SET_SECCOMP) failed, errno %d" % ctypes.get_errno()
     return None
-_isolation_problem = _install_filter(bytes.fromhex({program!r})) if {seccomp!r} else None
+_isolation_problem = _install_filter(bytes.fromhex({program!r}), {machine!r}) if {seccomp!r} else None
 if _isolation_problem and {allow_without!r}:
     _isolation_problem = None
 del _install_filter

@@ -562,7 +562,7 @@ class PythonSandbox:
         machine = platform.machine()
         program = seccomp_program(machine).hex() if machine in SYSCALLS else ""
         source = (_PRELUDE.format(limits=limits, audit=self.mode == "process")
-                  + SECCOMP_SOURCE.format(program=program, seccomp=self.seccomp, allow_without=self.allow_without_seccomp)
+                  + SECCOMP_SOURCE.format(program=program, machine=machine, seccomp=self.seccomp, allow_without=self.allow_without_seccomp)
                   + KERNEL_SOURCE)
         argv = [sys.executable, "-I", "-c", source, str(reply_fd), str(self.max_output), str(self.max_figure_bytes)]
         return self._wrap(self.mode, scratch, argv)

@@ -585,3 +585,43 @@ def test_seccomp_program_allows_exactly_the_allowlist(machine):
     assert _run_bpf(program, socketpair, arch, (1, 1 | 0x80000)) == allow   # AF_UNIX, SOCK_STREAM|CLOEXEC
     assert _run_bpf(program, socketpair, arch, (1, 2)) == eperm             # SOCK_DGRAM could sendto a path
     assert _run_bpf(program, socketpair, arch, (2, 1)) == eperm
+
+
+# -- fail closed, and say what holds --------------------------------------------------------------
+
+def test_python_refuses_to_run_code_where_the_filter_cannot_be_installed(monkeypatch, tmp_path):
+    from agentmesh.errors import ToolError
+    from agentmesh.tools.python_repl import make_python_tool
+
+    box = PythonSandbox(timeout=10, root_dir=tmp_path)
+    monkeypatch.setattr("agentmesh.tools.python_repl.platform.machine", lambda: "riscv64")  # no table for it
+    try:
+        with pytest.raises(ToolError, match=r"cannot isolate code here: seccomp unavailable \(no system call table "
+                                            r"for this machine, riscv64\).*allow_without_seccomp=True"):
+            make_python_tool(box).invoke({"code": "open('ran', 'w').write('x')"})
+        assert not (box.scratch_dir("default") / "ran").exists()
+    finally:
+        box.close()
+
+
+def test_python_runs_without_the_filter_only_when_told_and_says_so(monkeypatch, tmp_path):
+    monkeypatch.setattr("agentmesh.tools.python_repl.platform.machine", lambda: "riscv64")
+    box = PythonSandbox(timeout=10, root_dir=tmp_path, allow_without_seccomp=True)
+    try:
+        assert box.run("6 * 7").result == "42"
+        assert "NO filter" in box.isolation["syscalls"] and "allow_without_seccomp" in box.isolation["syscalls"]
+    finally:
+        box.close()
+
+
+def test_python_session_cgroup_is_removed_with_the_session(tmp_path):
+    box = PythonSandbox(timeout=10, root_dir=tmp_path)
+    if not (box._cgroups.memory or box._cgroups.pids):
+        box.close()
+        pytest.skip(f"no per-session cgroups here: {box.isolation['resources']}")
+    box.run("1", session="a")
+    folders = list(box._sessions["a"].cgroups)
+    assert folders and all((folder / "cgroup.procs").read_text().split() for folder in folders)
+    box.reset("a")
+    assert not any(folder.exists() for folder in folders)
+    box.close()
