@@ -28,11 +28,12 @@ from agentmesh.events import Event, events_of
 from agentmesh.graphs.agent import BEFORE_TURN, build_agent_graph, recursion_limit_for, redactor
 from agentmesh.graphs.middleware import Middleware
 from agentmesh.ports import AnswerCache, Retriever
-from agentmesh.records import Citation, RunContext
+from agentmesh.records import Citation, RetrievedNode, RunContext
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh._home import tighten
 from agentmesh.runs.provenance import RunRecord, save_trace
 from agentmesh.memory.cache import CacheHit, cache_scope
+from agentmesh.memory.facts import merge_recalled
 from agentmesh.memory.verify import KnowledgeCheck
 from agentmesh.prompts import PROMPTS_VERSION, SUMMARIZE_PROMPT, SYSTEM_PROMPT
 from agentmesh.models.providers import translate_model_error
@@ -170,6 +171,9 @@ class Agent:
         if self.retriever is not None and s.top_k_nodes > 0:
             source, k, hops = self.retriever, s.top_k_nodes, s.kg_hops
             retrieve = lambda question: [asdict(node) for node in source.retrieve(question, k=k, hops=hops)]  # noqa: E731
+        remembered = None
+        if retrieve is not None and isinstance(self.retriever, KnowledgeBase) and s.kg_endpoint_mode != "live":
+            remembered = self._remembered
         self._scope_kg = self._data_version()
         # what an answer depends on besides the question: a change to any of these never serves it again
         self.cache_scope = cache_scope(
@@ -194,6 +198,7 @@ class Agent:
             self.model,
             self.tools,
             retrieve=retrieve,
+            remembered=remembered,
             select_tools=selector,
             is_node=has_node,
             cache_lookup=self._cache_lookup if self.cache is not None else None,
@@ -230,6 +235,16 @@ class Agent:
     def reload_knowledge(self) -> None:
         """Reload the knowledge graph (after facts changed); tools and grounding see it at once."""
         self.components.reload_knowledge()
+
+    def _remembered(self, question: str, grounding: list[dict[str, Any]], run: RunContext | None) -> list[dict[str, Any]]:
+        """``grounding`` with the remembered facts of ``run``'s user (and thread) that match ``question``."""
+        s = self.settings
+        mine = self.facts.recall(question, self.embeddings, user=run.user if run else None,
+                                 thread_id=run.thread_id if run else "", k=s.top_k_nodes)
+        if not mine:
+            return grounding
+        nodes = merge_recalled([RetrievedNode.from_dict(n) for n in grounding], mine, s.top_k_nodes)
+        return [asdict(n) for n in nodes]
 
     def _data_version(self) -> str | None:
         version = getattr(self.retriever, "version", None)

@@ -37,12 +37,12 @@ can assemble it from fakes alone and a user can swap any part::
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage, SystemMessage, ToolMessage
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
@@ -180,6 +180,7 @@ def build_agent_graph(
     tools: Sequence[BaseTool] = (),
     *,
     retrieve: Retriever | None = None,
+    remembered: Callable[[str, list[dict[str, Any]], RunContext | None], list[dict[str, Any]]] | None = None,
     select_tools: ToolSelector | None = None,
     is_node: NodeCheck | None = None,
     cache_lookup: CacheLookup | None = None,
@@ -201,6 +202,9 @@ def build_agent_graph(
     answer_style: str = "free",
 ):
     """Compile the agent graph. See the module docstring for the nodes.
+
+    ``remembered(question, grounding, run)`` adds the remembered facts of the run's user to the
+    grounding (agentmesh.memory.facts); the graph ``retrieve`` reads holds no one's facts.
 
     ``redact`` scrubs each tool result before it enters the state (so checkpoints, traces and
     the model never hold a configured secret a tool happened to read).
@@ -250,6 +254,8 @@ def build_agent_graph(
                     "messages": [AIMessage(early.text, response_metadata=meta)]}, True
         query = retrieval_query(messages, question)
         grounding = retrieve(query) if retrieve is not None and query else []
+        if remembered is not None and query:  # the asking user's own remembered facts, nobody else's
+            grounding = remembered(query, grounding, run)
         # with a selector, the tools to offer are chosen at the turn's first model call (ToolSelection)
         return {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)}, False
 
@@ -345,7 +351,8 @@ def build_agent_graph(
         if len(runnable) <= 1:
             ran = [run_one(c, state, run) for c in runnable]
         else:
-            with ThreadPoolExecutor(max_workers=min(max_parallel_tools, len(runnable))) as pool:
+            # each call in its own copy of this step's context: a tool reads its run (the user) from there
+            with ContextThreadPoolExecutor(max_workers=min(max_parallel_tools, len(runnable))) as pool:
                 ran = list(pool.map(lambda c: run_one(c, state, run), runnable))
         by_id = {m.tool_call_id: (m, ok) for m, ok in ran}
         for call_id, reason in declined.items():

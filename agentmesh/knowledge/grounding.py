@@ -35,6 +35,7 @@ from agentmesh.errors import KnowledgeGraphError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, describe_nodes, label_of
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
+from agentmesh.memory.facts import is_private_graph
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
 
@@ -230,7 +231,10 @@ class KnowledgeBase:
         return self.store.content_hash
 
     def has_node(self, uri: str) -> bool:
-        return self.store.has_node(uri)
+        """``uri`` is a node of the shared graph (no one's remembered fact)."""
+        if isinstance(self.store, KnowledgeStore):
+            return self.store.has_node(uri, shared=True)
+        return self.store.has_node(uri)  # a live graph's store: the endpoint's, which holds no facts
 
     def labels(self, limit: int = 20_000) -> list[str]:
         """The labels of the indexed things (at most ``limit``): the names an answer makes claims
@@ -389,6 +393,8 @@ class KnowledgeBase:
             rdf_type = str(RDF.type)
             for quad in self.store.ox.quads_for_pattern(None, None, None, None):
                 s, p, o = quad.subject, quad.predicate, quad.object
+                if is_private_graph(quad.graph_name):  # someone's remembered facts
+                    continue
                 if isinstance(s, ox.NamedNode) and isinstance(o, ox.NamedNode) and p.value != rdf_type:
                     g.add_edge(s.value, o.value, key=p.value)
             self._nx = g

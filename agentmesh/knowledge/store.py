@@ -11,6 +11,11 @@ The interface the rest of agentmesh uses (``graph``, ``query``, ``pairs``, ``sub
 ``content_hash``) is small on purpose: a store over a remote SPARQL endpoint
 (rdflib's ``SPARQLStore``) can provide the same.
 
+The store also holds the remembered facts, each user's in graphs of their own
+(agentmesh.memory.facts). ``query``, ``pairs``, ``subjects``, ``predicates`` and
+``has_node(shared=True)`` read the shared graphs only, so the node index and every reader built
+on them never see anyone's facts; the ``sparql`` tool adds the caller's own.
+
 >>> store = KnowledgeStore.open(["examples/llm-landscape/landscape.ttl"])   # doctest: +SKIP
 >>> len(store)                                                              # doctest: +SKIP
 302
@@ -24,6 +29,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -34,6 +40,7 @@ from oxrdflib import OxigraphStore
 from rdflib import BNode, Dataset, Literal, URIRef
 
 from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphNotFoundError, KnowledgeGraphSyntaxError
+from agentmesh.memory.facts import is_private_graph
 
 __all__ = ["KnowledgeStore", "RDF_FORMATS", "rdf_files"]
 
@@ -150,7 +157,7 @@ class KnowledgeStore:
     def pairs(self, predicate: URIRef) -> Iterator[tuple[str, Literal | URIRef]]:
         """(subject URI, object) for every triple with ``predicate`` and an IRI subject, fast."""
         for quad in self.ox.quads_for_pattern(None, ox.NamedNode(str(predicate)), None, None):
-            if isinstance(quad.subject, ox.NamedNode):
+            if isinstance(quad.subject, ox.NamedNode) and not is_private_graph(quad.graph_name):
                 obj = quad.object
                 if isinstance(obj, ox.Literal):
                     lang = obj.language
@@ -159,21 +166,27 @@ class KnowledgeStore:
                     yield quad.subject.value, URIRef(obj.value)
 
     def subjects(self) -> set[str]:
-        """Every IRI that is the subject of a triple."""
-        return {q.subject.value for q in self.ox.quads_for_pattern(None, None, None, None) if isinstance(q.subject, ox.NamedNode)}
+        """Every IRI that is the subject of a triple of the shared graphs."""
+        return {q.subject.value for q in self.ox.quads_for_pattern(None, None, None, None)
+                if isinstance(q.subject, ox.NamedNode) and not is_private_graph(q.graph_name)}
 
     def predicates(self) -> set[str]:
-        return {q.predicate.value for q in self.ox.quads_for_pattern(None, None, None, None)}
+        return {q.predicate.value for q in self.ox.quads_for_pattern(None, None, None, None) if not is_private_graph(q.graph_name)}
 
-    def has_node(self, uri: str) -> bool:
+    def has_node(self, uri: str, *, shared: bool = False) -> bool:
+        """``uri`` is in a triple of the store (``shared``: of the shared graphs, not of anyone's facts)."""
         node = ox.NamedNode(uri)
-        return any(True for _ in self.ox.quads_for_pattern(node, None, None, None)) or any(
-            True for _ in self.ox.quads_for_pattern(None, None, node, None)
-        )
+        quads = chain(self.ox.quads_for_pattern(node, None, None, None), self.ox.quads_for_pattern(None, None, node, None))
+        return any(not (shared and is_private_graph(q.graph_name)) for q in quads)
+
+    def shared_graphs(self) -> list:
+        """The graphs every reader may see: the default graph and each named graph that holds no one's facts."""
+        return [ox.DefaultGraph(), *(g for g in self.ox.named_graphs() if not is_private_graph(g))]
 
     def query(self, sparql: str):
-        """Run a SPARQL query over the union of all graphs (pyoxigraph result objects)."""
-        return self.ox.query(sparql, use_default_graph_as_union=True)
+        """Run a SPARQL query over the union of the shared graphs (pyoxigraph result objects)."""
+        graphs = self.shared_graphs()
+        return self.ox.query(sparql, default_graph=graphs, named_graphs=graphs[1:])
 
     # -- changing --------------------------------------------------------------------------
     def add(self, triples: Iterable[tuple[URIRef, URIRef, object]]) -> int:
