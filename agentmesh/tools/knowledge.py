@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from langchain_core.tools import BaseTool, StructuredTool
+from typing import Annotated
+
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool
 from pydantic import BaseModel, Field
 
 from agentmesh.errors import ToolError
 from agentmesh.records import Citation
 from agentmesh.knowledge import KnowledgeBase, format_nodes
+from agentmesh.memory.facts import FactStore, merge_recalled
+from agentmesh.tools.memory import current_run
 
 __all__ = ["make_kg_search", "make_kg_path", "KgSearchArgs", "KgPathArgs"]
 
@@ -22,9 +27,15 @@ class KgSearchArgs(BaseModel):
     k: int = Field(3, ge=1, le=20, description="How many nodes to return.")
 
 
-def make_kg_search(kb: KnowledgeBase) -> BaseTool:
-    def kg_search(query: str, k: int = 3) -> tuple[str, list[dict]]:
+def make_kg_search(kb: KnowledgeBase, facts: FactStore | None = None) -> BaseTool:
+    """The ``kg_search`` tool; with ``facts``, a run's search also finds the remembered facts of its user (only theirs)."""
+    def kg_search(query: str, k: int = 3, config: Annotated[RunnableConfig, InjectedToolArg] = None) -> tuple[str, list[dict]]:
         nodes = kb.retrieve(query, k=k)
+        if facts is not None:
+            run = current_run(config)
+            mine = facts.recall(query, kb.embeddings, user=run.user if run else None,
+                                thread_id=run.thread_id if run else "", k=k)
+            nodes = merge_recalled(nodes, mine, k)
         if not nodes:
             return "No matching nodes in the knowledge graph.", []
         citations = [Citation(kind="node", ref=n.uri, detail=n.label).model_dump() for n in nodes]

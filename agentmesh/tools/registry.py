@@ -129,7 +129,7 @@ class ToolRegistry:
 def kg_search_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.knowledge import make_kg_search
 
-    return make_kg_search(ctx.knowledge) if ctx.knowledge is not None else None
+    return make_kg_search(ctx.knowledge, ctx.extra.get("facts")) if ctx.knowledge is not None else None
 
 
 def kg_path_tool(ctx: ToolContext) -> BaseTool | None:
@@ -141,7 +141,7 @@ def kg_path_tool(ctx: ToolContext) -> BaseTool | None:
 def sparql_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sparql import make_sparql_tool
 
-    return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit) if ctx.knowledge is not None else None
+    return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit, facts=ctx.extra.get("facts")) if ctx.knowledge is not None else None
 
 
 def _database(ctx: ToolContext):
