@@ -58,6 +58,7 @@ from langgraph.types import interrupt
 
 from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, evidence_answer
 from agentmesh.graphs.history import Summarizer, fit_history, retrieval_query
+from agentmesh.memory.facts import is_remembered
 from agentmesh.prompts import CHECK_RETRY_PROMPT
 from agentmesh.records import Citation, RunContext
 
@@ -512,6 +513,14 @@ CacheStore = Callable[[str, str, list[dict[str, Any]]], None]
 """(question, answer, citations as dicts, the form the cache keeps) -> None."""
 
 
+def _rests_on_remembered(state: dict[str, Any], answer: "Answer") -> bool:
+    """The turn saw a remembered fact (in its grounding, a tool's evidence or the answer's
+    citations): a fact is its user's alone, so an answer that may rest on it is never served to another."""
+    refs = [n.get("uri", "") for n in state.get("grounding", [])] + [c.get("ref", "") for c in state.get("evidence", [])]
+    refs += [c.ref for c in answer.citations]
+    return any(is_remembered(ref) for ref in refs)
+
+
 class SemanticCacheStep(Middleware):
     """The semantic cache as a step. Before a thread's first question, a hit answers it with no
     retrieval and no model call (``stop_reason`` "cached"); a follow-up is never served, since
@@ -544,4 +553,5 @@ class SemanticCacheStep(Middleware):
         used = {c["name"] for m in messages if isinstance(m, AIMessage) for c in m.tool_calls}
         first_turn = sum(isinstance(m, HumanMessage) for m in messages) == 1
         return (first_turn and answer.stop_reason == "answered" and bool(answer.text) and not used & self.uncacheable
-                and not answer.unverified and all(c.status == "supported" for c in answer.claims))
+                and not answer.unverified and all(c.status == "supported" for c in answer.claims)
+                and not _rests_on_remembered(request.state, answer))
