@@ -12,7 +12,6 @@ Tool and Python steps are not asked about: the person who wrote the flow chose t
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import json
 import operator
@@ -355,34 +354,29 @@ _LOAD_LOCK = threading.Lock()
 
 
 def _function(ref: str, base_dir: Path) -> Callable[..., Any]:
-    """``package.module:function`` or ``file.py:function`` (relative to the flow file)."""
+    """``file.py:function``: a function in a file inside the flow's folder (symlinks resolved).
+    Never a module by its import name: ``os:system`` is refused, as the spec check refuses it."""
     module_ref, _, name = ref.rpartition(":")
-    if not module_ref or not name:
-        raise WorkflowError(f"python step: {ref!r} is not 'module:function' or 'file.py:function'")
-    if module_ref.endswith(".py"):
-        path = _inside(base_dir, module_ref, f"python step {ref!r}", "the flow's folder")
-        if not path.is_file():
-            raise WorkflowError(f"python step: no file {path}")
-        key = f"agentmesh_flow_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
-        # a worker runs items on several threads: under one lock, so no thread finds the module
-        # half-executed; registered while it runs (dataclasses and pickle look it up there) and
-        # taken out again if its code fails
-        with _LOAD_LOCK:
-            module = sys.modules.get(key)
-            if module is None:
-                spec = importlib.util.spec_from_file_location(key, path)
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[key] = module
-                try:
-                    spec.loader.exec_module(module)
-                except BaseException:
-                    del sys.modules[key]
-                    raise
-    else:
-        try:
-            module = importlib.import_module(module_ref)
-        except ImportError as exc:
-            raise WorkflowError(f"python step: cannot import {module_ref}: {exc}") from None
+    if not module_ref.endswith(".py") or not name:
+        raise WorkflowError(f"python step: {ref!r} is not file.py:function (a function in a .py file inside the flow's folder)")
+    path = _inside(base_dir, module_ref, f"python step {ref!r}", "the flow's folder")
+    if not path.is_file():
+        raise WorkflowError(f"python step: no file {path}")
+    key = f"agentmesh_flow_{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    # a worker runs items on several threads: under one lock, so no thread finds the module
+    # half-executed; registered while it runs (dataclasses and pickle look it up there) and
+    # taken out again if its code fails
+    with _LOAD_LOCK:
+        module = sys.modules.get(key)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(key, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[key] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[key]
+                raise
     function = getattr(module, name, None)
     if not callable(function):
         raise WorkflowError(f"python step: {module_ref} has no function {name!r}")

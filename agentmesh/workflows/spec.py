@@ -16,7 +16,7 @@ The format:
         for_each: "{{ inputs.models }}"
         as: model
         agent: "What is the context window of {{ model }}?"
-      - id: table                 # a Python function: module:function, or file.py:function next to the flow
+      - id: table                 # a Python function in a file inside the flow's folder: file.py:function
         python: helpers.py:to_table
         args: {answers: "{{ steps.windows }}"}
       - id: report                # text from a template, written to a file
@@ -140,19 +140,36 @@ class FlowSpec:
         self.env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)
         self._check_templates()
 
+    path: Path | None = None
+    """The flow file, symlinks resolved (None for a flow built from a mapping)."""
+    sha256: str | None = None
+    """The SHA-256 of the file's bytes as they were parsed: a queued task carries it."""
+
     @classmethod
     def load(cls, path: str | Path) -> "FlowSpec":
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-            spec = yaml.safe_load(text)
+            data = path.read_bytes()
         except FileNotFoundError:
             raise WorkflowError(f"no workflow file at {path}") from None
+        return cls.parse(data, path)
+
+    @classmethod
+    def parse(cls, data: bytes, path: str | Path) -> "FlowSpec":
+        """The flow in ``data``, the bytes of the file at ``path`` (read once: what is hashed is what runs)."""
+        path = Path(path)
+        try:
+            text = data.decode("utf-8")
+            spec = yaml.safe_load(text)
+        except UnicodeDecodeError as exc:
+            raise WorkflowError(f"{path}: not UTF-8 text ({exc})") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             raise WorkflowError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-        return cls(spec, path.resolve().parent, source=str(path), lines=_step_lines(text))
+        flow = cls(spec, path.resolve().parent, source=str(path), lines=_step_lines(text))
+        flow.path, flow.sha256 = path.resolve(), hashlib.sha256(data).hexdigest()
+        return flow
 
     def _parse_step(self, number: int, raw: Any) -> Step:
         where = f"{self.source}: step {number}"
@@ -170,9 +187,22 @@ class FlowSpec:
         args = raw.get("args") or {}
         if not isinstance(args, dict):
             raise WorkflowError(f"{where} ({step_id}): 'args' must be a mapping")
+        if kinds[0] == "python":
+            self._check_python(str(raw["python"]), f"{where} ({step_id})")
         return Step(id=step_id, kind=kinds[0], spec=raw[kinds[0]], args=args, when=raw.get("when"),
                     for_each=raw.get("for_each"), as_name=str(raw.get("as") or "item"), output=raw.get("output"),
                     thread=raw.get("thread"))
+
+    def _check_python(self, ref: str, where: str) -> None:
+        """A python step names a function in a file inside the flow's folder, never a module by
+        its import name (``os:system`` would run whatever the flow's author, or a queue message,
+        asked for)."""
+        file, _, name = ref.rpartition(":")
+        if not file.endswith(".py") or not _ID.match(name):
+            raise WorkflowError(f"{where}: python steps are file.py:function, a function in a .py file inside the "
+                                f"flow's folder; {ref!r} is not (a module by its import name, such as os:system, is "
+                                "refused: put a small function in a file next to the flow)")
+        _inside(self.base_dir, file, f"{where}: python {ref!r}", "the flow's folder")
 
     def _where(self, number: int, step: Step) -> str:
         line = f" line {self._lines[number]}" if number < len(self._lines) else ""
