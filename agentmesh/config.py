@@ -26,7 +26,7 @@ from agentmesh.errors import ConfigError
 __all__ = ["Settings", "McpServer", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
-_PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads")
+_PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads", "queue_flows")
 _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
 
 
@@ -227,6 +227,14 @@ class Settings(BaseSettings):
     queue_store: SecretStr | None = Field(
         None, description="SQLAlchemy URL of the queued items' results, shared by driver and workers "
                           "(default: the threads' PostgreSQL, else <home>/queue.sqlite).")
+    queue_secret: SecretStr | None = Field(
+        None, description="Secret shared by `agentmesh run --queue` and `agentmesh worker` (at least 32 bytes): the "
+                          "driver signs each task with it (HMAC-SHA256) and a worker runs only tasks signed with it.")
+    queue_flows: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Folders of the flow files queued runs may use: a task names its flow by its "
+                                          "path inside one of them, and `agentmesh worker` runs nothing else.")
+    queue_task_ttl: float = Field(86400.0, gt=0, description="Seconds a queued task is valid after it is sent; a worker "
+                                                             "refuses an older one (a replay); --resume sends fresh ones.")
     server_concurrency: int = Field(32, ge=1, description="Agent runs `agentmesh serve` executes at once; more wait.")
     server_max_chars: int = Field(100_000, ge=1, description="Longest message `agentmesh serve` accepts (characters).")
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token (xoxb-...): enables the Slack app in `serve`.")
@@ -267,12 +275,20 @@ class Settings(BaseSettings):
             raise ValueError("server_tokens: two users share a token")
         return value
 
+    @field_validator("queue_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("queue_secret must be at least 32 bytes; make one with: "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return value
+
     @field_validator("kg", "docs", "tools", "sql_functions", "kg_label_predicates", "kg_description_predicates", "kg_endpoints",
-                     "mcp_extensions", mode="before")
+                     "mcp_extensions", "queue_flows", mode="before")
     @classmethod
     def _split_list(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
-            if info.field_name in ("kg", "docs"):  # paths: the OS path separator works too
+            if info.field_name in ("kg", "docs", "queue_flows"):  # paths: the OS path separator works too
                 value = value.replace(os.pathsep, ",")
             return [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, Path):
@@ -369,7 +385,8 @@ class Settings(BaseSettings):
         return private_dir(self.home, *parts)
 
 
-_SECRET_KEYS = ("api_key", "server_token", "server_tokens", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url")
+_SECRET_KEYS = ("api_key", "server_token", "server_tokens", "slack_bot_token", "slack_signing_secret", "slack_app_token", "cache_url",
+               "queue_secret")
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
