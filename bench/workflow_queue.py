@@ -14,7 +14,9 @@ Needs RabbitMQ at 127.0.0.1:5672 (guest/guest) or ``--broker URL``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,10 +33,13 @@ from agentmesh.workflows.queue import QueueStepRunner, celery_app, item_store
 
 
 def flow(n: int, folder: Path) -> Workflow:
-    return Workflow({"inputs": {"n": n}, "steps": [
+    """A flow file in the workers' queue_flows folder (a task names the file)."""
+    path = folder / f"ask-{n}.yaml"
+    path.write_text(json.dumps({"inputs": {"n": n}, "steps": [
         {"id": "ask", "for_each": "{{ range(inputs.n) | list }}", "agent": "Summarise document {{ item }}."},
         {"id": "count", "template": "{{ steps.ask | length }}"},
-    ]}, folder)
+    ]}))
+    return Workflow.load(path)
 
 
 def start_workers(n: int, env: dict[str, str], folder: Path) -> list[subprocess.Popen]:
@@ -80,7 +85,8 @@ def main() -> None:
         env = {**os.environ, "AGENTMESH_HOME": str(folder / "home"), "AGENTMESH_QUEUE_URL": args.broker,
                "AGENTMESH_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}", "AGENTMESH_MODEL": "local:fake-model",
                "AGENTMESH_BASE_URL": model.base_url, "AGENTMESH_TOOLS": "", "AGENTMESH_CACHE": "false",
-               "AGENTMESH_EMBEDDINGS": "hashing"}
+               "AGENTMESH_EMBEDDINGS": "hashing", "AGENTMESH_QUEUE_SECRET": secrets.token_urlsafe(32),
+               "AGENTMESH_QUEUE_FLOWS": str(folder)}
         os.environ.update({k: v for k, v in env.items() if k.startswith("AGENTMESH_")})
         work = flow(args.items, folder)
 

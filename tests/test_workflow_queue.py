@@ -16,14 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from langchain_core.messages import AIMessage
 
 from agentmesh import Settings
 from agentmesh.workflows import StepRunner, Workflow, WorkflowError
+from agentmesh.workflows._task import new_task, sign
 from agentmesh.workflows.queue import QueueStepRunner, Worker, celery_app, item_store
 
 PG_URL = os.environ.get("AGENTMESH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BROKER = os.environ.get("AGENTMESH_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
+SECRET = "queue-test-secret-" + "s" * 30
 
 WORK = """
 import os, time
@@ -52,7 +55,8 @@ def queued(tmp_path, monkeypatch):
     """Settings for a queue of this test's own (so no other run's tasks reach its workers)."""
     _broker_or_skip()
     env = {"AGENTMESH_HOME": str(tmp_path / "home"), "AGENTMESH_QUEUE_NAME": f"test-{uuid.uuid4().hex[:10]}",
-           "AGENTMESH_QUEUE_URL": BROKER, "AGENTMESH_TOOLS": "", "AGENTMESH_CACHE": "false"}
+           "AGENTMESH_QUEUE_URL": BROKER, "AGENTMESH_QUEUE_SECRET": SECRET, "AGENTMESH_QUEUE_FLOWS": str(tmp_path),
+           "AGENTMESH_TOOLS": "", "AGENTMESH_CACHE": "false"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
@@ -86,11 +90,21 @@ def workers(n: int, tmp_path: Path, env: dict[str, str], concurrency: int = 1):
 
 
 def loop_flow(tmp_path: Path, values: list[int], pause: float) -> Workflow:
-    return Workflow({"inputs": {"numbers": values}, "steps": [
+    """A flow file in the workers' queue_flows folder (a task names the file; it never carries a flow)."""
+    path = tmp_path / f"loop-{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(yaml.safe_dump({"inputs": {"numbers": values}, "steps": [
         {"id": "square", "for_each": "{{ inputs.numbers }}", "python": "work.py:square",
          "args": {"x": "{{ item }}", "log": str(tmp_path / "work.log"), "pause": pause}},
         {"id": "total", "template": "{{ steps.square | sum }}"},
-    ]}, tmp_path)
+    ]}))
+    return Workflow.load(path)
+
+
+def signed(flow: Workflow, worker: Worker, step: str, index: int, context: dict, **changes) -> dict:
+    """The task `agentmesh run --queue` would send for one item of ``flow``."""
+    task = new_task(run_id=context["run_id"], step=step, index=index, flow=flow.path.name, flow_sha256=flow.sha256,
+                    store=worker.store.identity, context=context, ttl=60)
+    return sign({**task, **changes}, SECRET)
 
 
 def log_lines(tmp_path: Path, kind: str) -> list[tuple[int, int]]:
@@ -195,12 +209,11 @@ def test_a_task_whose_item_is_committed_does_no_work(tmp_path, monkeypatch):
     """A redelivered task (its worker died after committing, a driver resumed): skipped."""
     monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
     (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
-    settings = Settings.load(tools=[], cache=False)
+    settings = Settings.load(tools=[], cache=False, queue_secret=SECRET, queue_flows=[tmp_path])
     flow = loop_flow(tmp_path, [5], 0.0)
     worker = Worker(settings, runner_factory=StepRunner)
-    payload = {"run_id": "r", "step": "square", "index": 0, "digest": flow.digest, "spec": flow.spec,
-               "base_dir": str(tmp_path), "source": flow.source, "store": worker.store.identity,
-               "context": {"inputs": flow.inputs, "steps": {}, "run_id": "r", "item": 5, "index": 0}}
+    context = {"inputs": flow.inputs, "steps": {}, "run_id": "r", "item": 5, "index": 0}
+    payload = signed(flow, worker, "square", 0, context)
     assert worker(payload) == "done"
     assert worker(payload) == "already committed"
     assert log_lines(tmp_path, "end") == [(5, os.getpid())]
@@ -209,9 +222,23 @@ def test_a_task_whose_item_is_committed_does_no_work(tmp_path, monkeypatch):
     from agentmesh.errors import ConfigError
 
     with pytest.raises(ConfigError, match="another item store"):
-        worker({**payload, "index": 1, "store": "0000"})
-    with pytest.raises(WorkflowError, match="differs from the driver's"):
-        worker({**payload, "index": 1, "digest": "0000"})
+        worker(signed(flow, worker, "square", 1, context, store="0000"))
+    # the worker hashes its own copy of the flow file: another version is refused, and the driver is told
+    assert worker(signed(flow, worker, "square", 1, context, flow_sha256="0" * 64)) == "refused"
+    status, message = worker.store.committed("r", "square")[1]
+    assert status == "error" and "differs from the driver's" in message
+    assert log_lines(tmp_path, "end") == [(5, os.getpid())]  # nothing else ran
+
+
+def test_a_worker_needs_the_secret_and_its_flow_folders(tmp_path, monkeypatch):
+    from agentmesh.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"queue_secret.*secrets.token_urlsafe\(32\)"):
+        Worker(Settings.load(queue_flows=[tmp_path]), runner_factory=StepRunner)
+    with pytest.raises(ConfigError, match="queue_flows .*--flows DIR"):
+        Worker(Settings.load(queue_secret=SECRET), runner_factory=StepRunner)
+    with pytest.raises(ConfigError, match="queue_secret"):
+        QueueStepRunner(Settings.load())
 
 
 def test_an_agent_step_that_needs_approval_fails_on_a_worker_and_says_why(tmp_path, monkeypatch, example_kg):
@@ -219,15 +246,13 @@ def test_an_agent_step_that_needs_approval_fails_on_a_worker_and_says_why(tmp_pa
     from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
 
     monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
-    settings = Settings.load(tools=["python"], cache=False)
+    settings = Settings.load(tools=["python"], cache=False, queue_secret=SECRET, queue_flows=[tmp_path])
     calls = AIMessage("", tool_calls=[{"name": "python", "args": {"code": "print(1)"}, "id": "c1"}])
     agent = Agent(settings, model=FakeToolChatModel(responses=[calls]), embeddings=HashingEmbeddings())
-    flow = Workflow({"steps": [{"id": "ask", "agent": "Run some code."}]}, tmp_path)
+    (tmp_path / "ask.yaml").write_text("steps:\n  - id: ask\n    agent: Run some code.\n")
+    flow = Workflow.load(tmp_path / "ask.yaml")
     worker = Worker(settings, runner_factory=lambda: StepRunner(agent_factory=lambda: agent))
-    payload = {"run_id": "r", "step": "ask", "index": -1, "digest": flow.digest, "spec": flow.spec,
-               "base_dir": str(tmp_path), "source": flow.source, "store": worker.store.identity,
-               "context": {"inputs": {}, "steps": {}, "run_id": "r"}}
-    assert worker(payload) == "error"
+    assert worker(signed(flow, worker, "ask", -1, {"inputs": {}, "steps": {}, "run_id": "r"})) == "error"
     status, message = worker.store.committed("r", "ask")[-1]
     assert status == "error" and "needs approval" in message and "approval = 'auto' or 'deny'" in message
 
@@ -241,6 +266,8 @@ def test_a_broker_that_is_not_there_is_a_clear_error_for_driver_and_worker(tmp_p
     down = f"amqp://guest:broker-secret-9@127.0.0.1:{free_port()}//"  # nothing listens there
     monkeypatch.setenv("AGENTMESH_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AGENTMESH_QUEUE_URL", down)
+    monkeypatch.setenv("AGENTMESH_QUEUE_SECRET", SECRET)
+    monkeypatch.setenv("AGENTMESH_QUEUE_FLOWS", str(tmp_path))
     (tmp_path / "work.py").write_text(textwrap.dedent(WORK))
     from langgraph.checkpoint.memory import InMemorySaver
 
@@ -249,4 +276,4 @@ def test_a_broker_that_is_not_there_is_a_clear_error_for_driver_and_worker(tmp_p
     assert "broker-secret-9" not in str(info.value)
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 2 and "cannot reach the queue's broker" in result.output
-    assert "broker-secret-9" not in result.output
+    assert "broker-secret-9" not in result.output and SECRET not in result.output

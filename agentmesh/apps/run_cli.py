@@ -108,19 +108,34 @@ def worker(
     db: Optional[str] = typer.Option(None, "--db", help="Database of sql steps: a SQLite file or a SQLAlchemy URL."),
     config: Optional[Path] = ConfigOpt,
     loglevel: str = typer.Option("WARNING", "--loglevel", help="Celery's log level."),
+    flows: Optional[list[Path]] = typer.Option(None, "--flows", help="A folder of flow files this worker runs "
+                                                                     "(repeatable; default: the queue_flows setting)."),
 ) -> None:
-    """Run workflow steps and loop items that `agentmesh run --queue` sends (a Celery worker)."""
+    """Run workflow steps and loop items that `agentmesh run --queue` sends (a Celery worker).
+
+    It runs only tasks signed with queue_secret that name a flow file inside its queue_flows
+    folders (or --flows), and refuses to start without queue_url, queue_secret and a folder."""
     import os
     import socket
     import threading
 
     from agentmesh.assembly import Components
     from agentmesh.config import Settings
+    from agentmesh.errors import ConfigError
     from agentmesh.workflows import StepRunner
     from agentmesh.workflows.queue import Worker, broker_shown, celery_app, check_broker
 
     with one_line_errors():
-        settings = Settings.load(config, model=model, kg=kg or None, db=db)
+        settings = Settings.load(config, model=model, kg=kg or None, db=db, queue_flows=flows or None)
+        if "queue_url" not in settings.model_fields_set:
+            raise ConfigError("a worker needs its broker named: set queue_url (AGENTMESH_QUEUE_URL, e.g. "
+                              "amqp://agentmesh:PASSWORD@broker-host:5672//); it does not fall back to RabbitMQ's "
+                              "default guest login on this machine")
+        if _guest_login(settings.queue_url.get_secret_value()):
+            err.print("[yellow]warning:[/] queue_url logs in as RabbitMQ's default guest:guest, so anyone who can log "
+                      "in to the broker (every user of the broker's machine) can read the tasks' inputs and drop or "
+                      "delay them; they cannot make this worker run anything (tasks are signed with queue_secret). "
+                      "Give agentmesh a user of its own: rabbitmqctl add_user agentmesh PASSWORD", soft_wrap=True, highlight=False)
         parts = Components(settings)
         agent_lock, agents = threading.Lock(), []
 
@@ -137,10 +152,22 @@ def worker(
         app.conf.worker_hijack_root_logger = True  # the worker's own log (lost connections, retries) is shown
         check_broker(app, settings)
         err.print(f"agentmesh worker {job.name} · {escape(broker_shown(settings))} · queue {escape(settings.queue_name)} · "
-                  f"{concurrency} at a time · "
+                  f"{concurrency} at a time · flows from {escape(', '.join(str(f) for f in job.folders))} · "
                   f"items kept in {escape(job.store.engine.url.render_as_string(hide_password=True))}", highlight=False)
     # a thread pool even for one at a time: the worker's event loop keeps sending heartbeats while
     # an item runs (in Celery's solo pool a long item stalls them and the broker drops the connection)
     app.worker_main(["worker", "--pool", "threads", "--concurrency", str(concurrency),
                      "--queues", settings.queue_name, "--loglevel", loglevel, "--without-gossip", "--without-mingle",
                      "--hostname", f"agentmesh-{socket.gethostname()}-{os.getpid()}@%h"])
+
+
+def _guest_login(url: str) -> bool:
+    """True when ``url`` logs in to an AMQP broker as guest:guest (also when it names no user:
+    Celery then logs in as guest)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith(("amqp", "pyamqp")):
+        return False
+    user, password = unquote(parts.username or "guest"), unquote(parts.password or "guest")
+    return user == "guest" and password == "guest"

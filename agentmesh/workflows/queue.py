@@ -23,9 +23,21 @@ again.
 - A step that fails commits its error, and the driver stops with it, as a local run would.
   ``--resume`` sends the failed items again.
 
-Workers need what the steps need: the same settings (model, ``kg``, ``db``, ``queue_store``) and,
-for ``file.py:function`` steps, the flow's folder at the same path. A worker refuses a task from
-a flow whose digest differs from the one it loads, and a task that names another item store.
+Whoever can put a message on the broker must not be able to run code on a worker, so a task
+carries no flow and no code (:mod:`agentmesh.workflows._task`):
+
+- It names its flow by the file's path inside a ``queue_flows`` folder, with the file's SHA-256.
+  A worker looks the name up in its own ``queue_flows`` folders (symlinks resolved, nothing
+  outside them), reads and hashes the file itself, and refuses a task whose hash differs.
+- The driver signs the whole task with ``queue_secret`` (HMAC-SHA256 over its canonical JSON);
+  a worker refuses an unsigned task, one signed with another secret, and one changed after it
+  was signed, before it reads anything else. The secret itself never leaves the two processes.
+- A task expires ``queue_task_ttl`` seconds after it is sent; within that time a task sent
+  again does no work once its item is committed (see above).
+- ``python:`` steps name a function in a file inside the flow's folder, never a module.
+
+Workers need what the steps need: the same settings (model, ``kg``, ``db``, ``queue_store``,
+``queue_secret``) and the flows' folders. A worker refuses a task that names another item store.
 An agent step whose run needs approval for a dangerous tool fails on a worker, since nobody is
 there to ask. Set ``approval = "auto"`` or ``"deny"`` for queued runs, or run the flow without
 ``--queue``.
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import socket
 import threading
@@ -43,11 +56,23 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from agentmesh.errors import ConfigError
+from agentmesh.workflows._task import TaskRefused, find_flow, flow_name, new_task, sign, verify
 from agentmesh.workflows.spec import WorkflowError
 
-__all__ = ["ItemStore", "QueueStepRunner", "Worker", "celery_app", "check_broker", "broker_shown", "item_store", "TASK_NAME"]
+__all__ = ["ItemStore", "QueueStepRunner", "Worker", "celery_app", "check_broker", "broker_shown", "item_store",
+           "queue_secret", "TASK_NAME"]
 
 TASK_NAME = "agentmesh.workflow_item"
+_log = logging.getLogger(__name__)
+
+
+def queue_secret(settings: Any) -> str:
+    """``queue_secret``, or a ConfigError saying how to make one (driver and workers need the same)."""
+    if settings.queue_secret is None:
+        raise ConfigError("queued runs need queue_secret, the same on the driver and every worker (tasks are signed "
+                          "with it): make one with python -c 'import secrets; print(secrets.token_urlsafe(32))' and "
+                          "set AGENTMESH_QUEUE_SECRET, or queue_secret in an agentmesh.toml only you can read")
+    return settings.queue_secret.get_secret_value()
 
 
 def _store_url(settings: Any) -> str:
@@ -195,6 +220,7 @@ class QueueStepRunner:
     def __init__(self, settings: Any, *, progress: Callable[[str, str, str], None] | None = None,
                  poll: float = 0.2, quiet: float = 30.0, timeout: float | None = None) -> None:
         self.settings = settings
+        self._secret = queue_secret(settings)
         self.store = item_store(settings)
         self.app = celery_app(settings)
         self.progress = progress
@@ -217,18 +243,21 @@ class QueueStepRunner:
         if step.kind == "template":
             return [flow.render(str(step.spec), c, step.id) for c in contexts]
         run_id = self.run_id
+        if getattr(flow, "path", None) is None or not flow.sha256:
+            raise WorkflowError(f"step {step.id}: a queued run needs its flow from a file (Workflow.load(path)): a "
+                                "task names the file, and a worker runs only flow files from its queue_flows folders")
+        name = flow_name(flow.path, self.settings.queue_flows or [flow.path.parent])
         self.store.forget_errors(run_id, step.id)
         slots = [-1 if i is None else i for i in indexes]
         done = self.store.committed(run_id, step.id)
-        spec = json.loads(json.dumps(flow.spec, default=str))
         for slot, context in zip(slots, contexts):
             if slot in done:
                 continue
-            payload = {"run_id": run_id, "step": step.id, "index": slot, "digest": flow.digest, "spec": spec,
-                       "base_dir": str(flow.base_dir), "source": flow.source, "store": self.store.identity,
-                       "context": json.loads(json.dumps(context, default=str))}
+            task = new_task(run_id=run_id, step=step.id, index=slot, flow=name, flow_sha256=flow.sha256,
+                            store=self.store.identity, context=json.loads(json.dumps(context, default=str)),
+                            ttl=self.settings.queue_task_ttl)
             try:
-                self.app.send_task(TASK_NAME, args=[payload], queue=self.settings.queue_name)
+                self.app.send_task(TASK_NAME, args=[sign(task, self._secret)], queue=self.settings.queue_name)
             except Exception as exc:  # kombu's OperationalError and the transports' own: the broker is not there
                 raise WorkflowError(f"step {step.id}: cannot send work to the broker at {broker_shown(self.settings)} "
                                     f"({type(exc).__name__}: {exc}); is it running? (setting queue_url)") from None
@@ -259,30 +288,47 @@ class QueueStepRunner:
 
 
 class Worker:
-    """What one ``agentmesh worker`` process does with a task: skip it if its item is
-    committed, else run it with this process's agent and tools and commit the result."""
+    """What one ``agentmesh worker`` process does with a task: refuse it unless it is signed with
+    ``queue_secret`` and names a flow file in ``queue_flows`` whose bytes hash as the driver's
+    did; skip it if its item is committed; else run it with this process's agent and tools and
+    commit the result."""
 
     def __init__(self, settings: Any, *, runner_factory: Callable[[], Any]) -> None:
         self.settings = settings
+        self._secret = queue_secret(settings)
+        if not settings.queue_flows:
+            raise ConfigError("a worker runs only flows from folders it is given, and was given none: set queue_flows "
+                              "= [\"path/to/flows\"] (AGENTMESH_QUEUE_FLOWS) or pass --flows DIR")
+        self.folders = [Path(f).resolve() for f in settings.queue_flows]
         self.store = item_store(settings)
         self._runner_factory = runner_factory
         self._runner: Any = None
         self._lock = threading.Lock()
+        self._flows: dict[tuple[Path, str], Any] = {}
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
-    def __call__(self, payload: dict[str, Any]) -> str:
-        from agentmesh.workflows.runner import Workflow
-
-        run_id, step_id, slot = payload["run_id"], payload["step"], int(payload["index"])
-        if payload.get("store") != self.store.identity:
+    def __call__(self, payload: Any) -> str:
+        try:
+            task = verify(payload, self._secret)
+        except TaskRefused as exc:
+            _log.warning("refused task %s: %s", _shown(payload), exc)
+            if not exc.authentic:
+                return "refused"
+            return self._refuse(payload, str(exc))
+        run_id, step_id, slot = task["run_id"], task["step"], task["index"]
+        if task["store"] != self.store.identity:
             raise ConfigError(f"task for run {run_id} names another item store than this worker's queue_store: "
                               "driver and workers must share one")
         if slot in self.store.committed(run_id, step_id):
             return "already committed"
-        flow = Workflow(payload["spec"], Path(payload["base_dir"]), source=payload["source"])
-        if flow.digest != payload["digest"]:
-            raise WorkflowError(f"run {run_id}: the flow this worker rebuilt differs from the driver's")
-        step = next(s for s in flow.steps if s.id == step_id)
+        try:
+            flow = self._flow(task["flow"], task["flow_sha256"])
+            step = next((s for s in flow.steps if s.id == step_id), None)
+            if step is None:
+                raise WorkflowError(f"flow {task['flow']!r} on this worker has no step {step_id!r}")
+        except WorkflowError as exc:
+            _log.warning("refused task %s: %s", _shown(task), exc)
+            return self._refuse(task, str(exc))
         attempt = self.store.begin(run_id, step_id, slot, self.name)
         with self._lock:
             if self._runner is None:
@@ -291,8 +337,39 @@ class Worker:
         runner.run_id = run_id
         runner.can_ask = False
         try:
-            output, status = runner.run(step, flow, payload["context"], None if slot < 0 else slot), "done"
+            output, status = runner.run(step, flow, task["context"], None if slot < 0 else slot), "done"
         except Exception as exc:  # noqa: BLE001 - the driver shows it as the step's failure
             output, status = str(exc), "error"
         self.store.commit(attempt, run_id, step_id, slot, self.name, status, output)
         return status
+
+    def _flow(self, name: str, sha256: str) -> Any:
+        """The flow file ``name`` in this worker's folders, read and hashed here; parsed once per version."""
+        from agentmesh.workflows.runner import Workflow
+
+        path = find_flow(name, self.folders)
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise WorkflowError(f"flow {name!r} on this worker ({path}) differs from the driver's: the same file must be "
+                                "in queue_flows on the driver and on every worker")
+        key = (path, sha256)
+        if key not in self._flows:
+            self._flows[key] = Workflow.parse(data, path)
+        return self._flows[key]
+
+    def _refuse(self, task: dict[str, Any], message: str) -> str:
+        """A signed task this worker will not run: its item's error, for the driver to show."""
+        run_id, step_id, slot = task["run_id"], task["step"], task["index"]
+        if task.get("store") == self.store.identity and slot not in self.store.committed(run_id, step_id):
+            attempt = self.store.begin(run_id, step_id, slot, self.name)
+            self.store.commit(attempt, run_id, step_id, slot, self.name, "error",
+                              f"step {step_id}: a worker refused it: {message}")
+        return "refused"
+
+
+def _shown(payload: Any) -> str:
+    """A task's names for the log (never its context: inputs may be private)."""
+    if not isinstance(payload, dict):
+        return f"({type(payload).__name__})"
+    fields = {k: str(payload.get(k))[:80] for k in ("id", "run_id", "step", "index", "flow")}
+    return " ".join(f"{k}={v!r}" for k, v in fields.items())
