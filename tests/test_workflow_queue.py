@@ -4,6 +4,7 @@ again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -228,6 +229,24 @@ def test_a_task_whose_item_is_committed_does_no_work(tmp_path, monkeypatch):
     status, message = worker.store.committed("r", "square")[1]
     assert status == "error" and "differs from the driver's" in message
     assert log_lines(tmp_path, "end") == [(5, os.getpid())]  # nothing else ran
+
+
+def test_a_task_is_signed_whole_and_the_secret_is_not_in_it():
+    from agentmesh.workflows._task import TaskRefused, verify
+
+    task = sign(new_task(run_id="r", step="s", index=2, flow="f.yaml", flow_sha256="a" * 64, store="x",
+                         context={"inputs": {"n": [1, 2.5, "ü"]}, "steps": {}, "run_id": "r"}, ttl=60), SECRET)
+    assert SECRET not in json.dumps(task)
+    assert verify(json.loads(json.dumps(task, indent=1)), SECRET) == task  # key order and spacing do not matter
+    for field, value in [("run_id", "r2"), ("step", "t"), ("index", 3), ("flow", "g.yaml"), ("flow_sha256", "b" * 64),
+                         ("store", "y"), ("expires", task["expires"] + 9e9), ("id", "other"), ("extra", "field"),
+                         ("context", {**task["context"], "inputs": {"n": [1, 2.5, "u"]}})]:
+        with pytest.raises(TaskRefused, match="signature does not match"):
+            verify({**task, field: value}, SECRET)
+    with pytest.raises(TaskRefused, match="signature does not match"):
+        verify(task, SECRET.upper())
+    with pytest.raises(TaskRefused, match="expired"):
+        verify(task, SECRET, now=task["expires"] + 1)
 
 
 def test_a_worker_needs_the_secret_and_its_flow_folders(tmp_path, monkeypatch):
