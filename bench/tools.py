@@ -1,7 +1,8 @@
 """Tool overheads, each against its baseline in the same process.
 
 * python: round trip of a trivial expression in a warm session vs a fresh sandbox process
-  (namespaces + interpreter start) each time; a bare ``python -c`` subprocess for reference;
+  (namespaces + interpreter start) each time; a bare ``python -c`` subprocess for reference; then
+  the start and per-call cost with the seccomp allowlist and the new root on vs off;
 * sql: the sql tool (sqlglot check + read-only connection + row cap) vs raw sqlite3 on the
   defog databases (../shared/data/sql), per query, as a ratio.
 
@@ -50,6 +51,32 @@ def bench_python(runs: int) -> None:
     sandbox.close()
     print(f"warm session {warm:8.2f} ms   fresh sandbox process {cold:8.2f} ms   fresh/warm {cold / warm:6.1f}x")
     print(f"(bare 'python -c' subprocess, no isolation: {bare:.2f} ms)")
+    bench_python_layers(runs)
+
+
+def bench_python_layers(runs: int) -> None:
+    """The system call allowlist and the new root, on vs off, in the same process: start and per-call cost."""
+    from agentmesh.tools.python_repl import PythonSandbox
+
+    code = "open('f.txt', 'w').write('x' * 4096); len(open('f.txt').read())"
+    results = {}
+    for label, off in (("on", ()), ("off", ("seccomp", "view"))):
+        sandbox = PythonSandbox(switch_off=off)
+        sandbox.run(code, session="warm")
+        call = median_ms(lambda: sandbox.run(code, session="warm"), runs)
+        counter = iter(range(10**9))
+
+        def fresh() -> None:
+            session = f"fresh-{next(counter)}"
+            sandbox.run("1 + 1", session=session)
+            sandbox.reset(session)
+
+        start = median_ms(fresh, max(10, runs // 10))
+        sandbox.close()
+        results[label] = (start, call)
+    (start_on, call_on), (start_off, call_off) = results["on"], results["off"]
+    print(f"seccomp allowlist + new root on vs off: start {start_on:.1f} vs {start_off:.1f} ms ({start_on / start_off:.2f}x), "
+          f"call {call_on:.3f} vs {call_off:.3f} ms ({call_on / call_off:.2f}x; must stay <= 1.2x)")
 
 
 def bench_sql(data: Path, runs: int) -> None:
