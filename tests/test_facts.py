@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
@@ -59,3 +60,64 @@ def test_facts_cli(tmp_path):
     assert "no facts yet" in runner.invoke(app, ["facts", "list"]).output
     missing = runner.invoke(app, ["facts", "forget", "nothing like this"])
     assert missing.exit_code == 2 and "no fact matches" in missing.output
+
+
+def test_a_users_graph_names_neither_the_user_nor_the_thread(tmp_path):
+    from agentmesh.memory.facts import FactStore, is_private_graph
+
+    facts = FactStore(tmp_path / "facts.nq")
+    alice, in_thread = facts.graph("alice"), facts.graph("alice", "t-secret-1", "thread")
+    assert "alice" not in alice and "t-secret-1" not in in_thread and is_private_graph(alice) and is_private_graph(in_thread)
+    assert facts.graph(None) == FACTS_GRAPH and alice != facts.graph("bob")
+    assert FactStore(tmp_path / "other" / "facts.nq").graph("alice") != alice  # keyed by a secret of this data home
+    assert (tmp_path / "facts.key").stat().st_mode & 0o077 == 0
+
+
+def test_each_user_lists_and_forgets_only_their_own_facts(tmp_path):
+    from agentmesh.errors import AgentmeshError
+    from agentmesh.memory.facts import FactStore
+
+    facts = FactStore(tmp_path / "facts.nq")
+    mine = facts.remember("Our release train leaves on Tuesdays.", "t1", user="alice")
+    theirs = facts.remember("Our release train leaves on Tuesdays.", "t9", user="bob")
+    assert mine.uri != theirs.uri
+    assert [f.uri for f in facts.list(user="alice")] == [mine.uri] and facts.list() == []
+    with pytest.raises(AgentmeshError, match="no fact matches"):
+        facts.forget(mine.uri, user="bob")
+    assert facts.forget("release train", user="bob").uri == theirs.uri
+    assert [f.uri for f in facts.everyone()] == [mine.uri]
+
+
+def test_a_thread_scoped_fact_is_seen_in_its_thread_only(tmp_path):
+    from agentmesh.memory.facts import FactStore
+
+    facts = FactStore(tmp_path / "facts.nq")
+    facts.remember("This plan's budget is 40k.", "t1", user="alice", scope="thread")
+    assert [f.scope for f in facts.list(user="alice", thread_id="t1")] == ["thread"]
+    assert facts.list(user="alice", thread_id="t2") == []
+    assert len(facts.list(user="alice")) == 1  # all of alice's, for her own listing
+
+
+def test_sparql_on_a_graph_in_memory_sees_the_callers_facts_only(tmp_path, example_kg):
+    from agentmesh.knowledge import KnowledgeBase
+    from agentmesh.memory.facts import FactStore
+    from agentmesh.models.testing import HashingEmbeddings
+    from agentmesh.tools.sparql import run_sparql
+
+    facts = FactStore(tmp_path / "facts.nq")
+    facts.remember("The pager rota lives in Opsgenie.", "t1", user="alice")
+    kb = KnowledgeBase.open([example_kg, facts.path], HashingEmbeddings())  # no cache_dir: an in-memory store
+    query = 'SELECT ?s WHERE { ?s ?p ?o FILTER(CONTAINS(STR(?o), "Opsgenie")) }'
+    assert run_sparql(kb, query, graphs=facts.graphs("alice", "t1")).rows
+    assert not run_sparql(kb, query, graphs=facts.graphs("bob", "t1")).rows
+    assert not run_sparql(kb, query).rows
+    assert all("Opsgenie" not in n.description for n in kb.retrieve("pager rota Opsgenie", k=50))  # not in the index
+
+
+def test_sparql_refuses_from_clauses():
+    from agentmesh.errors import ReadOnlyViolationError
+    from agentmesh.tools.sparql import check_query
+
+    for query in ("SELECT ?s FROM <urn:x> WHERE { ?s ?p ?o }", "SELECT ?s FROM NAMED <urn:x> WHERE { GRAPH ?g { ?s ?p ?o } }"):
+        with pytest.raises(ReadOnlyViolationError, match="FROM and FROM NAMED"):
+            check_query(query)
