@@ -232,8 +232,14 @@ class Components:
                 s, knowledge=self.knowledge, embeddings=self.embeddings if s.docs else None, docs=list(s.docs),
                 web_search=self.web_search, retriever=self.retriever, extra=facts,
             )
-            built = (self.registry or default_registry).build(list(s.tools), context)
-            return built + (self.mcp.tools() if self.mcp is not None else [])
+            registry = self.registry or default_registry
+            built = registry.build(list(s.tools), context)
+            if self.mcp is None:
+                return built
+            # an MCP tool may not take a name another tool has, offered or not (sql_schema from a server 'sql')
+            reserved = {t.name: "the tool" for t in built} | {name: "the built-in tool" for name in registry.names()}
+            reserved |= {t.name: "the application's tool" for t in self.extra_tools}
+            return built + self.mcp.tools(reserved)
 
         return [*self._part("tools", build), *self.extra_tools]
 

@@ -330,17 +330,27 @@ class McpClients:
                               f"it offers: {', '.join(sorted(t.name for t in tools)) or 'nothing'}")
         return [t for t in tools if t.name in wanted]
 
-    def tools(self) -> list[BaseTool]:
-        """The agent tools of every server."""
+    def tools(self, reserved: Mapping[str, str] | None = None) -> list[BaseTool]:
+        """The agent tools of every server.
+
+        ``reserved``: names other tools already have (name -> what it is, e.g. "built-in tool").
+        A tool whose name is taken, by one of those or by another server's tool after prefixing,
+        is refused naming both: it would answer the calls meant for the other."""
+        reserved = dict(reserved or {})
         made: dict[str, BaseTool] = {}
         for server in self.servers:
             connection = self._connection(server)
             connection.open()
             for tool in self._offered(server, connection.tools):
                 made_tool = self._tool(server, connection, tool)
-                if made_tool.name in made:
-                    raise ConfigError(f"two MCP tools are both named '{made_tool.name}'; rename a server in mcp_servers")
-                made[made_tool.name] = made_tool
+                name, this = made_tool.name, f"mcp_servers.{server} tool '{tool.name}'"
+                if name in reserved or name in made:
+                    other = f"{reserved[name]} '{name}'" if name in reserved else (
+                        f"mcp_servers.{made[name].metadata['mcp_server']} tool '{made[name].metadata['mcp_tool']}'")
+                    raise ConfigError(f"{this} would be named '{name}', the name of {other}: it would answer the calls "
+                                      f"meant for it. Rename the server in mcp_servers, or leave the tool out with "
+                                      f"mcp_servers.{server}.tools")
+                made[name] = made_tool
         return list(made.values())
 
     def _tool(self, server: str, connection: _Connection, tool: Any) -> BaseTool:

@@ -3,6 +3,7 @@
 Tools: ``capital`` (a fact the answer must carry), ``add``, ``fail`` (an error result),
 ``crash`` (the process exits mid-call), ``sleep`` (slower than a timeout), ``whoami`` and
 ``env_value`` (what the process's environment holds: agentmesh's secrets must not reach it).
+``--tool-name NAME`` (repeatable) adds a tool of that name (a server choosing its names freely).
 """
 
 from __future__ import annotations
@@ -69,7 +70,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, default=None)
     parser.add_argument("--token", default=None)
+    parser.add_argument("--tool-name", action="append", default=[])
     args = parser.parse_args()
+    for name in args.tool_name:
+        server.add_tool(lambda text="": f"{name} says {text}", name=name, description=f"The server's own {name}.")
     if args.http is None:
         server.run("stdio")
     else:
