@@ -5,22 +5,26 @@ variables persist across calls until the session is reset or the kernel dies. Mo
 blocklists are known to lose, so isolation comes from the OS, in the strongest mode this
 machine allows (see :attr:`PythonSandbox.isolation`):
 
-* ``namespaces`` (running as root, as in CI and containers): a new network namespace (no
-  interfaces up: no network at all), a new PID namespace (the agent is invisible, and killing
-  the kernel kills every process it started), a new mount namespace where every mount is
-  read-only, the scratch folder is a private tmpfs capped at ``scratch_mb`` (the session's disk
-  quota; the host never sees its files), /dev/shm and /run are private, size-capped tmpfs
-  (hiding the Unix sockets of local databases), and the code runs as user ``nobody`` with no
-  capabilities and ``no_new_privs``. /tmp and /var/tmp stay visible, read-only.
-* ``user-namespace`` (unprivileged, where the kernel allows user namespaces): the same
-  network and mount isolation, as a mapped user.
-* ``process`` (neither): a plain child process, dropped to ``nobody`` if we are root; no disk
-  quota beyond the per-file limit. The mode is reported, never hidden, and the attack tests
-  refuse to run in it.
+* ``namespaces`` (running as root, as in CI and containers): new network, PID, IPC and mount
+  namespaces (no network interface; the agent is invisible; killing the kernel kills every process
+  it started) and a new root (see ``_VIEW_SCRIPT``): a read-only tmpfs holding only the
+  interpreter, its packages, the loader's libraries and /usr/bin, read-only; /dev/{null,zero,
+  random,urandom}; its own /proc; private /tmp and /dev/shm; and the scratch folder, a private tmpfs
+  capped at ``scratch_mb`` (the session's disk quota; the host never sees its files). No host socket
+  file, settings file, data home or home directory is in it. The code runs as ``nobody`` with no
+  capabilities and ``no_new_privs``.
+* ``user-namespace`` (unprivileged, where the kernel allows user namespaces): the same, as a mapped user.
+* ``process`` (neither): a plain child process, dropped to ``nobody`` if we are root; the host's
+  whole filesystem is visible and there is no disk quota beyond the per-file limit. The mode is
+  reported, never hidden, and the attack tests refuse to run in it.
 
-In every mode a seccomp filter makes ``socket()`` fail (``socketpair`` still works): no TCP,
-no UDP, and no Unix socket anywhere on the machine can be reached, in /tmp or elsewhere. In
-``process`` mode an audit hook refuses socket calls as well.
+In every mode a seccomp filter allows only the system calls CPython, numpy and matplotlib need
+(``_kernel.SYSCALLS``, after Docker's default profile): no socket(), io_uring, bpf, ptrace, keyring,
+mount or namespace calls; anything else fails with EPERM. Where the filter cannot be installed the
+kernel refuses to run code (a ToolError) unless ``allow_without_seccomp=True``. Where cgroups can be
+made (see ``_CgroupSupport``), each kernel process gets its own, limiting the session's memory
+(processes, memfd and tmpfs pages together) and processes; elsewhere the rlimits below apply per
+process (memory) and per uid (processes), and :attr:`PythonSandbox.isolation` says so.
 
 Always: ``python -I`` (no user site, no PYTHON* variables), an environment holding no secrets,
 limits on CPU seconds, address space, processes, file size and open files, a wall-clock
@@ -29,8 +33,8 @@ model is told its variables are gone), and a cap on returned output. matplotlib 
 back as PNG bytes in the reply; the host checks them and writes them to a folder of its own
 (``<scratch>-figures``), whose paths it returns. Each reply must carry the call's random id.
 
-Not protected: reading world-readable files (system files, the Python installation), CPU use
-up to the limits, and other sandboxes of the same user on the same machine.
+Not protected: reading what the view holds (system libraries, /usr/bin, the Python installation),
+CPU use up to the limits, and, in ``process`` mode, everything the filesystem shows.
 """
 
 from __future__ import annotations
