@@ -66,6 +66,17 @@ def example_db() -> Path:
     return EXAMPLE / "landscape.sqlite"
 
 
+EXAMPLE_LEXICON = EXAMPLE / "lexicon.toml"
+"""What the example's data cannot say (the `lexicon` setting): agentmesh itself knows no word of its domain."""
+
+
+@pytest.fixture
+def example_lexicon():
+    from agentmesh.answering.lexicon import load_lexicon
+
+    return load_lexicon(EXAMPLE_LEXICON)
+
+
 SMALL_TTL = """\
 @prefix ex: <http://example.org/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .

@@ -16,12 +16,15 @@ from agentmesh import Agent, Settings
 from agentmesh.graphs import agent as agent_graph
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings, tool_call
 from agentmesh.tools.sql import SQLDatabase
+from agentmesh.answering.lexicon import load_lexicon
 from agentmesh.tools.sql_rank import conditions_of, make_sql_rank_tool, mismatch, narrowed
+
+EXAMPLE_LEXICON = Path(__file__).resolve().parents[1] / "examples" / "llm-landscape" / "lexicon.toml"
 
 
 @pytest.fixture
 def rank(example_db):
-    return make_sql_rank_tool(SQLDatabase(example_db))
+    return make_sql_rank_tool(SQLDatabase(example_db), lexicon=load_lexicon(EXAMPLE_LEXICON))
 
 
 def choices(prop: dict) -> list:
@@ -215,7 +218,7 @@ class Spy(FakeToolChatModel):
 def _agent(example_db, responses, **settings):
     model = Spy(responses=list(responses))
     model.bound = []
-    agent = Agent(Settings.load(db=example_db, tools=["sql", "sql_rank"], answer_check="off", **settings), model=model,
+    agent = Agent(Settings.load(db=example_db, tools=["sql", "sql_rank"], answer_check="off", lexicon=EXAMPLE_LEXICON, **settings), model=model,
                   embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
     return agent, model
 
@@ -362,7 +365,7 @@ def duckdb_landscape(tmp_path_factory):
 ])
 def test_the_same_answers_on_other_databases(request, backend, measure, where, expected):
     db = SQLDatabase(request.getfixturevalue(backend))
-    tool = make_sql_rank_tool(db)
+    tool = make_sql_rank_tool(db, lexicon=load_lexicon(EXAMPLE_LEXICON))
     rows = run(tool, measure, where).splitlines()
     assert rows[0] == expected.splitlines()[0] and sorted(rows[1:]) == sorted(expected.splitlines()[1:])  # ties: any order
     question = "Which open-weight model has the lowest HumanEval score?"  # the guard reads the same plan everywhere
@@ -385,7 +388,7 @@ def test_the_gap_to_the_best_open_model_is_looked_up_ranked_and_worked_out_witho
     question = "What is the MMLU gap between GPT-4 and the best open-weight model, and who develops that open model?"
     model = Spy(responses=[AIMessage("GPT-4 is 20 points ahead.")])
     model.bound = []
-    agent = Agent(Settings.load(db=example_db, kg=[LANDSCAPE.with_suffix(".ttl")], tools=["sql_rank", "sql_lookup"],
+    agent = Agent(Settings.load(db=example_db, kg=[LANDSCAPE.with_suffix(".ttl")], tools=["sql_rank", "sql_lookup"], lexicon=EXAMPLE_LEXICON,
                                 answer_style="pick"), model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
     result = agent.run(question)
     assert sorted(a.name for a in result.tool_calls) == ["sql_lookup", "sql_rank"] and model.calls == []  # both, at once
@@ -407,7 +410,7 @@ def test_the_gap_to_the_best_open_model_is_looked_up_ranked_and_worked_out_witho
 def test_a_ranking_under_the_question_s_conditions_is_the_framework_s_call(example_db, example_kg, tmp_path, question, answer):
     model = Spy(responses=[AIMessage("GPT-4.")])
     model.bound = []
-    agent = Agent(Settings.load(db=example_db, kg=[example_kg], tools=["kg_search", "sql", "sql_rank"], cache=False,
+    agent = Agent(Settings.load(db=example_db, kg=[example_kg], tools=["kg_search", "sql", "sql_rank"], cache=False, lexicon=EXAMPLE_LEXICON,
                                 answer_style="pick", home=tmp_path), model=model,
                   embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
     result = agent.run(question)
@@ -428,7 +431,7 @@ def test_a_column_name_two_tables_share_is_not_another_column_of_its_own(tmp_pat
             "INSERT INTO models VALUES ('a', 'Alpha'), ('b', 'Beta');"
             "INSERT INTO benchmarks VALUES ('a', 70.0), ('b', 80.0);"
             "INSERT INTO prices VALUES ('a', 1.0), ('b', 2.0);")
-    plan = make_sql_rank_tool(SQLDatabase(path)).metadata["rank_plan"]
+    plan = make_sql_rank_tool(SQLDatabase(path), lexicon=load_lexicon(EXAMPLE_LEXICON)).metadata["rank_plan"]
     question = "Which model has the highest benchmarks score?"
     assert mismatch(question, {"measure": "highest benchmarks.score", "where": "all"}, plan) == ""
     assert "asks about benchmarks.score too" in mismatch(question, {"measure": "highest prices.score", "where": "all"}, plan)

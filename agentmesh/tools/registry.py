@@ -51,6 +51,8 @@ class ToolContext:
     """Accept a database login that is a superuser or may touch server files (not recommended)."""
     sql_functions: tuple[str, ...] = ()
     """Functions added to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL)."""
+    lexicon: Path | None = None
+    """The domain's lexicon file (agentmesh.answering.lexicon): words the data cannot say."""
     embeddings: Any = None
     docs: list[Path] = field(default_factory=list)
     data_dir: Path | None = None
@@ -66,7 +68,7 @@ class ToolContext:
         return cls(
             db=settings.db, python_timeout=settings.python_timeout, sql_row_limit=settings.sql_row_limit,
             sql_writes=settings.sql_writes, sql_role=settings.sql_role, sql_allow_privileged=settings.sql_allow_privileged,
-            sql_functions=tuple(settings.sql_functions), data_dir=settings.data_dir(), **parts,
+            sql_functions=tuple(settings.sql_functions), data_dir=settings.data_dir(), lexicon=settings.lexicon, **parts,
         )
 
 
@@ -173,7 +175,9 @@ def sql_schema_tool(ctx: ToolContext) -> BaseTool | None:
 def sql_rank_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.tools.sql_rank import make_sql_rank_tool
 
-    return make_sql_rank_tool(_database(ctx)) if ctx.db is not None else None
+    from agentmesh.answering.lexicon import load_lexicon
+
+    return make_sql_rank_tool(_database(ctx), lexicon=load_lexicon(ctx.lexicon)) if ctx.db is not None else None
 
 
 def sql_lookup_tool(ctx: ToolContext) -> BaseTool | None:

@@ -33,6 +33,9 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
+from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, GROUPING_WORDS,
+                                         HIGH_WORDS, LOW_WORDS, NEGATION_WORDS)
+from agentmesh.answering.lexicon import Lexicon
 from agentmesh.claims import first_ask, number_values, whole_name
 from agentmesh.records import Citation
 from agentmesh.tools.sql import LABEL_COLUMNS, SQLDatabase, render_rows
@@ -95,6 +98,10 @@ class RankPlan:
     """Numeric columns a bound can be set on, by their names in the lists -> (table, column)."""
     paths: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     """table -> a table it points to, directly or through others -> the tables on the way (it last)."""
+    known_words: frozenset[str] = frozenset()
+    """The lexicon's words that restrict no rows in this domain."""
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The lexicon's synonyms: a word people say -> the schema's words it means."""
 
     def usable(self, measure: _Measure, where: _Filter | _Condition) -> bool:
         """The filter's column is on the measure's table or on a table it points to (through at
@@ -125,8 +132,9 @@ class RankPlan:
         return _Condition(table, column, match["op"], int(value) if value.is_integer() else value, name.strip())
 
 
-def rank_plan(db: SQLDatabase) -> RankPlan:
-    """Read the schema (and which integer columns hold only 0 and 1) once."""
+def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
+    """Read the schema (and which integer columns hold only 0 and 1) once; ``lexicon`` adds the
+    domain's words the schema cannot say."""
     measures: dict[str, _Measure] = {}
     filters: dict[str, _Filter] = {}
     labels: dict[str, tuple[str, ...]] = {}
@@ -188,7 +196,8 @@ def rank_plan(db: SQLDatabase) -> RankPlan:
         measures[f"lowest {shown}"] = _Measure("lowest", table, name)
     for table in db.tables:
         measures[f"count {table}"] = _Measure("count", table)
-    return RankPlan(measures, filters, labels, links, tables, named, columns, paths)
+    lexicon = lexicon or Lexicon()
+    return RankPlan(measures, filters, labels, links, tables, named, columns, paths, lexicon.known_words, lexicon.synonyms)
 
 
 def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions: Sequence[_Condition] = ()) -> sa.Select:
@@ -241,10 +250,10 @@ def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions:
 
 def make_sql_rank_tool(db: SQLDatabase, *, name: str = "sql_rank", plan: RankPlan | None = None,
                        measures: list[str] | None = None, wheres: list[str] | None = None,
-                       conditions: list[str] | None = None) -> BaseTool:
+                       conditions: list[str] | None = None, lexicon: Lexicon | None = None) -> BaseTool:
     """The tool over ``db``. ``measures``, ``wheres`` and ``conditions`` narrow its lists (see
     :func:`narrowed`); narrowed ``conditions`` are the ones a question sets, all required."""
-    plan = plan or rank_plan(db)
+    plan = plan or rank_plan(db, lexicon)
     measures = measures or list(plan.measures)
     wheres = wheres or ["all", *plan.filters]
 
@@ -334,10 +343,11 @@ unless it names a column ("MMLU", "HumanEval")."""
 NEGATIONS = frozenset("not non no without closed lack lacking".split())
 KNOWN_WORDS = frozenset("""
 a an the which what whose any all each every among of in on at by from with without to for per and or its their
-one ones there that this these those how many much database data table listed hosted available tokens token
+one ones there that this these those how many much database data table listed available
 """.split())
 """Words that may stand beside the ranked rows' noun without restricting them ("the models in the
-database", "Which hosted model is cheapest per 1M tokens?": every priced model is hosted).
+database"); a domain adds its own in its lexicon file (``known_words``: "Which *hosted* model is
+cheapest per 1M tokens?", where every priced model is hosted).
 Any other word there ("Which multimodal model...", "models released in 2023") restricts the rows
 in a way the lists cannot hold, and the ranking of all rows would answer another question."""
 _POST_MODIFIERS = frozenset("""with without from by in on at under over above below of for that which who whose whom than
@@ -376,6 +386,8 @@ class _Reading:
     counting: bool
     conditions: tuple[_Condition, ...] = ()
     """The conditions it sets on the rows: names of labelled tables and bounds on numeric columns."""
+    asked: tuple[str, ...] = ()
+    """The words of its first ask, bounds taken out: each must be used by the call that answers it."""
 
 
 _RANKED_OPERAND = re.compile(
@@ -487,11 +499,11 @@ def _read(question: str, plan: RankPlan) -> _Reading:
         w for f in plan.filters.values() for w in _words(f.column)}
     names = [n for n in _NAME.findall(question[1:]) if not _named(n, list(columns)) and n.lower() not in columns
              and not any(_fold(n) in _fold(str(c.value)) for c in named)]
-    reading = replace(reading, conditions=tuple(dict.fromkeys(conditions)))
+    reading = replace(reading, conditions=tuple(dict.fromkeys(conditions)), asked=tuple(_words(first_ask(rest))))
     if names:
         return replace(reading, refusal=f"the question names {names[0]!r}, which the lists cannot filter on")
     schema = columns | {w for t in plan.tables for w in _words(t)} | {w for c in named for w in _words(_fold(str(c.value)))}
-    restriction = _restriction(first_ask(rest), plan, KNOWN_WORDS | LOW | HIGH | NEGATIONS, schema)
+    restriction = _restriction(first_ask(rest), plan, KNOWN_WORDS | plan.known_words | LOW | HIGH | NEGATIONS, schema)
     if restriction:
         return replace(reading, refusal=f"the question restricts the rows by {restriction!r}, which the lists cannot hold")
     return reading
@@ -560,7 +572,7 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
     if shorter and not _fully_named(measure.column, words):  # "the most parameters" is params_b, not active_params_b
         return f"the question says {shorter[0]}, not {measure.column}"
     for per in _PER.finditer(" ".join(words)):  # "the most context per dollar" ranks a ratio, not the context
-        said_per = [w for w in _words(per.group(1)) if w not in KNOWN_WORDS and not w.isdigit()]
+        said_per = [w for w in _words(per.group(1)) if w not in KNOWN_WORDS | plan.known_words and not w.isdigit()]
         own = {s for w in _words(measure.column or measure.table) for s in (w, *_SPELLED.get(w, ()))}
         if any(w not in own and not _named(measure.column or measure.table, [w]) for w in said_per):
             return f"the question asks for a value per {per.group(1)!r}, and '{name}' is not one"
@@ -586,6 +598,46 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
                  and all(_named(w, words) for w in _words(c.column) if w not in _UNIT_WORDS)]
         if asked:
             return f"the question asks only for rows with {asked[0]}: pass where={asked[0]!r}"
+    unread = _unread(reading, plan, measure, plan.filters.get(where))
+    if unread:
+        return f"the question says {unread!r}, which '{name}' does not use: its answer would be another question's"
+    return ""
+
+
+def _unread(reading: _Reading, plan: RankPlan, measure: _Measure, where: _Filter | None) -> str:
+    """The first content word of the question's first ask that the call does not use, or "".
+    Used: general English (agentmesh.answering.english), the lexicon's known words, the measured
+    column and the rows' own table (or the one that names them), the filter's column, the
+    conditions' names. "How many rivers flow through each country?" leaves 'flow', 'each' and
+    'country' to a count of rivers: one total would answer another question."""
+    own = {measure.table, plan.labelled_by(measure)} | {c.table for c in reading.conditions}
+    measured = measure.column or measure.table
+    used = [measured, *own, *([where.column] if where else []), *(str(c.value) for c in reading.conditions),
+            *(c.column for c in reading.conditions)]
+    said_per = "per" in _words(measured)
+    plain = (FUNCTION_WORDS | COUNT_WORDS | HIGH_WORDS | LOW_WORDS | NEGATION_WORDS | COMPARISON_WORDS | DATA_WORDS
+             | HIGH | LOW | NEGATIONS | _UNIT_WORDS)
+    named = {w for c in reading.conditions for w in _words(_fold(str(c.value)))}
+
+    def means(word: str, schema_word: str) -> bool:
+        folded = _fold(schema_word)
+        spelled = {s for w in _words(schema_word) for s in _SPELLED.get(w, ())}  # "million" of input_per_1m_usd
+        return (_named(schema_word, [word]) or word in (folded, folded.removesuffix("s")) or word in spelled
+                or folded in (word, word.removesuffix("s"))
+                or any(_named(schema_word, [w]) for w in plan.synonyms.get(word, ())))
+
+    asked = reading.asked
+    for i, word in enumerate(asked):
+        following = asked[i + 1] if i + 1 < len(asked) else ""
+        # "per 1M", "per second" of a rate column is its unit, not one value per group
+        unit = word == "per" and (said_per or following[:1].isdigit() or means(following, measured))
+        if word.isdigit() or word in plan.known_words or unit:
+            continue
+        if word in GROUPING_WORDS:
+            return word
+        if word in plain or word in named or any(means(word, u) for u in used):
+            continue
+        return word
     return ""
 
 
