@@ -26,7 +26,7 @@ from agentmesh.errors import ConfigError
 __all__ = ["Settings", "McpServer", "CONFIG_FILE_NAME"]
 
 CONFIG_FILE_NAME = "agentmesh.toml"
-_PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads", "queue_flows")
+_PATH_KEYS = ("kg", "db", "home", "docs", "catalog", "threads", "queue_flows", "lexicon", "cache_lexicon")
 _toml_data: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("agentmesh_toml", default={})
 
 
@@ -184,6 +184,12 @@ class Settings(BaseSettings):
                                       "is no longer asked, once its verdicts bound it at 95% (0 asks every time).")
     cache_ttl: float = Field(7 * 24 * 3600, gt=0, description="Seconds a cached answer stays valid.")
     cache_max_size: int = Field(10_000, ge=1, description="Cached answers kept per scope (LRU).")
+    cache_lexicon: Path | None = Field(
+        None, description="A TOML file of your field's words for the cache: synonyms folded before matching, contrast "
+                          "groups, filler words (see examples/llm-landscape/cache_lexicon.toml).")
+    cache_max_error: float = Field(
+        0.01, ge=0, lt=1, description="The wrong-serve rate the cache keeps: while the share of its hits marked wrong "
+                                      "(or refused by the model check) is above it, hits need a closer match.")
     python_timeout: float = Field(10.0, gt=0, description="Wall-clock seconds per python tool call.")
     sql_row_limit: int = Field(200, ge=1, description="Rows returned per SQL query.")
     sql_writes: bool = Field(False, description="Let the sql tool write (INSERT/UPDATE/DELETE); each write needs approval.")
@@ -194,6 +200,9 @@ class Settings(BaseSettings):
     sql_functions: list[str] = Field(
         default_factory=list, description="Functions to add to the sql tool's allowlist (PostgreSQL, MariaDB/MySQL), if free of side effects."
     )
+    lexicon: Path | None = Field(
+        None, description="A TOML file of what your data cannot say about itself: words that restrict no rows "
+                           "(known_words), synonyms of schema words (agentmesh.answering.lexicon).")
     answer_profile: Literal["auto", "constrained", "open"] = Field(
         "auto", description="constrained: the framework reads the question, offers one tool, picks and strictly checks "
                             "the answer (small models); open: the model chooses tools and writes SQL and the answer, "
@@ -215,6 +224,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Per-user bearer tokens for `agentmesh serve` ({user = token}): each user sees only the threads they made.",
     )
+    server_public_names: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Names `agentmesh serve` answers to besides loopback: the Host a reverse "
+                                          "proxy passes on (kb.example.com, or kb.example.com:8443 for that port "
+                                          "only). Requests naming any other host are refused (DNS rebinding); pages "
+                                          "on these names may post to it.")
     turn_lock: Literal["auto", "file", "postgres", "redis"] = Field(
         "auto", description="What keeps a thread's turns in order across processes: a file lock (one machine), a "
                             "PostgreSQL advisory lock or a Redis lock (replicas on several machines); auto: postgres "
@@ -274,6 +288,26 @@ class Settings(BaseSettings):
         if len(set(tokens)) != len(tokens):
             raise ValueError("server_tokens: two users share a token")
         return value
+
+    @field_validator("server_public_names", mode="before")
+    @classmethod
+    def _public_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, (list, tuple)):
+            return value
+        names = []
+        for name in (str(v).strip().lower() for v in value):
+            if not name:
+                continue
+            if "*" in name:
+                raise ValueError(f"server_public_names: {name!r} is a wildcard; name each host the server is reached by "
+                                 "(any page under a wildcard could rebind to it)")
+            if not re.fullmatch(r"(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?", name):
+                raise ValueError(f"server_public_names: {name!r} is not a host name; give the name alone, as the Host "
+                                 "header carries it: kb.example.com or kb.example.com:8443")
+            names.append(name)
+        return names
 
     @field_validator("queue_secret")
     @classmethod
