@@ -347,7 +347,8 @@ def redis_cache(settings: Settings, embeddings: "Embeddings") -> AnswerCache:
 
 
 def _cache_options(settings: Settings) -> dict[str, Any]:
-    from agentmesh.memory.verify import JudgeBound
+    from agentmesh.memory.verify import JudgeBound, Lexicon
 
     return {"threshold": settings.cache_threshold, "ttl": settings.cache_ttl, "max_size": settings.cache_max_size,
-            "judge_bound": JudgeBound(error=settings.cache_model_check_error)}
+            "judge_bound": JudgeBound(error=settings.cache_model_check_error), "max_error": settings.cache_max_error,
+            "lexicon": Lexicon.load(settings.cache_lexicon) if settings.cache_lexicon is not None else None}

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from agentmesh.memory.cache import SemanticCache
-from agentmesh.memory.verify import DEFAULT_LEXICON, ContrastCheck, KnowledgeCheck
+from agentmesh.memory.verify import ContrastCheck, KnowledgeCheck, Lexicon, WordCheck
 
 EXAMPLE_KG = Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "landscape.ttl"
+EXAMPLE_LEXICON = Lexicon.load(EXAMPLE_KG.parent / "cache_lexicon.toml")
 CONTRASTS = {  # each class of near miss a cache served before the check existed
     "direction": ("How many input tokens does GPT-4o accept?", "How many output tokens does GPT-4o accept?"),
     "superlative": ("Which model is the cheapest?", "Which model is the most expensive?"),
@@ -52,15 +53,25 @@ PARAPHRASES = [
 
 
 @pytest.mark.parametrize("kind", sorted(CONTRASTS))
-def test_each_contrast_class_is_refused_both_ways(kind):
+def test_each_contrast_class_is_refused_both_ways_with_no_lexicon_at_all(kind):
+    """The word rule refuses them by itself: no list of this field's contrasts is needed."""
     a, b = CONTRASTS[kind]
-    check = ContrastCheck()
+    check = WordCheck()
     assert check.refuses(a, b) and check.refuses(b, a)
 
 
+@pytest.mark.parametrize("kind", sorted(CONTRASTS))
+def test_the_example_lexicon_names_each_contrast_class(kind):
+    a, b = CONTRASTS[kind]
+    check = ContrastCheck(EXAMPLE_LEXICON)
+    assert check.refuses(a, b) and check.refuses(b, a)
+    assert WordCheck(EXAMPLE_LEXICON).refuses(a, b)
+
+
 @pytest.mark.parametrize("a,b", PARAPHRASES)
-def test_paraphrases_are_not_refused(a, b):
-    assert ContrastCheck().refuses(a, b) is None
+def test_paraphrases_are_not_refused_with_the_example_lexicon(a, b):
+    assert WordCheck(EXAMPLE_LEXICON).refuses(a, b) is None
+    assert ContrastCheck(EXAMPLE_LEXICON).refuses(a, b) is None
 
 
 def test_a_full_stop_does_not_change_the_names_a_question_holds(tmp_path, minilm):
@@ -76,8 +87,9 @@ def test_a_full_stop_does_not_change_the_names_a_question_holds(tmp_path, minilm
 
 def test_a_user_extends_the_lexicon():
     a, b = "Which plan includes gold support?", "Which plan includes silver support?"
-    assert ContrastCheck().refuses(a, b) is None
-    assert ContrastCheck(DEFAULT_LEXICON.extend(contrasts=[["gold", "silver", "bronze"]])).refuses(a, b) == "'gold' vs 'silver'"
+    assert ContrastCheck().refuses(a, b) is None  # a list of contrasts misses what it does not name
+    assert WordCheck().refuses(a, b)  # the word rule does not need it named
+    assert ContrastCheck(Lexicon().extend(contrasts=[["gold", "silver", "bronze"]])).refuses(a, b) == "'gold' vs 'silver'"
 
 
 @pytest.fixture
@@ -104,7 +116,8 @@ def test_the_cache_refuses_a_near_miss_it_would_have_served(tmp_path, minilm, ki
         unchecked.close(), checked.close()
 
 
-def test_the_second_nearest_entry_is_served_when_the_first_contrasts(cache):
+def test_the_second_nearest_entry_is_served_when_the_first_contrasts(tmp_path, minilm):
+    cache = SemanticCache(tmp_path / "cache", minilm, lexicon=EXAMPLE_LEXICON)  # "context length" = "context window"
     cache.threshold = 0.7
     cache.put("What is the context window of GPT-4?", "8,192 tokens.", scope="s")        # cosine 0.91, another model
     cache.put("GPT-4 Turbo context length?", "128,000 tokens.", scope="s")              # cosine 0.76, the same question
@@ -112,7 +125,7 @@ def test_the_second_nearest_entry_is_served_when_the_first_contrasts(cache):
     assert hit is not None and hit.answer == "128,000 tokens."
     assert [q for q, _ in cache.last_refusals] == ["What is the context window of GPT-4?"]
     cache.close()  # written to disk, opened again trying only the nearest entry
-    single = SemanticCache(cache.folder, cache.embeddings, threshold=0.7, candidates=1)
+    single = SemanticCache(cache.folder, cache.embeddings, threshold=0.7, candidates=1, lexicon=EXAMPLE_LEXICON)
     try:
         assert single.get("What is the context window of GPT-4 Turbo?", scope="s") is None
         assert [q for q, _ in single.last_refusals] == ["What is the context window of GPT-4?"]
@@ -146,8 +159,10 @@ def test_marking_a_hit_wrong_removes_it_and_raises_its_bar(cache):
 def test_knowledge_check_compares_named_nodes_and_asked_property(example_kg, tmp_path, minilm):
     from agentmesh.knowledge import KnowledgeBase
 
+    from agentmesh.claims import HINTS, asked_fields
+
     kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
-    check = KnowledgeCheck(kb.named_nodes)
+    check = KnowledgeCheck(kb.named_nodes, asks=lambda question: asked_fields(question, HINTS))
     assert check.refuses("Who develops Mixtral 8x7B?", "Who develops Mixtral 8x22B?").startswith("names")
     assert check.refuses("Who develops Claude 2?", "Which licence does Claude 2 use?").startswith("asks for")
     assert check.refuses("Who develops Claude 2?", "Which company makes Claude 2?") is None

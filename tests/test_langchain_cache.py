@@ -41,10 +41,10 @@ def test_the_question_is_the_last_user_message_and_the_rest_is_scope(tmp_path, m
                                              AIMessage("Other instructions.")], cache=True)
         system = SystemMessage("Answer briefly.")
         first = model.invoke([system, HumanMessage("How many input tokens can GPT-4o take?")])
-        paraphrase = model.invoke([system, HumanMessage("How many input tokens does GPT-4o accept?")])
+        paraphrase = model.invoke([system, HumanMessage("What number of input tokens does GPT-4o take?")])
         assert paraphrase.text == first.text == "128,000 tokens." and len(model.calls) == 1  # served from the cache
         near_miss = model.invoke([system, HumanMessage("How many output tokens can GPT-4o take?")])
-        assert near_miss.text == "16,384 tokens." and len(model.calls) == 2  # the contrast check refused
+        assert near_miss.text == "16,384 tokens." and len(model.calls) == 2  # the word check refused: 'output' has no match
         other = model.invoke([SystemMessage("Answer at length."), HumanMessage("How many input tokens can GPT-4o take?")])
         assert other.text == "Other instructions." and len(model.calls) == 3  # another system prompt: another scope
     finally:

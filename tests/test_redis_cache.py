@@ -102,7 +102,10 @@ def test_a_wrong_url_is_a_clear_error(minilm):
 
 
 def test_redis_refuses_contrasts_and_shares_a_wrong_mark(minilm, prefix):
-    one, two = cache(minilm, prefix, threshold=0.7), cache(minilm, prefix, threshold=0.7)
+    from agentmesh.memory.verify import Lexicon
+
+    lexicon = Lexicon(synonyms={"context length": "context window"})
+    one, two = cache(minilm, prefix, threshold=0.7, lexicon=lexicon), cache(minilm, prefix, threshold=0.7, lexicon=lexicon)
     try:
         one.put("What is the context window of GPT-4?", "8,192 tokens.", scope="s")
         one.put("GPT-4 Turbo context length?", "128,000 tokens.", scope="s")

@@ -26,7 +26,8 @@ def _cache(config: Optional[Path]):
 
 @cache_app.command("stats")
 def cache_stats(config: Optional[Path] = ConfigOpt) -> None:
-    """Entries, scopes, hits, misses and the hit rate."""
+    """Entries, scopes, hits, misses, refusals by reason, marked-wrong serves, the hit rate and the
+    error bound (the cosine a hit needs now, from the measured wrong-serve rate and cache_max_error)."""
     with one_line_errors():
         cache = _cache(config)
         info = cache.info()

@@ -7,12 +7,16 @@
   guards against the known false hits of semantic caches: the two questions may not differ
   in numbers, in negation, or in the proper names they mention (``GPT-4`` vs ``GPT-4o``), and
   may not be the same words in another order ("is X bigger than Y" / "is Y bigger than X").
-* Then a :class:`~agentmesh.memory.verify.CacheCheck` must agree that the two questions ask
-  the same thing (by default :class:`~agentmesh.memory.verify.ContrastCheck`: "input" vs
-  "output", "cheapest" vs "most expensive", "GPT-4 Turbo" vs "GPT-4" are refused). The
-  ``candidates`` nearest entries are tried in order, so the right entry can be the second.
+* Then every :class:`~agentmesh.memory.verify.CacheCheck` must agree that the two questions ask
+  the same thing. The default, :class:`~agentmesh.memory.verify.WordCheck`, denies by default:
+  every content word of each question must be matched in the other (same lemma, an inflection, a
+  number written another way, a WordNet synonym, the user's ``lexicon``), so "input"/"output",
+  "Europe"/"Asia" or "buy"/"sell" refuse without anyone listing them. The ``candidates`` nearest
+  entries are tried in order, so the right entry can be the second.
 * A person who marks a served answer wrong (:meth:`SemanticCache.mark_wrong`) removes the
   entry, and the pair is kept: that cached question then needs a closer match to be served.
+  Those marks and a judge's refusals are the cache's measured wrong-serve rate: while it is
+  above ``max_error`` (1%), hits need the cosine from which the rate is within it (:meth:`~SemanticCache.bound`).
 * Entries expire after ``ttl`` seconds; at most ``max_size`` are kept (LRU eviction).
 * GPTCache is the data manager (SQLite + faiss, its eviction); a lookup is one faiss search
   and one indexed SQLite read, not GPTCache's ORM path (11.5 of 15.7 ms at 10k entries).
@@ -46,10 +50,11 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.verify import DEFAULT_LEXICON, CacheCheck, ContrastCheck, JudgeBound, Judged, first_refusal
+from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
+from agentmesh.memory.wording import ABBREVIATIONS, number_words_as_digits
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
-           "NEGATIVE_MARGIN"]
+           "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
 
 DEFAULT_THRESHOLD = 0.82
 """Chosen from data by bench/cache.py (STS-B dev, agentmesh guards on): see README."""
@@ -58,7 +63,16 @@ NEGATIVE_MARGIN = 0.01
 """A cached question marked wrong at cosine c is served again only above c + this."""
 CANDIDATES = 5
 """Entries tried per lookup, nearest first: the right one can be the second."""
-STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong", "judge_asked", "judge_trusted")
+REFUSAL_KINDS = ("words", "guards", "marked", "judge", "bound", "checks")
+"""Why a lookup was refused, by its nearest candidate: a content word unmatched, the guards (numbers,
+negation, names, word order), a person's or judge's earlier "wrong" for that entry, the judge now,
+the cache's error bound (:attr:`SemanticCache.max_error`), another check."""
+STAT_FIELDS = ("hits", "misses", "refused", "stores", "marked_wrong", "judge_asked", "judge_trusted",
+               *(f"refused_{k}" for k in REFUSAL_KINDS))
+MAX_ERROR = 0.01
+"""The wrong-serve rate the cache keeps by default (``cache_max_error``)."""
+OUTCOMES_KEPT = 5000
+"""Served hits and wrong verdicts (person, judge) kept to measure the wrong-serve rate, newest last."""
 NEGATIONS = frozenset({"not", "no", "never", "without", "none", "nothing", "cannot", "can't", "don't", "doesn't",
                        "isn't", "aren't", "wasn't", "weren't", "won't", "shouldn't", "except", "neither", "nor"})
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -73,24 +87,30 @@ def cache_scope(**parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_VOCABULARY = DEFAULT_LEXICON.words() | frozenset(DEFAULT_LEXICON.synonyms) | frozenset(DEFAULT_LEXICON.synonyms.values())
+_GENERAL_VOCABULARY = frozenset(ABBREVIATIONS) | frozenset(w for v in ABBREVIATIONS.values() for w in v.split())
 
 
-def _names(text: str) -> set[str]:
-    """Named things ("GPT-4o", "Claude 2.1"); acronyms the contrast lexicon knows ("CEO", "USD")
-    are vocabulary, left to the contrast check, so "CEO" and "chief executive" can match."""
-    return {n.lower() for n in _NAME.findall(text)} - _VOCABULARY
+def _vocabulary(lexicon: Lexicon | None) -> frozenset[str]:
+    if lexicon is None:
+        return _GENERAL_VOCABULARY
+    return _GENERAL_VOCABULARY | lexicon.words() | frozenset(lexicon.synonyms) | frozenset(lexicon.synonyms.values())
 
 
-def _guards_pass(a: str, b: str) -> bool:
-    """False when two questions differ in numbers, negation or named things, or are the same
-    words in another order: a high embedding similarity cannot be trusted then."""
-    if sorted(_NUMBER.findall(a)) != sorted(_NUMBER.findall(b)):
+def _names(text: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> set[str]:
+    """Named things ("GPT-4o", "Claude 2.1"); acronyms that are vocabulary ("CEO", "USD", or the
+    lexicon's) are left to the word check, so "CEO" and "chief executive" can match."""
+    return {n.lower() for n in _NAME.findall(text)} - vocabulary
+
+
+def _guards_pass(a: str, b: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> bool:
+    """False when two questions differ in numbers (in digits or words), negation or named things,
+    or are the same words in another order: a high embedding similarity cannot be trusted then."""
+    if sorted(_NUMBER.findall(number_words_as_digits(a))) != sorted(_NUMBER.findall(number_words_as_digits(b))):
         return False
     wa, wb = _WORD.findall(a.lower()), _WORD.findall(b.lower())
     if (set(wa) & NEGATIONS) != (set(wb) & NEGATIONS):
         return False
-    if _names(a) != _names(b):
+    if _names(a, vocabulary) != _names(b, vocabulary):
         return False
     if wa != wb and sorted(wa) == sorted(wb):
         return False
@@ -253,6 +273,8 @@ class SemanticCache:
         checks: Sequence[CacheCheck] | None = None,
         candidates: int = CANDIDATES,
         judge_bound: JudgeBound | None = None,
+        lexicon: Lexicon | None = None,
+        max_error: float = MAX_ERROR,
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -266,12 +288,21 @@ class SemanticCache:
         self.stats = self._read_stats()
         self._pending = 0
         self._closed = False
-        self._init_checks(checks, candidates, judge_bound)
+        self._init_checks(checks, candidates, judge_bound, lexicon, max_error)
+        self._outcomes_file = self.folder / "outcomes.json"
+        self._set_outcomes(_read_json(self._outcomes_file, _outcome_lists, ([], [])))
         atexit.register(_close_at_exit, weakref.ref(self))  # faiss writes its index file on close
 
-    def _init_checks(self, checks: Sequence[CacheCheck] | None, candidates: int, judge_bound: JudgeBound | None) -> None:
-        self.checks: list[CacheCheck] = list(checks) if checks is not None else [ContrastCheck()]
+    def _init_checks(self, checks: Sequence[CacheCheck] | None, candidates: int, judge_bound: JudgeBound | None,
+                     lexicon: Lexicon | None = None, max_error: float = MAX_ERROR) -> None:
+        self.lexicon = lexicon
+        self._vocabulary = _vocabulary(lexicon)
+        self.checks: list[CacheCheck] = list(checks) if checks is not None else [WordCheck(lexicon)]
         self.candidates = max(1, candidates)
+        self.max_error = max_error
+        """The wrong-serve rate the cache keeps: while the measured rate (hits marked wrong by a person,
+        pairs a judge refused that the rules would have served, over the hits served) is above it,
+        hits are served only from the cosine up at which that rate is within it (:meth:`bound`)."""
         self.judge_bound = judge_bound or JudgeBound()
         """When a judge (a check with ``judge = True``) need not be asked: see verify.JudgeBound."""
         self.last_verdicts: list[tuple[float, bool]] = []
@@ -293,17 +324,27 @@ class SemanticCache:
         every = [*self.checks, *checks]
         rules = [c for c in every if not getattr(c, "judge", False)]
         judges = [c for c in every if getattr(c, "judge", False)]
+        readers = [c for c in every if callable(getattr(c, "shows_same", None))]
+        bound = None
         for entry_id, cosine, cached in candidates:
             if cosine < self.threshold:
                 break
             need = negatives.get(_norm_question(cached), 0.0)
             reason = ""
+            if bound is None:
+                bound = self.bound()  # computed once per lookup, only when a candidate is above the threshold
             if cosine < need:
                 reason = f"marked wrong before (by a person or a judge): needs cosine {need:.3f}"
-            elif self.guards and not _guards_pass(question, cached):
+            elif cosine < bound:
+                reason = (f"below the cache's error bound: its measured wrong-serve rate is above {self.max_error:.1%}, "
+                          f"so hits need cosine {bound:.3f}")
+            elif self.guards and not _guards_pass(question, cached, self._vocabulary):
                 reason = "differs in numbers, negation, names or word order"
             else:
-                reason = first_refusal(rules, question, cached) or ""
+                # a reading that shows the two equal (no word of either left unread) stands for the word rule
+                shown = any(c.shows_same(question, cached) for c in readers)
+                reason = first_refusal([c for c in rules if not (shown and isinstance(c, WordCheck))],
+                                       question, cached) or ""
                 if not reason and judges:
                     reason = self._judged(judges, question, cached, cosine, trusted_from)
             if reason:
@@ -327,7 +368,40 @@ class SemanticCache:
         reason = first_refusal(judges, question, cached) or ""
         if not reason or isinstance(reason, Judged):  # a judge that failed gave no verdict
             self.last_verdicts.append((cosine, not reason))
+        if isinstance(reason, Judged):  # the rules would have served it: a wrong serve avoided, measured
+            self._record_outcome(cosine, wrong=True, served=True)
         return reason
+
+    # -- the error bound ---------------------------------------------------------------------------
+    def _set_outcomes(self, outcomes: tuple[list[float], list[float]]) -> None:
+        self._served, self._wrong = outcomes
+        self._bound: float | None = None
+
+    def _record_outcome(self, cosine: float, *, wrong: bool, served: bool = True) -> None:
+        """A hit served at ``cosine`` (``served``), and whether it was wrong (marked by a person, or
+        a judge refused what the rules would have served)."""
+        if served:
+            self._served = [*self._served, cosine][-OUTCOMES_KEPT:]
+        if wrong:
+            self._wrong = [*self._wrong, cosine][-OUTCOMES_KEPT:]
+        self._bound = None
+        self._save_outcomes(cosine, wrong, served)
+
+    def _save_outcomes(self, cosine: float, wrong: bool, served: bool) -> None:
+        if wrong or len(self._served) % 20 == 0:  # a wrong verdict at once, hits in batches
+            _write_json(self._outcomes_file, [self._served, self._wrong])
+
+    def measured_error(self) -> float | None:
+        """The share of served hits found wrong (by a person or a judge), or None before any hit."""
+        return len(self._wrong) / len(self._served) if self._served else None
+
+    def bound(self) -> float:
+        """The cosine a hit needs now: the threshold, or higher while the measured wrong-serve rate
+        is above ``max_error``: the lowest cosine from which the hits served (and judged) were wrong
+        at most that often."""
+        if self._bound is None:
+            self._bound = _error_bound(self._served, self._wrong, self.max_error, self.threshold)
+        return self._bound
 
     def _store(self, scope: str) -> _ScopeStore:
         store = self._stores.pop(scope, None)
@@ -365,7 +439,10 @@ class SemanticCache:
                 store.add_verdicts(self.last_verdicts, self.judge_bound.keep)
             if chosen is not None:
                 store.touch(chosen[0])
+                self._record_outcome(chosen[1], wrong=False)
             self._count("hits" if chosen else "refused" if self.last_refusals else "misses")
+            if chosen is None and self.last_refusals:
+                self._count(f"refused_{refusal_kind(self.last_refusals[0][1])}")
         if chosen is None:
             return None
         entry_id, cosine, payload = chosen
@@ -373,20 +450,29 @@ class SemanticCache:
                         scope=scope, entry_id=entry_id, query=question)
 
     def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:
+        self._read_once(question)
         payload = {"answer": answer, "question": question, "stored_at": time.time(), **extra}
         vector = embed_texts(self.embeddings, [question])[0]
         with self._lock:
             self._store(scope).save(f"{scope}{SEPARATOR}{question}", json.dumps(payload, default=str), vector)
             self._count("stores")
 
+    def _read_once(self, question: str) -> None:
+        """The word check reads a stored question now, once, not at each lookup that meets it."""
+        for check in self.checks:
+            if isinstance(check, WordCheck):
+                check.read(question)
+
     def mark_wrong(self, hit: CacheHit) -> float:
         """A person says ``hit`` answered the wrong question: the entry goes, and its cached
-        question is served again only to a question closer than this one was. Returns the
-        cosine that question now needs."""
+        question is served again only to a question closer than this one was; the wrong serve
+        counts in the cache's measured error (:meth:`bound`). Returns the cosine that question
+        now needs."""
         with self._lock:
             store = self._store(hit.scope)
             store.remove(int(hit.entry_id))
             need = store.add_negative(hit.question, hit.similarity)
+            self._record_outcome(hit.similarity, wrong=True, served=False)
             self._count("marked_wrong")
             self._write_stats()
         return need
@@ -407,7 +493,14 @@ class SemanticCache:
         lookups = self.stats["hits"] + self.stats["misses"] + self.stats.get("refused", 0)
         return {"entries": len(self), "scopes": len(self.scopes()), "max_size_per_scope": self.max_size,
                 "threshold": self.threshold, "ttl_seconds": self.ttl, **self.stats,
-                "hit_rate": round(self.stats["hits"] / lookups, 3) if lookups else None, "folder": str(self.folder)}
+                "hit_rate": round(self.stats["hits"] / lookups, 3) if lookups else None, **self._bound_info(),
+                "folder": str(self.folder)}
+
+    def _bound_info(self) -> dict[str, Any]:
+        measured = self.measured_error()
+        return {"max_error": self.max_error, "measured_error": None if measured is None else round(measured, 4),
+                "served_measured": len(self._served), "wrong_measured": len(self._wrong),
+                "bound": round(self.bound(), 4), "lexicon": "yes" if self.lexicon is not None else "none (general English only)"}
 
     def clear(self) -> None:
         """Delete every entry of every scope, and the statistics."""
@@ -419,6 +512,8 @@ class SemanticCache:
                 shutil.rmtree(path, ignore_errors=True)
             self.stats = dict.fromkeys(STAT_FIELDS, 0)
             self._write_stats()
+            self._set_outcomes(([], []))
+            self._outcomes_file.unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._closed:
@@ -426,6 +521,7 @@ class SemanticCache:
         self._closed = True
         if self.folder.exists():
             self._write_stats()
+            _write_json(self._outcomes_file, [self._served, self._wrong])
         for store in self._stores.values():
             store.close()
         self._stores.clear()
@@ -448,6 +544,46 @@ class SemanticCache:
         tmp = self._stats_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.stats))
         tmp.replace(self._stats_file)
+
+
+def refusal_kind(reason: str) -> str:
+    """Which of :data:`REFUSAL_KINDS` a refusal reason is."""
+    if isinstance(reason, Unmatched):
+        return "words"
+    if isinstance(reason, Judged):
+        return "judge"
+    for prefix, kind in (("marked wrong before", "marked"), ("below the cache's error bound", "bound"),
+                         ("differs in numbers", "guards")):
+        if reason.startswith(prefix):
+            return kind
+    return "checks"
+
+
+def _error_bound(served: Sequence[float], wrong: Sequence[float], max_error: float, threshold: float) -> float:
+    """The lowest cosine (the threshold at least) from which the share of wrong among served hits
+    is at most ``max_error``; just above the highest wrong one when no lower cut keeps it."""
+    if not wrong or not served or len(wrong) <= max_error * len(served):
+        return threshold
+    ordered_served, ordered_wrong = sorted(served), sorted(wrong)
+    for cut in [threshold, *(min(1.0, w + NEGATIVE_MARGIN / 10) for w in ordered_wrong)]:
+        if cut < threshold:
+            continue
+        n_served = len(ordered_served) - _bisect_left(ordered_served, cut)
+        n_wrong = len(ordered_wrong) - _bisect_left(ordered_wrong, cut)
+        if n_wrong <= max_error * max(n_served, 1):
+            return cut
+    return 1.0  # pragma: no cover - the last cut leaves no wrong one
+
+
+def _bisect_left(values: Sequence[float], x: float) -> int:
+    import bisect
+
+    return bisect.bisect_left(values, x)
+
+
+def _outcome_lists(data: Any) -> tuple[list[float], list[float]]:
+    served, wrong = data
+    return [float(c) for c in served][-OUTCOMES_KEPT:], [float(c) for c in wrong][-OUTCOMES_KEPT:]
 
 
 def _payload(raw: str) -> dict[str, Any] | None:

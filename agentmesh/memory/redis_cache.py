@@ -30,9 +30,9 @@ from langchain_core.embeddings import Embeddings
 
 from agentmesh.errors import ConfigError
 from agentmesh.knowledge.index import embed_texts
-from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, STAT_FIELDS, CacheHit, SemanticCache,
-                                    _norm_question, _raised_bar)
-from agentmesh.memory.verify import CacheCheck, JudgeBound
+from agentmesh.memory.cache import (CANDIDATES, DEFAULT_THRESHOLD, MAX_ERROR, OUTCOMES_KEPT, STAT_FIELDS, CacheHit,
+                                    SemanticCache, _norm_question, _raised_bar, refusal_kind)
+from agentmesh.memory.verify import CacheCheck, JudgeBound, Lexicon
 
 __all__ = ["RedisSemanticCache"]
 
@@ -66,13 +66,14 @@ class RedisSemanticCache(SemanticCache):
     def __init__(self, url: str, embeddings: Embeddings, *, threshold: float = DEFAULT_THRESHOLD,
                  ttl: float | None = 7 * 24 * 3600, max_size: int = 10_000, guards: bool = True,
                  prefix: str = "agentmesh:cache", candidates: int = CANDIDATES,
-                 checks: Sequence[CacheCheck] | None = None, judge_bound: JudgeBound | None = None) -> None:
+                 checks: Sequence[CacheCheck] | None = None, judge_bound: JudgeBound | None = None,
+                 lexicon: Lexicon | None = None, max_error: float = MAX_ERROR) -> None:
         try:
             import redis
         except ImportError:
             raise ConfigError("a Redis cache needs the redis package: pip install 'agentmesh[redis]'") from None
         self.url, self.prefix = url, prefix
-        self._init_checks(checks, candidates, judge_bound)
+        self._init_checks(checks, candidates, judge_bound, lexicon, max_error)
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         try:
             self.client.ping()
@@ -85,6 +86,38 @@ class RedisSemanticCache(SemanticCache):
         self._lock = threading.Lock()
         self._closed = False
         self.folder = None
+        self._outcomes_read = 0.0
+        self._pending_served: list[float] = []
+        self._set_outcomes(([], []))
+
+    # -- the error bound, shared by every process ------------------------------------------------
+    def _save_outcomes(self, cosine: float, wrong: bool, served: bool) -> None:
+        """Hits are sent in batches of 20 (a round trip per hit would cost a tenth of a lookup); a
+        wrong one at once, with the hits before it."""
+        if served:
+            self._pending_served.append(cosine)
+        if wrong or len(self._pending_served) >= 20:
+            self._flush_outcomes([cosine] if wrong else [])
+
+    def _flush_outcomes(self, wrong: list[float]) -> None:
+        pipe = self.client.pipeline()
+        for name, values in (("served", self._pending_served), ("wrong", wrong)):
+            if values:
+                pipe.rpush(f"{self.prefix}:{name}", *values)
+                pipe.ltrim(f"{self.prefix}:{name}", -OUTCOMES_KEPT, -1)
+        pipe.execute()
+        self._pending_served = []
+
+    def bound(self) -> float:
+        """As :meth:`SemanticCache.bound`, from every process's outcomes (read again after 5 s)."""
+        if time.monotonic() - self._outcomes_read > 5:
+            pipe = self.client.pipeline()
+            pipe.lrange(f"{self.prefix}:served", 0, -1)
+            pipe.lrange(f"{self.prefix}:wrong", 0, -1)
+            served, wrong = pipe.execute()
+            self._set_outcomes(([float(c) for c in served], [float(c) for c in wrong]))
+            self._outcomes_read = time.monotonic()
+        return super().bound()
 
     # -- keys --------------------------------------------------------------------------------
     def _key(self, scope: str, *parts: Any) -> str:
@@ -153,10 +186,13 @@ class RedisSemanticCache(SemanticCache):
                 pipe.execute()
             if chosen is None:
                 self._count("refused" if self.last_refusals else "misses")
+                if self.last_refusals:
+                    self._count(f"refused_{refusal_kind(self.last_refusals[0][1])}")
                 return None
             entry_id, cosine, payload = chosen
             self.client.zadd(self._key(scope, "lru"), {entry_id: time.time()})
             self._count("hits")
+            self._record_outcome(cosine, wrong=False)
         return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload,
                         scope=scope, entry_id=entry_id, query=question)
 
@@ -172,6 +208,7 @@ class RedisSemanticCache(SemanticCache):
             need = self._raise_bar(hit.scope, hit.question, hit.similarity)
             if hit.scope in self._scopes:
                 self._scopes[hit.scope].drop(entry_id)
+            self._record_outcome(hit.similarity, wrong=True, served=False)
             self._count("marked_wrong")
         return need
 
@@ -189,6 +226,7 @@ class RedisSemanticCache(SemanticCache):
         return need
 
     def put(self, question: str, answer: str, scope: str, **extra: Any) -> None:
+        self._read_once(question)
         payload = {"answer": answer, "question": question, "stored_at": time.time(), **extra}
         vector = embed_texts(self.embeddings, [question])[0].astype(np.float32)
         with self._lock:
@@ -235,7 +273,8 @@ class RedisSemanticCache(SemanticCache):
         lookups = stats["hits"] + stats["misses"] + stats["refused"]
         return {"entries": len(self), "scopes": len(self.scopes()), "max_size_per_scope": self.max_size,
                 "threshold": self.threshold, "ttl_seconds": self.ttl, **stats,
-                "hit_rate": round(stats["hits"] / lookups, 3) if lookups else None, "redis": self._safe_url()}
+                "hit_rate": round(stats["hits"] / lookups, 3) if lookups else None, **self._bound_info(),
+                "redis": self._safe_url()}
 
     def _safe_url(self) -> str:
         from urllib.parse import urlsplit, urlunsplit
@@ -251,8 +290,15 @@ class RedisSemanticCache(SemanticCache):
             for start in range(0, len(keys), 500):
                 self.client.delete(*keys[start:start + 500])
             self._scopes.clear()
+            self._pending_served = []
+            self._set_outcomes(([], []))
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self._pending_served:
+                try:
+                    self._flush_outcomes([])
+                except Exception:  # noqa: BLE001 - a server gone at exit loses a few hits' count, no more
+                    pass
             self.client.close()

@@ -5,13 +5,12 @@ word but one, and that one decides the answer. A hit skips the model, so nothing
 catch the wrong answer. A :class:`CacheCheck` looks at the words in which the two questions
 differ and refuses the hit when they contrast:
 
-* :class:`ContrastCheck` (the default, no model): a lexicon of *contrast groups*, sets of
-  words of which a question holds at most one meaning: directions (input/output, before/after,
-  increase/decrease), superlatives and comparatives (cheapest/most expensive, more/fewer than),
-  units and currencies, lifecycle (released/deprecated), terms of use (commercial/research,
-  free/paid), roles (CEO/CTO) and model variants (Turbo, Mini, Instruct, ...). A group word on
-  one side only refuses the hit. Synonyms are folded first ("least expensive" = "cheapest",
-  "chief executive" = "CEO"), so a paraphrase still hits. Users extend the lexicon.
+* :class:`WordCheck` (the default, no model), deny by default: every content word of each
+  question must be matched in the other, by lemma, inflection, number, a WordNet synonym or
+  the user's lexicon (:mod:`agentmesh.memory.wording`). Any word left unmatched refuses, so a
+  difference no list names is refused too. The lexicon (``cache_lexicon``, a TOML file) adds a
+  field's synonyms ("least expensive" = "cheapest") and contrast groups.
+* :class:`ContrastCheck`: the lexicon's contrast groups alone (a group word on one side only).
 * :class:`KnowledgeCheck`: the two questions must name the same knowledge-graph nodes and ask
   about the same property of them ("who develops X" and "which licence does X use" differ).
 * :class:`ModelEquivalenceCheck` (``cache_model_check = true``, with a real model): last of all,
@@ -19,9 +18,9 @@ differ and refuses the hit when they contrast:
   call, far cheaper than the run it saves, in the usage ledger with its tokens, cost and latency.
   It fails closed: no reply, or no clear "yes", means no hit.
 
->>> ContrastCheck().refuses("How many input tokens can GPT-4o take?", "How many output tokens can GPT-4o take?")
-"'input' vs 'output'"
->>> ContrastCheck().refuses("Which model is least expensive?", "Which model is the cheapest?") is None
+>>> WordCheck().refuses("How many input tokens can GPT-4o take?", "How many output tokens can GPT-4o take?")
+"'input' has no match in the other question; 'output' has no match in the other question"
+>>> WordCheck().refuses("Who is the developer of Mixtral?", "Which company develops Mixtral?") is None
 True
 """
 
@@ -31,12 +30,11 @@ import hashlib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from agentmesh.claims import HINTS, VARIANT_WORDS, asked_fields
-
-__all__ = ["CacheCheck", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon", "DEFAULT_LEXICON",
-           "first_refusal", "EQUIVALENCE_PROMPT", "Judged", "JudgeBound"]
+__all__ = ["CacheCheck", "WordCheck", "Unmatched", "ContrastCheck", "KnowledgeCheck", "ModelEquivalenceCheck", "Lexicon",
+           "DEFAULT_LEXICON", "first_refusal", "EQUIVALENCE_PROMPT", "Judged", "JudgeBound"]
 
 
 class CacheCheck(Protocol):
@@ -112,88 +110,106 @@ def _binomial_cdf(k: int, n: int, p: float) -> float:
     return min(1.0, total)
 
 
-def _groups(*groups: str) -> list[frozenset[str]]:
-    return [frozenset(g.split()) for g in groups]
-
-
 @dataclass
 class Lexicon:
-    """What the contrast check knows: synonyms folded to one word, then contrast groups.
+    """The user's words for the cache: synonyms folded to one word, and contrast groups.
 
-    ``synonyms`` maps a phrase (lower case, whole words) to the word it stands for. Each
-    contrast group is a set of words of which a question means one: the two questions
-    contrast when a group word is in one and not the other."""
+    ``synonyms`` maps a phrase (lower case, whole words) to the word it stands for ("least
+    expensive" -> "cheapest"): folded before the content words are matched. Each contrast group
+    is a set of words of which a question means one: a group word in one question and not the
+    other refuses the hit, even where a synonym (WordNet's) would have matched it. Read from a
+    TOML file (``cache_lexicon``) by :meth:`load`; the framework ships none about any field."""
 
     synonyms: dict[str, str] = field(default_factory=dict)
     contrasts: list[frozenset[str]] = field(default_factory=list)
+    filler: frozenset[str] = frozenset()
+    """Words that say nothing in this field's questions ("model" where every question is about models)."""
 
-    def extend(self, synonyms: dict[str, str] | None = None, contrasts: Iterable[Iterable[str]] = ()) -> "Lexicon":
-        """A copy with more synonyms and groups: ``DEFAULT_LEXICON.extend(contrasts=[["gold", "silver"]])``."""
+    def extend(self, synonyms: dict[str, str] | None = None, contrasts: Iterable[Iterable[str]] = (),
+               filler: Iterable[str] = ()) -> "Lexicon":
+        """A copy with more synonyms and groups: ``lexicon.extend(contrasts=[["gold", "silver"]])``."""
         return Lexicon({**self.synonyms, **(synonyms or {})},
-                       [*self.contrasts, *(frozenset(w.lower() for w in g) for g in contrasts)])
+                       [*self.contrasts, *(frozenset(w.lower() for w in g) for g in contrasts)],
+                       self.filler | {w.lower() for w in filler})
 
     def words(self) -> frozenset[str]:
         return frozenset().union(*self.contrasts) if self.contrasts else frozenset()
 
+    @classmethod
+    def load(cls, path: str | Path) -> "Lexicon":
+        """A lexicon from a TOML file: ``contrasts = ["input output", ...]`` (a group as one string
+        of words or a list of words), ``filler = ["model"]`` and a ``[synonyms]`` table of
+        ``"phrase" = "word"``."""
+        import tomllib
 
-DEFAULT_LEXICON = Lexicon(
-    synonyms={
-        "least expensive": "cheapest", "lowest priced": "cheapest", "lowest-priced": "cheapest", "most affordable": "cheapest",
-        "most expensive": "priciest", "costliest": "priciest", "highest priced": "priciest",
-        "less expensive": "cheaper", "more expensive": "pricier", "costlier": "pricier",
-        "biggest": "largest", "bigger": "larger", "tiniest": "smallest", "quickest": "fastest", "quicker": "faster",
-        "greatest": "highest", "top": "highest", "top-scoring": "highest scoring", "best score": "highest score",
-        "scores best": "scores highest", "best-scoring": "highest scoring", "best scoring": "highest scoring",
-        "more than": "more", "greater than": "more", "exceeds": "more", "exceed": "more",
-        "fewer than": "fewer", "less than": "fewer", "less": "fewer",
-        "no more than": "atmost", "at most": "atmost", "up to": "atmost", "no fewer than": "atleast",
-        "no less than": "atleast", "at least": "atleast", "minimum of": "atleast",
-        "came out": "released", "come out": "released", "launched": "released", "launch": "released", "release": "released",
-        "retired": "deprecated", "discontinued": "deprecated", "deprecation": "deprecated", "sunset": "deprecated",
-        "non-commercial": "noncommercial", "non commercial": "noncommercial",
-        "at no cost": "free", "for free": "free", "free of charge": "free",
-        "chief executive officer": "ceo", "chief executive": "ceo", "chief technology officer": "cto",
-        "chief financial officer": "cfo", "founded": "founder", "founders": "founder",
-        "prompt tokens": "input token", "completion tokens": "output token", "prompt": "input", "completion": "output",
-        "$": "dollar", "usd": "dollar", "us dollars": "dollar", "dollars": "dollar", "€": "euro", "eur": "euro",
-        "euros": "euro", "£": "pound", "gbp": "pound", "pounds": "pound", "¥": "yen", "jpy": "yen",
-        "ms": "millisecond", "msec": "millisecond", "milliseconds": "millisecond", "secs": "second", "sec": "second",
-        "seconds": "second", "mins": "minute", "minutes": "minute", "hrs": "hour", "hours": "hour", "hourly": "hour",
-        "days": "day", "daily": "day", "weeks": "week", "weekly": "week", "months": "month", "monthly": "month",
-        "years": "year", "yearly": "year", "annually": "year", "tokens": "token", "words": "word",
-        "characters": "character", "chars": "character", "bytes": "byte", "pages": "page",
-        "earliest": "first", "oldest": "first", "latest": "last", "newest": "last", "most recent": "last",
-        "begins": "start", "began": "start", "begin": "start", "starts": "start", "ends": "end", "finishes": "end",
-        "rises": "increase", "rise": "increase", "grows": "increase", "grow": "increase", "increases": "increase",
-        "falls": "decrease", "fall": "decrease", "drops": "decrease", "drop": "decrease", "shrinks": "decrease",
-        "decreases": "decrease", "downloads": "download", "uploads": "upload",
-        "mondays": "monday", "tuesdays": "tuesday", "wednesdays": "wednesday", "thursdays": "thursday",
-        "fridays": "friday", "saturdays": "saturday", "sundays": "sunday", "weekends": "weekend", "weekdays": "weekday",
-        "jan": "january", "feb": "february", "apr": "april", "jun": "june", "jul": "july", "aug": "august",
-        "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
-    },
-    contrasts=_groups(
-        "input output", "before after", "increase decrease", "start end", "first last", "buy sell",
-        "upload download", "import export", "send receive", "read write", "open closed proprietary",
-        "highest lowest largest smallest cheapest priciest best worst fastest slowest longest shortest most least "
-        "maximum minimum max min",
-        "higher lower larger smaller cheaper pricier better worse faster slower longer shorter more fewer atleast atmost",
-        "token word character byte page kb mb gb tb",
-        "millisecond second minute hour day week month year",
-        "dollar euro pound yen cent",
-        "released deprecated announced",
-        "commercial noncommercial research personal academic",
-        "free paid",
-        "ceo cto cfo coo founder chairman president",
-        " ".join(sorted(VARIANT_WORDS)),
-        "monday tuesday wednesday thursday friday saturday sunday weekday weekend",
-        # "may" and "march" are verbs too often to be read as months
-        "january february april june july august september october november december",
-        "north south east west northeast northwest southeast southwest northern southern eastern western",
-    ),
-)
-"""Synonyms and contrast groups for questions about models, prices, limits and dates (days of the
-week, months and compass directions included: "stocks close higher on Wednesday" is not Friday's)."""
+        from agentmesh.errors import ConfigError
+
+        file = Path(path).expanduser()
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cache_lexicon {file}: cannot read it ({exc.strerror}); fix the path in settings") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"cache_lexicon {file}: not valid TOML ({exc})") from None
+        synonyms, groups = data.get("synonyms", {}), data.get("contrasts", [])
+        if not isinstance(synonyms, dict) or not all(isinstance(v, str) for v in synonyms.values()):
+            raise ConfigError(f'cache_lexicon {file}: [synonyms] must map phrases to words ("least expensive" = "cheapest")')
+        if not isinstance(groups, list) or not all(isinstance(g, (str, list)) for g in groups):
+            raise ConfigError(f'cache_lexicon {file}: contrasts must be a list of groups (["input output", ...])')
+        filler = data.get("filler", [])
+        if not isinstance(filler, list) or not all(isinstance(w, str) for w in filler):
+            raise ConfigError(f'cache_lexicon {file}: filler must be a list of words (["model", "models"])')
+        unknown = sorted(set(data) - {"synonyms", "contrasts", "filler"})
+        if unknown:
+            raise ConfigError(f"cache_lexicon {file}: unknown key(s) {unknown}; use 'synonyms', 'contrasts' and 'filler'")
+        return cls({k.lower(): v.lower() for k, v in synonyms.items()},
+                   [frozenset(w.lower() for w in (g.split() if isinstance(g, str) else g)) for g in groups],
+                   frozenset(w.lower() for w in filler))
+
+
+DEFAULT_LEXICON = Lexicon()
+"""No words of any field: general English (lemmas, numbers, abbreviations, WordNet) is in
+:mod:`agentmesh.memory.wording`; a field's words come from the user's ``cache_lexicon`` file."""
+
+
+class WordCheck:
+    """The cache's own rule, deny by default: the two questions ask the same thing only when every
+    content word of each is matched in the other (:func:`agentmesh.memory.wording.unmatched`), and
+    no contrast group of the lexicon is said on one side only. A difference that nothing explains
+    as wording refuses, whatever it is: an opposite verb, another place, another language.
+
+    Each question is read once (remembered): a cached one when it is stored, a new one per lookup.
+
+    >>> WordCheck().refuses("Which river is the longest in Europe?", "Which river is the longest in Asia?")
+    "'europe' has no match in the other question; 'asia' has no match in the other question"
+    """
+
+    def __init__(self, lexicon: Lexicon | None = None, *, wordnet: Any = True) -> None:
+        from agentmesh.memory.wording import Reader
+
+        self.lexicon = lexicon or DEFAULT_LEXICON
+        self.read = Reader(self.lexicon.synonyms, wordnet, filler=self.lexicon.filler)
+        self._contrast_words = self.lexicon.words()
+
+    def refuses(self, query: str, cached: str) -> str | None:
+        from agentmesh.memory.wording import unmatched
+
+        a, b = self.read(query), self.read(cached)
+        left, right = unmatched(a, b)
+        if left or right:
+            return Unmatched("; ".join(f"'{w}' has no match in the other question" for w in [*left, *right]))
+        only_a, only_b = (a.folded - b.folded) & self._contrast_words, (b.folded - a.folded) & self._contrast_words
+        for group in self.lexicon.contrasts if (only_a or only_b) else ():
+            left_c, right_c = sorted(only_a & group), sorted(only_b & group)
+            if left_c or right_c:
+                return f"'{left_c[0] if left_c else '-'}' vs '{right_c[0] if right_c else '-'}'"
+        return None
+
+
+class Unmatched(str):
+    """A refusal of :class:`WordCheck` because a content word went unmatched (a check that reads
+    both questions fully may still show them equal: :meth:`CacheCheck.shows_same`)."""
+
 
 _TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9.\-+]*[a-z0-9+])?|[$€£¥]")
 _QUANTITY_COMPARATIVE = re.compile(r"(?<![\w-])(over|above|under|below)(?=\s+(?:[$€£¥]\s*)?\d)")
@@ -201,28 +217,32 @@ _QUANTITY_COMPARATIVE = re.compile(r"(?<![\w-])(over|above|under|below)(?=\s+(?:
 Apache 2.0" and "trained over a year" compare nothing."""
 
 
-def _synonym_pattern(lexicon: Lexicon) -> re.Pattern[str] | None:
-    if not lexicon.synonyms:
+def _synonym_pattern(synonyms: dict[str, str]) -> re.Pattern[str] | None:
+    if not synonyms:
         return None
-    phrases = sorted(lexicon.synonyms, key=len, reverse=True)  # "least expensive" before "less"
+    phrases = sorted(synonyms, key=len, reverse=True)  # "least expensive" before "less"
     return re.compile("|".join(rf"(?<![\w-]){re.escape(p)}(?![\w-])" if p[0].isalnum() else re.escape(p)
                                for p in phrases))
 
 
 class ContrastCheck:
-    """The default :class:`CacheCheck`: refuses when the two questions differ in a contrast-group word."""
+    """Refuses when the two questions differ in a contrast-group word of ``lexicon`` (and only then:
+    a list of what differs misses what it does not name; the cache's default is :class:`WordCheck`)."""
 
     def __init__(self, lexicon: Lexicon = DEFAULT_LEXICON) -> None:
+        from agentmesh.memory.wording import ABBREVIATIONS
+
         self.lexicon = lexicon
         self._words = lexicon.words()
-        self._synonyms = _synonym_pattern(lexicon)
+        self._table = {**ABBREVIATIONS, **lexicon.synonyms}
+        self._synonyms = _synonym_pattern(self._table)
 
     def fold(self, text: str) -> list[str]:
         """The words of ``text``, lower case, synonyms folded to their one word."""
         lowered = _QUANTITY_COMPARATIVE.sub(lambda m: "more" if m.group(1) in ("over", "above") else "fewer",
                                             text.lower())
         if self._synonyms is not None:
-            lowered = self._synonyms.sub(lambda m: f" {self.lexicon.synonyms[m.group(0)]} ", lowered)
+            lowered = self._synonyms.sub(lambda m: f" {self._table[m.group(0)]} ", lowered)
         # a compound counts with its parts: "open-weight" says "open" as "open weights" does
         return [part for token in _TOKEN.findall(lowered)
                 for part in (token, *(token.split("-") if "-" in token else ()))]
@@ -240,18 +260,20 @@ class ContrastCheck:
 
 
 class KnowledgeCheck:
-    """Refuses when the two questions name different knowledge-graph nodes, or ask about
-    different properties of them ("who develops X" vs "which licence does X use").
+    """Refuses when the two questions name different knowledge-graph nodes, or (given ``asks``)
+    ask about different properties of them ("who develops X" vs "which licence does X use").
 
     ``named(question)`` gives the node URIs a question names (``KnowledgeBase.named_nodes``);
-    ``hints`` maps question words to the property they ask for (``agentmesh.claims.HINTS``)."""
+    ``asks(question)`` the properties it asks for, from the caller's own question reading (the
+    cache imports none). It only refuses: a reading that can show two questions equal, with no
+    word of either left unread, says so by a ``shows_same(query, cached)`` method of its own."""
 
-    def __init__(self, named: Any, hints: dict[str, str] | None = None) -> None:
+    def __init__(self, named: Any, asks: Callable[[str], Iterable[str]] | None = None) -> None:
         self.named = named
-        self.hints = HINTS if hints is None else hints
+        self._asks = asks
 
     def asks(self, question: str) -> frozenset[str]:
-        return frozenset(asked_fields(question, self.hints))
+        return frozenset(self._asks(question)) if self._asks is not None else frozenset()
 
     def refuses(self, query: str, cached: str) -> str | None:
         a, b = set(self.named(query)), set(self.named(cached))
