@@ -11,7 +11,10 @@
 * ``POST /slack/events``: the Slack app, when a bot token and signing secret are configured.
 
 A bearer token guards every endpoint but ``/healthz``, the page itself and Slack's (which
-checks Slack's signature instead). ``server_token`` is one token for one tenant: its holders
+checks Slack's signature instead). In front of them all, :class:`~agentmesh.apps.origin_guard.OriginGuard`
+answers only requests that name this server in ``Host`` (loopback, or ``server_public_names``) and
+takes changes only from its own page's ``Origin`` (DNS rebinding, cross-site requests); the page's
+approvals also carry the page's own token. ``server_token`` is one token for one tenant: its holders
 share every thread. ``server_tokens = {user = token}`` gives each user a token of their own, and
 a thread belongs to the user who made it: another user who names the same thread id gets a
 thread of their own, and ``/api/threads`` lists only the caller's. Without a token the server refuses to bind
@@ -37,6 +40,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentmesh.apps.access import OWNER_PREFIX, bearer_principal, stored_thread, thread_lock, turn_lock, turn_locks
 from agentmesh.apps.events import aiter_events
+from agentmesh.apps.origin_guard import PAGE_TOKEN_SLOT, OriginGuard, page_token, page_token_matches
 from agentmesh.errors import AgentmeshError, ConfigError, KnowledgeGraphUnavailableError, ThreadBusyError
 
 __all__ = ["create_app", "app_from_env", "check_bind", "thread_lock", "turn_lock", "bearer_principal", "stored_thread",
@@ -318,8 +322,12 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     # -- the web page and its API -------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
-    async def page() -> str:
-        return resources.files("agentmesh.apps").joinpath("static/index.html").read_text(encoding="utf-8")
+    async def page(request: Request) -> Response:
+        token, cookie = page_token(request)  # the page sends it back with its approvals
+        html = resources.files("agentmesh.apps").joinpath("static/index.html").read_text(encoding="utf-8")
+        response = HTMLResponse(html.replace(PAGE_TOKEN_SLOT, token), headers={"Cache-Control": "no-store"})
+        response.set_cookie(cookie, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        return response
 
     @app.post("/api/chat")
     async def web_chat(body: WebChat, request: Request):
@@ -335,6 +343,11 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
 
     @app.post("/api/threads/{thread_id}/approval")
     async def web_approval(thread_id: str, body: Decision, request: Request):
+        if not page_token_matches(request):
+            raise HTTPException(403, detail="an approval on the web page needs the page's own token (header "
+                                            "X-Agentmesh-Page, equal to the cookie the page was served with): reload "
+                                            "the page. API clients approve by replying 'approve' in the thread "
+                                            "(/v1/chat/completions)")
         stored = owned(request, thread_id)
         if not await anyio.to_thread.run_sync(agent.pending, stored):
             raise HTTPException(409, detail=f"thread {thread_id} has no tool call waiting for approval")
@@ -378,6 +391,9 @@ def create_app(agent: Any, *, token: str | None = None, concurrency: int | None 
         from agentmesh.apps.slack import mount_slack
 
         mount_slack(app, slack)
+    # added last, so outermost: a request naming another host, or a change from another site's
+    # page, is refused before the token check, the metrics or any route (the API, A2A, Slack)
+    app.add_middleware(OriginGuard, public_names=settings.server_public_names)
     return app
 
 
