@@ -39,11 +39,12 @@ FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
 what which please tell know let wonder about to for kindly exactly actually really just also so
-thing things there here one ones anyone someone somebody anybody something anything
+thing things there here one ones anyone someone somebody anybody something anything by whats
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
-the frame of a request ("please tell me about ..."). Prepositions other than "of", "to", "for"
-and "about" count: "from" is not "to" once one side says it."""
+the frame of a request ("please tell me about ...") and the passive's "by" ("by whom was it built").
+Prepositions other than "of", "to", "for", "about" and "by" count: "from" is not "to" once one side
+says it.""" 
 
 REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|u)\b|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+know"
                      r"|i\s+want\s+to\s+know|i\s+wonder|tell\s+me|show\s+me|give\s+me|explain\s+to\s+me)\b")
