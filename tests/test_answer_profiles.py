@@ -90,3 +90,26 @@ def test_the_profile_is_in_the_trace(tmp_path):
 
     trace = load_trace(agent.traces_dir, result.run_id)
     assert "open" in {str(o) for s, p, o in trace if str(p).endswith("answerProfile")}
+
+
+def test_a_tool_that_changes_state_is_offered_only_to_a_question_that_asks_for_it(example_db):
+    """With only a database and the memory tools, a read-only question must never be offered
+    `forget` (the embedded model called it on 'Who develops X?'); 'please forget ...' is."""
+    from agentmesh.graphs.middleware import ToolSelection
+
+    agent = Agent(Settings.load(db=example_db, tools=["sql", "remember", "forget"], answer_profile="constrained",
+                                top_k_tools=3, tool_min_similarity=0.0),
+                  model=FakeToolChatModel(responses=[]), embeddings=HashingEmbeddings(), checkpointer=InMemorySaver(),
+                  cache=False)
+
+    from agentmesh.tools.selection import EmbeddingToolSelector
+
+    select = EmbeddingToolSelector(agent.tools, HashingEmbeddings(), k=3, min_score=0.0)
+
+    def offered(question: str) -> list[str]:
+        return ToolSelection(select, agent.tools).chosen({"question": question, "messages": []})
+
+    for question in ("Who develops Qwen 72B Chat?", "How many models are there?", "Which model has the highest MMLU score?"):
+        assert not {"forget", "remember"} & set(offered(question)), question
+    assert "forget" in offered("Please forget that my team uses Mixtral.")
+    assert "remember" in offered("Remember that my team uses Mixtral.")

@@ -47,6 +47,7 @@ and an audit log writes, wherever the hook sits in the list.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
@@ -330,9 +331,11 @@ class ToolSelection(Middleware):
         query = retrieval_query(state.get("messages", []), question)
         if not query:
             return list(self.tools)
-        offered = [n for n in self.select(query) if n in self.tools]
+        # a tool that changes state (metadata "asked_by": its verbs) is offered only to a question that asks for it
+        self_asked = {n for n, t in self.tools.items() if _asked_for(t, question)}
+        offered = [n for n in self.select(query) if n in self.tools and n in self_asked]
         # every tool that fits, those similarity chose among them, then the rest of its choice
-        fitting = [n for n in dict.fromkeys([*offered, *self.tools]) if _fits(self.tools[n], question)]
+        fitting = [n for n in dict.fromkeys([*offered, *self.tools]) if n in self_asked and _fits(self.tools[n], question)]
         return [*fitting, *(n for n in offered if n not in fitting)][:max(len(offered), len(fitting))]
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
@@ -340,6 +343,16 @@ class ToolSelection(Middleware):
         request.updates["tools"] = chosen
         keep = set(chosen)
         return handler(request.override(tools=[t for t in request.tools if t.name in keep or t.name not in self.tools]))
+
+
+def _asked_for(tool: BaseTool, question: str) -> bool:
+    """A tool that changes state names the verbs that ask for it (``metadata={"asked_by": (...)}``):
+    it is for a question that says one of them. Every other tool is for any question."""
+    verbs = (tool.metadata or {}).get("asked_by")
+    if not verbs:
+        return True
+    said = set(re.findall(r"[a-z]+", question.lower()))
+    return any(word.startswith(verb) for verb in verbs for word in said)
 
 
 def _fits(tool: BaseTool, question: str) -> bool:

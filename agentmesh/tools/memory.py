@@ -57,6 +57,11 @@ def _who(config: RunnableConfig | None) -> tuple[str | None, str]:
     return (run.user if run else None), thread
 
 
+REMEMBER_VERBS = ("remember", "note", "save", "store", "record", "memorize", "memorise")
+FORGET_VERBS = ("forget", "delete", "remove", "erase", "drop")
+"""The English verbs that ask to keep or drop a fact: a question without one is never offered
+the tool that would change the remembered facts ("Who develops X?" must not forget anything)."""
+
 def make_remember_tool(facts: FactStore, changed: Callable[[], None] | None = None) -> BaseTool:
     def remember(statement: str, scope: Literal["user", "thread"] = "user",
                  config: Annotated[RunnableConfig, InjectedToolArg] = None) -> tuple[str, list[dict]]:
@@ -70,7 +75,9 @@ def make_remember_tool(facts: FactStore, changed: Callable[[], None] | None = No
         return f"Remembered as <{fact.uri}>: {fact.text}", [Citation(kind="node", ref=fact.uri, detail=fact.text).model_dump()]
 
     return StructuredTool.from_function(remember, name="remember", description=REMEMBER_DESCRIPTION,
-                                        args_schema=RememberArgs, response_format="content_and_artifact")
+                                        args_schema=RememberArgs, response_format="content_and_artifact",
+                                        # it changes state: offered by selection only to a question that asks for it
+                                        metadata={"asked_by": REMEMBER_VERBS})
 
 
 def make_forget_tool(facts: FactStore, changed: Callable[[], None] | None = None) -> BaseTool:
@@ -84,4 +91,5 @@ def make_forget_tool(facts: FactStore, changed: Callable[[], None] | None = None
             changed()
         return f"Forgot <{gone.uri}>: {gone.text}"
 
-    return StructuredTool.from_function(forget, name="forget", description=FORGET_DESCRIPTION, args_schema=ForgetArgs)
+    return StructuredTool.from_function(forget, name="forget", description=FORGET_DESCRIPTION, args_schema=ForgetArgs,
+                                        metadata={"asked_by": FORGET_VERBS})
