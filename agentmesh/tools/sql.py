@@ -20,7 +20,12 @@ suites against each layer with the other switched off):
    privileged is refused unless ``allow_privileged`` (and one that can write is warned about).
 
 Every query has a row cap, a cell and result size cap, and a time limit (SQLite: a progress
-handler; PostgreSQL: ``statement_timeout``). Database errors come back to the model with the
+handler; PostgreSQL: ``statement_timeout``). The caps hold while reading, not after: rows are
+fetched a few at a time (PostgreSQL through a server-side cursor, MariaDB/MySQL unbuffered),
+each large cell is cut as it arrives, and reading stops at ``row_limit + 1`` rows or once the
+result is ``max_result_chars`` long. On SQLite no single value may grow past
+``max_value_bytes`` (SQLite's own length limit), so ``zeroblob(500000000)`` fails inside SQLite
+instead of filling the agent's memory. Database errors come back to the model with the
 database's own message. Writes need ``allow_writes=True`` for that connection *and* an approver
 that says yes to the exact statement; without an approver they are refused.
 
@@ -115,6 +120,8 @@ def _check_tables(tree: exp.Expression, dialect: str) -> None:
 
 
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
+_BATCH = 20
+"""Rows fetched at a time: with ``max_cell_chars`` cells, at most a few MB held before cutting."""
 
 
 def check_statement(sql: str, dialect: str = "sqlite", *, extra_functions: Iterable[str] = ()) -> exp.Expression:
@@ -212,6 +219,7 @@ class SQLDatabase:
         functions: Iterable[str] = (),
         max_cell_chars: int = 2_000,
         max_result_chars: int = 100_000,
+        max_value_bytes: int = 8_000_000,
     ) -> None:
         self.url, self.path = _url(target)
         self.backend = self.url.get_backend_name()
@@ -227,6 +235,7 @@ class SQLDatabase:
         self.functions = frozenset(f.lower() for f in functions)
         self.max_cell_chars = max_cell_chars
         self.max_result_chars = max_result_chars
+        self.max_value_bytes = max_value_bytes
         if role is not None and self.backend != "postgresql":
             raise DatabaseError(f"database '{self.display}': sql_role works on PostgreSQL only (SET ROLE); on "
                                 f"{self.backend}, connect as a user that may only read")
@@ -254,11 +263,14 @@ class SQLDatabase:
         if self.backend == "sqlite":
             path = self.path
             mode = "ro" if read_only else "rw"
+            longest = self.max_value_bytes
 
             def connect() -> sqlite3.Connection:
                 conn = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, check_same_thread=False)
                 if read_only:
                     conn.set_authorizer(_authorizer)
+                    # no string or blob, in the result or on the way, longer than this: zeroblob(5e8) fails in SQLite
+                    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, longest)
                 return conn
 
             return sa.create_engine("sqlite://", creator=connect, poolclass=sa.pool.NullPool)
@@ -375,11 +387,11 @@ class SQLDatabase:
                     timer.start()
                 # the driver's own cursor, without parameters: '%' in LIKE patterns stays literal
                 dbapi = conn.connection.dbapi_connection
-                cursor = dbapi.cursor()
+                cursor = self._streaming_cursor(dbapi)
                 try:
                     cursor.execute(sql)
                     columns = [d[0] for d in cursor.description] if cursor.description else []
-                    rows = cursor.fetchmany(self.row_limit + 1) if columns else []
+                    rows, truncated = self._read(cursor) if columns else ([], False)
                     if self.backend == "duckdb":
                         rows = _single_precision(cursor.description, rows)
                 finally:
@@ -397,18 +409,43 @@ class SQLDatabase:
             if type(exc).__module__.split(".")[0] in ("sqlite3", "psycopg", "psycopg2", "duckdb", "_duckdb", "pymysql"):
                 raise self._error(exc) from None
             raise
-        return columns, *self._capped(rows)
+        return columns, rows, truncated
 
-    def _capped(self, rows: list) -> tuple[list[tuple], bool]:
-        """At most ``row_limit`` rows, each cell at most ``max_cell_chars``, all at most ``max_result_chars``."""
-        kept, total = [], 0
-        for row in rows[: self.row_limit]:
-            row = tuple(_cap_cell(v, self.max_cell_chars) for v in row)
-            total += sum(len(str(v)) for v in row)
-            if kept and total > self.max_result_chars:
-                return kept, True
-            kept.append(row)
-        return kept, len(rows) > self.row_limit
+    def _streaming_cursor(self, dbapi: Any) -> Any:
+        """A cursor that hands rows over as they are fetched: the driver's default reads the
+        whole result into memory first (psycopg, pymysql), whatever ``fetchmany`` asks."""
+        if self.backend == "postgresql" and hasattr(dbapi, "cursor"):
+            try:  # a server-side cursor (DECLARE ... CURSOR inside the read-only transaction)
+                return dbapi.cursor(name=f"agentmesh_{time.monotonic_ns()}")
+            except TypeError:  # a driver without named cursors
+                return dbapi.cursor()
+        if self.backend in ("mysql", "mariadb"):
+            try:
+                import pymysql.cursors
+
+                if type(dbapi).__module__.startswith("pymysql"):
+                    return dbapi.cursor(pymysql.cursors.SSCursor)
+            except ImportError:
+                pass
+        return dbapi.cursor()
+
+    def _read(self, cursor: Any) -> tuple[list[tuple], bool]:
+        """At most ``row_limit`` rows, each cell cut to ``max_cell_chars`` as it arrives, all at
+        most ``max_result_chars``; reading stops as soon as one more row would not be shown."""
+        kept: list[tuple] = []
+        total = 0
+        while True:
+            batch = cursor.fetchmany(min(_BATCH, self.row_limit + 1 - len(kept)))
+            if not batch:
+                return kept, False
+            for row in batch:
+                if len(kept) == self.row_limit:
+                    return kept, True
+                row = tuple(_cap_cell(v, self.max_cell_chars) for v in row)
+                total += sum(len(str(v)) for v in row)
+                if kept and total > self.max_result_chars:
+                    return kept, True
+                kept.append(row)
 
     def _write(self, sql: str) -> tuple[list[str], list[tuple], bool]:
         if self.approve is None:
@@ -431,6 +468,9 @@ class SQLDatabase:
         if "not authorized" in lowered or "readonly" in lowered or "read-only" in lowered or "read only" in lowered \
                 or "read_only" in lowered:
             return ReadOnlyViolationError(f"refused by the database: it is read-only ({message})", layer="database")
+        if "string or blob too big" in lowered:
+            return ToolError(f"a value of the result would be longer than {self.max_value_bytes:,} bytes, the sql tool's "
+                             "limit per value; select part of it (substr(column, 1, 1000)) or its length instead")
         if "interrupted" in lowered or "statement timeout" in lowered or "canceling statement" in lowered:
             return ToolError(f"the query ran longer than {self.timeout:g}s and was stopped; make it cheaper")
         return ToolError(f"{self.backend} error: {message}")

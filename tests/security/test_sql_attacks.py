@@ -130,10 +130,12 @@ def test_sqlite_connection_alone_refuses_writes_in_the_database(sqlite_db, monke
 
 
 def test_sql_cells_and_results_are_capped(sqlite_db):
-    """A 30 MB cell does not come back whole; nor do many large rows."""
+    """A 3 MB cell does not come back whole, nor do many large rows; a value past 8 MB is not made."""
     db = SQLDatabase(sqlite_db, max_cell_chars=1000, max_result_chars=50_000)
-    (cell,), = db.query("SELECT printf('%.*c', 30000000, 'x')")[1]
-    assert len(cell) < 1100 and cell.endswith("(cut: 29,999,000 more characters)")
+    (cell,), = db.query("SELECT printf('%.*c', 3000000, 'x')")[1]
+    assert len(cell) < 1100 and cell.endswith("(cut: 2,999,000 more characters)")
+    with pytest.raises(ToolError, match="longer than 8,000,000 bytes, the sql tool's limit per value"):
+        SQLDatabase(sqlite_db, functions=["zeroblob"]).query("SELECT zeroblob(30000000)")
     rows, truncated = db.query("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 150) "
                                "SELECT n, printf('%.*c', 900, 'y') FROM r")[1:]
     assert truncated and 50 <= len(rows) <= 56
@@ -551,3 +553,59 @@ def test_attack_sql_mariadb_reads_a_file(mysql, marked_files, name, layer, monke
     assert_contained(db, name, MYSQL_FILE_ATTACKS[name].format(**marked_files), lambda: mysql_checksum(mysql), (), layer,
                      secrets=(MARKER,))
     db.engine.dispose()
+
+
+# -- Limits while reading: a huge value or a huge result never sits in the agent's memory ---------
+
+MEMORY_PROBE = """
+import json, sys
+from agentmesh.tools import sql as sql_module
+from agentmesh.tools.sql import SQLDatabase
+sql_module.check_statement = lambda sql, dialect, **_: None   # the limits alone
+def peak():
+    return int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) // 1024
+db = SQLDatabase(sys.argv[1], allow_privileged=True, timeout=20)
+db.query("SELECT 1")
+before = peak()
+try:
+    columns, rows, truncated = db.query(sys.argv[2])
+    outcome = {"rows": len(rows), "truncated": truncated, "text": str(rows)[-300:]}
+except Exception as exc:
+    outcome = {"error": f"{type(exc).__name__}: {exc}"}
+outcome["growth_mb"] = peak() - before
+print(json.dumps(outcome))
+"""
+MEMORY_ATTACKS = {
+    "sqlite_zeroblob": ("sqlite", "SELECT zeroblob(500000000)"),
+    "sqlite_randomblob": ("sqlite", "SELECT hex(randomblob(200000000))"),
+    "sqlite_printf": ("sqlite", "SELECT printf('%.*c', 400000000, 'x')"),
+    "sqlite_recursive_millions": ("sqlite", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r LIMIT 5000000) "
+                                            "SELECT n, printf('%.*c', 100, 'y') FROM r"),
+    "postgres_generate_series": ("postgres", "SELECT g, repeat('x', 100) FROM generate_series(1, 1e8) AS g"),
+    "postgres_wide_rows": ("postgres", "SELECT g, repeat('x', 1000000) FROM generate_series(1, 200) AS g"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MEMORY_ATTACKS))
+def test_attack_sql_limits_hold_while_reading(sqlite_db, name):
+    """The agent's peak memory grows by less than 64 MB, and the result says it was cut (or the
+    error says why nothing came back)."""
+    import json
+    import subprocess
+    import sys
+
+    backend, attack = MEMORY_ATTACKS[name]
+    if backend == "postgres":
+        pytest.importorskip("psycopg")
+    target = str(sqlite_db) if backend == "sqlite" else PG_URL
+    done = subprocess.run([sys.executable, "-c", MEMORY_PROBE, target, attack], capture_output=True, text=True, timeout=120)
+    if backend == "postgres" and "connection" in done.stderr.lower() and done.returncode:
+        pytest.skip(f"no PostgreSQL at {PG_URL}")
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["growth_mb"] < 64, outcome
+    if "error" in outcome:
+        assert "larger than" in outcome["error"] or "longer than" in outcome["error"], outcome
+    elif name == "sqlite_printf":  # SQLite's printf returns NULL past the length limit, without an error
+        assert outcome["text"] == "[(None,)]", outcome
+    else:
+        assert outcome["truncated"] or "(cut:" in outcome["text"], outcome
