@@ -56,10 +56,11 @@ def test_nothing_hits_across_scopes(cache):
 
 
 def test_entries_expire(tmp_path, minilm):
-    c = SemanticCache(tmp_path / "ttl", minilm, ttl=0.2)
+    # a TTL well above one lookup's time on a loaded 2-core machine (0.2 s expired before the first lookup)
+    c = SemanticCache(tmp_path / "ttl", minilm, ttl=1.5)
     c.put("Who develops Phi-2?", "Microsoft Research.", scope="s")
     assert c.get("Who develops Phi-2?", scope="s") is not None
-    time.sleep(0.3)
+    time.sleep(1.7)
     assert c.get("Who develops Phi-2?", scope="s") is None
     c.close()
 
@@ -104,7 +105,7 @@ def test_a_person_marks_a_cached_answer_wrong_in_the_repl_and_over_http(example_
     agent.run("What is the context window of Claude 2.1?")
     served = agent.run("What context window does Claude 2.1 have?", thread_id="t1")
     assert served.stop_reason == "cached"
-    client = TestClient(create_app(agent))
+    client = TestClient(create_app(agent), base_url="http://127.0.0.1")  # serve answers to loopback names only
     response = client.post("/api/threads/t1/cache-wrong")
     assert response.status_code == 200, response.text
     assert response.json()["removed"] == "What is the context window of Claude 2.1?"
