@@ -120,8 +120,8 @@ def _check_tables(tree: exp.Expression, dialect: str) -> None:
 
 
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
-_BATCH = 20
-"""Rows fetched at a time: with ``max_cell_chars`` cells, at most a few MB held before cutting."""
+_BATCH = 5
+"""Rows fetched first; more at a time while the rows are small, so a few MB at most are held uncut."""
 
 
 def check_statement(sql: str, dialect: str = "sqlite", *, extra_functions: Iterable[str] = ()) -> exp.Expression:
@@ -433,11 +433,13 @@ class SQLDatabase:
         """At most ``row_limit`` rows, each cell cut to ``max_cell_chars`` as it arrives, all at
         most ``max_result_chars``; reading stops as soon as one more row would not be shown."""
         kept: list[tuple] = []
-        total = 0
+        total, size = 0, _BATCH
         while True:
-            batch = cursor.fetchmany(min(_BATCH, self.row_limit + 1 - len(kept)))
+            batch = cursor.fetchmany(min(size, self.row_limit + 1 - len(kept)))
             if not batch:
                 return kept, False
+            if sum(_raw_size(v) for row in batch for v in row) < 1_000_000:  # small rows: fetch more at a time
+                size = min(size * 4, 400)
             for row in batch:
                 if len(kept) == self.row_limit:
                     return kept, True
@@ -571,6 +573,10 @@ def _message(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _raw_size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes, bytearray, memoryview)) else 8
 
 
 def _cap_cell(value: Any, limit: int) -> Any:
