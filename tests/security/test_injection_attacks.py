@@ -136,10 +136,14 @@ def test_attack_injection_run_unattended_is_contained_by_the_sandbox(tmp_path, s
     box.close()
     if mode == "process" and os.geteuid() != 0:
         pytest.skip("no OS isolation on this machine (mode=process, not root): the injected code would run as you")
+    HOST_FILE.unlink(missing_ok=True)
     agent, model = agent_for(tmp_path, sources, case, "auto")
     result = agent.run("Summarise the release notes.", thread_id="t")
     observations = [m for m in agent.history("t") if isinstance(m, ToolMessage) and m.name == "python"]
-    assert observations and observations[-1].status == "error"  # it ran, in the sandbox, and failed
+    # it ran, in the sandbox: its /tmp is the session's own (a private tmpfs in a new root), or
+    # read-only where there is no new root; either way the host's /tmp never holds the file
+    assert observations
+    assert not HOST_FILE.exists()
     assert result.stop_reason == "answered"
 
 
