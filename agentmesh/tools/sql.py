@@ -43,7 +43,7 @@ import threading
 import time
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import sqlalchemy as sa
 import sqlglot
@@ -53,15 +53,13 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
+
+if TYPE_CHECKING:
+    from agentmesh.answering.profile import DataProfile, LabelIndex
 from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, COMMON_FUNCTIONS, DANGEROUS_FUNCTIONS, TABLE_FUNCTIONS
 
-__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions", "LABEL_COLUMNS", "MAX_LABELS"]
-
-LABEL_COLUMNS = ("name", "title", "label")
-"""Columns that name a table's rows, in the order they are looked for."""
-MAX_LABELS = 2000
-"""Label values read per table: a table with more names than this is not offered by name."""
+__all__ = ["SQLDatabase", "SQLiteReader", "check_statement", "make_sql_tool", "make_sql_schema_tool", "render_rows", "SqlArgs", "row_conditions"]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 log = logging.getLogger(__name__)
@@ -241,6 +239,7 @@ class SQLDatabase:
                                 f"{self.backend}, connect as a user that may only read")
         self.engine = self._engine(read_only=True)
         self._writer: sa.Engine | None = None
+        self._profile: "DataProfile | None" = None
         try:
             with self.engine.connect() as conn:
                 self.privileges = self._check_privileges(conn)
@@ -511,20 +510,35 @@ class SQLDatabase:
         fks = [(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"]) for fk in inspector.get_foreign_keys(table)]
         return columns, pk, fks
 
+    @property
+    def profile(self) -> "DataProfile":
+        """What the data says about itself (labels, measures and units, categories, foreign-key
+        paths): :mod:`agentmesh.answering.profile`. Built from the data on first use unless one was
+        given (:meth:`use_profile`: the assembly gives the one stored in the data home)."""
+        if self._profile is None:
+            from agentmesh.answering.profile import build_profile
+
+            self._profile = build_profile(self)
+        return self._profile
+
+    def use_profile(self, profile: "DataProfile") -> None:
+        """Name rows by ``profile`` (one stored, or with the user's lexicon applied)."""
+        self._profile = profile
+        self.__dict__.pop("label_index", None)
+
     @cached_property
-    def labels(self) -> dict[str, tuple[str, list[Any]]]:
-        """Each table that has a label column (``name``, ``title`` or ``label``): that column and its
-        distinct values, at most ``MAX_LABELS + 1`` of them (one more says there are too many).
-        ``sql_rank`` and ``sql_lookup`` both name rows by them: read once, on first use."""
-        found: dict[str, tuple[str, list[Any]]] = {}
-        with self.engine.connect() as conn:
-            for table, (columns, _, _) in self.described.items():
-                label = next((c for c in LABEL_COLUMNS if c in {n for n, _ in columns}), "")
-                if label:
-                    column = sa.table(table, sa.column(label)).c[label]
-                    found[table] = (label, [v for (v,) in conn.execute(sa.select(column).distinct().limit(MAX_LABELS + 1))])
-            conn.rollback()
-        return found
+    def label_index(self) -> "LabelIndex":
+        """Every label value of every table with a label of its own, looked up by its words: read
+        once (one ``SELECT DISTINCT`` per table), for ``sql_rank`` and ``sql_lookup`` both."""
+        from agentmesh.answering.profile import LabelIndex
+
+        return LabelIndex.build(self, self.profile)
+
+    @property
+    def labels(self) -> dict[str, tuple[list[str], list[str]]]:
+        """Each table whose rows its own columns name: those columns and every value (no cap)."""
+        profile, index = self.profile, self.label_index
+        return {t: (list(profile.tables[t].label.columns), index.values.get(t, [])) for t in profile.labelled()}
 
     def schema(self) -> str:
         """Tables, columns, types, keys and sample rows, as text for the model."""

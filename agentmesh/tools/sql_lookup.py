@@ -7,13 +7,14 @@ enums), it only has to read the question; "the MMLU gap between GPT-4 and Qwen 7
 both names, and their rows. The tool builds the query itself, through SQLAlchemy,
 and runs it on the same read-only database as ``sql``.
 
-The lists come from the schema when the tool is made: the names are the values of each table's
-label column (``name``, ``title`` or ``label``); the columns are the table's own values and
+The lists come from the data profile (:mod:`agentmesh.answering.profile`) when the tool is made:
+the names are the values of each table's label (a unique name column, a first and last name, a
+code: found from the data, however many there are); the columns are the table's own values and
 those of the tables that extend it one row per row (a table whose primary key is its foreign
 key to it: ``benchmarks``, ``prices``). Before each question (``narrow``) the lists are cut to
-the names the question says, whole, and the columns it names; when it says none of either, the
-tool is not offered. A value the database does not hold (NULL) is left out: "no value" is not
-an answer.
+the names the question says, whole (found through the profile's index of label words, not by
+trying every name), and the columns it names; when it says none of either, the tool is not
+offered. A value the database does not hold (NULL) is left out: "no value" is not an answer.
 """
 
 from __future__ import annotations
@@ -27,15 +28,16 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
+from agentmesh.answering.profile import LabelIndex, label_expression
 from agentmesh.claims import said_whole
 from agentmesh.records import Citation
-from agentmesh.tools.sql import MAX_LABELS, SQLDatabase, render_rows
+from agentmesh.tools.sql import SQLDatabase, render_rows
 from agentmesh.tools.sql_rank import _named
 
 __all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed"]
 
-MAX_NAMES = MAX_LABELS
-"""Tables with more labelled rows than this are not offered: an enum of them would not fit a prompt."""
+MAX_LISTED = 500
+"""Names listed in the un-narrowed tool's schema; with more, any name is accepted and looked up."""
 
 
 @dataclass(frozen=True)
@@ -52,41 +54,46 @@ class LookupPlan:
     it, and the columns a lookup of one of its rows can give, by the names in the lists."""
 
     tables: dict[str, sa.TableClause]
-    labels: dict[str, str]
+    labels: dict[str, list[str]]
+    """labelled table -> the columns that name its rows (one, or a first and a last name)."""
     names: dict[str, list[str]]
     columns: dict[str, dict[str, _Column]]
     """labelled table -> column name in the list -> where it lives."""
+    index: LabelIndex | None = None
 
     def __post_init__(self) -> None:
-        self._table_of: dict[str, str] = {}
-        for table, names in self.names.items():
-            for name in names:
-                self._table_of.setdefault(name, table)
+        if self.index is None:
+            self.index = LabelIndex(self.names)
 
     def table_of(self, name: str) -> str | None:
         """The table a row of this name is in (the first, if several have one)."""
-        return self._table_of.get(name)
+        table = self.index.table_of(name)
+        return table if table in self.names else None
+
+    def header(self, table: str) -> str:
+        return " ".join(self.labels[table])
 
 
 def lookup_plan(db: SQLDatabase) -> LookupPlan:
-    """The plan, from the schema and the label values the database read once (``described``, ``labels``)."""
+    """The plan, from the schema and the data profile's labels (``described``, ``profile``, ``label_index``)."""
     tables: dict[str, sa.TableClause] = {}
-    labels: dict[str, str] = {}
+    labels: dict[str, list[str]] = {}
     names: dict[str, list[str]] = {}
     columns: dict[str, dict[str, _Column]] = {}
     described = db.described  # read when the database was opened
+    profile, index = db.profile, db.label_index
     for table, (cols, _, _) in described.items():
         tables[table] = sa.table(table, *(sa.column(n) for n, _ in cols))
     for table, (cols, pk, fks) in described.items():
-        if table not in db.labels:
+        if table not in profile.labelled():
             continue
-        label, read = db.labels[table]
-        found = [v for v in read if isinstance(v, str) and v.strip()]
-        if not found or len(found) > MAX_NAMES:
+        label = list(profile.tables[table].label.columns)
+        found = index.values.get(table, [])
+        if not found:
             continue
         keys = pk | {c for own, _, _ in fks for c in own}
-        labels[table], names[table] = label, sorted(found)
-        own = {n: _Column(table, n) for n, kind in cols if n not in keys and n != label}
+        labels[table], names[table] = label, found
+        own = {n: _Column(table, n) for n, kind in cols if n not in keys and n not in label}
         extended: dict[str, _Column] = {}
         for other, (ocols, opk, ofks) in described.items():
             for fk_cols, target, theirs in ofks:
@@ -96,7 +103,7 @@ def lookup_plan(db: SQLDatabase) -> LookupPlan:
                     extended.update({n: _Column(other, n, (fk_cols[0], theirs[0])) for n, _ in ocols if n not in okeys})
         shown = {**own, **{(f"{c.table}.{n}" if n in own else n): c for n, c in extended.items()}}
         columns[table] = shown
-    return LookupPlan(tables, labels, names, columns)
+    return LookupPlan(tables, labels, names, columns, index)
 
 
 def _query(plan: LookupPlan, table: str, names: list[str], chosen: list[str]) -> sa.Select:
@@ -104,7 +111,8 @@ def _query(plan: LookupPlan, table: str, names: list[str], chosen: list[str]) ->
     base = plan.tables[table]
     from_: Any = base
     joined: set[str] = set()
-    shown = [base.c[plan.labels[table]]]
+    label = label_expression(base, plan.labels[table])
+    shown = [label.label(plan.header(table)) if len(plan.labels[table]) > 1 else label]
     for key in chosen:
         where = plan.columns[table][key]
         source = plan.tables[where.table]
@@ -113,7 +121,7 @@ def _query(plan: LookupPlan, table: str, names: list[str], chosen: list[str]) ->
             from_ = from_.outerjoin(source, source.c[own] == base.c[theirs])
             joined.add(where.table)
         shown.append(source.c[where.column].label(key))
-    return sa.select(*shown).select_from(from_).where(base.c[plan.labels[table]].in_(names))
+    return sa.select(*shown).select_from(from_).where(label.in_(names))
 
 
 def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: LookupPlan | None = None,
@@ -123,7 +131,7 @@ def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: Loo
     plan = plan or lookup_plan(db)
     if not plan.names:
         return None
-    names = names or [n for table in plan.names for n in plan.names[table]]
+    listed = names or [n for table in plan.names for n in plan.names[table]]
     columns = columns or list(dict.fromkeys(c for table in plan.columns for c in plan.columns[table]))
 
     def sql_lookup(names: list[str], columns: list[str]) -> tuple[str, list[dict]]:
@@ -157,7 +165,9 @@ def make_sql_lookup_tool(db: SQLDatabase, *, name: str = "sql_lookup", plan: Loo
 
     args = create_model(
         "SqlLookupArgs",
-        names=(list[Literal[tuple(names)]], Field(min_length=1, description="The rows the question names.")),  # type: ignore[valid-type]
+        # every name when they fit a prompt; with more, any text, looked up in the profile's index
+        names=(list[Literal[tuple(listed)]] if len(listed) <= MAX_LISTED else list[str],  # type: ignore[valid-type]
+               Field(min_length=1, description="The rows the question names.")),
         columns=(list[Literal[tuple(columns)]], Field(min_length=1, description="The values the question asks for.")),  # type: ignore[valid-type]
     )
     tool = StructuredTool.from_function(
@@ -182,7 +192,9 @@ def said_names(question: str, plan: LookupPlan) -> list[str]:
     name a variant word follows ("GPT-4 Turbo", "Llama 3.2 11B Vision": other models)."""
     text = question.lower()
     spans: dict[str, list[tuple[int, int]]] = {}
-    for name in (n for t in plan.names for n in plan.names[t]):
+    for table, name in plan.index.candidates(question):  # the names whose words it says, not every name
+        if table not in plan.names:
+            continue
         found = said_whole(name, text)  # "GPT-4 Turbo" says no GPT-4
         if found:
             spans[name] = found

@@ -5,7 +5,8 @@ A 135M model asked "Which model has the highest MMLU score?" writes
 that does not exist. Asked instead to choose ``measure="highest mmlu"`` and ``where="all"`` from
 two lists (JSON-schema enums, so a grammar-constrained model cannot write anything else), it
 only has to read the question. The tool builds the query itself, through SQLAlchemy, with the
-label of each row (a ``name`` column, or the name of the row a foreign key points to), and runs
+label of each row (the data profile's: a name column, a first and last name, or the name of
+the row a foreign key points to; :mod:`agentmesh.answering.profile`), and runs
 it on the same read-only database as ``sql``.
 
 The lists come from the schema when the tool is made: every numeric column that is not a key
@@ -38,13 +39,12 @@ from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WOR
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.claims import first_ask, number_values, whole_name
 from agentmesh.records import Citation
-from agentmesh.tools.sql import LABEL_COLUMNS, SQLDatabase, render_rows
+from agentmesh.answering.profile import LabelIndex, label_expression
+from agentmesh.tools.sql import SQLDatabase, render_rows
 
 __all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part", "conditions_of"]
 
 NUMERIC = ("INT", "REAL", "FLOAT", "DOUBLE", "NUMERIC", "DECIMAL")
-MAX_VALUES = 500
-"""A labelled table with more names than this gives no name conditions: its list would not fit a prompt."""
 MAX_HOPS = 2
 """Conditions and filters reach tables this many foreign keys away (benchmarks -> models -> licenses)."""
 
@@ -84,7 +84,8 @@ class _Condition:
 @dataclass
 class RankPlan:
     """What the tool offers for one database: measures and filters by their names in the lists,
-    each table's label (its own column, or (fk column, other table, its key, its label))."""
+    each table's label (its own columns, or (fk column, other table, its key, its label columns));
+    label columns are joined by "+" ("FirstName+LastName": a name in parts)."""
 
     measures: dict[str, _Measure]
     filters: dict[str, _Filter]
@@ -102,6 +103,8 @@ class RankPlan:
     """The lexicon's words that restrict no rows in this domain."""
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """The lexicon's synonyms: a word people say -> the schema's words it means."""
+    index: LabelIndex | None = None
+    """The label values by their words (the data profile's): a question's names are looked up, not searched for."""
 
     def usable(self, measure: _Measure, where: _Filter | _Condition) -> bool:
         """The filter's column is on the measure's table or on a table it points to (through at
@@ -109,10 +112,15 @@ class RankPlan:
         nor drops rows."""
         return where.table == measure.table or where.table in self.paths.get(measure.table, {})
 
-    @cached_property
-    def name_patterns(self) -> list[tuple[re.Pattern[str], _Condition]]:
-        """Each name condition with the pattern that finds its name said whole in a question."""
-        return [(whole_name(_fold(str(c.value))), c) for c in self.names.values()]
+    def named_in(self, question: str) -> list[_Condition]:
+        """The name conditions whose name ``question`` says whole: the index gives the names whose
+        words it says, however many names there are, and each is then checked whole."""
+        folded = _fold(question)
+        if self.index is None:
+            candidates = list(self.names.values())
+        else:
+            candidates = [c for t, v in self.index.candidates(question) if (c := self.names.get(f"{t} = {v}"))]
+        return [c for c in candidates if _whole(_fold(str(c.value))).search(folded)]
 
     def labelled_by(self, measure: _Measure) -> str:
         """The table whose label names the measured rows (``models`` for ``benchmarks``)."""
@@ -147,8 +155,8 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
             tables[table] = sa.table(table, *(sa.column(n) for n, _ in columns))
             keys = pk | {c for own, _, _ in fks for c in own}
             names = [n for n, _ in columns]
-            own_label = next((c for c in LABEL_COLUMNS if c in names), "")
-            labels[table] = (own_label,) if own_label else ()
+            label = db.profile.label(table)  # found from the data, or set in the lexicon
+            labels[table] = ("+".join(label.columns),) if label.own else ()
             for own, other, theirs in fks:
                 if len(own) == 1:
                     links.setdefault(table, {})[other] = (own[0], theirs[0])
@@ -164,29 +172,18 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
                     numeric.append((table, name))
         conn.rollback()
     named: dict[str, _Condition] = {}
-    for table, (label, read) in db.labels.items():  # the names of labelled tables, as conditions
-        values = [v for v in read if v is not None]
-        if len(values) <= MAX_VALUES:
-            named.update({f"{table} = {v}": _Condition(table, label, "=", v, f"{table} = {v}") for v in values})
-    paths: dict[str, dict[str, tuple[str, ...]]] = {}
-    for table in db.tables:  # tables reached through foreign keys, each by one shortest way (ambiguous ones left out)
-        reached: dict[str, tuple[str, ...] | None] = {}
-        frontier = [()]
-        for _ in range(MAX_HOPS):
-            found: dict[str, tuple[str, ...] | None] = {}
-            for way in frontier:
-                for other in links.get(way[-1] if way else table, {}):
-                    if other != table and other not in reached and other not in way:
-                        found[other] = None if other in found else (*way, other)
-            reached.update(found)
-            frontier = [w for w in found.values() if w]
-        paths[table] = {t: w for t, w in reached.items() if w}
-    for table in db.tables:  # a table without a name column is labelled through its foreign key
-        if not labels[table]:
-            for other, (own, theirs) in links.get(table, {}).items():
-                if len(labels.get(other, ())) == 1:
-                    labels[table] = (own, other, theirs, labels[other][0])
-                    break
+    for table, (label, values) in db.labels.items():  # the names of labelled tables, as conditions (all of them)
+        column = "+".join(label)
+        named.update({f"{table} = {v}": _Condition(table, column, "=", v, f"{table} = {v}") for v in values})
+    # tables reached through foreign keys, each by one shortest way (ambiguous ones left out): the profile's
+    paths = {t: {o: tuple(w) for o, w in db.profile.tables[t].paths.items()} if t in db.profile.tables else {}
+             for t in db.tables}
+    for table in db.tables:  # a table without a name of its own is labelled through its foreign key
+        label = db.profile.label(table)
+        if not labels[table] and label.via and len(labels.get(label.via[1], ())) == 1 \
+                and label.via[1] in paths.get(table, {}):
+            own, other, theirs = label.via
+            labels[table] = (own, other, theirs, labels[other][0])
     repeated = {c for _, c in numeric if sum(1 for _, d in numeric if d == c) > 1}
     columns: dict[str, tuple[str, str]] = {}
     for table, name in numeric:
@@ -197,7 +194,18 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
     for table in db.tables:
         measures[f"count {table}"] = _Measure("count", table)
     lexicon = lexicon or Lexicon()
-    return RankPlan(measures, filters, labels, links, tables, named, columns, paths, lexicon.known_words, lexicon.synonyms)
+    return RankPlan(measures, filters, labels, links, tables, named, columns, paths, lexicon.known_words, lexicon.synonyms,
+                    db.label_index)
+
+
+@lru_cache(maxsize=4096)
+def _whole(name: str) -> re.Pattern[str]:
+    return whole_name(name)
+
+
+def _value(clause: sa.TableClause, column: str) -> Any:
+    """A column, or a label in parts ("FirstName+LastName") as the one text that names the row."""
+    return label_expression(clause, column.split("+")) if "+" in column else clause.c[column]
 
 
 def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions: Sequence[_Condition] = ()) -> sa.Select:
@@ -222,7 +230,7 @@ def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions:
     for kept in ([where] if where is not None else []) + list(conditions):
         if not plan.usable(measure, kept):
             raise ValueError(f"'{kept.column}' is not a column of {measure.table} or of a table it points to")
-        tests.append(_COMPARE[kept.op](pointed(kept.table).c[kept.column], kept.value))
+        tests.append(_COMPARE[kept.op](_value(pointed(kept.table), kept.column), kept.value))
     condition = sa.and_(*tests) if tests else None
     if measure.kind == "count":
         said = ([where.said] if where else []) + [c.name for c in conditions]
@@ -231,7 +239,9 @@ def _query(plan: RankPlan, measure: _Measure, where: _Filter | None, conditions:
     else:
         value = table.c[measure.column]
         label = plan.labels.get(measure.table, ())
-        shown = table.c[label[0]] if len(label) == 1 else pointed(label[1]).c[label[3]] if label else None
+        shown = _value(table, label[0]) if len(label) == 1 else _value(pointed(label[1]), label[3]) if label else None
+        if shown is not None and "+" in (label[0] if len(label) == 1 else label[3]):
+            shown = shown.label(" ".join((label[0] if len(label) == 1 else label[3]).split("+")))
         statement = sa.select(*([shown] if shown is not None else []), value)
     from_: Any = table
     for name, on in joins.items():
@@ -491,7 +501,7 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     if condition:
         return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
     folded = _fold(question)
-    named = [c for pattern, c in plan.name_patterns if pattern.search(folded)]
+    named = plan.named_in(question)
     # a name inside a longer one is that one ("Llama Community License", not also a "Llama" developer)
     named = [c for c in named if not any(o is not c and _fold(str(c.value)) in _fold(str(o.value)) for o in named)]
     conditions += named
