@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from agentmesh.answering import AnswerProfile
+    from agentmesh.answering.profile import DataProfile
     from agentmesh.knowledge import KnowledgeBase
     from agentmesh.tools.mcp import McpClients
     from agentmesh.memory.facts import FactStore
     from agentmesh.runs.telemetry import Telemetry
     from agentmesh.tools.registry import ToolRegistry
+    from agentmesh.tools.sql import SQLDatabase
 
 __all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_checkpointer", "knowledge_sources",
            "open_knowledge", "open_live_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache"]
@@ -228,6 +230,8 @@ class Components:
             # a live graph is the endpoint's: there is no local graph for remember/forget to write to,
             # so those tools are left out, as any tool whose resource is not there
             facts = {} if s.kg_endpoint_mode == "live" else {"facts": self.facts, "on_facts_changed": self.reload_knowledge}
+            if s.db is not None:  # the one database, its data profile read from the data home
+                facts = {**facts, "sql_database": self.database}
             context = ToolContext.from_settings(
                 s, knowledge=self.knowledge, embeddings=self.embeddings if s.docs else None, docs=list(s.docs),
                 web_search=self.web_search, retriever=self.retriever, extra=facts,
@@ -242,6 +246,33 @@ class Components:
             return built + self.mcp.tools(reserved)
 
         return [*self._part("tools", build), *self.extra_tools]
+
+    @property
+    def database(self) -> "SQLDatabase | None":
+        """The ``db`` setting's database (None without one), opened once; its data profile is
+        read from the data home on first use (built and stored when missing or stale)."""
+        def build() -> "SQLDatabase | None":
+            if self.settings.db is None:
+                return None
+            from agentmesh.tools import ToolContext
+            from agentmesh.tools.registry import open_database
+
+            return open_database(ToolContext.from_settings(self.settings, knowledge=self.knowledge))
+
+        return self._part("database", build)
+
+    @property
+    def data_profile(self) -> "DataProfile":
+        """What the database and the graph say about themselves (``agentmesh profile`` prints it)."""
+        def build() -> "DataProfile":
+            from agentmesh.answering.profile import DataProfile, graph_terms
+
+            if self.database is not None:
+                return self.database.profile
+            knowledge = self.knowledge
+            return DataProfile(graph=graph_terms(knowledge) if knowledge is not None else [])
+
+        return self._part("data_profile", build)
 
     @property
     def mcp(self) -> "McpClients | None":

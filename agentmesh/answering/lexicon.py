@@ -24,7 +24,7 @@ from agentmesh.errors import ConfigError
 
 __all__ = ["Lexicon", "load_lexicon"]
 
-_KEYS = ("known_words", "synonyms", "variant_words", "units")
+_KEYS = ("known_words", "synonyms", "variant_words", "units", "labels")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Lexicon:
     """Words that, after a name, name another thing ("GPT-4 *Turbo*" is not GPT-4)."""
     units: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A unit's abbreviation in column names -> how people say it ("tok" -> "tokens")."""
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """A table -> the columns that name its rows, where the data profile's choice is not the
+    user's (``drivers = ["FirstName", "LastName"]``; see :mod:`agentmesh.answering.profile`)."""
     source: str = ""
 
     def accounts_for(self, word: str) -> bool:
@@ -70,7 +73,16 @@ def load_lexicon(path: str | Path | None) -> Lexicon:
             raise ConfigError(f"lexicon file '{file}': [{key}] must be a table of word = [words]")
         return {k.lower(): tuple(sorted(lowered(v if isinstance(v, list) else [v], f"{key}.{k}"))) for k, v in values.items()}
 
-    return Lexicon(known_words=lowered(data.get("known_words", []), "known_words"),
+    labels = data.get("labels", {})
+    if not isinstance(labels, dict):
+        raise ConfigError(f"lexicon file '{file}': [labels] must be a table of table = \"column\" or [\"column\", ...]")
+    for table, columns in labels.items():
+        if isinstance(columns, str):
+            columns = labels[table] = [columns]
+        if not isinstance(columns, list) or not columns or not all(isinstance(c, str) and c for c in columns):
+            raise ConfigError(f"lexicon file '{file}': [labels] {table} must be a column name or a list of column "
+                              f"names (FirstName, LastName), not {columns!r}")
+    return Lexicon(labels={t: tuple(c) for t, c in labels.items()}, known_words=lowered(data.get("known_words", []), "known_words"),
                    synonyms=mapping(data.get("synonyms", {}), "synonyms"),
                    variant_words=lowered(data.get("variant_words", []), "variant_words"),
                    units=mapping(data.get("units", {}), "units"), source=str(file))

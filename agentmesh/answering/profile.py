@@ -16,9 +16,11 @@ How a label is found, in this order (the first that holds wins):
    not a key (primary, foreign, or named ``...id``), not a code (most values one token with a
    digit, a URL, an address), not free text (long values) and not dates; among several, the one
    whose values are most letters and spaces ("Joe's Pizza" over "123 Main St"), then schema order.
-2. ``composite``: when the best column holds one word per row and another one-word text column is
-   almost as distinct (80%), the two together, if their concatenation is unique: a person's
-   given and family name. The order is the one people write: a column whose *name* says
+2. ``composite``: two one-word text columns that are no categories (more than 30 distinct
+   values, or half of them distinct) and whose concatenation is unique: a person's given and
+   family name. When neither is unique alone, from the data (a part whose values are another
+   table's values is a reference, as ``city.state_name``, never a name part); when one is,
+   only if a column's name says it holds a given or a family name (``FirstName``, ``surname``). The order is the one people write: a column whose *name* says
    first/given/fore goes first (last/family/sur second); else the column with fewer distinct
    values (given names repeat more than family names); else the schema's order. A column whose
    values are another table's labels (``city.state_name``) is a reference, never a name part.
@@ -65,8 +67,8 @@ PROFILE_VERSION = 1
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
 """A label column's share of distinct values among its non-null values."""
-PART_DISTINCT = 0.8
-"""A composite label's part: at least this share of distinct values."""
+PART_DISTINCT = 0.5
+"""A composite label's part: more than 30 distinct values, or at least this share of distinct values."""
 SAMPLE = 200
 """Values read per text column to see their shape (letters, codes, dates, length)."""
 MAX_HOPS = 2
@@ -490,7 +492,9 @@ def _own_labels(conn: sa.Connection, described: dict, tables: dict[str, TablePro
             profile.label = TableLabel("column", table, [best], distinct=per[best].distinct,
                                        reason="its values are unique and read as names")
             continue
-        one_word = [n for n in words if per[n].one_word >= 0.9 and per[n].ratio >= PART_DISTINCT]
+        # a part: one word per row, and no category (its values do not repeat as a category's do)
+        one_word = [n for n in words if per[n].one_word >= 0.9
+                    and (per[n].distinct > MAX_CATEGORY_VALUES or per[n].ratio >= PART_DISTINCT)]
         if best:  # unique alone: two parts only where the columns' names say a person's name is split
             pair = _composite(conn, table, [best], [n for n in one_word if _name_part(n) or _name_part(best)],
                               per, order)

@@ -138,6 +138,60 @@ def ask(
         _print_result(result)
 
 
+@app.command()
+def profile(
+    kg: Optional[list[Path]] = KgOpt,
+    db: Optional[str] = DbOpt,
+    config: Optional[Path] = ConfigOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON (for tools)."),
+) -> None:
+    """Show what your data says about itself: each table's label, measures and units, categories,
+    dates and foreign-key paths; each graph class and predicate with its labels and comments.
+    Built when the database is opened and kept in the data home; the lexicon file overrides it."""
+    from agentmesh.assembly import Components
+    from agentmesh.config import Settings
+
+    with one_line_errors():
+        settings = Settings.load(config, kg=kg or None, db=db)
+        if settings.db is None and not settings.kg and not settings.kg_endpoints:
+            error_line("no data to profile: pass --db (a SQLite file or a SQLAlchemy URL) or --kg, or set db or kg in settings")
+            raise typer.Exit(2)
+        parts = Components.from_settings(settings)
+        with err.status("reading the data..."):
+            found = parts.data_profile
+    if as_json:
+        out.print_json(found.to_json())
+        return
+    _print_profile(found)
+
+
+def _print_profile(found) -> None:
+    def cut(text: str, width: int = 60) -> str:
+        return text if len(text) <= width else text[:width - 3] + "..."
+
+    if found.tables:
+        table = Table(title=f"database {escape(found.database)}", title_justify="left", show_lines=True)
+        for column in ("table", "rows", "label", "measures (unit)", "categories", "dates", "reaches"):
+            table.add_column(column, overflow="fold")
+        for name, t in found.tables.items():
+            label = f"{escape(t.label.shown)}\n[dim]{t.label.kind}[/]" if t.label.kind != "none" else "[dim]-[/]"
+            measures = "\n".join(f"{m.column} ({m.unit})" if m.unit else m.column for m in t.measures)
+            categories = "\n".join(cut(f"{c.column}: {', '.join(map(str, c.values))}") for c in t.categories)
+            table.add_row(escape(name), f"{t.rows:,}", label, escape(measures), escape(categories),
+                          escape(", ".join(t.dates)), escape(", ".join(t.paths)))
+        out.print(table)
+    if found.graph:
+        graph = Table(title="knowledge graph: classes and predicates", title_justify="left")
+        for column in ("kind", "term", "labels", "altLabels", "comment"):
+            graph.add_column(column, overflow="fold")
+        for term in found.graph:
+            graph.add_row(term.kind, escape(term.uri), escape(", ".join(term.labels)), escape(", ".join(term.alt_labels)),
+                          escape(cut(" ".join(term.comments), 80)))
+        out.print(graph)
+    if found.lexicon:
+        out.print(f"[dim]lexicon: {escape(found.lexicon)}[/]")
+
+
 def _question(question: Optional[str], file: Optional[Path]) -> str:
     """The question from the argument, standard input ('-') or --file; exits 2 with a clear line if none."""
     if file is not None and question not in (None, "-"):

@@ -31,7 +31,7 @@ from agentmesh.errors import ConfigError
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.ports import ToolFactory
 
-__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "sql_lookup_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool"]
+__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "sql_lookup_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool", "open_database"]
 
 
 @dataclass
@@ -146,18 +146,34 @@ def sparql_tool(ctx: ToolContext) -> BaseTool | None:
     return make_sparql_tool(ctx.knowledge, row_limit=ctx.sql_row_limit, facts=ctx.extra.get("facts")) if ctx.knowledge is not None else None
 
 
-def _database(ctx: ToolContext):
+def open_database(ctx: ToolContext):
+    """The context's database, opened once per context. Its data profile (which columns name rows,
+    units, categories: :mod:`agentmesh.answering.profile`) is read from the data home on first use,
+    and built and stored there when missing or when the schema, the row counts, the graph or the
+    lexicon changed."""
     from agentmesh.tools.sql import SQLDatabase
 
     if "sql_database" not in ctx.extra:
         # with writes on, the approval is the agent graph's interrupt (the tool is marked dangerous
         # for writing statements), so the database itself approves what reaches it
-        ctx.extra["sql_database"] = SQLDatabase(
+        db = SQLDatabase(
             ctx.db, row_limit=ctx.sql_row_limit, allow_writes=ctx.sql_writes,
             approve=(lambda statement: True) if ctx.sql_writes else None,
             role=ctx.sql_role, allow_privileged=ctx.sql_allow_privileged, functions=ctx.sql_functions,
         )
+
+        def profile():
+            from agentmesh.answering.lexicon import load_lexicon
+            from agentmesh.answering.profile import load_or_build
+
+            return load_or_build(db, home=ctx.data_dir, knowledge=ctx.knowledge, lexicon=load_lexicon(ctx.lexicon))
+
+        db.use_profile(profile)  # on first use: the sql tool alone never needs it
+        ctx.extra["sql_database"] = db
     return ctx.extra["sql_database"]
+
+
+_database = open_database
 
 
 def sql_tool(ctx: ToolContext) -> BaseTool | None:

@@ -239,7 +239,7 @@ class SQLDatabase:
                                 f"{self.backend}, connect as a user that may only read")
         self.engine = self._engine(read_only=True)
         self._writer: sa.Engine | None = None
-        self._profile: "DataProfile | None" = None
+        self._profile: "DataProfile | Callable[[], DataProfile] | None" = None
         try:
             with self.engine.connect() as conn:
                 self.privileges = self._check_privileges(conn)
@@ -515,14 +515,17 @@ class SQLDatabase:
         """What the data says about itself (labels, measures and units, categories, foreign-key
         paths): :mod:`agentmesh.answering.profile`. Built from the data on first use unless one was
         given (:meth:`use_profile`: the assembly gives the one stored in the data home)."""
+        if callable(self._profile):
+            self._profile = self._profile()
         if self._profile is None:
             from agentmesh.answering.profile import build_profile
 
             self._profile = build_profile(self)
         return self._profile
 
-    def use_profile(self, profile: "DataProfile") -> None:
-        """Name rows by ``profile`` (one stored, or with the user's lexicon applied)."""
+    def use_profile(self, profile: "DataProfile | Callable[[], DataProfile]") -> None:
+        """Name rows by ``profile`` (one stored, or with the user's lexicon applied), or by what
+        ``profile()`` returns when it is first needed."""
         self._profile = profile
         self.__dict__.pop("label_index", None)
 
