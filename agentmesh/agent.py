@@ -20,6 +20,7 @@ from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 
+from agentmesh.answering.lexicon import using_lexicon
 from agentmesh.assembly import Components
 from agentmesh.claims import Claim, ClaimChecker
 from agentmesh.config import Settings
@@ -162,6 +163,7 @@ class Agent:
         self.cache = parts.cache
         self.telemetry = parts.telemetry
         self.answer_profile = profile = parts.answer_profile
+        self.lexicon = parts.lexicon
         selector = None
         if len(self.tools) > profile.tools_per_question or (
                 profile.tool_floor > 0.0 and any(not (t.metadata or {}).get("general") for t in self.tools)):
@@ -348,14 +350,16 @@ class Agent:
     @contextmanager
     def _traced(self, run: RunContext, config: dict[str, Any], question: str | None) -> Iterator[Callable[[AgentResult], None]]:
         """The run's OpenTelemetry span, when tracing is on: its steps, model and tool calls become
-        child spans (through a callback handler in ``config``); the caller reports the result."""
+        child spans (through a callback handler in ``config``); the caller reports the result.
+        The domain's lexicon is the one in effect for the run (agentmesh.answering.lexicon)."""
         telemetry = self.telemetry
-        if telemetry is None:
-            yield lambda _result: None
-            return
-        with telemetry.run(thread_id=run.thread_id, run_id=run.run_id, model=self.model_name, question=question) as span:
-            config["callbacks"] = [telemetry.handler()]
-            yield lambda result: telemetry.finish(span, result)
+        with using_lexicon(self.lexicon):
+            if telemetry is None:
+                yield lambda _result: None
+                return
+            with telemetry.run(thread_id=run.thread_id, run_id=run.run_id, model=self.model_name, question=question) as span:
+                config["callbacks"] = [telemetry.handler()]
+                yield lambda result: telemetry.finish(span, result)
 
     def _invoke(self, payload: Any, run: RunContext) -> AgentResult:
         started = time.time()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from agentmesh.answering import AnswerProfile
     from agentmesh.answering.profile import DataProfile
+    from agentmesh.answering.lexicon import Lexicon
     from agentmesh.knowledge import KnowledgeBase
     from agentmesh.tools.mcp import McpClients
     from agentmesh.memory.facts import FactStore
@@ -175,6 +176,13 @@ class Components:
     @property
     def model(self) -> "BaseChatModel":
         return self._part("model", lambda: build_model(self.settings))
+
+    @property
+    def lexicon(self) -> "Lexicon":
+        """The domain's lexicon file (setting ``lexicon``), or an empty lexicon: read once."""
+        from agentmesh.answering.lexicon import load_lexicon
+
+        return self._part("lexicon", lambda: load_lexicon(self.settings.lexicon))
 
     @property
     def answer_profile(self) -> "AnswerProfile":

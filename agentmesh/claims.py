@@ -26,12 +26,15 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Sequence
 
+from agentmesh.answering.english import (CURRENCIES, DATA_STEMS, HOW_WORDS, NUMBER_NOUNS, SENTENCE_WORDS, SHARE_NOUNS, UNITS,
+                                         is_plural_noun)
+from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.ports import AnswerCheck
 from agentmesh.records import Claim, Evidence
 
 __all__ = ["AnswerCheck", "Claim", "ClaimChecker", "Evidence", "cut_repetition", "evidence_answer", "tool_source", "ROW_WHERE", "asked_fields",
            "ANSWER_TOOL", "quotable", "picked", "picked_answer", "picks_for",
-           "answerable", "asked_facts", "complete", "first_ask", "said_whole", "VARIANT_WORDS", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
+           "answerable", "asked_facts", "complete", "first_ask", "said_whole", "number_values", "unworked", "unworked_answer", "DERIVED_HEADER", "uncovered", "PARTIAL_HEADER",
            "worked_out", "worked_share", "worked_cost", "worked_gap", "whole_name", "RECORDED_VALUE_TOOLS", "row_names", "facts_of"]
 
 
@@ -50,40 +53,28 @@ _NUMBER = re.compile(
     r"(?<![\w.])(?P<cur>[$€£])?\s?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s?(?P<suf>[kKmMbB]|thousand|million|billion)(?![A-Za-z]))?(?P<pct>\s?%)?"
 )
-UNITS = {
-    "tokens": ("token", "tokens"), "words": ("word", "words"), "characters": ("character", "characters", "chars"),
-    "usd": ("$", "usd", "dollar", "dollars"), "eur": ("€", "eur", "euro", "euros"), "gbp": ("£", "gbp", "pound", "pounds"),
-    "ms": ("ms", "millisecond", "milliseconds"), "seconds": ("second", "seconds", "sec", "secs"),
-    "minutes": ("minute", "minutes", "min"), "hours": ("hour", "hours"), "days": ("day", "days"),
-    "parameters": ("parameter", "parameters", "params"), "gb": ("gb", "gigabyte", "gigabytes"), "mb": ("mb", "megabyte", "megabytes"),
-}
-"""Unit groups a user can extend: a number said in one unit is not supported by the same number in another."""
-_UNIT_OF = {word: group for group, words in UNITS.items() for word in words}
+def _unit_of() -> dict[str, str]:
+    """Each way a unit is written -> its group: everyday English units (agentmesh.answering.english)
+    and the domain's own (``units`` in the lexicon in effect)."""
+    lexicon = current_lexicon()
+    return _units_of(tuple(sorted(lexicon.units.items())))
+
+
+@lru_cache(maxsize=16)
+def _units_of(domain: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]:
+    groups = {**UNITS, **dict(domain)}
+    return {word: group for group, words in groups.items() for word in (*words, group)}
+
+
 _SCALE = {"k": (1e3, 1024.0), "thousand": (1e3,), "m": (1e6, 1048576.0), "million": (1e6,), "b": (1e9,), "billion": (1e9,)}
 _PROPER = re.compile(r"\b[A-Z][\w.+'-]*(?:\s+(?:[A-Z][\w.+'-]*|\d[\w.+-]*|(?:of|the|on|for|de|la|du|der|van|von)(?=\s+[A-Z])))*")
 """A name as written: capitalised words, numbers, and the small words titles hold between two of
 them ("The Effects of Climate Change on Agriculture", "Harbour of Glass", "Journal of the ACM")."""
-_CAPITALISED_WORDS = frozenset("""
-a an the it its this that these those there they he she we you i yes no not and or but so if in on at of for from to
-by with as is are was were be has have had do does did which who whom whose what when where why how all both each
-either neither some any none one two three four five six seven eight nine ten about around approximately roughly
-nearly over under also only according based per answer note however therefore thus here sorry unfortunately
-from source sources evidence facts fact knowledge graph database table tokens token model models context window
-first second third last next finally then currently today yesterday tomorrow now overall generally usually
-typically often sometimes mostly mainly however although though while because since unless until after before
-during between among against without within into onto upon above below up down out off again further once more
-most less least many much few several such same other another own just very too quite rather almost already still
-yet even ever never always perhaps maybe probably possibly certainly clearly indeed actually basically simply
-sure okay ok thanks thank please hello hi well anyway also instead otherwise meanwhile hence accordingly
-my your our their his her me us them myself itself themselves everyone someone anyone nothing something anything
-here's there's it's that's what's i'm i've i'd let let's note see yes no unknown none n/a total average sum count
-sorry unfortunately based using given compared including regarding id ids am pm
-""".split())
+_CAPITALISED_WORDS = SENTENCE_WORDS
 _PER_UNIT = re.compile(r"\bper\s+\d+(?:\.\d+)?\s?[kKmMbB]?\b")
 """A rate's unit ("per 1M tokens") is not a claim."""
-_ASKS_NUMBER = re.compile(r"(how (much|many|long|big|large|old)|what (share|percentage|fraction|proportion)|"
-                          r"what (?:is|was|'s) the (?:[\w.-]+ )?(price|cost|score|size|number|count|average|total|sum|gap|"
-                          r"difference)|what (?:does|do|did|would)\b.*\bcost)\b")
+_ASKS_NUMBER = re.compile(rf"(how ({'|'.join(HOW_WORDS)})|what ({'|'.join(SHARE_NOUNS)})|"
+                          rf"what (?:is|was|'s) the (?:[\w.-]+ )?({'|'.join(NUMBER_NOUNS)})|what (?:does|do|did|would)\b.*\bcost)\b")
 _ASKS_NAME = re.compile(r"(who|which|whose)\b")
 _COMPOUND = re.compile(r"\b(and|or|than|between|versus|vs|best|worst|most|least|highest|lowest|cheapest|largest|"
                        r"smallest|longest|shortest|biggest|greatest|fastest|slowest|priciest|fewest|top|"
@@ -154,8 +145,9 @@ def _numbers(text: str) -> list[tuple[str, set[float], float, str | None]]:
     found = []
     for match in _NUMBER.finditer(text):
         after = re.match(r"\s*(?:\w+\s+)?([A-Za-z]+|[$€£])", text[match.end():])
-        unit = _UNIT_OF.get((match.group("cur") or "").strip()) or (
-            _UNIT_OF.get(after.group(1).lower()) if after else None)
+        unit_of = _unit_of()
+        unit = unit_of.get((match.group("cur") or "").strip()) or (
+            unit_of.get(after.group(1).lower()) if after else None)
         found.append((match.group(0).strip(), _values(match), _tolerance(match), unit))
     return found
 
@@ -168,11 +160,22 @@ def number_values(text: str) -> list[tuple[set[float], float]]:
 
 def _units_in(text: str) -> set[str]:
     words = set(re.findall(r"[a-z]+|[$€£]", text))
-    return {_UNIT_OF[w] for w in words if w in _UNIT_OF}
+    unit_of = _unit_of()
+    return {unit_of[w] for w in words if w in unit_of}
 
 
 _ISO_DATE = re.compile(r"(?<![\w.-])(\d{4})-(\d{2})(?:-(\d{2}))?(?![\w.]|-\d)")
 """A date as databases write it: 2009-01-19, or 2023-12."""
+
+
+def _stated_units(evidence: Evidence) -> set[str]:
+    """The units a fact's name states in parentheses ("context window (tokens)": tokens), known as
+    units or not: the data says what its numbers count, so "32,768 words" is not its 32768."""
+    if evidence.kind != "fact" or ":" not in evidence.text:
+        return set()
+    unit_of = _unit_of()
+    field = evidence.text.split(":", 1)[0].lower()
+    return {unit_of.get(w, w) for inside in re.findall(r"\(([^()]*)\)", field) for w in re.findall(r"[a-z$€£]+", inside)}
 
 
 def _dates(text: str) -> list[tuple[str, str]]:
@@ -188,7 +191,7 @@ class _Item:
         self.evidence = evidence
         self.text = _norm(f"{evidence.subject} {evidence.text}")
         self.numbers = [v for _, values, _, _ in _numbers(evidence.text) for v in values]
-        self.units = _units_in(f"{evidence.subject} {evidence.text}".lower())
+        self.units = _units_in(f"{evidence.subject} {evidence.text}".lower()) | _stated_units(evidence)
         # a row's query says what every row was chosen by ("WHERE domain.name = 'Machine Learning'"):
         # the names it writes as text literals are conditions the row meets
         self.literals = list(_chosen_literals(evidence.source)) if evidence.kind == "row" else []
@@ -254,7 +257,9 @@ class ClaimChecker:
         names = []
         for match in _PROPER.finditer(rest):
             words = match.group(0).split()
-            plain = lambda w: w.lower().strip(".") in _CAPITALISED_WORDS or w.lower().strip(".") in _UNIT_OF  # noqa: E731
+            unit_of, known = _unit_of(), current_lexicon().known_words
+            plain = lambda w: (w.lower().strip(".") in _CAPITALISED_WORDS or w.lower().strip(".") in unit_of  # noqa: E731
+                               or w.lower().strip(".") in known)
             while words and plain(words[0]):
                 words.pop(0)
             while words and plain(words[-1]):
@@ -329,7 +334,7 @@ class ClaimChecker:
         and the evidence holds that fact, the answer must state its value: "Gemma uses the LLM
         licence" names only supported things, and still does not answer."""
         named = self._entities(question)[0]
-        asked = asked_fields(question)
+        asked = asked_fields(question) | _facts_named(question, named, items)
         if len(set(map(_norm, named))) != 1 or not asked or _COMPOUND.search(question):
             return ""  # only a plain lookup: in "the gap between GPT-4 and the best open model, and who develops it", "who" is not about GPT-4
         if "count" in asked:
@@ -460,9 +465,9 @@ def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[floa
 
 
 def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]:
-    """The fact names a question asks for, by :data:`HINTS` ("who develops" -> developer)."""
+    """The fact names a question asks for: the lexicon's ``asks`` ("who develops" -> developer)."""
     words = re.findall(r"[a-z]+", question.lower())
-    hints = HINTS if hints is None else hints
+    hints = _hints() if hints is None else hints
     found = [{hint for key, hint in hints.items() if word.startswith(key)} for word in words]
     fields: set[str] = set()
     for i, word in enumerate(words):
@@ -476,6 +481,21 @@ def asked_fields(question: str, hints: dict[str, str] | None = None) -> set[str]
                 continue
         fields |= found[i]
     return fields
+
+
+def _facts_named(question: str, named: Sequence[str], items: Sequence["_Item"]) -> set[str]:
+    """The names of the evidence's facts that the question says ("What is the *context window* of
+    X?" names the fact "context window (tokens)"; "Who *develops* X?" the fact "developer"): a
+    word of the fact's name, by its stem, beyond the names of the things asked about. Read from
+    the data, so a graph of any field is asked about in its own words."""
+    said = _stems(question) - {s for n in named for s in _stems(n)} - _generic()
+    found = set()
+    for item in items:
+        if item.evidence.kind == "fact" and ":" in item.evidence.text:
+            field = item.evidence.text.split(":", 1)[0].strip().lower()
+            if _stems(field.partition("(")[0]) & said:
+                found.add(field)
+    return found
 
 
 def _states(answer: str, value: str) -> bool:
@@ -499,14 +519,10 @@ NOT_FOUND = "I could not find that in {searched}."
 EVIDENCE_HEADER = "I could not phrase a checked answer; this is what the evidence says:"
 
 
-HINTS = {
-    "many": "count", "who": "developer", "develop": "developer", "make": "developer", "made": "developer", "build": "developer",
-    "built": "developer", "behind": "developer", "creat": "developer", "licen": "license", "when": "released",
-    "release": "released", "long": "context", "cost": "price", "price": "price", "cheap": "price", "expens": "price",
-    "based": "based", "param": "parameters", "big": "parameters", "size": "parameters", "context": "context",
-    "window": "context",
-}
-"""Question words and the fact names they ask about; a user can extend it."""
+def _hints() -> dict[str, str]:
+    """The start of a question's word -> the fact it asks about: "how many" asks a count (English),
+    the rest is the domain's (``asks`` in the lexicon in effect: "who" -> developer)."""
+    return {"many": "count", **current_lexicon().asks}
 
 
 _FUNCTION_WORDS = frozenset("""
@@ -514,10 +530,12 @@ the and for from with was were are has have had does did which who whom whose wh
 these those there they not but all any some than then into onto about also only per use uses used
 many much can could would should will may might
 """.split())
-_GENERIC = frozenset({"model", "llm", "llms", "compa", "datab", "knowl", "graph", "table"})
-"""Stems of words that name no fact ("model", "company", "database"): shared, they say nothing."""
+def _generic() -> frozenset[str]:
+    """Stems of words that name no fact: where facts sit ("database"), and the domain's words for
+    the things it holds (the lexicon's ``generic_words``: "model" in a graph of models)."""
+    return DATA_STEMS | {w[:5] for w in current_lexicon().generic_words}
 _INTERROGATIVE_HINTS = ("who", "when")
-"""HINTS keys that are question words: "who" asks for the developer only when nothing else is named
+"""``asks`` keys that are question words: "who" asks for the developer only when nothing else is named
 ("Who is the CEO of Mistral AI?" asks for a CEO)."""
 
 
@@ -527,8 +545,14 @@ def _stems(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z0-9]+", _norm(text)) if len(w) > 2 and w not in _FUNCTION_WORDS}
 
 
-_ASKS_THINGS = re.compile(r"^\s*(which|what|list)\b(\s+\w+)?\s+(models|llms|ones|systems|developers|companies)\b",
-                          re.IGNORECASE)
+_ASKS_THINGS = re.compile(r"^\s*(?:which|what|list)\b(?:\s+(\w+))?\s+(\w+)\b", re.IGNORECASE)
+
+
+def _asks_things(question: str) -> bool:
+    """The question asks for things, in the plural ("Which models ...", "What open-weight models
+    ...", "List the developers"), not for one value."""
+    match = _ASKS_THINGS.search(question)
+    return match is not None and any(w and (w.lower() == "ones" or is_plural_noun(w)) for w in match.groups())
 
 
 def _name_words(text: str) -> set[str]:
@@ -551,7 +575,7 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
     and how much of its subject's name the question says."""
     q_words = _name_words(question)
     q_stems = _stems(question)
-    listing = bool(_ASKS_THINGS.search(question))
+    listing = _asks_things(question)
     lowered = question.lower()
     variants = {subject for subject in {e.subject for e in evidence if e.subject}
                 if whole_name(subject).search(lowered) and not said_whole(subject, lowered)}
@@ -562,11 +586,12 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
 
     items = [e for e in evidence if e.kind != "question" and e.text != e.subject]  # a bare label says nothing
     named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
-    hinted = {key: hint for w in q_words for key, hint in HINTS.items() if w.startswith(key)}
-    rest = q_stems - named - _GENERIC - {w[:5] for w in q_words for key in hinted if w.startswith(key)}
+    hinted = {key: hint for w in q_words for key, hint in _hints().items() if w.startswith(key)}
+    generic = _generic()
+    rest = q_stems - named - generic - {w[:5] for w in q_words for key in hinted if w.startswith(key)}
     if rest:  # the question says what it asks: "who" adds nothing to "Who is the CEO of ...?"
         hinted = {k: h for k, h in hinted.items() if k not in _INTERROGATIVE_HINTS}
-    asked = (q_stems - named - _GENERIC) | {_stem for hint in hinted.values() for _stem in _stems(hint)}
+    asked = (q_stems - named - generic) | {_stem for hint in hinted.values() for _stem in _stems(hint)}
     scored = []
     for e in items:
         share = about(e)
@@ -640,14 +665,18 @@ def _ascii(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-_LIST_QUESTION = re.compile(r"\b(which|what)\s+(\w+\s+)?(models|ones|developers|companies|licen[cs]es)\b|\b(list|all|both|and)\b",
+_WHICH_THINGS = re.compile(r"\b(?:which|what)\s+(?:(\w+)\s+)?(\w+)\b", re.IGNORECASE)
+"""Which or what, then a noun, perhaps after one word: a plural noun there asks for several things."""
+_LIST_QUESTION = re.compile(r"\b(list|all|both|and)\b",
                             re.IGNORECASE)
 
 
 def picks_for(question: str) -> int:
     """How many lines an answer to ``question`` needs: one for a lookup of one thing, up to
     three for a list or a comparison (the answer's length fit to the question)."""
-    return 3 if _LIST_QUESTION.search(question) or _COMPOUND.search(question) else 1
+    plural = any(any(w and (w.lower() == "ones" or is_plural_noun(w)) for w in m.groups())
+                 for m in _WHICH_THINGS.finditer(question))
+    return 3 if plural or _LIST_QUESTION.search(question) or _COMPOUND.search(question) else 1
 
 
 def quotable(question: str, evidence: Sequence[Evidence], limit: int = MAX_QUOTES) -> dict[str, Evidence]:
@@ -813,8 +842,8 @@ _ROW_WHERE = re.compile(r" \(where [^()]*\)$")
 
 
 def _cells(e: Evidence) -> tuple[list[tuple[str, str]], str] | None:
-    """A row item's (column, value) pairs and the thing it is about (its name, label, model or
-    title column; "" if none), as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None
+    """A row item's (column, value) pairs and the thing it is about (its name, label or title
+    column; "" if none), as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None
     for any other item."""
     if e.kind != "row" or ": " not in e.text:
         return None
@@ -832,8 +861,6 @@ _AMOUNT = re.compile(r"(?<![\w.$])(?P<num>\d+(?:\.\d+)?)\s?(?P<suf>[kKmMbB]|thou
 _AMOUNT_SCALE = {"": 1, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
 
 
-_COUNTED = frozenset({"tokens", "words", "characters"})
-_CURRENCIES = frozenset({"usd", "eur", "gbp"})
 
 
 def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
@@ -847,7 +874,8 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     if not _DERIVED.search(question) or "cost" not in question.lower() and "price" not in question.lower():
         return None
     amounts = {m["what"].lower(): float(m["num"]) * _AMOUNT_SCALE[(m["suf"] or "").lower()] for m in _AMOUNT.finditer(question)}
-    said = {_UNIT_OF[w] for w in re.findall(r"[a-z]+|[$€£]", question.lower()) if w in _UNIT_OF}
+    unit_of = _unit_of()
+    said = {unit_of[w] for w in re.findall(r"[a-z]+|[$€£]", question.lower()) if w in unit_of}
     found: list[tuple[Evidence, str, list[tuple[str, float, float, float]], str]] = []
     for e in evidence:
         if (read := _cells(e)) is None:
@@ -858,8 +886,9 @@ def worked_cost(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
             rate = _RATE_COLUMN.match(column.lower())
             if rate is None or rate["what"] not in amounts or not _PLAIN_NUMBER.match(value):
                 continue
-            # a rate per 1M (tokens) does not price 2M words or characters, nor does a USD rate give euros
-            if said & _COUNTED - {"tokens"} or said & _CURRENCIES - {rate["cur"]}:
+            # a rate per 1M (of what the column counts, which it does not say) does not price 2M words
+            # or characters of the question's, nor does a USD rate give euros
+            if said & {"words", "characters"} or said & CURRENCIES - {rate["cur"]}:
                 continue
             per = float(rate["per"]) * _AMOUNT_SCALE[rate["suf"]]
             rates.append((rate["what"], amounts[rate["what"]], per, float(value)))
@@ -879,8 +908,10 @@ _GAP = re.compile(r"\b(gap|difference)\b|" + _COMPARED, re.IGNORECASE)
 
 
 _RANK_WORD = re.compile(r"\b(best|highest|lowest|top|largest|smallest|cheapest|most|least|worst)\b")
-_MEASURE_UNITS = frozenset({"usd", "eur", "gbp", "tok"})
-"""Words of a column's name that give its unit, not what it measures ("input_per_1m_usd")."""
+def _measure_units() -> frozenset[str]:
+    """Words of a column's name that give its unit, not what it measures ("input_per_1m_usd"):
+    currencies, and the domain's unit abbreviations (the lexicon's ``units``)."""
+    return CURRENCIES | frozenset(current_lexicon().units)
 
 
 def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
@@ -908,7 +939,7 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     ranking = _RANK_WORD.search(lowered)
     found = []
     for measure, by_thing in values.items():
-        stems = _stems(measure.partition("(")[0].replace("_", " ")) - _MEASURE_UNITS
+        stems = _stems(measure.partition("(")[0].replace("_", " ")) - _measure_units()
         if not stems or not stems <= q_stems:
             continue
         where = {t: spans[0][0] for t in by_thing if (spans := said_whole(t, lowered))}
@@ -927,18 +958,14 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
     return Evidence(id="w0", kind="output", text=text, source=item.source)
 
 
-VARIANT_WORDS = frozenset("turbo mini nano pro max plus lite flash ultra instruct chat base preview vision sonnet opus "
-                          "haiku".split())
-"""Words that make a name another model's when they follow it: "GPT-4 Turbo" is not GPT-4."""
-
-
 def said_whole(name: str, text: str) -> list[tuple[int, int]]:
     """Where ``name`` is said whole in lower-cased ``text`` (:func:`whole_name`), and not as the
-    start of a variant's name ("gpt-4 turbo", "llama 3.2 11b vision")."""
+    start of a variant's name (the lexicon's ``variant_words``: "gpt-4 turbo", "llama 3.2 11b vision")."""
+    variants = current_lexicon().variant_words
     spans = []
     for match in whole_name(name).finditer(text):
         after = re.match(r"[\s-]+([a-z]+)", text[match.end():])
-        if after is None or after.group(1) not in VARIANT_WORDS:
+        if after is None or after.group(1) not in variants:
             spans.append(match.span())
     return spans
 
@@ -983,12 +1010,12 @@ def uncovered(question: str, items: Sequence[Evidence]) -> str:
     return ""
 
 
-_NAME_COLUMNS = ("name", "label", "model", "title")
+_NAME_COLUMNS = ("name", "label", "title")
 
 
 def row_names(items: Sequence[Evidence]) -> list[str]:
     """The names the picked rows give ("name | output_per_1m_usd: Llama 3.2 11B | 0.37" ->
-    "Llama 3.2 11B"): the value of a column headed name, label, model or title."""
+    "Llama 3.2 11B"): the value of a column headed name, label or title."""
     names: list[str] = []
     for e in items:
         if (read := _cells(e)) is not None and read[1] and read[1] not in names:

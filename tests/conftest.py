@@ -56,6 +56,23 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(work)
 
 
+@pytest.fixture(autouse=True)
+def _example_lexicon(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """The tests' world is the example domain, configured as this checkout's agentmesh.toml
+    configures it: with its lexicon (what its data cannot say). agentmesh itself holds no word
+    of it. A test of behaviour without any lexicon is marked ``no_lexicon``."""
+    from agentmesh.answering.lexicon import Lexicon, load_lexicon, using_lexicon
+
+    if request.node.get_closest_marker("no_lexicon"):
+        monkeypatch.delenv("AGENTMESH_LEXICON", raising=False)
+        with using_lexicon(Lexicon()):
+            yield
+        return
+    monkeypatch.setenv("AGENTMESH_LEXICON", str(EXAMPLE_LEXICON))
+    with using_lexicon(load_lexicon(EXAMPLE_LEXICON)):
+        yield
+
+
 @pytest.fixture
 def example_kg() -> Path:
     return EXAMPLE / "landscape.ttl"

@@ -159,10 +159,11 @@ def test_marking_a_hit_wrong_removes_it_and_raises_its_bar(cache):
 def test_knowledge_check_compares_named_nodes_and_asked_property(example_kg, tmp_path, minilm):
     from agentmesh.knowledge import KnowledgeBase
 
-    from agentmesh.claims import HINTS, asked_fields
+    from agentmesh.claims import asked_fields
 
     kb = KnowledgeBase.open([example_kg], minilm, cache_dir=tmp_path / "kg")
-    check = KnowledgeCheck(kb.named_nodes, asks=lambda question: asked_fields(question, HINTS))
+    # the facts a question asks for come from the example's lexicon (its `asks`), in effect in these tests
+    check = KnowledgeCheck(kb.named_nodes, asks=asked_fields)
     assert check.refuses("Who develops Mixtral 8x7B?", "Who develops Mixtral 8x22B?").startswith("names")
     assert check.refuses("Who develops Claude 2?", "Which licence does Claude 2 use?").startswith("asks for")
     assert check.refuses("Who develops Claude 2?", "Which company makes Claude 2?") is None

@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
-           "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "content_words", "words"]
+           "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
+           "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS"]
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those there here it its it's they them their theirs he she his her we our you your i me my
@@ -46,9 +48,75 @@ GROUPING_WORDS = frozenset("each every per".split())
 country?"): one total is not its answer."""
 
 
+UNITS = {
+    "words": ("word", "words"), "characters": ("character", "characters", "chars"),
+    "usd": ("$", "usd", "dollar", "dollars"), "eur": ("€", "eur", "euro", "euros"), "gbp": ("£", "gbp", "pound", "pounds"),
+    "ms": ("ms", "millisecond", "milliseconds"), "seconds": ("second", "seconds", "sec", "secs"),
+    "minutes": ("minute", "minutes", "min"), "hours": ("hour", "hours"), "days": ("day", "days"),
+    "gb": ("gb", "gigabyte", "gigabytes"), "mb": ("mb", "megabyte", "megabytes"),
+}
+"""Units of everyday English, each group with the ways it is written: a number said in one unit is
+not supported by the same number in another. A domain adds its own (``units`` in its lexicon)."""
+CURRENCIES = frozenset({"usd", "eur", "gbp"})
+"""The unit groups above that are money: a rate in one does not give a price in another."""
+DATA_STEMS = frozenset({"datab", "knowl", "graph", "table"})
+"""Stems of words that name where facts sit, never a fact ("database", "knowledge graph")."""
+
+
+SENTENCE_WORDS = frozenset("""
+a an the it its this that these those there they he she we you i yes no not and or but so if in on at of for from to
+by with as is are was were be has have had do does did which who whom whose what when where why how all both each
+either neither some any none one two three four five six seven eight nine ten about around approximately roughly
+nearly over under also only according based per answer note however therefore thus here sorry unfortunately
+from source sources evidence facts fact knowledge graph database table
+first second third last next finally then currently today yesterday tomorrow now overall generally usually
+typically often sometimes mostly mainly however although though while because since unless until after before
+during between among against without within into onto upon above below up down out off again further once more
+most less least many much few several such same other another own just very too quite rather almost already still
+yet even ever never always perhaps maybe probably possibly certainly clearly indeed actually basically simply
+sure okay ok thanks thank please hello hi well anyway also instead otherwise meanwhile hence accordingly
+my your our their his her me us them myself itself themselves everyone someone anyone nothing something anything
+here's there's it's that's what's i'm i've i'd let let's note see yes no unknown none n/a total average sum count
+sorry unfortunately based using given compared including regarding id ids am pm known
+""".split())
+"""Words a sentence capitalises at its start or in a heading ("Based on the data, ...", "Note:"):
+never a name on their own."""
+HOW_WORDS = ("much", "many", "long", "big", "large", "old")
+""""How ..." followed by one of these asks for a number."""
+NUMBER_NOUNS = ("price", "cost", "score", "size", "number", "count", "average", "total", "sum", "gap", "difference")
+""""What is the ... of X?" with one of these asks for a number."""
+SHARE_NOUNS = ("share", "percentage", "fraction", "proportion")
+VERBS = frozenset("is are was were has have had does do did gets get got scores score costs cost charges leads "
+                  "comes offers reaches ranks can could will would should".split())
+"""Verbs that end a noun phrase ("models *released* in 2023 *are* ..."): what follows is no longer about which rows."""
+
+
+PERSON_NOUNS = frozenset("person people company companies firm firms organisation organisations organization "
+                         "organizations individual individuals team teams group groups lab labs".split())
+"""Nouns that "who" may stand for ("Which company makes it?" asks "Who makes it?")."""
+TIME_NOUNS = frozenset("date dates time times year years day days".split())
+"""Nouns that "when" may stand for."""
+PLACE_NOUNS = frozenset("place places location locations".split())
+"""Nouns that "where" may stand for."""
+
+
 def words(text: str) -> list[str]:
     """The words of ``text``, lower case; underscores and hyphens split words ("open_weights")."""
     return re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))
+
+
+def is_plural_noun(word: str) -> bool:
+    """``word`` is a noun in the plural ("models", "companies", "licences"; not "business", "does"):
+    its noun lemma differs from it (lemminflect, with a suffix rule where it has no entry)."""
+    word = word.lower()
+    if word in FUNCTION_WORDS or len(word) < 3 or not word.endswith("s") or word.endswith("ss"):
+        return False
+    try:
+        from lemminflect import getLemma
+    except ImportError:  # pragma: no cover - lemminflect is a dependency
+        return not word.endswith(("us", "is"))
+    lemmas = getLemma(word, upos="NOUN")
+    return bool(lemmas) and lemmas[0] != word
 
 
 def content_words(text: str) -> list[str]:

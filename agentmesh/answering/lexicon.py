@@ -17,26 +17,36 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from agentmesh.errors import ConfigError
 
-__all__ = ["Lexicon", "load_lexicon"]
+__all__ = ["Lexicon", "load_lexicon", "current_lexicon", "using_lexicon"]
 
-_KEYS = ("known_words", "synonyms", "variant_words", "units", "labels")
+_KEYS = ("known_words", "generic_words", "synonyms", "variant_words", "units", "labels", "asks")
 
 
 @dataclass(frozen=True)
 class Lexicon:
     known_words: frozenset[str] = frozenset()
     """Words of this domain that restrict nothing ("Which *hosted* model is cheapest?": every priced model is hosted)."""
+    generic_words: frozenset[str] = frozenset()
+    """Words for the kind of thing the data holds, which name no fact of it ("model" in a graph of
+    models): "Which model ...?" asks for no fact called model."""
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A word people say -> the words of the schema it means ("long" -> "context")."""
     variant_words: frozenset[str] = frozenset()
     """Words that, after a name, name another thing ("GPT-4 *Turbo*" is not GPT-4)."""
     units: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """A unit's abbreviation in column names -> how people say it ("tok" -> "tokens")."""
+    """A unit of this domain, as its column names abbreviate it -> how people write it
+    (``tok = ["token", "tokens"]``); everyday units (dollars, seconds, ...) need no entry."""
+    asks: dict[str, str] = field(default_factory=dict)
+    """The start of a question's word -> the fact it asks for (``who = "developer"``,
+    ``long = "context"``), where the word and the fact's name share no stem."""
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A table -> the columns that name its rows, where the data profile's choice is not the
     user's (``drivers = ["FirstName", "LastName"]``; see :mod:`agentmesh.answering.profile`)."""
@@ -73,6 +83,9 @@ def load_lexicon(path: str | Path | None) -> Lexicon:
             raise ConfigError(f"lexicon file '{file}': [{key}] must be a table of word = [words]")
         return {k.lower(): tuple(sorted(lowered(v if isinstance(v, list) else [v], f"{key}.{k}"))) for k, v in values.items()}
 
+    asks = data.get("asks", {})
+    if not isinstance(asks, dict) or not all(isinstance(v, str) for v in asks.values()):
+        raise ConfigError(f"lexicon file '{file}': [asks] must be a table of word = \"fact name\"")
     labels = data.get("labels", {})
     if not isinstance(labels, dict):
         raise ConfigError(f"lexicon file '{file}': [labels] must be a table of table = \"column\" or [\"column\", ...]")
@@ -83,6 +96,27 @@ def load_lexicon(path: str | Path | None) -> Lexicon:
             raise ConfigError(f"lexicon file '{file}': [labels] {table} must be a column name or a list of column "
                               f"names (FirstName, LastName), not {columns!r}")
     return Lexicon(labels={t: tuple(c) for t, c in labels.items()}, known_words=lowered(data.get("known_words", []), "known_words"),
+                   generic_words=lowered(data.get("generic_words", []), "generic_words"),
                    synonyms=mapping(data.get("synonyms", {}), "synonyms"),
                    variant_words=lowered(data.get("variant_words", []), "variant_words"),
-                   units=mapping(data.get("units", {}), "units"), source=str(file))
+                   units=mapping(data.get("units", {}), "units"),
+                   asks={k.lower(): v.lower() for k, v in asks.items()}, source=str(file))
+
+
+_IN_EFFECT: ContextVar[Lexicon] = ContextVar("agentmesh_lexicon", default=Lexicon())
+
+
+def current_lexicon() -> Lexicon:
+    """The lexicon of the run in progress (an empty one outside a run): what the answer path's
+    rules read for a domain's words, so that none of them is written into agentmesh."""
+    return _IN_EFFECT.get()
+
+
+@contextmanager
+def using_lexicon(lexicon: Lexicon) -> Iterator[Lexicon]:
+    """Make ``lexicon`` the one in effect for the code run inside (the Agent wraps each run)."""
+    token = _IN_EFFECT.set(lexicon)
+    try:
+        yield lexicon
+    finally:
+        _IN_EFFECT.reset(token)

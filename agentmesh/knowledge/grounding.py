@@ -56,8 +56,21 @@ LABEL_PHRASE_BONUS = 0.1
 BARE_LABEL_PENALTY = 0.03
 """A node with a label only: its embedding is of one or two words, whose cosine runs high."""
 """A label named without its variant suffix ("Mixtral 8x7B" for "Mixtral 8x7B Instruct")."""
-VARIANT_SUFFIXES = ("instruct", "chat", "base", "it", "hf", "preview")
-"""Words a model's label may end with that people leave out; a user can extend it."""
+SUFFIX_LABELS = 3
+"""A last word that ends this many labels or more is a suffix people may leave out ("Mistral 7B
+Instruct", "Mixtral 8x7B Instruct", "SmolLM2 135M Instruct": "Mixtral 8x7B" names the second):
+read from the graph's own labels, not from a list."""
+
+
+def label_suffixes(labels: Iterable[str]) -> frozenset[str]:
+    """The last words that end at least :data:`SUFFIX_LABELS` labels of several words (not a
+    parenthesised unit): the graph's own suffixes, lower case."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        words = label.split()
+        if len(words) > 1 and words[-1][:1].isalpha():
+            counts[words[-1].lower()] = counts.get(words[-1].lower(), 0) + 1
+    return frozenset(w for w, n in counts.items() if n >= SUFFIX_LABELS)
 PROPERTY_WORDS = frozenset({"property", "properties", "relationship", "relation", "predicate", "attribute", "field"})
 CLASS_WORDS = frozenset({"type", "types", "class", "classes", "kind", "category"})
 _PROPERTY_TYPES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
@@ -104,10 +117,10 @@ def _norm_label(label: str) -> str:
     return " ".join(label.lower().split())
 
 
-def _short_label(label: str) -> str:
-    """The label without a trailing variant word ("Mixtral 8x7B Instruct" -> "Mixtral 8x7B"), or ""."""
+def _short_label(label: str, suffixes: frozenset[str]) -> str:
+    """The label without a trailing suffix of the graph's ("Mixtral 8x7B Instruct" -> "Mixtral 8x7B"), or ""."""
     words = label.split()
-    if len(words) > 1 and words[-1].lower() in VARIANT_SUFFIXES:
+    if len(words) > 1 and words[-1].lower() in suffixes:
         return " ".join(words[:-1])
     return ""
 
@@ -143,7 +156,8 @@ class KnowledgeBase:
     def _set_index(self, index: NodeIndex) -> None:
         self.index = index
         self._label_words = [_words(n.label) for n in index.nodes]
-        self._short_labels = [_short_label(n.label) for n in index.nodes]
+        suffixes = label_suffixes(n.label for n in index.nodes)
+        self._short_labels = [_short_label(n.label, suffixes) for n in index.nodes]
         postings: dict[str, list[int]] = {}
         for i, words in enumerate(self._label_words):
             for word in words:

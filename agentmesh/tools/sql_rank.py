@@ -35,7 +35,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
 from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, GROUPING_WORDS,
-                                         HIGH_WORDS, LOW_WORDS, NEGATION_WORDS)
+                                         HIGH_WORDS, LOW_WORDS, NEGATION_WORDS, UNITS, VERBS)
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.claims import first_ask, number_values, whole_name
 from agentmesh.records import Citation
@@ -103,6 +103,10 @@ class RankPlan:
     """The lexicon's words that restrict no rows in this domain."""
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """The lexicon's synonyms: a word people say -> the schema's words it means."""
+    units: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """The lexicon's units: an abbreviation in column names -> how people say it (``tok``: tokens)."""
+    generic_words: frozenset[str] = frozenset()
+    """The lexicon's words for the kind of thing the rows are ("model"): a noun, like the tables' own."""
     index: LabelIndex | None = None
     """The label values by their words (the data profile's): a question's names are looked up, not searched for."""
 
@@ -194,8 +198,9 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
     for table in db.tables:
         measures[f"count {table}"] = _Measure("count", table)
     lexicon = lexicon or Lexicon()
-    return RankPlan(measures, filters, labels, links, tables, named, columns, paths, lexicon.known_words, lexicon.synonyms,
-                    db.label_index)
+    return RankPlan(measures, filters, labels, links, tables, named, columns, paths, known_words=lexicon.known_words,
+                    synonyms=lexicon.synonyms, units=lexicon.units, generic_words=lexicon.generic_words,
+                    index=db.label_index)
 
 
 @lru_cache(maxsize=4096)
@@ -342,9 +347,14 @@ _BELOW_TOP = re.compile(
 _PER = re.compile(r"\bper\s+((?:[\w.-]+\s+){0,2}[\w.-]+)", re.IGNORECASE)
 _COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
 """A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
-_SPELLED = {"s": ("second", "seconds", "sec"), "tok": ("token", "tokens"), "usd": ("dollar", "dollars"),
-            "eur": ("euro", "euros"), "1m": ("million", "m"), "1k": ("thousand", "k"), "b": ("billion",)}
-"""How a column's abbreviations are said: ``throughput_tok_s`` is tokens per second."""
+_SCALES_SAID = {"1m": ("million", "m"), "1k": ("thousand", "k"), "b": ("billion",), "s": ("second", "seconds", "sec")}
+"""How a column's scale abbreviations are said (``input_per_1m_usd``: per million)."""
+
+
+def _spelled(plan: "RankPlan") -> dict[str, tuple[str, ...]]:
+    """How a column's abbreviations are said: scales, everyday units (english.UNITS: ``usd`` is
+    dollars) and the domain's units (the lexicon's: ``throughput_tok_s`` is tokens per second)."""
+    return {**{group: tuple(words) for group, words in UNITS.items()}, **_SCALES_SAID, **plan.units}
 _COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _BOUND = re.compile(r"\bat (?:least|most)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w-])[A-Z][\w.+-]*")
@@ -363,9 +373,10 @@ in a way the lists cannot hold, and the ranking of all rows would answer another
 _POST_MODIFIERS = frozenset("""with without from by in on at under over above below of for that which who whose whom than
 like unlike such similar except excluding including besides other apart outside within between before after since during
 per near""".split())
-_VERBS = frozenset("is are was were has have had does do did gets get got scores score costs cost charges leads "
-                   "comes offers reaches ranks can could will would should".split())
-_UNIT_WORDS = frozenset({"b", "usd", "per", "s", "tok", "1m", "id"})
+_VERBS = VERBS
+_UNIT_WORDS = frozenset({"b", "per", "s", "1m", "1k", "id"}) | frozenset(UNITS)
+"""Words of a column's name that say its unit or scale, not what it measures; a domain's unit
+abbreviations (the lexicon's ``units``) are read with the plan."""
 
 
 def _words(text: str) -> list[str]:
@@ -524,7 +535,7 @@ def _restriction(question: str, plan: RankPlan, known: frozenset[str], schema: s
     the ``schema``'s words (columns, tables, the names the question gave) hold: before it ("Which
     *multimodal* model"), or after it up to the verb ("models *released* in 2023", "a model
     *trained* on textbooks"); or ""."""
-    nouns = {n for t in plan.tables for n in (t, t.removesuffix("s"))} | {"llm", "llms"}
+    nouns = {n for t in plan.tables for n in (t, t.removesuffix("s"))} | plan.generic_words
     stems = {k[:5] for k in schema if len(k) >= 5}
 
     def said(word: str) -> bool:  # a known word, or a form of the schema's ("weight" of open_weights, "licensed")
@@ -583,7 +594,8 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return f"the question says {shorter[0]}, not {measure.column}"
     for per in _PER.finditer(" ".join(words)):  # "the most context per dollar" ranks a ratio, not the context
         said_per = [w for w in _words(per.group(1)) if w not in KNOWN_WORDS | plan.known_words and not w.isdigit()]
-        own = {s for w in _words(measure.column or measure.table) for s in (w, *_SPELLED.get(w, ()))}
+        spelled = _spelled(plan)
+        own = {s for w in _words(measure.column or measure.table) for s in (w, *spelled.get(w, ()))}
         if any(w not in own and not _named(measure.column or measure.table, [w]) for w in said_per):
             return f"the question asks for a value per {per.group(1)!r}, and '{name}' is not one"
     for condition in reading.conditions:
@@ -631,7 +643,7 @@ def _unread(reading: _Reading, plan: RankPlan, measure: _Measure, where: _Filter
 
     def means(word: str, schema_word: str) -> bool:
         folded = _fold(schema_word)
-        spelled = {s for w in _words(schema_word) for s in _SPELLED.get(w, ())}  # "million" of input_per_1m_usd
+        spelled = {s for w in _words(schema_word) for s in _spelled(plan).get(w, ())}  # "million" of input_per_1m_usd
         return (_named(schema_word, [word]) or word in (folded, folded.removesuffix("s")) or word in spelled
                 or folded in (word, word.removesuffix("s"))
                 or any(_named(schema_word, [w]) for w in plan.synonyms.get(word, ())))
