@@ -578,7 +578,7 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
     listing = _asks_things(question)
     lowered = question.lower()
     variants = {subject for subject in {e.subject for e in evidence if e.subject}
-                if whole_name(subject).search(lowered) and not said_whole(subject, lowered)}
+                if whole_name(subject).search(lowered) and not said_whole(subject, question)}
 
     def about(e: Evidence) -> float:
         # "the context window of GPT-4 Turbo" names another model than GPT-4, though it says "GPT-4"
@@ -942,7 +942,7 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
         stems = _stems(measure.partition("(")[0].replace("_", " ")) - _measure_units()
         if not stems or not stems <= q_stems:
             continue
-        where = {t: spans[0][0] for t in by_thing if (spans := said_whole(t, lowered))}
+        where = {t: spans[0][0] for t in by_thing if (spans := said_whole(t, question))}
         # a ranked row stands for the ranking the question says ("the best open-weight model")
         ranked = [t for t, (_, e) in by_thing.items() if t not in where and e.source.startswith("sql_rank")]
         if ranking is not None and len(where) == 1 and len(ranked) == 1:
@@ -959,13 +959,14 @@ def worked_gap(question: str, evidence: Sequence[Evidence]) -> Evidence | None:
 
 
 def said_whole(name: str, text: str) -> list[tuple[int, int]]:
-    """Where ``name`` is said whole in lower-cased ``text`` (:func:`whole_name`), and not as the
-    start of a variant's name (the lexicon's ``variant_words``: "gpt-4 turbo", "llama 3.2 11b vision")."""
+    """Where ``name`` is said whole in ``text`` (:func:`whole_name`), and not as the start of
+    another thing's name: followed by a capitalised word ("GPT-4 Turbo", "Llama 3.2 11B Vision":
+    a name goes on), or by a word the lexicon calls a variant ("gpt-4o mini")."""
     variants = current_lexicon().variant_words
     spans = []
-    for match in whole_name(name).finditer(text):
-        after = re.match(r"[\s-]+([a-z]+)", text[match.end():])
-        if after is None or after.group(1) not in variants:
+    for match in whole_name(name).finditer(text.lower()):
+        after = re.match(r"[ \t-]+([A-Za-z][\w.+-]*)", text[match.end():])
+        if after is None or (after.group(1).lower() not in variants and not after.group(1)[0].isupper()):
             spans.append(match.span())
     return spans
 

@@ -162,3 +162,19 @@ def test_the_label_values_are_read_once_for_both_tools(example_db):
     distinct_names = [s for s in statements if s.lstrip().upper().startswith("SELECT DISTINCT") and ".name" in s]
     assert sorted(db.labels) == ["developers", "licenses", "models"]
     assert len(distinct_names) == 3, distinct_names
+
+
+@pytest.mark.no_lexicon
+@pytest.mark.parametrize("question,names", [
+    ("What is the MMLU score of GPT-4 Turbo?", []),          # a capitalised word goes on with the name
+    ("What is the output price of Llama 3.2 11B Vision?", []),
+    ("What is the MMLU score of GPT-4?", ["GPT-4"]),
+    ("What is the MMLU score of GPT-4 and of Claude 2?", ["Claude 2", "GPT-4"]),  # longest first
+])
+def test_without_a_lexicon_a_name_another_name_goes_on_from_is_not_said(example_db, question, names):
+    """No list of variant words is needed for "GPT-4 Turbo": a capitalised word after a name makes
+    it another name, on any user's data; the lexicon adds only lower-case variants ("gpt-4o mini")."""
+    from agentmesh.tools.sql_lookup import make_sql_lookup_tool
+
+    plan = make_sql_lookup_tool(SQLDatabase(example_db)).metadata["lookup_plan"]
+    assert said_names(question, plan) == names

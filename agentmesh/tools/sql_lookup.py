@@ -195,7 +195,7 @@ def said_names(question: str, plan: LookupPlan) -> list[str]:
     for table, name in plan.index.candidates(question):  # the names whose words it says, not every name
         if table not in plan.names:
             continue
-        found = said_whole(name, text)  # "GPT-4 Turbo" says no GPT-4
+        found = said_whole(name, question)  # "GPT-4 Turbo" says no GPT-4
         if found:
             spans[name] = found
     longest = sorted(spans, key=len, reverse=True)
