@@ -51,7 +51,7 @@ from langchain_core.embeddings import Embeddings
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
-from agentmesh.memory.wording import ABBREVIATIONS, number_words_as_digits
+from agentmesh.memory.wording import ABBREVIATIONS, number_words_as_digits, spells
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
@@ -98,21 +98,50 @@ def _vocabulary(lexicon: Lexicon | None) -> frozenset[str]:
 
 def _names(text: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> set[str]:
     """Named things ("GPT-4o", "Claude 2.1"); acronyms that are vocabulary ("CEO", "USD", or the
-    lexicon's) are left to the word check, so "CEO" and "chief executive" can match."""
-    return {n.lower() for n in _NAME.findall(text)} - vocabulary
+    lexicon's) are left to the word check, so "CEO" and "chief executive" can match; a number alone
+    or before a word ("5", "2-bedroom") is left to the number guard."""
+    return {n.lower() for n in _NAME.findall(text) if not _NUMBER_ONLY.match(n)} - vocabulary
+
+
+_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|-[A-Za-z]+)?$")
+_PREPOSITION = frozenset("in on at for from to after before during by with within under over about".split())
+
+
+def _numbers(text: str) -> list[str]:
+    text = number_words_as_digits(text)
+    text = re.sub(r"\b(\d+(?:\.\d+)?)k\b", lambda m: str(round(float(m.group(1)) * 1000)), re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))
+    return sorted(_NUMBER.findall(text))
+
+
+def _reordered(wa: list[str], wb: list[str]) -> bool:
+    """The same words in another order that changes the question: "man bites dog" / "dog bites man".
+    Not a phrase moved whole to the front ("In Japan, what is the drinking age?" / "What is the drinking
+    age in Japan?") nor a number and its word swapped ("AD 100" / "100 AD")."""
+    if wa == wb or sorted(wa) != sorted(wb):
+        return False
+    for x, y in ((wa, wb), (wb, wa)):
+        for k in range(1, len(x)):
+            if x[k:] + x[:k] == y and x[0] in _PREPOSITION:
+                return False
+    diff = [k for k in range(len(wa)) if wa[k] != wb[k]]
+    if len(diff) == 2 and diff[1] == diff[0] + 1 and any(w[0].isdigit() for w in (wa[diff[0]], wa[diff[1]])):
+        return False
+    return True
 
 
 def _guards_pass(a: str, b: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> bool:
     """False when two questions differ in numbers (in digits or words), negation or named things,
-    or are the same words in another order: a high embedding similarity cannot be trusted then."""
-    if sorted(_NUMBER.findall(number_words_as_digits(a))) != sorted(_NUMBER.findall(number_words_as_digits(b))):
+    or are the same words in another order: a high embedding similarity cannot be trusted then.
+    A name on one side only that abbreviates words of the other ("NATO") is no difference."""
+    if _numbers(a) != _numbers(b):
         return False
     wa, wb = _WORD.findall(a.lower()), _WORD.findall(b.lower())
     if (set(wa) & NEGATIONS) != (set(wb) & NEGATIONS):
         return False
-    if _names(a, vocabulary) != _names(b, vocabulary):
+    na, nb = _names(a, vocabulary), _names(b, vocabulary)
+    if na != nb and not (all(spells(n, b) for n in na - nb) and all(spells(n, a) for n in nb - na)):
         return False
-    if wa != wb and sorted(wa) == sorted(wb):
+    if _reordered(wa, wb):
         return False
     return True
 

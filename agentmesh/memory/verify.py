@@ -192,12 +192,14 @@ class WordCheck:
         self._contrast_words = self.lexicon.words()
 
     def refuses(self, query: str, cached: str) -> str | None:
-        from agentmesh.memory.wording import unmatched
+        from agentmesh.memory.wording import swapped, unmatched
 
         a, b = self.read(query), self.read(cached)
         left, right = unmatched(a, b)
         if left or right:
             return Unmatched("; ".join(f"'{w}' has no match in the other question" for w in [*left, *right]))
+        if pair := swapped(a, b):
+            return f"'{pair[0]}' and '{pair[1]}' swap places"
         only_a, only_b = (a.folded - b.folded) & self._contrast_words, (b.folded - a.folded) & self._contrast_words
         for group in self.lexicon.contrasts if (only_a or only_b) else ():
             left_c, right_c = sorted(only_a & group), sorted(only_b & group)

@@ -31,9 +31,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
-__all__ = ["Wording", "Reader", "read", "unmatched", "WordNet", "FILLER", "ABBREVIATIONS", "number_words_as_digits"]
+__all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
+           "number_words_as_digits"]
 
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
@@ -46,9 +47,17 @@ the frame of a request ("please tell me about ...") and the passive's "by" ("by 
 Prepositions other than "of", "to", "for", "about" and "by" count: "from" is not "to" once one side
 says it.""" 
 
-REQUEST = re.compile(r"\b(?:can|could|would|will)\s+(?:you|u)\b|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+know"
-                     r"|i\s+want\s+to\s+know|i\s+wonder|tell\s+me|show\s+me|give\s+me|explain\s+to\s+me)\b")
-"""The frame of a request: "can you tell me", "I'd like to know": no content of their own."""
+REQUEST = re.compile(
+    r"\b(?:can|could|would|will)\s+(?:you|u)(?:\s+(?:please|kindly))?(?:\s+mind)?(?:\s+(?:tell|telling|explain|explaining|let|letting|"
+    r"show|showing|help|helping)(?:\s+me)?(?:\s+(?:understand|know))?)?\b"
+    r"|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
+    r"|i\s+want\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me|show\s+me|give\s+me|explain\s+to\s+me"
+    r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
+    r"|quick\s+question|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|thanks|thank\s+you"
+    r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b))\b")
+"""The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
+"I'm curious", "any idea", "do you happen to know": no content of their own. "Explain" is a frame
+only before a question word ("explain what a probation period is")."""
 
 MODALS = {"can": "?can", "could": "?can", "may": "?can", "might": "?can", "able": "?can",
           "should": "?should", "ought": "?should", "must": "?must", "will": "?will", "shall": "?will",
@@ -68,11 +77,27 @@ _WH_PHRASES = [
     (re.compile(_AT + r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(TIME_NOUNS)) + r")\b"), "?when"),
     (re.compile(_AT + r"\b(?:what|which)\s+(" + "|".join(sorted(PLACE_NOUNS)) + r")\b"), "?where"),
     (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:reason|cause)\b"), "?why"),
+    (re.compile(r"\bwhat\s+(?:makes|made|causes|caused)\b"), "?why"),
     (re.compile(r"\bhow\s+many\b|\bthe\s+number\s+of\b|\bnumber\s+of\b|\bcount\s+of\b|\bcount\b"), "?count"),
     (re.compile(r"\bhow\s+much\b|\bthe\s+amount\s+of\b|\bamount\s+of\b"), "?amount"),
     (re.compile(r"\bhow\s+(?:long|old|big|far|often|large|small|fast|high|tall|deep|wide|soon|well)\b"), None),
 ]
-"""Question words said another way. "how long"/"how old"... keep their adjective as the content word."""
+"""Question words said another way. "how long"/"how old"... keep their adjective as the content word;
+"what makes leaves change colour" asks why they do."""
+
+_HOW_MEASURED = re.compile(r"\bhow\s+(?=(?:do|does|did)\s+(?:\S+\s+){0,6}?(?:score|scores|scored|rank|ranks|ranked|rate|rates"
+                           r"|rated)\b)")
+""""How does X score on Y" asks what X scores on Y: "how" before a verb of measure asks its value."""
+_STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|on|at|from|to|for|with|about|during|by)"
+                       r"\s*(?P<end>[?.!]*)\s*$")
+"""A preposition left at the end of a question ("Which year did it sink in?") belongs before its
+question word ("In which year did it sink?")."""
+_OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
+""""Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
+_CASED = [(re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b"), "united states")]
+"""Abbreviations that are another word in lower case ("US" is not "us")."""
+_ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z][a-z]?\b")
+"""A word written with two capitals or more ("NATO", "BSc", "GDP"): it may abbreviate the other question's words."""
 
 ABBREVIATIONS = {
     "$": "dollar", "usd": "dollar", "us dollars": "dollar", "€": "euro", "eur": "euro", "£": "pound sterling",
@@ -87,16 +112,30 @@ ABBREVIATIONS = {
     "mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thursday", "fri": "friday",
     "chief executive officer": "ceo", "chief executive": "ceo", "chief technology officer": "cto",
     "chief financial officer": "cfo", "chief operating officer": "coo",
-    "u.s.": "united states", "us": "united states", "usa": "united states", "uk": "united kingdom", "eu": "european union",
-    "e-mail": "email", "okay": "ok",
+    "uk": "united kingdom", "eu": "european union", "e-mail": "email", "okay": "ok", "pls": "please", "plz": "please",
+    "°c": "degrees celsius", "°f": "degrees fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
+    "g": "gram", "mg": "milligram", "ml": "millilitre", "govt": "government", "dept": "department",
 }
-"""Common English abbreviations and spellings (units, currencies, months, titles, places)."""
+"""Common English abbreviations and spellings (units, currencies, months, titles, places). "US" is
+read before lower case (``_CASED``); an acronym of the other question's words ("NATO", "BSc") is
+matched by its letters (:func:`spells`)."""
+
+_SPELLING = [(re.compile(p), r) for p, r in (
+    (r"^([a-z]{3,})our(s|ed|ing|ite|ites|ful|able|less)?$", r"\1or\2"), (r"^([a-z]{3,})is(e|es|ed|ing|er|ers|ation|ations)$", r"\1iz\2"),
+    (r"^([a-z]{3,})ys(e|es|ed|ing)$", r"\1yz\2"), (r"^([a-z]{2,})tre(s)?$", r"\1ter\2"), (r"^([a-z]{3,})mme(s)?$", r"\1m\2"),
+    (r"^([a-z]{3,})ogue(s)?$", r"\1og\2"))]
+"""British spelling to American ("colour", "fertiliser", "centre", "kilogramme", "catalogue"), applied to
+both questions alike: a word that is not such a spelling is left as it is."""
 
 _CONTRACTIONS = [(re.compile(p), r) for p, r in (
     (r"\bcan't\b|\bcannot\b", "can not"), (r"\bwon't\b", "will not"), (r"n't\b", " not"), (r"'re\b", " are"),
     (r"'ve\b", " have"), (r"'ll\b", " will"), (r"'d\b", " would"), (r"'m\b", " am"),
     (r"\b(what|who|where|when|how|it|that|there|here)'s\b", r"\1 is"), (r"'s\b", ""), (r"s'(?=\s|$)", "s"))]
-_TOKEN = re.compile(r"[$€£¥]|[a-z0-9](?:[a-z0-9.+\-/']*[a-z0-9+])?")
+_TOKEN = re.compile(r"[$€£¥]|°[cf]\b|[a-z0-9](?:[a-z0-9.+\-/']*[a-z0-9+])?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_KILO = re.compile(r"\b(\d+(?:\.\d+)?)k\b")
+_NUMBER_WORD = re.compile(r"^(\d+(?:\.\d+)?)-([a-z]+)$")
+"""A number joined to a word ("2-bedroom", "20-foot"): the number and the word."""
 
 _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
                                      "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
@@ -169,14 +208,17 @@ class WordNet:
 
     Each word's first ``senses`` synsets (WordNet orders them by frequency) are its synonym keys:
     two words share a key when they share one of those senses ("big"/"large", "buy"/"purchase",
-    "begin"/"start"). WordNet never puts opposites in one synset. The files are read once, on first
+    "begin"/"start"), in the part of speech in which at least one of the two is mostly used (the one
+    with the most senses): "buy" is mostly a verb, so it matches "purchase" as a verb; "mother" and
+    "father" are mostly nouns, so their one shared verb sense ("to beget") does not make them equal.
+    WordNet never puts opposites in one synset. The files are read once, on first
     use (~0.5 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
     ``/usr/share/wordnet`` (Debian's ``wordnet-base``); without them, words match by lemma, number
     and lexicon only: fewer paraphrases are served, never more near misses."""
 
     def __init__(self, folder: str | Path, senses: int = 2) -> None:
         self.folder, self.senses = Path(folder), senses
-        self._keys: dict[str, tuple[str, ...]] | None = None
+        self._keys: dict[str, tuple[tuple[str, bool], ...]] | None = None
 
     @classmethod
     def find(cls) -> "WordNet | None":
@@ -187,13 +229,17 @@ class WordNet:
                 return cls(folder)
         return None
 
-    def keys(self, lemma: str) -> tuple[str, ...]:
+    def keys(self, lemma: str) -> tuple[tuple[str, bool], ...]:
+        """(synset key, whether it is of the lemma's main part of speech) of ``lemma``'s first senses."""
         if self._keys is None:
             self._keys = self._load()
         return self._keys.get(lemma, ())
 
-    def _load(self) -> dict[str, tuple[str, ...]]:
-        keys: dict[str, list[str]] = {}
+    def known(self, lemma: str) -> bool:
+        return bool(self.keys(lemma))
+
+    def _load(self) -> dict[str, tuple[tuple[str, bool], ...]]:
+        keys: dict[str, list[tuple[str, int]]] = {}
         for pos in ("noun", "verb", "adj", "adv"):
             path = self.folder / f"index.{pos}"
             if not path.is_file():
@@ -205,8 +251,9 @@ class WordNet:
                     parts = line.split()
                     n_synsets, n_pointers = int(parts[2]), int(parts[3])
                     offsets = parts[6 + n_pointers:][:n_synsets]
-                    keys.setdefault(parts[0].replace("_", " "), []).extend(f"~{pos[0]}{o}" for o in offsets[: self.senses])
-        return {k: tuple(v) for k, v in keys.items()}
+                    keys.setdefault(parts[0].replace("_", " "), []).extend((f"{pos[0]}{o}", n_synsets)
+                                                                           for o in offsets[: self.senses])
+        return {k: tuple((key, n == max(m for _, m in v)) for key, n in v) for k, v in keys.items()}
 
 
 @lru_cache(maxsize=1)
@@ -222,8 +269,17 @@ class Wording:
     words: tuple[str, ...]
     keys: tuple[frozenset[str], ...]
     all_keys: frozenset[str]
+    """What this question offers to the other's words: every word's keys (WordNet senses of a word's
+    main part of speech and of its others kept apart, see :class:`WordNet`)."""
     folded: frozenset[str]
     """Every word after abbreviations and lexicon synonyms were folded, content or not (for contrasts)."""
+    offers: tuple[frozenset[str], ...] = ()
+    """Per word, what it offers (``all_keys`` is their union)."""
+    acronyms: frozenset[str] = frozenset()
+    """Words written in capitals ("nato", "bsc"), which may stand for several words of the other question."""
+    known: tuple[bool, ...] = ()
+    """Per word, whether it is an English word (a lemma table or WordNet has it): a word that is not
+    may be a typo of the other question's word."""
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -269,21 +325,31 @@ class Reader:
 
     def _read(self, text: str) -> Wording:
         net = self.wordnet
+        acronyms = frozenset(w.lower() for w in _ACRONYM.findall(text) if len(w) <= 6)
+        for pattern, repl in _CASED:
+            text = pattern.sub(repl, text)
         lowered = text.lower().replace("’", "'")
+        lowered = _KILO.sub(lambda m: str(round(float(m.group(1)) * 1000)), _THOUSANDS.sub("", lowered))
         for pattern, repl in _CONTRACTIONS:
             lowered = pattern.sub(repl, lowered)
-        lowered = REQUEST.sub(" ", lowered)
-        lowered = self.fold(lowered)
+        lowered = " ".join(REQUEST.sub(" ", lowered).replace(",", " ").split())
+        lowered = _HOW_MEASURED.sub("what ", self.fold(lowered))
+        if m := _STRANDED.match(lowered):
+            lowered = f"{m.group('p')} {m.group('q')}{m.group('end')}"
         for pattern, key in _WH_PHRASES:
             if key is None:
                 lowered = pattern.sub(lambda m: " ?how " + m.group(0).split()[-1], lowered)
             else:
                 lowered = pattern.sub(f" {key} ", lowered)
+        object_question = bool(_OBJECT_QUESTION.search(lowered))
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
         tokens = re.findall(r"\?[a-z]+|#\d+|" + _TOKEN.pattern, lowered)
+        if object_question:
+            tokens.append("?object")
         words: list[str] = []
-        keys: list[frozenset[str]] = []
+        keys: list[tuple[set[str], set[str]]] = []
+        known: list[bool] = []
         folded: set[str] = set()
         i = 0
         while i < len(tokens):
@@ -292,22 +358,39 @@ class Reader:
             parts = [token]
             if "-" in token and not any(c.isdigit() for c in token):
                 parts = [p for p in token.split("-") if p]  # "open-weight" says "open" and "weight"
+            elif m := _NUMBER_WORD.match(token):
+                parts = [m.group(1), m.group(2)]  # "2-bedroom" says 2 and "bedroom"
+            whole = "".join(parts) if len(parts) > 1 else ""
             for part in parts:
+                part = _american(part)
                 folded.add(part)
                 if part in self.filler:
                     continue
                 if part in ("most", "least", "more", "less") and i < len(tokens) and _is_adjective(tokens[i]):
                     degree = {"most": "+sup", "least": "-sup", "more": "+cmp", "less": "-cmp"}[part]
-                    nxt = tokens[i]
+                    nxt = _american(tokens[i])
                     i += 1
                     folded.add(nxt)
                     words.append(f"{part} {nxt}")
-                    keys.append(frozenset(_word_keys(nxt, net, degree)))
+                    keys.append(_word_keys(nxt, net, degree))
+                    known.append(True)
                     continue
                 words.append(part)
-                keys.append(frozenset(_word_keys(part, net)))
-        all_keys = frozenset().union(*keys) if keys else frozenset()
-        return Wording(text, tuple(words), tuple(keys), all_keys, frozenset(folded))
+                found = _word_keys(part, net)
+                if whole:  # "second-hand" is "secondhand"
+                    found[0].add(whole), found[1].add(whole)
+                keys.append(found)
+                known.append(_known(part, net))
+        for j in range(len(words) - 1):  # "data base" is "database"
+            if all(w.isalpha() and w not in QUESTION_WORDS and w not in MODALS and w not in _NEGATION
+                   for w in words[j:j + 2]):
+                joined = words[j] + words[j + 1]
+                for k in (j, j + 1):
+                    keys[k][0].add(joined), keys[k][1].add(joined)
+        offers = tuple(frozenset(o) for _, o in keys)
+        all_keys = frozenset().union(*offers) if offers else frozenset()
+        return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
+                       acronyms, tuple(known))
 
 
 _DEFAULT_READER: Reader | None = None
@@ -327,9 +410,42 @@ def _is_adjective(word: str) -> bool:
     return "ADJ" in found or "ADV" in found
 
 
-def _word_keys(word: str, net: WordNet | None, degree: str = "") -> set[str]:
-    """The keys of one content word: itself, its lemmas (with their degree), its number, its
-    question-word meaning, and its WordNet senses."""
+def _american(word: str) -> str:
+    if len(word) < 5 or not word.isalpha():
+        return word
+    for pattern, repl in _SPELLING:
+        if pattern.match(word):
+            return pattern.sub(repl, word)
+    return word
+
+
+def _known(word: str, net: WordNet | None) -> bool:
+    if not word.isalpha():
+        return True  # a name or a number is never a typo
+    get = _lemminflect()
+    return bool(get(word) if get is not None else True) or (net is not None and net.known(word))
+
+
+def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[str], set[str]]:
+    """The keys of one content word (itself, its lemmas with their degree, its number, its
+    question-word meaning, its WordNet senses), and what it offers to the other question's words:
+    the same but for WordNet senses of a part of speech it is seldom used in (see :class:`WordNet`)."""
+    keys = _plain_keys(word, degree)
+    if net is None or word.startswith(("?", "#", "!")) or any(c.isdigit() for c in word):
+        return keys, set(keys)
+    main, other = set(), set()
+    for lemma in list(keys):
+        base = lemma.split("+")[0].split("-")[0]
+        suffix = lemma[len(base):]
+        for key, is_main in net.keys(base):
+            (main if is_main else other).add(key + suffix)
+    # "~" senses match any sense of the other word, "=" senses only a main one: a shared sense counts
+    # when it is the main part of speech of one of the two words
+    offers = keys | {"=" + k for k in main | other} | {"~" + k for k in main}
+    return keys | {"~" + k for k in main | other} | {"=" + k for k in main}, offers
+
+
+def _plain_keys(word: str, degree: str = "") -> set[str]:
     if word.startswith("?") or word.startswith("#"):
         return {word}
     if word in MODALS:
@@ -365,22 +481,148 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> set[str]:
                 for verb in (stem, stem + "e"):
                     if "VERB" in _lemmas(verb) and _lemmas(verb)["VERB"][0] == verb:
                         lemmas.add(verb)
-    keys |= lemmas
-    if net is not None:
-        for lemma in list(lemmas):
-            base = lemma.split("+")[0].split("-")[0]
-            suffix = lemma[len(base):]
-            keys.update(k + suffix for k in net.keys(base))
-    return keys
+    return keys | lemmas
 
 
 _MODAL_KEYS = frozenset(MODALS.values())
+_LINKING = frozenset({"on", "in", "at", "for"})
+"""Prepositions a noun compound drops: "the score on MMLU" is "the MMLU score"."""
+_PREPOSITIONS = frozenset("""about above across after against along among around at before behind below beneath
+beside between beyond by despite down during except for from in inside into near off on onto out outside over past
+since through throughout till to toward towards under underneath until up upon via with within without""".split())
 
 
 def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     """The content words of ``a`` that nothing in ``b`` matches, and those of ``b`` nothing in ``a``
     matches. A modal verb is matched by the absence of any ("how many tokens can it take" asks
-    what "how many tokens does it take" asks); another modal ("should", "must") refuses."""
+    what "how many tokens does it take" asks); another modal ("should", "must") refuses. Words
+    left over may still be matched together: an acronym by the words it abbreviates ("NATO" /
+    "North Atlantic Treaty Organization"), a typo by the word it misspells (one letter added,
+    dropped, changed or swapped, in a word of six letters or more that is no English word), and a
+    preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
-    return ([w for w, k in zip(a.words, a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal))],
-            [w for w, k in zip(b.words, b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal))])
+    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal))]
+    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal))]
+    if left or right:
+        left, right = _leftovers(a, b, left, right)
+    return [a.words[i] for i in left], [b.words[i] for i in right]
+
+
+def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
+    """Two runs of words of ``a`` that ``b`` says in each other's places, the rest in place: the
+    roles swapped ("How many dollars is one euro worth?" / "How many euros is one dollar worth?").
+    Not when one question is in the passive ("by") and the other not, nor when the two runs are
+    next to each other: a phrase moved whole ("in Japan, what is ..." / "what is ... in Japan";
+    "Grok-1's score" / "the score of Grok-1"; "AD 100" / "100 AD")."""
+    if ("by" in a.folded) != ("by" in b.folded):
+        return None
+    asked = [i for i, k in enumerate(a.keys) if not all(x.startswith("?") for x in k)]  # "where" goes anywhere
+    told = [j for j, k in enumerate(b.keys) if not all(x.startswith("?") for x in k)]
+    n = len(asked)
+    if n != len(told) or n < 2:
+        return None
+    used: set[int] = set()
+    perm = []
+    for i in asked:
+        j = next((t for t, j in enumerate(told) if t not in used and a.keys[i] & b.offers[j]), None)
+        if j is None:
+            return None
+        used.add(j)
+        perm.append(j)
+    words = [a.words[i] for i in asked]
+    p, q = 0, n
+    while p < q and perm[p] == p:
+        p += 1
+    while q > p and perm[q - 1] == q - 1:
+        q -= 1
+    if p == q:
+        return None
+    moved = perm[p:q]
+    for la in range(1, q - p):
+        for lb in range(1, q - p - la + 1):
+            lm = q - p - la - lb
+            # a's A m B is b's B m A: A goes to the end of the span, B to its start
+            want = list(range(q - la, q)) + list(range(p + lb, p + lb + lm)) + list(range(p, p + lb))
+            if moved != want:
+                continue
+            if lm == 0:  # next to each other: a phrase moved whole ("X's Y" / "Y of X"), not a role swapped
+                return None
+            block_a, block_b = words[p:p + la], words[q - lb:q]
+            return " ".join(block_a), " ".join(block_b)
+    return None
+
+
+def _leftovers(a: Wording, b: Wording, left: list[int], right: list[int]) -> tuple[list[int], list[int]]:
+    for x, y, xs, ys in ((a, b, left, right), (b, a, right, left)):
+        for i in list(ys):  # an acronym on one side, the words it abbreviates on the other
+            if y.words[i] in y.acronyms and (run := _spelled_run(y.words[i], x.words, xs)):
+                ys.remove(i)
+                for j in run:
+                    xs.remove(j)
+    for i in list(left):  # a typo: one edit apart, the misspelt one no English word
+        for j in right:
+            if (len(a.words[i]) >= 6 and len(b.words[j]) >= 6 and not (a.known[i] and b.known[j])
+                    and a.words[i].isalpha() and b.words[j].isalpha() and _one_edit(a.words[i], b.words[j])):
+                left.remove(i), right.remove(j)
+                break
+    if not any(b.words[j] in _PREPOSITIONS for j in right):
+        left = [i for i in left if not _dropped_linking(a, b, i)]
+    if not any(a.words[i] in _PREPOSITIONS for i in left):
+        right = [j for j in right if not _dropped_linking(b, a, j)]
+    return left, right
+
+
+def _dropped_linking(a: Wording, b: Wording, i: int) -> bool:
+    """``a.words[i]`` links a head and its object ("score on mmlu") that ``b`` says as a compound ("mmlu score")."""
+    if a.words[i] not in _LINKING or not 0 < i < len(a.words) - 1:
+        return False
+    head, obj = a.keys[i - 1], a.keys[i + 1]
+    if any(k.startswith(("?", "#")) for k in head | obj):
+        return False
+    return any(obj & b.offers[j] and head & b.offers[j + 1] for j in range(len(b.words) - 1))
+
+
+def _spelled_run(acronym: str, words: Sequence[str], free: Sequence[int]) -> list[int] | None:
+    """The indices of consecutive unmatched ``words`` whose first letters (or first few) spell ``acronym``."""
+    free_set = set(free)
+    for start in free:
+        run: list[int] = []
+        for j in range(start, len(words)):
+            if j not in free_set or not words[j].isalpha():
+                break
+            run.append(j)
+            if _spells(acronym, [words[k] for k in run]):
+                return run
+    return None
+
+
+def _spells(acronym: str, words: Sequence[str]) -> bool:
+    """Whether ``acronym`` is a prefix of each of ``words`` in turn ("bsc": "bachelor", "science"), at
+    least two words, one letter each at least."""
+    if len(words) < 2:
+        return False
+
+    def go(rest: str, k: int) -> bool:
+        if k == len(words):
+            return not rest
+        word = words[k]
+        return any(rest[:n] == word[:n] and go(rest[n:], k + 1) for n in range(1, min(len(rest), len(word)) + 1))
+    return go(acronym, 0)
+
+
+def spells(acronym: str, text: str) -> bool:
+    """Whether ``acronym`` abbreviates consecutive words of ``text`` ("GDP", "gross domestic product")."""
+    words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in FILLER]
+    return any(_spells(acronym.lower(), words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1))
+
+
+def _one_edit(x: str, y: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped."""
+    if x == y or abs(len(x) - len(y)) > 1:
+        return False
+    if len(x) == len(y):
+        diff = [k for k in range(len(x)) if x[k] != y[k]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]]
+                                  and x[diff[1]] == y[diff[0]])
+    short, long_ = (x, y) if len(x) < len(y) else (y, x)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))

@@ -1,0 +1,112 @@
+"""The word rule reads a difference of wording as wording: request frames, spelling, compounds,
+acronyms, typos, numbers, moved phrases and noun compounds. Each relaxation is shown serving the
+paraphrase it is for, and refusing the near miss of the same shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentmesh.memory.cache import similar_enough
+from agentmesh.memory.verify import WordCheck
+from agentmesh.memory.wording import Reader
+
+
+def served(a: str, b: str) -> bool:
+    """What the cache decides for two questions above the threshold: the guards, then the word rule."""
+    return similar_enough(a, b, 0.99) and WordCheck(wordnet=False).refuses(a, b) is None
+
+
+SERVED = {
+    "request frames": ("Would you mind telling me how to reset a router to factory settings?",
+                       "How do I reset a router to factory settings?"),
+    "an apology as a frame": ("Sorry to bother you, but how many tablespoons are in a cup?", "How many tablespoons are in a cup?"),
+    "curiosity as a frame": ("I'm curious, how many students attend Harvard?", "How many students attend Harvard?"),
+    "explain before a question word": ("Could you explain what a probation period is?", "What is a probation period?"),
+    "British spelling": ("What is the best fertiliser for tomatoes?", "What is the best fertilizer for tomatoes?"),
+    "British spelling, -mme": ("How much does a kilogramme of rice cost?", "How much does a kilogram of rice cost?"),
+    "a hyphenated compound": ("Where can I buy a second-hand bike?", "Where can I buy a secondhand bike?"),
+    "a compound in two words": ("How do I back up a data base?", "How do I back up a database?"),
+    "an acronym": ("What is the GDP of France?", "What is the gross domestic product of France?"),
+    "an acronym of word beginnings": ("How many credits is a BSc?", "How many credits is a Bachelor of Science?"),
+    "a typo": ("When is the deadline for univeristy applications?", "When is the deadline for university applications?"),
+    "a typo, one letter dropped": ("How much fertlizer does an acre of corn need?", "How much fertilizer does an acre of corn need?"),
+    "thousands separator": ("How much is 1,000 yen in euros?", "How much is 1000 yen in euros?"),
+    "k for thousand": ("What is the stamp duty on a £300k house?", "What is the stamp duty on a £300,000 house?"),
+    "a number in words": ("How many calories do I burn walking five km?", "How many calories do I burn walking 5 km?"),
+    "a number joined to a word": ("How much is a two-bedroom flat in Madrid?", "How much is a 2-bedroom flat in Madrid?"),
+    "a unit sign": ("Is 37.5°C a fever?", "Is 37.5 degrees Celsius a fever?"),
+    "a phrase moved to the front": ("In Japan, what is the legal drinking age?", "What is the legal drinking age in Japan?"),
+    "a number and its word swapped": ("Which Roman emperor ruled in AD 100?", "Which Roman emperor ruled in 100 AD?"),
+    "the passive": ("Which vitamin is produced by the skin in sunlight?", "Which vitamin does the skin produce in sunlight?"),
+    "a stranded preposition": ("Which year did the Titanic sink in?", "In what year did the Titanic sink?"),
+    "a noun compound": ("What does Grok-1 score on HumanEval?", "What is Grok-1's HumanEval score?"),
+    "how a score is asked": ("How does Falcon 40B score on MMLU?", "What is the MMLU score of Falcon 40B?"),
+    "what makes": ("What makes leaves change colour in autumn?", "Why do leaves change colour in autumn?"),
+}
+
+REFUSED = {
+    "a frame that is not one": ("Would you mind if I smoke here?", "Can I smoke here?"),
+    "explain with no question word": ("Explain photosynthesis", "What is photosynthesis?"),
+    "another compound": ("Where is the data center?", "Where is the database?"),
+    "another acronym": ("What is the GNP of France?", "What is the gross domestic product of France?"),
+    "an acronym of other words": ("What is the GDP of France?", "What is the gross national product of France?"),
+    "two real words one letter apart": ("What is the capital of Canada?", "What is the capitol of Canada?"),
+    "two real words one letter apart, 2": ("What is the best dessert in Morocco?", "What is the best desert in Morocco?"),
+    "a short word one letter off": ("How long is the river?", "How long is the rover?"),
+    "another number after k": ("What is the stamp duty on a £300k house?", "What is the stamp duty on a £30,000 house?"),
+    "another number joined to a word": ("How much is a 2-bedroom flat in Madrid?", "How much is a 3-bedroom flat in Madrid?"),
+    "roles swapped in place": ("Does the dog bite the man?", "Does the man bite the dog?"),
+    "roles swapped around a word": ("How many dollars is one euro worth?", "How many euros is one dollar worth?"),
+    "roles swapped, inflected": ("How many US dollars is one euro worth?", "How many euros is one US dollar worth?"),
+    "subject and object of who": ("Who does the CFO report to at Siemens?", "Who reports to the CFO at Siemens?"),
+    "a preposition that is the question": ("What is in a Caesar salad?", "What is a Caesar salad?"),
+    "a preposition replaced": ("What are the taxes on imports?", "What are the taxes from imports?"),
+}
+
+
+@pytest.mark.parametrize("kind", SERVED)
+def test_a_difference_of_wording_is_served(kind):
+    a, b = SERVED[kind]
+    assert served(a, b) and served(b, a), kind
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+def test_a_near_miss_of_the_same_shape_is_refused(kind):
+    a, b = REFUSED[kind]
+    assert not served(a, b) and not served(b, a), kind
+
+
+def test_the_example_lexicon_says_what_its_data_cannot(tmp_path):
+    from pathlib import Path
+
+    from agentmesh.memory.verify import Lexicon
+
+    lexicon = Lexicon.load(Path(__file__).resolve().parent.parent / "examples" / "llm-landscape" / "cache_lexicon.toml")
+    check = WordCheck(lexicon, wordnet=False)
+    for a, b in [("Which company makes Grok-1?", "Who develops Grok-1?"), ("Who built Phi-2?", "Who is the developer of Phi-2?"),
+                 ("How long is the context window of GPT-4o?", "What is the context window of GPT-4o?"),
+                 ("How well does Gemma do on HumanEval?", "What is the HumanEval score of Gemma?")]:
+        assert check.refuses(a, b) is None, (a, b)
+    assert check.refuses("Which company makes Grok-1?", "Which company hosts Grok-1?")
+    assert check.refuses("How well does Gemma do on HumanEval?", "What is the MMLU score of Gemma?")
+
+
+def test_wordnet_matches_a_shared_sense_only_in_the_main_part_of_speech_of_one_word():
+    reader = Reader()
+    if reader.wordnet is None:
+        pytest.skip("WordNet's data is not installed (apt-get install wordnet-base)")
+    check = WordCheck()
+    assert check.refuses("Who buys the house?", "Who purchases the house?") is None  # "buy" is mostly a verb
+    # "mother" and "father" share only the verb sense "to beget": both are mostly nouns
+    assert check.refuses("What was Mozart's mother's name?", "What was Mozart's father's name?")
+    assert check.refuses("Can a son inherit colour blindness from his mother?", "Can a son inherit colour blindness from his father?")
+
+
+def test_a_stored_question_is_read_when_it_is_stored(tmp_path, minilm):
+    from agentmesh.memory.cache import SemanticCache
+
+    cache = SemanticCache(tmp_path / "c", minilm, ttl=None)
+    check = next(c for c in cache.checks if isinstance(c, WordCheck))
+    cache.put("What is the GDP of France?", "an answer", scope="s")
+    assert "What is the GDP of France?" in check.read._memo
+    cache.close()
