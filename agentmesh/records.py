@@ -16,7 +16,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-__all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunContext"]
+__all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunContext", "FACTS_GRAPH", "FACT_PREFIX",
+           "PRIVATE_GRAPHS", "is_private_graph", "is_remembered"]
+
+# How remembered facts are named (agentmesh.memory.facts keeps them): every layer that must tell
+# someone's facts from the shared graph (grounding, the store, the cache step) reads these names.
+FACTS_GRAPH = "urn:agentmesh:facts"
+"""The graph of the facts that have no user (the local operator's), as before facts had owners."""
+PRIVATE_GRAPHS = FACTS_GRAPH
+"""Every graph whose IRI starts with this holds someone's facts; no reader of the shared graph sees it."""
+FACT_PREFIX = "urn:agentmesh:fact:"
+
+
+def is_private_graph(graph: object) -> bool:
+    """``graph`` (an IRI, or an Oxigraph graph name) holds someone's remembered facts."""
+    value = getattr(graph, "value", graph)
+    return isinstance(value, str) and (value == PRIVATE_GRAPHS or value.startswith(PRIVATE_GRAPHS + ":"))
+
+
+def is_remembered(uri: str) -> bool:
+    """``uri`` names a remembered fact (someone's: an answer resting on it is not for everyone)."""
+    return uri.startswith(FACT_PREFIX)
 
 
 class Citation(BaseModel):

@@ -17,7 +17,7 @@ import re
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
            "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
            "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
-           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS"]
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS"]
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those there here it its it's they them their theirs he she his her we our you your i me my
@@ -98,6 +98,11 @@ TIME_NOUNS = frozenset("date dates time times year years day days".split())
 """Nouns that "when" may stand for."""
 PLACE_NOUNS = frozenset("place places location locations".split())
 """Nouns that "where" may stand for."""
+CAUSE_VERBS = ("makes", "made", "causes", "caused")
+""""What makes X ...?" asks why."""
+PREPOSITIONS = frozenset("""about above across after against along among around at before behind below beneath
+beside between beyond by despite down during except for from in inside into near off on onto out outside over past
+since through throughout till to toward towards under underneath until up upon via with within without""".split())
 
 
 def words(text: str) -> list[str]:

@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
 
 __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "ForeignKey", "GraphTerm",
-           "LabelIndex", "build_profile", "load_or_build", "label_expression", "unit_of", "PROFILE_VERSION"]
+           "LabelIndex", "build_profile", "load_or_build", "label_expression", "unit_of", "PROFILE_VERSION", "fingerprint",
+           "graph_terms", "profile_path"]
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ from langgraph.types import interrupt
 
 from agentmesh.claims import NOT_FOUND, AnswerCheck, Claim, Evidence, evidence_answer
 from agentmesh.graphs.history import Summarizer, fit_history, retrieval_query
-from agentmesh.memory.facts import is_remembered
+from agentmesh.records import is_remembered
 from agentmesh.prompts import CHECK_RETRY_PROMPT
 from agentmesh.records import Citation, RunContext
 

@@ -35,14 +35,14 @@ from agentmesh.errors import KnowledgeGraphError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, describe_nodes, label_of
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
-from agentmesh.memory.facts import is_private_graph
+from agentmesh.records import is_private_graph
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
 
-__all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes"]
+__all__ = ["KnowledgeBase", "RetrievedNode", "PathStep", "format_nodes", "label_suffixes"]
 
 _WORD = re.compile(r"[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?")
 """A word, dots and dashes inside it ("gpt-4.5", "mpt-7b"), never the full stop after it."""

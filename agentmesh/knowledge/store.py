@@ -40,7 +40,7 @@ from oxrdflib import OxigraphStore
 from rdflib import BNode, Dataset, Literal, URIRef
 
 from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphNotFoundError, KnowledgeGraphSyntaxError
-from agentmesh.memory.facts import is_private_graph
+from agentmesh.records import is_private_graph
 
 __all__ = ["KnowledgeStore", "RDF_FORMATS", "rdf_files"]
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal, Sequence
 import pyoxigraph as ox
 
 from agentmesh.errors import AgentmeshError
-from agentmesh.records import RetrievedNode
+from agentmesh.records import FACT_PREFIX, FACTS_GRAPH, PRIVATE_GRAPHS, RetrievedNode, is_private_graph, is_remembered
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -42,11 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["Fact", "FactStore", "FACTS_GRAPH", "FACT_PREFIX", "PRIVATE_GRAPHS", "is_private_graph", "is_remembered",
            "merge_recalled"]
 
-FACTS_GRAPH = "urn:agentmesh:facts"
-"""The graph of the facts that have no user (the local operator's), as before facts had owners."""
-PRIVATE_GRAPHS = FACTS_GRAPH
-"""Every graph whose IRI starts with this holds someone's facts; no reader of the shared graph sees it."""
-FACT_PREFIX = "urn:agentmesh:fact:"
 _AM = "urn:agentmesh:"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -55,17 +50,6 @@ _CREATED = "http://purl.org/dc/terms/created"
 _THREAD = _AM + "thread"
 _SCOPE = _AM + "scope"
 Scope = Literal["user", "thread"]
-
-
-def is_private_graph(graph: object) -> bool:
-    """``graph`` (an IRI, or an Oxigraph graph name) holds someone's remembered facts."""
-    value = getattr(graph, "value", graph)
-    return isinstance(value, str) and (value == PRIVATE_GRAPHS or value.startswith(PRIVATE_GRAPHS + ":"))
-
-
-def is_remembered(uri: str) -> bool:
-    """``uri`` names a remembered fact (someone's: an answer resting on it is not for everyone)."""
-    return uri.startswith(FACT_PREFIX)
 
 
 @dataclass(frozen=True)

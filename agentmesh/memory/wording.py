@@ -33,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
+
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
            "number_words_as_digits"]
 
@@ -65,10 +67,6 @@ MODALS = {"can": "?can", "could": "?can", "may": "?can", "might": "?can", "able"
 """Modal verbs by meaning: "can" and "may" ask the same ("may I use it commercially?"), "should" asks
 for advice, "must" for a duty, "will" about the future."""
 
-PERSON_NOUNS = frozenset("person people company companies firm firms organisation organisations organization "
-                         "organizations individual individuals team teams group groups lab labs".split())
-TIME_NOUNS = frozenset("date dates time times year years day days".split())
-PLACE_NOUNS = frozenset("place places location locations".split())
 QUESTION_WORDS = {"who": "?who", "whom": "?who", "whose": "?whose", "when": "?when", "where": "?where",
                   "why": "?why", "how": "?how"}
 _AT = r"(?:\b(?:in|on|at|during|from|to)\s+)?"
@@ -77,7 +75,7 @@ _WH_PHRASES = [
     (re.compile(_AT + r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(TIME_NOUNS)) + r")\b"), "?when"),
     (re.compile(_AT + r"\b(?:what|which)\s+(" + "|".join(sorted(PLACE_NOUNS)) + r")\b"), "?where"),
     (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:reason|cause)\b"), "?why"),
-    (re.compile(r"\bwhat\s+(?:makes|made|causes|caused)\b"), "?why"),
+    (re.compile(r"\bwhat\s+(?:" + "|".join(CAUSE_VERBS) + r")\b"), "?why"),
     (re.compile(r"\bhow\s+many\b|\bthe\s+number\s+of\b|\bnumber\s+of\b|\bcount\s+of\b|\bcount\b"), "?count"),
     (re.compile(r"\bhow\s+much\b|\bthe\s+amount\s+of\b|\bamount\s+of\b"), "?amount"),
     (re.compile(r"\bhow\s+(?:long|old|big|far|often|large|small|fast|high|tall|deep|wide|soon|well)\b"), None),
@@ -487,9 +485,7 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
 _MODAL_KEYS = frozenset(MODALS.values())
 _LINKING = frozenset({"on", "in", "at", "for"})
 """Prepositions a noun compound drops: "the score on MMLU" is "the MMLU score"."""
-_PREPOSITIONS = frozenset("""about above across after against along among around at before behind below beneath
-beside between beyond by despite down during except for from in inside into near off on onto out outside over past
-since through throughout till to toward towards under underneath until up upon via with within without""".split())
+_PREPOSITIONS = PREPOSITIONS
 
 
 def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
