@@ -188,6 +188,29 @@ def run(cases: list[Case], texts: dict[str, str], home: Path) -> dict[str, Any]:
     return out
 
 
+def answerable(cases: list[Case], split: str = "all") -> list[Case]:
+    """The cases whose gold SQL runs and gives a short result without NULLs (read into each case)."""
+    kept = []
+    for case in cases:
+        try:
+            case.columns, case.rows = _run(case.db, case.sql)
+        except sqlite3.Error:
+            continue
+        if case.rows and len(case.rows) <= MAX_ROWS and all(v is not None for r in case.rows for v in r):
+            if split in ("all", case.split):
+                kept.append(case)
+    return kept
+
+
+def answered(kept: list[Case], home: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Each case run twice through a real agent: stating the right result, and a wrong one.
+    Returns the right runs, the wrong runs and the wrong texts, by question."""
+    right = run(kept, {c.question: phrase(c, n) for n, c in enumerate(kept)}, home / "right")
+    bad_texts = {c.question: w for n, c in enumerate(kept) if (w := wrong(c, n)) is not None}
+    bad = run([c for c in kept if c.question in bad_texts], bad_texts, home / "wrong")
+    return right, bad, bad_texts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "sql")
@@ -198,20 +221,9 @@ def main() -> None:
     cases = (defog_cases(args.data) if args.data.is_dir() else []) + railway_cases()
     if not cases:
         raise SystemExit(f"no questions: defog data not found at {args.data} and no examples/railway/questions_src.py")
-    kept = []
-    for case in cases:
-        try:
-            case.columns, case.rows = _run(case.db, case.sql)
-        except sqlite3.Error:
-            continue
-        if case.rows and len(case.rows) <= MAX_ROWS and all(v is not None for r in case.rows for v in r):
-            if args.split in ("all", case.split):
-                kept.append(case)
-    home = Path(tempfile.mkdtemp(prefix="agentmesh-oracle-sql-"))
-    right = run(kept, {c.question: phrase(c, n) for n, c in enumerate(kept)}, home / "right")
-    bad_texts = {c.question: w for n, c in enumerate(kept) if (w := wrong(c, n)) is not None}
+    kept = answerable(cases, args.split)
+    right, bad, bad_texts = answered(kept, Path(tempfile.mkdtemp(prefix="agentmesh-oracle-sql-")))
     wrong_cases = [c for c in kept if c.question in bad_texts]
-    bad = run(wrong_cases, bad_texts, home / "wrong")
 
     print(f"{'domain':<12}{'split':<9}{'right':>7}{'false unsupp.':>15}{'text own':>10}{'wrong':>7}{'flagged':>9}")
     rows = {}
