@@ -371,7 +371,14 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "settings"
-            raise ConfigError(f"setting '{where}': {first['msg']} (from {file if data else 'environment/arguments'})") from None
+            hint = ""
+            if first.get("type") == "extra_forbidden" and len(first["loc"]) == 1:
+                import difflib
+
+                near = difflib.get_close_matches(str(first["loc"][0]), list(cls.model_fields), n=1)
+                hint = f"; did you mean '{near[0]}'?" if near else "; README's settings table lists every setting"
+                first = {**first, "msg": "unknown setting"}
+            raise ConfigError(f"setting '{where}': {first['msg']}{hint} (from {file if data else 'environment/arguments'})") from None
         finally:
             _toml_data.reset(token)
 

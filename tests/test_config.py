@@ -64,7 +64,7 @@ def test_bad_values_say_which_setting(tmp_path, monkeypatch):
 def test_unknown_key_is_an_error(tmp_path):
     config = tmp_path / "agentmesh.toml"
     config.write_text("modle = 'embedded'\n")
-    with pytest.raises(ConfigError, match="modle"):
+    with pytest.raises(ConfigError, match="modle.*unknown setting; did you mean 'model'"):
         Settings.load(config)
 
 

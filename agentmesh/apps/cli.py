@@ -343,7 +343,20 @@ def eval_command(
 ) -> None:
     """Score the agent on questions whose answers you know: correct, wrong and shown as fact,
     flagged, abstained; latency, tokens and cost (by the model catalog's prices). Each question
-    runs in a fresh thread, cache off."""
+    runs in a fresh thread, cache off.
+
+    \b
+    FILE: one question per line (JSON Lines), or a JSON list of them.
+    "expected": free text; its numbers and names must appear in the answer.
+    "values": every one must appear. "regex": the answer must match.
+    "absent": true: the data does not hold it; the agent must say so.
+    "tags": the scores are also given per tag.
+
+    \b
+    {"question": "Who develops Qwen 72B Chat?", "expected": "Alibaba Cloud"}
+    {"question": "Which model is best?", "values": ["GPT-4", "86.4"], "tags": ["rank"]}
+    {"question": "What is the MMLU gap?", "regex": "\\b12(\\.0)?\\b"}
+    {"question": "Who is the CEO of Mistral AI?", "absent": true}"""
     from rich.progress import Progress
 
     from agentmesh.config import Settings
