@@ -21,7 +21,17 @@ latency p50/p95 at 10k entries (embedding excluded), on SQLite + faiss and Redis
 Targets: near misses served <= 2%, paraphrase recall >= 70%, STS-B test precision >= 0.95 at
 recall >= 0.6, lookup p50 <= 3 ms.
 
-    python bench/cache.py [--data ../shared/data/cache] [--entries 10000]
+Deny by default (issue 35), at the default threshold, before (the contrast list: ``ContrastCheck``
+with the example's lexicon, the old default) and after (the word rule, ``WordCheck``), with
+GPTCache's default alongside: the general near-miss and paraphrase pairs
+(bench/data/cache_pairs_general.json) with their dev half (tuned on) and held-out half (never
+tuned on) reported apart and near misses served per kind; STS-B test and the GPTCache pairs (wrong
+hits per 1,000 lookups); the LLM example pairs with the example's cache_lexicon.toml; and a scale
+set of over 5,000 entries in one store (STS-B dev+test sentences, the GPTCache pairs and every pair
+sentence above). Targets: held-out near misses served <= 1%, paraphrases >= 70%; at scale wrong
+serves <= 1% of lookups at recall >= 30%.
+
+    python bench/cache.py [--data ../shared/data/cache] [--entries 10000] [--words-only] [--no-heldout]
 """
 
 from __future__ import annotations
@@ -146,6 +156,96 @@ class Score:
         return self.right_on_positive / self.positives if self.positives else 0.0
 
 
+def all_sts(path: Path) -> list[tuple[str, str, float]]:
+    with path.open(encoding="utf-8") as fh:
+        return [(row[5], row[6], float(row[4])) for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+                if len(row) >= 7]
+
+
+def word_rule_sets(args) -> tuple[dict[str, list], dict[str, list[str]], dict[str, str], list[dict]]:
+    """The sets of the deny-by-default comparison: name -> pairs, name -> extra entries stored
+    (the scale set's), the LLM pairs' intents, and the general pairs (for kinds)."""
+    data = args.data
+    test = sts_pairs(data / "stsbenchmark" / "sts-test.csv")
+    gpt = [(p["origin"], p["similar"], True) for p in json.loads((data / "gptcache_mock_pairs.json").read_text())]
+    general = json.loads((HERE / "data" / "cache_pairs_general.json").read_text())
+    own = json.loads((HERE / "data" / "cache_pairs.json").read_text())
+    intents = {t: p["intent"] for p in own if p.get("intent") for t in (p["a"], p["b"])}
+    sets = {f"general {split}": [(p["a"], p["b"], p["same"]) for p in general if p["split"] == split]
+            for split in (("dev",) if args.no_heldout else ("dev", "heldout"))}
+    sets["STS-B test"], sets["GPTCache pairs"] = test, gpt
+    sets["LLM example pairs"] = [(p["a"], p["b"], p["same"]) for p in own]
+    sts = all_sts(data / "stsbenchmark" / "sts-dev.csv") + all_sts(data / "stsbenchmark" / "sts-test.csv")
+    sets["scale"] = [(a, b, score >= 4.5) for a, b, score in sts if score >= 4.5 or score <= 2.0] + gpt
+    extra = {"scale": [b for _, b, score in sts if 2.0 < score < 4.5]
+             + [t for p in general + own if args.no_heldout is False or p.get("split") != "heldout" for t in (p["a"], p["b"])]}
+    return sets, extra, intents, [p for p in general if not args.no_heldout or p["split"] == "dev"]
+
+
+def compare_word_rule(args, vectors: dict, sets, extra, intents, general, tmp: Path) -> None:
+    """Before (the contrast list) and after (the word rule), every entry of a set in one store."""
+    from gptcache.similarity_evaluation import SearchDistanceEvaluation
+
+    from agentmesh.memory.cache import DEFAULT_THRESHOLD, SemanticCache
+    from agentmesh.memory.verify import ContrastCheck, Lexicon
+
+    example = Lexicon.load(EXAMPLE / "cache_lexicon.toml")
+    kinds = {(p["a"], p["b"]): p.get("kind", "") for p in general}
+    evaluation = SearchDistanceEvaluation()
+    low, high = evaluation.range()
+    print(f"\nDeny by default, every entry of a set in one store, threshold {DEFAULT_THRESHOLD} (MiniLM vectors, embedding excluded)")
+    print(f"{'set':<20}{'entries':>8}{'lookups':>8}  {'configuration':<34}{'wrong/1k':>9}{'near misses served':>22}"
+          f"{'paraphrases served':>22}{'ms/lookup':>10}")
+    for name, pairs in sets.items():
+        entries = list(dict.fromkeys([a for a, _, _ in pairs] + extra.get(name, [])))
+        same = Same(pairs, intents if name.startswith("LLM") else None)
+        lexicon = example if name.startswith("LLM") else None
+        near = sum(not label for _, _, label in pairs)
+        configurations = [("before: contrast list (ContrastCheck)", dict(checks=[ContrastCheck(example)])),
+                          ("after: word rule (WordCheck)", dict(lexicon=lexicon)), ("GPTCache default", None)]
+        for label, options in configurations:
+            started = time.perf_counter()
+            if options is None:
+                stored = np.vstack([vectors[a] for a in entries])
+                out = []
+                for _, b, _ in pairs:
+                    cosines = stored @ vectors[b]
+                    i = int(np.argmax(cosines))
+                    score = evaluation.evaluation({}, {"search_result": (2 - 2 * float(cosines[i]), None)})
+                    out.append(entries[i] if score >= (high - low) * 0.8 + low else None)
+            else:
+                cache = SemanticCache(tmp / f"words-{abs(hash((name, label)))}", Precomputed(vectors), ttl=None,
+                                      max_size=len(entries) + 100, **options)
+                for a in entries:
+                    cache.put(a, a, scope="bench")
+                started = time.perf_counter()
+                out = []
+                for _, b, _ in pairs:
+                    hit = cache.get(b, "bench")
+                    out.append(hit.question if hit else None)
+                cache.close()
+            ms = (time.perf_counter() - started) / len(pairs) * 1e3
+            score = Score(pairs, out, same)
+            near_txt = f"{score.wrong_on_near_miss}/{near} ({score.wrong_on_near_miss / near:.1%})" if near else "-"
+            print(f"{name:<20}{len(entries):>8}{len(pairs):>8}  {label:<34}{score.wrong / len(pairs) * 1000:>9.1f}"
+                  f"{near_txt:>22}{f'{score.right_on_positive}/{score.positives} ({score.recall:.0%})':>22}{ms:>10.2f}")
+            if name.startswith("general") and label.startswith("after"):
+                by_kind: dict[str, list[int]] = {}
+                for (a, b, label_same), entry in zip(pairs, out):
+                    if not label_same:
+                        counts = by_kind.setdefault(kinds.get((a, b), "?"), [0, 0])
+                        counts[1] += 1
+                        counts[0] += entry is not None and not same(entry, b)
+                print(f"{'':<4}near misses served by kind: " + ", ".join(f"{k} {c[0]}/{c[1]}" for k, c in sorted(by_kind.items())))
+                para: dict[str, list[int]] = {}
+                for (a, b, label_same), entry in zip(pairs, out):
+                    if label_same:
+                        counts = para.setdefault(kinds.get((a, b), "?"), [0, 0])
+                        counts[1] += 1
+                        counts[0] += entry is not None and same(entry, b)
+                print(f"{'':<4}paraphrases served by kind: " + ", ".join(f"{k} {c[0]}/{c[1]}" for k, c in sorted(para.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "cache")
@@ -153,6 +253,10 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis for the shared-cache backend")
     parser.add_argument("--show-unlabelled", type=int, default=0, metavar="N",
                         help="print N of the STS-B test hits on another pair's sentence, at the default threshold")
+    parser.add_argument("--words-only", action="store_true",
+                        help="only the deny-by-default comparison and the latency at --entries (no threshold sweep, no judge)")
+    parser.add_argument("--no-heldout", action="store_true", help="leave the general pairs' held-out half out (while tuning)")
+    parser.add_argument("--vectors", type=Path, help="an .npz of sentence vectors to reuse (written when missing)")
     args = parser.parse_args()
     dev_file, test_file = args.data / "stsbenchmark" / "sts-dev.csv", args.data / "stsbenchmark" / "sts-test.csv"
     gpt_file = args.data / "gptcache_mock_pairs.json"
@@ -173,15 +277,31 @@ def main() -> None:
     own = [(p["a"], p["b"], p["same"]) for p in own_file]
     intents = {t: p["intent"] for p in own_file if p.get("intent") for t in (p["a"], p["b"])}
     near, para = [p for p in own if not p[2]], [p for p in own if p[2]]
-    texts = sorted({t for pairs in (dev, test, gpt, own) for a, b, _ in pairs for t in (a, b)})
+    word_sets, word_extra, _, general = word_rule_sets(args)
+    texts = sorted({t for pairs in (dev, test, gpt, own, *word_sets.values()) for a, b, _ in pairs for t in (a, b)}
+                   | {t for more in word_extra.values() for t in more})
     started = time.perf_counter()
     embedder = MiniLMEmbeddings()
-    matrix = embedder.embed(texts)
+    known: dict[str, np.ndarray] = {}
+    if args.vectors and args.vectors.is_file():
+        saved = np.load(args.vectors, allow_pickle=True)
+        known = dict(zip(saved["texts"], saved["vectors"]))
+    todo = [t for t in texts if t not in known]
+    if todo:
+        known.update(zip(todo, embedder.embed(todo)))
+        if args.vectors:
+            np.savez(args.vectors, texts=np.array(sorted(known), dtype=object), vectors=np.vstack([known[k] for k in sorted(known)]))
+    matrix = np.vstack([known[t] for t in texts])
     vectors = dict(zip(texts, matrix))
     print(f"{len(texts):,} sentences embedded in {time.perf_counter() - started:.1f}s; "
           f"STS-B dev {len(dev)} pairs, test {len(test)}, GPTCache {len(gpt)}, "
           f"agentmesh LLM pairs {len(near)} near misses + {len(para)} paraphrases")
     tmp = Path(tempfile.mkdtemp(prefix="agentmesh-bench-cache-"))
+    compare_word_rule(args, vectors, word_sets, word_extra, intents, general, tmp)
+    chosen = DEFAULT_THRESHOLD
+    if args.words_only:
+        latency(args, vectors, matrix, dev, test, gpt, chosen, tmp)
+        return
     kb = KnowledgeBase.open([EXAMPLE / "landscape.ttl"], embedder, cache_dir=tmp / "kg")
     kg_check = [KnowledgeCheck(kb.named_nodes)]
 
@@ -306,6 +426,14 @@ def main() -> None:
                 print(f"{set_name:<31}{threshold:>5.2f}  {mode:<22}{score.precision:>10.3f}{score.recall:>8.3f}"
                       f"{score.wrong / score.lookups * 1000:>10.1f}{judge.calls / score.lookups * 1000:>16.0f}")
 
+    latency(args, vectors, matrix, dev, test, gpt, chosen, tmp)
+
+
+def latency(args, vectors, matrix, dev, test, gpt, chosen, tmp) -> None:
+    """Lookup p50/p95 at --entries entries (embedding excluded) on SQLite + faiss and Redis."""
+    from gptcache.similarity_evaluation import SearchDistanceEvaluation
+
+    from agentmesh.memory.cache import SemanticCache
     # -- latency at 10k entries -------------------------------------------------------------------
     rng = np.random.default_rng(7)
     stored = [a for a, _, _ in dev + test + gpt]
