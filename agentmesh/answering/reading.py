@@ -1,0 +1,589 @@
+"""One reading of a question against the data profile: what it names, asks, groups and sets, and what it leaves unread.
+
+"How many stations are there in each region?" reads as: the rows of ``stations`` (a table the
+question names), counted (``how many``), grouped by ``stations.region`` (``each`` + a column's
+name). "Which lines are longer than 60 km?" reads as: the names of ``lines`` rows whose
+``length_km > 60`` (a number, the unit the column's name carries, and the comparative of the
+column's word). Everything is matched to the *data*: table and column names (and their comments,
+units), the values of its categories and the names of its rows (the profile's
+:class:`~agentmesh.answering.profile.LabelIndex`); the user's lexicon adds synonyms. General
+English (question words, comparatives, words for dimensions) comes from
+:mod:`agentmesh.answering.english`. No word list about a domain is used.
+
+The reading also keeps the **content words it did not use** (``unread``) and the reasons it
+found more than one interpretation (``problems``): a reading with either is not complete, and
+no answer may be composed from it ("How many rivers flow through each country?" leaves
+'flow' unread: a count per country would answer another question).
+
+Pure and fast: no model, no database access (the profile and the label index are read already).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from agentmesh.answering.english import DATA_WORDS, FUNCTION_WORDS
+
+if TYPE_CHECKING:
+    from agentmesh.answering.lexicon import Lexicon
+    from agentmesh.answering.profile import DataProfile, LabelIndex
+
+__all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read"]
+
+Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "lookup"]
+
+_SUM = frozenset({"total", "sum", "combined", "altogether"})
+_AVG = frozenset({"average", "mean", "avg"})
+_MAX = frozenset({"highest", "maximum", "max", "largest", "greatest", "biggest", "most", "longest", "top"})
+_MIN = frozenset({"lowest", "minimum", "min", "smallest", "least", "shortest", "fewest"})
+_GROUP = frozenset({"each", "every", "per", "by"})
+_LIST_START = frozenset({"which", "what", "list", "name", "show", "give", "find"})
+_DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short": "length", "higher": "height",
+               "high": "height", "taller": "height", "tall": "height", "wider": "width", "wide": "width",
+               "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
+               "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
+               "earlier": "date"}
+"""General English: a comparative or an adjective of a dimension -> the noun that names it
+("Which lines are *longer* than 60 km?" compares a length)."""
+_OPS = [(r"no (?:more|greater) than|at most|up to", "<="), (r"no (?:less|fewer) than|at least", ">="),
+        (r"(?:more|greater|higher|larger|longer|bigger|taller|later|older|heavier|faster|deeper|wider) than|over|above|exceeding", ">"),
+        (r"(?:less|fewer|lower|smaller|shorter|earlier|younger|lighter|slower) than|under|below", "<"),
+        (r"after|since", "after"), (r"before|prior to", "before")]
+_NUMBER = r"(?P<num>\d[\d,]*(?:\.\d+)?)"
+_BOUND = re.compile(r"\b(?P<op>" + "|".join(f"(?:{p})" for p, _ in _OPS) + r")\s+" + _NUMBER + r"\b")
+_BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
+_OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
+_IN_YEAR = re.compile(r"\b(?:in|during)\s+(?P<num>1[89]\d\d|20\d\d)\b")
+_QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
+                   "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
+                   "minutes": "minutes", "minute": "minutes", "mins": "minutes", "seconds": "seconds",
+                   "hours": "hours", "days": "days", "kg": "kg", "tonnes": "tonnes", "dollars": "USD", "usd": "USD",
+                   "euros": "EUR", "percent": "%", "years": "years"}
+"""General English: a unit as a question writes it after a number -> the unit the profile gives
+a column (:func:`agentmesh.answering.profile.unit_of`)."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    table: str
+    value: str
+    span: tuple[int, int]
+    """The question's word positions that say it."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A column (``kind`` measure/date/category/text), the label of a table (``label``), or a
+    foreign key column whose target's label is the value (``fk``: ``column`` the key, ``target`` the table)."""
+
+    table: str
+    column: str
+    kind: str
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``table.column op value``; ``kind`` "label" is the label of ``table`` (a named row),
+    "date" compares a date column by year."""
+
+    table: str
+    column: str
+    op: str
+    value: object
+    kind: str = "value"
+
+
+@dataclass
+class QuestionReading:
+    question: str
+    subject: str = ""
+    """The table whose rows are counted, listed, aggregated or looked up."""
+    entities: list[Entity] = field(default_factory=list)
+    asked: list[Asked] = field(default_factory=list)
+    aggregate: Aggregate = ""
+    group: Asked | None = None
+    conditions: list[Condition] = field(default_factory=list)
+    order: str = ""
+    limit: int | None = None
+    unread: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every content word used, one interpretation, and something to compose."""
+        return bool(self.aggregate and self.subject) and not self.unread and not self.problems
+
+    def summary(self) -> str:
+        """One line: what the reading asks (the tool's one fixed argument)."""
+        what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows",
+                "lookup": f"{', '.join(a.column if a.kind != 'label' else a.table for a in self.asked)} of "
+                          f"{', '.join(e.value for e in self.entities)}"}.get(
+            self.aggregate, f"{self.aggregate} of {', '.join(a.column for a in self.asked)}")
+        parts = [what]
+        if self.group is not None:
+            parts.append(f"per {self.group.table}.{self.group.column}" if self.group.kind != "label"
+                         else f"per {self.group.table}")
+        for c in self.conditions:
+            if self.aggregate == "lookup" and c.kind == "label":
+                continue
+            parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}")
+        return " ".join(parts)
+
+
+# -- words ------------------------------------------------------------------------------------------
+def _tokens(question: str) -> list[str]:
+    text = re.sub(r"['’]s\b", "", question.lower()).replace("_", " ")
+    return re.findall(r"[a-z0-9]+(?:\.\d+)?", text.replace(",", "") if re.search(r"\d,\d", text) else text)
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _same(said: str, schema: str) -> bool:
+    """The question's word ``said`` says the schema's word ``schema``: the same word, its plural,
+    the same first five letters ("manufactured" / "manufacturer"), or ``schema`` an abbreviation
+    that ``said`` starts with ("num" / "number")."""
+    if said == schema or _singular(said) == _singular(schema):
+        return True
+    if len(said) >= 5 and len(schema) >= 5 and said[:5] == schema[:5]:
+        return True
+    return 3 <= len(schema) < len(said) and said.startswith(schema) and len(schema) <= 4 and not schema.isdigit()
+
+
+def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
+    from agentmesh.answering.profile import _name_words
+
+    words = [w for w in _name_words(name) if w != "id"]
+    if len(words) > 1 and words[-1] in unit_words:
+        words = words[:-1]
+    return words
+
+
+class _Words:
+    """The question's words, which of them are used, and how they match the schema."""
+
+    def __init__(self, question: str, lexicon: "Lexicon | None") -> None:
+        self.tokens = _tokens(question)
+        self.used: set[int] = set()
+        self.synonyms = dict(lexicon.synonyms) if lexicon is not None else {}
+
+    def says(self, i: int, schema_word: str) -> bool:
+        word = self.tokens[i]
+        if _same(word, schema_word):
+            return True
+        dimension = _DIMENSIONS.get(word)
+        if dimension and _same(dimension, schema_word):
+            return True
+        return any(_same(s, schema_word) for s in self.synonyms.get(word, ()))
+
+    def find(self, words: list[str], free_only: bool = True) -> list[int] | None:
+        """Positions that say every one of ``words`` (each by its own word), or None."""
+        found: list[int] = []
+        for w in words:
+            hit = next((i for i in range(len(self.tokens)) if i not in found and (not free_only or i not in self.used)
+                        and self.tokens[i] not in FUNCTION_WORDS and self.says(i, w)), None)
+            if hit is None:
+                return None
+            found.append(hit)
+        return found
+
+    def span(self, words: list[str]) -> list[tuple[int, int]]:
+        """Each place the question says ``words`` in a row (plural of the last allowed)."""
+        n, spans = len(words), []
+        for s in range(len(self.tokens) - n + 1):
+            said = self.tokens[s:s + n]
+            if said[:-1] == words[:-1] and (said[-1] == words[-1] or _singular(said[-1]) == _singular(words[-1])):
+                spans.append((s, s + n))
+        return spans
+
+
+# -- the reading ------------------------------------------------------------------------------------
+def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None,
+         index: "LabelIndex | None" = None) -> QuestionReading:
+    """Read ``question`` against ``profile`` (and the names in ``index``, and ``lexicon``'s synonyms)."""
+    from agentmesh.answering.profile import UNIT_NAMES
+
+    reading = QuestionReading(question)
+    w = _Words(question, lexicon)
+    tokens = w.tokens
+    units = frozenset(UNIT_NAMES) | frozenset(lexicon.units if lexicon is not None else ())
+    tables = profile.tables
+
+    def words_of(name: str) -> list[str]:
+        return _schema_words(name, units)
+
+    # 1. names of rows and values of categories, longest first; a lone word that names a table is the table
+    table_words = {t: words_of(t) for t in tables}
+    mentions: list[tuple[tuple[int, int], str, str, object, str]] = []  # span, table, column, value, kind
+    if index is not None:
+        for table, value in index.candidates(question):
+            key = re.findall(r"[a-z0-9]+(?:\.\d+)?", re.sub(r"['’]s\b", "", value.lower()).replace("_", " "))
+            for span in w.span(key) if key else []:
+                mentions.append((span, table, "+".join(tables[table].label.columns), value, "label"))
+    for table, tp in tables.items():
+        for category in tp.categories:
+            for value in category.values:
+                if not isinstance(value, str) or not value.strip():
+                    continue
+                key = re.findall(r"[a-z0-9]+(?:\.\d+)?", value.lower())
+                for span in w.span(key) if key else []:
+                    mentions.append((span, table, category.column, value, "value"))
+    mentions.sort(key=lambda m: (-(m[0][1] - m[0][0]), m[0][0]))
+    naming_table = {i for t, ws in table_words.items() if len(ws) == 1 for i, tok in enumerate(tokens) if _same(tok, ws[0])}
+    taken: dict[tuple[int, int], list[tuple[str, str, object, str]]] = {}
+    for span, table, column, value, kind in mentions:
+        if any(s < span[1] and span[0] < e for s, e in taken if (s, e) != span):
+            continue
+        if span[1] - span[0] == 1 and span[0] in naming_table and not tokens[span[0]][:1].isdigit():
+            continue
+        taken.setdefault(span, []).append((table, column, value, kind))
+
+    # 2. numbers and dates compared
+    bounds: list[tuple[str, float, tuple[int, int], str]] = []  # op, value, token span, unit said
+    lowered = re.sub(r"(?<=\d),(?=\d{3})", "", question.lower())
+
+    def token_span(start: int, end: int) -> tuple[int, int]:
+        before = len(_tokens(lowered[:start]))
+        return before, before + len(_tokens(lowered[start:end]))
+
+    def unit_after(end: int) -> tuple[str, int]:
+        nxt = re.match(r"\s*([a-z]+)", lowered[end:])
+        if nxt and nxt.group(1) in _QUANTITY_UNITS:
+            return _QUANTITY_UNITS[nxt.group(1)], end + nxt.end()
+        return "", end
+
+    for m in _BETWEEN.finditer(lowered):
+        unit, end = unit_after(m.end())
+        span = token_span(m.start(), end)
+        bounds.append((">=", float(m["a"]), span, unit))
+        bounds.append(("<=", float(m["b"]), span, unit))
+    for m in _BOUND.finditer(lowered):
+        op = next(o for p, o in _OPS if re.fullmatch(p, m["op"]))
+        unit, end = unit_after(m.end())
+        bounds.append((op, float(m["num"]), token_span(m.start(), end), unit))
+    for m in _OR_MORE.finditer(lowered):
+        op = ">=" if m["op"] in ("more", "above", "over", "higher") else "<="
+        unit = _QUANTITY_UNITS.get((m["unit"] or "").strip(), "")
+        bounds.append((op, float(m["num"]), token_span(m.start(), m.end()), unit))
+    for m in _IN_YEAR.finditer(lowered):
+        bounds.append(("year", float(m["num"]), token_span(m.start(), m.end()), ""))
+    bounds = [b for b in bounds if not any(b[2][0] < e and s < b[2][1] for (s, e) in taken)]
+    for _, _, (s, e), _ in bounds:
+        w.used.update(range(s, e))
+
+    # 3. the tables the question names
+    named_tables: dict[str, list[int]] = {}
+    for table, ws in table_words.items():
+        if not ws:
+            continue
+        for s, e in w.span(ws) or []:
+            if not any(s < te and ts < e for ts, te in taken):
+                named_tables.setdefault(table, []).extend(range(s, e))
+        if table not in named_tables and len(ws) == 1:
+            hits = [i for i, tok in enumerate(tokens) if _same(tok, ws[0]) and not any(ts <= i < te for ts, te in taken)]
+            if hits:
+                named_tables[table] = hits
+
+    # 4. the aggregate words
+    said = set(tokens)
+    counting = ("how" in said and "many" in said) or "count" in said or re.search(r"\bnumber of\b", lowered) is not None
+    aggregate: Aggregate = ""
+    agg_words: set[int] = set()
+    for i, tok in enumerate(tokens):
+        if tok in _AVG:
+            aggregate, agg_words = "avg", agg_words | {i}
+        elif tok in _SUM and aggregate != "avg":
+            aggregate, agg_words = "sum", agg_words | {i}
+    if counting:
+        agg_words |= {i for i, t in enumerate(tokens) if t in ("how", "many", "count", "number")}
+    group_at = [i for i, t in enumerate(tokens) if t in _GROUP]
+
+    # 5. the group: each/every/per/by + a column of a table or a table (its label)
+    def resolve_group(i: int) -> tuple[list[Asked], list[int]]:
+        j = i + 1
+        while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
+            j += 1
+        found: list[tuple[Asked, list[int]]] = []
+        for table, tp in tables.items():
+            columns = [(c.column, "category") for c in tp.categories] + [(m.column, "measure") for m in tp.measures] \
+                + [(d, "date") for d in tp.dates] + [(c, "label") for c in tp.label.columns if tp.label.own]
+            for column, kind in columns:
+                cw = words_of(column)
+                if cw and j < len(tokens) and w.says(j, cw[-1]):
+                    before = w.find(cw[:-1]) if len(cw) > 1 else []
+                    if before is not None:
+                        found.append((Asked(table, column, kind), [j, *before]))
+            ws = table_words[table]
+            if ws and j < len(tokens) and w.says(j, ws[-1]) and tp.label.own:
+                found.append((Asked(table, "+".join(tp.label.columns), "label"), [j]))
+            for fk in tp.foreign_keys:
+                if len(fk.columns) == 1 and fk.table in tables and tables[fk.table].label.own:
+                    cw = words_of(fk.columns[0])
+                    if cw and j < len(tokens) and w.says(j, cw[-1]) and (len(cw) == 1 or w.find(cw[:-1]) is not None):
+                        found.append((Asked(fk.table, "+".join(tables[fk.table].label.columns), "label"), [j]))
+        return [a for a, _ in found], (found[0][1] if found else [])
+
+    # 6. compose by the shape of the question
+    entity_spans = {span: hits for span, hits in taken.items() if any(h[3] == "label" for h in hits)}
+    value_spans = {span: hits for span, hits in taken.items() if span not in entity_spans}
+
+    def reaches(table: str, other: str) -> bool:
+        return table == other or other in tables[table].paths
+
+    subject_candidates = list(named_tables)
+    group: Asked | None = None
+    group_tokens: list[int] = []
+    group_word: int | None = None
+    for i in group_at:
+        if tokens[i] == "by" and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit():
+            continue
+        options, used = resolve_group(i)
+        if options:
+            group_word, group_tokens = i, used
+            group = options[0] if len({(a.table, a.column) for a in options}) == 1 else None
+            if group is None:
+                group = _prefer(options, subject_candidates, tables)
+                if group is None:
+                    reading.problems.append(f"'{tokens[i]} {tokens[used[0]]}' fits "
+                                            + " and ".join(f"{a.table}.{a.column}" for a in options))
+            break
+    if group_word is not None:
+        w.used.update([group_word, *group_tokens])
+        for t in list(named_tables):  # a table named only by the group's word is the group, not the subject
+            if set(named_tables[t]) <= set(group_tokens):
+                del named_tables[t]
+
+    # measures and other columns the question names, outside names and values
+    for span in taken:
+        w.used.update(range(*span))
+    column_hits: list[tuple[Asked, list[int]]] = []
+    for table, tp in tables.items():
+        fk_columns = {fk.columns[0]: fk.table for fk in tp.foreign_keys if len(fk.columns) == 1}
+        columns = [(m.column, "measure") for m in tp.measures] + [(d, "date") for d in tp.dates] \
+            + [(c.column, "category") for c in tp.categories]
+        columns += [(c, "fk") for c in fk_columns]
+        for column, kind in columns:
+            cw = words_of(column)
+            if not cw or (kind != "fk" and column in tp.keys):
+                continue
+            hit = w.find(cw)
+            if hit is not None:
+                column_hits.append((Asked(table, column, kind, fk_columns.get(column, "")), hit))
+    # a table's label asked through a name of the table ("Which train class is unit 70602?")
+    subject = ""
+    entities = [Entity(h[0], str(h[2]), span) for span, hits in entity_spans.items() for h in hits if h[3] == "label"]
+    reading.entities = entities
+
+    def conditions_from_values(subject: str) -> list[Condition] | None:
+        found = []
+        for span, hits in value_spans.items():
+            fit = [h for h in hits if reaches(subject, h[0])]
+            if len({(h[0], h[1]) for h in fit}) != 1:
+                if len(fit) > 1:
+                    reading.problems.append(f"'{' '.join(tokens[span[0]:span[1]])}' is a value of "
+                                            + " and ".join(f"{h[0]}.{h[1]}" for h in fit))
+                return None
+            table, column, value, _ = fit[0]
+            found.append(Condition(table, column, "=", value))
+            hit = w.find(words_of(column))  # "in the Highlands region": the column's own word
+            if hit is not None:
+                w.used.update(hit)
+        return found
+
+    def bound_conditions(subject: str) -> list[Condition] | None:
+        found = []
+        for op, value, (s, e), unit in bounds:
+            options: list[tuple[Asked, list[int]]] = []
+            for a, hit in column_hits:
+                if not reaches(subject, a.table) or a.kind not in ("measure", "date"):
+                    continue
+                options.append((a, hit))
+            if op == "year" or (value >= 1800 and value <= 2100 and op in ("after", "before")):
+                options = [(a, h) for a, h in options if a.kind == "date" or "year" in words_of(a.column)]
+            elif op in ("after", "before"):
+                return None
+            else:
+                options = [(a, h) for a, h in options if a.kind == "measure"]
+            if unit:
+                options = [(a, h) for a, h in options
+                           if _unit(tables[a.table], a.column) in (unit, "")] or options
+            # the column said next to the bound: after the number, or just before the bound
+            near = [(a, h) for a, h in options if any(e <= i <= e + 3 or s - 4 <= i < s for i in h)]
+            if unit and not near:
+                near = [(a, h) for a, h in options if _unit(tables[a.table], a.column) == unit]
+            if len({(a.table, a.column) for a, _ in near}) != 1:
+                if len(near) > 1:
+                    reading.problems.append(f"the bound at '{tokens[s]}' fits "
+                                            + " and ".join(f"{a.table}.{a.column}" for a, _ in near))
+                return None
+            a, hit = near[0]
+            w.used.update(hit)
+            if unit:
+                w.used.update(i for i in range(s, e))
+            kind = "date" if a.kind == "date" else "value"
+            if op == "year":
+                if kind == "date":
+                    found += [Condition(a.table, a.column, ">=", f"{int(value)}", kind),
+                              Condition(a.table, a.column, "<", f"{int(value) + 1}", kind)]
+                else:
+                    found.append(Condition(a.table, a.column, "=", int(value)))
+            elif op == "after":
+                found.append(Condition(a.table, a.column, ">=", f"{int(value) + 1}", kind) if kind == "date"
+                             else Condition(a.table, a.column, ">", int(value)))
+            elif op == "before":
+                found.append(Condition(a.table, a.column, "<", f"{int(value)}", kind) if kind == "date"
+                             else Condition(a.table, a.column, "<", int(value)))
+            else:
+                number = int(value) if value.is_integer() else value
+                found.append(Condition(a.table, a.column, op, f"{number}" if kind == "date" else number, kind))
+        return found
+
+    measures = [(a, h) for a, h in column_hits if a.kind == "measure"]
+    lookup_start = tokens[:1] and tokens[0] in ("what", "which", "who", "when", "where")
+    if counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
+        reading.aggregate = "count"
+    elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (_MAX | _MIN)
+                                          and not entities):
+        if aggregate == "":
+            extreme = [i for i, t in enumerate(tokens) if t in _MAX | _MIN]
+            aggregate = "max" if tokens[extreme[0]] in _MAX else "min"
+            agg_words.add(extreme[0])
+        reading.aggregate = aggregate
+    elif entities and (column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not group_at:
+        reading.aggregate = "lookup"
+    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities):
+        reading.aggregate = "list"
+    w.used.update(agg_words)
+    if counting and reading.aggregate == "count":
+        w.used.update(i for i, t in enumerate(tokens) if t in ("total",))
+
+    if reading.aggregate in ("sum", "avg", "min", "max"):
+        fits = [(a, h) for a, h in measures if not (group is not None and a == group)]
+        best = _fullest(fits)
+        if len({(a.table, a.column) for a, _ in best}) != 1:
+            if len(best) > 1:
+                reading.problems.append("the question names " + " and ".join(f"{a.table}.{a.column}" for a, _ in best))
+            reading.subject = ""
+        else:
+            a, hit = best[0]
+            reading.asked, subject = [a], a.table
+            w.used.update(hit)
+            for t in list(named_tables):  # the measure's own table, said ("the average length of rivers")
+                if t == subject:
+                    w.used.update(named_tables.pop(t))
+    elif reading.aggregate in ("count", "list"):
+        plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
+        if entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
+            plain = [t for t in plain if t not in {e.table for e in entities}] or plain
+        if len(plain) == 1:
+            subject = plain[0]
+            w.used.update(named_tables[subject])
+        elif len(plain) > 1:
+            # one table said within another's words ("train classes" holds "classes"): the longer one
+            longest = max(plain, key=lambda t: len(table_words[t]))
+            if all(set(named_tables[t]) & set(named_tables[longest]) for t in plain):
+                subject = longest
+                w.used.update(named_tables[longest])
+            else:
+                reading.problems.append("the question names the tables " + " and ".join(plain))
+    elif reading.aggregate == "lookup":
+        tables_of = {e.table for e in entities}
+        if len(entities) != 1 or len(tables_of) != 1:
+            reading.problems.append("the question names " + " and ".join(e.value for e in entities))
+        else:
+            entity = entities[0]
+            subject = entity.table
+            w.used.update(range(*entity.span))
+            for t in list(named_tables):
+                if t == subject:  # "Glenarrow station": the entity's own table
+                    w.used.update(named_tables.pop(t))
+            asked: list[tuple[Asked, list[int]]] = [(a, h) for a, h in column_hits if reaches(subject, a.table)]
+            for t, hit in named_tables.items():
+                if t in tables[subject].paths and tables[t].label.own:
+                    asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
+            best = _fullest(asked)
+            if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:
+                if len(best) > 1:
+                    reading.problems.append("the question asks for " + " and ".join(f"{a.table}.{a.column}" for a, _ in best))
+            else:
+                reading.asked = [best[0][0]]
+                w.used.update(best[0][1])
+                reading.conditions.append(Condition(subject, "+".join(tables[subject].label.columns), "=",
+                                                    entity.value, "label"))
+    reading.subject = subject
+
+    if subject and reading.aggregate in ("count", "list", "sum", "avg", "min", "max"):
+        for entity in entities:  # a named row of a table the subject points to: a condition through the key
+            if entity.table == subject or entity.table not in tables[subject].paths:
+                reading.problems.append(f"'{entity.value}' is a row of {entity.table}, which {subject} does not point to"
+                                        if entity.table != subject else f"'{entity.value}' names a {subject} row")
+                continue
+            w.used.update(range(*entity.span))
+            reading.conditions.append(Condition(entity.table, "+".join(tables[entity.table].label.columns), "=",
+                                                entity.value, "label"))
+            fk = [a for a, h in column_hits if a.kind == "fk" and a.table == subject and a.target == entity.table]
+            if len(fk) == 1:  # "as their home station": the key's own words
+                w.used.update(next(h for a, h in column_hits if a == fk[0]))
+            for t in list(named_tables):
+                if t == entity.table:
+                    w.used.update(named_tables.pop(t))
+        values = conditions_from_values(subject)
+        if values is None:
+            reading.problems.append("a value the question says is not one of the rows it asks about")
+        else:
+            reading.conditions += values
+        bounded = bound_conditions(subject)
+        if bounded is None:
+            reading.problems.append("a bound the question sets fits no one column")
+        else:
+            reading.conditions += bounded
+        if reading.aggregate == "list" and not reading.conditions:
+            reading.problems.append("a list with no condition")
+        if group is not None:
+            if not reaches(subject, group.table):
+                reading.problems.append(f"{subject} rows do not point to {group.table}")
+            reading.group = group
+    elif subject and reading.aggregate == "lookup":
+        if value_spans or bounds:
+            reading.problems.append("a lookup with a condition")
+    if group_word is not None and reading.group is None and not reading.problems:
+        reading.problems.append(f"the group '{tokens[group_word]} ...' fits no column of {subject or 'the rows'}")
+
+    skip = FUNCTION_WORDS | DATA_WORDS | (lexicon.known_words if lexicon is not None else frozenset())
+    for i, tok in enumerate(tokens):
+        if i in w.used or tok in skip or tok in ("many", "much", "there"):
+            continue
+        reading.unread.append(tok)
+    return reading
+
+
+def _unit(tp, column: str) -> str:
+    return next((m.unit for m in tp.measures if m.column == column), "")
+
+
+def _fullest(hits: list[tuple[Asked, list[int]]]) -> list[tuple[Asked, list[int]]]:
+    """The columns the question says with the most words ("active parameters" over "parameters")."""
+    if not hits:
+        return []
+    top = max(len(h) for _, h in hits)
+    return [(a, h) for a, h in hits if len(h) == top]
+
+
+def _prefer(options: list[Asked], subjects: list[str], tables: dict) -> Asked | None:
+    """Of several groups, the one on (or reached from) the one table the question names."""
+    fit = [a for a in options if any(a.table == s or a.table in tables[s].paths for s in subjects)]
+    own = [a for a in fit if a.table in subjects]
+    for pool in (own, fit):
+        if len({(a.table, a.column) for a in pool}) == 1:
+            return pool[0]
+    return None

@@ -1,0 +1,178 @@
+"""``sql_answer``: the rows a question asks for, composed from one complete reading of it, never written by a model.
+
+"How many stations are there in each region?", "Which lines are longer than 60 km?", "What is
+Cora Lindahl's home station?": the question reading (:mod:`agentmesh.answering.reading`) finds
+the table, the columns, the group, the conditions and the aggregate in the data profile; this
+tool composes the statement from them with SQLAlchemy Core (joins along the profile's
+foreign-key paths, ``GROUP BY`` the group's column or label, ``WHERE`` the conditions) and runs it
+through the same read-only, parser-checked :meth:`SQLDatabase.query` as ``sql``.
+
+The tool is offered for a question (``narrow``) only when its reading is complete: every content
+word used, one interpretation (two columns or two rows that fit equally: not offered), and
+something to compose. Its one argument is the reading itself, fixed by the question, so that the
+agent calls it without a model (:func:`agentmesh.graphs.pick.determined_calls`); the guard
+refuses a call whose reading is not the question's. A refusal is an answer too: "I could not
+find that" is better than a count of all rows shown for "each region".
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import lru_cache
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from langchain_core.tools import BaseTool, StructuredTool
+from pydantic import Field, create_model
+
+from agentmesh.answering.lexicon import Lexicon
+from agentmesh.answering.profile import label_expression
+from agentmesh.answering.reading import QuestionReading, read
+from agentmesh.records import Citation
+from agentmesh.tools.sql import SQLDatabase, render_rows
+
+__all__ = ["make_sql_answer_tool", "compose", "reading_of"]
+
+_COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+def reading_of(db: SQLDatabase, question: str, lexicon: Lexicon | None = None) -> QuestionReading:
+    """The question read against ``db``'s profile and label index."""
+    return read(question, db.profile, lexicon, db.label_index)
+
+
+def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
+    """The statement a complete ``reading`` asks for; ValueError when it cannot be composed
+    (a table reached by two foreign keys, a label that is not the table's own)."""
+    profile = db.profile
+    clauses = {t: sa.table(t, *(sa.column(n) for n, _ in db.described[t][0])) for t in db.described}
+    subject = reading.subject
+    base = clauses[subject]
+    joined: dict[str, Any] = {}
+
+    def reach(table: str) -> sa.TableClause:
+        """``table``, joined from the subject along the profile's one foreign-key path to it."""
+        if table == subject:
+            return base
+        path = profile.tables[subject].paths.get(table)
+        if not path:
+            raise ValueError(f"{subject} does not point to {table}")
+        previous = subject
+        for step in path:
+            if step not in joined:
+                fks = [fk for fk in profile.tables[previous].foreign_keys if fk.table == step and len(fk.columns) == 1]
+                if len(fks) != 1:
+                    raise ValueError(f"{previous} points to {step} by {len(fks)} keys")
+                fk = fks[0]
+                joined[step] = clauses[previous].c[fk.columns[0]] == clauses[step].c[fk.their_columns[0]]
+            previous = step
+        return clauses[table]
+
+    def label_of(table: str) -> sa.ColumnElement:
+        label = profile.label(table)
+        if not label.own:
+            raise ValueError(f"{table} has no name of its own")
+        value = label_expression(reach(table), list(label.columns))
+        return value.label(" ".join(label.columns)) if len(label.columns) > 1 else value
+
+    tests = []
+    for c in reading.conditions:
+        column = label_expression(reach(c.table), c.column.split("+")) if c.kind == "label" else reach(c.table).c[c.column]
+        tests.append(_COMPARE[c.op](column, c.value))
+    shown: list[Any] = []
+    group_by: list[Any] = []
+    if reading.group is not None:
+        g = reading.group
+        value = label_of(g.table) if g.kind == "label" else reach(g.table).c[g.column]
+        shown.append(value)
+        group_by.append(value)
+    aggregate = reading.aggregate
+    if aggregate == "count":
+        shown.append(sa.func.count().label(f"count of {subject}"))
+    elif aggregate in ("sum", "avg", "min", "max"):
+        asked = reading.asked[0]
+        column = reach(asked.table).c[asked.column]
+        shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}"))
+    elif aggregate == "list":
+        shown.append(label_of(subject))
+    elif aggregate == "lookup":
+        shown.append(label_of(subject))
+        asked = reading.asked[0]
+        if asked.kind == "label":
+            shown.append(label_of(asked.table))
+        elif asked.kind == "fk":
+            shown.append(label_of(asked.target).label(asked.column))
+            reach(asked.target)
+            _only_by(profile, subject, asked)
+        else:
+            shown.append(reach(asked.table).c[asked.column])
+    statement = sa.select(*shown)
+    if aggregate == "list":
+        statement = statement.distinct()
+    from_: Any = base
+    for table, on in joined.items():
+        from_ = from_.join(clauses[table], on)
+    statement = statement.select_from(from_)
+    if tests:
+        statement = statement.where(sa.and_(*tests))
+    if group_by:
+        statement = statement.group_by(*group_by).order_by(*group_by)
+    return statement
+
+
+def _only_by(profile: Any, subject: str, asked: Any) -> None:
+    """A foreign key asked by its name joins through itself: the subject's one key to the target."""
+    fks = [fk for fk in profile.tables[subject].foreign_keys if fk.table == asked.target]
+    if len(fks) != 1 or fks[0].columns != [asked.column]:
+        raise ValueError(f"{subject} points to {asked.target} by more than {asked.column}")
+
+
+def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: Lexicon | None = None,
+                         reading: QuestionReading | None = None) -> BaseTool:
+    """The tool over ``db``; with ``reading``, the one narrowed to a question (its one argument fixed)."""
+    lexicon = lexicon or Lexicon()
+    fixed = reading.summary() if reading is not None else None
+
+    def sql_answer(reading: str) -> tuple[str, list[dict]]:
+        if fixed is None or reading != fixed:
+            raise ValueError("sql_answer answers only the question it was narrowed to; "
+                             f"its reading is {fixed!r}" if fixed else "sql_answer is offered per question")
+        statement = compose(db, narrowed_reading)
+        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        header, rows, truncated = db.query(sql)
+        citation = Citation(kind="sql", ref=db.display, detail=sql)
+        return render_rows(header, rows, truncated, db.row_limit), [citation.model_dump()]
+
+    narrowed_reading = reading
+    args = create_model("SqlAnswerArgs", reading=(
+        Literal[fixed] if fixed is not None else str,  # type: ignore[valid-type]
+        Field(description="What the question asks, as read from it.")))
+
+    def guard(question: str, call: dict[str, Any]) -> str:
+        if narrowed_reading is None:
+            return "sql_answer was not narrowed to a question"
+        again = reading_of(db, question, lexicon)
+        if not again.complete:
+            return "the question has words the reading does not use: " + ", ".join(again.unread or again.problems)
+        if again.summary() != narrowed_reading.summary() or call.get("reading") != narrowed_reading.summary():
+            return f"the question reads as {again.summary()!r}, not {call.get('reading')!r}"
+        return ""
+
+    def narrow(question: str) -> BaseTool | None:
+        found = reading_of(db, question, lexicon)
+        if not found.complete:
+            return None
+        try:
+            compose(db, found)
+        except (ValueError, KeyError):
+            return None
+        return make_sql_answer_tool(db, name=name, lexicon=lexicon, reading=found)
+
+    tool = StructuredTool.from_function(
+        sql_answer, name=name,
+        description=(f"The rows of the database {db.name} that answer the question as read: counts and totals, "
+                     "per group, lists of rows that meet conditions, values of a named row."),
+        args_schema=args, response_format="content_and_artifact")
+    tool.metadata = {"answers": True, "guard": guard, "narrow": lru_cache(maxsize=256)(narrow),
+                     "reading": narrowed_reading}
+    return tool
