@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
@@ -164,3 +165,24 @@ def test_ask_without_a_question_says_how_to_give_one(fake_model, args, says):
 def test_kg_search_refuses_a_negative_k(example_kg):
     result = runner.invoke(app, ["kg", "search", "Mixtral", "--kg", str(example_kg), "-k", "-5"])
     assert result.exit_code == 2 and "-k" in result.output
+
+
+def test_init_writes_settings_prints_the_profile_and_suggests_questions(tmp_path):
+    """A first hour on your own data: init writes the settings file, reads the data and suggests
+    questions made from what it found; it never overwrites a settings file without --force."""
+    import sqlite3
+
+    db = tmp_path / "shop.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript("CREATE TABLE products (id INTEGER PRIMARY KEY, product_name TEXT, weight_kg REAL);"
+                           "INSERT INTO products VALUES (1, 'Oak Table', 31.5), (2, 'Pine Chair', 6.2), (3, 'Ash Desk', 24.0);")
+    target = tmp_path / "agentmesh.toml"
+    result = runner.invoke(app, ["init", "--db", str(db), "--out", str(target), "--no-check"])
+    assert result.exit_code == 0, result.output
+    assert f'db = "{db}"' in target.read_text()
+    assert "product_name" in result.output                       # the profile found the label
+    # a question made from the data: its measure without its unit, of a row it names
+    assert re.search(r"What is the weight of (Oak Table|Pine Chair|Ash Desk)\?", result.output), result.output
+    again = runner.invoke(app, ["init", "--db", str(db), "--out", str(target), "--no-check"])
+    assert again.exit_code == 2 and "--force" in again.output
+    assert runner.invoke(app, ["init", "--out", str(target)]).exit_code == 2

@@ -7,7 +7,7 @@ import sys
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.markup import escape
@@ -163,6 +163,80 @@ def profile(
         out.print_json(found.to_json())
         return
     _print_profile(found)
+
+
+@app.command()
+def init(
+    db: Optional[str] = DbOpt,
+    kg: Optional[list[Path]] = KgOpt,
+    out_file: Path = typer.Option(Path("agentmesh.toml"), "--out", help="The settings file to write."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing settings file."),
+    check: bool = typer.Option(True, "--check/--no-check", help="Ask the suggested questions to see which it answers."),
+) -> None:
+    """Start on your own data: write a settings file for --db and --kg, index the graph, print what
+    the data says about itself (agentmesh profile), and suggest questions, each asked once to show
+    which the configured model answers."""
+    from agentmesh.assembly import Components
+    from agentmesh.config import Settings
+
+    if db is None and not kg:
+        error_line("nothing to start from: pass --db (a SQLite file or a SQLAlchemy URL) and/or --kg FILE")
+        raise typer.Exit(2)
+    if out_file.exists() and not force:
+        error_line(f"'{out_file}' exists; pass --force to replace it, or --out another file")
+        raise typer.Exit(2)
+    lines = ['# written by agentmesh init; every key is listed in README.md', 'model = "embedded"']
+    if db is not None:
+        lines.append(f"db = {json.dumps(db)}")
+    lines.append(f"kg = {json.dumps([str(p) for p in kg or []])}")
+    lines.append("# lexicon = \"lexicon.toml\"   # words your data cannot say (README: 'A lexicon')")
+    with one_line_errors():
+        settings = Settings.load(None, db=db, kg=kg or None)  # checked before anything is written
+        text = "\n".join(lines) + "\n"
+        tmp = out_file.with_name(out_file.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out_file)
+        parts = Components.from_settings(settings)
+        with err.status("indexing and reading the data..."):
+            if settings.kg:
+                parts.knowledge  # noqa: B018 - builds and stores the node index
+            found = parts.data_profile
+    out.print(f"wrote {escape(str(out_file))}")
+    _print_profile(found)
+    questions = suggested_questions(found, parts.database)
+    if not questions:
+        return
+    if not check:
+        out.print("questions to try:\n" + "\n".join(f"  {escape(q)}" for q in questions))
+        return
+    from agentmesh.agent import Agent
+
+    with err.status("asking the suggested questions..."), Agent(settings, components=parts) as agent:
+        results = [(q, agent.run(q)) for q in questions]
+    for question, result in results:
+        answered = result.stop_reason == "answered" and result.supported
+        mark = "[green]answers[/]" if answered else "[yellow]cannot answer yet[/]"
+        out.print(f"{mark}  {escape(question)}" + (f"\n    {escape(result.answer.splitlines()[0][:120])}" if answered else ""))
+
+
+def suggested_questions(found: Any, database: Any, most: int = 5) -> list[str]:
+    """Questions the data can answer, made from its profile: a measure of a named row, a count."""
+    questions: list[str] = []
+    index = getattr(database, "label_index", None) if database is not None else None
+    for name, table in found.tables.items():
+        names = (index.values.get(name) or []) if index is not None else []
+        if table.label.own and names and table.measures:
+            first = table.measures[0]
+            said = [w for w in first.column.split("_") if w and w.lower() != first.unit.lower()]  # "length_km" -> "length"
+            questions.append(f"What is the {' '.join(said) or first.column} of {names[0]}?")
+        if table.rows:
+            questions.append(f"How many {name.replace('_', ' ')} are there?")
+        if len(questions) >= most:
+            break
+    for term in getattr(found, "graph", [])[:2]:
+        if term.labels and len(questions) < most:
+            questions.append(f"What is {term.labels[0]}?")
+    return questions[:most]
 
 
 def _print_profile(found) -> None:
