@@ -55,7 +55,7 @@ _NUMBER = r"(?P<num>\d[\d,]*(?:\.\d+)?)"
 _BOUND = re.compile(r"\b(?P<op>" + "|".join(f"(?:{p})" for p, _ in _OPS) + r")\s+" + _NUMBER + r"\b")
 _BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 _OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
-_IN_YEAR = re.compile(r"\b(?:in|during)\s+(?P<num>1[89]\d\d|20\d\d)\b")
+_IN_YEAR = re.compile(r"\b(?:in|during)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
 _QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
                    "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
                    "minutes": "minutes", "minute": "minutes", "mins": "minutes", "seconds": "seconds",
@@ -130,6 +130,8 @@ class QuestionReading:
             if self.aggregate == "lookup" and c.kind == "label":
                 continue
             parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}")
+        if self.order:
+            parts.append(f"ordered by {self.order}")
         return " ".join(parts)
 
 
@@ -166,7 +168,7 @@ def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
     words = [w for w in _name_words(name) if w != "id"]
     if len(words) > 1 and words[-1] in unit_words:
         words = words[:-1]
-    return words
+    return [w for w in words if w not in FUNCTION_WORDS] or words
 
 
 class _Words:
@@ -209,8 +211,9 @@ class _Words:
 
 # -- the reading ------------------------------------------------------------------------------------
 def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None,
-         index: "LabelIndex | None" = None) -> QuestionReading:
-    """Read ``question`` against ``profile`` (and the names in ``index``, and ``lexicon``'s synonyms)."""
+         index: "LabelIndex | None" = None, columns: "dict[str, list[str]] | None" = None) -> QuestionReading:
+    """Read ``question`` against ``profile`` (and the names in ``index``, and ``lexicon``'s synonyms);
+    ``columns`` (table -> every column) adds the text columns the profile does not describe."""
     from agentmesh.answering.profile import UNIT_NAMES
 
     reading = QuestionReading(question)
@@ -218,6 +221,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     tokens = w.tokens
     units = frozenset(UNIT_NAMES) | frozenset(lexicon.units if lexicon is not None else ())
     tables = profile.tables
+    columns = columns or {}
+
+    def text_columns(table: str) -> list[str]:
+        tp = tables[table]
+        described = {m.column for m in tp.measures} | {c.column for c in tp.categories} | set(tp.dates) \
+            | set(tp.keys) | set(tp.label.columns if tp.label.own else ())
+        return [c for c in columns.get(table, []) if c not in described]
 
     def words_of(name: str) -> list[str]:
         return _schema_words(name, units)
@@ -315,14 +325,16 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             j += 1
         found: list[tuple[Asked, list[int]]] = []
         for table, tp in tables.items():
-            columns = [(c.column, "category") for c in tp.categories] + [(m.column, "measure") for m in tp.measures] \
-                + [(d, "date") for d in tp.dates] + [(c, "label") for c in tp.label.columns if tp.label.own]
-            for column, kind in columns:
+            listed = [(c.column, "category") for c in tp.categories] + [(m.column, "measure") for m in tp.measures] \
+                + [(d, "date") for d in tp.dates] + [(c, "text") for c in text_columns(table)] \
+                + [(c, "label") for c in tp.label.columns if tp.label.own]
+            for column, kind in listed:
                 cw = words_of(column)
-                if cw and j < len(tokens) and w.says(j, cw[-1]):
-                    before = w.find(cw[:-1]) if len(cw) > 1 else []
-                    if before is not None:
-                        found.append((Asked(table, column, kind), [j, *before]))
+                if cw and j < len(tokens) and any(w.says(j, c) for c in cw):
+                    rest = [c for c in cw if not w.says(j, c)]
+                    others = w.find(rest) if rest else []
+                    if others is not None:
+                        found.append((Asked(table, column, kind), [j, *others]))
             ws = table_words[table]
             if ws and j < len(tokens) and w.says(j, ws[-1]) and tp.label.own:
                 found.append((Asked(table, "+".join(tp.label.columns), "label"), [j]))
@@ -352,7 +364,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             group_word, group_tokens = i, used
             group = options[0] if len({(a.table, a.column) for a in options}) == 1 else None
             if group is None:
-                group = _prefer(options, subject_candidates, tables)
+                others = [t for t in subject_candidates if set(named_tables[t]) - set(used)]
+                group = _prefer(options, others, tables)
                 if group is None:
                     reading.problems.append(f"'{tokens[i]} {tokens[used[0]]}' fits "
                                             + " and ".join(f"{a.table}.{a.column}" for a in options))
@@ -369,10 +382,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     column_hits: list[tuple[Asked, list[int]]] = []
     for table, tp in tables.items():
         fk_columns = {fk.columns[0]: fk.table for fk in tp.foreign_keys if len(fk.columns) == 1}
-        columns = [(m.column, "measure") for m in tp.measures] + [(d, "date") for d in tp.dates] \
-            + [(c.column, "category") for c in tp.categories]
-        columns += [(c, "fk") for c in fk_columns]
-        for column, kind in columns:
+        listed = [(m.column, "measure") for m in tp.measures] + [(d, "date") for d in tp.dates] \
+            + [(c.column, "category") for c in tp.categories] + [(c, "text") for c in text_columns(table)]
+        listed += [(c, "fk") for c in fk_columns]
+        for column, kind in listed:
             cw = words_of(column)
             if not cw or (kind != "fk" and column in tp.keys):
                 continue
@@ -408,6 +421,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 if not reaches(subject, a.table) or a.kind not in ("measure", "date"):
                     continue
                 options.append((a, hit))
+            # "longer than 60 km": the comparative names the dimension; "60 km": the unit names the column
+            dimensions = [_DIMENSIONS[t] for t in tokens[s:e] if t in _DIMENSIONS]
+            for table in [subject, *tables[subject].paths]:
+                for m in tables[table].measures:
+                    if any(_same(d, c) for d in dimensions for c in words_of(m.column)) or (unit and m.unit == unit):
+                        options.append((Asked(table, m.column, "measure"), []))
             if op == "year" or (value >= 1800 and value <= 2100 and op in ("after", "before")):
                 options = [(a, h) for a, h in options if a.kind == "date" or "year" in words_of(a.column)]
             elif op in ("after", "before"):
@@ -418,7 +437,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 options = [(a, h) for a, h in options
                            if _unit(tables[a.table], a.column) in (unit, "")] or options
             # the column said next to the bound: after the number, or just before the bound
-            near = [(a, h) for a, h in options if any(e <= i <= e + 3 or s - 4 <= i < s for i in h)]
+            near = [(a, h) for a, h in options if not h or any(e <= i <= e + 3 or s - 4 <= i < s for i in h)]
+            if len({(a.table, a.column) for a, _ in near}) > 1:  # said by name and by unit or dimension: the one said most ways
+                said_ways = {(a.table, a.column): sum(1 for b, _ in near if b == a) for a, _ in near}
+                top = max(said_ways.values())
+                near = [(a, h) for a, h in near if said_ways[(a.table, a.column)] == top]
+                near = [(a, h) for a, h in near if h] or near
             if unit and not near:
                 near = [(a, h) for a, h in options if _unit(tables[a.table], a.column) == unit]
             if len({(a.table, a.column) for a, _ in near}) != 1:
@@ -459,9 +483,11 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             aggregate = "max" if tokens[extreme[0]] in _MAX else "min"
             agg_words.add(extreme[0])
         reading.aggregate = aggregate
+    elif entities and _lists_rows_of(tokens, named_tables, {e.table for e in entities}, tables):
+        reading.aggregate = "list"
     elif entities and (column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not group_at:
         reading.aggregate = "lookup"
-    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities):
+    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities or "all" in said):
         reading.aggregate = "list"
     w.used.update(agg_words)
     if counting and reading.aggregate == "count":
@@ -547,7 +573,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             reading.problems.append("a bound the question sets fits no one column")
         else:
             reading.conditions += bounded
-        if reading.aggregate == "list" and not reading.conditions:
+        if reading.aggregate == "list" and not reading.conditions and "all" not in said:
             reading.problems.append("a list with no condition")
         if group is not None:
             if not reaches(subject, group.table):
@@ -559,12 +585,79 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if group_word is not None and reading.group is None and not reading.problems:
         reading.problems.append(f"the group '{tokens[group_word]} ...' fits no column of {subject or 'the rows'}")
 
+    if subject and reading.aggregate in ("list", "lookup", "count", "sum", "avg", "min", "max"):
+        label = tables[subject].label
+        own = [x for c in label.columns for x in words_of(c)] if label.own else []
+        derived = table_words.get(subject, [])
+        for i, tok in enumerate(tokens):
+            if i in w.used:
+                continue
+            # "the titles of the publications": the label's own word; "publications published": the table's
+            if (reading.aggregate in ("list", "lookup") and any(w.says(i, c) for c in own)) \
+                    or (len(tok) >= 5 and any(len(d) >= 5 and tok[:5] == d[:5] for d in derived)):
+                w.used.add(i)
+        _read_order(reading, tokens, w, words_of)
+
     skip = FUNCTION_WORDS | DATA_WORDS | (lexicon.known_words if lexicon is not None else frozenset())
     for i, tok in enumerate(tokens):
         if i in w.used or tok in skip or tok in ("many", "much", "there"):
             continue
         reading.unread.append(tok)
     return reading
+
+
+def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables: set[str], tables: dict) -> bool:
+    """"Which drivers have Castelmoor Central as their home station?": the table named right after
+    the question word points to the named row's table (a list of its rows), rather than being
+    pointed to by it (a lookup: "Which train class is unit 70602?")."""
+    if not tokens or tokens[0] not in _LIST_START:
+        return False
+    first = [t for t, hits in named.items() if min(hits) <= 3 and t not in entity_tables]
+    return len(first) == 1 and all(e in tables[first[0]].paths for e in entity_tables)
+
+
+_ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
+_DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
+              "increasing": "asc", "decreasing": "desc"}
+
+
+def _read_order(reading: QuestionReading, tokens: list[str], w: _Words, words_of) -> None:
+    """"ordered by the number of publications in descending order", "sorted alphabetically",
+    "ordered from highest to lowest": the order of the rows, on the group, the label or the value."""
+    start = next((i for i, t in enumerate(tokens) if t in _ORDER_WORDS and i not in w.used), None)
+    if start is None:
+        return
+    key, direction, used = "", "", {start}
+    i = start + 1
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in ("by", "in", "the", "from", "to", "of", "order", "sort", "a", "an"):
+            used.add(i)
+        elif tok in _DIRECTION:
+            direction = direction or _DIRECTION[tok]
+            key = key or ("label" if tok.startswith("alphabet") else "")
+            used.add(i)
+        elif tok in _MAX | _MIN:
+            direction = direction or ("desc" if tok in _MAX else "asc")
+            used.add(i)
+        elif tok in ("number", "count", "total") and reading.aggregate in ("count", "sum"):
+            key = "value"
+            used.add(i)
+        elif reading.group is not None and any(w.says(i, c) for c in words_of(reading.group.column) + words_of(reading.group.table)):
+            key = key or "group"
+            used.add(i)
+        elif reading.asked and any(w.says(i, c) for c in words_of(reading.asked[0].column)):
+            key = key or "value"
+            used.add(i)
+        elif reading.subject and any(w.says(i, c) for c in words_of(reading.subject)) and key == "value":
+            used.add(i)
+        else:
+            break
+        i += 1
+    if not key:
+        key = "value" if reading.aggregate in ("count", "sum", "avg", "min", "max") or reading.asked else "label"
+    reading.order = f"{key} {direction or 'asc'}"
+    w.used.update(used)
 
 
 def _unit(tp, column: str) -> str:
@@ -583,7 +676,8 @@ def _prefer(options: list[Asked], subjects: list[str], tables: dict) -> Asked | 
     """Of several groups, the one on (or reached from) the one table the question names."""
     fit = [a for a in options if any(a.table == s or a.table in tables[s].paths for s in subjects)]
     own = [a for a in fit if a.table in subjects]
-    for pool in (own, fit):
+    columns = [a for a in own if a.kind != "label"]
+    for pool in (columns, own, fit):
         if len({(a.table, a.column) for a in pool}) == 1:
             return pool[0]
     return None

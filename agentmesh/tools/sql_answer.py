@@ -38,7 +38,7 @@ _COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operato
 
 def reading_of(db: SQLDatabase, question: str, lexicon: Lexicon | None = None) -> QuestionReading:
     """The question read against ``db``'s profile and label index."""
-    return read(question, db.profile, lexicon, db.label_index)
+    return read(question, db.profile, lexicon, db.label_index, db.columns)
 
 
 def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
@@ -116,7 +116,20 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     if tests:
         statement = statement.where(sa.and_(*tests))
     if group_by:
-        statement = statement.group_by(*group_by).order_by(*group_by)
+        statement = statement.group_by(*group_by)
+    if reading.order:
+        key, direction = reading.order.split()
+        if key == "group" and group_by:
+            column = group_by[0]
+        elif key == "label" and aggregate in ("list", "lookup"):
+            column = shown[0]
+        elif key == "value" and aggregate not in ("list",):
+            column = shown[-1]
+        else:
+            raise ValueError(f"cannot order by {key}")
+        statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
+    elif group_by:
+        statement = statement.order_by(*group_by)
     return statement
 
 
