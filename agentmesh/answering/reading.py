@@ -57,7 +57,8 @@ _BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\
 _OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
 _IN_YEAR = re.compile(r"\b(?:in|during)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
 _QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
-                   "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
+                   "cm": "cm", "centimetres": "cm", "centimeters": "cm", "mm": "mm", "millimetres": "mm", "millimeters": "mm",
+                   "feet": "feet", "grams": "g", "kilograms": "kg", "hectares": "hectares", "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
                    "minutes": "minutes", "minute": "minutes", "mins": "minutes", "seconds": "seconds",
                    "hours": "hours", "days": "days", "kg": "kg", "tonnes": "tonnes", "dollars": "USD", "usd": "USD",
                    "euros": "EUR", "percent": "%", "years": "years"}
@@ -425,7 +426,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             dimensions = [_DIMENSIONS[t] for t in tokens[s:e] if t in _DIMENSIONS]
             for table in [subject, *tables[subject].paths]:
                 for m in tables[table].measures:
-                    if any(_same(d, c) for d in dimensions for c in words_of(m.column)) or (unit and m.unit == unit):
+                    if any(_same(d, c) for d in dimensions for c in words_of(m.column)):
+                        options.append((Asked(table, m.column, "measure"), []))
+                    if unit and m.unit == unit:
                         options.append((Asked(table, m.column, "measure"), []))
             if op == "year" or (value >= 1800 and value <= 2100 and op in ("after", "before")):
                 options = [(a, h) for a, h in options if a.kind == "date" or "year" in words_of(a.column)]

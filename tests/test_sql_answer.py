@@ -1,0 +1,108 @@
+"""sql_answer: the rows a question asks for, composed from one complete reading, or no tool at all.
+
+A small library network of our own: branches (a region each), members (first and last name,
+a home branch), books (a genre, pages, a year) and loans.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from agentmesh.answering.reading import read
+from agentmesh.tools.sql import SQLDatabase
+from agentmesh.tools.sql_answer import make_sql_answer_tool
+
+
+@pytest.fixture()
+def db(tmp_path):
+    path = tmp_path / "library.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE branches (branch_id INTEGER PRIMARY KEY, branch_name TEXT, region TEXT, floor_area_m2 REAL);
+        CREATE TABLE members (member_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,
+                              home_branch_id INTEGER REFERENCES branches(branch_id), joined_on TEXT);
+        CREATE TABLE books (book_id INTEGER PRIMARY KEY, title TEXT, genre TEXT, pages INTEGER, published_year INTEGER,
+                            shelf_height_cm REAL, spine_width_cm REAL);
+    """)
+    regions = ["North", "South", "East"]
+    branches = ["Ashford Library", "Brookvale Library", "Cedar Hill Library", "Dunmore Library", "Elmstead Library",
+                "Fernbrook Library"]
+    conn.executemany("INSERT INTO branches VALUES (?, ?, ?, ?)",
+                     [(i + 1, n, regions[i % 3], 200.0 + 50 * i) for i, n in enumerate(branches)])
+    firsts = ["Ada", "Bruno", "Clara", "Dmitri", "Elena", "Felix", "Greta", "Hugo", "Ines", "Jonas", "Kira", "Lars",
+              "Mona", "Nils", "Olga", "Piet", "Quinn", "Rosa", "Sven", "Tove", "Ulla", "Vik", "Wim", "Xena"]
+    lasts = ["Abbot", "Brandt", "Crane", "Dorn", "Eckert", "Fisk", "Gale", "Hart", "Ivers", "Jung", "Kell", "Lund",
+             "Moss", "Nagel", "Ortiz", "Pratt", "Quist", "Reyes", "Stark", "Toft", "Uhl", "Voss", "Wren", "Yates"]
+    conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                     [(i + 1, f, l, i % 6 + 1, f"{2015 + i % 8}-03-0{i % 9 + 1}") for i, (f, l) in enumerate(zip(firsts, lasts))])
+    genres = ["poetry", "history", "science", "fiction"]
+    titles = ["Salt and Ember", "The Long Meadow", "River of Glass", "Quiet Engines", "A Map of Winters",
+              "The Tin Orchard", "Northern Tides", "Paper Lanterns", "The Ninth Bell", "Stone Gardens",
+              "Copper Skies", "The Hollow Road", "Lamps at Dusk", "Wild Thyme", "Iron Harbour", "The Last Ferry"]
+    conn.executemany("INSERT INTO books VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     [(i + 1, t, genres[i % 4], 120 + 37 * i, 1990 + 2 * i, 20.0 + i % 3, 2.0 + i % 4)
+                      for i, t in enumerate(titles)])
+    conn.commit()
+    conn.close()
+    return SQLDatabase(path)
+
+
+def answer(db, question):
+    """The narrowed tool's rows for ``question``, or None when the tool is not offered."""
+    tool = make_sql_answer_tool(db).metadata["narrow"](question)
+    if tool is None:
+        return None
+    return tool.invoke({"reading": tool.metadata["reading"].summary()})
+
+
+def test_grouped_count_is_one_row_per_group(db):
+    text = answer(db, "How many branches are there in each region?")
+    assert text is not None
+    assert text.splitlines()[1:] == ["East | 2", "North | 2", "South | 2"]
+
+
+def test_count_with_an_equality_filter_on_a_value_in_the_data(db):
+    text = answer(db, "How many books are poetry?")
+    assert text is not None and text.splitlines()[-1] == "4"
+
+
+def test_numeric_comparison_lists_the_rows_that_meet_it(db):
+    text = answer(db, "Which books have more than 600 pages?")
+    assert text is not None
+    listed = set(text.splitlines()[1:])
+    assert listed == {"Iron Harbour", "The Last Ferry", "Wild Thyme"}
+
+
+def test_lookup_through_a_foreign_key_gives_the_label_of_the_row_it_points_to(db):
+    text = answer(db, "What is Clara Crane's home branch?")
+    assert text is not None and "Cedar Hill Library" in text
+
+
+def test_a_group_the_data_cannot_hold_is_refused(db):
+    # "each author": no column or table says author, so the word stays unread; one total would answer another question
+    reading = read("How many books are there for each author?", db.profile, None, db.label_index, db.columns)
+    assert "author" in reading.unread
+    assert answer(db, "How many books are there for each author?") is None
+    assert answer(db, "How many books are there for each genre?") is not None
+
+
+def test_an_unread_word_is_refused(db):
+    # 'borrowed' restricts the rows in a way nothing in the data says: the count of all poetry books is not the answer
+    assert answer(db, "How many poetry books were borrowed?") is None
+    assert answer(db, "How many poetry books are there?") is not None  # the same question without it is answered
+
+
+def test_two_columns_that_fit_a_bound_equally_are_refused(db):
+    # "more than 3 cm" fits shelf_height_cm and spine_width_cm alike
+    assert answer(db, "Which books are more than 3 cm?") is None
+    assert answer(db, "Which books are wider than 3 cm?") is not None  # "wider" says which one
+
+
+def test_the_guard_refuses_another_questions_call(db):
+    tool = make_sql_answer_tool(db).metadata["narrow"]("How many branches are there in each region?")
+    guard = tool.metadata["guard"]
+    summary = tool.metadata["reading"].summary()
+    assert guard("How many branches are there in each region?", {"reading": summary}) == ""
+    assert guard("How many branches are there?", {"reading": summary})
