@@ -145,7 +145,7 @@ class Settings(BaseSettings):
     docs: Annotated[list[Path], NoDecode] = Field(default_factory=list, description="A folder of documents for the search tool.")
     tools: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
-            "kg_search", "kg_path", "sparql", "sql", "sql_rank", "sql_lookup", "sql_schema", "python", "search", "web_search", "remember", "forget",
+            "kg_search", "kg_path", "sparql", "sql", "sql_rank", "sql_answer", "sql_lookup", "sql_schema", "python", "search", "web_search", "remember", "forget",
         ],
         description="Tools offered to the model (those whose resource is not configured are left out).",
     )

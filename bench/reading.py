@@ -73,7 +73,8 @@ def main() -> int:
                 except Exception as exc:  # noqa: BLE001 - a failing call shows no fact
                     result, text = "refused", f"error: {exc}"
                 else:
-                    result = "correct" if score_answer(text, item) else "wrong"
+                    held = not text.startswith("That value is not in the database")  # no row holds it: no fact shown
+                    result = ("correct" if score_answer(text, item) else "wrong") if held else "refused"
             if result in shown:
                 print(f"[{result}] {source}: {item['question']}\n    expected {item['values']}\n    "
                       + (text or "").replace("\n", " / ")[:300])

@@ -12,7 +12,7 @@ from agentmesh import ConfigError, Settings
 def test_defaults(tmp_path):
     s = Settings.load()
     assert s.model == "embedded"
-    assert s.tools == ["kg_search", "kg_path", "sparql", "sql", "sql_rank", "sql_lookup", "sql_schema", "python", "search", "web_search", "remember", "forget"]
+    assert s.tools == ["kg_search", "kg_path", "sparql", "sql", "sql_rank", "sql_answer", "sql_lookup", "sql_schema", "python", "search", "web_search", "remember", "forget"]
     assert s.home == tmp_path / "home"  # AGENTMESH_HOME from the test fixture
     assert s.answer_profile == "auto"
 

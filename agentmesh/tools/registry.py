@@ -31,7 +31,7 @@ from agentmesh.errors import ConfigError
 from agentmesh.knowledge import KnowledgeBase
 from agentmesh.ports import ToolFactory
 
-__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "sql_lookup_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool", "open_database"]
+__all__ = ["ToolContext", "ToolFactory", "ToolRegistry", "default_registry", "kg_search_tool", "kg_path_tool", "sparql_tool", "sql_tool", "sql_schema_tool", "sql_rank_tool", "sql_answer_tool", "sql_lookup_tool", "python_tool", "search_tool", "remember_tool", "forget_tool", "web_search_tool", "open_database"]
 
 
 @dataclass
@@ -194,6 +194,13 @@ def sql_rank_tool(ctx: ToolContext) -> BaseTool | None:
     from agentmesh.answering.lexicon import load_lexicon
 
     return make_sql_rank_tool(_database(ctx), lexicon=load_lexicon(ctx.lexicon)) if ctx.db is not None else None
+
+
+def sql_answer_tool(ctx: ToolContext) -> BaseTool | None:
+    from agentmesh.answering.lexicon import load_lexicon
+    from agentmesh.tools.sql_answer import make_sql_answer_tool
+
+    return make_sql_answer_tool(_database(ctx), lexicon=load_lexicon(ctx.lexicon)) if ctx.db is not None else None
 
 
 def sql_lookup_tool(ctx: ToolContext) -> BaseTool | None:

@@ -31,7 +31,7 @@ from agentmesh.answering.reading import QuestionReading, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
-__all__ = ["make_sql_answer_tool", "compose", "reading_of"]
+__all__ = ["make_sql_answer_tool", "compose", "reading_of", "said_conditions"]
 
 _COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
@@ -87,12 +87,13 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         shown.append(value)
         group_by.append(value)
     aggregate = reading.aggregate
+    said = f" where {', '.join(said_conditions(reading))}" if reading.conditions else ""
     if aggregate == "count":
-        shown.append(sa.func.count().label(f"count of {subject}"))
+        shown.append(sa.func.count().label(f"count of {subject}{said}"))
     elif aggregate in ("sum", "avg", "min", "max"):
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
-        shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}"))
+        shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}{said}"))
     elif aggregate == "list":
         shown.append(label_of(subject))
     elif aggregate == "lookup":
@@ -133,6 +134,11 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     return statement
 
 
+def said_conditions(reading: QuestionReading) -> list[str]:
+    """The reading's conditions as a header or a row says them ("region = North", "pages > 600")."""
+    return [f"{c.table} = {c.value}" if c.kind == "label" else f"{c.column} {c.op} {c.value}" for c in reading.conditions]
+
+
 def _only_by(profile: Any, subject: str, asked: Any) -> None:
     """A foreign key asked by its name joins through itself: the subject's one key to the target."""
     fks = [fk for fk in profile.tables[subject].foreign_keys if fk.table == asked.target]
@@ -154,6 +160,12 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
         header, rows, truncated = db.query(sql)
         citation = Citation(kind="sql", ref=db.display, detail=sql)
+        if narrowed_reading.aggregate in ("lookup", "list", "sum", "avg", "min", "max"):
+            # a value the database does not hold (NULL) is no value: "no value" is not an answer
+            rows = [row for row in rows if row[-1] is not None]
+            if not rows:
+                what = narrowed_reading.summary()
+                return f"That value is not in the database ({what}: no row holds one).", [citation.model_dump()]
         return render_rows(header, rows, truncated, db.row_limit), [citation.model_dump()]
 
     narrowed_reading = reading
@@ -186,6 +198,10 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         description=(f"The rows of the database {db.name} that answer the question as read: counts and totals, "
                      "per group, lists of rows that meet conditions, values of a named row."),
         args_schema=args, response_format="content_and_artifact")
+    # evidence "rows": each row is an item with the header; what every listed row meets is said with it
     tool.metadata = {"answers": True, "guard": guard, "narrow": lru_cache(maxsize=256)(narrow),
-                     "reading": narrowed_reading}
+                     "reading": narrowed_reading, "evidence": "rows",
+                     "row_conditions": lambda _args: (said_conditions(narrowed_reading)
+                                                      if narrowed_reading is not None
+                                                      and narrowed_reading.aggregate == "list" else [])}
     return tool
