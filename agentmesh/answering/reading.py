@@ -601,7 +601,15 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 w.used.add(i)
         _read_order(reading, tokens, w, words_of)
 
-    skip = FUNCTION_WORDS | DATA_WORDS | (lexicon.known_words if lexicon is not None else frozenset())
+    # "in metres" after a value asked: the unit the asked column is held in
+    for i in range(len(tokens) - 1):
+        if tokens[i] == "in" and tokens[i + 1] in _QUANTITY_UNITS and i + 1 not in w.used and reading.asked:
+            a = reading.asked[0]
+            if a.table in tables and _unit(tables[a.table], a.column) == _QUANTITY_UNITS[tokens[i + 1]]:
+                w.used.add(i + 1)
+    # the database's own name ("the railway" of railway.sqlite) names where the data sits, not a fact
+    named_db = set(re.findall(r"[a-z0-9]+", re.sub(r"\.[a-z0-9]+$", "", re.split(r"[/\\:]", profile.database.lower())[-1])))
+    skip = FUNCTION_WORDS | DATA_WORDS | named_db | (lexicon.known_words if lexicon is not None else frozenset())
     for i, tok in enumerate(tokens):
         if i in w.used or tok in skip or tok in ("many", "much", "there"):
             continue
