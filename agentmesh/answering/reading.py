@@ -430,7 +430,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                         options.append((Asked(table, m.column, "measure"), []))
                     if unit and m.unit == unit:
                         options.append((Asked(table, m.column, "measure"), []))
-            if op == "year" or (value >= 1800 and value <= 2100 and op in ("after", "before")):
+            year_like = value.is_integer() and 1800 <= value <= 2100
+            if op in (">=", "<=", ">", "<") and year_like and any(a.kind == "date" for a, _ in options):
+                op = {">=": "from", "<=": "through", ">": "after", "<": "before"}[op]  # "between 1900 and 1950" on a date
+            if op in ("year", "from", "through") or (year_like and op in ("after", "before")):
                 options = [(a, h) for a, h in options if a.kind == "date" or "year" in words_of(a.column)]
             elif op in ("after", "before"):
                 return None
@@ -464,6 +467,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                               Condition(a.table, a.column, "<", f"{int(value) + 1}", kind)]
                 else:
                     found.append(Condition(a.table, a.column, "=", int(value)))
+            elif op == "from" and kind == "date":
+                found.append(Condition(a.table, a.column, ">=", f"{int(value)}", kind))
+            elif op == "through" and kind == "date":
+                found.append(Condition(a.table, a.column, "<", f"{int(value) + 1}", kind))
+            elif op in ("from", "through"):
+                found.append(Condition(a.table, a.column, ">=" if op == "from" else "<=", int(value)))
             elif op == "after":
                 found.append(Condition(a.table, a.column, ">=", f"{int(value) + 1}", kind) if kind == "date"
                              else Condition(a.table, a.column, ">", int(value)))
@@ -576,11 +585,16 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             reading.problems.append("a bound the question sets fits no one column")
         else:
             reading.conditions += bounded
+        columns_set = [(c.table, c.column) for c in reading.conditions if c.op == "="]
+        if len(columns_set) != len(set(columns_set)):  # "in the Coast region and the North region": one row has one
+            reading.problems.append("two values of one column")
         if reading.aggregate == "list" and not reading.conditions and "all" not in said:
             reading.problems.append("a list with no condition")
         if group is not None:
             if not reaches(subject, group.table):
                 reading.problems.append(f"{subject} rows do not point to {group.table}")
+            if group.kind == "label" and group.table == subject:  # "the average platforms per station": no group
+                reading.problems.append(f"one group per {subject} row")
             reading.group = group
     elif subject and reading.aggregate == "lookup":
         if value_spans or bounds:
@@ -611,6 +625,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     named_db = set(re.findall(r"[a-z0-9]+", re.sub(r"\.[a-z0-9]+$", "", re.split(r"[/\\:]", profile.database.lower())[-1])))
     skip = FUNCTION_WORDS | DATA_WORDS | named_db | (lexicon.known_words if lexicon is not None else frozenset())
     for i, tok in enumerate(tokens):
+        if tok in _TURNING and i not in w.used:  # "not", "or", "except": they change which rows, and no condition says so
+            reading.unread.append(tok)
+            continue
         if i in w.used or tok in skip or tok in ("many", "much", "there"):
             continue
         reading.unread.append(tok)
@@ -627,6 +644,10 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     return len(first) == 1 and all(e in tables[first[0]].paths for e in entity_tables)
 
 
+_TURNING = frozenset({"not", "no", "non", "none", "never", "nor", "neither", "either", "or", "without", "except",
+                      "excluding", "besides", "other", "others", "only", "both", "same", "another", "than"})
+"""General English that turns which rows are meant ("not electric", "electric or diesel", "other
+than"): the reading composes only AND-ed equalities and bounds, so such a word is never read."""
 _ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
 _DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
               "increasing": "asc", "decreasing": "desc"}
