@@ -119,7 +119,7 @@ class QuestionReading:
 
     def summary(self) -> str:
         """One line: what the reading asks (the tool's one fixed argument)."""
-        what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows",
+        what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
                 "lookup": f"{', '.join(a.column if a.kind != 'label' else a.table for a in self.asked)} of "
                           f"{', '.join(e.value for e in self.entities)}"}.get(
             self.aggregate, f"{self.aggregate} of {', '.join(a.column for a in self.asked)}")
@@ -133,6 +133,8 @@ class QuestionReading:
             parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}")
         if self.order:
             parts.append(f"ordered by {self.order}")
+        if self.limit:
+            parts.append(f"top {self.limit}")
         return " ".join(parts)
 
 
@@ -304,6 +306,15 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             hits = [i for i, tok in enumerate(tokens) if _same(tok, ws[0]) and not any(ts <= i < te for ts, te in taken)]
             if hits:
                 named_tables[table] = hits
+
+    # "the top 5 cities with the highest population": the rows of the five highest values (ties kept)
+    top: tuple[int, str, list[int]] | None = None
+    for i, tok in enumerate(tokens[:-1]):
+        if tok == "top" and tokens[i + 1].isdigit() and 1 <= int(tokens[i + 1]) <= 100:
+            extreme = [j for j, t in enumerate(tokens) if t in (_MAX | _MIN) - {"top", "most", "least"} and j not in w.used]
+            if len(extreme) == 1:
+                top = (int(tokens[i + 1]), "desc" if tokens[extreme[0]] in _MAX else "asc", [i, i + 1, extreme[0]])
+            break
 
     # 4. the aggregate words
     said = set(tokens)
@@ -495,11 +506,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             aggregate = "max" if tokens[extreme[0]] in _MAX else "min"
             agg_words.add(extreme[0])
         reading.aggregate = aggregate
-    elif entities and _lists_rows_of(tokens, named_tables, {e.table for e in entities}, tables):
+    elif entities and _lists_rows_of(tokens, named_tables, {e.table for e in entities}, tables, columns):
         reading.aggregate = "list"
     elif entities and (column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not group_at:
         reading.aggregate = "lookup"
     elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities or "all" in said):
+        reading.aggregate = "list"
+    elif tokens[:1] and tokens[0] in _LIST_START and top is not None:
         reading.aggregate = "list"
     w.used.update(agg_words)
     if counting and reading.aggregate == "count":
@@ -561,14 +574,30 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     reading.subject = subject
 
     if subject and reading.aggregate in ("count", "list", "sum", "avg", "min", "max"):
-        for entity in entities:  # a named row of a table the subject points to: a condition through the key
-            if entity.table == subject or entity.table not in tables[subject].paths:
+        subject_columns = {c.lower(): c for c in columns.get(subject, [])} if columns else {}
+        own_label = {c.lower() for c in tables[subject].label.columns} if tables[subject].label.own else set()
+        by_span: dict[tuple[int, int], list[Entity]] = {}
+        for entity in entities:
+            by_span.setdefault(entity.span, []).append(entity)
+        for span, named in by_span.items():
+            applied: list[tuple[Entity, Condition]] = []
+            for entity in named:
+                label = tables[entity.table].label.columns
+                if entity.table != subject and entity.table in tables[subject].paths:  # through the key
+                    applied.append((entity, Condition(entity.table, "+".join(label), "=", entity.value, "label")))
+                elif entity.table != subject and len(label) == 1 and label[0].lower() in subject_columns \
+                        and label[0].lower() not in own_label:
+                    # the subject holds the name itself, in a column of the same name (lake.state_name: state.state_name)
+                    applied.append((entity, Condition(subject, subject_columns[label[0].lower()], "=", entity.value)))
+            if len({(c.table, c.column) for _, c in applied}) != 1:
+                entity = named[0]
                 reading.problems.append(f"'{entity.value}' is a row of {entity.table}, which {subject} does not point to"
-                                        if entity.table != subject else f"'{entity.value}' names a {subject} row")
+                                        if not applied else f"'{entity.value}' fits "
+                                        + " and ".join(f"{c.table}.{c.column}" for _, c in applied))
                 continue
+            entity, condition = applied[0]
             w.used.update(range(*entity.span))
-            reading.conditions.append(Condition(entity.table, "+".join(tables[entity.table].label.columns), "=",
-                                                entity.value, "label"))
+            reading.conditions.append(condition)
             fk = [a for a, h in column_hits if a.kind == "fk" and a.table == subject and a.target == entity.table]
             if len(fk) == 1:  # "as their home station": the key's own words
                 w.used.update(next(h for a, h in column_hits if a == fk[0]))
@@ -588,7 +617,25 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         columns_set = [(c.table, c.column) for c in reading.conditions if c.op == "="]
         if len(columns_set) != len(set(columns_set)):  # "in the Coast region and the North region": one row has one
             reading.problems.append("two values of one column")
-        if reading.aggregate == "list" and not reading.conditions and "all" not in said:
+        if reading.aggregate == "list" and top is not None:  # the ranked measure, asked first
+            ranked = [(a, h) for a, h in column_hits if a.table == subject and a.kind == "measure"
+                      and not any(i in w.used for i in h)]
+            best = _fullest(ranked)
+            if len({a.column for a, _ in best}) == 1:
+                reading.asked.append(best[0][0])
+                w.used.update(best[0][1])
+                w.used.update(top[2])
+                reading.limit, reading.order = top[0], f"value {top[1]}"
+            else:
+                reading.problems.append("the top rows of which column")
+        if reading.aggregate == "list":  # "the names and areas of the lakes": the columns it also asks for
+            condition_columns = {(c.table, c.column) for c in reading.conditions}
+            for a, hit in column_hits:
+                if a.table == subject and a.kind != "fk" and (a.table, a.column) not in condition_columns \
+                        and not any(i in w.used for i in hit):
+                    reading.asked.append(a)
+                    w.used.update(hit)
+        if reading.aggregate == "list" and not reading.conditions and "all" not in said and top is None:
             reading.problems.append("a list with no condition")
         if group is not None:
             if not reaches(subject, group.table):
@@ -628,24 +675,32 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if tok in _TURNING and i not in w.used:  # "not", "or", "except": they change which rows, and no condition says so
             reading.unread.append(tok)
             continue
-        if i in w.used or tok in skip or tok in ("many", "much", "there"):
+        if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide"):
             continue
         reading.unread.append(tok)
     return reading
 
 
-def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables: set[str], tables: dict) -> bool:
+def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables: set[str], tables: dict,
+                   columns: dict[str, list[str]]) -> bool:
     """"Which drivers have Castelmoor Central as their home station?": the table named right after
     the question word points to the named row's table (a list of its rows), rather than being
     pointed to by it (a lookup: "Which train class is unit 70602?")."""
     if not tokens or tokens[0] not in _LIST_START:
         return False
-    first = [t for t, hits in named.items() if min(hits) <= 3 and t not in entity_tables]
-    return len(first) == 1 and all(e in tables[first[0]].paths for e in entity_tables)
+    first = [t for t, hits in named.items() if t not in entity_tables]
+    if len(first) != 1:
+        return False
+
+    def holds(subject: str, other: str) -> bool:  # through a key, or a column of the same name as its label
+        label = tables[other].label.columns
+        return other in tables[subject].paths or (len(label) == 1 and label[0].lower() in
+                                                   {c.lower() for c in columns.get(subject, [])})
+    return all(holds(first[0], e) for e in entity_tables)
 
 
 _TURNING = frozenset({"not", "no", "non", "none", "never", "nor", "neither", "either", "or", "without", "except",
-                      "excluding", "besides", "other", "others", "only", "both", "same", "another", "than"})
+                      "excluding", "besides", "other", "others", "only", "same", "another", "than"})
 """General English that turns which rows are meant ("not electric", "electric or diesel", "other
 than"): the reading composes only AND-ed equalities and bounds, so such a word is never read."""
 _ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
@@ -658,6 +713,9 @@ def _read_order(reading: QuestionReading, tokens: list[str], w: _Words, words_of
     "ordered from highest to lowest": the order of the rows, on the group, the label or the value."""
     start = next((i for i, t in enumerate(tokens) if t in _ORDER_WORDS and i not in w.used), None)
     if start is None:
+        return
+    if reading.order:  # set by "the top 5 ... highest": a second order would contradict it
+        reading.problems.append("two orders")
         return
     key, direction, used = "", "", {start}
     i = start + 1

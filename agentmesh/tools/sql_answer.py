@@ -96,6 +96,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}{said}"))
     elif aggregate == "list":
         shown.append(label_of(subject))
+        shown += [reach(a.table).c[a.column] for a in reading.asked]
     elif aggregate == "lookup":
         shown.append(label_of(subject))
         asked = reading.asked[0]
@@ -126,11 +127,22 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             column = shown[0]
         elif key == "value" and aggregate not in ("list",):
             column = shown[-1]
+        elif key == "value" and aggregate == "list" and reading.asked:
+            column = reach(reading.asked[0].table).c[reading.asked[0].column]
         else:
             raise ValueError(f"cannot order by {key}")
         statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
     elif group_by:
         statement = statement.order_by(*group_by)
+    if reading.limit:  # the rows of the top n values, all of the rows tied with the last
+        asked = reading.asked[0]
+        column = reach(asked.table).c[asked.column]
+        desc = reading.order.endswith("desc")
+        nth = sa.select(column).select_from(base).where(column.isnot(None)).order_by(
+            column.desc() if desc else column.asc()).limit(1).offset(reading.limit - 1)
+        if tests:
+            nth = nth.where(sa.and_(*tests))
+        statement = statement.where((column >= nth.scalar_subquery()) if desc else (column <= nth.scalar_subquery()))
     return statement
 
 
@@ -160,7 +172,7 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
         header, rows, truncated = db.query(sql)
         citation = Citation(kind="sql", ref=db.display, detail=sql)
-        if narrowed_reading.aggregate in ("lookup", "list", "sum", "avg", "min", "max"):
+        if narrowed_reading.aggregate in ("lookup", "sum", "avg", "min", "max"):
             # a value the database does not hold (NULL) is no value: "no value" is not an answer
             rows = [row for row in rows if row[-1] is not None]
             if not rows:
