@@ -348,8 +348,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     if others is not None:
                         found.append((Asked(table, column, kind), [j, *others]))
             ws = table_words[table]
-            if ws and j < len(tokens) and w.says(j, ws[-1]) and tp.label.own:
-                found.append((Asked(table, "+".join(tp.label.columns), "label"), [j]))
+            spans = [sp for sp in w.span(ws) if sp[0] == j] if ws else []
+            if tp.label.own and (spans or (len(ws) == 1 and j < len(tokens) and w.says(j, ws[0]))):
+                found.append((Asked(table, "+".join(tp.label.columns), "label"), list(range(*spans[0])) if spans else [j]))
             for fk in tp.foreign_keys:
                 if len(fk.columns) == 1 and fk.table in tables and tables[fk.table].label.own:
                     cw = words_of(fk.columns[0])
@@ -510,7 +511,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         reading.aggregate = "list"
     elif entities and (column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not group_at:
         reading.aggregate = "lookup"
-    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities or "all" in said):
+    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities or "all" in said
+                                                      or any(a.kind == "category" for a, _ in column_hits)):
         reading.aggregate = "list"
     elif tokens[:1] and tokens[0] in _LIST_START and top is not None:
         reading.aggregate = "list"
@@ -604,6 +606,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             for t in list(named_tables):
                 if t == entity.table:
                     w.used.update(named_tables.pop(t))
+        for a, hit in column_hits:  # "Which stations are staffed?": a yes/no column said alone is its yes
+            if a.kind != "category" or not reaches(subject, a.table) or any(i in w.used for i in hit):
+                continue
+            held = next(c.values for c in tables[a.table].categories if c.column == a.column)
+            truth = [v for v in held if str(v).lower() in ("yes", "y", "true", "1")]
+            if truth and {str(v).lower() for v in held} <= {"yes", "no", "y", "n", "true", "false", "1", "0"}:
+                reading.conditions.append(Condition(a.table, a.column, "=", truth[0]))
+                w.used.update(hit)
         values = conditions_from_values(subject)
         if values is None:
             reading.problems.append("a value the question says is not one of the rows it asks about")

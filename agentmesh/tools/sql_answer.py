@@ -178,6 +178,8 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
             if not rows:
                 what = narrowed_reading.summary()
                 return f"That value is not in the database ({what}: no row holds one).", [citation.model_dump()]
+        # a float as people write it (388.6, not 388.59999999999997)
+        rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
         return render_rows(header, rows, truncated, db.row_limit), [citation.model_dump()]
 
     narrowed_reading = reading
