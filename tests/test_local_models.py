@@ -95,8 +95,10 @@ def test_the_agent_streams_the_embedded_answer_as_tokens(smollm2, example_kg):
     from agentmesh.apps.events import run_events
 
     # a written answer streams; a picked one (the embedded model's default) is rendered whole
-    agent = Agent(Settings.load(kg=[example_kg], tools=["kg_search"], answer_style="free"), model=smollm2,
-                  checkpointer=InMemorySaver())
+    # the embedded model passed in is judged by what it is (constrained: strict checks hold the
+    # answer back until checked); flag lets a written answer stream
+    agent = Agent(Settings.load(kg=[example_kg], tools=["kg_search"], answer_style="free", answer_check="flag"),
+                  model=smollm2, checkpointer=InMemorySaver())
     events = list(run_events(agent, "What is the context window of Claude 2.1?", "t"))
     tokens = "".join(e["text"] for e in events if e["type"] == "token")
     (answer,) = [e for e in events if e["type"] == "answer"]
@@ -112,13 +114,16 @@ def test_a_named_node_beats_a_similar_one(minilm, example_kg):
 
 
 def test_a_question_longer_than_the_context_window_says_the_limit(smollm2, tmp_path, monkeypatch):
-    """llama.cpp answers with a raw error dict; the person gets the sizes and what to do, exit 2."""
+    """llama.cpp answers with a raw error dict; the person gets the sizes and what to do, exit 2.
+    (The model writes the answer here, so that it is asked at all: picking from no evidence, with no
+    tool that fits the question, ends "not found" without a model call.)"""
     from typer.testing import CliRunner
 
     from agentmesh.apps.cli import app
 
     (tmp_path / "long.txt").write_text("Summarise this. " + "word " * 3000)
     monkeypatch.setenv("AGENTMESH_N_CTX", "1024")
+    monkeypatch.setenv("AGENTMESH_ANSWER_STYLE", "free")
     result = CliRunner().invoke(app, ["ask", "--file", str(tmp_path / "long.txt")])
     assert result.exit_code == 2
     said = " ".join(result.output.split())
