@@ -17,7 +17,7 @@ import re
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
            "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
            "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
-           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS"]
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS"]
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those there here it its it's they them their theirs he she his her we our you your i me my
@@ -81,7 +81,8 @@ sorry unfortunately based using given compared including regarding id ids am pm 
 """.split())
 """Words a sentence capitalises at its start or in a heading ("Based on the data, ...", "Note:"):
 never a name on their own."""
-HOW_WORDS = ("much", "many", "long", "big", "large", "old")
+HOW_WORDS = ("much", "many", "long", "big", "large", "old", "far", "tall", "high", "deep", "wide", "heavy", "fast",
+             "often")
 """"How ..." followed by one of these asks for a number."""
 NUMBER_NOUNS = ("price", "cost", "score", "size", "number", "count", "average", "total", "sum", "gap", "difference")
 """"What is the ... of X?" with one of these asks for a number."""
@@ -98,6 +99,9 @@ TIME_NOUNS = frozenset("date dates time times year years day days".split())
 """Nouns that "when" may stand for."""
 PLACE_NOUNS = frozenset("place places location locations".split())
 """Nouns that "where" may stand for."""
+LINKING_VERBS = frozenset("keep keeps kept locate located situate situated store stored hold holds held lie lies "
+                          "sit sits stand stands find found base based live lives lived reside resides".split())
+"""Verbs that only place a thing ("At which depot is unit 31105 *kept*?"): they ask no more than where or which."""
 CAUSE_VERBS = ("makes", "made", "causes", "caused")
 """"What makes X ...?" asks why."""
 PREPOSITIONS = frozenset("""about above across after against along among around at before behind below beneath

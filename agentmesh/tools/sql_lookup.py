@@ -34,7 +34,8 @@ from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 from agentmesh.tools.sql_rank import _named
 
-__all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed"]
+__all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed",
+           "unread_words"]
 
 MAX_LISTED = 500
 """Names listed in the un-narrowed tool's schema; with more, any name is accepted and looked up."""
@@ -225,6 +226,57 @@ def mismatch(question: str, args: dict[str, Any], plan: LookupPlan) -> str:
     wrong = [c for c in args.get("columns") or [] if c not in asked]
     if wrong:
         return f"the question does not ask for {wrong[0]}"
+    unread = unread_words(question, plan, table, [n for n in names if n in said], [str(c) for c in args.get("columns") or []])
+    if unread:
+        return f"the question says {unread!r}, which a lookup of {', '.join(names)} does not use: its answer would be another question's"
+    return ""
+
+
+def unread_words(question: str, plan: LookupPlan, table: str, names: list[str], columns: list[str]) -> str:
+    """The first content word of the question's first ask that a lookup of ``names``' ``columns``
+    does not use, or "": "List the stations on the Valley Line" is no lookup of the Valley Line's
+    line code, nor "Which states border the state where Lake Ontario is?" of its state. Used:
+    the names, the columns (their words, units, the lexicon's synonyms and asks), the rows' table
+    and its label, general English (agentmesh.answering.english), the lexicon's known and generic words."""
+    from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
+                                             LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
+    from agentmesh.answering.lexicon import current_lexicon
+    from agentmesh.claims import first_ask
+
+    from agentmesh.tools.sql_rank import HIGH, LOW, _RANKED_OPERAND
+
+    lexicon = current_lexicon()
+    text = first_ask(question)
+    for name in sorted(names, key=len, reverse=True):  # the names' own words are used by the lookup
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    operands = _RANKED_OPERAND.search(text)
+    if operands:  # "the gap between GPT-4 and the best open-weight model": the ranking is sql_rank's part
+        for key in ("a", "b"):
+            if set(re.findall(r"[a-z]+", operands[key].lower())) & (HIGH | LOW):
+                text = text[:operands.start(key)] + " " + text[operands.end(key):]
+                break
+    plain = (FUNCTION_WORDS | COUNT_WORDS | DATA_WORDS | COMPARISON_WORDS | QUESTION_WORDS | LINKING_VERBS | set(HOW_WORDS)
+             | set(NUMBER_NOUNS) | lexicon.known_words | lexicon.generic_words)
+    schema = [c.rpartition(".")[2] for c in columns] + [table, *plan.labels.get(table, [])]
+    parts = {part for c in columns for part in c.lower().replace(".", "_").split("_") if part}
+    spelled = {w for part in parts for w in (*UNITS.get(part, ()), *lexicon.units.get(part, ()))}
+    # amounts a worked-out cost or gap multiplies ("for 2M input and 500K output tokens")
+    amounts = bool(re.search(r"\b(cost|price|gap|difference|total)\b", text.lower()))
+
+    def used(word: str) -> bool:
+        if word in plain or word in spelled or word in parts:
+            return True
+        if word[:1].isdigit():  # a number the lookup does not use would be a condition it drops ("in 2020")
+            return amounts and re.fullmatch(r"\d+(?:\.\d+)?[kmb]?", word) is not None
+        if any(_named(s, [word]) or word.rstrip("s") == s.lower().rstrip("s") for s in schema):
+            return True
+        if any(_named(c, [w]) for w in lexicon.synonyms.get(word, ()) for c in columns):
+            return True
+        return any(word.startswith(key) and any(_named(c, [fact]) for c in columns) for key, fact in lexicon.asks.items())
+
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        if not used(word):
+            return word
     return ""
 
 
@@ -241,4 +293,7 @@ def narrowed(db: SQLDatabase, name: str, plan: LookupPlan, question: str) -> Bas
         return None
     table = max(by_table, key=lambda t: len(by_table[t]))
     names = sorted(by_table[table], key=lambda n: question.lower().find(n.lower()))  # as the question says them
-    return make_sql_lookup_tool(db, name=name, plan=plan, names=names, columns=named_columns(question, plan, table))
+    columns = named_columns(question, plan, table)
+    if unread_words(question, plan, table, names, columns):  # a word the lookup would not use: not this tool's question
+        return None
+    return make_sql_lookup_tool(db, name=name, plan=plan, names=names, columns=columns)
