@@ -26,8 +26,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Sequence
 
-from agentmesh.answering.english import (CURRENCIES, DATA_STEMS, HOW_WORDS, NUMBER_NOUNS, SENTENCE_WORDS, SHARE_NOUNS, UNITS,
-                                         is_plural_noun)
+from agentmesh.answering.english import (CURRENCIES, DATA_STEMS, HOW_WORDS, NUMBER_NOUNS, SENTENCE_WORDS, SHARE_NOUNS,
+                                         SUPERLATIVES, UNITS, is_plural_noun)
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.ports import AnswerCheck
 from agentmesh.records import Claim, Evidence
@@ -566,6 +566,10 @@ def _named_share(subject: str, question_words: set[str]) -> float:
     return len(subject_words & question_words) / len(subject_words) if subject_words else 0.0
 
 
+_SUPERLATIVE = re.compile(r"\b(" + "|".join(sorted(SUPERLATIVES)) + r")\b", re.IGNORECASE)
+"""A word that ranks ("the highest", "cheapest"): the answer is the top of many rows, not one node's fact."""
+
+
 def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, bool, float, Evidence]]:
     """Every item worth quoting (not the question, not a bare label), best first, each with
     whether it qualifies as an answer (it is about a thing the question names: most of its
@@ -576,6 +580,7 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
     q_words = _name_words(question)
     q_stems = _stems(question)
     listing = _asks_things(question)
+    ranking = bool(_SUPERLATIVE.search(first_ask(question)))
     lowered = question.lower()
     variants = {subject for subject in {e.subject for e in evidence if e.subject}
                 if whole_name(subject).search(lowered) and not said_whole(subject, question)}
@@ -597,12 +602,15 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
         share = about(e)
         fact = e.kind == "fact" and ":" in e.text
         field, _, value = e.text.partition(":") if fact else (e.text, "", "")
-        relevance = len(_stems(field) & asked)
+        # a fact is about what its name says, not the unit after it: "context window (tokens)" is no cost per token
+        relevance = len(_stems(field.partition("(")[0] if fact else field) & asked)
         # "Which models use Apache 2.0?" asks for the things whose fact holds the value it names
         says_value = listing and len(value.strip()) >= 3 and bool(
             re.search(rf"(?<!\w){re.escape(_norm(value.strip()))}(?!\w)", _norm(question)))
         qualifies = share >= 0.6 or len(_stems(e.text) & q_stems) >= 2 or says_value
-        if fact:  # a fact answers what is asked of its own subject: "who" of Mistral AI is not Mixtral's developer
+        if e.subject and ranking:  # one node's fact cannot say it is the highest of all: only a ranking of rows can
+            asks = False
+        elif fact:  # a fact answers what is asked of its own subject: "who" of Mistral AI is not Mixtral's developer
             asks = (share >= 0.6 and (relevance > 0 or bool(_stems(value) & asked))) or says_value
         elif e.subject:  # a description speaks of its node only
             asks = share >= 0.6 and relevance > 0
@@ -700,7 +708,9 @@ def asked_facts(question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
     """The graph's facts that state what the question asks of a thing it names: the fact name
     is one the question asks for ("Which licence does Gemma use, and who develops it?" ->
     license and developer of Gemma)."""
-    asked = asked_fields(question)
+    if _SUPERLATIVE.search(first_ask(question)):  # no fact of one thing says it is the highest of all
+        return []
+    asked = asked_fields(question) | _facts_said(question, evidence)
     if "count" in asked:  # "How many MIT-licensed models are there?": a count, not MIT's licence
         asked = {"count"}
     found = [e for _, _, about, e in _ranked(question, evidence)
@@ -997,18 +1007,34 @@ def first_ask(question: str) -> str:
     return question[:match.start()] if match else question
 
 
-def uncovered(question: str, items: Sequence[Evidence]) -> str:
-    """The fact a question's second part asks for ("..., and under which licence are its weights
-    published?" -> license) when none of ``items`` is about it, else "". A true row that answers
-    the first part, shown alone, reads as the whole answer."""
+def uncovered(question: str, items: Sequence[Evidence], evidence: Sequence[Evidence] = ()) -> str:
+    """The fact a part of a two-part question asks for ("..., and under which licence are its
+    weights published?" -> license) when none of ``items`` is about it, else "". A part asks for a
+    fact by the lexicon's ``asks`` or by a word of a fact's name in ``evidence`` ("who *develops*"
+    -> developer). A true row that answers one part, shown alone, reads as the whole answer."""
     match = _SECOND_ASK.search(question)
     if match is None:
         return ""
-    for field in sorted(asked_fields(match.group(1))):
-        stem = field[:5]
-        if not any(stem in (e.text.split(":", 1)[0] if e.kind == "fact" else e.text).lower() for e in items):
-            return field
+    # the second part by the lexicon's asks and the facts it names; the first part, which a row of
+    # the framework's own call answers when there is one, by the facts it names
+    parts = [(match.group(1), True)] + ([] if any(e.kind == "row" for e in items) else [(question[:match.start()], False)])
+    for part, second in parts:
+        for field in sorted((asked_fields(part) if second else set()) | _facts_said(part, evidence)):
+            stems = _stems(field.partition("(")[0]) or {field[:5]}
+            if not any(stem in (e.text.split(":", 1)[0] if e.kind == "fact" else e.text).lower()
+                       for e in items for stem in stems):
+                return field
     return ""
+
+
+def _facts_said(part: str, evidence: Sequence[Evidence]) -> set[str]:
+    """The names of ``evidence``'s facts that ``part`` of a question says by a word (beyond the
+    names of the things it is about): "who develops that model" says the fact "developer"."""
+    lowered = part.lower()
+    said = _stems(part) - _generic() - {s for e in evidence if e.subject and whole_name(e.subject).search(lowered)
+                                         for s in _stems(e.subject)}
+    return {field for e in evidence if e.kind == "fact" and ":" in e.text and e.subject
+            for field in [e.text.split(":", 1)[0].strip().lower()] if _stems(field.partition("(")[0]) & said}
 
 
 _NAME_COLUMNS = ("name", "label", "title")

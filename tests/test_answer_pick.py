@@ -630,3 +630,24 @@ def test_the_plainest_fact_of_what_is_asked_is_offered():
     assert list(quotable(question, [active, total]).values())[:1] == [total]
     assert asked_facts(question, [active, total]) == [total]
     assert asked_facts("How many active parameters does Mixtral 8x7B Instruct have?", [total, active])[0] == active
+
+
+@pytest.mark.no_lexicon
+def test_without_a_lexicon_a_fact_that_answers_another_question_is_not_an_answer():
+    """Without the example's lexicon the embedded default showed 8 wrong answers as fact, each a
+    true fact of the named thing that answered another question. Read from the data instead: a
+    fact is about its name, not the unit after it; no fact of one thing says it is the highest of
+    all; a part of a two-part question asks for the facts its words name."""
+    from agentmesh.claims import answerable, uncovered
+
+    window = Evidence(id="f", kind="fact", text="context window (tokens): 128000", subject="GPT-4o", source="http://x/gpt-4o")
+    assert not answerable("What does GPT-4o cost per 1M input tokens?", [window])
+    assert answerable("What is the context window of GPT-4o?", [window])  # its name says it
+    score = Evidence(id="s", kind="fact", text="mmlu score: 70.6", subject="Mixtral 8x7B", source="http://x/mixtral")
+    assert answerable("What is the MMLU score of Mixtral 8x7B?", [score])
+    assert not answerable("Which model has the highest MMLU score, Mixtral 8x7B?", [score])
+    gap = Evidence(id="w0", kind="output", text="mmlu gap: GPT-4 86.4 - Qwen 72B Chat 74.4 = 12.0", source="sql_rank")
+    developer = Evidence(id="f2", kind="fact", text="developer: Alibaba Cloud", subject="Qwen 72B Chat", source="http://x/qwen")
+    question = "What is the MMLU gap between GPT-4 and the best open-weight model, and who develops that open model?"
+    assert uncovered(question, [gap], [gap, developer]) == "developer"
+    assert uncovered(question, [gap, developer], [gap, developer]) == ""

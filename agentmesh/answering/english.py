@@ -17,7 +17,7 @@ import re
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
            "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
            "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
-           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS"]
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS", "SUPERLATIVES"]
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those there here it its it's they them their theirs he she his her we our you your i me my
@@ -37,6 +37,9 @@ HIGH_WORDS = frozenset("highest most best largest biggest longest maximum max to
                        "more higher larger bigger longer greater".split())
 LOW_WORDS = frozenset("lowest least cheapest cheaper smallest smaller fewest worst minimum min shortest slowest "
                       "less lower fewer shorter".split())
+SUPERLATIVES = frozenset("highest lowest largest smallest biggest longest shortest greatest fastest slowest cheapest "
+                         "priciest fewest most least best worst top maximum minimum earliest latest oldest newest".split())
+"""Words that rank a thing among all ("the cheapest"): no fact of one thing can say that it is the one."""
 NEGATION_WORDS = frozenset("not non no without lack lacking".split())
 COMPARISON_WORDS = frozenset("gap difference versus vs compared".split())
 """Words that compare two values: the operands say what is compared, these words do not restrict rows."""

@@ -414,7 +414,7 @@ def build_agent_graph(
                 else:  # the parts of a share, not the share: shown as evidence
                     stop = "evidence_only"
                     text = unworked_answer(what, chosen)
-            if stop == "answered" and chosen and (what := uncovered(question, chosen)):
+            if stop == "answered" and chosen and (what := uncovered(question, chosen, evidence)):
                 # the rest of the answer is about a thing a picked row names: looked up in the graph by
                 # that name ("..., and under which licence?" of the cheapest model's row)
                 found = [e for name in row_names(rows) for e in facts_of(name, what, retrieve(name))] if retrieve else []
