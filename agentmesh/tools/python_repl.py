@@ -89,16 +89,18 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _VIEW_SCRIPT = (
     'S="$1"; shift; R="$S"; '
     'mount -t tmpfs -o size=1m,mode=0755,nosuid,nodev tmpfs "$R" || exit 90; '
+    # private /tmp and /dev/shm first: an interpreter that lives under /tmp (a CI virtualenv) is
+    # bound on top of them, not hidden under them
+    'mkdir -p "$R/dev/shm" "$R/proc" "$R/tmp" || exit 92; '
+    'for d in /dev/shm /tmp; do mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs "$R$d" || exit 92; done; '
     'while [ "$1" != -- ]; do p="$1"; shift; '
     'if [ -L "$p" ]; then mkdir -p "$R${{p%/*}}" && ln -s "$(readlink "$p")" "$R$p" || exit 91; '
     'elif [ -d "$p" ]; then mkdir -p "$R$p" && mount --bind -o ro,nosuid,nodev "$p" "$R$p" || exit 91; '
     'elif [ -f "$p" ]; then mkdir -p "$R${{p%/*}}" && touch "$R$p" && mount --bind -o ro,nosuid,nodev "$p" "$R$p" || exit 91; '
     'fi; done; shift; '
-    'mkdir -p "$R/dev/shm" "$R/proc" "$R/tmp" || exit 92; '
     'for d in null zero random urandom; do touch "$R/dev/$d" && mount --bind "/dev/$d" "$R/dev/$d" || exit 92; done; '
     'ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; '
     'ln -s /proc/self/fd/2 "$R/dev/stderr"; '
-    'for d in /dev/shm /tmp; do mount -t tmpfs -o size={tmpfs},mode=1777,nosuid,nodev tmpfs "$R$d" || exit 92; done; '
     'mount -t proc -o nosuid,nodev,noexec proc "$R/proc" || exit 92; '
     'mkdir -p "$R$S" && mount -t tmpfs -o size={scratch},mode=0700{owner},nosuid,nodev tmpfs "$R$S" || exit 90; '
     'mount -o remount,ro,nosuid,nodev "$R" || exit 93; '

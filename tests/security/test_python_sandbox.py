@@ -371,7 +371,8 @@ def test_attack_python_enter_host_namespaces(sandbox):
 
 def test_attack_python_deep_recursion_crash(sandbox):
     result = run(sandbox, "import sys; sys.setrecursionlimit(10**9)\ndef f(n): return f(n + 1)\nf(0)", session="crash")
-    assert result.restarted or failed_with(result, "RecursionError", "MemoryError")
+    # CPython fails a C stack overflow in one of three ways; the attack is contained when the session lives on
+    assert result.restarted or failed_with(result, "RecursionError", "MemoryError", "SystemError")
     assert run(sandbox, "'alive'", session="crash").result == "'alive'"
 
 
