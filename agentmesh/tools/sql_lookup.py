@@ -28,11 +28,14 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
+from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
+                                         LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
+from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.answering.profile import LabelIndex, label_expression
-from agentmesh.claims import said_whole
+from agentmesh.claims import first_ask, said_whole
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
-from agentmesh.tools.sql_rank import _named
+from agentmesh.tools.sql_rank import HIGH, LOW, _RANKED_OPERAND, _named
 
 __all__ = ["make_sql_lookup_tool", "LookupPlan", "lookup_plan", "said_names", "named_columns", "mismatch", "narrowed",
            "unread_words"]
@@ -238,13 +241,6 @@ def unread_words(question: str, plan: LookupPlan, table: str, names: list[str], 
     line code, nor "Which states border the state where Lake Ontario is?" of its state. Used:
     the names, the columns (their words, units, the lexicon's synonyms and asks), the rows' table
     and its label, general English (agentmesh.answering.english), the lexicon's known and generic words."""
-    from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
-                                             LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
-    from agentmesh.answering.lexicon import current_lexicon
-    from agentmesh.claims import first_ask
-
-    from agentmesh.tools.sql_rank import HIGH, LOW, _RANKED_OPERAND
-
     lexicon = current_lexicon()
     text = first_ask(question)
     for name in sorted(names, key=len, reverse=True):  # the names' own words are used by the lookup
