@@ -65,7 +65,12 @@ def main() -> int:
                 tools[path] = make_sql_answer_tool(SQLDatabase(path))
             narrowed = tools[path].metadata["narrow"](item["question"])
             if narrowed is None:
-                result, text = "refused", ""
+                from agentmesh.tools.sql_answer import reading_of
+
+                why = reading_of(tools[path].metadata["db"], item["question"]) if "db" in tools[path].metadata else None
+                result = "refused"
+                text = "" if why is None else (f"reading: {why.summary()!r} subject={why.subject!r} "
+                                               f"unread={why.unread} problems={why.problems}")
             else:
                 reading = narrowed.metadata["reading"]
                 try:

@@ -93,6 +93,28 @@ def test_a_table_without_a_name_is_named_by_the_row_its_foreign_key_points_to(sh
     assert rank.invoke({"measure": "highest total_usd", "where": "all"}) == "given family | total_usd\nAlan Kay | 390.0"
 
 
+def test_keys_the_schema_does_not_declare_are_found_from_the_data(tmp_path):
+    """As in the defog databases: no key declared. A column whose values all sit in another table's
+    same-named identifier points there; a link table unique on it too loses to the table the
+    column's name abbreviates; a value outside the target, a column named plain ``id``, or two tables
+    holding the same identifiers (one to one: no direction), is no key."""
+    path = sqlite_file(tmp_path / "papers.sqlite", """
+        CREATE TABLE journal (homepage TEXT, jid INTEGER, name TEXT);
+        CREATE TABLE journal_tag (jid INTEGER, tag TEXT);
+        CREATE TABLE paper (id INTEGER, title TEXT, jid INTEGER, region TEXT);
+        CREATE TABLE region (region TEXT, id INTEGER);
+        CREATE TABLE journal_copy (jid INTEGER, note TEXT);
+    """, {"journal": [("a.org", 1, "Nature"), ("b.org", 2, "Science"), ("c.org", 3, "Cell"), ("d.org", 4, "Lancet")],
+          "journal_tag": [(1, "open"), (2, "open"), (3, "open")],
+          "paper": [(1, "On Salt", 1, "North"), (2, "On Ice", 1, "South"), (3, "On Fire", 3, "West")],
+          "region": [("North", 1), ("South", 2)], "journal_copy": [(1, "a"), (2, "b"), (3, "c"), (4, "d")]})
+    profile = build_profile(SQLDatabase(path))
+    found = {(t, fk.columns[0], fk.table, fk.inferred) for t, p in profile.tables.items() for fk in p.foreign_keys}
+    assert found == {("paper", "jid", "journal", True), ("journal_tag", "jid", "journal", True)}
+    assert profile.tables["paper"].paths["journal"] == ["journal"]
+    assert profile.tables["journal_tag"].label.kind == "foreign_key"
+
+
 def test_more_than_2000_names_are_all_found(shop):
     """Before, a table with more than 2,000 names was not offered by name at all."""
     db = SQLDatabase(shop)

@@ -63,6 +63,16 @@ def test_grouped_count_is_one_row_per_group(db):
     assert text.splitlines()[1:] == ["East | 2", "North | 2", "South | 2"]
 
 
+def test_rows_whose_key_is_empty_are_a_group_of_their_own(db, tmp_path):
+    """Grouping by the row a key points to keeps the rows that point nowhere, as SQL's GROUP BY
+    on the key does: a count per branch that drops them would not add up to the whole."""
+    with sqlite3.connect(tmp_path / "library.sqlite") as conn:
+        conn.execute("INSERT INTO members VALUES (99, 'Zoe', 'Zell', NULL, '2020-01-01')")
+    text = answer(SQLDatabase(tmp_path / "library.sqlite"), "How many members are there in each branch?")
+    assert text is not None and "Ashford Library | 4" in text
+    assert "| 1" in text.split("Ashford")[0]  # the member of no branch, before the named groups
+
+
 def test_count_with_an_equality_filter_on_a_value_in_the_data(db):
     text = answer(db, "How many books are poetry?")
     assert text is not None and text.splitlines()[-1] == "4"

@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -155,6 +155,8 @@ class ForeignKey:
     columns: list[str]
     table: str
     their_columns: list[str]
+    inferred: bool = False
+    """Not declared by the schema: found from the data (:func:`_inferred_keys`)."""
 
 
 @dataclass
@@ -411,6 +413,7 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
     tables: dict[str, TableProfile] = {}
     shapes: dict[str, dict[str, _Shape]] = {}
     links: dict[str, dict[str, tuple[str, str]]] = {}
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
     with db.engine.connect() as conn:
         for table, (columns, pk, fks) in described.items():
             clause = sa.table(table, *(sa.column(n) for n, _ in columns))
@@ -425,8 +428,10 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
             profile = TableProfile(table, rows, TableLabel("none"), keys=[n for n, _ in columns if n in keys],
                                    foreign_keys=[ForeignKey(list(o), t, list(th)) for o, t, th in fks],
                                    comments=comments)
+            counts[table] = {name: (int(stats[1 + 2 * i] or 0), int(stats[2 + 2 * i] or 0))
+                             for i, (name, _) in enumerate(columns)}
             for i, (name, kind) in enumerate(columns):
-                nonnull, distinct = int(stats[1 + 2 * i] or 0), int(stats[2 + 2 * i] or 0)
+                nonnull, distinct = counts[table][name]
                 numeric = _is(kind, _NUMERIC) and not _is(kind, _DATE_TYPES)
                 if numeric and name not in keys and distinct <= 2 and _yes_no(conn, clause.c[name]):
                     profile.categories.append(Category(name, [0, 1]))  # a yes/no column: a condition, not a measure
@@ -458,11 +463,16 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
                     values = [v for (v,) in conn.execute(sa.select(column).distinct().where(column.isnot(None))
                                                          .order_by(column).limit(MAX_CATEGORY_VALUES + 1))]
                     profile.categories.append(Category(name, values))
-            for own, other, theirs in fks:
-                if len(own) == 1:
-                    links.setdefault(table, {})[other] = (own[0], theirs[0])
             tables[table], shapes[table] = profile, per
         conn.rollback()
+        for table, found in _inferred_keys(conn, described, tables, counts).items():
+            tables[table].foreign_keys += found
+            tables[table].keys += [fk.columns[0] for fk in found if fk.columns[0] not in tables[table].keys]
+        conn.rollback()
+        for table, profile in tables.items():
+            for fk in profile.foreign_keys:
+                if len(fk.columns) == 1:
+                    links.setdefault(table, {})[fk.table] = (fk.columns[0], fk.their_columns[0])
         _own_labels(conn, described, tables, shapes)
         conn.rollback()
     paths = _fk_paths(links, described)
@@ -475,6 +485,59 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
     graph = graph_terms(knowledge) if knowledge is not None else []
     return DataProfile(database=db.display, fingerprint=fingerprint_ or "", tables=tables, graph=graph,
                        lexicon=getattr(lexicon, "source", "") if lexicon is not None else "")
+
+
+def _inferred_keys(conn: sa.Connection, described: dict, tables: dict[str, TableProfile],
+                   counts: dict[str, dict[str, tuple[int, int]]]) -> dict[str, list[ForeignKey]]:
+    """Foreign keys the schema does not declare (the defog databases declare none), found from the
+    data: a column of one table whose every value is a value of the *same-named* column of another
+    table where that column identifies the rows (unique, never null, and named as a key, or the
+    table's first column, or named after the table). ``publication.jid`` points to
+    ``journal.jid``; ``city.state_name`` to ``state.state_name``. Where several tables are unique on
+    the column, the one whose first column it is (its identifier) is taken; two such, none. Two
+    tables holding the same set of unique values (one to one) are left alone: no direction holds.
+    Where several tables are unique on the column, the one the column's name
+    abbreviates (``jid``/``journal``, ``paperid``/``paper``) wins over a link table.
+    """
+    declared = {(t, fk.columns[0]) for t, p in tables.items() for fk in p.foreign_keys if len(fk.columns) == 1}
+    firsts = {t: described[t][0][0][0] for t in described if described[t][0]}
+
+    def identifies(table: str, column: str) -> bool:
+        nonnull, distinct = counts[table].get(column, (0, 0))
+        return nonnull > 0 and nonnull == tables[table].rows and distinct == nonnull
+
+    found: dict[str, list[ForeignKey]] = {}
+    for table, (columns, _, _) in described.items():
+        for name, _ in columns:
+            nonnull, distinct = counts[table][name]
+            if (table, name) in declared or not distinct:
+                continue
+            if name.lower() == "id":
+                continue  # by convention every table's own identifier, never a reference
+            targets = [t for t in described if t != table and identifies(t, name)
+                       and (_key_named(name) or firsts.get(t) == name or _names_table(name, t))]
+            if len(targets) > 1:
+                named = sorted((t for t in targets if _names_table(name, t)), key=len)
+                targets = named[:1] if named else [t for t in targets if firsts.get(t) == name]
+            if len(targets) != 1:
+                continue
+            target = targets[0]
+
+            def outside(a: str, b: str) -> int:
+                mine, theirs = sa.table(a, sa.column(name)), sa.table(b, sa.column(name))
+                return int(conn.execute(sa.select(sa.func.count()).select_from(mine).where(
+                    mine.c[name].isnot(None), mine.c[name].not_in(sa.select(theirs.c[name])))).scalar() or 0)
+
+            if outside(table, target) == 0 and not (identifies(table, name) and outside(target, table) == 0):
+                found.setdefault(table, []).append(ForeignKey([name], target, [name], inferred=True))
+    return found
+
+
+def _names_table(column: str, table: str) -> bool:
+    """The column's name, less an identifier's suffix, starts the table's name: ``jid`` and
+    ``journal``, ``paper_id`` and ``papers``, ``state_name`` and ``state``."""
+    stem = re.sub(r"[_ ]?(?:id|name|code|key)$", "", column, flags=re.IGNORECASE).lower().rstrip("_")
+    return bool(stem) and table.lower().replace("_", "").startswith(stem.replace("_", ""))
 
 
 def _own_labels(conn: sa.Connection, described: dict, tables: dict[str, TableProfile],
@@ -578,8 +641,8 @@ def _foreign_key_labels(described: dict, tables: dict[str, TableProfile]) -> Non
     for table, profile in tables.items():
         if profile.label.kind != "none":
             continue
-        _, pk, fks = described[table]
-        single = [(own[0], other, theirs[0]) for own, other, theirs in fks if len(own) == 1]
+        pk = described[table][1]
+        single = [(fk.columns[0], fk.table, fk.their_columns[0]) for fk in profile.foreign_keys if len(fk.columns) == 1]
         order = [n for n, _ in described[table][0]]
         single.sort(key=lambda f: (f[0] not in pk, order.index(f[0]) if f[0] in order else len(order)))
         for own, other, theirs in single:

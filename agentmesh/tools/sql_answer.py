@@ -113,7 +113,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         statement = statement.distinct()
     from_: Any = base
     for table, on in joined.items():
-        from_ = from_.join(clauses[table], on)
+        from_ = from_.join(clauses[table], on, isouter=True)  # a row whose key is empty stays, in a group of its own
     statement = statement.select_from(from_)
     if tests:
         statement = statement.where(sa.and_(*tests))
@@ -213,7 +213,7 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
                      "per group, lists of rows that meet conditions, values of a named row."),
         args_schema=args, response_format="content_and_artifact")
     # evidence "rows": each row is an item with the header; what every listed row meets is said with it
-    tool.metadata = {"answers": True, "guard": guard, "narrow": lru_cache(maxsize=256)(narrow),
+    tool.metadata = {"answers": True, "guard": guard, "db": db, "narrow": lru_cache(maxsize=256)(narrow),
                      "reading": narrowed_reading, "evidence": "rows",
                      "row_conditions": lambda _args: (said_conditions(narrowed_reading)
                                                       if narrowed_reading is not None
