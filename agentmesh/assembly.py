@@ -101,19 +101,20 @@ def open_knowledge(settings: Settings, embeddings: "Embeddings", *, kind: str | 
                    progress: Callable[[int, int], None] | None = None, refresh: bool = False) -> "KnowledgeBase":
     """The knowledge graph and its node index, as the agent uses them: loaded from the sources,
     or, with ``kg_endpoint_mode = "live"``, left behind its endpoint with only the index here."""
-    from agentmesh.knowledge import KnowledgeBase
+    from agentmesh.knowledge import DescriptionConfig, KnowledgeBase
 
     if settings.kg_endpoint_mode == "live":
         return open_live_knowledge(settings, embeddings, kind=kind, progress=progress, refresh=refresh)
 
     return KnowledgeBase.open(knowledge_sources(settings, refresh=refresh), embeddings, cache_dir=settings.data_dir("kg"),
-                              kind=kind or settings.kg_index, config=settings.description_config(), on_stale=on_stale,
+                              kind=kind or settings.kg_index, config=DescriptionConfig.from_settings(settings), on_stale=on_stale,
                               progress=progress)
 
 
 def open_live_knowledge(settings: Settings, embeddings: "Embeddings", *, kind: str | None = None,
                         progress: Callable[[int, int], None] | None = None, refresh: bool = False) -> "KnowledgeBase":
     """The live graph of the one ``kg_endpoints`` entry (see :mod:`agentmesh.knowledge.live`)."""
+    from agentmesh.knowledge import DescriptionConfig
     from agentmesh.knowledge.live import LiveKnowledgeBase
 
     if len(settings.kg_endpoints) != 1 or settings.kg:
@@ -121,7 +122,7 @@ def open_live_knowledge(settings: Settings, embeddings: "Embeddings", *, kind: s
                           f"files; these settings have {len(settings.kg_endpoints)} endpoint(s) and {len(settings.kg)} file(s)")
     token = settings.kg_endpoint_token.get_secret_value() if settings.kg_endpoint_token else None
     return LiveKnowledgeBase.open(settings.kg_endpoints[0], embeddings, cache_dir=settings.data_dir("kg"),
-                                  config=settings.description_config(), kind=kind or settings.kg_index,
+                                  config=DescriptionConfig.from_settings(settings), kind=kind or settings.kg_index,
                                   progress=progress, token=token, timeout=settings.kg_endpoint_timeout,
                                   max_bytes=settings.kg_endpoint_max_bytes, page_size=settings.kg_endpoint_page_size,
                                   max_age=settings.kg_endpoint_max_age, refresh=refresh)

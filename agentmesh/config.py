@@ -382,19 +382,6 @@ class Settings(BaseSettings):
         finally:
             _toml_data.reset(token)
 
-    def description_config(self):
-        """The knowledge graph's DescriptionConfig from the kg_* settings."""
-        from rdflib import URIRef
-
-        from agentmesh.knowledge.describe import DescriptionConfig
-
-        default = DescriptionConfig()
-        return DescriptionConfig(
-            label_predicates=tuple(map(URIRef, self.kg_label_predicates)) or default.label_predicates,
-            description_predicates=tuple(map(URIRef, self.kg_description_predicates)) or default.description_predicates,
-            language=self.kg_language,
-        )
-
     def secret_values(self) -> list[str]:
         """Every configured secret: keys and tokens, passwords inside URLs, and OPENAI_API_KEY.
 

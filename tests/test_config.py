@@ -79,7 +79,9 @@ def test_missing_or_broken_file(tmp_path):
 
 def test_description_predicates_from_settings(monkeypatch):
     monkeypatch.setenv("AGENTMESH_KG_DESCRIPTION_PREDICATES", "http://e.org/blurb")
-    config = Settings.load(kg_language="de").description_config()
+    from agentmesh.knowledge import DescriptionConfig
+
+    config = DescriptionConfig.from_settings(Settings.load(kg_language="de"))
     assert [str(p) for p in config.description_predicates] == ["http://e.org/blurb"]
     assert config.language == "de" and config.label_predicates  # labels keep their defaults
 

@@ -10,6 +10,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DC, DCTERMS, RDFS, SKOS, Namespace
 
 if TYPE_CHECKING:
+    from agentmesh.config import Settings
     from agentmesh.knowledge.store import KnowledgeStore
 
 __all__ = ["NodeText", "DescriptionConfig", "describe_nodes", "label_of", "local_name"]
@@ -34,6 +35,19 @@ class DescriptionConfig:
         SCHEMA_HTTP.description,
     )
     language: str = "en"
+
+    @classmethod
+    def from_settings(cls, settings: "Settings") -> "DescriptionConfig":
+        """The configuration the ``kg_*`` settings ask for; an empty predicate list keeps the defaults.
+
+        Built here rather than by ``Settings``, so that the settings (a lower layer) need not
+        import the knowledge graph's types."""
+        default = cls()
+        return cls(
+            label_predicates=tuple(map(URIRef, settings.kg_label_predicates)) or default.label_predicates,
+            description_predicates=tuple(map(URIRef, settings.kg_description_predicates)) or default.description_predicates,
+            language=settings.kg_language,
+        )
 
     def key(self) -> str:
         """A string that changes whenever the configuration does (recorded in index manifests)."""
