@@ -96,6 +96,9 @@ class AgentResult:
     answer_profile: str = ""
     """How this answer was made: ``constrained`` (the framework read the question and picked) or
     ``open`` (the model chose tools and wrote the answer); see agentmesh.answering.profiles."""
+    reading: dict[str, Any] | None = None
+    """The question as read against the data profile, once per turn (what it asks, the words it
+    could not use); None without a database. See agentmesh.answering.reading."""
     declined_calls: list[dict[str, Any]] = field(default_factory=list)
     """Tool calls the model chose and the JSON tool-calling wrapper declined, each ``{"tool",
     "arguments", "reason"}``: numeric arguments that nothing in the conversation gave."""
@@ -512,6 +515,7 @@ class Agent:
         result = AgentResult(
             declined_calls=declined,
             answer_profile=self.answer_profile.name,
+            reading=state.get("reading"),
             answer=state.get("answer", ""),
             citations=[Citation(**c) for c in state.get("citations", [])],
             tool_calls=activity,
@@ -537,6 +541,7 @@ class Agent:
             tool_calls=[asdict(a) for a in activity], citations=state.get("citations", []), stop_reason=result.stop_reason,
             claims=state.get("claims", []),
             cached=result.cached, model_calls=model_calls, answer_profile=self.answer_profile.name,
+            reading=result.reading,
         )
         save_trace(self.traces_dir, record)
         # what the run's parts wrote in the data home (index, store, cache files: RocksDB makes its

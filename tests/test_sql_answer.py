@@ -9,8 +9,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
 
+from agentmesh import Agent, Settings
 from agentmesh.answering.reading import read
+from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
 from agentmesh.tools.sql import SQLDatabase
 from agentmesh.tools.sql_answer import make_sql_answer_tool
 
@@ -116,3 +120,40 @@ def test_the_guard_refuses_another_questions_call(db):
     summary = tool.metadata["reading"].summary()
     assert guard("How many branches are there in each region?", {"reading": summary}) == ""
     assert guard("How many branches are there?", {"reading": summary})
+
+
+def _agent(path, responses=()):
+    model = FakeToolChatModel(responses=list(responses))
+    agent = Agent(Settings.load(db=path, kg=[], tools=["sql_answer"], answer_style="pick"),
+                  model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    return agent, model
+
+
+def test_the_agent_runs_the_call_through_its_own_tool_and_shows_the_rows(db, tmp_path):
+    """The agent runs a call through the tool it was given, not the narrowed copy the model saw:
+    that tool composes the reading it offered for the question (it refused every call before)."""
+    agent, model = _agent(tmp_path / "library.sqlite", [AIMessage("There are many.")])
+    result = agent.run("How many members are there in each branch?")
+    assert model.calls == []  # the reading fixed the one argument: called without the model
+    assert result.stop_reason == "answered" and "Ashford Library | 4" in result.answer
+    assert result.reading["complete"] and result.reading["summary"].startswith("count of members")
+    assert any(c.kind == "sql" and "GROUP BY" in c.detail for c in result.citations)
+
+
+def test_a_word_it_could_not_apply_is_said_and_the_rest_shown_as_evidence_only(db, tmp_path):
+    agent, _ = _agent(tmp_path / "library.sqlite", [AIMessage("I could not find that.")])
+    result = agent.run("How many members were recruited in each branch?")
+    assert result.reading["unread"] == ["recruited"] and not result.reading["complete"]
+    assert result.stop_reason == "evidence_only"
+    assert "'recruited'" in result.answer and "does not answer the question as asked" in result.answer
+    assert "Ashford Library | 4" in result.answer  # the rows, shown as evidence beside what it could not apply
+    assert not [c for c in result.claims if c.status == "supported" and c.kind == "answer"]
+
+
+def test_the_reading_is_in_the_trace(db, tmp_path):
+    from agentmesh.runs.provenance import load_trace
+
+    agent, _ = _agent(tmp_path / "library.sqlite", [AIMessage("I could not find that.")])
+    result = agent.run("How many members were recruited in each branch?")
+    trace = load_trace(agent.traces_dir, result.run_id).serialize(format="nt")
+    assert "unreadWord" in trace and '"recruited"' in trace

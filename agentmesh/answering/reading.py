@@ -117,6 +117,22 @@ class QuestionReading:
         """Every content word used, one interpretation, and something to compose."""
         return bool(self.aggregate and self.subject) and not self.unread and not self.problems
 
+    def unapplied(self) -> list[str]:
+        """What of the question this reading could not apply, as a person would say it: the words it
+        did not use (quoted) and why it found no one interpretation."""
+        return [*(f"'{w}'" for w in dict.fromkeys(self.unread)), *dict.fromkeys(self.problems)]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: what ``ask --json``, the run's state and its trace show."""
+        return {"summary": self.summary() if self.subject else "", "complete": self.complete,
+                "subject": self.subject, "aggregate": self.aggregate,
+                "entities": [{"table": e.table, "value": e.value} for e in self.entities],
+                "asked": [{"table": a.table, "column": a.column, "kind": a.kind} for a in self.asked],
+                "group": None if self.group is None else {"table": self.group.table, "column": self.group.column},
+                "conditions": [{"table": c.table, "column": c.column, "op": c.op, "value": c.value}
+                               for c in self.conditions],
+                "order": self.order, "limit": self.limit, "unread": list(self.unread), "problems": list(self.problems)}
+
     def summary(self) -> str:
         """One line: what the reading asks (the tool's one fixed argument)."""
         what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),

@@ -52,7 +52,7 @@ from agentmesh.claims import (ANSWER_TOOL, NOT_FOUND, PARTIAL_HEADER, AnswerChec
                               picked_answer, picks_for, quotable, row_names, uncovered, unworked, unworked_answer, worked_out)
 from agentmesh.graphs.evidence import call_citations, not_evidence, run_evidence, table_tools
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs, retrieval_query
-from agentmesh.graphs.middleware import (ANSWER_POLICIES, APPROVAL_MODES, Answer, AnswerRequest, ApprovalStep, CacheLookup,
+from agentmesh.graphs.middleware import (ANSWER_POLICIES, UnappliedWordsStep, APPROVAL_MODES, Answer, AnswerRequest, ApprovalStep, CacheLookup,
                                          CacheStore, ClaimCheckStep, HistoryBudget, Middleware, ModelRequest, NarrowedTools,
                                          QuestionGuard, SemanticCacheStep, ToolCallsRequest, ToolRequest, ToolSelection,
                                          ToolSelector, TurnRequest, approved_ids, chain_answer, chain_model_call,
@@ -134,7 +134,7 @@ def render_grounding(nodes: Sequence[dict[str, Any]]) -> str:
 
 _RESET: dict[str, Any] = {"citations": [], "evidence": [], "unverified": [], "steps": 0, "claims": [], "check_retries": 0,
                           "check_feedback": "", "tool_errors": 0, "last_error": "", "answer": "", "stop_reason": "answered",
-                          "cached": None, "grounding": [], "tools": None}
+                          "cached": None, "grounding": [], "tools": None, "reading": None}
 """What each new question sets these channels to."""
 
 
@@ -232,6 +232,7 @@ def build_agent_graph(
     tools_by_name = {tool.name: tool for tool in tools}
     skip = not_evidence(tools)  # sql_schema: where to look, not what is so
     tables = table_tools(tools)  # results read a row at a time
+    readers = [t for t in tools if callable((t.metadata or {}).get("read"))]  # sql_answer: the question against the data
 
     def start_turn(state: AgentState, run: RunContext | None, human: HumanMessage) -> tuple[dict[str, Any], bool]:
         """A new question: the before-turn steps (your hooks, then the cache), then retrieval.
@@ -256,8 +257,10 @@ def build_agent_graph(
         grounding = retrieve(query) if retrieve is not None and query else []
         if remembered is not None and query:  # the asking user's own remembered facts, nobody else's
             grounding = remembered(query, grounding, run)
+        reading = readers[0].metadata["read"](question) if readers and question else None
         # with a selector, the tools to offer are chosen at the turn's first model call (ToolSelection)
-        return {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name)}, False
+        return {**reset, "grounding": grounding, "tools": None if selection else list(tools_by_name),
+                "reading": reading.to_dict() if reading is not None else None}, False
 
     def act(state: AgentState, runtime: Runtime[RunContext]) -> Command:
         """The model's step; a new question's first one starts the turn (``start_turn``) in the
@@ -512,7 +515,8 @@ def build_agent_graph(
     # the claim check outside your hooks: an answer they rewrite is checked like the model's
     checking = [ClaimCheckStep(check_answer, answer_policy, searched)] if check_answer is not None and answer_policy != "off" else []
     caching = [SemanticCacheStep(cache_lookup, cache_store, uncacheable_tools)] if cache_lookup or cache_store else []
-    answer_call = chain_answer([*checking, *middleware], cite)
+    unapplied = [UnappliedWordsStep(readers[0], searched)] if readers else []
+    answer_call = chain_answer([*unapplied, *checking, *middleware], cite)
     turn_hooks = [*middleware, *caching]  # your hooks may answer (or refuse) a question before the cache is asked
     after_hooks = overriding([*caching, *middleware], "after_answer")  # the cache stores what the check let through
     answer_hooks = bool(checking or after_hooks or overriding(middleware, "wrap_answer"))

@@ -520,6 +520,42 @@ class ClaimCheckStep(Middleware):
         return Answer(fallback, stop, citations=evidence_citations(request.evidence, fallback), claims=quoted)
 
 
+class UnappliedWordsStep(Middleware):
+    """The built-in last word on "not found": when the question's reading (the ``read`` metadata
+    of a tool, ``sql_answer``'s) left words unread or found no one interpretation, the answer says
+    what it could not apply, rather than only that nothing was found; and where the rest of the
+    reading composes, its rows are shown beside it as evidence, not as the answer ("I found the
+    count of paper per year, but could not apply 'published'"). Outermost: it sees what the strict
+    check let through."""
+
+    def __init__(self, tool: BaseTool, searched: str = "the knowledge graph or the tools' results") -> None:
+        self.read, self.partial, self.searched = tool.metadata["read"], tool.metadata.get("partial"), searched
+
+    def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
+        answer = handler(request)
+        question = str(request.state.get("question", ""))
+        if answer.retry or answer.stop_reason != "not_found" or not question:
+            return answer
+        reading = self.read(question)
+        said = reading.unapplied()
+        if reading.complete or not said:
+            return answer
+        words = [w for w in said if w.startswith("'")]
+        why = [w for w in said if not w.startswith("'")]
+        text = NOT_FOUND.format(searched=self.searched)
+        if words:
+            text += f" The question says {', '.join(words)}, which I could not match to anything in the data."
+        if why:
+            text += " " + "; ".join(why).capitalize() + "."
+        found = self.partial(reading) if callable(self.partial) else None
+        if found is None:
+            return replace(answer, text=text)
+        rows, citation = found
+        text += (f"\nWhat I found without {'them' if len(words) > 1 else 'it'} ({reading.summary()}), "
+                 f"which does not answer the question as asked:\n{rows}")
+        return Answer(text, "evidence_only", citations=[*answer.citations, Citation(**citation)], claims=[])
+
+
 CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
 """(question, private) -> a cached answer's record (``answer``, ``citations``, ``similarity``, ...), or None."""
 CacheStore = Callable[[str, str, list[dict[str, Any]]], None]

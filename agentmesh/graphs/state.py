@@ -47,6 +47,10 @@ class AgentState(TypedDict, total=False):
     ``Answer(retry=...)``): told once, never stored as a message."""
     cached: dict[str, Any] | None
     """The semantic-cache hit that answered this question, if any."""
+    reading: dict[str, Any] | None
+    """The question read once against the data profile, at the start of the turn (a tool's
+    ``read`` metadata: ``sql_answer``'s): what it asks, and the words it could not use
+    (:meth:`agentmesh.answering.reading.QuestionReading.to_dict`)."""
     run: dict[str, Any]
     """``id``: the run that asked the last question (its trace, its ledger rows); ``private``: the
     thread's data may reach local models only, set by a private run or a private tool's output and

@@ -50,6 +50,8 @@ class RunRecord:
     """The answer check's claims: text, kind, status, evidence (agentmesh.claims.Claim dumps)."""
     answer_profile: str = ""
     """``constrained`` or ``open``: how the answer was made (agentmesh.answering.profiles)."""
+    reading: dict[str, Any] | None = None
+    """The question as read against the data profile (agentmesh.answering.reading)."""
 
 
 def _time(ts: float) -> Literal:
@@ -83,6 +85,18 @@ def provenance_graph(record: RunRecord) -> Graph:
     g.add((question, RDFS.label, Literal("question")))
     g.add((question, PROV.value, Literal(_clip(record.question))))
     g.add((run, PROV.used, question))
+    if record.reading:  # how the question was read against the data: what it asks, the words it could not use
+        reading = AM[f"run/{record.run_id}/reading"]
+        g.add((reading, RDF.type, PROV.Entity))
+        g.add((reading, RDFS.label, Literal("reading")))
+        g.add((reading, PROV.wasDerivedFrom, question))
+        g.add((reading, PROV.value, Literal(_clip(str(record.reading.get("summary", ""))))))
+        g.add((reading, AM.complete, Literal(bool(record.reading.get("complete")))))
+        for word in record.reading.get("unread", []):
+            g.add((reading, AM.unreadWord, Literal(word)))
+        for problem in record.reading.get("problems", []):
+            g.add((reading, AM.readingProblem, Literal(problem)))
+        g.add((run, PROV.used, reading))
 
     ground = AM[f"run/{record.run_id}/ground"]
     g.add((ground, RDF.type, PROV.Activity))

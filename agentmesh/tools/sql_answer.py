@@ -159,24 +159,32 @@ def _only_by(profile: Any, subject: str, asked: Any) -> None:
 
 
 def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: Lexicon | None = None,
-                         reading: QuestionReading | None = None) -> BaseTool:
-    """The tool over ``db``; with ``reading``, the one narrowed to a question (its one argument fixed)."""
+                         reading: QuestionReading | None = None,
+                         _offered: dict[str, QuestionReading] | None = None) -> BaseTool:
+    """The tool over ``db``; with ``reading``, the one narrowed to a question (its one argument fixed).
+
+    The agent runs a call through the tool it was given (this one, not a narrowed copy): its guard
+    reads the call's question again and lets through only that question's complete reading, and
+    the call is composed from the reading the narrowing made for it (kept by its summary)."""
     lexicon = lexicon or Lexicon()
     fixed = reading.summary() if reading is not None else None
+    offered: dict[str, QuestionReading] = _offered if _offered is not None else {}
 
     def sql_answer(reading: str) -> tuple[str, list[dict]]:
-        if fixed is None or reading != fixed:
-            raise ValueError("sql_answer answers only the question it was narrowed to; "
-                             f"its reading is {fixed!r}" if fixed else "sql_answer is offered per question")
-        statement = compose(db, narrowed_reading)
+        if fixed is not None and reading != fixed:
+            raise ValueError(f"sql_answer answers only the question it was narrowed to; its reading is {fixed!r}")
+        chosen = narrowed_reading if fixed is not None else offered.get(reading)
+        if chosen is None:
+            raise ValueError("sql_answer is offered per question: this reading was not offered")
+        statement = compose(db, chosen)
         sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
         header, rows, truncated = db.query(sql)
         citation = Citation(kind="sql", ref=db.display, detail=sql)
-        if narrowed_reading.aggregate in ("lookup", "sum", "avg", "min", "max"):
+        if chosen.aggregate in ("lookup", "sum", "avg", "min", "max"):
             # a value the database does not hold (NULL) is no value: "no value" is not an answer
             rows = [row for row in rows if row[-1] is not None]
             if not rows:
-                what = narrowed_reading.summary()
+                what = chosen.summary()
                 return f"That value is not in the database ({what}: no row holds one).", [citation.model_dump()]
         # a float as people write it (388.6, not 388.59999999999997)
         rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
@@ -187,25 +195,47 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         Literal[fixed] if fixed is not None else str,  # type: ignore[valid-type]
         Field(description="What the question asks, as read from it.")))
 
+    def partial(found: QuestionReading) -> tuple[str, dict] | None:
+        """The rows of a reading that left words unread but has one interpretation of the rest:
+        shown as evidence beside what it could not apply, never as the answer."""
+        if found.complete or found.problems or not (found.subject and found.aggregate):
+            return None
+        try:
+            statement = compose(db, found)
+            sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            header, rows, truncated = db.query(sql)
+        except Exception:  # noqa: BLE001 - no evidence is better than a failing one
+            return None
+        if not rows:
+            return None
+        rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
+        return render_rows(header, rows, truncated, db.row_limit), Citation(kind="sql", ref=db.display, detail=sql).model_dump()
+
     def guard(question: str, call: dict[str, Any]) -> str:
-        if narrowed_reading is None:
-            return "sql_answer was not narrowed to a question"
-        again = reading_of(db, question, lexicon)
+        again = tool.metadata["read"](question)
         if not again.complete:
             return "the question has words the reading does not use: " + ", ".join(again.unread or again.problems)
-        if again.summary() != narrowed_reading.summary() or call.get("reading") != narrowed_reading.summary():
+        if call.get("reading") != again.summary() or (fixed is not None and fixed != again.summary()):
             return f"the question reads as {again.summary()!r}, not {call.get('reading')!r}"
         return ""
 
     def narrow(question: str) -> BaseTool | None:
-        found = reading_of(db, question, lexicon)
+        found = tool.metadata["read"](question)
         if not found.complete:
             return None
         try:
             compose(db, found)
         except (ValueError, KeyError):
             return None
-        return make_sql_answer_tool(db, name=name, lexicon=lexicon, reading=found)
+        offered[found.summary()] = found
+        while len(offered) > 1024:  # the oldest offer goes first
+            offered.pop(next(iter(offered)))
+        return make_sql_answer_tool(db, name=name, lexicon=lexicon, reading=found, _offered=offered)
+
+    def row_conditions(args: dict[str, Any]) -> list[str]:
+        """What every listed row meets, said with each row."""
+        chosen = narrowed_reading or offered.get(str((args or {}).get("reading", "")))
+        return said_conditions(chosen) if chosen is not None and chosen.aggregate == "list" else []
 
     tool = StructuredTool.from_function(
         sql_answer, name=name,
@@ -213,9 +243,9 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
                      "per group, lists of rows that meet conditions, values of a named row."),
         args_schema=args, response_format="content_and_artifact")
     # evidence "rows": each row is an item with the header; what every listed row meets is said with it
+    read = lru_cache(maxsize=256)(lambda question: reading_of(db, question, lexicon))
     tool.metadata = {"answers": True, "guard": guard, "db": db, "narrow": lru_cache(maxsize=256)(narrow),
+                     "read": read, "partial": partial,
                      "reading": narrowed_reading, "evidence": "rows",
-                     "row_conditions": lambda _args: (said_conditions(narrowed_reading)
-                                                      if narrowed_reading is not None
-                                                      and narrowed_reading.aggregate == "list" else [])}
+                     "row_conditions": row_conditions}
     return tool
