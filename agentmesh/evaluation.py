@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Literal
 
-from agentmesh.claims import _MONTH_YEAR, _dates, _norm, _numbers
+from agentmesh.answering.names import _norm
+from agentmesh.answering.numbers import _MONTH_YEAR, _dates, _numbers
 from agentmesh.errors import ConfigError
 
 __all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price", "model_judge"]
