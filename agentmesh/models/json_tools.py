@@ -29,7 +29,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from agentmesh.claims import number_values
+from agentmesh.answering.numbers import number_values
 from agentmesh.prompts import (
     JSON_TOOLS_INSTRUCTIONS,
     JSON_TOOLS_INSTRUCTIONS_MUST_CALL,
