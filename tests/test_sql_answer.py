@@ -157,3 +157,18 @@ def test_the_reading_is_in_the_trace(db, tmp_path):
     result = agent.run("How many members were recruited in each branch?")
     trace = load_trace(agent.traces_dir, result.run_id).serialize(format="nt")
     assert "unreadWord" in trace and '"recruited"' in trace
+
+
+def test_words_of_a_used_columns_own_comment_are_read_and_its_empty_cases_are_not():
+    """railway's stations.elevation_m is described 'metres above sea level': 'sea level' says the
+    column the bound uses. A comment's 'NULL when cancelled' is a case, not the column's meaning:
+    'cancelled' stays a condition (a value of journeys.status), never a description."""
+    from pathlib import Path
+
+    railway = SQLDatabase(Path(__file__).resolve().parents[1] / "examples" / "railway" / "railway.sqlite")
+    reading = make_sql_answer_tool(railway).metadata["read"]("Which stations are more than 400 metres above sea level?")
+    assert reading.complete and reading.summary() == "stations rows where stations.elevation_m > 400"
+    flooded = make_sql_answer_tool(railway).metadata["read"]("Which stations are more than 400 metres above flooded sea level?")
+    assert flooded.unread == ["flooded"]
+    delays = make_sql_answer_tool(railway).metadata["read"]("What is the average delay in minutes of cancelled journeys?")
+    assert delays.complete and "journeys.status = cancelled" in delays.summary()

@@ -688,6 +688,22 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 w.used.add(i)
         _read_order(reading, tokens, w, words_of)
 
+    # words the data's own description of a column the reading uses says ("metres above sea level"
+    # of elevation_m, "passengers entering and leaving per day" of daily_footfall): read, by that column
+    if subject:
+        chosen = [(a.table, a.column) for a in reading.asked] + [(c.table, c.column) for c in reading.conditions]
+        if reading.group is not None:
+            chosen.append((reading.group.table, reading.group.column))
+        described = [w_ for t, c in chosen if t in tables for part in c.split("+")
+                     for w_ in _comment_words(tables[t].comments.get(part, ""))]
+        # a value of the data is a condition, never a description ("NULL when cancelled")
+        held = {x for tp in tables.values() for cat in tp.categories for v in cat.values if isinstance(v, str)
+                for x in re.findall(r"[a-z]+", v.lower())}
+        for i, tok in enumerate(tokens):
+            if i not in w.used and tok not in FUNCTION_WORDS and tok not in held \
+                    and any(_same(tok, d) for d in described):
+                w.used.add(i)
+
     # "in metres" after a value asked: the unit the asked column is held in
     for i in range(len(tokens) - 1):
         if tokens[i] == "in" and tokens[i + 1] in _QUANTITY_UNITS and i + 1 not in w.used and reading.asked:
@@ -705,6 +721,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             continue
         reading.unread.append(tok)
     return reading
+
+
+def _comment_words(comment: str) -> list[str]:
+    """The content words of a column's comment, less what it quotes (its values, "'yes' or 'no'")
+    and what it says of empty values ("NULL when cancelled": a case, not the column's meaning)."""
+    plain = re.sub(r"'[^']*'", " ", comment.lower())
+    plain = re.sub(r"\b(?:null|empty|blank|missing)\b[^;,.]*", " ", plain)
+    return [t for t in re.findall(r"[a-z]+", plain) if len(t) >= 3 and t not in FUNCTION_WORDS]
 
 
 def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables: set[str], tables: dict,
