@@ -172,3 +172,15 @@ def test_words_of_a_used_columns_own_comment_are_read_and_its_empty_cases_are_no
     assert flooded.unread == ["flooded"]
     delays = make_sql_answer_tool(railway).metadata["read"]("What is the average delay in minutes of cancelled journeys?")
     assert delays.complete and "journeys.status = cancelled" in delays.summary()
+
+
+def test_the_superlative_of_a_dimension_before_a_table_lists_its_top_rows_ties_kept(db):
+    """"Which is the tallest book?": the books of the highest shelf height (five tie), never one
+    of them; a superlative whose dimension no measure holds ("fastest") is no reading."""
+    text = answer(db, "Which is the tallest book?")
+    assert text is not None
+    for title in ("River of Glass", "The Tin Orchard", "The Ninth Bell", "The Hollow Road", "Iron Harbour"):
+        assert title in text
+    assert "Salt and Ember" not in text
+    assert answer(db, "Which is the fastest book?") is None
+    assert "Salt and Ember" in (answer(db, "Which is the lowest book?") or "")  # the lowest: ascending

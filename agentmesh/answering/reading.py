@@ -45,8 +45,16 @@ _DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short
                "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
                "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
                "earlier": "date"}
-"""General English: a comparative or an adjective of a dimension -> the noun that names it
-("Which lines are *longer* than 60 km?" compares a length)."""
+_SUPERLATIVE_DIMENSIONS = {"longest": "length", "shortest": "length", "highest": "height", "lowest": "height",
+                           "tallest": "height", "widest": "width", "deepest": "depth", "heaviest": "weight",
+                           "lightest": "weight", "biggest": "size", "largest": "size", "smallest": "size",
+                           "fastest": "speed", "slowest": "speed", "earliest": "date", "latest": "date"}
+_DESCENDING = frozenset({"longest", "highest", "tallest", "widest", "deepest", "heaviest", "biggest", "largest",
+                         "fastest", "latest"})
+"""The superlatives whose row has the highest value ("oldest" is left out: the highest age, the lowest date)."""
+_DIMENSIONS.update(_SUPERLATIVE_DIMENSIONS)
+"""General English: a comparative, superlative or adjective of a dimension -> the noun that names it
+("Which lines are *longer* than 60 km?" compares a length; "the *longest* line" ranks by it)."""
 _OPS = [(r"no (?:more|greater) than|at most|up to", "<="), (r"no (?:less|fewer) than|at least", ">="),
         (r"(?:more|greater|higher|larger|longer|bigger|taller|later|older|heavier|faster|deeper|wider) than|over|above|exceeding", ">"),
         (r"(?:less|fewer|lower|smaller|shorter|earlier|younger|lighter|slower) than|under|below", "<"),
@@ -331,6 +339,17 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if len(extreme) == 1:
                 top = (int(tokens[i + 1]), "desc" if tokens[extreme[0]] in _MAX else "asc", [i, i + 1, extreme[0]])
             break
+    # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
+    # highest value, when the word after the superlative names a table (not a measure: "What is
+    # the highest elevation?" asks the value)
+    if top is None and tokens[:1] and tokens[0] in ("which", "what"):
+        extreme = [j for j, t in enumerate(tokens) if t in _SUPERLATIVE_DIMENSIONS and j not in w.used]
+        if len(extreme) == 1:
+            j = extreme[0] + 1
+            while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
+                j += 1
+            if j < len(tokens) and any(j in hits for hits in named_tables.values()):
+                top = (1, "desc" if tokens[extreme[0]] in _DESCENDING else "asc", [extreme[0]])
 
     # 4. the aggregate words
     said = set(tokens)
@@ -517,7 +536,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
         reading.aggregate = "count"
     elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (_MAX | _MIN)
-                                          and not entities):
+                                          and not entities and top is None):
         if aggregate == "":
             extreme = [i for i, t in enumerate(tokens) if t in _MAX | _MIN]
             aggregate = "max" if tokens[extreme[0]] in _MAX else "min"
@@ -647,6 +666,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             ranked = [(a, h) for a, h in column_hits if a.table == subject and a.kind == "measure"
                       and not any(i in w.used for i in h)]
             best = _fullest(ranked)
+            if not best:  # "the fastest train class": the one measure whose name holds the superlative's dimension
+                dimensions = [_SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in _SUPERLATIVE_DIMENSIONS]
+                best = [(Asked(subject, m.column, "measure"), []) for m in tables[subject].measures
+                        if any(_same(d, c) for d in dimensions for c in words_of(m.column))]
             if len({a.column for a, _ in best}) == 1:
                 reading.asked.append(best[0][0])
                 w.used.update(best[0][1])

@@ -65,7 +65,7 @@ from agentmesh.records import Citation, RunContext
 
 __all__ = ["Middleware", "ModelRequest", "ToolRequest", "ToolCallsRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
            "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
-           "SemanticCacheStep", "narrowing", "evidence_citations", "merge_citations", "overriding",
+           "SemanticCacheStep", "UnappliedWordsStep", "narrowing", "evidence_citations", "merge_citations", "overriding",
            "declined_calls", "ApprovalStep", "ToolSelection", "ToolSelector", "APPROVAL_MODES", "needs_approval", "approved_ids"]
 
 
