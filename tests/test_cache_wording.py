@@ -42,6 +42,18 @@ SERVED = {
     "a noun compound": ("What does Grok-1 score on HumanEval?", "What is Grok-1's HumanEval score?"),
     "how a score is asked": ("How does Falcon 40B score on MMLU?", "What is the MMLU score of Falcon 40B?"),
     "what makes": ("What makes leaves change colour in autumn?", "Why do leaves change colour in autumn?"),
+    "an ordinal in words": ("What was the 2nd world war about?", "What was the second world war about?"),
+    "a compound ordinal": ("Who won the 21st Olympics?", "Who won the twenty-first Olympics?"),
+    "a scale word after digits": ("What is 1.5 million in scientific notation?", "What is 1,500,000 in scientific notation?"),
+    "a per cent sign": ("How much is 50% of 80?", "How much is 50 per cent of 80?"),
+    "a time of day": ("What time is 3pm in Tokyo?", "What time is 3 p.m. in Tokyo?"),
+    "a unit joined to its number": ("How many calories are in 100g of rice?", "How many calories are in 100 grams of rice?"),
+    "a half": ("How much is 1/2 cup of flour in grams?", "How much is half a cup of flour in grams?"),
+    "a dozen": ("How many eggs are in a dozen?", "How many eggs are in 12?"),
+    "a decade in words": ("What music was popular in the nineties?", "What music was popular in the 90s?"),
+    "the year before a year": ("What was the price of oil in the year 2008?", "What was the price of oil in 2008?"),
+    "a decimal without its zero": ("What is .25 as a fraction?", "What is 0.25 as a fraction?"),
+    "a whole number with a decimal point": ("Is 3.0 bigger than 2?", "Is three bigger than two?"),
 }
 
 REFUSED = {
@@ -61,6 +73,15 @@ REFUSED = {
     "subject and object of who": ("Who does the CFO report to at Siemens?", "Who reports to the CFO at Siemens?"),
     "a preposition that is the question": ("What is in a Caesar salad?", "What is a Caesar salad?"),
     "a preposition replaced": ("What are the taxes on imports?", "What are the taxes from imports?"),
+    "another ordinal": ("Who won the 21st Olympics?", "Who won the twenty-second Olympics?"),
+    "another ordinal in words": ("What happened in the first half of the season?", "What happened in the second half of the season?"),
+    "another scale": ("What is 1.5 million in scientific notation?", "What is 15 million in scientific notation?"),
+    "a per cent sign dropped": ("How much is 50% of 80?", "How much is 50 of 80?"),
+    "another time of day": ("What time is 3pm in Tokyo?", "What time is 3 a.m. in Tokyo?"),
+    "another unit joined to its number": ("How many calories are in 100g of rice?", "How many calories are in 100kg of rice?"),
+    "another fraction": ("How much is 1/2 cup of flour in grams?", "How much is 1/3 cup of flour in grams?"),
+    "another decade": ("What music was popular in the nineties?", "What music was popular in the eighties?"),
+    "a decade and a century's decade": ("What music was popular in the 90s?", "What music was popular in the 1990s?"),
 }
 
 

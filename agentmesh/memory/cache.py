@@ -40,6 +40,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -103,14 +104,18 @@ def _names(text: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> set[s
     return {n.lower() for n in _NAME.findall(text) if not _NUMBER_ONLY.match(n)} - vocabulary
 
 
-_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|-[A-Za-z]+)?$")
+_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|st|nd|rd|th|s|[ap]\.?m|kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph"
+                          r"|ghz|mhz|hz|kwh|kw|-[a-z]+)?$", re.I)
+"""A number, an ordinal ("21st"), a decade ("90s"), a time ("3pm") or a number with its unit ("100g"): left to
+the number guard, which reads them by value, and to the word rule."""
 _PREPOSITION = frozenset("in on at for from to after before during by with within under over about".split())
 
 
-def _numbers(text: str) -> list[str]:
-    text = number_words_as_digits(text)
-    text = re.sub(r"\b(\d+(?:\.\d+)?)k\b", lambda m: str(round(float(m.group(1)) * 1000)), re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))
-    return sorted(_NUMBER.findall(text))
+@lru_cache(maxsize=50_000)
+def _numbers(text: str) -> tuple[float, ...]:
+    """The numbers of ``text`` by value, however written ("3.0" is 3, "1,500,000" is "1.5 million", "first" is "1st";
+    see :func:`~agentmesh.memory.wording.figures`)."""
+    return tuple(sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(number_words_as_digits(text))))
 
 
 def _reordered(wa: list[str], wb: list[str]) -> bool:

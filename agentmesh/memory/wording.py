@@ -36,7 +36,7 @@ from typing import Iterable, Mapping, Sequence
 from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
 
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
-           "number_words_as_digits"]
+           "number_words_as_digits", "figures"]
 
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
@@ -113,6 +113,8 @@ ABBREVIATIONS = {
     "uk": "united kingdom", "eu": "european union", "e-mail": "email", "okay": "ok", "pls": "please", "plz": "please",
     "°c": "degrees celsius", "°f": "degrees fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
     "g": "gram", "mg": "milligram", "ml": "millilitre", "govt": "government", "dept": "department",
+    "ft": "foot", "oz": "ounce", "gb": "gigabyte", "mb": "megabyte", "tb": "terabyte", "kb": "kilobyte", "hz": "hertz",
+    "ghz": "gigahertz", "mhz": "megahertz", "kw": "kilowatt", "kwh": "kilowatt hour",
 }
 """Common English abbreviations and spellings (units, currencies, months, titles, places). "US" is
 read before lower case (``_CASED``); an acronym of the other question's words ("NATO", "BSc") is
@@ -130,8 +132,6 @@ _CONTRACTIONS = [(re.compile(p), r) for p, r in (
     (r"'ve\b", " have"), (r"'ll\b", " will"), (r"'d\b", " would"), (r"'m\b", " am"),
     (r"\b(what|who|where|when|how|it|that|there|here)'s\b", r"\1 is"), (r"'s\b", ""), (r"s'(?=\s|$)", "s"))]
 _TOKEN = re.compile(r"[$€£¥]|°[cf]\b|[a-z0-9](?:[a-z0-9.+\-/']*[a-z0-9+])?")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-_KILO = re.compile(r"\b(\d+(?:\.\d+)?)k\b")
 _NUMBER_WORD = re.compile(r"^(\d+(?:\.\d+)?)-([a-z]+)$")
 """A number joined to a word ("2-bedroom", "20-foot"): the number and the word."""
 
@@ -140,7 +140,56 @@ _UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eig
 _TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 10**12}
 _ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth "
-                                            "eleventh twelfth".split())}
+                                            "eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+                                            "eighteenth nineteenth".split())}
+_ORDINALS.update({w: 10 * i for i, w in enumerate("_ _ twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth "
+                                                  "ninetieth".split()) if w != "_"})
+_ORDINALS.update(hundredth=100, thousandth=1000, millionth=1_000_000)
+_DECADES = {f"{w[:-1]}ies": f"{10 * i}s" for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
+            if w != "_"}
+"""Decades in words: "the nineties" is "the 90s" (not "the 1990s": "in her 90s" is an age)."""
+_FIGURES = [(re.compile(p), r) for p, r in (
+    (r"(?<=\d),(?=\d{3}\b)", ""),  # 1,000 -> 1000
+    (r"(?<![\w.])\.(?=\d)", "0."),  # .25 -> 0.25
+    (r"(?<=\d)\s*%", " percent"), (r"\bper\s+cent\b", "percent"),
+    (r"\b(\d{1,2}(?::\d\d)?)\s*([ap])\.?m\b\.?", r"\1\2m"),  # 3 p.m. / 3 pm / 3pm -> 3pm
+    (r"\b(\d+(?:\.\d+)?)(kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph|ghz|mhz|hz|kwh|kw)\b", r"\1 \2"),  # 100g -> 100 g
+    (r"\b'(?=\d0s\b)", ""),  # '90s -> 90s
+    (r"\b(?:one|a)\s+half\b|(?<![\d/])\b1/2\b(?!/)", "half"),  # "one half", "1/2" -> "half"
+    (r"\bhalf\s+(?:a\s+)?dozen\b", "6"), (r"\b(?:a|one)\s+dozen\b", "12"),
+    (r"\b(?:the\s+)?year\s+(?:of\s+)?(?=\d{4}\b)", ""),  # "in the year 2008" -> "in 2008"
+)]
+"""Figures written another way, read alike on both sides (:func:`figures`)."""
+_SCALED = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s+(thousand|million|billion|trillion)\b|k\b)")
+_COMPOUND_ORDINAL = re.compile(r"\b(" + "|".join(w for w in _TENS) + r")[\s\-]+(first|second|third|fourth|fifth|sixth|seventh|"
+                               r"eighth|ninth)\b")
+_ORDINAL_WORD = re.compile(r"(?<![\w\-])(" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")(?![\w\-])")
+"""An ordinal word standing alone ("second-hand" is no ordinal)."""
+_DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def figures(text: str) -> str:
+    """``text`` in lower case with its figures written one way: thousands separators dropped, "1.5
+    million" and "1.5k" in digits, "%" as "percent", "3 p.m." as "3pm", "100g" as "100 g", "one
+    half" and "1/2" as "half", "a dozen" as 12, ordinals in digits ("twenty-first", "second" ->
+    "21st", "2nd"), decades in digits ("the nineties" -> "the 90s"), "the year 2008" as "2008".
+    Both the word rule and the number guard read a question through this."""
+    text = text.lower().replace("\u2019", "'")
+    for pattern, repl in _FIGURES:
+        text = pattern.sub(repl, text)
+    text = _SCALED.sub(lambda m: _number_text(float(m.group(1)) * (_SCALES[m.group(2)] if m.group(2) else 1000)), text)
+    text = _COMPOUND_ORDINAL.sub(lambda m: _ordinal(_TENS[m.group(1)] + _ORDINALS[m.group(2)]), text)
+    text = _ORDINAL_WORD.sub(lambda m: _ordinal(_ORDINALS[m.group(1)]), text)
+    return _DECADE_WORD.sub(lambda m: _DECADES[m.group(1)], text)
 _NUMBER_WORDS = re.compile(r"\b(?:(?:" + "|".join([*_UNITS, *_TENS, *_SCALES]) + r")(?:[\s\-]+(?:and\s+)?|\b))+")
 _DIGITS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d+(?:\.\d+)?$")
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
@@ -176,7 +225,7 @@ def number_words_as_digits(text: str) -> str:
     def digits(match: re.Match[str]) -> str:
         value = _words_value(match.group(0))
         return match.group(0) if value is None else f"{value} "
-    return _NUMBER_WORDS.sub(digits, text.lower())
+    return _NUMBER_WORDS.sub(digits, figures(text))
 
 
 @lru_cache(maxsize=None)
@@ -326,8 +375,7 @@ class Reader:
         acronyms = frozenset(w.lower() for w in _ACRONYM.findall(text) if len(w) <= 6)
         for pattern, repl in _CASED:
             text = pattern.sub(repl, text)
-        lowered = text.lower().replace("’", "'")
-        lowered = _KILO.sub(lambda m: str(round(float(m.group(1)) * 1000)), _THOUSANDS.sub("", lowered))
+        lowered = figures(text)
         for pattern, repl in _CONTRACTIONS:
             lowered = pattern.sub(repl, lowered)
         lowered = " ".join(REQUEST.sub(" ", lowered).replace(",", " ").split())
