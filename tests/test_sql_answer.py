@@ -184,3 +184,26 @@ def test_the_superlative_of_a_dimension_before_a_table_lists_its_top_rows_ties_k
     assert "Salt and Ember" not in text
     assert answer(db, "Which is the fastest book?") is None
     assert "Salt and Ember" in (answer(db, "Which is the lowest book?") or "")  # the lowest: ascending
+
+
+def test_a_named_row_reached_through_a_link_table_is_a_condition_on_the_link():
+    """railway's line_stops ties stations and lines: "the stations on the Valley Line" are those
+    some line_stops row ties to it. Where two tables tie them (journeys also reach stations through
+    drivers), the one whose name the question says is taken ("stop"); none said: no reading."""
+    from pathlib import Path
+
+    railway = SQLDatabase(Path(__file__).resolve().parents[1] / "examples" / "railway" / "railway.sqlite")
+    tool = make_sql_answer_tool(railway)
+
+    def rows(question):
+        narrowed = tool.metadata["narrow"](question)
+        return None if narrowed is None else narrowed.invoke({"reading": narrowed.metadata["reading"].summary()})
+
+    stations = rows("List the stations on the Valley Line.")
+    assert stations is not None and all(s in stations for s in ("Castelmoor Central", "Esterby", "Kelmsford"))
+    assert "Glenarrow" not in stations
+    lines = rows("Which lines stop at Castelmoor Central?")
+    assert lines is not None and "Valley Line" in lines and "Heather Line" not in lines
+    assert tool.metadata["read"]("Which lines stop at Castelmoor Central?").conditions[0].via == "line_stops"
+    assert rows("Which lines are at Castelmoor Central?") is None
+    assert "tied to lines by" in " ".join(tool.metadata["read"]("Which lines are at Castelmoor Central?").problems)

@@ -103,6 +103,10 @@ class Condition:
     op: str
     value: object
     kind: str = "value"
+    via: str = ""
+    """A link table whose rows tie the subject's rows to ``table``'s ("the stations on the Valley
+    Line": ``line_stops``): the condition holds for a subject row that some link row ties to a row
+    meeting it."""
 
 
 @dataclass
@@ -154,7 +158,8 @@ class QuestionReading:
         for c in self.conditions:
             if self.aggregate == "lookup" and c.kind == "label":
                 continue
-            parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}")
+            parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}"
+                         + (f" (through {c.via})" if c.via else ""))
         if self.order:
             parts.append(f"ordered by {self.order}")
         if self.limit:
@@ -622,6 +627,11 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 label = tables[entity.table].label.columns
                 if entity.table != subject and entity.table in tables[subject].paths:  # through the key
                     applied.append((entity, Condition(entity.table, "+".join(label), "=", entity.value, "label")))
+                elif entity.table != subject and (links := _links(tables, subject, entity.table)):
+                    # through a table whose rows point to both ("the stations on the Valley Line": line_stops)
+                    for link in links:
+                        applied.append((entity, Condition(entity.table, "+".join(label), "=", entity.value, "label",
+                                                          via=link)))
                 elif entity.table != subject and len(label) == 1 and label[0].lower() in subject_columns \
                         and label[0].lower() not in own_label:
                     # the subject holds the name itself, in a column of the same name (lake.state_name: state.state_name)
@@ -632,9 +642,21 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                                         if not applied else f"'{entity.value}' fits "
                                         + " and ".join(f"{c.table}.{c.column}" for _, c in applied))
                 continue
+            if len({c.via for _, c in applied}) > 1:  # two ties: the one whose link the question names ("stop": line_stops)
+                said_link = [(e, c) for e, c in applied
+                             if any(w.says(i, x) for i in range(len(tokens)) if i not in w.used for x in table_words[c.via])]
+                applied = said_link if len({c.via for _, c in said_link}) == 1 else applied
+            if len({c.via for _, c in applied}) != 1:
+                reading.problems.append(f"'{named[0].value}' is tied to {subject} by "
+                                        + " and by ".join(c.via for _, c in applied))
+                continue
             entity, condition = applied[0]
             w.used.update(range(*entity.span))
             reading.conditions.append(condition)
+            if condition.via:  # the link's own words ("Which lines stop at ...": line_stops) name the tie it makes
+                for i, tok in enumerate(tokens):
+                    if i not in w.used and tok not in FUNCTION_WORDS and any(w.says(i, c) for c in table_words[condition.via]):
+                        w.used.add(i)
             fk = [a for a, h in column_hits if a.kind == "fk" and a.table == subject and a.target == entity.table]
             if len(fk) == 1:  # "as their home station": the key's own words
                 w.used.update(next(h for a, h in column_hits if a == fk[0]))
@@ -746,6 +768,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     return reading
 
 
+def _links(tables: dict, subject: str, other: str) -> list[str]:
+    """The tables whose rows point to ``subject``'s rows by one key and reach ``other``'s: the
+    link tables of a many-to-many tie (``line_stops`` between stations and lines)."""
+    return [t for t, tp in tables.items() if t not in (subject, other)
+            and sum(1 for fk in tp.foreign_keys if fk.table == subject and len(fk.columns) == 1) == 1
+            and other in tp.paths]
+
+
 def _comment_words(comment: str) -> list[str]:
     """The content words of a column's comment, less what it quotes (its values, "'yes' or 'no'")
     and what it says of empty values ("NULL when cancelled": a case, not the column's meaning)."""
@@ -765,10 +795,10 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     if len(first) != 1:
         return False
 
-    def holds(subject: str, other: str) -> bool:  # through a key, or a column of the same name as its label
+    def holds(subject: str, other: str) -> bool:  # through a key or a link table, or a column of the same name as its label
         label = tables[other].label.columns
-        return other in tables[subject].paths or (len(label) == 1 and label[0].lower() in
-                                                   {c.lower() for c in columns.get(subject, [])})
+        return other in tables[subject].paths or bool(_links(tables, subject, other)) or (
+            len(label) == 1 and label[0].lower() in {c.lower() for c in columns.get(subject, [])})
     return all(holds(first[0], e) for e in entity_tables)
 
 

@@ -77,6 +77,9 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
 
     tests = []
     for c in reading.conditions:
+        if c.via:
+            tests.append(_through_link(db, clauses, subject, c))
+            continue
         column = label_expression(reach(c.table), c.column.split("+")) if c.kind == "label" else reach(c.table).c[c.column]
         tests.append(_COMPARE[c.op](column, c.value))
     shown: list[Any] = []
@@ -144,6 +147,27 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             nth = nth.where(sa.and_(*tests))
         statement = statement.where((column >= nth.scalar_subquery()) if desc else (column <= nth.scalar_subquery()))
     return statement
+
+
+def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: str, c: Any) -> sa.ColumnElement:
+    """``subject.key IN (SELECT link.key FROM link JOIN ... WHERE <c on c.table>)``: a subject row
+    some link row ties to a row meeting ``c``."""
+    profile = db.profile
+    link = c.via
+    fk = next(f for f in profile.tables[link].foreign_keys if f.table == subject and len(f.columns) == 1)
+    inner = sa.alias(clauses[link])
+    from_: Any = inner
+    previous, current = link, inner
+    for step in profile.tables[link].paths[c.table]:
+        keys = [f for f in profile.tables[previous].foreign_keys if f.table == step and len(f.columns) == 1]
+        if len(keys) != 1:
+            raise ValueError(f"{previous} points to {step} by {len(keys)} keys")
+        target = sa.alias(clauses[step])
+        from_ = from_.join(target, current.c[keys[0].columns[0]] == target.c[keys[0].their_columns[0]])
+        previous, current = step, target
+    value = label_expression(current, c.column.split("+")) if c.kind == "label" else current.c[c.column]
+    chosen = sa.select(inner.c[fk.columns[0]]).select_from(from_).where(_COMPARE[c.op](value, c.value))
+    return clauses[subject].c[fk.their_columns[0]].in_(chosen)
 
 
 def said_conditions(reading: QuestionReading) -> list[str]:
