@@ -54,6 +54,9 @@ SERVED = {
     "the year before a year": ("What was the price of oil in the year 2008?", "What was the price of oil in 2008?"),
     "a decimal without its zero": ("What is .25 as a fraction?", "What is 0.25 as a fraction?"),
     "a whole number with a decimal point": ("Is 3.0 bigger than 2?", "Is three bigger than two?"),
+    "how much before cost": ("How much does a kilo of beef cost in Argentina?", "What does a kilo of beef cost in Argentina?"),
+    "an acronym of a possessive": ("What is the MSRP of the 2024 Toyota Corolla?",
+                                   "What is the manufacturer's suggested retail price of the 2024 Toyota Corolla?"),
 }
 
 REFUSED = {
@@ -82,6 +85,8 @@ REFUSED = {
     "another fraction": ("How much is 1/2 cup of flour in grams?", "How much is 1/3 cup of flour in grams?"),
     "another decade": ("What music was popular in the nineties?", "What music was popular in the eighties?"),
     "a decade and a century's decade": ("What music was popular in the 90s?", "What music was popular in the 1990s?"),
+    "how much of a thing before cost": ("How much beef does a cow cost?", "What beef does a cow cost?"),
+    "how much without cost": ("How much is a kilo of beef in Argentina?", "What is a kilo of beef in Argentina?"),
 }
 
 

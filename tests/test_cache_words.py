@@ -68,6 +68,20 @@ def test_wordnet_synonyms_match_when_its_data_is_installed():
     assert check.refuses("How do I buy a car?", "How do I sell a car?")  # WordNet keeps opposites apart
 
 
+def test_a_phrase_wordnet_holds_as_one_is_matched_whole():
+    from agentmesh.memory.wording import WordNet
+
+    net = WordNet.find()
+    if net is None:
+        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
+    check = WordCheck(wordnet=net)
+    assert check.refuses("How do I get rid of ants?", "How do I eliminate ants?") is None
+    assert check.refuses("How do I put off a meeting?", "How do I postpone a meeting?") is None
+    assert check.refuses("How do I get rid of ants?", "How do I get ants?")  # part of the phrase is not the phrase
+    assert check.refuses("How do I put off a meeting?", "How do I put on a meeting?")
+    assert check.refuses("How do I work out at home?", "How do I work at home?")
+
+
 @pytest.fixture
 def cache(tmp_path, minilm):
     c = SemanticCache(tmp_path / "cache", minilm, threshold=0.7)

@@ -83,6 +83,9 @@ _WH_PHRASES = [
 """Question words said another way. "how long"/"how old"... keep their adjective as the content word;
 "what makes leaves change colour" asks why they do."""
 
+_COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?cost\b)")
+""""How much does it cost" asks what "what does it cost" asks: "how much" before the verb "cost" says nothing more
+(not "how much beef does it cost", where it asks a quantity)."""
 _HOW_MEASURED = re.compile(r"\bhow\s+(?=(?:do|does|did)\s+(?:\S+\s+){0,6}?(?:score|scores|scored|rank|ranks|ranked|rate|rates"
                            r"|rated)\b)")
 """"How does X score on Y" asks what X scores on Y: "how" before a verb of measure asks its value."""
@@ -387,6 +390,7 @@ class Reader:
                 lowered = pattern.sub(lambda m: " ?how " + m.group(0).split()[-1], lowered)
             else:
                 lowered = pattern.sub(f" {key} ", lowered)
+        lowered = _COST_ASKED.sub(" ", lowered)
         object_question = bool(_OBJECT_QUESTION.search(lowered))
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
@@ -397,6 +401,7 @@ class Reader:
         keys: list[tuple[set[str], set[str]]] = []
         known: list[bool] = []
         folded: set[str] = set()
+        seq: list[tuple[str, int | None]] = []  # every word said, filler too, with its content word's index
         i = 0
         while i < len(tokens):
             token = tokens[i]
@@ -411,6 +416,7 @@ class Reader:
                 part = _american(part)
                 folded.add(part)
                 if part in self.filler:
+                    seq.append((part, None))
                     continue
                 if part in ("most", "least", "more", "less") and i < len(tokens) and _is_adjective(tokens[i]):
                     degree = {"most": "+sup", "least": "-sup", "more": "+cmp", "less": "-cmp"}[part]
@@ -421,6 +427,7 @@ class Reader:
                     keys.append(_word_keys(nxt, net, degree))
                     known.append(True)
                     continue
+                seq.append((part, len(words)))
                 words.append(part)
                 found = _word_keys(part, net)
                 if whole:  # "second-hand" is "secondhand"
@@ -433,6 +440,8 @@ class Reader:
                 joined = words[j] + words[j + 1]
                 for k in (j, j + 1):
                     keys[k][0].add(joined), keys[k][1].add(joined)
+        if net is not None:
+            _phrase_senses(seq, words, keys, net)
         offers = tuple(frozenset(o) for _, o in keys)
         all_keys = frozenset().union(*offers) if offers else frozenset()
         return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
@@ -448,6 +457,29 @@ def read(text: str) -> Wording:
     if _DEFAULT_READER is None:
         _DEFAULT_READER = Reader()
     return _DEFAULT_READER(text)
+
+
+def _phrase_senses(seq: Sequence[tuple[str, int | None]], words: Sequence[str],
+                   keys: list[tuple[set[str], set[str]]], net: WordNet) -> None:
+    """A phrase of two or three words that WordNet holds as one ("get rid of", "find out", "work out")
+    gives its senses to each of its content words, so "get rid of ants" is matched by "eliminate
+    ants": each of "get" and "rid" by "eliminate", and "eliminate" by either. A word of the phrase
+    still needs a match of its own when the other question says only part of it ("work" / "work out")."""
+    for n in (3, 2):
+        for j in range(len(seq) - n + 1):
+            span = seq[j:j + n]
+            content = [w for _, w in span if w is not None]
+            if len(content) < 2 or not all(p.isalpha() and p not in QUESTION_WORDS and p not in MODALS
+                                           and p not in _NEGATION for p, _ in span):
+                continue
+            first, rest = span[0][0], " ".join(p for p, _ in span[1:])
+            firsts = {first} | {lemma for forms in _lemmas(first).values() for lemma in forms}
+            senses = [k for f in firsts for k in net.keys(f"{f} {rest}")]
+            if not senses:
+                continue
+            for w in content:
+                keys[w][0].update({"~" + k for k, _ in senses} | {"=" + k for k, main in senses if main})
+                keys[w][1].update({"=" + k for k, _ in senses} | {"~" + k for k, main in senses if main})
 
 
 def _is_adjective(word: str) -> bool:
@@ -656,7 +688,7 @@ def _spells(acronym: str, words: Sequence[str]) -> bool:
 
 def spells(acronym: str, text: str) -> bool:
     """Whether ``acronym`` abbreviates consecutive words of ``text`` ("GDP", "gross domestic product")."""
-    words = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in FILLER]
+    words = [w for w in re.findall(r"[a-z]+", re.sub(r"['\u2019]s\b", "", text.lower())) if w not in FILLER]
     return any(_spells(acronym.lower(), words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1))
 
 
