@@ -7,7 +7,7 @@ with its graph, ``--kg``), the embedded model, no API key. Prints per source and
 wrong shown as fact, abstained; and correct among the questions answerable from one table or one
 foreign-key hop (the items' tags).
 
-    python bench/foreign_eval.py --split heldout [--limit N] [--only railway,academic]
+    python bench/foreign_eval.py --split heldout [--limit N] [--only railway,academic] [--code WORKTREE]
 
 Slow (the embedded model answers each question: about 5-10 s each on two cores): a bench, not a test.
 """
@@ -49,6 +49,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most N questions per source")
     parser.add_argument("--only", default="", help="sources to run, comma-separated (railway, academic, ...)")
     parser.add_argument("--out", type=Path, help="write every answer here (JSON)")
+    parser.add_argument("--code", type=Path, help="run the agentmesh of this folder (e.g. a git worktree of a commit)")
     options = parser.parse_args()
     totals: dict[str, Counter] = {}
     answers = []
@@ -65,9 +66,16 @@ def main() -> int:
             questions = folder / f"{name.replace('/', '_')}.jsonl"
             questions.write_text("".join(json.dumps(i) + "\n" for i in items))
             report = folder / f"{name.replace('/', '_')}.json"
-            # run outside the checkout, so that its agentmesh.toml (the example domain) is not read
-            subprocess.run(["agentmesh", "eval", str(questions), *args, "--json", str(report)], cwd=folder, env=env,
-                           check=True, capture_output=True)
+            # run outside the checkout, so that its agentmesh.toml (the example domain) is not read;
+            # with --code, the agentmesh of that folder (a worktree of one commit, while main moves on)
+            command = [sys.executable, "-c", "from agentmesh.apps.cli import main; main()"]
+            if options.code:
+                env["PYTHONPATH"] = str(options.code.resolve())
+            done = subprocess.run([*command, "eval", str(questions), *args, "--json", str(report)], cwd=folder,
+                                  env=env, capture_output=True, text=True)
+            if done.returncode != 0 or not report.exists():
+                print(f"{name}: agentmesh eval failed ({done.returncode}):\n{done.stderr[-3000:]}", file=sys.stderr)
+                continue
             for result in json.loads(report.read_text())["results"]:
                 answers.append({"source": name, **result})
                 tags = set(result.get("tags", []))
