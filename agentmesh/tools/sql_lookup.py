@@ -32,7 +32,8 @@ from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WOR
                                          LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.answering.profile import LabelIndex, label_expression
-from agentmesh.claims import first_ask, said_whole
+from agentmesh.answering.names import said_whole
+from agentmesh.answering.questions import first_ask
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 from agentmesh.tools.sql_rank import HIGH, LOW, _RANKED_OPERAND, _named

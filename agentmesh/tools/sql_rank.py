@@ -37,7 +37,9 @@ from pydantic import Field, create_model
 from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, GROUPING_WORDS,
                                          HIGH_WORDS, LOW_WORDS, NEGATION_WORDS, UNITS, VERBS)
 from agentmesh.answering.lexicon import Lexicon
-from agentmesh.claims import first_ask, number_values, whole_name
+from agentmesh.answering.names import whole_name
+from agentmesh.answering.numbers import number_values
+from agentmesh.answering.questions import first_ask
 from agentmesh.records import Citation
 from agentmesh.answering.profile import LabelIndex, label_expression
 from agentmesh.tools.sql import SQLDatabase, render_rows
