@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunContext", "FACTS_GRAPH", "FACT_PREFIX",
            "PRIVATE_GRAPHS", "is_private_graph", "is_remembered"]
@@ -119,6 +119,14 @@ class Evidence(BaseModel):
     """A node URI, or the tool call (``sql: SELECT ...``) that produced the item."""
     subject: str = ""
     """The node label a fact or description is about."""
+    columns: list[str] = Field(default_factory=list, exclude=True)
+    """A row's columns, as its table's header names them; with ``values``, the row as data, so
+    no reader parses ``text`` back (empty for any other item, and for a row whose cells do not
+    line up with its header). Not dumped: the text says the same to whoever reads it."""
+    values: list[str] = Field(default_factory=list, exclude=True)
+    """A row's cells, one a column."""
+    conditions: list[str] = Field(default_factory=list, exclude=True)
+    """What the call that made a row says of every row ("license_id = MIT"), as its text ends."""
 
 
 class Claim(BaseModel):

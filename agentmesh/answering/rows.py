@@ -31,15 +31,21 @@ _NAME_COLUMNS = ("name", "label", "title")
 
 def _cells(e: Evidence) -> tuple[list[tuple[str, str]], str] | None:
     """A row item's (column, value) pairs and the thing it is about (its name, label or title
-    column; "" if none), as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None
-    for any other item."""
-    if e.kind != "row" or ": " not in e.text:
+    column; "" if none): its cells as the evidence carries them, or, for a row made by hand,
+    read from its text as run_evidence writes rows ("name | mmlu: GPT-4 | 86.4"); None for
+    any other item."""
+    if e.kind != "row":
         return None
-    header, _, row = _ROW_WHERE.sub("", e.text).partition(": ")
-    columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
-    if len(columns) != len(values):
+    if e.columns:
+        pairs = list(zip(e.columns, e.values))
+    elif ": " in e.text:
+        header, _, row = _ROW_WHERE.sub("", e.text).partition(": ")
+        columns, values = [c.strip() for c in header.split("|")], [v.strip() for v in row.split("|")]
+        if len(columns) != len(values):
+            return None
+        pairs = list(zip(columns, values))
+    else:
         return None
-    pairs = list(zip(columns, values))
     return pairs, next((v for c, v in pairs if c.lower() in _NAME_COLUMNS and v), "")
 
 

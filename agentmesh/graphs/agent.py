@@ -50,7 +50,7 @@ from langgraph.types import Command
 
 from agentmesh.claims import (ANSWER_TOOL, NOT_FOUND, PARTIAL_HEADER, AnswerCheck, complete, cut_repetition, facts_of, picked,
                               picked_answer, picks_for, quotable, row_names, uncovered, unworked, unworked_answer, worked_out)
-from agentmesh.graphs.evidence import call_citations, not_evidence, run_evidence, table_tools
+from agentmesh.graphs.evidence import TurnEvidence, call_citations, not_evidence, run_evidence, table_tools
 from agentmesh.graphs.history import Summarizer, repair_tool_pairs, retrieval_query
 from agentmesh.graphs.middleware import (ANSWER_POLICIES, UnappliedWordsStep, APPROVAL_MODES, Answer, AnswerRequest, ApprovalStep, CacheLookup,
                                          CacheStore, ClaimCheckStep, HistoryBudget, Middleware, ModelRequest, NarrowedTools,
@@ -232,6 +232,7 @@ def build_agent_graph(
     tools_by_name = {tool.name: tool for tool in tools}
     skip = not_evidence(tools)  # sql_schema: where to look, not what is so
     tables = table_tools(tools)  # results read a row at a time
+    turn_evidence = TurnEvidence(skip, tables)  # built once a turn, for pick mode's offers and the answer step
     readers = [t for t in tools if callable((t.metadata or {}).get("read"))]  # sql_answer: the question against the data
 
     def start_turn(state: AgentState, run: RunContext | None, human: HumanMessage) -> tuple[dict[str, Any], bool]:
@@ -308,7 +309,7 @@ def build_agent_graph(
     budgeted = [HistoryBudget(history_budget, summarize)] if history_budget is not None else []
     selection = [ToolSelection(select_tools, tools)] if select_tools is not None and tools else []
     answers = frozenset(t.name for t in tools if (t.metadata or {}).get("answers") is True)
-    picking = [PickAnswer(skip, answers, tables)] if answer_style == "pick" else []
+    picking = [PickAnswer(skip, answers, tables, turn_evidence)] if answer_style == "pick" else []
     model_call = chain_model_call([*budgeted, *selection, *middleware, *BUILTIN_MODEL_MIDDLEWARE, *picking], call_model)
 
     def _after_act(response: AIMessage, steps: int) -> str:
@@ -395,7 +396,7 @@ def build_agent_graph(
             # pick mode shows no text a model wrote (it wrote some when its constrained call was cut
             # off): a reply that picks nothing picks nothing
             pick = {"name": ANSWER_TOOL, "args": {"evidence": []}, "id": last.id}
-        evidence = run_evidence(state, skip, tables) if pick is not None or answer_hooks else []  # once, for the pick and the answer steps
+        evidence = turn_evidence(state) if pick is not None or answer_hooks else []  # the items pick mode offered
         if pick is None and evidence and (redone := worked_out(state.get("question", ""), evidence)) is not None:
             # the model's own arithmetic (a gap, a cost, a share), redone by the framework: what the
             # claim check holds a worked-out number to

@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unworked
-from agentmesh.graphs.evidence import TABLE_TOOLS, RowConditions, run_evidence
+from agentmesh.graphs.evidence import TABLE_TOOLS, RowConditions, TurnEvidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
 
 __all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_calls"]
@@ -55,16 +55,21 @@ class PickAnswer(Middleware):
     tool that narrows itself to the question and whose lists then fix every argument is called
     without asking the model (:func:`determined_calls`); and the rows of a tool in ``answers``
     (``metadata={"answers": True}``: what it returns for a call its guard let through is what the
-    question asks, as ``sql_lookup``'s values of the named row) are picked without asking it."""
+    question asks, as ``sql_lookup``'s values of the named row) are picked without asking it.
+
+    ``evidence``: the turn's evidence, shared with the graph's answer step (built from ``skip``
+    and ``tables`` when not given), so the lines offered are the items the answer is made of."""
 
     def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset(),
-                 tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS) -> None:
+                 tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS,
+                 evidence: TurnEvidence | None = None) -> None:
         self.skip, self.answers, self.tables = skip, answers, tables
+        self.evidence = evidence if evidence is not None else TurnEvidence(skip, tables)
 
     def wrap_model_call(self, request: ModelRequest, handler: ModelHandler) -> AIMessage:
         state = request.state
         question = str(state.get("question", ""))
-        evidence = run_evidence(state, self.skip, self.tables)
+        evidence = self.evidence(state)
         quotes = quotable(question, evidence)
         messages = state.get("messages", [])
         after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
