@@ -207,3 +207,18 @@ def test_a_named_row_reached_through_a_link_table_is_a_condition_on_the_link():
     assert tool.metadata["read"]("Which lines stop at Castelmoor Central?").conditions[0].via == "line_stops"
     assert rows("Which lines are at Castelmoor Central?") is None
     assert "tied to lines by" in " ".join(tool.metadata["read"]("Which lines are at Castelmoor Central?").problems)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How long is the Valley Line?", "Valley Line | 47.9"),
+    ("How many kilometres long is the Valley Line?", "Valley Line | 47.9"),
+    ("How many kilometres has unit 52301 run?", "52301 | 1171200"),  # a quantity in a unit, not a count
+    ("What are the top 2 stations with the highest elevation? Give the station names and the elevation.", "Eagle Pass | 489"),
+])
+def test_how_long_and_how_many_units_ask_a_value_and_a_second_sentence_repeats_the_first(question, expected):
+    from pathlib import Path
+
+    railway = SQLDatabase(Path(__file__).resolve().parents[1] / "examples" / "railway" / "railway.sqlite")
+    narrowed = make_sql_answer_tool(railway).metadata["narrow"](question)
+    assert narrowed is not None, make_sql_answer_tool(railway).metadata["read"](question)
+    assert expected in narrowed.invoke({"reading": narrowed.metadata["reading"].summary()})

@@ -44,7 +44,7 @@ _DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short
                "high": "height", "taller": "height", "tall": "height", "wider": "width", "wide": "width",
                "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
                "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
-               "earlier": "date"}
+               "earlier": "date", "far": "distance", "farther": "distance", "further": "distance"}
 _SUPERLATIVE_DIMENSIONS = {"longest": "length", "shortest": "length", "highest": "height", "lowest": "height",
                            "tallest": "height", "widest": "width", "deepest": "depth", "heaviest": "weight",
                            "lightest": "weight", "biggest": "size", "largest": "size", "smallest": "size",
@@ -359,6 +359,11 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     # 4. the aggregate words
     said = set(tokens)
     counting = ("how" in said and "many" in said) or "count" in said or re.search(r"\bnumber of\b", lowered) is not None
+    # "How many kilometres has unit 52301 run?": a quantity in a unit, not a count of rows
+    quantity = next((i + 2 for i in range(len(tokens) - 2) if tokens[i:i + 2] == ["how", "many"]
+                     and tokens[i + 2] in _QUANTITY_UNITS), None)
+    if quantity is not None and "count" not in said and "number" not in said:
+        counting = False
     aggregate: Aggregate = ""
     agg_words: set[int] = set()
     for i, tok in enumerate(tokens):
@@ -536,8 +541,15 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 found.append(Condition(a.table, a.column, op, f"{number}" if kind == "date" else number, kind))
         return found
 
+    if quantity is not None and not counting:
+        unit = _QUANTITY_UNITS[tokens[quantity]]
+        column_hits += [(Asked(t, m.column, "measure"), [quantity - 2, quantity - 1, quantity])
+                        for t, tp in tables.items() for m in tp.measures if m.unit == unit]
     measures = [(a, h) for a, h in column_hits if a.kind == "measure"]
-    lookup_start = tokens[:1] and tokens[0] in ("what", "which", "who", "when", "where")
+    # "How long is the Valley Line?", "How many kilometres has unit 52301 run?": a value of a named row
+    lookup_start = tokens[:1] and (tokens[0] in ("what", "which", "who", "when", "where")
+                                   or (tokens[0] == "how" and len(tokens) > 1 and tokens[1] in _DIMENSIONS)
+                                   or (quantity is not None and not counting))
     if counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
         reading.aggregate = "count"
     elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (_MAX | _MIN)
@@ -722,7 +734,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
 
     if subject and reading.aggregate in ("list", "lookup", "count", "sum", "avg", "min", "max"):
         label = tables[subject].label
-        own = [x for c in label.columns for x in words_of(c)] if label.own else []
+        from agentmesh.answering.profile import _name_words
+
+        # the label's own words, "name" included ("the names ... of the lakes": lake_name)
+        own = [x for c in label.columns for x in _name_words(c) if x != "id"] if label.own else []
         derived = table_words.get(subject, [])
         for i, tok in enumerate(tokens):
             if i in w.used:
@@ -749,12 +764,25 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     and any(_same(tok, d) for d in described):
                 w.used.add(i)
 
+    # "How many kilometres long is ...": the dimension the asked column measures, said again
+    for i, tok in enumerate(tokens):
+        if i not in w.used and tok in _DIMENSIONS and any(
+                _same(_DIMENSIONS[tok], c) for a in reading.asked for c in words_of(a.column)):
+            w.used.add(i)
     # "in metres" after a value asked: the unit the asked column is held in
     for i in range(len(tokens) - 1):
         if tokens[i] == "in" and tokens[i + 1] in _QUANTITY_UNITS and i + 1 not in w.used and reading.asked:
             a = reading.asked[0]
             if a.table in tables and _unit(tables[a.table], a.column) == _QUANTITY_UNITS[tokens[i + 1]]:
                 w.used.add(i + 1)
+    # a second sentence that asks again for what the first one read ("What are the top 5 cities with the
+    # highest population? Give both city names and the population."): the same word, read already
+    sentence = _sentence_of_tokens(question, len(tokens))
+    read_before = {(_singular(tokens[i]), sentence[i]) for i in w.used}
+    for i, tok in enumerate(tokens):
+        if i not in w.used and tok not in FUNCTION_WORDS and sentence[i] > 0 \
+                and any(word == _singular(tok) and at < sentence[i] for word, at in read_before):
+            w.used.add(i)
     # the database's own name ("the railway" of railway.sqlite) names where the data sits, not a fact
     named_db = set(re.findall(r"[a-z0-9]+", re.sub(r"\.[a-z0-9]+$", "", re.split(r"[/\\:]", profile.database.lower())[-1])))
     skip = FUNCTION_WORDS | DATA_WORDS | named_db | (lexicon.known_words if lexicon is not None else frozenset())
@@ -766,6 +794,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             continue
         reading.unread.append(tok)
     return reading
+
+
+def _sentence_of_tokens(question: str, count: int) -> list[int]:
+    """Each token's sentence (0 for the first), as :func:`_tokens` splits the whole question."""
+    at: list[int] = []
+    for n, part in enumerate(re.split(r"(?<=[.?!;])\s+", question)):
+        at += [n] * len(_tokens(part))
+    return (at + [at[-1] if at else 0] * count)[:count] if len(at) != count else at
 
 
 def _links(tables: dict, subject: str, other: str) -> list[str]:
