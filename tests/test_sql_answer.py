@@ -170,6 +170,8 @@ def test_words_of_a_used_columns_own_comment_are_read_and_its_empty_cases_are_no
     assert reading.complete and reading.summary() == "stations rows where stations.elevation_m > 400"
     flooded = make_sql_answer_tool(railway).metadata["read"]("Which stations are more than 400 metres above flooded sea level?")
     assert flooded.unread == ["flooded"]
+    busy = make_sql_answer_tool(railway).metadata["read"]("Which stations have more than 5,000 passengers a day?")
+    assert busy.complete and busy.summary() == "stations rows where stations.daily_footfall > 5000"
     delays = make_sql_answer_tool(railway).metadata["read"]("What is the average delay in minutes of cancelled journeys?")
     assert delays.complete and "journeys.status = cancelled" in delays.summary()
 

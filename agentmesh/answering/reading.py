@@ -487,6 +487,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                         options.append((Asked(table, m.column, "measure"), []))
                     if unit and m.unit == unit:
                         options.append((Asked(table, m.column, "measure"), []))
+                    # "more than 5,000 passengers a day": words after the number that the column's own
+                    # comment says ("average passengers entering and leaving per day")
+                    described = _comment_words(tables[table].comments.get(m.column, ""))
+                    said_after = [i for i in range(e, min(e + 4, len(tokens))) if i not in w.used
+                                  and tokens[i] not in FUNCTION_WORDS and any(_same(tokens[i], d) for d in described)]
+                    if said_after:
+                        options.append((Asked(table, m.column, "measure"), said_after))
             year_like = value.is_integer() and 1800 <= value <= 2100
             if op in (">=", "<=", ">", "<") and year_like and any(a.kind == "date" for a, _ in options):
                 op = {">=": "from", "<=": "through", ">": "after", "<": "before"}[op]  # "between 1900 and 1950" on a date
