@@ -224,3 +224,14 @@ def test_how_long_and_how_many_units_ask_a_value_and_a_second_sentence_repeats_t
     narrowed = make_sql_answer_tool(railway).metadata["narrow"](question)
     assert narrowed is not None, make_sql_answer_tool(railway).metadata["read"](question)
     assert expected in narrowed.invoke({"reading": narrowed.metadata["reading"].summary()})
+
+
+def test_a_ratio_is_two_counts_each_read_whole(db):
+    """16 books, pages 120 + 37 i: 11 have more than 300 pages. A ratio per group divides each
+    group's count by the whole; a word either count leaves unread refuses the ratio."""
+    text = answer(db, "What is the ratio of books with more than 300 pages to all books?")
+    assert text is not None and "0.6875" in text
+    per_genre = answer(db, "What is the ratio of the number of books in each genre to the total number of books?")
+    assert per_genre is not None and "fiction | 0.25" in per_genre
+    assert answer(db, "What is the ratio of signed books with more than 300 pages to all books?") is None
+    assert answer(db, "What is the ratio of books with pages > 300 to all books?") == text  # the sign reads as the words

@@ -61,6 +61,12 @@ _OPS = [(r"no (?:more|greater) than|at most|up to", "<="), (r"no (?:less|fewer) 
         (r"after|since", "after"), (r"before|prior to", "before")]
 _NUMBER = r"(?P<num>\d[\d,]*(?:\.\d+)?)"
 _BOUND = re.compile(r"\b(?P<op>" + "|".join(f"(?:{p})" for p, _ in _OPS) + r")\s+" + _NUMBER + r"\b")
+_SYMBOL_BOUND = re.compile(r"(?P<op>>=|<=|>|<)\s*" + _NUMBER + r"\b")
+"""'rating > 4.5': a bound written with a comparison sign."""
+_RATIO = re.compile(r"^(?P<head>.*?)\bratio\s+of\s+(?P<a>.+?)\s+(?:to|out\s+of|versus|vs\.?)\s+(?P<b>.+?)[\s?.!]*$",
+                    re.IGNORECASE)
+_COUNTED = re.compile(r"^(?:the\s+)?(?:total\s+)?(?:number|count)\s+of\s+", re.IGNORECASE)
+_SCOPE = re.compile(r"\s+(?:in|within|among|for)\s+(?!each\b|every\b)[^,;]+$", re.IGNORECASE)
 _BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 _OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
 _IN_YEAR = re.compile(r"\b(?:in|during)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
@@ -123,11 +129,14 @@ class QuestionReading:
     limit: int | None = None
     unread: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    parts: list["QuestionReading"] = field(default_factory=list)
+    """A ratio's two counts, each read as a question of its own ("the ratio of A to B": A, then B)."""
 
     @property
     def complete(self) -> bool:
         """Every content word used, one interpretation, and something to compose."""
-        return bool(self.aggregate and self.subject) and not self.unread and not self.problems
+        whole = bool(self.aggregate and self.subject) and not self.unread and not self.problems
+        return whole and (self.aggregate != "ratio" or (len(self.parts) == 2 and all(p.complete for p in self.parts)))
 
     def unapplied(self) -> list[str]:
         """What of the question this reading could not apply, as a person would say it: the words it
@@ -143,10 +152,13 @@ class QuestionReading:
                 "group": None if self.group is None else {"table": self.group.table, "column": self.group.column},
                 "conditions": [{"table": c.table, "column": c.column, "op": c.op, "value": c.value}
                                for c in self.conditions],
-                "order": self.order, "limit": self.limit, "unread": list(self.unread), "problems": list(self.problems)}
+                "order": self.order, "limit": self.limit, "unread": list(self.unread), "problems": list(self.problems),
+                **({"parts": [p.to_dict() for p in self.parts]} if self.parts else {})}
 
     def summary(self) -> str:
         """One line: what the reading asks (the tool's one fixed argument)."""
+        if self.aggregate == "ratio" and len(self.parts) == 2:
+            return f"ratio of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
         what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
                 "lookup": f"{', '.join(a.column if a.kind != 'label' else a.table for a in self.asked)} of "
                           f"{', '.join(e.value for e in self.entities)}"}.get(
@@ -248,6 +260,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     ``columns`` (table -> every column) adds the text columns the profile does not describe."""
     from agentmesh.answering.profile import UNIT_NAMES
 
+    ratio = _RATIO.match(question.strip())
+    if ratio is not None:
+        return _read_ratio(question, ratio, profile, lexicon, index, columns)
     reading = QuestionReading(question)
     w = _Words(question, lexicon)
     tokens = w.tokens
@@ -311,6 +326,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         bounds.append(("<=", float(m["b"]), span, unit))
     for m in _BOUND.finditer(lowered):
         op = next(o for p, o in _OPS if re.fullmatch(p, m["op"]))
+        unit, end = unit_after(m.end())
+        bounds.append((op, float(m["num"]), token_span(m.start(), end), unit))
+    for m in _SYMBOL_BOUND.finditer(lowered):
+        op = {">=": ">=", "<=": "<=", ">": ">", "<": "<"}[m["op"]]
         unit, end = unit_after(m.end())
         bounds.append((op, float(m["num"]), token_span(m.start(), end), unit))
     for m in _OR_MORE.finditer(lowered):
@@ -800,6 +819,28 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide"):
             continue
         reading.unread.append(tok)
+    return reading
+
+
+def _read_ratio(question: str, ratio: re.Match, profile: "DataProfile", lexicon: "Lexicon | None",
+                index: "LabelIndex | None", columns: "dict[str, list[str]] | None") -> QuestionReading:
+    """"What is the ratio of A to B?": A and B each read as "How many A?" and "How many B?"; a
+    phrase that closes B ("... in Los Angeles") bounds A too, unless A has one of its own. A may be
+    per group ("in each state"); B may not. Anything else is no reading."""
+    reading = QuestionReading(question, aggregate="ratio")
+    a, b = (_COUNTED.sub("", part.strip()) for part in (ratio["a"], ratio["b"]))
+    scope = _SCOPE.search(b)
+    if scope is not None and not _SCOPE.search(a) and " each " not in f" {a} ":
+        a += scope.group(0)
+    parts = [read(f"How many {x}?", profile, lexicon, index, columns) for x in (a, b)]
+    reading.parts = parts
+    head = [t for t in _tokens(ratio["head"]) if t not in FUNCTION_WORDS and t not in ("ratio",)]
+    reading.unread = head
+    if not all(p.aggregate == "count" for p in parts):
+        reading.problems.append("a ratio of other than two counts")
+    if parts[1].group is not None:
+        reading.problems.append("a ratio whose second count is per group")
+    reading.subject = parts[0].subject
     return reading
 
 

@@ -44,6 +44,8 @@ def reading_of(db: SQLDatabase, question: str, lexicon: Lexicon | None = None) -
 def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     """The statement a complete ``reading`` asks for; ValueError when it cannot be composed
     (a table reached by two foreign keys, a label that is not the table's own)."""
+    if reading.aggregate == "ratio":
+        return _ratio(db, reading)
     profile = db.profile
     clauses = {t: sa.table(t, *(sa.column(n) for n, _ in db.described[t][0])) for t in db.described}
     subject = reading.subject
@@ -147,6 +149,18 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             nth = nth.where(sa.and_(*tests))
         statement = statement.where((column >= nth.scalar_subquery()) if desc else (column <= nth.scalar_subquery()))
     return statement
+
+
+def _ratio(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
+    """A's count over B's (per A's group when it has one), as a real number; no rows of B: no value."""
+    a, b = reading.parts
+    over = sa.func.nullif(compose(db, b).scalar_subquery(), 0)
+    said = f"ratio of ({a.summary()}) to ({b.summary()})"
+    if a.group is None:
+        return sa.select((sa.cast(compose(db, a).scalar_subquery(), sa.Float) / over).label(said))
+    counted = compose(db, a).subquery()
+    group, count = list(counted.c)[0], list(counted.c)[-1]
+    return sa.select(group, (sa.cast(count, sa.Float) / over).label(said)).order_by(group)
 
 
 def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: str, c: Any) -> sa.ColumnElement:
