@@ -57,6 +57,10 @@ SERVED = {
     "how much before cost": ("How much does a kilo of beef cost in Argentina?", "What does a kilo of beef cost in Argentina?"),
     "an acronym of a possessive": ("What is the MSRP of the 2024 Toyota Corolla?",
                                    "What is the manufacturer's suggested retail price of the 2024 Toyota Corolla?"),
+    "a need to know as a frame": ("I need to know how tall the Eiffel Tower is.", "How tall is the Eiffel Tower?"),
+    "asking to ask as a frame": ("Can I ask how tall the Eiffel Tower is?", "How tall is the Eiffel Tower?"),
+    "a question announced": ("I have a question: how tall is the Eiffel Tower?", "How tall is the Eiffel Tower?"),
+    "a question phrase in place": ("Penicillin was discovered in what year?", "In what year was penicillin discovered?"),
 }
 
 REFUSED = {
@@ -87,6 +91,9 @@ REFUSED = {
     "a decade and a century's decade": ("What music was popular in the 90s?", "What music was popular in the 1990s?"),
     "how much of a thing before cost": ("How much beef does a cow cost?", "What beef does a cow cost?"),
     "how much without cost": ("How much is a kilo of beef in Argentina?", "What is a kilo of beef in Argentina?"),
+    "a need with no question after it": ("I need to know the rules.", "What are the rules?"),
+    "roles swapped around a question phrase in place": ("The dog bit which man?", "Which man bit the dog?"),
+    "about is no filler": ("Who wrote about Hamlet?", "Who wrote Hamlet?"),
 }
 
 

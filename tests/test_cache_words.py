@@ -82,6 +82,28 @@ def test_a_phrase_wordnet_holds_as_one_is_matched_whole():
     assert check.refuses("How do I work out at home?", "How do I work at home?")
 
 
+def test_an_abbreviation_english_knows_is_left_to_the_word_rule():
+    """The names guard lets "TV" through when WordNet knows it, so the word rule can match it by sense; another
+    abbreviation, or the same letters as a plain word on the other side ("IT" / "it"), is still refused."""
+    from agentmesh.memory.cache import _guards_pass
+    from agentmesh.memory.wording import WordNet
+
+    net = WordNet.find()
+    if net is None:
+        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
+    check = WordCheck(wordnet=net)
+
+    def served(a, b):
+        return _guards_pass(a, b) and check.refuses(a, b) is None
+
+    assert served("How much is a TV in Japan?", "How much is a television in Japan?")
+    assert served("What does DNA stand for?", "What does deoxyribonucleic acid stand for?")
+    assert not served("How much is a TV in Japan?", "How much is a radio in Japan?")
+    assert not served("What does DNA stand for?", "What does RNA stand for?")
+    assert not served("What is IT?", "What is it?")
+    assert not served("What does WHO do?", "What does who do?")
+
+
 @pytest.fixture
 def cache(tmp_path, minilm):
     c = SemanticCache(tmp_path / "cache", minilm, threshold=0.7)

@@ -52,7 +52,7 @@ from langchain_core.embeddings import Embeddings
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
-from agentmesh.memory.wording import ABBREVIATIONS, number_words_as_digits, spells
+from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, spells
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
@@ -118,16 +118,26 @@ def _numbers(text: str) -> tuple[float, ...]:
     return tuple(sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(number_words_as_digits(text))))
 
 
+_WH = frozenset("what which who whom whose when where why how".split())
+
+
 def _reordered(wa: list[str], wb: list[str]) -> bool:
     """The same words in another order that changes the question: "man bites dog" / "dog bites man".
     Not a phrase moved whole to the front ("In Japan, what is the drinking age?" / "What is the drinking
-    age in Japan?") nor a number and its word swapped ("AD 100" / "100 AD")."""
+    age in Japan?"), nor a question phrase asked in place ("Penicillin was discovered in what year?" / "In
+    what year was penicillin discovered?"), nor a number and its word swapped ("AD 100" / "100 AD")."""
     if wa == wb or sorted(wa) != sorted(wb):
         return False
     for x, y in ((wa, wb), (wb, wa)):
         for k in range(1, len(x)):
             if x[k:] + x[:k] == y and x[0] in _PREPOSITION:
                 return False
+    for x, y in ((wa, wb), (wb, wa)):  # a question phrase moved to the front: "X was found in what year?"
+        for n in range(1, 5):
+            phrase = x[len(x) - n:]
+            if (y[:n] == phrase and any(w in _WH for w in phrase[:2]) and (phrase[0] in _WH or phrase[0] in _PREPOSITION)
+                    and sorted(x[:len(x) - n]) == sorted(y[n:])):
+                return False  # left to the word rule, which refuses roles swapped ("the dog bit which man?")
     diff = [k for k in range(len(wa)) if wa[k] != wb[k]]
     if len(diff) == 2 and diff[1] == diff[0] + 1 and any(w[0].isdigit() for w in (wa[diff[0]], wa[diff[1]])):
         return False
@@ -144,6 +154,9 @@ def _guards_pass(a: str, b: str, vocabulary: frozenset[str] = _GENERAL_VOCABULAR
     if (set(wa) & NEGATIONS) != (set(wb) & NEGATIONS):
         return False
     na, nb = _names(a, vocabulary), _names(b, vocabulary)
+    if na != nb:  # an abbreviation English knows ("TV", "DNA") is left to the word rule, unless the other says it as a word
+        na = {n for n in na if n in nb or not (known_abbreviation(n) and n not in wb)}
+        nb = {n for n in nb if n in na or not (known_abbreviation(n) and n not in wa)}
     if na != nb and not (all(spells(n, b) for n in na - nb) and all(spells(n, a) for n in nb - na)):
         return False
     if _reordered(wa, wb):

@@ -36,30 +36,35 @@ from typing import Iterable, Mapping, Sequence
 from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
 
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
-           "number_words_as_digits", "figures"]
+           "number_words_as_digits", "figures", "known_abbreviation"]
 
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
-what which please tell know let wonder about to for kindly exactly actually really just also so
+what which please tell know let wonder to for kindly exactly actually really just also so
 thing things there here one ones anyone someone somebody anybody something anything by whats
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
 the frame of a request ("please tell me about ...") and the passive's "by" ("by whom was it built").
-Prepositions other than "of", "to", "for", "about" and "by" count: "from" is not "to" once one side
-says it.""" 
+Prepositions other than "of", "to", "for" and "by" count: "from" is not "to" once one side says it,
+and "who wrote about Hamlet" is not "who wrote Hamlet" ("tell me about" is a frame, see ``REQUEST``).""" 
 
 REQUEST = re.compile(
     r"\b(?:can|could|would|will)\s+(?:you|u)(?:\s+(?:please|kindly))?(?:\s+mind)?(?:\s+(?:tell|telling|explain|explaining|let|letting|"
     r"show|showing|help|helping)(?:\s+me)?(?:\s+(?:understand|know))?)?\b"
     r"|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
-    r"|i\s+want\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me|show\s+me|give\s+me|explain\s+to\s+me"
+    r"|i\s+want\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
     r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
     r"|quick\s+question|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|thanks|thank\s+you"
-    r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b))\b")
+    r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
+    r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out)|help\s+me\s+(?:understand|find\s+out)"
+    r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
+    r"|i\s+have\s+a\s+question\s*[:,\-])")
 """The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
 "I'm curious", "any idea", "do you happen to know": no content of their own. "Explain" is a frame
-only before a question word ("explain what a probation period is")."""
+only before a question word ("explain what a probation period is"), and so are "I need to know", "help me
+understand", "can I ask" ("can I ask for a refund?" asks something); "I have a question" only before a
+colon or comma."""
 
 MODALS = {"can": "?can", "could": "?can", "may": "?can", "might": "?can", "able": "?can",
           "should": "?should", "ought": "?should", "must": "?must", "will": "?will", "shall": "?will",
@@ -457,6 +462,14 @@ def read(text: str) -> Wording:
     if _DEFAULT_READER is None:
         _DEFAULT_READER = Reader()
     return _DEFAULT_READER(text)
+
+
+def known_abbreviation(name: str) -> bool:
+    """Whether ``name`` (lower case, "tv", "dna") is a word of the installed WordNet that is no function,
+    question or modal word: a name the word rule can match by WordNet's senses ("TV" / "television")."""
+    net = _default_wordnet()
+    return (net is not None and name.isalpha() and name not in FILLER and name not in QUESTION_WORDS and name not in MODALS
+            and name not in _NEGATION and net.known(name))
 
 
 def _phrase_senses(seq: Sequence[tuple[str, int | None]], words: Sequence[str],
