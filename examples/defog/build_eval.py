@@ -7,6 +7,13 @@ is copied into the repository: the data is read at run time from --data.
 
     python examples/defog/build_eval.py --out /tmp/defog_eval
     python examples/defog/build_eval.py --data /path/to/sql --out /tmp/defog_eval
+    python examples/defog/build_eval.py --extra --out /tmp/defog_eval
+
+--extra also reads extra_questions.jsonl (beside this script: questions written from the data
+alone, each with its gold SQL and no values), runs each item's query the same way and adds the
+items to the same <db>.jsonl files with "source": "extra"; an item marked "absent" in that file
+has no query and stays absent. The extra items of a database get their own dev/heldout halves
+by the same hash, so adding them leaves the splits of the defog items as they were.
 
 Writes <db>.jsonl per database, one item a line:
     {"question", "values", "tags", "db", "split"}           (values: at most 12)
@@ -37,6 +44,7 @@ from sqlglot import exp
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data" / "sql"
 QUESTIONS_CSV = "defog_questions_sqlite.csv"
+EXTRA_QUESTIONS = Path(__file__).resolve().parent / "extra_questions.jsonl"
 DATABASES = ("academic", "advising", "atis", "geography", "restaurants", "scholar", "yelp")
 MAX_VALUES = 12
 AGGREGATES = (exp.Count, exp.Sum, exp.Avg, exp.Min, exp.Max)
@@ -151,7 +159,54 @@ def assign_splits(questions: list[str]) -> list[str]:
     return split
 
 
-def build(data: Path, out: Path, timeout_s: float) -> int:
+def read_extra(path: Path) -> list[dict]:
+    """The extra questions: {"db", "question", "sql" | "absent": true, "tags"} a line."""
+    items = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if item.get("db") not in DATABASES or not item.get("question") \
+                    or bool(item.get("sql")) == bool(item.get("absent")):
+                raise ValueError(f"{path.name} line {number}: needs db, question and either sql or absent")
+            items.append(item)
+    return items
+
+
+def build_extra(mine: list[dict], db_path: Path, timeout_s: float, failures: list) -> list[dict]:
+    """Run each extra item's query read-only; values as for the defog items, split by its own hash."""
+    items = []
+    for r, split in zip(mine, assign_splits([r["question"] for r in mine])):
+        own = list(r.get("tags", []))
+        item = {"question": r["question"]}
+        if r.get("absent"):
+            item["absent"] = True
+            tags = own
+        else:
+            gold = r["sql"]
+            try:
+                result = run_readonly(db_path, gold, timeout_s)
+            except sqlite3.Error as err:
+                failures.append((r["db"], r["question"], f"{type(err).__name__}: {err}", gold))
+                continue
+            tags = shape_tags(gold)
+            tags += [t for t in own if t not in tags]
+            values, capped = expected_values(result)
+            if values:
+                item["values"] = values
+                tags += capped
+            else:
+                item["absent"] = True
+                tags.append("empty-gold")
+            if TODAY.search(gold):
+                tags.append("uses-today")
+        item.update({"tags": tags, "db": r["db"], "split": split, "source": "extra"})
+        items.append(item)
+    return items
+
+
+def build(data: Path, out: Path, timeout_s: float, extra: bool = False) -> int:
     csv_path = data / QUESTIONS_CSV
     missing = [p for p in [csv_path, *(data / f"{db}.sqlite" for db in DATABASES)] if not p.exists()]
     if missing:
@@ -161,6 +216,7 @@ def build(data: Path, out: Path, timeout_s: float) -> int:
         return 2
     with csv_path.open(newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["db_name"] in DATABASES]
+    extra_rows = read_extra(EXTRA_QUESTIONS) if extra else []
     out.mkdir(parents=True, exist_ok=True)
     summary, failures = [], []
     for db in DATABASES:
@@ -193,11 +249,23 @@ def build(data: Path, out: Path, timeout_s: float) -> int:
             items.append(item)
             counts[split] += 1
             counts.update(t for t in tags if t in ("one-table", "fk-hop", "multi", "empty-gold", "too-large"))
+        if extra:
+            added = build_extra([r for r in extra_rows if r["db"] == db], data / f"{db}.sqlite",
+                                timeout_s, failures)
+            items += added
+            for item in added:
+                counts[item["split"]] += 1
+                counts["extra"] += 1
+                counts["ex-absent"] += bool(item.get("absent"))
+                counts.update(t for t in item["tags"]
+                              if t in ("one-table", "fk-hop", "multi", "empty-gold", "too-large"))
         with (out / f"{db}.jsonl").open("w", encoding="utf-8") as fh:
             for item in items:
                 fh.write(json.dumps(item, ensure_ascii=False) + "\n")
         summary.append((db, len(items), counts))
     columns = ("dev", "heldout", "one-table", "fk-hop", "multi", "empty-gold", "too-large")
+    if extra:
+        columns += ("extra", "ex-absent")
     print(f"{'db':<12}{'n':>4}" + "".join(f"{c:>11}" for c in columns))
     for db, n, counts in summary:
         print(f"{db:<12}{n:>4}" + "".join(f"{counts[c]:>11}" for c in columns))
@@ -217,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"folder with {QUESTIONS_CSV} and the .sqlite files (default: {DEFAULT_DATA})")
     parser.add_argument("--out", type=Path, required=True, help="folder to write <db>.jsonl into")
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds allowed per gold query")
+    parser.add_argument("--extra", action="store_true",
+                        help=f"also add the questions of {EXTRA_QUESTIONS.name} (source: extra)")
     args = parser.parse_args(argv)
-    return build(args.data, args.out, args.timeout)
+    return build(args.data, args.out, args.timeout, extra=args.extra)
 
 
 if __name__ == "__main__":
