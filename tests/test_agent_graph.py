@@ -235,7 +235,7 @@ def test_arun_and_stream_give_the_same_run(example_kg):
 
 
 def test_a_label_inside_a_longer_name_is_not_cited():
-    from agentmesh.graphs.agent import _mentions
+    from agentmesh.graphs.nodes import _mentions
 
     assert _mentions("The context window of Claude 2.1 is 200K tokens.", "Claude 2.1")
     assert not _mentions("The context window of Claude 2.1 is 200K tokens.", "Claude 2")
@@ -286,3 +286,24 @@ def test_a_call_on_numbers_nobody_gave_is_declined_and_the_result_says_so():
     assert result.tool_calls == [] and result.answer == "I need the two numbers to add."
     assert result.declined_calls == [{"tool": "add", "arguments": {"a": 2, "b": 40}, "reason": "not in the conversation: b=40"}]
     assert result.to_dict()["declined_calls"] == result.declined_calls
+
+
+def test_each_node_runs_alone_over_the_parts_it_is_given():
+    from langgraph.graph import END
+    from langgraph.runtime import Runtime
+
+    from agentmesh.graphs.nodes import Act, AnswerNode, CallModel, CallTool, Cite, GraphParts, RunTools
+
+    model = FakeToolChatModel(responses=[tool_call("add", a=2, b=3)])
+    parts = GraphParts(model_call=CallModel(model), tool_call=CallTool([add]), answer_call=Cite(None), tools=(add,),
+                       max_tool_errors=0)
+    runtime = Runtime(context=None)
+    asked = HumanMessage("What is 2 + 3?", id="h1")
+    step = Act(parts)({"messages": [asked]}, runtime)
+    assert step.goto == "tools" and step.update["question"] == "What is 2 + 3?" and step.update["steps"] == 1
+    call = step.update["messages"][0]
+    ran = RunTools(parts)({"messages": [asked, call]}, runtime)
+    assert [m.text for m in ran["messages"]] == ["5"] and RunTools(parts).after_tools(ran) == "act"
+    assert RunTools(parts).after_tools({"tool_errors": 1}) == "answer"  # the error budget is spent
+    done = AnswerNode(parts)({"messages": [asked, call, *ran["messages"], AIMessage("It is 5.", id="a2")]}, runtime)
+    assert done.goto == END and done.update["answer"] == "It is 5." and done.update["stop_reason"] == "answered"
