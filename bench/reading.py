@@ -32,20 +32,25 @@ SKIP = {"uses-today", "too-large", "empty-gold"}
 def defog_items(folder: Path, data: Path = DATA) -> Path:
     """The defog eval items, made into ``folder`` from the gold SQL (``examples/defog/build_eval.py``)."""
     subprocess.run([sys.executable, str(ROOT / "examples" / "defog" / "build_eval.py"), "--data", str(data),
-                    "--out", str(folder)], check=True, capture_output=True)
+                    "--extra", "--out", str(folder)], check=True, capture_output=True)
     return folder
 
 
 def items(split: str, defog: Path | None) -> list[tuple[str, Path, dict]]:
+    """(source, database, item) of ``split``: defog's own questions (``defog/<db>``), our extra ones
+    on its databases (``extra/<db>``, examples/defog/extra_questions.jsonl) and railway's; an item
+    holds ``values``, or ``absent`` (the data does not hold it: only a refusal is right)."""
     found = []
     for file in sorted(defog.glob("*.jsonl")) if defog is not None else []:
         for line in file.read_text().splitlines():
             item = json.loads(line)
-            if item.get("split") == split and not SKIP & set(item.get("tags", [])) and item.get("values"):
-                found.append((f"defog/{item['db']}", DATA / f"{item['db']}.sqlite", item))
+            if item.get("split") == split and not SKIP & set(item.get("tags", [])) \
+                    and (item.get("values") or item.get("absent")):
+                kind = "extra" if item.get("source") == "extra" else "defog"
+                found.append((f"{kind}/{item['db']}", DATA / f"{item['db']}.sqlite", item))
     for line in (ROOT / "examples" / "railway" / f"{split}.jsonl").read_text().splitlines():
         item = json.loads(line)
-        if item.get("values"):
+        if item.get("values") or item.get("absent"):
             found.append(("railway", ROOT / "examples" / "railway" / "railway.sqlite", item))
     return found
 
@@ -64,7 +69,7 @@ def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) ->
         narrowed = tools[path].metadata["narrow"](item["question"])
         if narrowed is None:
             why = tools[path].metadata["read"](item["question"])
-            result = "refused"
+            result = "correct" if item.get("absent") else "refused"  # the data does not hold it: refusing is right
             text = f"reading: {why.summary()!r} subject={why.subject!r} unread={why.unread} problems={why.problems}"
         else:
             reading = narrowed.metadata["reading"]
@@ -74,19 +79,23 @@ def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) ->
                 result, text = "refused", f"error: {exc}"
             else:
                 held = not text.startswith("That value is not in the database")  # no row holds it: no fact shown
-                result = ("correct" if score_answer(text, item) else "wrong") if held else "refused"
+                if item.get("absent"):
+                    result = "wrong" if held else "correct"
+                else:
+                    result = ("correct" if score_answer(text, item) else "wrong") if held else "refused"
         if result in show:
-            print(f"[{result}] {source}: {item['question']}\n    expected {item['values']}\n    "
+            print(f"[{result}] {source}: {item['question']}\n    expected {item.get('values', 'absent')}\n    "
                   + (text or "").replace("\n", " / ")[:300])
         tags = set(item.get("tags", []))
-        for key in ["all", source.split("/")[0]] + [t for t in ("one-table", "fk-hop") if t in tags]:
+        for key in ["all", source.split("/")[0]] + [t for t in ("one-table", "fk-hop", "absent") if t in tags or (
+                t == "absent" and item.get("absent"))]:
             outcome[key][result] += 1
     return outcome
 
 
 def table(outcome: dict[str, Counter]) -> str:
     lines = [f"{'questions':<12}{'n':>5}{'correct':>9}{'wrong':>7}{'refused':>9}{'wrong %':>9}"]
-    for key in ("all", "defog", "railway", "one-table", "fk-hop"):
+    for key in ("all", "defog", "extra", "railway", "one-table", "fk-hop", "absent"):
         c = outcome.get(key, Counter())
         n = sum(c.values())
         if n:
