@@ -192,8 +192,10 @@ class RedisSemanticCache(SemanticCache):
                     self._count(f"refused_{refusal_kind(self.last_refusals[0][1])}")
                 return None
             entry_id, cosine, payload = chosen
-            self.client.zadd(self._key(scope, "lru"), {entry_id: time.time()})
-            self._count("hits")
+            pipe = self.client.pipeline(transaction=False)  # one round trip for both
+            pipe.zadd(self._key(scope, "lru"), {entry_id: time.time()})
+            pipe.hincrby(f"{self.prefix}:stats", "hits", 1)
+            pipe.execute()
             self._record_outcome(cosine, wrong=False)
         return CacheHit(payload["answer"], payload.get("question", ""), round(cosine, 4), payload,
                         scope=scope, entry_id=entry_id, query=question)
