@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     )
     cache_backend: str | None = Field(
         None, description="'sqlite' (GPTCache on SQLite + faiss), 'redis', or a plugin's (default: redis when cache_url is set, else sqlite).")
-    cache_threshold: float = Field(0.82, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
+    cache_threshold: float = Field(0.72, gt=0, le=1, description="Cosine similarity for a cache hit (chosen from data).")
     cache_model_check: bool = Field(
         False, description="Before a cached answer is served, ask the configured model whether the two questions ask "
                            "the same thing (one short call, in the usage ledger); not with the embedded model.")

@@ -193,7 +193,11 @@ def compare_word_rule(args, vectors: dict, sets, extra, intents, general, tmp: P
     kinds = {(p["a"], p["b"]): p.get("kind", "") for p in general}
     evaluation = SearchDistanceEvaluation()
     low, high = evaluation.range()
-    print(f"\nDeny by default, every entry of a set in one store, threshold {DEFAULT_THRESHOLD} (MiniLM vectors, embedding excluded)")
+    from agentmesh.memory.wording import WordNet
+
+    net = WordNet.find()
+    print(f"\nDeny by default, every entry of a set in one store, threshold {DEFAULT_THRESHOLD} (MiniLM vectors, embedding excluded); "
+          f"WordNet: {net.folder if net else 'not installed (apt-get install wordnet-base), lemmas, numbers and lexicon only'}")
     print(f"{'set':<20}{'entries':>8}{'lookups':>8}  {'configuration':<34}{'wrong/1k':>9}{'near misses served':>22}"
           f"{'paraphrases served':>22}{'ms/lookup':>10}")
     for name, pairs in sets.items():
@@ -229,6 +233,10 @@ def compare_word_rule(args, vectors: dict, sets, extra, intents, general, tmp: P
             near_txt = f"{score.wrong_on_near_miss}/{near} ({score.wrong_on_near_miss / near:.1%})" if near else "-"
             print(f"{name:<20}{len(entries):>8}{len(pairs):>8}  {label:<34}{score.wrong / len(pairs) * 1000:>9.1f}"
                   f"{near_txt:>22}{f'{score.right_on_positive}/{score.positives} ({score.recall:.0%})':>22}{ms:>10.2f}")
+            if score.wrong and label.startswith("after") and not name.startswith("general"):
+                print(f"{'':<4}wrong: {score.wrong_partner} its own pair's other sentence, labelled different; "
+                      f"{score.wrong_other} another pair's sentence (no label says), {score.wrong_other_same_words} of "
+                      f"them the same words but for articles, case and punctuation")
             if name.startswith("general") and label.startswith("after"):
                 by_kind: dict[str, list[int]] = {}
                 for (a, b, label_same), entry in zip(pairs, out):
