@@ -167,6 +167,7 @@ class Agent:
         self.telemetry = parts.telemetry
         self.answer_profile = profile = parts.answer_profile
         self.lexicon = parts.lexicon
+        self.answer_check = parts.answer_check
         selector = None
         if len(self.tools) > profile.tools_per_question or (
                 profile.tool_floor > 0.0 and any(not (t.metadata or {}).get("general") for t in self.tools)):
@@ -187,6 +188,8 @@ class Agent:
             # a retriever of one's own is part of the scope; the graph's scope stays as it was (its cache is kept)
             **({} if isinstance(self.retriever, KnowledgeBase) or self.retriever is None
                else {"retriever": type(self.retriever).__qualname__}),
+            # so is a checker of one's own: the cache stores only what the checker let through
+            **({} if type(self.answer_check) is ClaimChecker else {"checker": type(self.answer_check).__qualname__}),
         )
         self._base_scope = self.cache_scope
         self.cache_scope = cache_scope(base=self._base_scope, kg=self._scope_kg)
@@ -197,7 +200,6 @@ class Agent:
         # strict checks and picked answers in the constrained profile; flagged claims and the model's own text in the open one
         self.answer_policy = profile.answer_check
         self.answer_style = profile.answer_style
-        labels = getattr(self.retriever, "labels", None)
         has_node = getattr(self.retriever, "has_node", None)
         self.graph = build_agent_graph(
             self.model,
@@ -216,7 +218,7 @@ class Agent:
             approval=s.approval,
             checkpointer=self.checkpointer,
             redact=redactor(s.secret_values()),
-            check_answer=ClaimChecker(labels=labels if labels is not None else ()),
+            check_answer=self.answer_check,
             answer_policy=self.answer_policy,
             answer_style=self.answer_style,
             searched=_searched(self.retriever is not None, [t.name for t in self.tools]),

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from agentmesh import plugins
 from agentmesh.config import Settings
 from agentmesh.errors import ConfigError
-from agentmesh.ports import AnswerCache, Retriever
+from agentmesh.ports import AnswerCache, AnswerCheck, Retriever
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from agentmesh.tools.registry import ToolRegistry
     from agentmesh.tools.sql import SQLDatabase
 
-__all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_checkpointer", "knowledge_sources",
-           "open_knowledge", "open_live_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache"]
+__all__ = ["Components", "build_model", "build_embeddings", "build_cache", "build_answer_check", "build_checkpointer", "knowledge_sources",
+           "open_knowledge", "open_live_knowledge", "threads_target", "facts_path", "wants_knowledge", "knowledge_graph_retriever", "sqlite_cache", "redis_cache", "claim_checker"]
 
 def build_model(settings: Settings) -> "BaseChatModel":
     """The chat model ``settings.model`` names: ``<provider>`` or ``<provider>:<name>``."""
@@ -77,6 +77,16 @@ def build_cache(settings: Settings, embeddings: "Embeddings") -> AnswerCache:
     if not isinstance(cache, AnswerCache):
         raise ConfigError(f"cache backend '{backend}' made a {type(cache).__name__}, which lacks get/put/mark_wrong/close")
     return cache
+
+
+def build_answer_check(settings: Settings, retriever: Retriever | None) -> AnswerCheck:
+    """The claim checker ``answer_checker`` names (``claims``, the built-in, or a plugin's), made
+    with what grounds the answers (None without a retriever)."""
+    name = settings.answer_checker
+    check = plugins.checkers.get(name)(settings, retriever)
+    if not isinstance(check, AnswerCheck):
+        raise ConfigError(f"answer checker '{name}' made a {type(check).__name__}, which has no check(answer, evidence)")
+    return check
 
 
 def facts_path(settings: Settings) -> Path:
@@ -135,7 +145,8 @@ class Components:
     ``model``, ``embeddings``, ``knowledge`` (a KnowledgeBase), ``retriever`` (any
     :class:`~agentmesh.ports.Retriever`), ``tools`` (replaces the configured ones),
     ``extra_tools``, ``registry``, ``cache`` (an AnswerCache, or False for none),
-    ``checkpointer``, ``web_search``, ``telemetry`` (a :class:`~agentmesh.runs.telemetry.Telemetry`)."""
+    ``checkpointer``, ``web_search``, ``telemetry`` (a :class:`~agentmesh.runs.telemetry.Telemetry`),
+    ``answer_check`` (any :class:`~agentmesh.ports.AnswerCheck`)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -148,7 +159,8 @@ class Components:
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, extra_tools: Sequence["BaseTool"] = (),
                       registry: "ToolRegistry | None" = None, web_search: Any = None, **parts: Any) -> "Components":
-        unknown = set(parts) - {"model", "embeddings", "knowledge", "retriever", "tools", "cache", "checkpointer", "telemetry"}
+        unknown = set(parts) - {"model", "embeddings", "knowledge", "retriever", "tools", "cache", "checkpointer", "telemetry",
+                                "answer_check"}
         if unknown:
             raise TypeError(f"Components.from_settings() got unknown parts: {', '.join(sorted(unknown))}")
         self = cls(settings or Settings.load())
@@ -192,6 +204,12 @@ class Components:
         from agentmesh.answering import decide_profile
 
         return self._part("answer_profile", lambda: decide_profile(self.settings, self.model))
+
+    @property
+    def answer_check(self) -> AnswerCheck:
+        """What checks each answer's claims against its run's evidence: the ``answer_checker``
+        setting's part (the built-in ``claims``, which knows the retriever's labels)."""
+        return self._part("answer_check", lambda: build_answer_check(self.settings, self.retriever))
 
     @property
     def embeddings(self) -> "Embeddings":
@@ -370,6 +388,15 @@ def _as_retriever(part: Any) -> Any:
 # -- the built-ins, registered through agentmesh's own entry points (pyproject.toml) -------------
 def knowledge_graph_retriever(settings: Settings, embeddings: "Embeddings") -> "KnowledgeBase":
     return open_knowledge(settings, embeddings)
+
+
+def claim_checker(settings: Settings, retriever: Retriever | None) -> AnswerCheck:
+    """The built-in checker (``answer_checker = "claims"``): names are the retriever's labels,
+    read at each check, so a reloaded graph's new labels count."""
+    from agentmesh.answering.checker import ClaimChecker
+
+    labels = getattr(retriever, "labels", None)
+    return ClaimChecker(labels=labels if labels is not None else ())
 
 
 def sqlite_cache(settings: Settings, embeddings: "Embeddings") -> AnswerCache:

@@ -17,6 +17,7 @@ group                      the entry point is                              a set
 ``agentmesh.checkpointers``  ``factory(target, settings) -> checkpointer``  ``threads`` (by URL
                                                                             scheme)
 ``agentmesh.retrievers``   ``factory(settings, embeddings) -> Retriever``  ``retriever``
+``agentmesh.checkers``     ``factory(settings, retriever) -> AnswerCheck``  ``answer_checker``
 =========================  ==============================================  =====================
 
 An entry point is imported only when its name is used, so an installed plugin costs nothing
@@ -38,7 +39,7 @@ from typing import Any, Callable, Generic, Iterator, TypeVar
 from agentmesh.errors import ConfigError
 
 __all__ = ["GROUPS", "Plugin", "PluginRegistry", "models", "embeddings", "tools", "caches", "checkpointers",
-           "retrievers", "registries", "installed", "refresh"]
+           "retrievers", "checkers", "registries", "installed", "refresh"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +50,7 @@ GROUPS = {
     "caches": "agentmesh.caches",
     "checkpointers": "agentmesh.checkpointers",
     "retrievers": "agentmesh.retrievers",
+    "checkers": "agentmesh.checkers",
 }
 
 
@@ -145,8 +147,9 @@ tools: PluginRegistry[Any] = PluginRegistry("tools", "tools")
 caches: PluginRegistry[Callable[..., Any]] = PluginRegistry("caches", "cache_backend")
 checkpointers: PluginRegistry[Callable[..., Any]] = PluginRegistry("checkpointers", "threads")
 retrievers: PluginRegistry[Callable[..., Any]] = PluginRegistry("retrievers", "retriever")
+checkers: PluginRegistry[Callable[..., Any]] = PluginRegistry("checkers", "answer_checker")
 
-registries = {r.kind: r for r in (models, embeddings, tools, caches, checkpointers, retrievers)}
+registries = {r.kind: r for r in (models, embeddings, tools, caches, checkpointers, retrievers, checkers)}
 
 
 def refresh() -> None:

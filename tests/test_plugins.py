@@ -15,9 +15,10 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 
-from agentmesh import Agent, ConfigError, Settings, plugins
+from agentmesh import Agent, ClaimChecker, ConfigError, Settings, plugins
+from agentmesh.assembly import Components
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
-from agentmesh.records import RetrievedNode
+from agentmesh.records import Claim, RetrievedNode
 from agentmesh.tools import ToolRegistry, default_registry
 
 PLUGIN = Path(__file__).parent / "data" / "plugin_demo"
@@ -51,10 +52,11 @@ def test_plugins_lists_the_installed_distribution(site, tmp_path):
     assert listed.returncode == 0, listed.stderr
     found = {(p["kind"], p["name"]): p["source"] for p in json.loads(listed.stdout)}
     for part in [("models", "demo"), ("embeddings", "demo"), ("tools", "shout"), ("tools", "whisper"),
-                 ("caches", "demo"), ("checkpointers", "memory"), ("retrievers", "demo")]:
+                 ("caches", "demo"), ("checkpointers", "memory"), ("retrievers", "demo"), ("checkers", "demo")]:
         assert found[part] == "agentmesh-demo-plugin"
     assert found[("models", "embedded")] == "agentmesh"  # the built-ins come through the same groups
     assert found[("caches", "sqlite")] == "agentmesh"
+    assert found[("checkers", "claims")] == "agentmesh"
 
 
 DEMO_SETTINGS = '''
@@ -64,6 +66,7 @@ tools = ["shout", "whisper"]
 cache_backend = "demo"
 retriever = "demo"
 threads = "memory://"
+answer_checker = "demo"
 '''
 
 
@@ -76,6 +79,7 @@ def test_ask_uses_the_model_tool_cache_and_retriever_the_settings_name(site, tmp
     assert [c["name"] for c in result["tool_calls"]] == ["shout"]
     assert result["grounding"][0]["uri"] == "urn:demo:zephyrium"
     assert result["cached"] is None
+    assert [(c["text"], c["status"]) for c in result["claims"]] == [("Zephyrium", "supported")]  # the plugin's checker
     stored = json.loads((tmp_path / "data" / "demo-cache.json").read_text())  # the plugin's cache got the answer
     assert [v["answer"] for v in stored.values()] == [result["answer"]]
 
@@ -139,6 +143,37 @@ class _Metals:
 
     def retrieve(self, question, k=5, *, hops=1):
         return [RetrievedNode("urn:x:osmium", "Osmium", "The densest element.", 0.9)]
+
+
+class _Strict:
+    """A checker of one's own: every answer's one claim is unsupported."""
+
+    def check(self, answer, evidence):
+        return [Claim(text=answer, kind="answer", status="unsupported")]
+
+
+def test_the_settings_name_the_claim_checker_and_a_part_passed_in_replaces_it(monkeypatch):
+    monkeypatch.setitem(plugins.checkers._local, "strict", lambda settings, retriever: _Strict())
+    settings = Settings.load(cache=False, tools=[], answer_checker="strict", answer_check="flag")
+    agent = Agent(settings, model=_scripted(AIMessage("Osmium.")), retriever=_Metals(), embeddings=HashingEmbeddings())
+    assert [c.status for c in agent.run("What is the densest element?").claims] == ["unsupported"]
+    builtin = Agent(Settings.load(cache=False, tools=[], answer_check="flag"), model=_scripted(AIMessage("x")),
+                    retriever=_Metals(), embeddings=HashingEmbeddings())
+    assert agent._base_scope != builtin._base_scope  # what another checker let through is another cache's
+    parts = Components.from_settings(Settings.load(cache=False, tools=[], answer_check="flag"), answer_check=_Strict(),
+                                     model=_scripted(AIMessage("Osmium.")), embeddings=HashingEmbeddings())
+    assert isinstance(Agent(components=parts).answer_check, _Strict)
+    default = Components.from_settings(Settings.load(cache=False, tools=[]), retriever=_Metals()).answer_check
+    assert isinstance(default, ClaimChecker)  # the built-in, through its entry point
+
+
+def test_a_checker_plugin_that_makes_no_checker_is_refused(monkeypatch):
+    monkeypatch.setitem(plugins.checkers._local, "wrong", lambda settings, retriever: object())
+    with pytest.raises(ConfigError, match="answer checker 'wrong' made a object, which has no check"):
+        Agent(Settings.load(answer_checker="wrong", cache=False, tools=[]), model=_scripted(AIMessage("x")),
+              embeddings=HashingEmbeddings())
+    with pytest.raises(ConfigError, match="unknown checker 'nosuch' in setting 'answer_checker'; known: claims"):
+        Components.from_settings(Settings.load(answer_checker="nosuch", cache=False, tools=[])).answer_check
 
 
 def test_agent_grounds_in_any_retriever():

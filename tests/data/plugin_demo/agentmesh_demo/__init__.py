@@ -119,3 +119,18 @@ class DemoRetriever:
 
 def make_retriever(settings: Any, embeddings: Any) -> DemoRetriever:
     return DemoRetriever()
+
+
+class WordChecker:
+    """A claim checker: the answer's one claim is that it names a node the evidence names."""
+
+    def check(self, answer: str, evidence: Any) -> list:
+        from agentmesh.records import Claim
+
+        named = next((e for e in evidence if e.subject and e.subject in answer), None)
+        return [Claim(text=named.subject if named else answer, kind="entity",
+                      status="supported" if named else "unsupported", evidence=named)]
+
+
+def make_checker(settings: Any, retriever: Any) -> WordChecker:
+    return WordChecker()
