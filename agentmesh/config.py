@@ -211,6 +211,9 @@ class Settings(BaseSettings):
     answer_check: Literal["strict", "flag", "off"] | None = Field(
         None, description="Check each answer's claims against the evidence: strict replaces an unsupported answer, "
                           "flag marks it, off skips (default: strict in the constrained answer profile, flag in the open one).")
+    answer_checker: str = Field(
+        "claims", description="What checks each answer's claims against the evidence: 'claims' (the built-in "
+                              "ClaimChecker) or a plugin's (entry-point group agentmesh.checkers).")
     answer_style: Literal["free", "pick"] | None = Field(
         None, description="free: the model writes the answer; pick: it chooses evidence lines and the answer is "
                           "rendered from them (default: pick in the constrained answer profile, free in the open one).")
