@@ -235,3 +235,33 @@ def test_a_ratio_is_two_counts_each_read_whole(db):
     assert per_genre is not None and "fiction | 0.25" in per_genre
     assert answer(db, "What is the ratio of signed books with more than 300 pages to all books?") is None
     assert answer(db, "What is the ratio of books with pages > 300 to all books?") == text  # the sign reads as the words
+
+
+@pytest.mark.parametrize("question, shown, not_shown", [
+    ("Which book has the highest spine width?", ["Quiet Engines", "The Hollow Road", "The Last Ferry"], ["Salt and Ember"]),
+    ("What are the 2 tallest books?", ["River of Glass"], ["Salt and Ember"]),  # ties kept: five at 22 cm
+    ("Which branches have an area above 400?", ["Fernbrook Library"], ["Ashford Library"]),  # floor_area_m2 by its head noun
+    ("Which is the largest branch?", ["Fernbrook Library"], ["Elmstead Library"]),  # a size: its floor area
+])
+def test_rankings_and_columns_said_by_their_head_noun(db, question, shown, not_shown):
+    text = answer(db, question)
+    assert text is not None, make_sql_answer_tool(db).metadata["read"](question)
+    assert all(s in text for s in shown) and not any(s in text for s in not_shown), text
+
+
+def test_word_forms_are_one_word_and_a_head_shared_by_two_columns_is_no_reading(tmp_path):
+    from agentmesh.answering.reading import _same
+
+    assert _same("rated", "rating") and _same("written", "writes") and not _same("rated", "rotated")
+    path = tmp_path / "courses.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
+                           "helpfulness_score REAL);")
+        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
+                         [(i, f"Course {chr(65 + i)}{chr(70 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    courses = SQLDatabase(path)
+    assert answer(courses, "Which course has the highest clarity score?") is not None
+    assert answer(courses, "Which courses have a score above 3?") is None  # clarity or helpfulness: neither
+    assert "the question names" in " ".join(
+        make_sql_answer_tool(courses).metadata["read"]("Which courses have a score above 3?").problems) or \
+        "fits" in " ".join(make_sql_answer_tool(courses).metadata["read"]("Which courses have a score above 3?").problems)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from agentmesh.answering.english import DATA_WORDS, FUNCTION_WORDS
@@ -45,10 +46,17 @@ _DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short
                "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
                "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
                "earlier": "date", "far": "distance", "farther": "distance", "further": "distance"}
+_COUNT_WORDS = frozenset({"num", "no", "nbr", "cnt", "count", "number", "qty", "amount"})
+"""Words a column's name uses for "the number of" (``citation_num``): general SQL naming."""
+_DIMENSION_NOUNS = {"height": ("altitude", "elevation"), "size": ("area",), "length": ("distance",),
+                    "weight": ("mass",)}
+"""General English: a dimension -> other nouns that measure it ("the highest mountain": its altitude)."""
 _SUPERLATIVE_DIMENSIONS = {"longest": "length", "shortest": "length", "highest": "height", "lowest": "height",
                            "tallest": "height", "widest": "width", "deepest": "depth", "heaviest": "weight",
                            "lightest": "weight", "biggest": "size", "largest": "size", "smallest": "size",
                            "fastest": "speed", "slowest": "speed", "earliest": "date", "latest": "date"}
+_RANKING = frozenset({*_SUPERLATIVE_DIMENSIONS, "most", "least", "fewest", "greatest", "maximum", "minimum"})
+"""Words that rank rows by a value named after them ("the most references", "the highest score")."""
 _DESCENDING = frozenset({"longest", "highest", "tallest", "widest", "deepest", "heaviest", "biggest", "largest",
                          "fastest", "latest"})
 """The superlatives whose row has the highest value ("oldest" is left out: the highest age, the lowest date)."""
@@ -203,7 +211,25 @@ def _same(said: str, schema: str) -> bool:
         return True
     if len(said) >= 5 and len(schema) >= 5 and said[:5] == schema[:5]:
         return True
-    return 3 <= len(schema) < len(said) and said.startswith(schema) and len(schema) <= 4 and not schema.isdigit()
+    if 3 <= len(schema) < len(said) and said.startswith(schema) and len(schema) <= 4 and not schema.isdigit():
+        return True
+    return bool(_lemmas(said) & _lemmas(schema))  # "rated" / "rating", "written" / "writes": one word's forms
+
+
+@lru_cache(maxsize=8192)
+def _lemmas(word: str) -> frozenset[str]:
+    """The word's lemmas as any part of speech (lemminflect's English lexicon: "rated" -> rate,
+    "rating" -> rating, rate; "written" -> write); the word itself when it knows none."""
+    if len(word) < 4 or not word.isalpha():
+        return frozenset({word})
+    from lemminflect import getAllLemmas
+
+    return frozenset(x.lower() for forms in getAllLemmas(word).values() for x in forms) or frozenset({word})
+
+
+def _measures(dimension: str, schema: str) -> bool:
+    """The schema's word names the dimension, or another noun for it (height: altitude, elevation)."""
+    return _same(dimension, schema) or schema in _DIMENSION_NOUNS.get(dimension, ())
 
 
 def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
@@ -228,17 +254,25 @@ class _Words:
         if _same(word, schema_word):
             return True
         dimension = _DIMENSIONS.get(word)
-        if dimension and _same(dimension, schema_word):
+        if dimension and _measures(dimension, schema_word):
             return True
         return any(_same(s, schema_word) for s in self.synonyms.get(word, ()))
 
     def find(self, words: list[str], free_only: bool = True) -> list[int] | None:
-        """Positions that say every one of ``words`` (each by its own word), or None."""
+        """Positions that say every one of ``words`` (each by its own word), or None. A word that
+        only says "a number of" (``citation_num``, ``num_projects``) may go unsaid beside another."""
         found: list[int] = []
+        optional = len(words) > 1 and any(w not in _COUNT_WORDS for w in words)
         for w in words:
-            hit = next((i for i in range(len(self.tokens)) if i not in found and (not free_only or i not in self.used)
-                        and self.tokens[i] not in FUNCTION_WORDS and self.says(i, w)), None)
+            free = [i for i in range(len(self.tokens)) if i not in found and (not free_only or i not in self.used)
+                    and self.tokens[i] not in FUNCTION_WORDS]
+            # the word itself first ("the highest elevation": elevation, not "highest" for a height)
+            hit = next((i for i in free if _same(self.tokens[i], w)), None)
             if hit is None:
+                hit = next((i for i in free if self.says(i, w)), None)
+            if hit is None:
+                if optional and w in _COUNT_WORDS:
+                    continue
                 return None
             found.append(hit)
         return found
@@ -366,14 +400,25 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
     # highest value, when the word after the superlative names a table (not a measure: "What is
     # the highest elevation?" asks the value)
-    if top is None and tokens[:1] and tokens[0] in ("which", "what"):
+    if top is None and tokens[:1] and tokens[0] in ("which", "what", "list", "show", "name", "give", "find"):
         extreme = [j for j, t in enumerate(tokens) if t in _SUPERLATIVE_DIMENSIONS and j not in w.used]
+        ranking = [j for j, t in enumerate(tokens) if t in _RANKING and j not in w.used]
         if len(extreme) == 1:
             j = extreme[0] + 1
             while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
                 j += 1
+            n = extreme[0] - 1  # "the 3 highest mountains": the three rows of the highest values
+            count = int(tokens[n]) if n > 0 and tokens[n].isdigit() and 1 <= int(tokens[n]) <= 100 else 1
             if j < len(tokens) and any(j in hits for hits in named_tables.values()):
-                top = (1, "desc" if tokens[extreme[0]] in _DESCENDING else "asc", [extreme[0]])
+                top = (count, "desc" if tokens[extreme[0]] in _DESCENDING else "asc",
+                       [extreme[0], *([n] if count > 1 or n > 0 and tokens[n].isdigit() else [])])
+        if top is None and len(ranking) == 1 and tokens[0] in ("which", "what"):
+            # "Which course has the highest clarity score?": a table named before the superlative, a
+            # measure after it (which one is read below; none: no reading)
+            k = ranking[0]
+            if any(i < k for hits in named_tables.values() for i in hits) and any(
+                    t in ("has", "have", "had", "with") for t in tokens[1:k]):
+                top = (1, "desc" if tokens[k] in _DESCENDING | {"most", "greatest", "maximum"} else "asc", [k])
 
     # 4. the aggregate words
     said = set(tokens)
@@ -467,6 +512,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if not cw or (kind != "fk" and column in tp.keys):
                 continue
             hit = w.find(cw)
+            if hit is None and kind in ("measure", "date") and len(cw) > 1:
+                # a compound name said by its head noun ("a GPA higher than 3.4": cumulative_gpa; the
+                # noun before "per", less "the number of": cars_per_unit, citation_num); two columns
+                # with the head said alike fit equally and the reading takes neither
+                head = [x for x in (cw[:cw.index("per")] if "per" in cw else cw) if x not in _COUNT_WORDS][-1:]
+                hit = w.find(head) if head else None
+                if hit is not None and any(i in hits for i in hit for hits in named_tables.values()):
+                    hit = None  # the word names a table ("unit 31104"), not this column
             if hit is not None:
                 column_hits.append((Asked(table, column, kind, fk_columns.get(column, "")), hit))
     # a table's label asked through a name of the table ("Which train class is unit 70602?")
@@ -502,7 +555,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             dimensions = [_DIMENSIONS[t] for t in tokens[s:e] if t in _DIMENSIONS]
             for table in [subject, *tables[subject].paths]:
                 for m in tables[table].measures:
-                    if any(_same(d, c) for d in dimensions for c in words_of(m.column)):
+                    if any(_measures(d, c) for d in dimensions for c in words_of(m.column)):
                         options.append((Asked(table, m.column, "measure"), []))
                     if unit and m.unit == unit:
                         options.append((Asked(table, m.column, "measure"), []))
@@ -729,7 +782,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if not best:  # "the fastest train class": the one measure whose name holds the superlative's dimension
                 dimensions = [_SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in _SUPERLATIVE_DIMENSIONS]
                 best = [(Asked(subject, m.column, "measure"), []) for m in tables[subject].measures
-                        if any(_same(d, c) for d in dimensions for c in words_of(m.column))]
+                        if any(_measures(d, c) for d in dimensions for c in words_of(m.column))]
             if len({a.column for a, _ in best}) == 1:
                 reading.asked.append(best[0][0])
                 w.used.update(best[0][1])
@@ -755,6 +808,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     elif subject and reading.aggregate == "lookup":
         if value_spans or bounds:
             reading.problems.append("a lookup with a condition")
+    if reading.aggregate in ("lookup", "sum", "avg", "min", "max") and subject and not reading.asked:
+        reading.problems.append(f"the question asks for no column of {subject}")
     if group_word is not None and reading.group is None and not reading.problems:
         reading.problems.append(f"the group '{tokens[group_word]} ...' fits no column of {subject or 'the rows'}")
 

@@ -96,6 +96,8 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     if aggregate == "count":
         shown.append(sa.func.count().label(f"count of {subject}{said}"))
     elif aggregate in ("sum", "avg", "min", "max"):
+        if not reading.asked:
+            raise ValueError(f"{aggregate} of no column")
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
         shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}{said}"))
@@ -103,6 +105,8 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         shown.append(label_of(subject))
         shown += [reach(a.table).c[a.column] for a in reading.asked]
     elif aggregate == "lookup":
+        if not reading.asked:
+            raise ValueError("a lookup that asks for no column")
         shown.append(label_of(subject))
         asked = reading.asked[0]
         if asked.kind == "label":
