@@ -61,6 +61,7 @@ SERVED = {
     "asking to ask as a frame": ("Can I ask how tall the Eiffel Tower is?", "How tall is the Eiffel Tower?"),
     "a question announced": ("I have a question: how tall is the Eiffel Tower?", "How tall is the Eiffel Tower?"),
     "a question phrase in place": ("Penicillin was discovered in what year?", "In what year was penicillin discovered?"),
+    "an agent noun of a verb with another past": ("Who was the founder of Microsoft?", "Who founded Microsoft?"),
 }
 
 REFUSED = {
@@ -94,6 +95,7 @@ REFUSED = {
     "a need with no question after it": ("I need to know the rules.", "What are the rules?"),
     "roles swapped around a question phrase in place": ("The dog bit which man?", "Which man bit the dog?"),
     "about is no filler": ("Who wrote about Hamlet?", "Who wrote Hamlet?"),
+    "an agent noun of another verb": ("Who was the founder of Microsoft?", "Who funded Microsoft?"),
 }
 
 

@@ -82,6 +82,28 @@ def test_a_phrase_wordnet_holds_as_one_is_matched_whole():
     assert check.refuses("How do I work out at home?", "How do I work at home?")
 
 
+def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it():
+    """ "How tall" asks what "what is the height of" asks (WordNet: "tall" is a value of stature, a sense
+    of "height"); two adjectives of one attribute ("hot"/"cold") stay apart, and so do other attributes."""
+    from agentmesh.memory.wording import WordNet
+
+    net = WordNet.find()
+    if net is None:
+        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
+    check = WordCheck(wordnet=net)
+    for a, b in (("How tall is Mount Everest?", "What is the height of Mount Everest?"),
+                 ("How deep is the Mariana Trench?", "What is the depth of the Mariana Trench?"),
+                 ("How old is the Earth?", "What is the age of the Earth?"),
+                 ("How heavy is an elephant?", "What is the weight of an elephant?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+    for a, b in (("How hot is Death Valley?", "How cold is Death Valley?"),
+                 ("How deep is the lake?", "How shallow is the lake?"),
+                 ("How tall is Mount Everest?", "Is Mount Everest tall?"),
+                 ("How tall is Mount Everest?", "What is the width of Mount Everest?"),
+                 ("How old is the Earth?", "What is the size of the Earth?")):
+        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+
+
 def test_an_abbreviation_english_knows_is_left_to_the_word_rule():
     """The names guard lets "TV" through when WordNet knows it, so the word rule can match it by sense; another
     abbreviation, or the same letters as a plain word on the other side ("IT" / "it"), is still refused."""

@@ -293,8 +293,33 @@ class WordNet:
     def known(self, lemma: str) -> bool:
         return bool(self.keys(lemma))
 
+    def attributes(self, adjective: str) -> frozenset[str]:
+        """The nouns' synsets WordNet names as what ``adjective`` (its first senses) is a value of:
+        "tall" of stature, "deep" of depth, "old" of age."""
+        if self._keys is None:
+            self._keys = self._load()
+        return self._adj_attributes.get(adjective, frozenset())
+
+    def attribute_of(self, noun: str) -> frozenset[str]:
+        """The synsets of ``noun`` (any sense) that some adjective is a value of: "height", "depth", "age"."""
+        if self._keys is None:
+            self._keys = self._load()
+        return self._noun_attributes.get(noun, frozenset())
+
     def _load(self) -> dict[str, tuple[tuple[str, bool], ...]]:
         keys: dict[str, list[tuple[str, int]]] = {}
+        pointed: dict[str, list[str]] = {}  # adjective synset -> its attribute noun synsets ("=" pointers)
+        data = self.folder / "data.adj"
+        if data.is_file():
+            with data.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if " = " in line and not line.startswith(" "):
+                        found = re.findall(r" = (\d{8}) n ", line)
+                        if found:
+                            pointed[line[:8]] = [f"n{o}" for o in found]
+        targets = {o for v in pointed.values() for o in v}
+        self._adj_attributes: dict[str, frozenset[str]] = {}
+        self._noun_attributes: dict[str, frozenset[str]] = {}
         for pos in ("noun", "verb", "adj", "adv"):
             path = self.folder / f"index.{pos}"
             if not path.is_file():
@@ -308,6 +333,10 @@ class WordNet:
                     offsets = parts[6 + n_pointers:][:n_synsets]
                     keys.setdefault(parts[0].replace("_", " "), []).extend((f"{pos[0]}{o}", n_synsets)
                                                                            for o in offsets[: self.senses])
+                    if pos == "adj" and (attrs := {a for o in offsets[: self.senses] for a in pointed.get(o, ())}):
+                        self._adj_attributes[parts[0]] = frozenset(attrs)
+                    elif pos == "noun" and (attrs := {f"n{o}" for o in offsets} & targets):
+                        self._noun_attributes[parts[0]] = frozenset(attrs)
         return {k: tuple((key, n == max(m for _, m in v)) for key, n in v) for k, v in keys.items()}
 
 
@@ -417,6 +446,18 @@ class Reader:
             elif m := _NUMBER_WORD.match(token):
                 parts = [m.group(1), m.group(2)]  # "2-bedroom" says 2 and "bedroom"
             whole = "".join(parts) if len(parts) > 1 else ""
+            if token in ("?how", "how") and net is not None and i < len(tokens) and (attrs := net.attributes(tokens[i])):
+                # "how tall" asks the value of stature: "what is the height of" asks the same (see _word_keys)
+                adjective = tokens[i]
+                i += 1
+                folded.update(("?how", adjective))
+                plain, offered = _word_keys(adjective, net)
+                seq.append((adjective, len(words)))
+                words.append(f"how {adjective}")
+                keys.append(({"?how " + k for k in plain} | {"@" + a for a in attrs},
+                             {"?how " + k for k in offered} | {"^" + a for a in attrs}))
+                known.append(True)
+                continue
             for part in parts:
                 part = _american(part)
                 folded.add(part)
@@ -533,7 +574,11 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[st
     # "~" senses match any sense of the other word, "=" senses only a main one: a shared sense counts
     # when it is the main part of speech of one of the two words
     offers = keys | {"=" + k for k in main | other} | {"~" + k for k in main}
-    return keys | {"~" + k for k in main | other} | {"=" + k for k in main}, offers
+    # a noun that names what an adjective measures ("height") matches "how" and that adjective ("how tall"):
+    # "^" and "@" keys each match only the other kind, so "how hot" and "how cold" do not match each other
+    attrs = {a for lemma in keys for a in net.attribute_of(lemma.split("+")[0])}
+    return (keys | {"~" + k for k in main | other} | {"=" + k for k in main} | {"^" + a for a in attrs},
+            offers | {"@" + a for a in attrs})
 
 
 def _plain_keys(word: str, degree: str = "") -> set[str]:
@@ -570,7 +615,7 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
             if pos in ("NOUN", "X") and lemma.endswith(("er", "or")) and len(lemma) > 5:
                 stem = lemma[:-2]  # an agent noun says its verb: "developer" develops, "creator" creates
                 for verb in (stem, stem + "e"):
-                    if "VERB" in _lemmas(verb) and _lemmas(verb)["VERB"][0] == verb:
+                    if verb in _lemmas(verb).get("VERB", ()):  # "founder" founds, though "found" is also "find"
                         lemmas.add(verb)
     return keys | lemmas
 
