@@ -265,3 +265,26 @@ def test_word_forms_are_one_word_and_a_head_shared_by_two_columns_is_no_reading(
     assert "the question names" in " ".join(
         make_sql_answer_tool(courses).metadata["read"]("Which courses have a score above 3?").problems) or \
         "fits" in " ".join(make_sql_answer_tool(courses).metadata["read"]("Which courses have a score above 3?").problems)
+
+
+def test_rows_of_a_query_the_model_wrote_are_no_answer_to_a_question_read_in_part(db):
+    """Constrained (picked answers): a 135M model's own SQL holds its own rows ("SELECT 1 AS
+    num_projects"), so a picked row of it is no answer to a question whose reading left words
+    unread: shown as evidence, saying why. A row of sql_answer, or an unpicked answer, stands."""
+    from agentmesh.graphs.middleware import Answer, AnswerRequest, UnappliedWordsStep
+    from agentmesh.records import Claim, Evidence
+
+    step = UnappliedWordsStep(make_sql_answer_tool(db), answering=frozenset({"sql_answer"}))
+    question = "How many members were recruited by each branch?"
+
+    def shown(source, picked=True):
+        row = Evidence(id="r1", kind="row", text="recruited: 24", source=source)
+        answer = Answer("recruited: 24", "answered", claims=[Claim(text="24", kind="number", status="supported",
+                                                                   evidence=row)])
+        request = AnswerRequest("recruited: 24", "answered", [row], {"question": question}, picked=picked)
+        return step.wrap_answer(request, lambda _request: answer)
+
+    demoted = shown("sql: SELECT count(*) AS recruited FROM members")
+    assert demoted.stop_reason == "evidence_only" and "'recruited'" in demoted.text and "recruited: 24" in demoted.text
+    assert shown("sql_answer: count of members").stop_reason == "answered"
+    assert shown("sql: SELECT count(*) AS recruited FROM members", picked=False).stop_reason == "answered"

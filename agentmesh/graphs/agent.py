@@ -165,7 +165,7 @@ def build_agent_graph(
     # the claim check outside your hooks: an answer they rewrite is checked like the model's
     checking = [ClaimCheckStep(check_answer, answer_policy, searched)] if check_answer is not None and answer_policy != "off" else []
     caching = [SemanticCacheStep(cache_lookup, cache_store, uncacheable_tools)] if cache_lookup or cache_store else []
-    unapplied = [UnappliedWordsStep(readers[0], searched)] if readers else []
+    unapplied = [UnappliedWordsStep(readers[0], searched, answering=answers)] if readers else []
     answer_call = chain_answer([*unapplied, *checking, *middleware], Cite(is_node))
     turn_hooks = [*middleware, *caching]  # your hooks may answer (or refuse) a question before the cache is asked
     after_hooks = overriding([*caching, *middleware], "after_answer")  # the cache stores what the check let through

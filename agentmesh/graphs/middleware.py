@@ -528,18 +528,22 @@ class UnappliedWordsStep(Middleware):
     count of paper per year, but could not apply 'published'"). Outermost: it sees what the strict
     check let through."""
 
-    def __init__(self, tool: BaseTool, searched: str = "the knowledge graph or the tools' results") -> None:
+    def __init__(self, tool: BaseTool, searched: str = "the knowledge graph or the tools' results",
+                 answering: frozenset[str] | None = None) -> None:
         self.read, self.partial, self.searched = tool.metadata["read"], tool.metadata.get("partial"), searched
+        self.answering = answering
 
     def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
         answer = handler(request)
         question = str(request.state.get("question", ""))
-        if answer.retry or answer.stop_reason != "not_found" or not question:
+        if answer.retry or not question or answer.stop_reason not in ("not_found", "answered"):
             return answer
         reading = self.read(question)
         said = reading.unapplied()
         if reading.complete or not said:
             return answer
+        if answer.stop_reason == "answered":
+            return self._unchecked_rows(request, answer, said)
         words = [w for w in said if w.startswith("'")]
         why = [w for w in said if not w.startswith("'")]
         text = NOT_FOUND.format(searched=self.searched)
@@ -554,6 +558,24 @@ class UnappliedWordsStep(Middleware):
         text += (f"\nWhat I found without {'them' if len(words) > 1 else 'it'} ({reading.summary()}), "
                  f"which does not answer the question as asked:\n{rows}")
         return Answer(text, "evidence_only", citations=[*answer.citations, Citation(**citation)], claims=[])
+
+    def _unchecked_rows(self, request: AnswerRequest, answer: Answer, said: list[str]) -> Answer:
+        """In the constrained profile (picked answers), rows of a query the model wrote are no answer to
+        a question the reading could not read whole: nothing checked that the query means the question
+        (a 135M model's "SELECT 1 AS num_projects, ..." holds its own rows). Shown as evidence."""
+        if self.answering is None or not request.picked:
+            return answer
+        rows = [c.evidence for c in answer.claims if c.supported and c.evidence is not None and c.evidence.kind == "row"]
+        written = [e for e in rows if e.source.split(":", 1)[0].strip() not in self.answering]
+        if not written:
+            return answer
+        words = [w for w in said if w.startswith("'")]
+        text = (f"I could not check that a query answers this question: it says {', '.join(words)}, which I could not "
+                f"match to anything in the data. The rows the query returned, which may not answer it:\n{answer.text}"
+                if words else f"I could not check that a query answers this question ({'; '.join(said)}). "
+                f"The rows the query returned, which may not answer it:\n{answer.text}")
+        return replace(answer, text=text, stop_reason="evidence_only",
+                       claims=[c for c in answer.claims if c.kind != "answer"])
 
 
 CacheLookup = Callable[[str, bool], "dict[str, Any] | None"]
