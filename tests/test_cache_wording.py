@@ -62,6 +62,11 @@ SERVED = {
     "a question announced": ("I have a question: how tall is the Eiffel Tower?", "How tall is the Eiffel Tower?"),
     "a question phrase in place": ("Penicillin was discovered in what year?", "In what year was penicillin discovered?"),
     "an agent noun of a verb with another past": ("Who was the founder of Microsoft?", "Who founded Microsoft?"),
+    "name the": ("Name the largest desert in the world.", "What is the largest desert in the world?"),
+    "list the": ("List the planets of the solar system.", "What are the planets of the solar system?"),
+    "is it possible to": ("Is it possible to freeze cooked rice?", "Can I freeze cooked rice?"),
+    "is there a way to": ("Is there a way to recover deleted photos on an iPhone?", "How can I recover deleted photos on an iPhone?"),
+    "the best way to": ("What is the best way to learn to code?", "How do I best learn to code?"),
 }
 
 REFUSED = {
@@ -96,6 +101,12 @@ REFUSED = {
     "roles swapped around a question phrase in place": ("The dog bit which man?", "Which man bit the dog?"),
     "about is no filler": ("Who wrote about Hamlet?", "Who wrote Hamlet?"),
     "an agent noun of another verb": ("Who was the founder of Microsoft?", "Who funded Microsoft?"),
+    "name the, another superlative": ("Name the largest desert in the world.", "What is the smallest desert in the world?"),
+    "is it possible to, against should": ("Is it possible to freeze cooked rice?", "Should I freeze cooked rice?"),
+    "is there a way to, against a yes/no question": ("Is there a way to recover deleted photos on an iPhone?",
+                                                     "Can I recover deleted photos on an iPhone?"),
+    "the cheapest way to, against how": ("What is the cheapest way to fly to Rome?", "How do I fly to Rome?"),
+    "a name asked": ("What name did the band choose?", "What did the band choose?"),
 }
 
 

@@ -88,6 +88,15 @@ _WH_PHRASES = [
 """Question words said another way. "how long"/"how old"... keep their adjective as the content word;
 "what makes leaves change colour" asks why they do."""
 
+_ASKED_AS = [(re.compile(p), r) for p, r in (
+    (r"^\s*(?:please\s+)?(?:name|list|identify)\s+(?=(?:the|a|an|all|some|every)\b)", " what "),
+    (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
+    (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
+    (r"\bwhat\s+is\s+the\s+(best|easiest|fastest|quickest|cheapest|safest)\s+way\s+to\b", r" ?how \1 "),
+)]
+"""A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
+"is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
+"how ... best". A modal on one side only is no difference (see :func:`unmatched`)."""
 _COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?cost\b)")
 """"How much does it cost" asks what "what does it cost" asks: "how much" before the verb "cost" says nothing more
 (not "how much beef does it cost", where it asks a quantity)."""
@@ -267,7 +276,7 @@ class WordNet:
     with the most senses): "buy" is mostly a verb, so it matches "purchase" as a verb; "mother" and
     "father" are mostly nouns, so their one shared verb sense ("to beget") does not make them equal.
     WordNet never puts opposites in one synset. The files are read once, on first
-    use (~0.5 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
+    use (~1 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
     ``/usr/share/wordnet`` (Debian's ``wordnet-base``); without them, words match by lemma, number
     and lexicon only: fewer paraphrases are served, never more near misses."""
 
@@ -318,6 +327,13 @@ class WordNet:
                         if found:
                             pointed[line[:8]] = [f"n{o}" for o in found]
         targets = {o for v in pointed.values() for o in v}
+        pertains: dict[str, list[str]] = {}  # adverb synset -> the adjective synsets it is derived from ("\\")
+        data = self.folder / "data.adv"
+        if data.is_file():
+            with data.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if not line.startswith(" ") and (found := re.findall(r" \\ (\d{8}) [as] ", line)):
+                        pertains[line[:8]] = [f"a{o}" for o in found]
         self._adj_attributes: dict[str, frozenset[str]] = {}
         self._noun_attributes: dict[str, frozenset[str]] = {}
         for pos in ("noun", "verb", "adj", "adv"):
@@ -333,6 +349,9 @@ class WordNet:
                     offsets = parts[6 + n_pointers:][:n_synsets]
                     keys.setdefault(parts[0].replace("_", " "), []).extend((f"{pos[0]}{o}", n_synsets)
                                                                            for o in offsets[: self.senses])
+                    if pos == "adv":  # "safely" is "safe" said of the verb
+                        keys[parts[0].replace("_", " ")].extend((a, n_synsets) for o in offsets[: self.senses]
+                                                                for a in pertains.get(o, ()))
                     if pos == "adj" and (attrs := {a for o in offsets[: self.senses] for a in pointed.get(o, ())}):
                         self._adj_attributes[parts[0]] = frozenset(attrs)
                     elif pos == "noun" and (attrs := {f"n{o}" for o in offsets} & targets):
@@ -425,6 +444,8 @@ class Reader:
             else:
                 lowered = pattern.sub(f" {key} ", lowered)
         lowered = _COST_ASKED.sub(" ", lowered)
+        for pattern, repl in _ASKED_AS:
+            lowered = pattern.sub(repl, lowered)
         object_question = bool(_OBJECT_QUESTION.search(lowered))
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
