@@ -288,3 +288,18 @@ def test_rows_of_a_query_the_model_wrote_are_no_answer_to_a_question_read_in_par
     assert demoted.stop_reason == "evidence_only" and "'recruited'" in demoted.text and "recruited: 24" in demoted.text
     assert shown("sql_answer: count of members").stop_reason == "answered"
     assert shown("sql: SELECT count(*) AS recruited FROM members", picked=False).stop_reason == "answered"
+
+
+def test_two_columns_that_fit_alike_are_each_shown_as_evidence_not_chosen(tmp_path):
+    path = tmp_path / "courses.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
+                           "helpfulness_score REAL);")
+        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
+                         [(i, f"Course {chr(65 + i)}{chr(70 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    agent, _ = _agent(path, [AIMessage("I could not find that.")])
+    result = agent.run("What is the average score?")
+    assert result.stop_reason == "evidence_only" and "cannot tell which you mean" in result.answer
+    assert "avg of clarity_score" in result.answer and "avg of helpfulness_score" in result.answer
+    assert "1.909090909" in result.answer and "2.090909091" in result.answer
+    assert not [c for c in result.claims if c.kind == "answer" and c.status == "supported"]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
     from agentmesh.answering.profile import DataProfile, LabelIndex
 
-__all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read"]
+__all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternatives"]
 
 Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "lookup"]
 
@@ -139,6 +139,9 @@ class QuestionReading:
     problems: list[str] = field(default_factory=list)
     parts: list["QuestionReading"] = field(default_factory=list)
     """A ratio's two counts, each read as a question of its own ("the ratio of A to B": A, then B)."""
+    choices: list[tuple[str, list[str]]] = field(default_factory=list)
+    """Where two columns fit alike: (the place, the columns that fit), in the order met. ``read(...,
+    choose={place: k})`` reads the question again taking the k-th (:func:`alternatives`)."""
 
     @property
     def complete(self) -> bool:
@@ -289,9 +292,11 @@ class _Words:
 
 # -- the reading ------------------------------------------------------------------------------------
 def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None,
-         index: "LabelIndex | None" = None, columns: "dict[str, list[str]] | None" = None) -> QuestionReading:
+         index: "LabelIndex | None" = None, columns: "dict[str, list[str]] | None" = None,
+         choose: "dict[str, int] | None" = None) -> QuestionReading:
     """Read ``question`` against ``profile`` (and the names in ``index``, and ``lexicon``'s synonyms);
-    ``columns`` (table -> every column) adds the text columns the profile does not describe."""
+    ``columns`` (table -> every column) adds the text columns the profile does not describe;
+    ``choose`` settles a place where columns fit alike (see ``QuestionReading.choices``)."""
     from agentmesh.answering.profile import UNIT_NAMES
 
     ratio = _RATIO.match(question.strip())
@@ -300,6 +305,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     reading = QuestionReading(question)
     w = _Words(question, lexicon)
     tokens = w.tokens
+    forced = choose or {}
+
+    def chosen(place: str, options: list[tuple[Asked, list[int]]]) -> tuple[Asked, list[int]] | None:
+        """One of columns that fit alike, if the caller chose it; the place is kept either way."""
+        distinct = list({(a.table, a.column): (a, h) for a, h in options}.values())
+        reading.choices.append((place, [f"{a.table}.{a.column}" for a, _ in distinct]))
+        k = forced.get(place)
+        return distinct[k] if k is not None and 0 <= k < len(distinct) else None
     units = frozenset(UNIT_NAMES) | frozenset(lexicon.units if lexicon is not None else ())
     tables = profile.tables
     columns = columns or {}
@@ -588,10 +601,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if unit and not near:
                 near = [(a, h) for a, h in options if _unit(tables[a.table], a.column) == unit]
             if len({(a.table, a.column) for a, _ in near}) != 1:
-                if len(near) > 1:
-                    reading.problems.append(f"the bound at '{tokens[s]}' fits "
-                                            + " and ".join(f"{a.table}.{a.column}" for a, _ in near))
-                return None
+                picked = chosen(f"bound at '{tokens[s]}'", near) if len(near) > 1 else None
+                if picked is None:
+                    if len(near) > 1:
+                        reading.problems.append(f"the bound at '{tokens[s]}' fits "
+                                                + " and ".join(f"{a.table}.{a.column}" for a, _ in near))
+                    return None
+                near = [picked]
             a, hit = near[0]
             w.used.update(hit)
             if unit:
@@ -654,6 +670,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if reading.aggregate in ("sum", "avg", "min", "max"):
         fits = [(a, h) for a, h in measures if not (group is not None and a == group)]
         best = _fullest(fits)
+        if len({(a.table, a.column) for a, _ in best}) > 1 and (picked := chosen("the measure", best)) is not None:
+            best = [picked]
         if len({(a.table, a.column) for a, _ in best}) != 1:
             if len(best) > 1:
                 reading.problems.append("the question names " + " and ".join(f"{a.table}.{a.column}" for a, _ in best))
@@ -696,6 +714,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 if t in tables[subject].paths and tables[t].label.own:
                     asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
             best = _fullest(asked)
+            if len({(a.table, a.column, a.kind) for a, _ in best}) > 1 and (picked := chosen("the value asked", best)) is not None:
+                best = [picked]
             if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:
                 if len(best) > 1:
                     reading.problems.append("the question asks for " + " and ".join(f"{a.table}.{a.column}" for a, _ in best))
@@ -875,6 +895,20 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             continue
         reading.unread.append(tok)
     return reading
+
+
+def alternatives(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None,
+                 index: "LabelIndex | None" = None, columns: "dict[str, list[str]] | None" = None,
+                 most: int = 3) -> tuple[str, list[QuestionReading]]:
+    """Where the question's reading found columns that fit alike (its first such place): the place,
+    and each complete reading that taking one of them gives (at most ``most``); none else."""
+    first = read(question, profile, lexicon, index, columns)
+    if first.complete or not first.choices:
+        return "", []
+    place, options = first.choices[0]
+    found = [r for k in range(min(len(options), most))
+             if (r := read(question, profile, lexicon, index, columns, {place: k})).complete]
+    return place, found
 
 
 def _read_ratio(question: str, ratio: re.Match, profile: "DataProfile", lexicon: "Lexicon | None",

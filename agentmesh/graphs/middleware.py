@@ -525,12 +525,14 @@ class UnappliedWordsStep(Middleware):
     of a tool, ``sql_answer``'s) left words unread or found no one interpretation, the answer says
     what it could not apply, rather than only that nothing was found; and where the rest of the
     reading composes, its rows are shown beside it as evidence, not as the answer ("I found the
-    count of paper per year, but could not apply 'published'"). Outermost: it sees what the strict
-    check let through."""
+    count of paper per year, but could not apply 'published'"). Where two columns fit the question
+    alike, each reading's rows are shown side by side, as evidence. Outermost: it sees what the
+    strict check let through."""
 
     def __init__(self, tool: BaseTool, searched: str = "the knowledge graph or the tools' results",
                  answering: frozenset[str] | None = None) -> None:
         self.read, self.partial, self.searched = tool.metadata["read"], tool.metadata.get("partial"), searched
+        self.alternatives = tool.metadata.get("alternatives")
         self.answering = answering
 
     def wrap_answer(self, request: AnswerRequest, handler: AnswerHandler) -> Answer:
@@ -544,6 +546,14 @@ class UnappliedWordsStep(Middleware):
             return answer
         if answer.stop_reason == "answered":
             return self._unchecked_rows(request, answer, said)
+        each = self.alternatives(question) if callable(self.alternatives) else ("", [])
+        if len(each[1]) > 1:  # columns that fit alike: each reading's rows side by side, none as the answer
+            place, shown = each
+            text = (NOT_FOUND.format(searched=self.searched) + f" The question fits the data in {len(shown)} ways "
+                    f"({place}), and I cannot tell which you mean. Each, as evidence, not an answer:")
+            for n, (summary, rows, _) in enumerate(shown, 1):
+                text += f"\n({n}) {summary}:\n{rows}"
+            return Answer(text, "evidence_only", citations=[*answer.citations, *(Citation(**c) for _, _, c in shown)])
         words = [w for w in said if w.startswith("'")]
         why = [w for w in said if not w.startswith("'")]
         text = NOT_FOUND.format(searched=self.searched)

@@ -27,7 +27,7 @@ from pydantic import Field, create_model
 
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.profile import label_expression
-from agentmesh.answering.reading import QuestionReading, read
+from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
@@ -253,6 +253,24 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
         return render_rows(header, rows, truncated, db.row_limit), Citation(kind="sql", ref=db.display, detail=sql).model_dump()
 
+    def each_reading(question: str) -> tuple[str, list[tuple[str, str, dict]]]:
+        """Where columns fit the question alike: the place, and each complete reading's rows
+        (summary, rows, citation), to be shown side by side as evidence, never as the answer."""
+        place, found = alternatives(question, db.profile, lexicon, db.label_index, db.columns)
+        shown = []
+        for option in found:
+            try:
+                statement = compose(db, option)
+                sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                header, rows, truncated = db.query(sql)
+            except Exception:  # noqa: BLE001 - an option that fails is left out
+                continue
+            if rows:
+                rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
+                shown.append((option.summary(), render_rows(header, rows, truncated, db.row_limit),
+                              Citation(kind="sql", ref=db.display, detail=sql).model_dump()))
+        return place, shown
+
     def guard(question: str, call: dict[str, Any]) -> str:
         again = tool.metadata["read"](question)
         if not again.complete:
@@ -287,7 +305,7 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
     # evidence "rows": each row is an item with the header; what every listed row meets is said with it
     read = lru_cache(maxsize=256)(lambda question: reading_of(db, question, lexicon))
     tool.metadata = {"answers": True, "guard": guard, "db": db, "narrow": lru_cache(maxsize=256)(narrow),
-                     "read": read, "partial": partial,
+                     "read": read, "partial": partial, "alternatives": each_reading,
                      "reading": narrowed_reading, "evidence": "rows",
                      "row_conditions": row_conditions}
     return tool
