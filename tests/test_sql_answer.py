@@ -53,6 +53,17 @@ def db(tmp_path):
     return SQLDatabase(path)
 
 
+def courses_file(tmp_path):
+    """Eleven courses, each with two scores: a clarity and a helpfulness score."""
+    path = tmp_path / "courses.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
+                           "helpfulness_score REAL);")
+        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
+                         [(i, f"Course {chr(65 + i)}{chr(70 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    return path
+
+
 def answer(db, question):
     """The narrowed tool's rows for ``question``, or None when the tool is not offered."""
     tool = make_sql_answer_tool(db).metadata["narrow"](question)
@@ -253,12 +264,7 @@ def test_word_forms_are_one_word_and_a_head_shared_by_two_columns_is_no_reading(
     from agentmesh.answering.reading import _same
 
     assert _same("rated", "rating") and _same("written", "writes") and not _same("rated", "rotated")
-    path = tmp_path / "courses.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
-                           "helpfulness_score REAL);")
-        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
-                         [(i, f"Course {chr(65 + i)}{chr(70 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    path = courses_file(tmp_path)
     courses = SQLDatabase(path)
     assert answer(courses, "Which course has the highest clarity score?") is not None
     assert answer(courses, "Which courses have a score above 3?") is None  # clarity or helpfulness: neither
@@ -291,12 +297,7 @@ def test_rows_of_a_query_the_model_wrote_are_no_answer_to_a_question_read_in_par
 
 
 def test_two_columns_that_fit_alike_are_each_shown_as_evidence_not_chosen(tmp_path):
-    path = tmp_path / "courses.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
-                           "helpfulness_score REAL);")
-        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
-                         [(i, f"Course {chr(65 + i)}{chr(70 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    path = courses_file(tmp_path)
     agent, _ = _agent(path, [AIMessage("I could not find that.")])
     result = agent.run("What is the average score?")
     assert result.stop_reason == "evidence_only" and "cannot tell which you mean" in result.answer

@@ -31,7 +31,7 @@ from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
-__all__ = ["make_sql_answer_tool", "compose", "reading_of", "said_conditions"]
+__all__ = ["make_sql_answer_tool", "compose", "run", "reading_of", "said_conditions"]
 
 _COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 
@@ -188,6 +188,15 @@ def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: 
     return clauses[subject].c[fk.their_columns[0]].in_(chosen)
 
 
+def run(db: SQLDatabase, reading: QuestionReading) -> tuple[list[str], list[tuple], bool, dict]:
+    """The rows of a complete ``reading``: header, rows (a float as people write it: 388.6, not
+    388.59999999999997), whether they were cut at the row limit, and the SQL's citation."""
+    sql = str(compose(db, reading).compile(db.engine, compile_kwargs={"literal_binds": True}))
+    header, rows, truncated = db.query(sql)
+    rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
+    return header, rows, truncated, Citation(kind="sql", ref=db.display, detail=sql).model_dump()
+
+
 def said_conditions(reading: QuestionReading) -> list[str]:
     """The reading's conditions as a header or a row says them ("region = North", "pages > 600")."""
     return [f"{c.table} = {c.value}" if c.kind == "label" else f"{c.column} {c.op} {c.value}" for c in reading.conditions]
@@ -218,58 +227,40 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         chosen = narrowed_reading if fixed is not None else offered.get(reading)
         if chosen is None:
             raise ValueError("sql_answer is offered per question: this reading was not offered")
-        statement = compose(db, chosen)
-        sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-        header, rows, truncated = db.query(sql)
-        citation = Citation(kind="sql", ref=db.display, detail=sql)
+        header, rows, truncated, citation = run(db, chosen)
         if chosen.aggregate in ("lookup", "sum", "avg", "min", "max"):
             # a value the database does not hold (NULL) is no value: "no value" is not an answer
             rows = [row for row in rows if row[-1] is not None]
             if not rows:
                 what = chosen.summary()
-                return f"That value is not in the database ({what}: no row holds one).", [citation.model_dump()]
-        # a float as people write it (388.6, not 388.59999999999997)
-        rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
-        return render_rows(header, rows, truncated, db.row_limit), [citation.model_dump()]
+                return f"That value is not in the database ({what}: no row holds one).", [citation]
+        return render_rows(header, rows, truncated, db.row_limit), [citation]
 
     narrowed_reading = reading
     args = create_model("SqlAnswerArgs", reading=(
         Literal[fixed] if fixed is not None else str,  # type: ignore[valid-type]
         Field(description="What the question asks, as read from it.")))
 
+    def shown_rows(found: QuestionReading) -> tuple[str, dict] | None:
+        """The rendered rows of ``found`` and their citation; None when it fails or holds no row."""
+        try:
+            header, rows, truncated, citation = run(db, found)
+        except Exception:  # noqa: BLE001 - evidence that fails to compose is left out
+            return None
+        return (render_rows(header, rows, truncated, db.row_limit), citation) if rows else None
+
     def partial(found: QuestionReading) -> tuple[str, dict] | None:
         """The rows of a reading that left words unread but has one interpretation of the rest:
         shown as evidence beside what it could not apply, never as the answer."""
         if found.complete or found.problems or not (found.subject and found.aggregate):
             return None
-        try:
-            statement = compose(db, found)
-            sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-            header, rows, truncated = db.query(sql)
-        except Exception:  # noqa: BLE001 - no evidence is better than a failing one
-            return None
-        if not rows:
-            return None
-        rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
-        return render_rows(header, rows, truncated, db.row_limit), Citation(kind="sql", ref=db.display, detail=sql).model_dump()
+        return shown_rows(found)
 
     def each_reading(question: str) -> tuple[str, list[tuple[str, str, dict]]]:
         """Where columns fit the question alike: the place, and each complete reading's rows
         (summary, rows, citation), to be shown side by side as evidence, never as the answer."""
         place, found = alternatives(question, db.profile, lexicon, db.label_index, db.columns)
-        shown = []
-        for option in found:
-            try:
-                statement = compose(db, option)
-                sql = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
-                header, rows, truncated = db.query(sql)
-            except Exception:  # noqa: BLE001 - an option that fails is left out
-                continue
-            if rows:
-                rows = [tuple(float(f"{v:.10g}") if isinstance(v, float) else v for v in row) for row in rows]
-                shown.append((option.summary(), render_rows(header, rows, truncated, db.row_limit),
-                              Citation(kind="sql", ref=db.display, detail=sql).model_dump()))
-        return place, shown
+        return place, [(option.summary(), *rows) for option in found if (rows := shown_rows(option)) is not None]
 
     def guard(question: str, call: dict[str, Any]) -> str:
         again = tool.metadata["read"](question)
