@@ -67,6 +67,8 @@ SERVED = {
     "is it possible to": ("Is it possible to freeze cooked rice?", "Can I freeze cooked rice?"),
     "is there a way to": ("Is there a way to recover deleted photos on an iPhone?", "How can I recover deleted photos on an iPhone?"),
     "the best way to": ("What is the best way to learn to code?", "How do I best learn to code?"),
+    "a common abbreviation": ("What is the avg rainfall in Seattle?", "What is the average rainfall in Seattle?"),
+    "abbreviated units": ("How many tsp are in a tbsp?", "How many teaspoons are in a tablespoon?"),
 }
 
 REFUSED = {
@@ -107,6 +109,8 @@ REFUSED = {
                                                      "Can I recover deleted photos on an iPhone?"),
     "the cheapest way to, against how": ("What is the cheapest way to fly to Rome?", "How do I fly to Rome?"),
     "a name asked": ("What name did the band choose?", "What did the band choose?"),
+    "an abbreviation of another word": ("What is the avg rainfall in Seattle?", "What is the total rainfall in Seattle?"),
+    "abbreviated units swapped": ("How many tsp are in a tbsp?", "How many tablespoons are in a teaspoon?"),
 }
 
 

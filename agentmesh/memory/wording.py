@@ -132,6 +132,8 @@ ABBREVIATIONS = {
     "g": "gram", "mg": "milligram", "ml": "millilitre", "govt": "government", "dept": "department",
     "ft": "foot", "oz": "ounce", "gb": "gigabyte", "mb": "megabyte", "tb": "terabyte", "kb": "kilobyte", "hz": "hertz",
     "ghz": "gigahertz", "mhz": "megahertz", "kw": "kilowatt", "kwh": "kilowatt hour",
+    "avg": "average", "temp": "temperature", "temps": "temperatures", "tsp": "teaspoon", "tbsp": "tablespoon",
+    "qty": "quantity", "pct": "percent", "sq": "square", "vs": "versus",
 }
 """Common English abbreviations and spellings (units, currencies, months, titles, places). "US" is
 read before lower case (``_CASED``); an acronym of the other question's words ("NATO", "BSc") is
