@@ -69,6 +69,10 @@ SERVED = {
     "the best way to": ("What is the best way to learn to code?", "How do I best learn to code?"),
     "a common abbreviation": ("What is the avg rainfall in Seattle?", "What is the average rainfall in Seattle?"),
     "abbreviated units": ("How many tsp are in a tbsp?", "How many teaspoons are in a tablespoon?"),
+    "and a half": ("How long is one and a half hours in minutes?", "How long is 1.5 hours in minutes?"),
+    "a fraction in words": ("What is a third of 90?", "What is 1/3 of 90?"),
+    "twice": ("How much is twice the price?", "How much is two times the price?"),
+    "a day of the month as an ordinal": ("How many days until 25 December?", "How many days until December 25th?"),
 }
 
 REFUSED = {
@@ -111,6 +115,10 @@ REFUSED = {
     "a name asked": ("What name did the band choose?", "What did the band choose?"),
     "an abbreviation of another word": ("What is the avg rainfall in Seattle?", "What is the total rainfall in Seattle?"),
     "abbreviated units swapped": ("How many tsp are in a tbsp?", "How many tablespoons are in a teaspoon?"),
+    "and a half dropped": ("How long is one and a half hours in minutes?", "How long is one hour in minutes?"),
+    "another fraction in words": ("What is a third of 90?", "What is a quarter of 90?"),
+    "twice against three times": ("How much is twice the price?", "How much is three times the price?"),
+    "another day of the month": ("How many days until 25 December?", "How many days until December 26th?"),
 }
 
 
