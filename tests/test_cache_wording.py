@@ -67,6 +67,7 @@ SERVED = {
     "is it possible to": ("Is it possible to freeze cooked rice?", "Can I freeze cooked rice?"),
     "is there a way to": ("Is there a way to recover deleted photos on an iPhone?", "How can I recover deleted photos on an iPhone?"),
     "the best way to": ("What is the best way to learn to code?", "How do I best learn to code?"),
+    "the best way to, either side": ("What's the cheapest way to travel in Europe?", "What is the cheapest way to travel in Europe?"),
     "a common abbreviation": ("What is the avg rainfall in Seattle?", "What is the average rainfall in Seattle?"),
     "abbreviated units": ("How many tsp are in a tbsp?", "How many teaspoons are in a tablespoon?"),
     "and a half": ("How long is one and a half hours in minutes?", "How long is 1.5 hours in minutes?"),

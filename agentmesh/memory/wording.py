@@ -92,7 +92,7 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"^\s*(?:please\s+)?(?:name|list|identify)\s+(?=(?:the|a|an|all|some|every)\b)", " what "),
     (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
     (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
-    (r"\bwhat\s+is\s+the\s+(best|easiest|fastest|quickest|cheapest|safest)\s+way\s+to\b", r" ?how \1 "),
+    (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
