@@ -68,7 +68,13 @@ def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) ->
             tools[path] = make_sql_answer_tool(SQLDatabase(path))
         narrowed = tools[path].metadata["narrow"](item["question"])
         if narrowed is None:
-            why = tools[path].metadata["read"](item["question"])
+            read = tools[path].metadata.get("read")  # an older agentmesh (a baseline) has none: its reading_of
+            if read is None:
+                from agentmesh.tools.sql_answer import reading_of
+
+                db = SQLDatabase(path)
+                read = lambda question: reading_of(db, question)  # noqa: E731
+            why = read(item["question"])
             result = "correct" if item.get("absent") else "refused"  # the data does not hold it: refusing is right
             text = f"reading: {why.summary()!r} subject={why.subject!r} unread={why.unread} problems={why.problems}"
         else:
