@@ -66,7 +66,10 @@ def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) ->
     for source, path, item in items(split, defog):
         if path not in tools:
             tools[path] = make_sql_answer_tool(SQLDatabase(path))
-        narrowed = tools[path].metadata["narrow"](item["question"])
+        try:
+            narrowed = tools[path].metadata["narrow"](item["question"])
+        except Exception:  # noqa: BLE001 - a reading that crashes (an older agentmesh did) answers nothing
+            narrowed = None
         if narrowed is None:
             read = tools[path].metadata.get("read")  # an older agentmesh (a baseline) has none: its reading_of
             if read is None:
