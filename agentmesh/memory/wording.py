@@ -269,13 +269,20 @@ def _lemminflect():
     return getAllLemmas
 
 
+@lru_cache(maxsize=100_000)
+def _known_lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    """lemminflect's {universal POS: lemmas} of ``word`` ({} when it has none or is not installed),
+    remembered: it copies its tables' answer on every call, and a reading asks several times per word.
+    Read only: the same dict is returned to every caller."""
+    get = _lemminflect()
+    return (get(word) or {}) if get is not None else {}
+
+
 def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
     """{universal POS: lemmas} of ``word``; a few suffix rules without lemminflect."""
-    get = _lemminflect()
-    if get is not None:
-        found = get(word)
-        if found:
-            return found
+    found = _known_lemmas(word)
+    if found:
+        return found
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("es", "e"), ("s", ""), ("ed", ""), ("ing", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             return {"X": (word[: len(word) - len(suffix)] + repl,)}
@@ -573,8 +580,7 @@ def _phrase_senses(seq: Sequence[tuple[str, int | None]], words: Sequence[str],
 
 
 def _is_adjective(word: str) -> bool:
-    get = _lemminflect()
-    found = get(word) if get is not None else {}
+    found = _known_lemmas(word)
     return "ADJ" in found or "ADV" in found
 
 
@@ -590,8 +596,7 @@ def _american(word: str) -> str:
 def _known(word: str, net: WordNet | None) -> bool:
     if not word.isalpha():
         return True  # a name or a number is never a typo
-    get = _lemminflect()
-    return bool(get(word) if get is not None else True) or (net is not None and net.known(word))
+    return bool(_known_lemmas(word) if _lemminflect() is not None else True) or (net is not None and net.known(word))
 
 
 def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[str], set[str]]:
