@@ -166,12 +166,19 @@ class RedisSemanticCache(SemanticCache):
             top = np.argpartition(-cosines, k - 1)[:k]
             order = top[np.argsort(-cosines[top])]
             candidates = [(local.ids[i], float(cosines[i]), local.questions[i]) for i in order]
-            negatives = {}
-            if any(c[1] >= self.threshold for c in candidates):  # one round trip, only when a hit is possible
-                negatives = {k.decode(): float(v) for k, v in self.client.hgetall(self._key(scope, "neg")).items()}
+            negatives, payloads = {}, {}
+            above = [c[0] for c in candidates if c[1] >= self.threshold]
+            if above:  # one round trip, only when a hit is possible: the raised bars and the payloads it may serve
+                pipe = self.client.pipeline(transaction=False)
+                pipe.hgetall(self._key(scope, "neg"))
+                for entry_id in above:
+                    pipe.hget(self._key(scope, "e", entry_id), "p")
+                raw_neg, *raw_payloads = pipe.execute()
+                negatives = {k.decode(): float(v) for k, v in raw_neg.items()}
+                payloads = dict(zip(above, raw_payloads))
 
             def load(entry_id: int) -> dict[str, Any] | None:
-                raw = self.client.hget(self._key(scope, "e", entry_id), "p")
+                raw = payloads[entry_id] if entry_id in payloads else self.client.hget(self._key(scope, "e", entry_id), "p")
                 if raw is None:  # expired, evicted or cleared elsewhere
                     local.drop(entry_id)
                     return None
