@@ -152,7 +152,11 @@ class QuestionReading:
     def unapplied(self) -> list[str]:
         """What of the question this reading could not apply, as a person would say it: the words it
         did not use (quoted) and why it found no one interpretation."""
-        return [*(f"'{w}'" for w in dict.fromkeys(self.unread)), *dict.fromkeys(self.problems)]
+        unread = [*self.unread, *(w for p in self.parts for w in p.unread)]
+        problems = [*self.problems, *(x for p in self.parts for x in p.problems)]
+        if self.aggregate == "ratio" and not self.subject:
+            problems.append("no count of rows to divide")
+        return [*(f"'{w}'" for w in dict.fromkeys(unread)), *dict.fromkeys(problems)]
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready: what ``ask --json``, the run's state and its trace show."""
