@@ -651,3 +651,18 @@ def test_without_a_lexicon_a_fact_that_answers_another_question_is_not_an_answer
     question = "What is the MMLU gap between GPT-4 and the best open-weight model, and who develops that open model?"
     assert uncovered(question, [gap], [gap, developer]) == "developer"
     assert uncovered(question, [gap, developer], [gap, developer]) == ""
+
+
+@pytest.mark.no_lexicon
+def test_a_common_noun_that_is_also_a_nodes_label_still_asks_for_the_fact():
+    """"Which licence does X use, and who develops it?": the graph has a node labelled "Licence",
+    but a lower-case "licence" names no thing; the licence fact is asked (with no lexicon, the
+    answer held the developer only, shown as fact)."""
+    from agentmesh.answering.questions import _facts_said
+
+    question = "Which licence does Mixtral 8x7B Instruct use, and who develops it?"
+    facts = [Evidence(id="f1", kind="fact", text="developer: Mistral AI", subject="Mixtral 8x7B Instruct", source="u:m"),
+             Evidence(id="f2", kind="fact", text="license: Apache 2.0", subject="Mixtral 8x7B Instruct", source="u:m"),
+             Evidence(id="f3", kind="fact", text="type: class", subject="Licence", source="u:l")]
+    assert _facts_said(question, facts) == {"developer", "license"}
+    assert _facts_said("Which models does Licence cover?", facts) == set()  # written as a name: the node

@@ -107,11 +107,19 @@ def first_ask(question: str) -> str:
     return question[:match.start()] if match else question
 
 
+def _named(name: str, text: str, lowered: str) -> bool:
+    """``text`` names the thing called ``name``: says it whole, written as a name (capitalised, or
+    starting with a digit), as English writes names. "Which licence does ..." asks for a licence;
+    it does not name the graph's node "Licence"."""
+    return any(m.start() < len(text) and (text[m.start()].isupper() or text[m.start()].isdigit())
+               for m in whole_name(name).finditer(lowered))
+
+
 def _facts_said(part: str, evidence: Sequence[Evidence]) -> set[str]:
     """The names of ``evidence``'s facts that ``part`` of a question says by a word (beyond the
     names of the things it is about): "who develops that model" says the fact "developer"."""
     lowered = part.lower()
-    said = _stems(part) - _generic() - {s for e in evidence if e.subject and whole_name(e.subject).search(lowered)
+    said = _stems(part) - _generic() - {s for e in evidence if e.subject and _named(e.subject, part, lowered)
                                          for s in _stems(e.subject)}
     return {field for e in evidence if e.kind == "fact" and ":" in e.text and e.subject
             for field in [e.text.split(":", 1)[0].strip().lower()] if _stems(field.partition("(")[0]) & said}
