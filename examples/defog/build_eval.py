@@ -192,18 +192,26 @@ def build_extra(mine: list[dict], db_path: Path, timeout_s: float, failures: lis
                 continue
             tags = shape_tags(gold)
             tags += [t for t in own if t not in tags]
-            values, capped = expected_values(result)
-            if values:
-                item["values"] = values
-                tags += capped
-            else:
-                item["absent"] = True
-                tags.append("empty-gold")
-            if TODAY.search(gold):
-                tags.append("uses-today")
+            tags += expectation(item, result, gold)
         item.update({"tags": tags, "db": r["db"], "split": split, "source": "extra"})
         items.append(item)
     return items
+
+
+def expectation(item: dict, result: list, gold: str) -> list[str]:
+    """Set ``item``'s ``values`` from the gold query's ``result`` (or ``absent`` when it returned
+    nothing) and return the tags that say how: capped, empty-gold, uses-today."""
+    values, capped = expected_values(result)
+    tags = []
+    if values:
+        item["values"] = values
+        tags += capped
+    else:
+        item["absent"] = True
+        tags.append("empty-gold")
+    if TODAY.search(gold):
+        tags.append("uses-today")
+    return tags
 
 
 def build(data: Path, out: Path, timeout_s: float, extra: bool = False) -> int:
@@ -230,20 +238,11 @@ def build(data: Path, out: Path, timeout_s: float, extra: bool = False) -> int:
             except sqlite3.Error as err:  # an interrupted query (timeout) is an sqlite3.Error too
                 failures.append((db, r["question"], f"{type(err).__name__}: {err}", gold))
                 continue
-            tags = shape_tags(gold)
-            values, capped = expected_values(result)
             item = {"question": r["question"]}
-            if values:
-                item["values"] = values
-                tags += capped
-            else:
-                item["absent"] = True
-                tags.append("empty-gold")
+            tags = shape_tags(gold) + expectation(item, result, gold)
             if r.get("instructions", "").strip():
                 item["instructions"] = r["instructions"].strip()
                 tags.append("instructions")
-            if TODAY.search(gold):
-                tags.append("uses-today")
             tags.append(r["query_category"])
             item.update({"tags": tags, "db": db, "split": split})
             items.append(item)
