@@ -445,3 +445,15 @@ def test_a_source_s_address_is_no_claim():
     answer = "- Llama Community License — license of: Llama 3.2 11B <https://example.org/llm/LlamaCommunity>"
     claims = ClaimChecker(["Llama Community License", "Llama 3.2 11B"]).check(answer, evidence)
     assert claims and [c.text for c in claims if not c.supported] == []
+
+
+def test_a_list_item_that_names_nothing_is_not_said_of_the_item_before_it():
+    """"- AS | 400": "AS" reads as an English word, so the item names nothing; its 400 is not
+    AA's (the item before), which made a right grouped answer 'unsupported'."""
+    rows = [("AA", 950), ("AS", 400), ("F9", 400)]
+    evidence = [Evidence(id=f"r{i}", kind="row", text=f"fare_airline | sum of cost: {a} | {v}", source="sql_answer: x")
+                for i, (a, v) in enumerate(rows)]
+    text = "\n".join(f"- fare_airline | sum of cost: {a} | {v}" for a, v in rows)
+    assert [c.text for c in ClaimChecker().check(text, evidence) if c.status == "unsupported"] == []
+    wrong = text.replace("AA | 950", "AA | 400")
+    assert "AA: 400" in [c.text for c in ClaimChecker().check(wrong, evidence) if c.status == "unsupported"]

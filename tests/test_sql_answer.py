@@ -307,3 +307,26 @@ def test_two_columns_that_fit_alike_are_each_shown_as_evidence_not_chosen(tmp_pa
     assert "avg of clarity_score" in result.answer and "avg of helpfulness_score" in result.answer
     assert "1.909090909" in result.answer and "2.090909091" in result.answer
     assert not [c for c in result.claims if c.kind == "answer" and c.status == "supported"]
+
+
+def test_a_complete_reading_is_asked_of_the_data_though_graph_lines_share_its_words(db, tmp_path):
+    """The graph holds a line that shares the question's words ("near branch: Ashford Library" of
+    another thing); the question read whole against the database is answered from it, every
+    group shown, and no graph line is added to the rows."""
+    from agentmesh.graphs.agent import build_agent_graph
+    from agentmesh.claims import ClaimChecker
+    from langchain_core.messages import HumanMessage
+
+    node = {"uri": "http://example.org/garden", "label": "Ashford Library Garden", "description": "A garden.", "score": 0.9,
+            "facts": ["near branch: Ashford Library"]}
+    model = FakeToolChatModel(responses=[AIMessage("", tool_calls=[
+        {"name": "answer_from_evidence", "args": {"evidence": []}, "id": "p"}])])
+    graph = build_agent_graph(model, [make_sql_answer_tool(SQLDatabase(tmp_path / "library.sqlite"))],
+                              retrieve=lambda q: [dict(node)], check_answer=ClaimChecker(), answer_policy="strict",
+                              answer_style="pick", checkpointer=InMemorySaver())
+    state = graph.invoke({"messages": [HumanMessage("Which region is ashford library branch in?")]},
+                         {"configurable": {"thread_id": "t"}})
+    assert state["stop_reason"] == "answered" and "North" in state["answer"] and "Garden" not in state["answer"]
+    state = graph.invoke({"messages": [HumanMessage("How many members are there in each branch?")]},
+                         {"configurable": {"thread_id": "u"}})
+    assert all(b in state["answer"] for b in ("Ashford", "Brookvale", "Cedar Hill", "Dunmore", "Elmstead", "Fernbrook"))

@@ -175,7 +175,9 @@ class ClaimChecker:
             elif len(named) == 1 and not numbers and subject and _norm(named[0]) != _norm(subject[0]):
                 about = subject  # "Mistral AI." or "It is made by Mistral AI." answers about the subject
             else:
-                about = _coordinated(sentence, named) or subject
+                # a list item stands alone: one that names nothing ("- AS | 400", "AS" read as a word)
+                # says its values of what the question is about, never of the item before it
+                about = _coordinated(sentence, named) or (asked_about if listed else subject)
                 if named:
                     subject = about
             said = [(n, None, 0.0, None) for n in [*entities, *names] if n not in about] + numbers

@@ -186,13 +186,16 @@ def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evide
     that asks two things of one model gets both, though a small model picked one; a pick of no
     asked fact at all (a description) gets the asked fact beside it."""
     out = list(chosen)
-    # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too
-    tied = {e.source for e in out if e.kind == "row" and e.source.startswith("sql_rank")}
+    # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too;
+    # sql_answer returns the rows the question's reading asks for (a group each): all of them are
+    tied = {e.source for e in out if e.kind == "row" and e.source.startswith(("sql_rank", "sql_answer"))}
     shown = {(e.source, e.text) for e in out}
     for e in evidence:  # each once, though the same call ran twice
         if e.kind == "row" and e.source in tied and (e.source, e.text) not in shown:
             out.append(e)
             shown.add((e.source, e.text))
+    if any(e.kind == "row" and e.source.startswith("sql_answer") for e in out):
+        return out  # the rows of a reading that used every word of the question: nothing is left to add
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
     asked = asked_facts(question, evidence)
     # a pick that holds no asked fact (the description, for "What is the context window of X?")

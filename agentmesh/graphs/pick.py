@@ -76,10 +76,12 @@ class PickAnswer(Middleware):
         may_call = bool(request.tools) and not state.get("check_feedback") and not after_tools
         answered = bool(quotes) and answerable(question, evidence)
         # a worked-out value (a gap, a cost) is never in the graph's facts, whatever else they answer
-        if may_call and (not answered or unworked(question, [])):
-            calls = determined_calls(request.tools)
-            if calls:  # the question fixes every argument: the model's choice adds nothing
-                return AIMessage("", tool_calls=calls)
+        calls = determined_calls(request.tools) if may_call else []
+        # a tool that read the whole question against the data (sql_answer: every word used, one
+        # reading) is called though graph lines look like answers: they share words, it reads all
+        whole = any((t.metadata or {}).get("read") for t in request.tools if t.name in {c["name"] for c in calls})
+        if calls and (not answered or whole or unworked(question, [])):
+            return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing
         answering = [q for q, e in quotes.items() if e.kind == "row" and e.source.partition(":")[0] in self.answers]
         if answering and not state.get("check_feedback"):
             return _pick(answering)
