@@ -4,6 +4,7 @@ rendered from the chosen items alone, so a small model cannot put an invented va
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Mapping, Sequence
 
@@ -78,8 +79,11 @@ class PickAnswer(Middleware):
         # a worked-out value (a gap, a cost) is never in the graph's facts, whatever else they answer
         calls = determined_calls(request.tools) if may_call else []
         # a tool that read the whole question against the data (sql_answer: every word used, one
-        # reading) is called though graph lines look like answers: they share words, it reads all
-        whole = any((t.metadata or {}).get("read") for t in request.tools if t.name in {c["name"] for c in calls})
+        # reading) is called though graph lines look like answers, when those lines are about
+        # another thing than the one the reading names: they share words, it reads all
+        readings = [t.metadata["read"](question) for t in request.tools
+                    if t.name in {c["name"] for c in calls} and callable((t.metadata or {}).get("read"))]
+        whole = bool(readings) and not any(_states(e, r) for r in readings for e in quotes.values())
         if calls and (not answered or whole or unworked(question, [])):
             return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing
         answering = [q for q, e in quotes.items() if e.kind == "row" and e.source.partition(":")[0] in self.answers]
@@ -94,6 +98,18 @@ class PickAnswer(Middleware):
             return handler(request.override(tool_choice="any"))
         # nothing that answers the question, and nothing left to try: no model call
         return _pick([])
+
+
+def _states(item: Any, reading: Any) -> bool:
+    """A graph fact about the row the reading names, whose name says the column it asks for
+    ("Claude 2.1 - context window (tokens)" for context_window of Claude 2.1): the graph answers
+    what the data would."""
+    if item.kind != "fact" or ":" not in item.text:
+        return False
+    named = {e.value.lower() for e in reading.entities}
+    field = item.text.split(":", 1)[0].lower()
+    asked = {w for a in reading.asked for w in re.split(r"[\W_]+", a.column.lower()) if len(w) > 2}
+    return item.subject.lower() in named and any(w in field for w in asked)
 
 
 def _pick(lines: list[str]) -> AIMessage:
