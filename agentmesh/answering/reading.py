@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 from agentmesh.answering.english import DATA_WORDS, FUNCTION_WORDS
+from agentmesh.answering.profile import _name_words
 
 if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
@@ -149,14 +150,14 @@ class QuestionReading:
         whole = bool(self.aggregate and self.subject) and not self.unread and not self.problems
         return whole and (self.aggregate != "ratio" or (len(self.parts) == 2 and all(p.complete for p in self.parts)))
 
-    def unapplied(self) -> list[str]:
-        """What of the question this reading could not apply, as a person would say it: the words it
-        did not use (quoted) and why it found no one interpretation."""
+    def unapplied(self) -> tuple[list[str], list[str]]:
+        """What of the question this reading could not apply: the words it did not use, and why
+        it found no one interpretation (a ratio's own and its two counts')."""
         unread = [*self.unread, *(w for p in self.parts for w in p.unread)]
         problems = [*self.problems, *(x for p in self.parts for x in p.problems)]
         if self.aggregate == "ratio" and not self.subject:
             problems.append("no count of rows to divide")
-        return [*(f"'{w}'" for w in dict.fromkeys(unread)), *dict.fromkeys(problems)]
+        return list(dict.fromkeys(unread)), list(dict.fromkeys(problems))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready: what ``ask --json``, the run's state and its trace show."""
@@ -240,8 +241,6 @@ def _measures(dimension: str, schema: str) -> bool:
 
 
 def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
-    from agentmesh.answering.profile import _name_words
-
     words = [w for w in _name_words(name) if w != "id"]
     if len(words) > 1 and words[-1] in unit_words:
         words = words[:-1]
@@ -839,8 +838,6 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
 
     if subject and reading.aggregate in ("list", "lookup", "count", "sum", "avg", "min", "max"):
         label = tables[subject].label
-        from agentmesh.answering.profile import _name_words
-
         # the label's own words, "name" included ("the names ... of the lakes": lake_name)
         own = [x for c in label.columns for x in _name_words(c) if x != "id"] if label.own else []
         derived = table_words.get(subject, [])

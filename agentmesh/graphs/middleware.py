@@ -541,11 +541,12 @@ class UnappliedWordsStep(Middleware):
         if answer.retry or not question or answer.stop_reason not in ("not_found", "answered"):
             return answer
         reading = self.read(question)
-        said = reading.unapplied()
-        if reading.complete or not said:
+        unread, why = reading.unapplied()
+        if reading.complete or not (unread or why):
             return answer
+        words = [f"'{w}'" for w in unread]
         if answer.stop_reason == "answered":
-            return self._unchecked_rows(request, answer, said)
+            return self._unchecked_rows(request, answer, words, why)
         each = self.alternatives(question) if callable(self.alternatives) else ("", [])
         if len(each[1]) > 1:  # columns that fit alike: each reading's rows side by side, none as the answer
             place, shown = each
@@ -554,8 +555,6 @@ class UnappliedWordsStep(Middleware):
             for n, (summary, rows, _) in enumerate(shown, 1):
                 text += f"\n({n}) {summary}:\n{rows}"
             return Answer(text, "evidence_only", citations=[*answer.citations, *(Citation(**c) for _, _, c in shown)])
-        words = [w for w in said if w.startswith("'")]
-        why = [w for w in said if not w.startswith("'")]
         text = NOT_FOUND.format(searched=self.searched)
         if words:
             text += f" The question says {', '.join(words)}, which I could not match to anything in the data."
@@ -569,7 +568,7 @@ class UnappliedWordsStep(Middleware):
                  f"which does not answer the question as asked:\n{rows}")
         return Answer(text, "evidence_only", citations=[*answer.citations, Citation(**citation)], claims=[])
 
-    def _unchecked_rows(self, request: AnswerRequest, answer: Answer, said: list[str]) -> Answer:
+    def _unchecked_rows(self, request: AnswerRequest, answer: Answer, words: list[str], why: list[str]) -> Answer:
         """In the constrained profile (picked answers), rows of a query the model wrote are no answer to
         a question the reading could not read whole: nothing checked that the query means the question
         (a 135M model's "SELECT 1 AS num_projects, ..." holds its own rows). Shown as evidence."""
@@ -579,10 +578,9 @@ class UnappliedWordsStep(Middleware):
         written = [e for e in rows if e.source.split(":", 1)[0].strip() not in self.answering]
         if not written:
             return answer
-        words = [w for w in said if w.startswith("'")]
         text = (f"I could not check that a query answers this question: it says {', '.join(words)}, which I could not "
                 f"match to anything in the data. The rows the query returned, which may not answer it:\n{answer.text}"
-                if words else f"I could not check that a query answers this question ({'; '.join(said)}). "
+                if words else f"I could not check that a query answers this question ({'; '.join(why)}). "
                 f"The rows the query returned, which may not answer it:\n{answer.text}")
         return replace(answer, text=text, stop_reason="evidence_only",
                        claims=[c for c in answer.claims if c.kind != "answer"])

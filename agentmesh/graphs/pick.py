@@ -4,7 +4,6 @@ rendered from the chosen items alone, so a small model cannot put an invented va
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any, Mapping, Sequence
 
@@ -12,6 +11,7 @@ from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agentmesh.answering.profile import _name_words
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unworked
 from agentmesh.graphs.evidence import TABLE_TOOLS, RowConditions, TurnEvidence
 from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
@@ -108,7 +108,7 @@ def _states(item: Any, reading: Any) -> bool:
         return False
     named = {e.value.lower() for e in reading.entities}
     field = item.text.split(":", 1)[0].lower()
-    asked = {w for a in reading.asked for w in re.split(r"[\W_]+", a.column.lower()) if len(w) > 2}
+    asked = {w for a in reading.asked for w in _name_words(a.column) if len(w) > 2}
     return item.subject.lower() in named and any(w in field for w in asked)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import operator
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
@@ -62,10 +62,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         previous = subject
         for step in path:
             if step not in joined:
-                fks = [fk for fk in profile.tables[previous].foreign_keys if fk.table == step and len(fk.columns) == 1]
-                if len(fks) != 1:
-                    raise ValueError(f"{previous} points to {step} by {len(fks)} keys")
-                fk = fks[0]
+                fk = _one_key(profile, previous, step)
                 joined[step] = clauses[previous].c[fk.columns[0]] == clauses[step].c[fk.their_columns[0]]
             previous = step
         return clauses[table]
@@ -155,6 +152,14 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     return statement
 
 
+def _one_key(profile: Any, table: str, target: str) -> Any:
+    """The one single-column key by which ``table`` points to ``target``; ValueError for none or two."""
+    keys = [fk for fk in profile.tables[table].foreign_keys if fk.table == target and len(fk.columns) == 1]
+    if len(keys) != 1:
+        raise ValueError(f"{table} points to {target} by {len(keys)} keys")
+    return keys[0]
+
+
 def _ratio(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     """A's count over B's (per A's group when it has one), as a real number; no rows of B: no value."""
     a, b = reading.parts
@@ -177,11 +182,9 @@ def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: 
     from_: Any = inner
     previous, current = link, inner
     for step in profile.tables[link].paths[c.table]:
-        keys = [f for f in profile.tables[previous].foreign_keys if f.table == step and len(f.columns) == 1]
-        if len(keys) != 1:
-            raise ValueError(f"{previous} points to {step} by {len(keys)} keys")
+        key = _one_key(profile, previous, step)
         target = sa.alias(clauses[step])
-        from_ = from_.join(target, current.c[keys[0].columns[0]] == target.c[keys[0].their_columns[0]])
+        from_ = from_.join(target, current.c[key.columns[0]] == target.c[key.their_columns[0]])
         previous, current = step, target
     value = label_expression(current, c.column.split("+")) if c.kind == "label" else current.c[c.column]
     chosen = sa.select(inner.c[fk.columns[0]]).select_from(from_).where(_COMPARE[c.op](value, c.value))
@@ -211,7 +214,8 @@ def _only_by(profile: Any, subject: str, asked: Any) -> None:
 
 def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: Lexicon | None = None,
                          reading: QuestionReading | None = None,
-                         _offered: dict[str, QuestionReading] | None = None) -> BaseTool:
+                         _offered: dict[str, QuestionReading] | None = None,
+                         _read: Callable[[str], QuestionReading] | None = None) -> BaseTool:
     """The tool over ``db``; with ``reading``, the one narrowed to a question (its one argument fixed).
 
     The agent runs a call through the tool it was given (this one, not a narrowed copy): its guard
@@ -281,7 +285,7 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
         offered[found.summary()] = found
         while len(offered) > 1024:  # the oldest offer goes first
             offered.pop(next(iter(offered)))
-        return make_sql_answer_tool(db, name=name, lexicon=lexicon, reading=found, _offered=offered)
+        return make_sql_answer_tool(db, name=name, lexicon=lexicon, reading=found, _offered=offered, _read=read)
 
     def row_conditions(args: dict[str, Any]) -> list[str]:
         """What every listed row meets, said with each row."""
@@ -294,7 +298,8 @@ def make_sql_answer_tool(db: SQLDatabase, *, name: str = "sql_answer", lexicon: 
                      "per group, lists of rows that meet conditions, values of a named row."),
         args_schema=args, response_format="content_and_artifact")
     # evidence "rows": each row is an item with the header; what every listed row meets is said with it
-    read = lru_cache(maxsize=256)(lambda question: reading_of(db, question, lexicon))
+    # one reading per question for the tool and the copies narrowed from it (the guard, the pick step)
+    read = _read or lru_cache(maxsize=256)(lambda question: reading_of(db, question, lexicon))
     tool.metadata = {"answers": True, "guard": guard, "db": db, "narrow": lru_cache(maxsize=256)(narrow),
                      "read": read, "partial": partial, "alternatives": each_reading,
                      "reading": narrowed_reading, "evidence": "rows",
