@@ -57,24 +57,23 @@ def test_degree_and_modals_count():
         == (["most expensive"], ["least expensive"])
 
 
-def test_wordnet_synonyms_match_when_its_data_is_installed():
+@pytest.fixture
+def check():
+    """The word rule with WordNet's synonyms; skipped, saying why, where its data is not installed."""
     from agentmesh.memory.wording import WordNet
 
     net = WordNet.find()
     if net is None:
         pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
-    check = WordCheck(wordnet=net)
+    return WordCheck(wordnet=net)
+
+
+def test_wordnet_synonyms_match_when_its_data_is_installed(check):
     assert check.refuses("How do I buy a car?", "How do I purchase a car?") is None
     assert check.refuses("How do I buy a car?", "How do I sell a car?")  # WordNet keeps opposites apart
 
 
-def test_a_phrase_wordnet_holds_as_one_is_matched_whole():
-    from agentmesh.memory.wording import WordNet
-
-    net = WordNet.find()
-    if net is None:
-        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
-    check = WordCheck(wordnet=net)
+def test_a_phrase_wordnet_holds_as_one_is_matched_whole(check):
     assert check.refuses("How do I get rid of ants?", "How do I eliminate ants?") is None
     assert check.refuses("How do I put off a meeting?", "How do I postpone a meeting?") is None
     assert check.refuses("How do I get rid of ants?", "How do I get ants?")  # part of the phrase is not the phrase
@@ -82,15 +81,9 @@ def test_a_phrase_wordnet_holds_as_one_is_matched_whole():
     assert check.refuses("How do I work out at home?", "How do I work at home?")
 
 
-def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it():
+def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it(check):
     """ "How tall" asks what "what is the height of" asks (WordNet: "tall" is a value of stature, a sense
     of "height"); two adjectives of one attribute ("hot"/"cold") stay apart, and so do other attributes."""
-    from agentmesh.memory.wording import WordNet
-
-    net = WordNet.find()
-    if net is None:
-        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
-    check = WordCheck(wordnet=net)
     for a, b in (("How tall is Mount Everest?", "What is the height of Mount Everest?"),
                  ("How deep is the Mariana Trench?", "What is the depth of the Mariana Trench?"),
                  ("How old is the Earth?", "What is the age of the Earth?"),
@@ -104,16 +97,10 @@ def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it():
         assert check.refuses(a, b) and check.refuses(b, a), (a, b)
 
 
-def test_an_abbreviation_english_knows_is_left_to_the_word_rule():
+def test_an_abbreviation_english_knows_is_left_to_the_word_rule(check):
     """The names guard lets "TV" through when WordNet knows it, so the word rule can match it by sense; another
     abbreviation, or the same letters as a plain word on the other side ("IT" / "it"), is still refused."""
     from agentmesh.memory.cache import _guards_pass
-    from agentmesh.memory.wording import WordNet
-
-    net = WordNet.find()
-    if net is None:
-        pytest.skip("WordNet's data is not installed (Debian: apt-get install wordnet-base)")
-    check = WordCheck(wordnet=net)
 
     def served(a, b):
         return _guards_pass(a, b) and check.refuses(a, b) is None
