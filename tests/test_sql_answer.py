@@ -330,3 +330,33 @@ def test_a_complete_reading_is_asked_of_the_data_though_graph_lines_share_its_wo
     state = graph.invoke({"messages": [HumanMessage("How many members are there in each branch?")]},
                          {"configurable": {"thread_id": "u"}})
     assert all(b in state["answer"] for b in ("Ashford", "Brookvale", "Cedar Hill", "Dunmore", "Elmstead", "Fernbrook"))
+
+
+def test_the_group_with_the_most_rows_keeps_ties_and_rows_with_no_group_are_none(db, tmp_path):
+    with sqlite3.connect(tmp_path / "library.sqlite") as conn:  # two more members of Brookvale, six of no branch
+        conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                         [(100 + i, "Zed", f"Zeta{i}", 2 if i < 2 else None, "2020-01-01") for i in range(8)])
+    library = SQLDatabase(tmp_path / "library.sqlite")
+    for question in ("Which branch has the most members?", "Which branch has the largest number of members?"):
+        text = answer(library, question)
+        assert text is not None and "Brookvale Library | 6" in text, text
+        assert "Ashford" not in text and "NULL" not in text, text
+    with sqlite3.connect(tmp_path / "library.sqlite") as conn:  # a tie: both shown
+        conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)", [(200 + i, "Yan", f"Y{i}", 3, "2020") for i in range(2)])
+    text = answer(SQLDatabase(tmp_path / "library.sqlite"), "Which branch has the most members?")
+    assert "Brookvale Library | 6" in text and "Cedar Hill Library | 6" in text, text
+    # the fewest: a branch with no members is no row of members, so the count cannot find it
+    assert answer(library, "Which branch has the fewest members?") is None
+
+
+def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
+    path = tmp_path / "papers.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);")
+        conn.executemany("INSERT INTO paper VALUES (?, ?, ?, ?)",
+                         [(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])
+    papers = SQLDatabase(path)
+    assert "Soil Carbon | 1" in answer(papers, "What is the citation count of Soil Carbon?")
+    assert answer(papers, "How many papers have a citation count above 3?").endswith("\n2")
+    # a preposition before the question word
+    assert "Glacier Flow | 2021" in answer(papers, "In which year is the paper Glacier Flow?")

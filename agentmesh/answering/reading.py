@@ -405,9 +405,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if hits:
                 named_tables[table] = hits
 
-    # "the top 5 cities with the highest population": the rows of the five highest values (ties kept)
+    # "Which conference has the most publications?", "the instructor who has taught the fewest
+    # courses": the group (a table, or a column, named before) whose count of the rows named after
+    # the superlative is the highest (lowest); ties kept
+    most = _most_counted(tokens, named_tables, w)
     top: tuple[int, str, list[int]] | None = None
-    for i, tok in enumerate(tokens[:-1]):
+    for i, tok in enumerate(tokens[:-1] if most is None else []):
         if tok == "top" and tokens[i + 1].isdigit() and 1 <= int(tokens[i + 1]) <= 100:
             extreme = [j for j, t in enumerate(tokens) if t in (_MAX | _MIN) - {"top", "most", "least"} and j not in w.used]
             if len(extreme) == 1:
@@ -416,7 +419,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
     # highest value, when the word after the superlative names a table (not a measure: "What is
     # the highest elevation?" asks the value)
-    if top is None and tokens[:1] and tokens[0] in ("which", "what", "list", "show", "name", "give", "find"):
+    if most is None and top is None and tokens[:1] and tokens[0] in ("which", "what", "list", "show", "name", "give", "find"):
         extreme = [j for j, t in enumerate(tokens) if t in _SUPERLATIVE_DIMENSIONS and j not in w.used]
         ranking = [j for j, t in enumerate(tokens) if t in _RANKING and j not in w.used]
         if len(extreme) == 1:
@@ -438,7 +441,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
 
     # 4. the aggregate words
     said = set(tokens)
-    counting = ("how" in said and "many" in said) or "count" in said or re.search(r"\bnumber of\b", lowered) is not None
+    # "the citation count of X" (citation_num): a count word after a measure's other words is that
+    # measure's name, not a count of rows
+    naming = {i for i, tok in enumerate(tokens) if tok == "count" and i > 0 and any(
+        (rest := [x for x in words_of(m.column) if x not in _COUNT_WORDS]) and len(rest) < len(words_of(m.column))
+        and w.says(i - 1, rest[-1]) for tp in tables.values() for m in tp.measures)}
+    counting = ("how" in said and "many" in said) or any(t == "count" and i not in naming for i, t in enumerate(tokens)) \
+        or re.search(r"\bnumber of\b", lowered) is not None
     # "How many kilometres has unit 52301 run?": a quantity in a unit, not a count of rows
     quantity = next((i + 2 for i in range(len(tokens) - 2) if tokens[i:i + 2] == ["how", "many"]
                      and tokens[i + 2] in _QUANTITY_UNITS), None)
@@ -508,6 +517,18 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     reading.problems.append(f"'{tokens[i]} {tokens[used[0]]}' fits "
                                             + " and ".join(f"{a.table}.{a.column}" for a in options))
             break
+    if most is not None and group_word is None:
+        counted, ranked_at = most
+        for p in range(ranked_at - 1, 0, -1):  # the nearest thing named before the superlative
+            if p in w.used or tokens[p] in FUNCTION_WORDS:
+                continue
+            options, used = resolve_group(p - 1)
+            options = [a for a in options if a.table != counted and reaches(counted, a.table)]
+            if len({(a.table, a.column) for a in options}) == 1:
+                group, group_tokens, group_word = options[0], used, p
+                break
+        if group is None:
+            reading.problems.append(f"the most {counted} of what")
     if group_word is not None:
         w.used.update([group_word, *group_tokens])
         for t in list(named_tables):  # a table named only by the group's word is the group, not the subject
@@ -536,6 +557,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 hit = w.find(head) if head else None
                 if hit is not None and any(i in hits for i in hit for hits in named_tables.values()):
                     hit = None  # the word names a table ("unit 31104"), not this column
+            if hit is not None and kind == "measure" and hit[-1] + 1 in naming:  # "the citation count"
+                hit = [*hit, hit[-1] + 1]
             if hit is not None:
                 column_hits.append((Asked(table, column, kind, fk_columns.get(column, "")), hit))
     # a table's label asked through a name of the table ("Which train class is unit 70602?")
@@ -645,10 +668,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                         for t, tp in tables.items() for m in tp.measures if m.unit == unit]
     measures = [(a, h) for a, h in column_hits if a.kind == "measure"]
     # "How long is the Valley Line?", "How many kilometres has unit 52301 run?": a value of a named row
-    lookup_start = tokens[:1] and (tokens[0] in ("what", "which", "who", "when", "where")
+    # "In what year was X published?", "For which line ...": a preposition before the question word
+    opening = tokens[1:] if tokens[:1] and tokens[0] in ("in", "on", "at", "for", "from", "to", "by", "of") else tokens
+    lookup_start = opening[:1] and (opening[0] in ("what", "which", "who", "when", "where")
                                    or (tokens[0] == "how" and len(tokens) > 1 and tokens[1] in _DIMENSIONS)
                                    or (quantity is not None and not counting))
-    if counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
+    if most is not None or counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
         reading.aggregate = "count"
     elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (_MAX | _MIN)
                                           and not entities and top is None):
@@ -686,6 +711,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             for t in list(named_tables):  # the measure's own table, said ("the average length of rivers")
                 if t == subject:
                     w.used.update(named_tables.pop(t))
+    elif most is not None:
+        subject = most[0]
     elif reading.aggregate in ("count", "list"):
         plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
         if entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
@@ -848,6 +875,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if (reading.aggregate in ("list", "lookup") and any(w.says(i, c) for c in own)) \
                     or (len(tok) >= 5 and any(len(d) >= 5 and tok[:5] == d[:5] for d in derived)):
                 w.used.add(i)
+        if most is not None and reading.group is not None:
+            if tokens[most[1]] not in _DESCENDING | _MOST:  # a group with no rows at all is not counted from them
+                reading.problems.append(f"the {tokens[most[1]]} {subject}: a {reading.group.table} with none is not counted")
+            reading.order, reading.limit = f"value {'desc' if tokens[most[1]] in _DESCENDING | _MOST else 'asc'}", 1
+            if tokens[0] in ("what", "which") and reading.group.kind == "label":  # "the name of the instructor"
+                own = [x for c in reading.group.column.split("+") for x in _name_words(c) if x != "id"]
+                w.used.update(i for i, _ in enumerate(tokens) if i not in w.used and any(w.says(i, c) for c in own))
         _read_order(reading, tokens, w, words_of)
 
     # words the data's own description of a column the reading uses says ("metres above sea level"
@@ -983,6 +1017,32 @@ than"): the reading composes only AND-ed equalities and bounds, so such a word i
 _ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
 _DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
               "increasing": "asc", "decreasing": "desc"}
+
+
+_MOST = frozenset({"most", "greatest", "maximum"})
+_COUNT_RANKING = frozenset({"most", "fewest", "least"})
+
+
+def _most_counted(tokens: list[str], named_tables: dict[str, list[int]], w: "_Words") -> tuple[str, int] | None:
+    """(the table counted, the superlative's token) of "the most publications", "the largest number
+    of courses", "the fewest stops": a ranking word, "number of" after one that is not a count word
+    itself, then the words of one table; marks them read."""
+    for k, tok in enumerate(tokens):
+        if k in w.used or not (tok in _COUNT_RANKING or tok in _MAX | _MIN):
+            continue
+        j = k + 1
+        if tokens[j:j + 2] == ["number", "of"]:
+            j += 2
+        elif tok not in _COUNT_RANKING:
+            continue
+        while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
+            j += 1
+        counted = [t for t, hits in named_tables.items() if j in hits]
+        if len(counted) == 1:
+            w.used.update(range(k, j))
+            w.used.update(named_tables[counted[0]])
+            return counted[0], k
+    return None
 
 
 def _read_order(reading: QuestionReading, tokens: list[str], w: _Words, words_of) -> None:

@@ -140,6 +140,14 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
     elif group_by:
         statement = statement.order_by(*group_by)
+    if reading.limit and group_by and aggregate != "list":  # the groups of the top n values, ties kept
+        ranked = statement.order_by(None).subquery()
+        value = list(ranked.c)[-1]
+        desc = reading.order.endswith("desc")
+        nth = sa.select(value).where(value.isnot(None), list(ranked.c)[0].isnot(None)).order_by(value.desc() if desc else value.asc()) \
+            .limit(1).offset(reading.limit - 1).scalar_subquery()
+        return sa.select(*ranked.c).where(value >= nth if desc else value <= nth, list(ranked.c)[0].isnot(None)) \
+            .order_by(value.desc() if desc else value.asc(), list(ranked.c)[0])
     if reading.limit:  # the rows of the top n values, all of the rows tied with the last
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
