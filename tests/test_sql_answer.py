@@ -360,3 +360,14 @@ def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     assert answer(papers, "How many papers have a citation count above 3?").endswith("\n2")
     # a preposition before the question word
     assert "Glacier Flow | 2021" in answer(papers, "In which year is the paper Glacier Flow?")
+
+
+def test_a_value_that_is_an_article_is_said_only_as_written(tmp_path):
+    path = tmp_path / "grades.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE student (student_id INTEGER PRIMARY KEY, name TEXT, gpa REAL, grade TEXT);")
+        conn.executemany("INSERT INTO student VALUES (?, ?, ?, ?)",  # grades A, B, C, D, A, ...; GPAs 2.0 to 4.75
+                         [(i, f"Student {chr(65 + i)}", 2.0 + i * 0.25, "ABCD"[i % 4]) for i in range(12)])
+    grades = SQLDatabase(path)
+    assert answer(grades, "How many students have a GPA higher than 3.4?").endswith("\n6")  # "a" is no grade
+    assert answer(grades, "How many students have an A?").endswith("\n3")  # "A" is

@@ -343,6 +343,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 if not isinstance(value, str) or not value.strip():
                     continue
                 key = re.findall(r"[a-z0-9]+(?:\.\d+)?", value.lower())
+                if len(key) == 1 and key[0] in FUNCTION_WORDS and not re.search(
+                        r"(?<=[^.?!]\s)" + re.escape(value.strip()) + r"(?!\w)", question):
+                    continue  # grade "A" is said as "an A", not by the article of "a GPA"
                 for span in w.span(key) if key else []:
                     mentions.append((span, table, category.column, value, "value"))
     mentions.sort(key=lambda m: (-(m[0][1] - m[0][0]), m[0][0]))
