@@ -226,6 +226,7 @@ def test_a_named_row_reached_through_a_link_table_is_a_condition_on_the_link():
     ("How long is the Valley Line?", "Valley Line | 47.9"),
     ("How many kilometres long is the Valley Line?", "Valley Line | 47.9"),
     ("How many kilometres has unit 52301 run?", "52301 | 1171200"),  # a quantity in a unit, not a count
+    ("What is the altitude of Eagle Pass station?", "Eagle Pass | 489"),  # a noun of a height: elevation_m
     ("What are the top 2 stations with the highest elevation? Give the station names and the elevation.", "Eagle Pass | 489"),
 ])
 def test_how_long_and_how_many_units_ask_a_value_and_a_second_sentence_repeats_the_first(question, expected):

@@ -262,6 +262,9 @@ class _Words:
         dimension = _DIMENSIONS.get(word)
         if dimension and _measures(dimension, schema_word):
             return True
+        # two nouns of one dimension ("the altitude of X": elevation_m; "the area": size)
+        if any(_singular(word) in (d, *nouns) and _measures(d, schema_word) for d, nouns in _DIMENSION_NOUNS.items()):
+            return True
         return any(_same(s, schema_word) for s in self.synonyms.get(word, ()))
 
     def find(self, words: list[str], free_only: bool = True) -> list[int] | None:
