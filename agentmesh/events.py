@@ -31,7 +31,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 
 __all__ = ["Event", "Token", "ToolCallStarted", "ToolCallFinished", "ApprovalNeeded", "Answer", "Citations", "Claims",
-           "Done", "OUTPUT_LIMIT", "events_of"]
+           "Done", "OUTPUT_LIMIT", "events_of", "open_choices"]
 
 OUTPUT_LIMIT = 2000
 
@@ -116,7 +116,23 @@ class Done(Event):
         return {"type": self.type, "thread_id": r.thread_id, "run_id": r.run_id, "model": r.model,
                 "stop_reason": r.stop_reason, "pending": r.pending, "usage": r.usage,
                 "tool_calls": [{"name": a.name, "args": a.args, "ok": a.ok, "output": a.output[:OUTPUT_LIMIT]}
-                               for a in r.tool_calls]}
+                               for a in r.tool_calls],
+                "choices": open_choices(r)}
+
+
+def open_choices(result: Any) -> list[dict[str, Any]]:
+    """Where the question fit the data in several ways and the run answered none of them: each
+    place and its options ("the measure": course.clarity_score, course.helpfulness_score), for the
+    REPL and the web page to ask which one is meant, with the question to ask for each (``asks``,
+    :func:`agentmesh.answering.reading.clarified`)."""
+    from agentmesh.answering.reading import clarified
+
+    reading = getattr(result, "reading", None) or {}
+    if reading.get("complete") or result.stop_reason not in ("evidence_only", "not_found"):
+        return []
+    return [{"place": c["place"], "options": c["options"],
+             "asks": [clarified(reading.get("question", ""), option) for option in c["options"]]}
+            for c in reading.get("choices", []) if len(c.get("options", [])) > 1 and not c.get("chosen")]
 
 
 def events_of(stream: Iterable[tuple[str, Any]]) -> Iterator[Event]:

@@ -104,3 +104,50 @@ def test_a_session_streams_cancels_runs_commands_and_asks_before_code(tmp_path, 
                   model=FakeToolChatModel(responses=[]), embeddings=HashingEmbeddings())
     questions = [m.text for m in agent.history(thread) if m.type == "human"]
     assert questions == ["Tell me everything", "first line\nsecond line", "What is 6 times 7?"]
+
+
+WHICH = textwrap.dedent('''
+    import sqlite3, sys
+    from langchain_core.messages import AIMessage
+    from agentmesh import Agent, Settings
+    from agentmesh.apps.repl import ChatREPL
+    from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
+
+    path = sys.argv[1] + "/courses.sqlite"
+    with sqlite3.connect(path) as conn:  # two scores: "the average score" fits both alike
+        conn.execute("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
+                     "helpfulness_score REAL)")
+        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
+                         [(i, f"Course {chr(65 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    settings = Settings.load(home=sys.argv[1] + "/home", db=path, kg=[], tools=["sql_answer"], cache=False,
+                             answer_style="pick")
+    agent = Agent(settings, model=FakeToolChatModel(responses=[AIMessage("I could not find that.")] * 3),
+                  embeddings=HashingEmbeddings())
+    ChatREPL(agent).run()
+''')
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pty")
+def test_where_the_question_fits_two_columns_the_repl_asks_which_and_answers_that_one(tmp_path):
+    script = tmp_path / "which.py"
+    script.write_text(WHICH)
+    env = {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm", "COLUMNS": "160", "LINES": "50"}
+    child = pexpect.spawn(sys.executable, [str(script), str(tmp_path)], env=env, encoding="utf-8", timeout=30,
+                          dimensions=(50, 160))
+    child.logfile_read = open(tmp_path / "pty.log", "a")
+    child.expect("you>")
+    child.sendline("What is the average score?")
+    child.expect("cannot tell which you mean")
+    child.expect(r"1\. course\.clarity_score")
+    child.expect(r"2\. course\.helpfulness_score")
+    child.expect(r"which one do you mean\? \[1-2, Enter for none\]")
+    child.sendline("2")
+    child.expect(r"avg of helpfulness_score: 2\.0909")  # the answer now, not evidence
+    child.expect("you>")
+    # Enter: nothing is asked again
+    child.sendline("What is the average score?")
+    child.expect("which one do you mean")
+    child.sendline("")
+    child.expect("you>")
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)

@@ -308,6 +308,33 @@ def test_two_columns_that_fit_alike_are_each_shown_as_evidence_not_chosen(tmp_pa
     assert "avg of clarity_score" in result.answer and "avg of helpfulness_score" in result.answer
     assert "1.909090909" in result.answer and "2.090909091" in result.answer
     assert not [c for c in result.claims if c.kind == "answer" and c.status == "supported"]
+    # the choices travel with the result, for a person to answer "which one?"
+    assert result.reading["choices"] == [{"place": "the measure", "chosen": None,
+                                          "options": ["course.clarity_score", "course.helpfulness_score"]}]
+    from agentmesh.events import Done
+
+    asks = Done(result).to_dict()["choices"][0]["asks"]  # what the REPL and the web page ask next
+    assert asks == ["What is the average score? (meaning: course.clarity_score)",
+                    "What is the average score? (meaning: course.helpfulness_score)"]
+    again = agent.run(asks[1])
+    assert again.stop_reason == "answered" and "2.090909091" in again.answer and "clarity" not in again.answer
+    assert again.reading["choices"][0]["chosen"] == "course.helpfulness_score"
+    assert Done(again).to_dict()["choices"] == []
+
+
+def test_the_persons_answer_to_which_one_reads_the_question_whole(tmp_path):
+    from agentmesh.answering.reading import clarified
+
+    db = SQLDatabase(courses_file(tmp_path))
+    meant = clarified("What is the average score?", "course.helpfulness_score")
+    assert meant == "What is the average score? (meaning: course.helpfulness_score)"
+    text = answer(db, meant)
+    assert text is not None and "avg of helpfulness_score" in text and "2.090909091" in text, text
+    read = make_sql_answer_tool(db).metadata["read"]
+    # a meaning that fits no place where columns fit alike is not applied, and so no answer
+    assert not read("What is the average score? (meaning: course.title)").complete
+    assert not read("How many courses are there? (meaning: course.clarity_score)").complete
+    assert read("How many courses are there?").complete
 
 
 def test_a_complete_reading_is_asked_of_the_data_though_graph_lines_share_its_words(db, tmp_path):

@@ -119,3 +119,31 @@ def test_a_cached_answer_can_be_marked_wrong_on_the_page(browser, tmp_path, exam
         page.close()
     assert len(agent.cache) == 0
     assert agent.run("What context window does Claude 2.1 have?").answer == "A fresh answer."
+
+
+def test_where_the_question_fits_two_columns_the_page_asks_which_and_answers_that_one(browser, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "courses.sqlite"
+    with sqlite3.connect(path) as conn:  # two scores: "the average score" fits both alike
+        conn.execute("CREATE TABLE course (course_id INTEGER PRIMARY KEY, title TEXT, clarity_score REAL, "
+                     "helpfulness_score REAL)")
+        conn.executemany("INSERT INTO course VALUES (?, ?, ?, ?)",
+                         [(i, f"Course {chr(65 + i)}", i % 5, (i * 3) % 5) for i in range(1, 12)])
+    settings = Settings.load(home=tmp_path / "home", db=path, kg=[], tools=["sql_answer"], cache=False,
+                             answer_style="pick")
+    agent = Agent(settings, model=FakeToolChatModel(responses=[AIMessage("I could not find that.")]),
+                  embeddings=HashingEmbeddings())
+    with BackgroundServer(create_app(agent)) as server:
+        page = browser.new_page()
+        page.goto(server.url + "/")
+        page.get_by_label("question").fill("What is the average score?")
+        page.keyboard.press("Enter")
+        expect(page.locator(".answer").first).to_contain_text("cannot tell which you mean")
+        expect(page.locator(".choices")).to_contain_text("Which one do you mean, for the measure?")
+        page.get_by_role("button", name="course.helpfulness_score").click()
+
+        expect(page.locator(".user").nth(1)).to_have_text("What is the average score? (meaning: course.helpfulness_score)")
+        expect(page.locator(".answer").nth(1)).to_contain_text("avg of helpfulness_score: 2.09")
+        expect(page.locator(".choices button").first).to_be_disabled()
+        page.close()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
     from agentmesh.answering.profile import DataProfile, LabelIndex
 
-__all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternatives"]
+__all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternatives", "clarified"]
 
 Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "lookup"]
 
@@ -143,6 +143,8 @@ class QuestionReading:
     choices: list[tuple[str, list[str]]] = field(default_factory=list)
     """Where two columns fit alike: (the place, the columns that fit), in the order met. ``read(...,
     choose={place: k})`` reads the question again taking the k-th (:func:`alternatives`)."""
+    chosen: dict[str, str] = field(default_factory=dict)
+    """The place -> the column taken there (by ``choose`` or the question's "(meaning: ...)")."""
 
     @property
     def complete(self) -> bool:
@@ -169,6 +171,9 @@ class QuestionReading:
                 "conditions": [{"table": c.table, "column": c.column, "op": c.op, "value": c.value}
                                for c in self.conditions],
                 "order": self.order, "limit": self.limit, "unread": list(self.unread), "problems": list(self.problems),
+                "question": self.question,
+                "choices": [{"place": place, "options": list(options), "chosen": self.chosen.get(place)}
+                            for place, options in self.choices],
                 **({"parts": [p.to_dict() for p in self.parts]} if self.parts else {})}
 
     def summary(self) -> str:
@@ -305,20 +310,37 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     ``choose`` settles a place where columns fit alike (see ``QuestionReading.choices``)."""
     from agentmesh.answering.profile import UNIT_NAMES
 
+    asked_as = question
+    said_meaning = _MEANING.search(question)
+    meant = [m.strip() for m in said_meaning["columns"].split(",")] if said_meaning else []
+    if said_meaning:  # "... (meaning: course.clarity_score)": the person's answer to "which one?"
+        question = question[:said_meaning.start()].rstrip()
     ratio = _RATIO.match(question.strip())
     if ratio is not None:
-        return _read_ratio(question, ratio, profile, lexicon, index, columns)
-    reading = QuestionReading(question)
+        whole = _read_ratio(question, ratio, profile, lexicon, index, columns)
+        if meant:  # a ratio's counts are read apart: a meaning said for the whole is not applied
+            whole.problems.append("a meaning said for a ratio")
+        return whole
+    reading = QuestionReading(asked_as)
     w = _Words(question, lexicon)
     tokens = w.tokens
     forced = choose or {}
+    unmeant = set(meant)
 
     def chosen(place: str, options: list[tuple[Asked, list[int]]]) -> tuple[Asked, list[int]] | None:
-        """One of columns that fit alike, if the caller chose it; the place is kept either way."""
+        """One of columns that fit alike, if the caller chose it (``choose``, or the question's
+        "(meaning: table.column)"); the place is kept either way."""
         distinct = list({(a.table, a.column): (a, h) for a, h in options}.values())
-        reading.choices.append((place, [f"{a.table}.{a.column}" for a, _ in distinct]))
+        names = [f"{a.table}.{a.column}" for a, _ in distinct]
+        reading.choices.append((place, names))
         k = forced.get(place)
-        return distinct[k] if k is not None and 0 <= k < len(distinct) else None
+        if k is None and (said := [n for n in names if n in unmeant]):
+            k = names.index(said[0]) if len(said) == 1 else None
+            unmeant.difference_update(said)
+        if k is not None and 0 <= k < len(distinct):
+            reading.chosen[place] = names[k]
+            return distinct[k]
+        return None
     units = frozenset(UNIT_NAMES) | frozenset(lexicon.units if lexicon is not None else ())
     tables = profile.tables
     columns = columns or {}
@@ -935,7 +957,22 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide"):
             continue
         reading.unread.append(tok)
+    if unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
+        reading.problems.append("the question means " + " and ".join(sorted(unmeant)) + ", which fits no place it reads")
     return reading
+
+
+_MEANING = re.compile(r"\s*\(meaning:\s*(?P<columns>[\w.]+(?:\s*,\s*[\w.]+)*)\s*\)\s*$", re.IGNORECASE)
+
+
+def clarified(question: str, option: str) -> str:
+    """``question`` with the person's answer to "which one?" (an option of ``QuestionReading.choices``)
+    said after it, as :func:`read` takes it: "What is ...? (meaning: course.clarity_score)". A
+    question of its own, so a cache keeps it apart from the one asked without it."""
+    said = _MEANING.search(question)
+    if said:
+        return f"{question[:said.start()].rstrip()} (meaning: {said['columns']}, {option})"
+    return f"{question.rstrip()} (meaning: {option})"
 
 
 def alternatives(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None,

@@ -270,6 +270,23 @@ class ChatREPL:
             return
         if pending:
             self.ask(text, resume=self._decide(pending))
+        elif view.choices and message:
+            again = self._which(view.choices[0])
+            if again:
+                self.ask(again)
+
+    def _which(self, choice: dict[str, Any]) -> str:
+        """Ask which of the options of a place where the question fit the data alike is meant: the
+        question to ask for it, or "" (Enter, or anything else: no question is asked again)."""
+        options = choice["options"]
+        self._say(f"[bold]The question fits {len(options)} columns for {escape(choice['place'])}:[/]")
+        for n, option in enumerate(options, 1):
+            self._say(f"  {n}. {escape(option)}")
+        try:
+            picked = self._read_line(f"which one do you mean? [1-{len(options)}, Enter for none] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            return ""
+        return choice["asks"][int(picked) - 1] if picked.isdigit() and 1 <= int(picked) <= len(options) else ""
 
     def _decide(self, pending: list[dict]) -> dict[str, bool]:
         decisions = {}
@@ -305,6 +322,7 @@ class _TurnView:
         self.unsupported: list[str] = []
         self.meta = ""
         self.error = ""
+        self.choices: list[dict[str, Any]] = []
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event["type"]
@@ -331,6 +349,7 @@ class _TurnView:
                 self.tools.setdefault(call["id"], {"name": call["name"], "args": call["args"]})["status"] = "awaiting approval"
         elif kind == "done":
             self.meta = " · ".join(p for p in (self.meta, f"model {event['model']}", f"run {event['run_id']}") if p)
+            self.choices = event.get("choices", [])
 
     def render(self) -> Any:
         parts: list[Any] = []

@@ -554,6 +554,10 @@ class UnappliedWordsStep(Middleware):
                     f"({place}), and I cannot tell which you mean. Each, as evidence, not an answer:")
             for n, (summary, rows, _) in enumerate(shown, 1):
                 text += f"\n({n}) {summary}:\n{rows}"
+            options = dict(self.read(question).choices).get(place, [])
+            if options:  # how to say which, where nothing asks (agentmesh ask, a bot)
+                said = " or ".join(f'"(meaning: {o})"' for o in options)
+                text += f"\nTo say which, ask again with {said} after the question."
             return Answer(text, "evidence_only", citations=[*answer.citations, *(Citation(**c) for _, _, c in shown)])
         text = NOT_FOUND.format(searched=self.searched)
         if words:
