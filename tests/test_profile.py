@@ -149,6 +149,18 @@ def test_categories_hold_their_values_for_conditions():
     assert {c.column: c.values for c in stations.categories}["region"] == ["Central", "Coast", "Highlands", "North", "South"]
 
 
+def test_in_a_small_table_values_that_repeat_at_all_are_a_category(tmp_path):
+    path = tmp_path / "orgs.sqlite"
+    with sqlite3.connect(path) as conn:  # five rows: too few for a value to repeat twice on average
+        conn.execute("CREATE TABLE organization (oid INTEGER PRIMARY KEY, name TEXT, continent TEXT, homepage TEXT)")
+        conn.executemany("INSERT INTO organization VALUES (?, ?, ?, ?)",
+                         [(1, "Org One", "Asia", "one.org"), (2, "Org Two", "Europe", "two.org"),
+                          (3, "Org Three", "Europe", "three.org"), (4, "Org Four", "Africa", "four.org"),
+                          (5, "Org Five", "Asia", "five.org")])
+    organization = build_profile(SQLDatabase(path)).tables["organization"]
+    assert {c.column: c.values for c in organization.categories} == {"continent": ["Africa", "Asia", "Europe"]}
+
+
 def test_units_from_a_postgresql_column_comment():
     import sqlalchemy as sa
 

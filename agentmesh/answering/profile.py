@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 2
+PROFILE_VERSION = 3
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -459,7 +459,10 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
                 shape = per[name] = _shape(sample, nonnull, distinct)
                 if shape.date:
                     profile.dates.append(name)
-                elif not shape.free_text and 0 < distinct <= MAX_CATEGORY_VALUES and distinct * 2 <= nonnull:
+                elif not shape.free_text and 0 < distinct <= MAX_CATEGORY_VALUES and (
+                        distinct * 2 <= nonnull or distinct < nonnull <= MAX_CATEGORY_VALUES):
+                    # values that repeat: twice on average, or, in a table too small to show that
+                    # (organization.continent: 3 values in 5 rows), at all
                     values = [v for (v,) in conn.execute(sa.select(column).distinct().where(column.isnot(None))
                                                          .order_by(column).limit(MAX_CATEGORY_VALUES + 1))]
                     profile.categories.append(Category(name, values))
