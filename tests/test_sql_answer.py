@@ -399,3 +399,20 @@ def test_a_value_that_is_an_article_is_said_only_as_written(tmp_path):
     grades = SQLDatabase(path)
     assert answer(grades, "How many students have a GPA higher than 3.4?").endswith("\n6")  # "a" is no grade
     assert answer(grades, "How many students have an A?").endswith("\n3")  # "A" is
+
+
+def test_a_table_name_written_as_two_words_and_rows_that_hold_their_own_count(tmp_path):
+    path = tmp_path / "visits.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE checkin (cid INTEGER PRIMARY KEY, day TEXT, count INTEGER);"
+                           "CREATE TABLE signup (sid INTEGER PRIMARY KEY, day TEXT, plan TEXT);")
+        days = ["Monday", "Tuesday", "Monday", "Friday", "Monday", "Tuesday", "Friday", "Friday"]
+        conn.executemany("INSERT INTO checkin VALUES (?, ?, ?)", [(i, d, 10 + i) for i, d in enumerate(days)])
+        conn.executemany("INSERT INTO signup VALUES (?, ?, ?)", [(i, d, "basic") for i, d in enumerate(days)])
+    visits = SQLDatabase(path)
+    read = make_sql_answer_tool(visits).metadata["read"]
+    assert answer(visits, "How many sign-ups were there on Monday?").endswith("\n3")  # "sign-ups": signup
+    assert answer(visits, "How many sign ups were there on Friday overall?").endswith("\n3")
+    # each check-in row counts several check-ins: the number of rows or their total, not told apart
+    reading = read("How many check-ins were there on Monday?")
+    assert not reading.complete and "checkin.count" in " ".join(reading.problems)

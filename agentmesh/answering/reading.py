@@ -430,6 +430,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 named_tables.setdefault(table, []).extend(range(s, e))
         if table not in named_tables and len(ws) == 1:
             hits = [i for i, tok in enumerate(tokens) if _same(tok, ws[0]) and not any(ts <= i < te for ts, te in taken)]
+            # one word written as two ("check-ins", "check ins": checkin)
+            hits += [j for i in range(len(tokens) - 1) if len(ws[0]) >= 5 and _singular(tokens[i] + tokens[i + 1])
+                     == _singular(ws[0]) and not any(ts <= i + 1 and i < te for ts, te in taken) for j in (i, i + 1)]
             if hits:
                 named_tables[table] = hits
 
@@ -783,6 +786,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 reading.conditions.append(Condition(subject, "+".join(tables[subject].label.columns), "=",
                                                     entity.value, "label"))
     reading.subject = subject
+    if subject and reading.aggregate == "count":
+        # a row that holds its own count (checkin.count: check-ins per business and day): "how many
+        # check-ins" is the number of rows or the total of that column, and the words cannot tell which
+        tallies = [m.column for m in tables[subject].measures if set(words_of(m.column)) <= _COUNT_WORDS]
+        if tallies:
+            reading.problems.append(f"each {subject} row holds a count ({subject}.{tallies[0]}): "
+                                    "the number of rows, or their total")
 
     if subject and reading.aggregate in ("count", "list", "sum", "avg", "min", "max"):
         subject_columns = {c.lower(): c for c in columns.get(subject, [])} if columns else {}
@@ -954,7 +964,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if tok in _TURNING and i not in w.used:  # "not", "or", "except": they change which rows, and no condition says so
             reading.unread.append(tok)
             continue
-        if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide"):
+        if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide",
+                                                 "overall"):
             continue
         reading.unread.append(tok)
     if unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
