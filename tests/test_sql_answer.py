@@ -416,3 +416,14 @@ def test_a_table_name_written_as_two_words_and_rows_that_hold_their_own_count(tm
     # each check-in row counts several check-ins: the number of rows or their total, not told apart
     reading = read("How many check-ins were there on Monday?")
     assert not reading.complete and "checkin.count" in " ".join(reading.problems)
+
+
+@pytest.mark.parametrize("question, count", [
+    ("How many books are there in the year 1992?", 1),
+    ("How many books are there from 1994?", 1),
+    ("How many books are there from 1990 to 1995?", 3),  # 1990, 1992, 1994: a range, not the year 1990
+    ("How many books were there between 1990 and 1995?", 3),
+])
+def test_a_year_said_without_its_column_is_the_column_named_a_year(db, question, count):
+    text = answer(db, question)
+    assert text is not None and "published_year" in text and text.endswith(f"\n{count}"), text

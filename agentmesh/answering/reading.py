@@ -77,8 +77,9 @@ _RATIO = re.compile(r"^(?P<head>.*?)\bratio\s+of\s+(?P<a>.+?)\s+(?:to|out\s+of|v
 _COUNTED = re.compile(r"^(?:the\s+)?(?:total\s+)?(?:number|count)\s+of\s+", re.IGNORECASE)
 _SCOPE = re.compile(r"\s+(?:in|within|among|for)\s+(?!each\b|every\b)[^,;]+$", re.IGNORECASE)
 _BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
+_FROM_TO = re.compile(r"\bfrom\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+(?:to|until|through)\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 _OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
-_IN_YEAR = re.compile(r"\b(?:in|during)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
+_IN_YEAR = re.compile(r"\b(?:in|during|from)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
 _QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
                    "cm": "cm", "centimetres": "cm", "centimeters": "cm", "mm": "mm", "millimetres": "mm", "millimeters": "mm",
                    "feet": "feet", "grams": "g", "kilograms": "kg", "hectares": "hectares", "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
@@ -397,9 +398,11 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             return _QUANTITY_UNITS[nxt.group(1)], end + nxt.end()
         return "", end
 
-    for m in _BETWEEN.finditer(lowered):
+    ranges: list[tuple[int, int]] = []
+    for m in [*_BETWEEN.finditer(lowered), *_FROM_TO.finditer(lowered)]:
         unit, end = unit_after(m.end())
         span = token_span(m.start(), end)
+        ranges.append((m.start(), end))
         bounds.append((">=", float(m["a"]), span, unit))
         bounds.append(("<=", float(m["b"]), span, unit))
     for m in _BOUND.finditer(lowered):
@@ -415,7 +418,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         unit = _QUANTITY_UNITS.get((m["unit"] or "").strip(), "")
         bounds.append((op, float(m["num"]), token_span(m.start(), m.end()), unit))
     for m in _IN_YEAR.finditer(lowered):
-        bounds.append(("year", float(m["num"]), token_span(m.start(), m.end()), ""))
+        if not any(a <= m.start() < b for a, b in ranges):  # "from 2019 to 2021": a range, read above
+            bounds.append(("year", float(m["num"]), token_span(m.start(), m.end()), ""))
     bounds = [b for b in bounds if not any(b[2][0] < e and s < b[2][1] for (s, e) in taken)]
     for _, _, (s, e), _ in bounds:
         w.used.update(range(s, e))
@@ -637,6 +641,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     if said_after:
                         options.append((Asked(table, m.column, "measure"), said_after))
             year_like = value.is_integer() and 1800 <= value <= 2100
+            if op == "year" or (year_like and not options):
+                # "in the year 2020", "from 2015 to 2019", no column said: a date, or a column named a year
+                for table in [subject, *tables[subject].paths]:
+                    options += [(Asked(table, d, "date"), []) for d in tables[table].dates]
+                    options += [(Asked(table, m.column, "measure"), []) for m in tables[table].measures
+                                if "year" in words_of(m.column)]
             if op in (">=", "<=", ">", "<") and year_like and any(a.kind == "date" for a, _ in options):
                 op = {">=": "from", "<=": "through", ">": "after", "<": "before"}[op]  # "between 1900 and 1950" on a date
             if op in ("year", "from", "through") or (year_like and op in ("after", "before")):
