@@ -427,3 +427,15 @@ def test_a_table_name_written_as_two_words_and_rows_that_hold_their_own_count(tm
 def test_a_year_said_without_its_column_is_the_column_named_a_year(db, question, count):
     text = answer(db, question)
     assert text is not None and "published_year" in text and text.endswith(f"\n{count}"), text
+
+
+def test_a_list_shows_a_code_column_said_by_every_word_of_its_name(tmp_path):
+    path = tmp_path / "fleet.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);")
+        conn.executemany("INSERT INTO aircraft VALUES (?, ?, ?)",
+                         [("B737", "Boeing 737", 485), ("A320", "Airbus A320", 470), ("D228", "Dornier 228", 190)])
+    fleet = SQLDatabase(path)
+    text = answer(fleet, "Which aircraft codes have a cruising speed over 200? Sort the aircraft codes in ascending order.")
+    assert text is not None and text.index("A320") < text.index("B737") and "D228" not in text, text
+    assert answer(fleet, "Which aircraft have a cruising speed over 200?") is not None  # no code asked: none shown

@@ -895,6 +895,17 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                         and not any(i in w.used for i in hit):
                     reading.asked.append(a)
                     w.used.update(hit)
+            # "the aircraft codes", "the flight ids": a key or code of the subject said by every word
+            # of its name, "id" and "code" included, the table's word shared with the subject's
+            for column in dict.fromkeys([*tables[subject].keys, *text_columns(subject)]):
+                whole = _name_words(column)
+                if len(whole) < 2 or (subject, column) in condition_columns \
+                        or any(a.table == subject and a.column == column for a in reading.asked):
+                    continue
+                hit = w.find(whole, free_only=False)
+                if hit is not None and any(i not in w.used for i in hit) and tokens[hit[-1]] not in ("number",):
+                    reading.asked.append(Asked(subject, column, "key"))
+                    w.used.update(hit)
         if reading.aggregate == "list" and not reading.conditions and "all" not in said and top is None:
             reading.problems.append("a list with no condition")
         if group is not None:
