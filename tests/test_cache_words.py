@@ -97,6 +97,29 @@ def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it(check):
         assert check.refuses(a, b) and check.refuses(b, a), (a, b)
 
 
+def test_wordnet_relates_words_past_their_first_senses(check):
+    """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
+    to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""
+    for a, b in (("Who composed the Moonlight Sonata?", "Who wrote the Moonlight Sonata?"),
+                 ("Is it a terrible idea to quit my job?", "Is it a bad idea to quit my job?"),
+                 ("How is the assessment of students done?", "How are students assessed?"),
+                 ("When is the deployment of the new app?", "When do they deploy the new app?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+
+
+def test_wordnet_relations_keep_roles_opposites_and_rare_senses_apart(check):
+    """A derivation naming a person is not the act ("trainee" is not who trains; "employer" and "employee" both
+    come from "employ"), two rare senses are not enough ("hot" / "warm" share one about a children's game), and
+    words WordNet opposes refuse though they share a sense ("teach" causes "learn")."""
+    for a, b in (("Who trains the team?", "Who is the trainee of the team?"),
+                 ("What rights does an employee have?", "What rights does an employer have?"),
+                 ("Is the soup hot?", "Is the soup warm?"),
+                 ("How do I teach French online?", "How do I learn French online?"),
+                 ("Is it a good idea to quit my job?", "Is it a bad idea to quit my job?")):
+        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+    assert "opposed" in check.refuses("How do I teach French online?", "How do I learn French online?")
+
+
 def test_an_abbreviation_english_knows_is_left_to_the_word_rule(check):
     """The names guard lets "TV" through when WordNet knows it, so the word rule can match it by sense; another
     abbreviation, or the same letters as a plain word on the other side ("IT" / "it"), is still refused."""

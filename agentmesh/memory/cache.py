@@ -52,7 +52,7 @@ from langchain_core.embeddings import Embeddings
 from agentmesh._files import UseMark
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
-from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, spells
+from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, one_as_a, spells
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
@@ -117,10 +117,12 @@ _PREPOSITION = frozenset("in on at for from to after before during by with withi
 def _numbers(text: str) -> tuple[float, ...]:
     """The numbers of ``text`` by value, however written ("3.0" is 3, "1,500,000" is "1.5 million", "first" is "1st";
     see :func:`~agentmesh.memory.wording.figures`)."""
+    text = one_as_a(text.lower())
     return tuple(sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(number_words_as_digits(text))))
 
 
 _WH = frozenset("what which who whom whose when where why how".split())
+_ARTICLES = frozenset({"a", "an", "the"})
 
 
 def _reordered(wa: list[str], wb: list[str]) -> bool:
@@ -128,6 +130,7 @@ def _reordered(wa: list[str], wb: list[str]) -> bool:
     Not a phrase moved whole to the front ("In Japan, what is the drinking age?" / "What is the drinking
     age in Japan?"), nor a question phrase asked in place ("Penicillin was discovered in what year?" / "In
     what year was penicillin discovered?"), nor a number and its word swapped ("AD 100" / "100 AD")."""
+    wa, wb = [w for w in wa if w not in _ARTICLES], [w for w in wb if w not in _ARTICLES]  # "the woman ... a bathroom"
     if wa == wb or sorted(wa) != sorted(wb):
         return False
     for x, y in ((wa, wb), (wb, wa)):
@@ -141,9 +144,22 @@ def _reordered(wa: list[str], wb: list[str]) -> bool:
                     and sorted(x[:len(x) - n]) == sorted(y[n:])):
                 return False  # left to the word rule, which refuses roles swapped ("the dog bit which man?")
     diff = [k for k in range(len(wa)) if wa[k] != wb[k]]
+    if _coordinated(wa[diff[0]:diff[-1] + 1], wb[diff[0]:diff[-1] + 1]):
+        return False
     if len(diff) == 2 and diff[1] == diff[0] + 1 and any(w[0].isdigit() for w in (wa[diff[0]], wa[diff[1]])):
         return False
     return True
+
+
+def _coordinated(x: list[str], y: list[str]) -> bool:
+    """``x`` is "A and B" (or "A or B") and ``y`` is "B and A": the two sides of "and" said in the other order
+    ("the difference between a frog and a toad" / "between a toad and a frog")."""
+    for k, word in enumerate(x):
+        if word in ("and", "or") and 0 < k < len(x) - 1:
+            first, second = x[:k], x[k + 1:]
+            if y == [*second, word, *first]:
+                return True
+    return False
 
 
 def _guards_pass(a: str, b: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> bool:

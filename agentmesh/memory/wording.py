@@ -14,9 +14,11 @@ and titles. A field's own words (its synonyms and contrasts) come from the user'
 (``cache_lexicon``), never from here.
 
 Lemmas come from ``lemminflect`` (``pip install 'agentmesh[words]'``: 0.8 MB of tables, ~12 µs a
-word); without it a few suffix rules stand in. Synonyms come from Princeton WordNet 3.0's index
-files when present (Debian's ``wordnet-base``, or a folder named by ``AGENTMESH_WORDNET``): two
-words are synonyms when one of the first senses of each is the same synset.
+word); without it a few suffix rules stand in. Synonyms come from Princeton WordNet 3.0's files when
+present (Debian's ``wordnet-base``, or a folder named by ``AGENTMESH_WORDNET``): two words are synonyms
+when one of the first senses of each is the same synset, or a first sense of one is any sense of the
+other, or similar to it, or one is derived from the other as the act it names (:meth:`WordNet.related`);
+two words WordNet opposes (antonyms, a cause and its effect: "teach" / "learn") refuse (:func:`opposed`).
 
 >>> unmatched(read("Who develops Mixtral?"), read("Which company developed Mixtral?"))
 ([], [])
@@ -35,14 +37,14 @@ from typing import Iterable, Mapping, Sequence
 
 from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
 
-__all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
-           "number_words_as_digits", "figures", "known_abbreviation"]
+__all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "opposed", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
+           "number_words_as_digits", "figures", "known_abbreviation", "one_as_a"]
 
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
 what which please tell know let wonder to for kindly exactly actually really just also so
-thing things there here one ones anyone someone somebody anybody something anything by whats
+thing things there here one ones anyone someone somebody anybody something anything by whats some any
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
 the frame of a request ("please tell me about ...") and the passive's "by" ("by whom was it built").
@@ -252,6 +254,23 @@ def _words_value(words: str) -> int | None:
     return total + current
 
 
+_ONE_AS_A = re.compile(r"(?<![\w.,/\-])(?:one|1)\s+(?!(?:of|and|or|to|than|per|in|out|by|more|less|another|other|half|third|quarter|hundred"
+                       r"|thousand|million|billion|trillion|dozen)\b)(?=[a-z])")
+
+
+def one_as_a(text: str, said_as: str = "a ") -> str:
+    """``text`` (lower case) with "one" or "1" before a noun said as "a" ("one woman" is "a woman"); not "one of the
+    largest", "one or two", "one hundred", "twenty-one", "which one is", which count or are no article."""
+    def said(match: re.Match[str]) -> str:
+        before = re.findall(r"[a-z]+", text[: match.start()])
+        after = re.match(r"[a-z]+", text[match.end():])
+        if (before and not (before[-1] in FILLER or before[-1] in PREPOSITIONS or before[-1] in QUESTION_WORDS)) or (
+                after and (after.group(0) in FILLER or after.group(0) in MODALS)):
+            return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
+        return said_as
+    return _ONE_AS_A.sub(said, text)
+
+
 def number_words_as_digits(text: str) -> str:
     """``text`` with its number words written in digits: "twenty-one models" -> "21 models"."""
     def digits(match: re.Match[str]) -> str:
@@ -298,13 +317,18 @@ class WordNet:
     with the most senses): "buy" is mostly a verb, so it matches "purchase" as a verb; "mother" and
     "father" are mostly nouns, so their one shared verb sense ("to beget") does not make them equal.
     WordNet never puts opposites in one synset. The files are read once, on first
-    use (~1 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
+    use (~1 s; the pointers of :meth:`related` another ~0.6 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
     ``/usr/share/wordnet`` (Debian's ``wordnet-base``); without them, words match by lemma, number
     and lexicon only: fewer paraphrases are served, never more near misses."""
 
     def __init__(self, folder: str | Path, senses: int = 2) -> None:
         self.folder, self.senses = Path(folder), senses
         self._keys: dict[str, tuple[tuple[str, bool], ...]] | None = None
+        self._related: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._similar: dict[str, set[str]] | None = None
+        self._derived: dict[str, set[str]] = {}
+        self._opposed: dict[str, frozenset[str]] = {}
+        self._all_senses: dict[str, dict[str, list[str]]] = {}
 
     @classmethod
     def find(cls) -> "WordNet | None":
@@ -323,6 +347,89 @@ class WordNet:
 
     def known(self, lemma: str) -> bool:
         return bool(self.keys(lemma))
+
+    def related(self, lemma: str) -> tuple[frozenset[str], frozenset[str]]:
+        """``lemma``'s keys beyond its first senses, and what it offers the other question's words.
+
+        Two words match when a first sense of one (its ``senses`` most frequent, of its main part of
+        speech) is any sense of the other ("compose" / "write": writing music is the second sense of
+        "compose", the seventh of "write"), or is similar to one (an adjective's satellite and its head:
+        "terrible" / "bad"), or when one is derived from the other ("assessment" / "assess", an act, a
+        state, an event or an attribute, never a person: "trainee" is not who trains). Rare senses
+        of both are not enough: "hot" and "warm" share only a sense about a children's game."""
+        found = self._related.get(lemma)
+        if found is None:
+            if self._keys is None:
+                self._keys = self._load()
+            if self._similar is None:
+                self._similar, self._derived, self._opposed = self._load_related()
+            by_pos = self._all_senses.get(lemma, {})
+            most = max((len(v) for v in by_pos.values()), default=0)
+            every = {p + o for p, offsets in by_pos.items() if len(offsets) == most for o in offsets}
+            first = {p + o for p, offsets in by_pos.items() if len(offsets) == most for o in offsets[: self.senses]}
+            # "*D" keys meet "*A" offers: a first sense of one word against any sense of the other
+            own = {"*D" + k for k in first} | {"*A" + k for k in every} | {"%" + lemma}
+            offered = ({"*A" + k for k in first} | {"*D" + k for k in every}
+                       | {"*A" + t for k in first for t in self._similar.get(k, ())}
+                       | {"*D" + t for k in every for t in self._similar.get(k, ())}
+                       | {"%" + w for w in self._derived.get(lemma, ())})
+            found = self._related[lemma] = (frozenset(own), frozenset(offered))
+        return found
+
+    def opposed(self, lemma: str) -> frozenset[str]:
+        """The words WordNet says ``lemma`` (any sense) is the antonym of, causes or is caused by: "teach"
+        causes "learn" (and shares a rare sense with it), "feed" causes "eat", "kill" causes "die"."""
+        self.related(lemma)
+        return self._opposed.get(lemma, frozenset())
+
+    def _load_related(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, frozenset[str]]]:
+        """From ``data.*``: similar-to pointers (synset to synset), derivations (word to word) and
+        oppositions (antonym, cause: word to word, both ways)."""
+        similar: dict[str, set[str]] = {}
+        pointers: list[tuple[str, int, str, int]] = []  # derivation: (synset, word, target synset, target word)
+        opposing: list[tuple[str, int, str, int]] = []
+        words_of: dict[str, list[str]] = {}
+        kind_of: dict[str, str] = {}  # synset -> its lexicographer file ("18" is noun.person)
+        for pos, letter in _POS_LETTER.items():
+            path = self.folder / f"data.{pos}"
+            if not path.is_file():
+                continue
+            with path.open(encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    if line.startswith(" ") or not any(f" {m} " in line for m in ("+", "&", "!", ">")):
+                        continue  # derivation is stated both ways: a synset with none is no one's target
+                    parts = line.split(" | ")[0].split()
+                    key = letter + parts[0]
+                    kind_of[key] = parts[1]
+                    n_words = int(parts[3], 16)
+                    words_of[key] = [parts[4 + 2 * k] for k in range(n_words)]
+                    at = 4 + 2 * n_words
+                    for k in range(int(parts[at])):
+                        symbol, offset, tpos, st = parts[at + 1 + 4 * k: at + 5 + 4 * k]
+                        target = ("a" if tpos == "s" else tpos) + offset
+                        if symbol == "&":
+                            similar.setdefault(key, set()).add(target)
+                        elif symbol == "+":
+                            pointers.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
+                        elif symbol in ("!", ">"):
+                            opposing.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
+        derived: dict[str, set[str]] = {}
+        for key, i, target, j in pointers:
+            if any(k[0] == "n" and kind_of.get(k) not in _DERIVED_NOUNS for k in (key, target)):
+                continue
+            source, dest = words_of.get(key, ()), words_of.get(target, ())
+            if 0 <= i < len(source) and 0 <= j < len(dest):
+                derived.setdefault(_wn_word(source[i]), set()).add(_wn_word(dest[j]))
+        opposed: dict[str, set[str]] = {}
+        for key, i, target, j in opposing:  # a pointer from word i to word j, or (-1) between the synsets' words
+            source, dest = words_of.get(key, []), words_of.get(target, [])
+            for x in ([source[i]] if 0 <= i < len(source) else source):
+                for y in ([dest[j]] if 0 <= j < len(dest) else dest):
+                    x_word, y_word = _wn_word(x), _wn_word(y)
+                    if x_word != y_word:
+                        opposed.setdefault(x_word, set()).add(y_word)
+                        opposed.setdefault(y_word, set()).add(x_word)
+        return similar, derived, {k: frozenset(v) for k, v in opposed.items()}
 
     def attributes(self, adjective: str) -> frozenset[str]:
         """The nouns' synsets WordNet names as what ``adjective`` (its first senses) is a value of:
@@ -371,6 +478,7 @@ class WordNet:
                     offsets = parts[6 + n_pointers:][:n_synsets]
                     keys.setdefault(parts[0].replace("_", " "), []).extend((f"{pos[0]}{o}", n_synsets)
                                                                            for o in offsets[: self.senses])
+                    self._all_senses.setdefault(parts[0].replace("_", " "), {})[_POS_LETTER[pos]] = offsets
                     if pos == "adv":  # "safely" is "safe" said of the verb
                         keys[parts[0].replace("_", " ")].extend((a, n_synsets) for o in offsets[: self.senses]
                                                                 for a in pertains.get(o, ()))
@@ -379,6 +487,18 @@ class WordNet:
                     elif pos == "noun" and (attrs := {f"n{o}" for o in offsets} & targets):
                         self._noun_attributes[parts[0]] = frozenset(attrs)
         return {k: tuple((key, n == max(m for _, m in v)) for key, n in v) for k, v in keys.items()}
+
+
+_POS_LETTER = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
+_DERIVED_NOUNS = frozenset({"04", "07", "09", "11", "12", "19", "22", "26"})
+"""Nouns (WordNet's lexicographer files) a derivation may match: acts, attributes, cognition, events, feelings,
+phenomena, processes, states ("assessment", "depth", "growth"); not persons ("trainee", "employer"), artifacts
+("product") or the rest, which name a participant rather than the act."""
+
+
+def _wn_word(word: str) -> str:
+    """A word as data.* writes it ("Big_Apple", "great(a)") as index.* and a reading do ("big apple", "great")."""
+    return word.split("(")[0].replace("_", " ").lower()
 
 
 @lru_cache(maxsize=1)
@@ -453,7 +573,7 @@ class Reader:
         acronyms = frozenset(w.lower() for w in _ACRONYM.findall(text) if len(w) <= 6)
         for pattern, repl in _CASED:
             text = pattern.sub(repl, text)
-        lowered = figures(text)
+        lowered = one_as_a(figures(text), " ?single ")  # matched by "a", "1" or nothing: see unmatched()
         for pattern, repl in _CONTRACTIONS:
             lowered = pattern.sub(repl, lowered)
         lowered = " ".join(REQUEST.sub(" ", lowered).replace(",", " ").split())
@@ -618,11 +738,24 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[st
     # a noun that names what an adjective measures ("height") matches "how" and that adjective ("how tall"):
     # "^" and "@" keys each match only the other kind, so "how hot" and "how cold" do not match each other
     attrs = {a for lemma in keys for a in net.attribute_of(lemma.split("+")[0])}
-    return (keys | {"~" + k for k in main | other} | {"=" + k for k in main} | {"^" + a for a in attrs},
-            offers | {"@" + a for a in attrs})
+    # every sense of its main part of speech, and the words WordNet derives from it or says it is similar to:
+    # "run" / "execute" (a third sense), "terrible" / "bad", "assessment" / "assess" ("*" and "%" keys)
+    wide_own: set[str] = set()
+    wide_offer: set[str] = set()
+    if not degree and word.isalpha() and not (word in MODALS or word in QUESTION_WORDS or word in _NEGATION
+                                                       or word in _DEGREE or word in _ORDINALS):
+        for lemma in _word_lemmas(word):
+            if lemma.isalpha():  # its own lemmas, not an agent noun's verb: "employer" is not "employee"
+                own, offered = net.related(lemma)
+                wide_own |= own
+                wide_offer |= offered
+    return (keys | {"~" + k for k in main | other} | {"=" + k for k in main} | {"^" + a for a in attrs} | wide_own,
+            offers | {"@" + a for a in attrs} | wide_own | wide_offer)
 
 
 def _plain_keys(word: str, degree: str = "") -> set[str]:
+    if word == "?single":
+        return set(_ONE_KEYS)
     if word.startswith("?") or word.startswith("#"):
         return {word}
     if word in MODALS:
@@ -662,6 +795,9 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
 
 
 _MODAL_KEYS = frozenset(MODALS.values())
+_ONE_KEYS = frozenset({"?single", "#1"})
+""""One" before a noun: "a" said another way, so matched by "a" (no content word), "one" or "1"; another number
+on the other side is unmatched there ("one egg" / "two eggs"), and the word stays in place for :func:`swapped`."""
 _LINKING = frozenset({"on", "in", "at", "for"})
 """Prepositions a noun compound drops: "the score on MMLU" is "the MMLU score"."""
 _PREPOSITIONS = PREPOSITIONS
@@ -676,11 +812,32 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     dropped, changed or swapped, in a word of six letters or more that is no English word), and a
     preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
-    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal))]
-    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal))]
+    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k == _ONE_KEYS)]
+    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k == _ONE_KEYS)]
     if left or right:
         left, right = _leftovers(a, b, left, right)
     return [a.words[i] for i in left], [b.words[i] for i in right]
+
+
+def opposed(a: Wording, b: Wording, net: "WordNet | None") -> tuple[str, str] | None:
+    """A word of ``a`` and a word of ``b`` (neither said by the other question) that WordNet opposes:
+    antonyms, or one causing the other ("teach" / "learn", which also share a rare sense)."""
+    if net is None:
+        return None
+    lemmas_a = [(w, _word_lemmas(w)) for w in a.words if w.isalpha()]
+    lemmas_b = [(w, _word_lemmas(w)) for w in b.words if w.isalpha()]
+    for x, lx in lemmas_a:
+        against = frozenset().union(*(net.opposed(lemma) for lemma in lx))
+        if not against:
+            continue
+        for y, ly in lemmas_b:
+            if not (lx & ly) and against & ly:
+                return x, y
+    return None
+
+
+def _word_lemmas(word: str) -> frozenset[str]:
+    return frozenset({word, *(f for forms in _lemmas(word).values() for f in forms)})
 
 
 def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
@@ -723,6 +880,10 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
             if lm == 0:  # next to each other: a phrase moved whole ("X's Y" / "Y of X"), not a role swapped
                 return None
             block_a, block_b = words[p:p + la], words[q - lb:q]
+            if words[p + la:q - lb] in (["and"], ["or"]):  # "a man and a woman" / "a woman and a man"
+                return None
+            if block_a[0] in _PREPOSITIONS or block_b[0] in _PREPOSITIONS:
+                return None  # a phrase with its preposition moved whole: "after cooking it, how long ..." / "how long ... after cooking it"
             return " ".join(block_a), " ".join(block_b)
     return None
 
