@@ -439,3 +439,16 @@ def test_a_list_shows_a_code_column_said_by_every_word_of_its_name(tmp_path):
     text = answer(fleet, "Which aircraft codes have a cruising speed over 200? Sort the aircraft codes in ascending order.")
     assert text is not None and text.index("A320") < text.index("B737") and "D228" not in text, text
     assert answer(fleet, "Which aircraft have a cruising speed over 200?") is not None  # no code asked: none shown
+
+
+def test_rows_of_the_questions_own_reading_are_the_answer_though_they_share_no_word_with_it(tmp_path):
+    """'Which lines are longer than 60 km?' lists line names: no word of the question is in them,
+    yet they answer it by how they were made (every word read, one reading)."""
+    from pathlib import Path
+
+    railway = Path(__file__).resolve().parents[1] / "examples" / "railway" / "railway.sqlite"
+    agent, model = _agent(railway, [AIMessage("There are some.")])
+    result = agent.run("Which lines are longer than 60 km?")
+    assert result.stop_reason == "answered", result.answer
+    assert all(name in result.answer for name in ("Coastal Line", "Highland Line", "Northern Loop"))
+    assert "Valley Line" not in result.answer and model.calls == []

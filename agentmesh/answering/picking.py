@@ -142,13 +142,19 @@ def picks_for(question: str) -> int:
     return 3 if plural or _LIST_QUESTION.search(question) or _COMPOUND.search(question) else 1
 
 
-def quotable(question: str, evidence: Sequence[Evidence], limit: int = MAX_QUOTES) -> dict[str, Evidence]:
+def quotable(question: str, evidence: Sequence[Evidence], limit: int = MAX_QUOTES,
+             answering: frozenset[str] = frozenset()) -> dict[str, Evidence]:
     """The evidence lines a model may pick as its answer, keyed by the line it is shown: only
     those that hold what the question asks (of the graph's, only those about a thing it names
     or close to it), the graph's facts first (a weak model's first choice is then a good one),
-    rows of one query in the query's order; at most ``limit``."""
+    rows of one query in the query's order; at most ``limit``. The rows of a tool in
+    ``answering`` (``sql_answer``: it runs only the question's own whole reading) hold what it
+    asks by how they were made, whatever words they share with it ("Which lines are longer than
+    60 km?": line names), and come first."""
     quotes: dict[str, Evidence] = {}
-    for qualifies, asks, _, e in _ranked(question, evidence):
+    ranked = _ranked(question, evidence)
+    read = [(True, True, 1.0, e) for *_, e in ranked if e.kind == "row" and e.source.partition(":")[0] in answering]
+    for qualifies, asks, _, e in [*read, *ranked]:
         if not asks or not (qualifies or not e.source.startswith("http")):
             continue  # a line that holds nothing the question asks is no answer to it
         quote = _ascii(_line(e, sources=False))[:_QUOTE_CHARS].rstrip()

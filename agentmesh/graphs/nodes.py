@@ -90,6 +90,8 @@ class GraphParts:
     redact: Callable[[str], str] | None = None
     read: Callable[[str], Any] | None = None
     """Reads the question against the data once a turn (a tool's ``read`` metadata: ``sql_answer``'s)."""
+    answers: frozenset[str] = frozenset()
+    """The tools whose rows answer the question by how they were made (metadata ``answers``)."""
     selected: bool = False
     """A selector chooses the tools to offer at the turn's first model call (ToolSelection)."""
     max_steps: int = 6
@@ -373,7 +375,7 @@ class AnswerNode:
         if pick is not None:
             # the answer is the picked lines, rendered; it replaces the call in the thread
             question = state.get("question", "")
-            chosen = picked(quotable(question, evidence), pick["args"].get("evidence") or [])
+            chosen = picked(quotable(question, evidence, answering=parts.answers), pick["args"].get("evidence") or [])
             if chosen:  # what else the question asks of the things it names, if the model left it out
                 chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
             stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))

@@ -71,7 +71,7 @@ class PickAnswer(Middleware):
         state = request.state
         question = str(state.get("question", ""))
         evidence = self.evidence(state)
-        quotes = quotable(question, evidence)
+        quotes = quotable(question, evidence, answering=self.answers)
         messages = state.get("messages", [])
         after_tools = bool(messages) and isinstance(messages[-1], ToolMessage)
         may_call = bool(request.tools) and not state.get("check_feedback") and not after_tools
