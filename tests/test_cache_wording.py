@@ -83,12 +83,20 @@ SERVED = {
                                                  "Are a woman and a man dancing in the rain?"),
     "a phrase with its preposition moved": ("After cooking a steak, how long do you let it rest?",
                                             "How long should I rest a steak after cooking it?"),
+    "how much is, as a price": ("How much is a ticket to Rome?", "What is the price of a ticket to Rome?"),
+    "how much is, as a cost": ("How much is a night at the Ritz?", "What does a night at the Ritz cost?"),
+    "the best time to": ("What is the best time to visit Japan?", "When should I visit Japan?"),
     "any as a determiner": ("Are there any side effects of ibuprofen?", "Are there side effects of ibuprofen?"),
     "some as a determiner": ("What are some good books about Rome?", "What are good books about Rome?"),
 }
 
 REFUSED = {
     "one of the": ("What is one of the largest lakes?", "What is the largest lake?"),
+    "how much of a thing against its price": ("How much sugar is in a can of cola?", "What is the price of sugar in a can of cola?"),
+    "how much it weighs against its cost": ("How much does an elephant weigh?", "What does an elephant cost?"),
+    "the best time to, against can": ("What is the best time to visit Japan?", "When can I visit Japan?"),
+    "the best time of day to, against the best time to": ("What is the best time of day to prune roses?",
+                                                          "What is the best time to prune roses?"),
     "one against two": ("How many calories are in one egg?", "How many calories are in two eggs?"),
     "a number ending in one": ("How many calories are in twenty-one eggs?", "How many calories are in twenty eggs?"),
     "roles swapped around and": ("Is a frog bigger than a toad and a newt?", "Is a toad bigger than a frog and a newt?"),

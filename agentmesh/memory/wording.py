@@ -95,10 +95,14 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
     (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
     (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
+    (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
+    (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
-"how ... best". A modal on one side only is no difference (see :func:`unmatched`)."""
+"how ... best", "what is the best time to" asks "when should", and "how much is" a thing asks its price
+(matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
+difference (see :func:`unmatched`)."""
 _COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?cost\b)")
 """"How much does it cost" asks what "what does it cost" asks: "how much" before the verb "cost" says nothing more
 (not "how much beef does it cost", where it asks a quantity)."""
@@ -753,9 +757,16 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[st
             offers | {"@" + a for a in attrs} | wide_own | wide_offer)
 
 
+_PRICE = frozenset({"cost", "price"})
+"""Words that say what "how much is" asks: "How much is a ticket?" / "What does a ticket cost?" / "What is the
+price of a ticket?". They match "how much is" only, never "how much" before a noun ("how much sugar is in it")."""
+
+
 def _plain_keys(word: str, degree: str = "") -> set[str]:
     if word == "?single":
         return set(_ONE_KEYS)
+    if word == "?price":
+        return {"?price", "?amount"}
     if word.startswith("?") or word.startswith("#"):
         return {word}
     if word in MODALS:
@@ -791,6 +802,8 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
                 for verb in (stem, stem + "e"):
                     if verb in _lemmas(verb).get("VERB", ()):  # "founder" founds, though "found" is also "find"
                         lemmas.add(verb)
+    if lemmas & _PRICE:
+        lemmas.add("?price")
     return keys | lemmas
 
 
