@@ -109,6 +109,12 @@ class PathStep:
         return f"{self.subject[1]} --{self.predicate[1]}--> {self.object[1]}"
 
 
+MORE_NOT_SHOWN = "(more not shown)"
+"""The value of the extra fact line a node gets when its facts are cut (``MAX_FACTS``) and some
+statements of a name shown were left out: "on line of: (more not shown)". A list made of the
+ones shown is then known to be part of one (``agentmesh.answering.picking.cut_short``)."""
+
+
 class Evidence(BaseModel):
     """One item of evidence: a fact of a node, a row, a passage, an output, or the question."""
 

@@ -666,3 +666,37 @@ def test_a_common_noun_that_is_also_a_nodes_label_still_asks_for_the_fact():
              Evidence(id="f3", kind="fact", text="type: class", subject="Licence", source="u:l")]
     assert _facts_said(question, facts) == {"developer", "license"}
     assert _facts_said("Which models does Licence cover?", facts) == set()  # written as a name: the node
+
+
+def test_a_list_made_of_a_nodes_facts_it_showed_only_some_of_is_shown_as_part_of_one():
+    from agentmesh.records import MORE_NOT_SHOWN
+
+    shown = ["type: railway line", "on line of: Alder Estuary Bridge", "on line of: Brinecliff Tunnel"]
+    line = {"uri": "https://example.org/rail/coastal-line", "label": "Coastal Line", "description": "A line.",
+            "facts": shown, "links": []}
+    cut = {**line, "facts": [*shown, f"on line of: {MORE_NOT_SHOWN}"]}
+    question = "Which bridges are on the Coastal Line?"
+    picked = "Coastal Line - on line of: Alder Estuary Bridge"
+    whole = ask(build_agent_graph(FakeToolChatModel(responses=[pick(picked)]), [], retrieve=lambda q: [dict(line)],
+                                  answer_style="pick", checkpointer=InMemorySaver()), question)
+    assert whole["stop_reason"] == "answered", whole["answer"]
+    part = ask(build_agent_graph(FakeToolChatModel(responses=[pick(picked)]), [], retrieve=lambda q: [dict(cut)],
+                                 answer_style="pick", checkpointer=InMemorySaver()), question)
+    assert part["stop_reason"] == "evidence_only" and "only part of the answer" in part["answer"], part["answer"]
+    assert "Alder Estuary Bridge" in part["answer"] and MORE_NOT_SHOWN not in part["answer"]
+
+
+def test_a_node_cut_at_its_fact_limit_says_which_statements_have_more(tmp_path):
+    from agentmesh.knowledge import KnowledgeBase
+    from agentmesh.models.testing import HashingEmbeddings
+    from agentmesh.records import MORE_NOT_SHOWN
+
+    ttl = tmp_path / "line.ttl"
+    bridges = "\n".join(f'ex:b{i} rdfs:label "Bridge {i}" ; ex:onLine ex:line .' for i in range(12))
+    ttl.write_text('@prefix ex: <https://example.org/> .\n@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n'
+                   'ex:line rdfs:label "Coast Line" ; ex:opened "1887" .\nex:onLine rdfs:label "on line" .\n' + bridges)
+    kb = KnowledgeBase.open([ttl], HashingEmbeddings(), cache_dir=tmp_path / "kg", writable=True)
+    facts, _ = kb.facts("https://example.org/line")
+    assert facts[-1] == f"on line of: {MORE_NOT_SHOWN}" and facts.count(f"on line of: {MORE_NOT_SHOWN}") == 1
+    assert "opened: 1887" in facts  # a statement shown whole gets no such line
+    assert not any(f.startswith("opened") and MORE_NOT_SHOWN in f for f in facts)

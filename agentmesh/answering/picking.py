@@ -16,10 +16,10 @@ from agentmesh.answering.english import is_plural_noun
 from agentmesh.answering.names import _name_words, _named_share, _norm, said_whole, whole_name
 from agentmesh.answering.questions import (_COMPOUND, _INTERROGATIVE_HINTS, _SECOND_ASK, _SUPERLATIVE, _asks_things,
                                            _facts_said, _generic, _hints, _stems, asked_fields, first_ask)
-from agentmesh.records import Evidence
+from agentmesh.records import MORE_NOT_SHOWN, Evidence
 
 __all__ = ["NOT_FOUND", "EVIDENCE_HEADER", "evidence_answer", "ANSWER_TOOL", "MAX_QUOTES", "picks_for", "quotable",
-           "asked_facts", "answerable", "complete", "picked", "PARTIAL_HEADER", "uncovered", "facts_of", "picked_answer"]
+           "asked_facts", "answerable", "complete", "picked", "PARTIAL_HEADER", "cut_short", "uncovered", "facts_of", "picked_answer"]
 
 NOT_FOUND = "I could not find that in {searched}."
 EVIDENCE_HEADER = "I could not phrase a checked answer; this is what the evidence says:"
@@ -44,7 +44,8 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
         # "the context window of GPT-4 Turbo" names another model than GPT-4, though it says "GPT-4"
         return 0.0 if e.subject in variants else _named_share(e.subject, q_words)
 
-    items = [e for e in evidence if e.kind != "question" and e.text != e.subject]  # a bare label says nothing
+    items = [e for e in evidence if e.kind != "question" and e.text != e.subject  # a bare label says nothing
+             and not e.text.endswith(": " + MORE_NOT_SHOWN)]  # nor does "... (more not shown)"
     named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
     hinted = {key: hint for w in q_words for key, hint in _hints().items() if w.startswith(key)}
     generic = _generic()
@@ -233,6 +234,15 @@ def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]
         if e is not None and e not in items:
             items.append(e)
     return items
+
+
+def cut_short(chosen: Sequence[Evidence], evidence: Sequence[Evidence]) -> list[str]:
+    """The statement names of the chosen graph facts whose node had more statements of that name
+    than it showed (its "name: (more not shown)" line): an answer made of them is part of a list."""
+    cut = {(e.subject, e.text.split(":", 1)[0]) for e in evidence
+           if e.kind == "fact" and e.text.endswith(": " + MORE_NOT_SHOWN)}
+    return list(dict.fromkeys(e.text.split(":", 1)[0] for e in chosen
+                              if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in cut))
 
 
 PARTIAL_HEADER = "I found only part of the answer (not the {what}); this is what the evidence says:"

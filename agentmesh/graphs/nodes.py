@@ -35,6 +35,7 @@ from langgraph.types import Command
 
 from agentmesh.claims import (ANSWER_TOOL, NOT_FOUND, PARTIAL_HEADER, complete, cut_repetition, facts_of, picked,
                               picked_answer, picks_for, quotable, row_names, uncovered, unworked, unworked_answer, worked_out)
+from agentmesh.answering.picking import cut_short
 from agentmesh.graphs.evidence import TurnEvidence, call_citations
 from agentmesh.graphs.history import repair_tool_pairs, retrieval_query
 from agentmesh.graphs.middleware import (Answer, AnswerHandler, AnswerRequest, Middleware, ModelHandler, ModelRequest,
@@ -400,6 +401,10 @@ class AnswerNode:
                 else:  # half an answer is shown as such
                     stop = "evidence_only"
                     text = unworked_answer(what, chosen, PARTIAL_HEADER)
+            if stop == "answered" and (cut := cut_short(chosen, evidence)):
+                # "on line of: Alder Estuary Bridge" of a node that showed only some of its "on line of"
+                stop = "evidence_only"
+                text = unworked_answer("others of " + ", ".join(f"'{c}'" for c in cut), chosen, PARTIAL_HEADER)
             last = AIMessage(text, id=last.id, response_metadata={**last.response_metadata, "stop_reason": stop,
                                                                   "picked": [e.id for e in chosen]})
             new_messages.append(last)

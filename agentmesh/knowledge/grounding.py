@@ -35,7 +35,7 @@ from agentmesh.errors import KnowledgeGraphError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, describe_nodes, label_of
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress, embed_texts
 from agentmesh.knowledge.store import KnowledgeStore
-from agentmesh.records import is_private_graph
+from agentmesh.records import MORE_NOT_SHOWN, is_private_graph
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
 
@@ -76,6 +76,14 @@ CLASS_WORDS = frozenset({"type", "types", "class", "classes", "kind", "category"
 _PROPERTY_TYPES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
 _CLASS_TYPES = (RDFS.Class, OWL.Class)
 MAX_FACTS = 8
+
+
+def left_out(facts: list[str], cut: dict[str, int]) -> list[str]:
+    """The lines that say a statement name shown in ``facts`` has more statements than shown
+    (``cut``: name -> how many were left out): "on line of: (more not shown)"
+    (:data:`agentmesh.records.MORE_NOT_SHOWN`)."""
+    shown = {f.split(":", 1)[0] for f in facts}
+    return [f"{name}: {MORE_NOT_SHOWN}" for name in cut if name in shown]
 MIN_RELATIVE_SCORE = 0.5
 MAX_POSTINGS = 256
 """A label word shared by more nodes than this does not identify a node; it is not looked up."""
@@ -382,22 +390,30 @@ class KnowledgeBase:
         skip = set(self.config.label_predicates) | set(self.config.description_predicates)
         facts: list[str] = []
         links: list[tuple[str, str]] = []
+        cut: dict[str, int] = {}  # a statement's name -> how many of its statements were left out
         for predicate, obj in sorted(graph.predicate_objects(node)):
-            if predicate in skip or len(facts) >= limit:
+            if predicate in skip:
                 continue
             name = "type" if predicate == RDF.type else label_of(graph, predicate, self.config)
+            if len(facts) >= limit:
+                cut[name] = cut.get(name, 0) + 1
+                continue
             value = str(obj) if isinstance(obj, Literal) else label_of(graph, obj, self.config)
             facts.append(f"{name}: {value}")
             if isinstance(obj, URIRef) and predicate != RDF.type:
                 links.append((str(obj), value))
         for subject, predicate in sorted(graph.subject_predicates(node)):
-            if predicate == RDF.type or len(facts) >= limit:
+            if predicate == RDF.type:
+                continue
+            if len(facts) >= limit:
+                name = f"{label_of(graph, predicate, self.config)} of"
+                cut[name] = cut.get(name, 0) + 1
                 continue
             label = label_of(graph, subject, self.config)
             facts.append(f"{label_of(graph, predicate, self.config)} of: {label}")  # "developer of: Mistral Large"
             if isinstance(subject, URIRef):
                 links.append((str(subject), label))
-        return facts, links
+        return facts + left_out(facts, cut), links
 
     # -- paths -------------------------------------------------------------------------------
     def network(self) -> nx.MultiDiGraph:

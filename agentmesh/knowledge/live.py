@@ -48,7 +48,7 @@ from rdflib.namespace import RDF
 
 from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphUnavailableError, ToolError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, local_name
-from agentmesh.knowledge.grounding import _CLASS_TYPES, _PROPERTY_TYPES, MAX_FACTS, MIN_RELATIVE_SCORE, KnowledgeBase
+from agentmesh.knowledge.grounding import _CLASS_TYPES, _PROPERTY_TYPES, MAX_FACTS, MIN_RELATIVE_SCORE, KnowledgeBase, left_out
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
@@ -470,11 +470,16 @@ class LiveKnowledgeBase(KnowledgeBase):
             for name in ("pl", "ol"):
                 if name in b:
                     entry[name].append((b[name]["value"], b[name].get("xml:lang", "")))
+        cut: dict[str, dict[str, int]] = {u: {} for u in uris}
         for (uri, direction, predicate, obj), entry in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] != "out", kv[0][2], kv[0][3])):
             lines, links = result[uri]
-            if len(lines) >= limit or (direction == "out" and predicate in skip):
+            if direction == "out" and predicate in skip:
                 continue
             name = "type" if predicate == _RDF_TYPE else _pick(entry["pl"], config.language) or local_name(predicate)
+            if len(lines) >= limit:
+                said = name if direction == "out" else f"{name} of"
+                cut[uri][said] = cut[uri].get(said, 0) + 1
+                continue
             value = (_pick(entry["ol"], config.language) or local_name(obj)) if entry["iri"] else obj
             if direction == "out":
                 lines.append(f"{name}: {value}")
@@ -484,6 +489,8 @@ class LiveKnowledgeBase(KnowledgeBase):
                 lines.append(f"{name} of: {value}")
                 if entry["iri"]:
                     links.append((obj, value))
+        for uri, (lines, _) in result.items():
+            lines += left_out(lines, cut[uri])
         return result
 
     def label(self, uri: str) -> str:
