@@ -452,3 +452,10 @@ def test_rows_of_the_questions_own_reading_are_the_answer_though_they_share_no_w
     assert result.stop_reason == "answered", result.answer
     assert all(name in result.answer for name in ("Coastal Line", "Highland Line", "Northern Loop"))
     assert "Valley Line" not in result.answer and model.calls == []
+
+
+def test_a_light_verb_restricts_nothing_its_object_does_not_but_beside_a_date_it_may(db):
+    assert answer(db, "How many members use Ashford Library?").endswith("\n4")
+    # "used in 2019": which event 2019 dates (joining? a visit?) the verb may say: not read
+    read = make_sql_answer_tool(db).metadata["read"]("How many members used Ashford Library in 2019?")
+    assert "used" in read.unread and not read.complete

@@ -988,6 +988,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide",
                                                  "overall"):
             continue
+        if tok in _LIGHT_VERBS and reading.subject and not any(c.kind == "date" or "year" in words_of(c.column)
+                                                                for c in reading.conditions):
+            continue  # "Which stations see more than 5,000 passengers a day?": its object says what; not beside a date
         reading.unread.append(tok)
     if unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
         reading.problems.append("the question means " + " and ".join(sorted(unmeant)) + ", which fits no place it reads")
@@ -1094,6 +1097,10 @@ _DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc",
               "increasing": "asc", "decreasing": "desc"}
 
 
+_LIGHT_VERBS = frozenset({"see", "sees", "saw", "seen", "use", "uses", "used", "using"})
+"""General English verbs whose object carries the meaning ("papers that use the X dataset", "stations
+that see 5,000 passengers"): they restrict nothing their read object does not. Beside a date or
+year they may pick which event it dates ("units used in 2020"), so there they stay unread."""
 _MOST = frozenset({"most", "greatest", "maximum"})
 _COUNT_RANKING = frozenset({"most", "fewest", "least"})
 
