@@ -86,12 +86,15 @@ SERVED = {
     "how much is, as a price": ("How much is a ticket to Rome?", "What is the price of a ticket to Rome?"),
     "how much is, as a cost": ("How much is a night at the Ritz?", "What does a night at the Ritz cost?"),
     "the best time to": ("What is the best time to visit Japan?", "When should I visit Japan?"),
+    "two neighbours swapped in a short word": ("How long is the Amazon rvier?", "How long is the Amazon river?"),
     "any as a determiner": ("Are there any side effects of ibuprofen?", "Are there side effects of ibuprofen?"),
     "some as a determiner": ("What are some good books about Rome?", "What are good books about Rome?"),
 }
 
 REFUSED = {
     "one of the": ("What is one of the largest lakes?", "What is the largest lake?"),
+    "two real short words, neighbours swapped": ("Where does the trial start?", "Where does the trail start?"),
+    "a short unknown word, one letter changed": ("How long is the Amazon rvier?", "How long is the Amazon liver?"),
     "how much of a thing against its price": ("How much sugar is in a can of cola?", "What is the price of sugar in a can of cola?"),
     "how much it weighs against its cost": ("How much does an elephant weigh?", "What does an elephant cost?"),
     "the best time to, against can": ("What is the best time to visit Japan?", "When can I visit Japan?"),

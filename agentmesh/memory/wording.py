@@ -908,10 +908,11 @@ def _leftovers(a: Wording, b: Wording, left: list[int], right: list[int]) -> tup
                 ys.remove(i)
                 for j in run:
                     xs.remove(j)
-    for i in list(left):  # a typo: one edit apart, the misspelt one no English word
+    for i in list(left):  # a typo: one edit apart (two neighbours swapped, in a shorter word), the misspelt one no English word
         for j in right:
-            if (len(a.words[i]) >= 6 and len(b.words[j]) >= 6 and not (a.known[i] and b.known[j])
-                    and a.words[i].isalpha() and b.words[j].isalpha() and _one_edit(a.words[i], b.words[j])):
+            x, y = a.words[i], b.words[j]
+            if (not (a.known[i] and b.known[j]) and x.isalpha() and y.isalpha()
+                    and ((len(x) >= 6 and len(y) >= 6 and _one_edit(x, y)) or (len(x) >= 4 and _swapped_neighbours(x, y)))):
                 left.remove(i), right.remove(j)
                 break
     if not any(b.words[j] in _PREPOSITIONS for j in right):
@@ -963,6 +964,14 @@ def spells(acronym: str, text: str) -> bool:
     """Whether ``acronym`` abbreviates consecutive words of ``text`` ("GDP", "gross domestic product")."""
     words = [w for w in re.findall(r"[a-z]+", re.sub(r"['\u2019]s\b", "", text.lower())) if w not in FILLER]
     return any(_spells(acronym.lower(), words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1))
+
+
+def _swapped_neighbours(x: str, y: str) -> bool:
+    """The same letters but two neighbours swapped ("rvier" / "river"): the commonest slip of a typist."""
+    if len(x) != len(y) or x == y:
+        return False
+    diff = [k for k in range(len(x)) if x[k] != y[k]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
 
 
 def _one_edit(x: str, y: str) -> bool:
