@@ -197,3 +197,9 @@ def test_a_stored_question_is_read_when_it_is_stored(tmp_path, minilm):
     cache.put("What is the GDP of France?", "an answer", scope="s")
     assert "What is the GDP of France?" in check.read._memo
     cache.close()
+
+
+def test_a_greeting_is_a_frame_only_as_a_whole_word():
+    read = Reader(wordnet=False)
+    assert read("Hi, what is the highest mountain in history?").words == ("highest", "mountain", "in", "history")
+    assert read("Show me the menu settings").words == ("menu", "settings")

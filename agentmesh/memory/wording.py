@@ -61,7 +61,7 @@ REQUEST = re.compile(
     r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
     r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out)|help\s+me\s+(?:understand|find\s+out)"
     r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
-    r"|i\s+have\s+a\s+question\s*[:,\-])")
+    r"|i\s+have\s+a\s+question\s*[:,\-])(?![\w'])")  # whole words: "hi" is no frame in "high" or "history"
 """The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
 "I'm curious", "any idea", "do you happen to know": no content of their own. "Explain" is a frame
 only before a question word ("explain what a probation period is"), and so are "I need to know", "help me
