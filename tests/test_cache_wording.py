@@ -87,11 +87,16 @@ SERVED = {
     "how much is, as a cost": ("How much is a night at the Ritz?", "What does a night at the Ritz cost?"),
     "the best time to": ("What is the best time to visit Japan?", "When should I visit Japan?"),
     "two neighbours swapped in a short word": ("How long is the Amazon rvier?", "How long is the Amazon river?"),
+    "no and not": ("Is there no way to undo a commit?", "Is there not a way to undo a commit?"),
+    "no and a negated verb": ("Which countries have no army?", "Which countries don't have an army?"),
+    "one as the pronoun": ("How can one apply for a visa?", "How can I apply for a visa?"),
     "any as a determiner": ("Are there any side effects of ibuprofen?", "Are there side effects of ibuprofen?"),
     "some as a determiner": ("What are some good books about Rome?", "What are good books about Rome?"),
 }
 
 REFUSED = {
+    "no against never": ("Which countries have no army?", "Which countries never had an army?"),
+    "no against nothing": ("Which countries have no army?", "Which countries have an army?"),
     "one of the": ("What is one of the largest lakes?", "What is the largest lake?"),
     "two real short words, neighbours swapped": ("Where does the trial start?", "Where does the trail start?"),
     "a short unknown word, one letter changed": ("How long is the Amazon rvier?", "How long is the Amazon liver?"),

@@ -151,6 +151,16 @@ def _reordered(wa: list[str], wb: list[str]) -> bool:
     return True
 
 
+_PLAIN_NOT = frozenset({"not", "no", "none", "cannot", "can't", "don't", "doesn't", "isn't", "aren't", "wasn't", "weren't",
+                        "won't", "shouldn't"})
+
+
+def _negations(words: list[str]) -> frozenset[str]:
+    """The negations said: "no" and "not" are one ("Is there no way" / "Is there not a way"); "never", "without",
+    "except", "nothing", "neither" and "nor" each their own ("have no army" / "never had an army")."""
+    return frozenset("not" if w in _PLAIN_NOT else w for w in set(words) & NEGATIONS)
+
+
 def _coordinated(x: list[str], y: list[str]) -> bool:
     """``x`` is "A and B" (or "A or B") and ``y`` is "B and A": the two sides of "and" said in the other order
     ("the difference between a frog and a toad" / "between a toad and a frog")."""
@@ -169,7 +179,7 @@ def _guards_pass(a: str, b: str, vocabulary: frozenset[str] = _GENERAL_VOCABULAR
     if _numbers(a) != _numbers(b):
         return False
     wa, wb = _WORD.findall(a.lower()), _WORD.findall(b.lower())
-    if (set(wa) & NEGATIONS) != (set(wb) & NEGATIONS):
+    if _negations(wa) != _negations(wb):
         return False
     na, nb = _names(a, vocabulary), _names(b, vocabulary)
     if na != nb:  # an abbreviation English knows ("TV", "DNA") is left to the word rule, unless the other says it as a word

@@ -264,10 +264,13 @@ _ONE_AS_A = re.compile(r"(?<![\w.,/\-])(?:one|1)\s+(?!(?:of|and|or|to|than|per|i
 
 def one_as_a(text: str, said_as: str = "a ") -> str:
     """``text`` (lower case) with "one" or "1" before a noun said as "a" ("one woman" is "a woman"); not "one of the
-    largest", "one or two", "one hundred", "twenty-one", "which one is", which count or are no article."""
+    largest", "one or two", "one hundred", "twenty-one", "which one is", which count or are no article. "One"
+    beside a modal is the pronoun ("how can one apply", "one should"): said as "someone", no number."""
     def said(match: re.Match[str]) -> str:
         before = re.findall(r"[a-z]+", text[: match.start()])
         after = re.match(r"[a-z]+", text[match.end():])
+        if match.group(0).startswith("one") and ((before and before[-1] in MODALS) or (after and after.group(0) in MODALS)):
+            return "someone "  # the pronoun: "one can check", "how can one apply"
         if (before and not (before[-1] in FILLER or before[-1] in PREPOSITIONS or before[-1] in QUESTION_WORDS)) or (
                 after and (after.group(0) in FILLER or after.group(0) in MODALS)):
             return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
