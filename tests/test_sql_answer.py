@@ -459,3 +459,32 @@ def test_a_light_verb_restricts_nothing_its_object_does_not_but_beside_a_date_it
     # "used in 2019": which event 2019 dates (joining? a visit?) the verb may say: not read
     read = make_sql_answer_tool(db).metadata["read"]("How many members used Ashford Library in 2019?")
     assert "used" in read.unread and not read.complete
+
+
+@pytest.mark.parametrize("question", ["What is the highest spine width?", "What is the genre of Salt and Ember?"])
+def test_a_question_read_whole_is_answered_by_its_reading_not_also_by_another_tools_parse(db, tmp_path, question):
+    model = FakeToolChatModel(responses=[AIMessage("x")])
+    agent = Agent(Settings.load(db=tmp_path / "library.sqlite", kg=[], tools=["sql_answer", "sql_rank", "sql_lookup"],
+                                answer_style="pick"), model=model, embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    result = agent.run(question)
+    assert [t.name for t in result.tool_calls] == ["sql_answer"] and result.stop_reason == "answered", result.answer
+
+
+def test_a_superlative_of_a_measure_word_and_a_name_written_as_one_word(tmp_path):
+    path = tmp_path / "dining.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE city (city_id INTEGER PRIMARY KEY, city_name TEXT);
+            CREATE TABLE restaurant (restaurant_id INTEGER PRIMARY KEY, name TEXT, rating REAL, table_span INTEGER,
+                                     city_id INTEGER REFERENCES city(city_id));
+        """)
+        conn.executemany("INSERT INTO city VALUES (?, ?)", [(1, "Porto"), (2, "Lyon")])
+        conn.executemany("INSERT INTO restaurant VALUES (?, ?, ?, ?, ?)",
+                         [(1, "Casa Azul", 3.1, 12, 2), (2, "Le Four", 4.6, 30, 2), (3, "Tasca Velha", 3.9, 8, 1),
+                          (4, "Mar Alto", 4.2, 20, 1)])
+    dining = SQLDatabase(path)
+    lowest = answer(dining, "What is the lowest-rated restaurant in Porto?")  # the bound's rows: Porto's, joined
+    assert lowest is not None and "Tasca Velha" in lowest and "Casa Azul" not in lowest, lowest
+    assert "Le Four" in answer(dining, "Which is the highest rated restaurant?")
+    widest = answer(dining, "Which restaurant has the largest tablespan?")  # table_span, its words as one
+    assert widest is not None and "Le Four | 30" in widest, widest

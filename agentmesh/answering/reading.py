@@ -463,7 +463,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 j += 1
             n = extreme[0] - 1  # "the 3 highest mountains": the three rows of the highest values
             count = int(tokens[n]) if n > 0 and tokens[n].isdigit() and 1 <= int(tokens[n]) <= 100 else 1
-            if j < len(tokens) and any(j in hits for hits in named_tables.values()):
+            # "the lowest-rated restaurant": a word of a measure between the superlative and the table
+            rated = j + 1 < len(tokens) and any(w.says(j, c) for tp in tables.values() for m in tp.measures
+                                                for c in words_of(m.column)) and any(j + 1 in hits for hits in named_tables.values())
+            if j < len(tokens) and (any(j in hits for hits in named_tables.values()) or rated):
                 top = (count, "desc" if tokens[extreme[0]] in _DESCENDING else "asc",
                        [extreme[0], *([n] if count > 1 or n > 0 and tokens[n].isdigit() else [])])
         if top is None and len(ranking) == 1 and tokens[0] in ("which", "what"):
@@ -584,6 +587,10 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if not cw or (kind != "fk" and column in tp.keys):
                 continue
             hit = w.find(cw)
+            if hit is None and len(cw) > 1:  # the name's words written as one ("wingspan": wing_span)
+                joined = "".join(cw)
+                hit = next(([i] for i, t in enumerate(tokens) if i not in w.used and len(joined) >= 6
+                            and _singular(t) == _singular(joined)), None)
             if hit is None and kind in ("measure", "date") and len(cw) > 1:
                 # a compound name said by its head noun ("a GPA higher than 3.4": cumulative_gpa; the
                 # noun before "per", less "the number of": cars_per_unit, citation_num); two columns

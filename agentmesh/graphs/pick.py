@@ -84,6 +84,10 @@ class PickAnswer(Middleware):
         readings = [t.metadata["read"](question) for t in request.tools
                     if t.name in {c["name"] for c in calls} and callable((t.metadata or {}).get("read"))]
         whole = bool(readings) and not any(_states(e, r) for r in readings for e in quotes.values())
+        if any(r.complete for r in readings):  # the question read whole: the reading's own tool answers it,
+            # not another narrowing's parse of the same words besides (sql_rank's, sql_lookup's)
+            readers = {t.name for t in request.tools if callable((t.metadata or {}).get("read"))}
+            calls = [c for c in calls if c["name"] in readers]
         if calls and (not answered or whole or unworked(question, [])):
             return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing
         answering = [q for q, e in quotes.items() if e.kind == "row" and e.source.partition(":")[0] in self.answers]

@@ -152,8 +152,9 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
         desc = reading.order.endswith("desc")
-        nth = sa.select(column).select_from(base).where(column.isnot(None)).order_by(
-            column.desc() if desc else column.asc()).limit(1).offset(reading.limit - 1)
+        # over the same joined rows as the statement (a condition on a joined table), its own scope
+        nth = sa.select(column).select_from(from_).where(column.isnot(None)).order_by(
+            column.desc() if desc else column.asc()).limit(1).offset(reading.limit - 1).correlate(None)
         if tests:
             nth = nth.where(sa.and_(*tests))
         statement = statement.where((column >= nth.scalar_subquery()) if desc else (column <= nth.scalar_subquery()))
