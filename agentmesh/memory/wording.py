@@ -532,6 +532,8 @@ class Wording:
     known: tuple[bool, ...] = ()
     """Per word, whether it is an English word (a lemma table or WordNet has it): a word that is not
     may be a typo of the other question's word."""
+    wide: tuple[tuple[tuple[frozenset[str], frozenset[str]], ...], ...] = ()
+    """Per word, WordNet's relations past its first senses (:func:`_wide`), read only for a word left unmatched."""
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -604,6 +606,7 @@ class Reader:
         words: list[str] = []
         keys: list[tuple[set[str], set[str]]] = []
         known: list[bool] = []
+        wide: dict[int, tuple[tuple[frozenset[str], frozenset[str]], ...]] = {}
         folded: set[str] = set()
         seq: list[tuple[str, int | None]] = []  # every word said, filler too, with its content word's index
         i = 0
@@ -644,6 +647,7 @@ class Reader:
                     known.append(True)
                     continue
                 seq.append((part, len(words)))
+                wide[len(words)] = _wide(part, net)
                 words.append(part)
                 found = _word_keys(part, net)
                 if whole:  # "second-hand" is "secondhand"
@@ -661,7 +665,7 @@ class Reader:
         offers = tuple(frozenset(o) for _, o in keys)
         all_keys = frozenset().union(*offers) if offers else frozenset()
         return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
-                       acronyms, tuple(known))
+                       acronyms, tuple(known), tuple(wide.get(k, ()) for k in range(len(words))))
 
 
 _DEFAULT_READER: Reader | None = None
@@ -745,19 +749,39 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[st
     # a noun that names what an adjective measures ("height") matches "how" and that adjective ("how tall"):
     # "^" and "@" keys each match only the other kind, so "how hot" and "how cold" do not match each other
     attrs = {a for lemma in keys for a in net.attribute_of(lemma.split("+")[0])}
-    # every sense of its main part of speech, and the words WordNet derives from it or says it is similar to:
-    # "run" / "execute" (a third sense), "terrible" / "bad", "assessment" / "assess" ("*" and "%" keys)
-    wide_own: set[str] = set()
-    wide_offer: set[str] = set()
-    if not degree and word.isalpha() and not (word in MODALS or word in QUESTION_WORDS or word in _NEGATION
-                                                       or word in _DEGREE or word in _ORDINALS):
-        for lemma in _word_lemmas(word):
-            if lemma.isalpha():  # its own lemmas, not an agent noun's verb: "employer" is not "employee"
-                own, offered = net.related(lemma)
-                wide_own |= own
-                wide_offer |= offered
-    return (keys | {"~" + k for k in main | other} | {"=" + k for k in main} | {"^" + a for a in attrs} | wide_own,
-            offers | {"@" + a for a in attrs} | wide_own | wide_offer)
+    return (keys | {"~" + k for k in main | other} | {"=" + k for k in main} | {"^" + a for a in attrs},
+            offers | {"@" + a for a in attrs})
+
+
+def _wide(word: str, net: WordNet | None) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """What :meth:`WordNet.related` gives each of ``word``'s own lemmas (not an agent noun's verb: "employer" is
+    not "employee"): every sense of its main part of speech, the words derived from it, the adjectives similar to
+    it. Kept as WordNet's own (shared) sets and read only for a word its first senses left unmatched
+    (:func:`_widely_matched`): a reading holds no copy of them."""
+    if net is None or not word.isalpha() or word in MODALS or word in QUESTION_WORDS or word in _NEGATION \
+            or word in _DEGREE or word in _ORDINALS:
+        return ()
+    return tuple(net.related(lemma) for lemma in sorted(_word_lemmas(word)) if lemma.isalpha())
+
+
+def _wide_pair(x: Wording, i: int, y: Wording, j: int) -> bool:
+    """Whether WordNet relates ``x.words[i]`` and ``y.words[j]`` past their first senses."""
+    if i >= len(x.wide) or j >= len(y.wide):
+        return False
+    return any(not own.isdisjoint(their_offer) or not offered.isdisjoint(their_own)
+               for own, offered in x.wide[i] for their_own, their_offer in y.wide[j])
+
+
+def _widely_matched(x: Wording, i: int, y: Wording) -> bool:
+    """Whether WordNet relates ``x.words[i]`` past its first senses to some word of ``y`` (:meth:`WordNet.related`)."""
+    if i >= len(x.wide):
+        return False
+    for own, offered in x.wide[i]:
+        for other in y.wide:
+            for their_own, their_offer in other:
+                if not own.isdisjoint(their_offer) or not offered.isdisjoint(their_own):
+                    return True
+    return False
 
 
 _PRICE = frozenset({"cost", "price"})
@@ -830,6 +854,9 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
     left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k == _ONE_KEYS)]
     right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k == _ONE_KEYS)]
+    if left or right:  # WordNet past the first senses, read only now: a word matched by it is matched
+        left = [i for i in left if not _widely_matched(a, i, b)]
+        right = [j for j in right if not _widely_matched(b, j, a)]
     if left or right:
         left, right = _leftovers(a, b, left, right)
     return [a.words[i] for i in left], [b.words[i] for i in right]
@@ -872,7 +899,7 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
     used: set[int] = set()
     perm = []
     for i in asked:
-        j = next((t for t, j in enumerate(told) if t not in used and a.keys[i] & b.offers[j]), None)
+        j = next((t for t, j in enumerate(told) if t not in used and (a.keys[i] & b.offers[j] or _wide_pair(a, i, b, j))), None)
         if j is None:
             return None
         used.add(j)
