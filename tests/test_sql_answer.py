@@ -488,3 +488,21 @@ def test_a_superlative_of_a_measure_word_and_a_name_written_as_one_word(tmp_path
     assert "Le Four" in answer(dining, "Which is the highest rated restaurant?")
     widest = answer(dining, "Which restaurant has the largest tablespan?")  # table_span, its words as one
     assert widest is not None and "Le Four | 30" in widest, widest
+
+
+def test_a_row_is_also_named_by_a_unique_code_of_its_own_not_by_a_reference_to_anothers(tmp_path):
+    path = tmp_path / "fleet.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);
+            CREATE TABLE equipment (sequence_name TEXT, type_code TEXT);  -- no key said, none by name
+        """)
+        conn.executemany("INSERT INTO aircraft VALUES (?, ?, ?)",
+                         [("B737", "The Boeing 737, a narrow-body jet", 485), ("A380", "The Airbus A380, a wide-body jet", 560),
+                          ("D228", "The Dornier 228, a turboprop", 190)])
+        conn.executemany("INSERT INTO equipment VALUES (?, ?)", [("first set", "B737"), ("second set", "A380")])
+    fleet = SQLDatabase(path)
+    assert fleet.profile.tables["aircraft"].names == ["aircraft_code"]
+    assert fleet.profile.tables["equipment"].names == []  # its codes name aircraft rows: a reference
+    text = answer(fleet, "What is the cruising speed of the A380?")
+    assert text is not None and text.endswith("| 560"), text

@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 3
+PROFILE_VERSION = 4
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -172,6 +172,9 @@ class TableProfile:
     paths: dict[str, list[str]] = field(default_factory=dict)
     """A table reached through foreign keys (at most two) -> the tables on the way, it last."""
     comments: dict[str, str] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    """Other columns whose values each name one row, as people also say them: unique codes
+    beside the label ("the A380": ``aircraft_code``, where ``aircraft_description`` is the label)."""
 
 
 @dataclass
@@ -209,7 +212,7 @@ class DataProfile:
                 measures=[Measure(**m) for m in t.get("measures", [])],
                 categories=[Category(**c) for c in t.get("categories", [])], dates=list(t.get("dates", [])),
                 foreign_keys=[ForeignKey(**f) for f in t.get("foreign_keys", [])], paths=dict(t.get("paths", {})),
-                comments=dict(t.get("comments", {})))
+                comments=dict(t.get("comments", {})), names=list(t.get("names", [])))
         return cls(database=data.get("database", ""), fingerprint=data.get("fingerprint", ""),
                    version=data.get("version", 0), tables=tables,
                    graph=[GraphTerm(**g) for g in data.get("graph", [])], lexicon=data.get("lexicon", ""))
@@ -477,6 +480,12 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
                 if len(fk.columns) == 1:
                     links.setdefault(table, {})[fk.table] = (fk.columns[0], fk.their_columns[0])
         _own_labels(conn, described, tables, shapes)
+        for table, profile in tables.items():  # unique codes beside the label: names people say too
+            if profile.label.own:
+                profile.names = [n for n, sh in shapes[table].items() if n not in profile.label.columns
+                                 and n not in profile.keys and sh.code and not sh.links
+                                 and sh.unique and not sh.date and sh.length <= 20 and sh.nonnull >= max(2, profile.rows / 2)
+                                 and (_names_table(n, table) or not _names_elsewhere(conn, table, n, sh, shapes))]
         conn.rollback()
     paths = _fk_paths(links, described)
     for table, profile in tables.items():
@@ -599,6 +608,23 @@ def _references(conn: sa.Connection, column: str, shape: _Shape, table: str,
                     mine.c[column].in_(sa.select(target.c[name])))).scalar() or 0
                 if shape.distinct and inside >= 0.9 * shape.distinct:
                     return True
+    return False
+
+
+def _names_elsewhere(conn: sa.Connection, table: str, column: str, shape: _Shape,
+                     shapes: dict[str, dict[str, _Shape]]) -> bool:
+    """The column's values are (almost all) values that each name one row of another table
+    (``flight_stop.stop_airport``: airport codes): a reference to rows named there, not names of
+    this table's rows."""
+    for other, per in shapes.items():
+        for name, theirs in per.items():
+            if other == table or not theirs.unique or not theirs.nonnull:
+                continue
+            mine, target = sa.table(table, sa.column(column)), sa.table(other, sa.column(name))
+            inside = conn.execute(sa.select(sa.func.count(mine.c[column].distinct())).where(
+                mine.c[column].in_(sa.select(target.c[name])))).scalar() or 0
+            if shape.distinct and inside >= 0.9 * shape.distinct:
+                return True
     return False
 
 
@@ -770,19 +796,28 @@ class LabelIndex:
     """Every label value of every table with its own label, by its normalised words: a question's
     names are found by looking up its word n-grams, whatever the number of values (no cap)."""
 
-    def __init__(self, values: dict[str, list[str]]) -> None:
+    def __init__(self, values: dict[str, list[str]], codes: dict[str, dict[str, list[str]]] | None = None) -> None:
         self.values = values
+        self.codes = codes or {}
+        """table -> a column of its other names (``TableProfile.names``) -> its values."""
         self._by_key: dict[str, list[tuple[str, str]]] = {}
         self._table_of: dict[str, str] = {}
+        self._column_of: dict[tuple[str, str], str] = {}
         self.longest = 1
-        for table, names in values.items():
-            for name in names:
-                key = " ".join(_tokens(name))
-                if not key:
-                    continue
-                self._by_key.setdefault(key, []).append((table, name))
-                self._table_of.setdefault(name, table)
-                self.longest = max(self.longest, key.count(" ") + 1)
+        named = [(t, "", v) for t, names in values.items() for v in names]
+        named += [(t, c, v) for t, columns in self.codes.items() for c, vs in columns.items() for v in vs]
+        for table, column, name in named:
+            key = " ".join(_tokens(name))
+            if not key or (table, name) in self._column_of:
+                continue
+            self._by_key.setdefault(key, []).append((table, name))
+            self._table_of.setdefault(name, table)
+            self._column_of[(table, name)] = column
+            self.longest = max(self.longest, key.count(" ") + 1)
+
+    def column_of(self, table: str, name: str) -> str:
+        """The column that holds ``name`` as a row's other name (a code), or "" for the label."""
+        return self._column_of.get((table, name), "")
 
     @classmethod
     def build(cls, db: Any, profile: DataProfile) -> "LabelIndex":
@@ -796,8 +831,15 @@ class LabelIndex:
                 rows = conn.execute(sa.select(*columns).distinct().where(sa.and_(*(c.isnot(None) for c in columns))))
                 found = [" ".join(str(v) for v in row) for row in rows]
                 values[table] = sorted({v for v in found if v.strip()})
+            codes: dict[str, dict[str, list[str]]] = {}
+            for table in profile.labelled():
+                for name in profile.tables[table].names:
+                    column = sa.table(table, sa.column(name)).c[name]
+                    codes.setdefault(table, {})[name] = sorted(
+                        {str(v) for (v,) in conn.execute(sa.select(column).distinct().where(column.isnot(None)))
+                         if str(v).strip()})
             conn.rollback()
-        return cls(values)
+        return cls(values, codes)
 
     def __contains__(self, name: object) -> bool:
         return name in self._table_of

@@ -96,6 +96,9 @@ class Entity:
     value: str
     span: tuple[int, int]
     """The question's word positions that say it."""
+    column: str = ""
+    """The column(s) whose value names it: the table's label ("+"-joined parts), or another name
+    of its rows (a code: ``TableProfile.names``)."""
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         for table, value in index.candidates(question):
             key = re.findall(r"[a-z0-9]+(?:\.\d+)?", re.sub(r"['’]s\b", "", value.lower()).replace("_", " "))
             for span in w.span(key) if key else []:
-                mentions.append((span, table, "+".join(tables[table].label.columns), value, "label"))
+                mentions.append((span, table, index.column_of(table, value) or "+".join(tables[table].label.columns),
+                                 value, "label"))
     for table, tp in tables.items():
         for category in tp.categories:
             for value in category.values:
@@ -605,7 +609,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 column_hits.append((Asked(table, column, kind, fk_columns.get(column, "")), hit))
     # a table's label asked through a name of the table ("Which train class is unit 70602?")
     subject = ""
-    entities = [Entity(h[0], str(h[2]), span) for span, hits in entity_spans.items() for h in hits if h[3] == "label"]
+    entities = [Entity(h[0], str(h[2]), span, h[1]) for span, hits in entity_spans.items() for h in hits if h[3] == "label"]
     reading.entities = entities
 
     def conditions_from_values(subject: str) -> list[Condition] | None:
@@ -800,8 +804,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             else:
                 reading.asked = [best[0][0]]
                 w.used.update(best[0][1])
-                reading.conditions.append(Condition(subject, "+".join(tables[subject].label.columns), "=",
-                                                    entity.value, "label"))
+                reading.conditions.append(Condition(subject, entity.column or "+".join(tables[subject].label.columns),
+                                                    "=", entity.value, "label"))
     reading.subject = subject
     if subject and reading.aggregate == "count":
         # a row that holds its own count (checkin.count: check-ins per business and day): "how many
@@ -821,14 +825,16 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             applied: list[tuple[Entity, Condition]] = []
             for entity in named:
                 label = tables[entity.table].label.columns
+                naming = entity.column or "+".join(label)
                 if entity.table != subject and entity.table in tables[subject].paths:  # through the key
-                    applied.append((entity, Condition(entity.table, "+".join(label), "=", entity.value, "label")))
+                    applied.append((entity, Condition(entity.table, naming, "=", entity.value, "label")))
                 elif entity.table != subject and (links := _links(tables, subject, entity.table)):
                     # through a table whose rows point to both ("the stations on the Valley Line": line_stops)
                     for link in links:
-                        applied.append((entity, Condition(entity.table, "+".join(label), "=", entity.value, "label",
+                        applied.append((entity, Condition(entity.table, naming, "=", entity.value, "label",
                                                           via=link)))
-                elif entity.table != subject and len(label) == 1 and label[0].lower() in subject_columns \
+                elif entity.table != subject and naming == "+".join(label) and len(label) == 1 \
+                        and label[0].lower() in subject_columns \
                         and label[0].lower() not in own_label:
                     # the subject holds the name itself, in a column of the same name (lake.state_name: state.state_name)
                     applied.append((entity, Condition(subject, subject_columns[label[0].lower()], "=", entity.value)))
