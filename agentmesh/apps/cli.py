@@ -249,6 +249,8 @@ def _print_profile(found) -> None:
             table.add_column(column, overflow="fold")
         for name, t in found.tables.items():
             label = f"{escape(t.label.shown)}\n[dim]{t.label.kind}[/]" if t.label.kind != "none" else "[dim]-[/]"
+            if t.names:  # other names of its rows: codes people also say
+                label += f"\n[dim]also named by[/] {escape(', '.join(t.names))}"
             measures = "\n".join(f"{m.column} ({m.unit})" if m.unit else m.column for m in t.measures)
             categories = "\n".join(cut(f"{c.column}: {', '.join(map(str, c.values))}") for c in t.categories)
             table.add_row(escape(name), f"{t.rows:,}", label, escape(measures), escape(categories),
