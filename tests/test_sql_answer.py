@@ -506,3 +506,16 @@ def test_a_row_is_also_named_by_a_unique_code_of_its_own_not_by_a_reference_to_a
     assert fleet.profile.tables["equipment"].names == []  # its codes name aircraft rows: a reference
     text = answer(fleet, "What is the cruising speed of the A380?")
     assert text is not None and text.endswith("| 560"), text
+
+
+def test_a_code_that_is_also_a_function_word_is_said_only_as_written(tmp_path):
+    path = tmp_path / "states.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE state (state_code TEXT, state_name TEXT, population INTEGER);")
+        conn.executemany("INSERT INTO state VALUES (?, ?, ?)",
+                         [("IN", "Indiana", 6800000), ("OR", "Oregon", 4200000), ("TX", "Texas", 30000000)])
+    states = SQLDatabase(path)
+    assert "states" not in " ".join(make_sql_answer_tool(states).metadata["read"](
+        "What is the population in Texas?").problems)
+    assert answer(states, "What is the population in Texas?").endswith("| 30000000")  # "in" is no state
+    assert answer(states, "What is the population of IN?").endswith("| 6800000")  # "IN" is

@@ -364,6 +364,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if index is not None:
         for table, value in index.candidates(question):
             key = re.findall(r"[a-z0-9]+(?:\.\d+)?", re.sub(r"['’]s\b", "", value.lower()).replace("_", " "))
+            if _function_word_unsaid(key, value, question):  # state code "IN" is not the "in" of "in each month"
+                continue
             for span in w.span(key) if key else []:
                 mentions.append((span, table, index.column_of(table, value) or "+".join(tables[table].label.columns),
                                  value, "label"))
@@ -373,8 +375,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 if not isinstance(value, str) or not value.strip():
                     continue
                 key = re.findall(r"[a-z0-9]+(?:\.\d+)?", value.lower())
-                if len(key) == 1 and key[0] in FUNCTION_WORDS and not re.search(
-                        r"(?<=[^.?!]\s)" + re.escape(value.strip()) + r"(?!\w)", question):
+                if _function_word_unsaid(key, value, question):
                     continue  # grade "A" is said as "an A", not by the article of "a GPA"
                 for span in w.span(key) if key else []:
                     mentions.append((span, table, category.column, value, "value"))
@@ -1108,6 +1109,13 @@ than"): the reading composes only AND-ed equalities and bounds, so such a word i
 _ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
 _DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
               "increasing": "asc", "decreasing": "desc"}
+
+
+def _function_word_unsaid(key: list[str], value: str, question: str) -> bool:
+    """A one-word value that is also a function word (grade "A", state code "IN", "OR") is said
+    only where the question writes it as the data does, and not first in a sentence."""
+    return len(key) == 1 and key[0] in FUNCTION_WORDS and not re.search(
+        r"(?<=[^.?!]\s)" + re.escape(value.strip()) + r"(?!\w)", question)
 
 
 _LIGHT_VERBS = frozenset({"see", "sees", "saw", "seen", "use", "uses", "used", "using"})
