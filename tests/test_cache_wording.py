@@ -208,3 +208,10 @@ def test_a_greeting_is_a_frame_only_as_a_whole_word():
     read = Reader(wordnet=False)
     assert read("Hi, what is the highest mountain in history?").words == ("highest", "mountain", "in", "history")
     assert read("Show me the menu settings").words == ("menu", "settings")
+
+
+def test_readings_share_the_keys_of_a_word_they_both_say():
+    """A reading is kept per stored question: the keys of a word are one object in all of them, not a copy each."""
+    read = Reader(wordnet=False)
+    a, b = read("Where is the river Douro?"), read("Where does the river Tagus start?")
+    assert a.keys[a.words.index("river")] is b.keys[b.words.index("river")]

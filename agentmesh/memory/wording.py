@@ -604,7 +604,7 @@ class Reader:
         if object_question:
             tokens.append("?object")
         words: list[str] = []
-        keys: list[tuple[set[str], set[str]]] = []
+        keys: list[tuple[frozenset[str], frozenset[str]]] = []  # replaced, never changed in place: shared
         known: list[bool] = []
         wide: dict[int, tuple[tuple[frozenset[str], frozenset[str]], ...]] = {}
         folded: set[str] = set()
@@ -643,15 +643,15 @@ class Reader:
                     i += 1
                     folded.add(nxt)
                     words.append(f"{part} {nxt}")
-                    keys.append(_word_keys(nxt, net, degree))
+                    keys.append(_shared_keys(nxt, net, degree))
                     known.append(True)
                     continue
                 seq.append((part, len(words)))
                 wide[len(words)] = _wide(part, net)
                 words.append(part)
-                found = _word_keys(part, net)
+                found = _shared_keys(part, net)
                 if whole:  # "second-hand" is "secondhand"
-                    found[0].add(whole), found[1].add(whole)
+                    found = (found[0] | {whole}, found[1] | {whole})
                 keys.append(found)
                 known.append(_known(part, net))
         for j in range(len(words) - 1):  # "data base" is "database"
@@ -659,7 +659,7 @@ class Reader:
                    for w in words[j:j + 2]):
                 joined = words[j] + words[j + 1]
                 for k in (j, j + 1):
-                    keys[k][0].add(joined), keys[k][1].add(joined)
+                    keys[k] = _with_word(keys[k], joined)
         if net is not None:
             _phrase_senses(seq, words, keys, net)
         offers = tuple(frozenset(o) for _, o in keys)
@@ -688,7 +688,7 @@ def known_abbreviation(name: str) -> bool:
 
 
 def _phrase_senses(seq: Sequence[tuple[str, int | None]], words: Sequence[str],
-                   keys: list[tuple[set[str], set[str]]], net: WordNet) -> None:
+                   keys: list[tuple[frozenset[str], frozenset[str]]], net: WordNet) -> None:
     """A phrase of two or three words that WordNet holds as one ("get rid of", "find out", "work out")
     gives its senses to each of its content words, so "get rid of ants" is matched by "eliminate
     ants": each of "get" and "rid" by "eliminate", and "eliminate" by either. A word of the phrase
@@ -706,8 +706,8 @@ def _phrase_senses(seq: Sequence[tuple[str, int | None]], words: Sequence[str],
             if not senses:
                 continue
             for w in content:
-                keys[w][0].update({"~" + k for k, _ in senses} | {"=" + k for k, main in senses if main})
-                keys[w][1].update({"=" + k for k, _ in senses} | {"~" + k for k, main in senses if main})
+                keys[w] = (keys[w][0] | {"~" + k for k, _ in senses} | {"=" + k for k, main in senses if main},
+                           keys[w][1] | {"=" + k for k, _ in senses} | {"~" + k for k, main in senses if main})
 
 
 def _is_adjective(word: str) -> bool:
@@ -753,6 +753,21 @@ def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[st
             offers | {"@" + a for a in attrs})
 
 
+@lru_cache(maxsize=50_000)
+def _shared_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[frozenset[str], frozenset[str]]:
+    """:func:`_word_keys`, remembered: every reading that says a word holds the same two sets, not a copy
+    (a reading is kept for each stored question)."""
+    keys, offers = _word_keys(word, net, degree)
+    return frozenset(keys), frozenset(offers)
+
+
+@lru_cache(maxsize=50_000)
+def _with_word(found: tuple[frozenset[str], frozenset[str]], word: str) -> tuple[frozenset[str], frozenset[str]]:
+    """``found`` (a word's keys and offers) with ``word`` added to both, remembered like :func:`_shared_keys`."""
+    return found[0] | {word}, found[1] | {word}
+
+
+@lru_cache(maxsize=50_000)
 def _wide(word: str, net: WordNet | None) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
     """What :meth:`WordNet.related` gives each of ``word``'s own lemmas (not an agent noun's verb: "employer" is
     not "employee"): every sense of its main part of speech, the words derived from it, the adjectives similar to
