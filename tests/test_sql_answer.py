@@ -519,3 +519,27 @@ def test_a_code_that_is_also_a_function_word_is_said_only_as_written(tmp_path):
         "What is the population in Texas?").problems)
     assert answer(states, "What is the population in Texas?").endswith("| 30000000")  # "in" is no state
     assert answer(states, "What is the population of IN?").endswith("| 6800000")  # "IN" is
+
+
+def test_a_value_of_rows_that_point_to_the_subject_is_a_condition_through_them(tmp_path):
+    path = tmp_path / "shops.sqlite"
+    with sqlite3.connect(path) as conn:  # one category row and one neighbourhood row per business: one to one
+        conn.executescript("""
+            CREATE TABLE business (bid INTEGER, business_id TEXT, name TEXT);
+            CREATE TABLE category (id INTEGER, business_id TEXT, category_name TEXT);
+            CREATE TABLE neighbourhood (id INTEGER, business_id TEXT, neighbourhood_name TEXT);
+        """)
+        names = ["Joe's Pizza", "Corner Cafe", "Slice House", "Bean Bar", "Dough Co", "Mill Diner", "Rye Bakery"]
+        kinds = ["Pizza", "Cafe", "Pizza", "Cafe", "Bakery", "Diner", "Bakery"]
+        areas = ["Old Town", "Harbour", "Old Town", "Harbour", "Hillside", "Hillside", "Old Town"]
+        conn.executemany("INSERT INTO business VALUES (?, ?, ?)", [(i, f"b{i}", n) for i, n in enumerate(names)])
+        conn.executemany("INSERT INTO category VALUES (?, ?, ?)", [(i, f"b{i}", k) for i, k in enumerate(kinds)])
+        conn.executemany("INSERT INTO neighbourhood VALUES (?, ?, ?)", [(i, f"b{i}", a) for i, a in enumerate(areas)])
+    shops = SQLDatabase(path)
+    # the key's name names business, not category: the direction a one-to-one sample cannot show
+    assert [fk.table for fk in shops.profile.tables["category"].foreign_keys] == ["business"]
+    assert answer(shops, "How many businesses are in the Pizza category?").endswith("\n2")
+    listed = answer(shops, "Show me the businesses in the Cafe category.")
+    assert "Corner Cafe" in listed and "Bean Bar" in listed and "Slice House" not in listed, listed
+    # a table with no unique name of its own lists the column named after it
+    assert answer(shops, "Which neighbourhood is Rye Bakery in?").endswith("\nOld Town")

@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 4
+PROFILE_VERSION = 5
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -540,7 +540,11 @@ def _inferred_keys(conn: sa.Connection, described: dict, tables: dict[str, Table
                 return int(conn.execute(sa.select(sa.func.count()).select_from(mine).where(
                     mine.c[name].isnot(None), mine.c[name].not_in(sa.select(theirs.c[name])))).scalar() or 0)
 
-            if outside(table, target) == 0 and not (identifies(table, name) and outside(target, table) == 0):
+            # one to one, no direction, unless the column's name names the target and not its own table
+            # (category.business_id -> business: one category row per business in a small sample)
+            one_to_one = identifies(table, name) and outside(target, table) == 0
+            if outside(table, target) == 0 and (not one_to_one or (_names_table(name, target)
+                                                                   and not _names_table(name, table))):
                 found.setdefault(table, []).append(ForeignKey([name], target, [name], inferred=True))
     return found
 

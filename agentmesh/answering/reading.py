@@ -617,14 +617,20 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         found = []
         for span, hits in value_spans.items():
             fit = [h for h in hits if reaches(subject, h[0])]
+            via = ""
+            if not fit:  # "the businesses in the Pizza category": a value of rows that point to the subject's
+                fit = [h for h in hits if _one_back(tables, h[0], subject)]
+                via = fit[0][0] if len({(h[0], h[1]) for h in fit}) == 1 else ""
             if len({(h[0], h[1]) for h in fit}) != 1:
                 if len(fit) > 1:
                     reading.problems.append(f"'{' '.join(tokens[span[0]:span[1]])}' is a value of "
                                             + " and ".join(f"{h[0]}.{h[1]}" for h in fit))
                 return None
             table, column, value, _ = fit[0]
-            found.append(Condition(table, column, "=", value))
+            found.append(Condition(table, column, "=", value, via=via))
             hit = w.find(words_of(column))  # "in the Highlands region": the column's own word
+            if hit is None and via:  # "in the Pizza category": the table's own word (category.category_name)
+                hit = w.find(words_of(via))
             if hit is not None:
                 w.used.update(hit)
         return found
@@ -776,9 +782,17 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         elif len(plain) > 1:
             # one table said within another's words ("train classes" holds "classes"): the longer one
             longest = max(plain, key=lambda t: len(table_words[t]))
+            # "the businesses in the Pizza category": a table named with a value of its own, whose rows
+            # point to (or are reached from) the other one, names the condition, not the rows asked about
+            valued = {h[0] for hits in value_spans.values() for h in hits}
+            heads = [t for t in plain if all(u == t or (u in valued and (_one_back(tables, u, t) or reaches(t, u)))
+                                             for u in plain)]
             if all(set(named_tables[t]) & set(named_tables[longest]) for t in plain):
                 subject = longest
                 w.used.update(named_tables[longest])
+            elif len(heads) == 1:
+                subject = heads[0]
+                w.used.update(named_tables[subject])
             else:
                 reading.problems.append("the question names the tables " + " and ".join(plain))
     elif reading.aggregate == "lookup":
@@ -1066,6 +1080,13 @@ def _sentence_of_tokens(question: str, count: int) -> list[int]:
     for n, part in enumerate(re.split(r"(?<=[.?!;])\s+", question)):
         at += [n] * len(_tokens(part))
     return (at + [at[-1] if at else 0] * count)[:count] if len(at) != count else at
+
+
+def _one_back(tables: dict, table: str, subject: str) -> bool:
+    """``table``'s rows point to ``subject``'s by exactly one single-column key (``category`` rows
+    name a business's categories): a value of theirs is a condition on the subject through them."""
+    return table != subject and sum(1 for fk in tables[table].foreign_keys
+                                    if fk.table == subject and len(fk.columns) == 1) == 1
 
 
 def _links(tables: dict, subject: str, other: str) -> list[str]:

@@ -99,7 +99,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         column = reach(asked.table).c[asked.column]
         shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}{said}"))
     elif aggregate == "list":
-        shown.append(label_of(subject))
+        shown.append(label_of(subject) if profile.label(subject).own else _named_column(db, subject, reach(subject)))
         shown += [reach(a.table).c[a.column] for a in reading.asked]
     elif aggregate == "lookup":
         if not reading.asked:
@@ -161,6 +161,18 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     return statement
 
 
+def _named_column(db: SQLDatabase, table: str, clause: sa.TableClause) -> sa.ColumnElement:
+    """A listed table with no name of its own: the one column named after it ("neighbourhood_name"
+    of ``neighbourhood``), its values repeating (rows listed DISTINCT); ValueError for none."""
+    from agentmesh.answering.profile import _names_table
+
+    named = [n for n, _ in db.described[table][0] if _names_table(n, table) and not n.lower().endswith("id")
+             and n not in db.profile.tables[table].keys]
+    if len(named) != 1:
+        raise ValueError(f"{table} has no name of its own")
+    return clause.c[named[0]]
+
+
 def _one_key(profile: Any, table: str, target: str) -> Any:
     """The one single-column key by which ``table`` points to ``target``; ValueError for none or two."""
     keys = [fk for fk in profile.tables[table].foreign_keys if fk.table == target and len(fk.columns) == 1]
@@ -190,7 +202,7 @@ def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: 
     inner = sa.alias(clauses[link])
     from_: Any = inner
     previous, current = link, inner
-    for step in profile.tables[link].paths[c.table]:
+    for step in profile.tables[link].paths[c.table] if c.table != link else []:  # a value of the link's own
         key = _one_key(profile, previous, step)
         target = sa.alias(clauses[step])
         from_ = from_.join(target, current.c[key.columns[0]] == target.c[key.their_columns[0]])
