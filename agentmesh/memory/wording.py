@@ -8,7 +8,8 @@ way ("who" / "which company", "when" / "what year", "how many" / "the number of"
 carry no content in a question ("the", "is", "please", "tell me") are skipped; everything else
 counts, so a difference no list names (opposite verbs, other places, other languages) refuses.
 
-This module holds general English only: function words, question words, number words, degree
+This module holds general English only (figures written one way are in :mod:`agentmesh.memory.figures`,
+WordNet's reader in :mod:`agentmesh.memory.wordnet`): function words, question words, number words, degree
 ("largest" is not "larger" is not "large") and common abbreviations of units, currencies, months
 and titles. A field's own words (its synonyms and contrasts) come from the user's lexicon file
 (``cache_lexicon``), never from here.
@@ -28,14 +29,14 @@ two words WordNet opposes (antonyms, a cause and its effect: "teach" / "learn") 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
+from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
+from agentmesh.memory.wordnet import WordNet, _default_wordnet
 
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "opposed", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
            "number_words_as_digits", "figures", "known_abbreviation", "one_as_a"]
@@ -160,102 +161,12 @@ _TOKEN = re.compile(r"[$€£¥]|°[cf]\b|[a-z0-9](?:[a-z0-9.+\-/']*[a-z0-9+])?"
 _NUMBER_WORD = re.compile(r"^(\d+(?:\.\d+)?)-([a-z]+)$")
 """A number joined to a word ("2-bedroom", "20-foot"): the number and the word."""
 
-_UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen "
-                                     "fourteen fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 10**12}
-_ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth "
-                                            "eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
-                                            "eighteenth nineteenth".split())}
-_ORDINALS.update({w: 10 * i for i, w in enumerate("_ _ twentieth thirtieth fortieth fiftieth sixtieth seventieth eightieth "
-                                                  "ninetieth".split()) if w != "_"})
-_ORDINALS.update(hundredth=100, thousandth=1000, millionth=1_000_000)
-_DECADES = {f"{w[:-1]}ies": f"{10 * i}s" for i, w in enumerate("_ _ twenty thirty forty fifty sixty seventy eighty ninety".split())
-            if w != "_"}
-"""Decades in words: "the nineties" is "the 90s" (not "the 1990s": "in her 90s" is an age)."""
-_FIGURES = [(re.compile(p), r) for p, r in (
-    (r"(?<=\d),(?=\d{3}\b)", ""),  # 1,000 -> 1000
-    (r"(?<![\w.])\.(?=\d)", "0."),  # .25 -> 0.25
-    (r"(?<=\d)\s*%", " percent"), (r"\bper\s+cent\b", "percent"),
-    (r"\b(\d{1,2}(?::\d\d)?)\s*([ap])\.?m\b\.?", r"\1\2m"),  # 3 p.m. / 3 pm / 3pm -> 3pm
-    (r"\b(\d+(?:\.\d+)?)(kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph|ghz|mhz|hz|kwh|kw)\b", r"\1 \2"),  # 100g -> 100 g
-    (r"\b'(?=\d0s\b)", ""),  # '90s -> 90s
-    (r"\b(?:a|one)\s+third(?=\s+of\b)", "1/3"), (r"\btwo\s+thirds\b", "2/3"), (r"\b(?:a|one)\s+quarter(?=\s+of\b)", "1/4"),
-    (r"\bthree\s+quarters\b", "3/4"), (r"\btwice\b", "2 times"), (r"\bthrice\b", "3 times"),
-    (r"\b(?:one|a)\s+half\b|(?<![\d/])\b1/2\b(?!/)", "half"),  # "one half", "1/2" -> "half"
-    (r"\bhalf\s+(?:a\s+)?dozen\b", "6"), (r"\b(?:a|one)\s+dozen\b", "12"),
-    (r"\b(?:the\s+)?year\s+(?:of\s+)?(?=\d{4}\b)", ""),  # "in the year 2008" -> "in 2008"
-)]
-"""Figures written another way, read alike on both sides (:func:`figures`)."""
-_MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
-_DAY_ORDINAL = [(re.compile(p), r) for p, r in (
-    (r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:of\s+)?(?=" + _MONTHS + r"\b)", r"\1 "),  # "25th of December" -> "25 December"
-    (r"\b(" + _MONTHS + r")\s+(\d{1,2})(?:st|nd|rd|th)\b", r"\1 \2"))]  # "December 25th" -> "December 25"
-"""A day of the month said as an ordinal is its number: "December 25th" is "25 December"."""
-_AND_A_HALF = re.compile(r"\b(\d+|" + "|".join(_UNITS) + r")\s+and\s+a\s+half\b")
-_SCALED = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s+(thousand|million|billion|trillion)\b|k\b)")
-_COMPOUND_ORDINAL = re.compile(r"\b(" + "|".join(w for w in _TENS) + r")[\s\-]+(first|second|third|fourth|fifth|sixth|seventh|"
-                               r"eighth|ninth)\b")
-_ORDINAL_WORD = re.compile(r"(?<![\w\-])(" + "|".join(sorted(_ORDINALS, key=len, reverse=True)) + r")(?![\w\-])")
-"""An ordinal word standing alone ("second-hand" is no ordinal)."""
-_DECADE_WORD = re.compile(r"\b(" + "|".join(_DECADES) + r")\b")
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
-def figures(text: str) -> str:
-    """``text`` in lower case with its figures written one way: thousands separators dropped, "1.5
-    million" and "1.5k" in digits, "%" as "percent", "3 p.m." as "3pm", "100g" as "100 g", "one
-    half" and "1/2" as "half", "two and a half" as 2.5, "a third" as 1/3, "twice" as "2 times", "a
-    dozen" as 12, ordinals in digits ("twenty-first", "second" -> "21st", "2nd"), a day of the month
-    as its number ("December 25th" -> "December 25"), decades in digits ("the nineties" -> "the 90s"),
-    "the year 2008" as "2008".
-    Both the word rule and the number guard read a question through this."""
-    text = text.lower().replace("\u2019", "'")
-    text = _AND_A_HALF.sub(lambda m: f"{int(m.group(1)) if m.group(1).isdigit() else _UNITS[m.group(1)]}.5", text)
-    for pattern, repl in _FIGURES:
-        text = pattern.sub(repl, text)
-    text = _SCALED.sub(lambda m: _number_text(float(m.group(1)) * (_SCALES[m.group(2)] if m.group(2) else 1000)), text)
-    text = _COMPOUND_ORDINAL.sub(lambda m: _ordinal(_TENS[m.group(1)] + _ORDINALS[m.group(2)]), text)
-    text = _ORDINAL_WORD.sub(lambda m: _ordinal(_ORDINALS[m.group(1)]), text)
-    for pattern, repl in _DAY_ORDINAL:
-        text = pattern.sub(repl, text)
-    return _DECADE_WORD.sub(lambda m: _DECADES[m.group(1)], text)
-_NUMBER_WORDS = re.compile(r"\b(?:(?:" + "|".join([*_UNITS, *_TENS, *_SCALES]) + r")(?:[\s\-]+(?:and\s+)?|\b))+")
 _DIGITS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d+(?:\.\d+)?$")
 _ORDINAL_DIGITS = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _DEGREE = {"best": ("good", "+sup"), "worst": ("bad", "+sup"), "better": ("good", "+cmp"), "worse": ("bad", "+cmp"),
            "most": ("much", "+sup"), "least": ("little", "+sup"), "more": ("much", "+cmp"), "less": ("little", "+cmp"),
            "fewer": ("few", "+cmp"), "fewest": ("few", "+sup")}
 _NEGATION = frozenset({"not", "no", "never", "none", "nothing", "nobody", "neither", "nor", "without"})
-
-
-def _words_value(words: str) -> int | None:
-    total, current = 0, 0
-    for word in re.findall(r"[a-z]+", words):
-        if word == "and":
-            continue
-        if word in _UNITS:
-            current += _UNITS[word]
-        elif word in _TENS:
-            current += _TENS[word]
-        elif word in _SCALES:
-            scale = _SCALES[word]
-            if scale == 100:
-                current = max(current, 1) * 100
-            else:
-                total += max(current, 1) * scale
-                current = 0
-        else:
-            return None
-    return total + current
 
 
 _ONE_AS_A = re.compile(r"(?<![\w.,/\-])(?:one|1)\s+(?!(?:of|and|or|to|than|per|in|out|by|more|less|another|other|half|third|quarter|hundred"
@@ -276,14 +187,6 @@ def one_as_a(text: str, said_as: str = "a ") -> str:
             return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
         return said_as
     return _ONE_AS_A.sub(said, text)
-
-
-def number_words_as_digits(text: str) -> str:
-    """``text`` with its number words written in digits: "twenty-one models" -> "21 models"."""
-    def digits(match: re.Match[str]) -> str:
-        value = _words_value(match.group(0))
-        return match.group(0) if value is None else f"{value} "
-    return _NUMBER_WORDS.sub(digits, figures(text))
 
 
 @lru_cache(maxsize=None)
@@ -313,204 +216,6 @@ def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
             return {"X": (word[: len(word) - len(suffix)] + repl,)}
     return {"X": (word,)}
-
-
-class WordNet:
-    """Synonyms from Princeton WordNet 3.0's index files (``index.noun`` ... ``index.adv``).
-
-    Each word's first ``senses`` synsets (WordNet orders them by frequency) are its synonym keys:
-    two words share a key when they share one of those senses ("big"/"large", "buy"/"purchase",
-    "begin"/"start"), in the part of speech in which at least one of the two is mostly used (the one
-    with the most senses): "buy" is mostly a verb, so it matches "purchase" as a verb; "mother" and
-    "father" are mostly nouns, so their one shared verb sense ("to beget") does not make them equal.
-    WordNet never puts opposites in one synset. The files are read once, on first
-    use (~1 s; the pointers of :meth:`related` another ~0.6 s). :meth:`find` looks in ``AGENTMESH_WORDNET`` (``none`` switches it off), then
-    ``/usr/share/wordnet`` (Debian's ``wordnet-base``); without them, words match by lemma, number
-    and lexicon only: fewer paraphrases are served, never more near misses."""
-
-    def __init__(self, folder: str | Path, senses: int = 2) -> None:
-        self.folder, self.senses = Path(folder), senses
-        self._keys: dict[str, tuple[tuple[str, bool], ...]] | None = None
-        self._related: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-        self._similar: dict[str, set[str]] | None = None
-        self._derived: dict[str, set[str]] = {}
-        self._opposed: dict[str, frozenset[str]] = {}
-        self._all_senses: dict[str, dict[str, list[str]]] = {}
-
-    @classmethod
-    def find(cls) -> "WordNet | None":
-        if os.environ.get("AGENTMESH_WORDNET", "").lower() == "none":
-            return None  # switched off
-        for folder in (os.environ.get("AGENTMESH_WORDNET"), "/usr/share/wordnet"):
-            if folder and (Path(folder) / "index.noun").is_file():
-                return cls(folder)
-        return None
-
-    def keys(self, lemma: str) -> tuple[tuple[str, bool], ...]:
-        """(synset key, whether it is of the lemma's main part of speech) of ``lemma``'s first senses."""
-        if self._keys is None:
-            self._keys = self._load()
-        return self._keys.get(lemma, ())
-
-    def known(self, lemma: str) -> bool:
-        return bool(self.keys(lemma))
-
-    def related(self, lemma: str) -> tuple[frozenset[str], frozenset[str]]:
-        """``lemma``'s keys beyond its first senses, and what it offers the other question's words.
-
-        Two words match when a first sense of one (its ``senses`` most frequent, of its main part of
-        speech) is any sense of the other ("compose" / "write": writing music is the second sense of
-        "compose", the seventh of "write"), or is similar to one (an adjective's satellite and its head:
-        "terrible" / "bad"), or when one is derived from the other ("assessment" / "assess", an act, a
-        state, an event or an attribute, never a person: "trainee" is not who trains). Rare senses
-        of both are not enough: "hot" and "warm" share only a sense about a children's game."""
-        found = self._related.get(lemma)
-        if found is None:
-            if self._keys is None:
-                self._keys = self._load()
-            if self._similar is None:
-                self._similar, self._derived, self._opposed = self._load_related()
-            by_pos = self._all_senses.get(lemma, {})
-            most = max((len(v) for v in by_pos.values()), default=0)
-            every = {p + o for p, offsets in by_pos.items() if len(offsets) == most for o in offsets}
-            first = {p + o for p, offsets in by_pos.items() if len(offsets) == most for o in offsets[: self.senses]}
-            # "*D" keys meet "*A" offers: a first sense of one word against any sense of the other
-            own = {"*D" + k for k in first} | {"*A" + k for k in every} | {"%" + lemma}
-            offered = ({"*A" + k for k in first} | {"*D" + k for k in every}
-                       | {"*A" + t for k in first for t in self._similar.get(k, ())}
-                       | {"*D" + t for k in every for t in self._similar.get(k, ())}
-                       | {"%" + w for w in self._derived.get(lemma, ())})
-            found = self._related[lemma] = (frozenset(own), frozenset(offered))
-        return found
-
-    def opposed(self, lemma: str) -> frozenset[str]:
-        """The words WordNet says ``lemma`` (any sense) is the antonym of, causes or is caused by: "teach"
-        causes "learn" (and shares a rare sense with it), "feed" causes "eat", "kill" causes "die"."""
-        self.related(lemma)
-        return self._opposed.get(lemma, frozenset())
-
-    def _load_related(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, frozenset[str]]]:
-        """From ``data.*``: similar-to pointers (synset to synset), derivations (word to word) and
-        oppositions (antonym, cause: word to word, both ways)."""
-        similar: dict[str, set[str]] = {}
-        pointers: list[tuple[str, int, str, int]] = []  # derivation: (synset, word, target synset, target word)
-        opposing: list[tuple[str, int, str, int]] = []
-        words_of: dict[str, list[str]] = {}
-        kind_of: dict[str, str] = {}  # synset -> its lexicographer file ("18" is noun.person)
-        for pos, letter in _POS_LETTER.items():
-            path = self.folder / f"data.{pos}"
-            if not path.is_file():
-                continue
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith(" ") or not any(f" {m} " in line for m in ("+", "&", "!", ">")):
-                        continue  # derivation is stated both ways: a synset with none is no one's target
-                    parts = line.split(" | ")[0].split()
-                    key = letter + parts[0]
-                    kind_of[key] = parts[1]
-                    n_words = int(parts[3], 16)
-                    words_of[key] = [parts[4 + 2 * k] for k in range(n_words)]
-                    at = 4 + 2 * n_words
-                    for k in range(int(parts[at])):
-                        symbol, offset, tpos, st = parts[at + 1 + 4 * k: at + 5 + 4 * k]
-                        target = ("a" if tpos == "s" else tpos) + offset
-                        if symbol == "&":
-                            similar.setdefault(key, set()).add(target)
-                        elif symbol == "+":
-                            pointers.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
-                        elif symbol in ("!", ">"):
-                            opposing.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
-        derived: dict[str, set[str]] = {}
-        for key, i, target, j in pointers:
-            if any(k[0] == "n" and kind_of.get(k) not in _DERIVED_NOUNS for k in (key, target)):
-                continue
-            source, dest = words_of.get(key, ()), words_of.get(target, ())
-            if 0 <= i < len(source) and 0 <= j < len(dest):
-                derived.setdefault(_wn_word(source[i]), set()).add(_wn_word(dest[j]))
-        opposed: dict[str, set[str]] = {}
-        for key, i, target, j in opposing:  # a pointer from word i to word j, or (-1) between the synsets' words
-            source, dest = words_of.get(key, []), words_of.get(target, [])
-            for x in ([source[i]] if 0 <= i < len(source) else source):
-                for y in ([dest[j]] if 0 <= j < len(dest) else dest):
-                    x_word, y_word = _wn_word(x), _wn_word(y)
-                    if x_word != y_word:
-                        opposed.setdefault(x_word, set()).add(y_word)
-                        opposed.setdefault(y_word, set()).add(x_word)
-        return similar, derived, {k: frozenset(v) for k, v in opposed.items()}
-
-    def attributes(self, adjective: str) -> frozenset[str]:
-        """The nouns' synsets WordNet names as what ``adjective`` (its first senses) is a value of:
-        "tall" of stature, "deep" of depth, "old" of age."""
-        if self._keys is None:
-            self._keys = self._load()
-        return self._adj_attributes.get(adjective, frozenset())
-
-    def attribute_of(self, noun: str) -> frozenset[str]:
-        """The synsets of ``noun`` (any sense) that some adjective is a value of: "height", "depth", "age"."""
-        if self._keys is None:
-            self._keys = self._load()
-        return self._noun_attributes.get(noun, frozenset())
-
-    def _load(self) -> dict[str, tuple[tuple[str, bool], ...]]:
-        keys: dict[str, list[tuple[str, int]]] = {}
-        pointed: dict[str, list[str]] = {}  # adjective synset -> its attribute noun synsets ("=" pointers)
-        data = self.folder / "data.adj"
-        if data.is_file():
-            with data.open(encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if " = " in line and not line.startswith(" "):
-                        found = re.findall(r" = (\d{8}) n ", line)
-                        if found:
-                            pointed[line[:8]] = [f"n{o}" for o in found]
-        targets = {o for v in pointed.values() for o in v}
-        pertains: dict[str, list[str]] = {}  # adverb synset -> the adjective synsets it is derived from ("\\")
-        data = self.folder / "data.adv"
-        if data.is_file():
-            with data.open(encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if not line.startswith(" ") and (found := re.findall(r" \\ (\d{8}) [as] ", line)):
-                        pertains[line[:8]] = [f"a{o}" for o in found]
-        self._adj_attributes: dict[str, frozenset[str]] = {}
-        self._noun_attributes: dict[str, frozenset[str]] = {}
-        for pos in ("noun", "verb", "adj", "adv"):
-            path = self.folder / f"index.{pos}"
-            if not path.is_file():
-                continue
-            with path.open(encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if line.startswith(" "):
-                        continue  # the licence at the top
-                    parts = line.split()
-                    n_synsets, n_pointers = int(parts[2]), int(parts[3])
-                    offsets = parts[6 + n_pointers:][:n_synsets]
-                    keys.setdefault(parts[0].replace("_", " "), []).extend((f"{pos[0]}{o}", n_synsets)
-                                                                           for o in offsets[: self.senses])
-                    self._all_senses.setdefault(parts[0].replace("_", " "), {})[_POS_LETTER[pos]] = offsets
-                    if pos == "adv":  # "safely" is "safe" said of the verb
-                        keys[parts[0].replace("_", " ")].extend((a, n_synsets) for o in offsets[: self.senses]
-                                                                for a in pertains.get(o, ()))
-                    if pos == "adj" and (attrs := {a for o in offsets[: self.senses] for a in pointed.get(o, ())}):
-                        self._adj_attributes[parts[0]] = frozenset(attrs)
-                    elif pos == "noun" and (attrs := {f"n{o}" for o in offsets} & targets):
-                        self._noun_attributes[parts[0]] = frozenset(attrs)
-        return {k: tuple((key, n == max(m for _, m in v)) for key, n in v) for k, v in keys.items()}
-
-
-_POS_LETTER = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
-_DERIVED_NOUNS = frozenset({"04", "07", "09", "11", "12", "19", "22", "26"})
-"""Nouns (WordNet's lexicographer files) a derivation may match: acts, attributes, cognition, events, feelings,
-phenomena, processes, states ("assessment", "depth", "growth"); not persons ("trainee", "employer"), artifacts
-("product") or the rest, which name a participant rather than the act."""
-
-
-def _wn_word(word: str) -> str:
-    """A word as data.* writes it ("Big_Apple", "great(a)") as index.* and a reading do ("big apple", "great")."""
-    return word.split("(")[0].replace("_", " ").lower()
-
-
-@lru_cache(maxsize=1)
-def _default_wordnet() -> WordNet | None:
-    return WordNet.find()
 
 
 @dataclass(frozen=True)
