@@ -57,9 +57,10 @@ def test_degree_and_modals_count():
         == (["most expensive"], ["least expensive"])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def check():
-    """The word rule with WordNet's synonyms; skipped, saying why, where its data is not installed."""
+    """The word rule with WordNet's synonyms; skipped, saying why, where its data is not installed. One for the
+    module: reading WordNet's files takes a second or two, and the check keeps no state a test could leave."""
     from agentmesh.memory.wording import WordNet
 
     net = WordNet.find()
