@@ -78,7 +78,7 @@ _CLASS_TYPES = (RDFS.Class, OWL.Class)
 MAX_FACTS = 8
 
 
-def left_out(facts: list[str], cut: dict[str, int]) -> list[str]:
+def _left_out(facts: list[str], cut: dict[str, int]) -> list[str]:
     """The lines that say a statement name shown in ``facts`` has more statements than shown
     (``cut``: name -> how many were left out): "on line of: (more not shown)"
     (:data:`agentmesh.records.MORE_NOT_SHOWN`)."""
@@ -413,7 +413,7 @@ class KnowledgeBase:
             facts.append(f"{label_of(graph, predicate, self.config)} of: {label}")  # "developer of: Mistral Large"
             if isinstance(subject, URIRef):
                 links.append((str(subject), label))
-        return facts + left_out(facts, cut), links
+        return facts + _left_out(facts, cut), links
 
     # -- paths -------------------------------------------------------------------------------
     def network(self) -> nx.MultiDiGraph:

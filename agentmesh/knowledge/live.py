@@ -48,7 +48,7 @@ from rdflib.namespace import RDF
 
 from agentmesh.errors import KnowledgeGraphError, KnowledgeGraphUnavailableError, ToolError
 from agentmesh.knowledge.describe import DescriptionConfig, NodeText, local_name
-from agentmesh.knowledge.grounding import _CLASS_TYPES, _PROPERTY_TYPES, MAX_FACTS, MIN_RELATIVE_SCORE, KnowledgeBase, left_out
+from agentmesh.knowledge.grounding import _CLASS_TYPES, _PROPERTY_TYPES, MAX_FACTS, MIN_RELATIVE_SCORE, KnowledgeBase, _left_out
 from agentmesh.knowledge.index import HNSW_THRESHOLD, IndexKind, NodeIndex, Progress
 from agentmesh.models.embeddings import embedding_model_id
 from agentmesh.records import PathStep, RetrievedNode
@@ -490,7 +490,7 @@ class LiveKnowledgeBase(KnowledgeBase):
                 if entry["iri"]:
                     links.append((obj, value))
         for uri, (lines, _) in result.items():
-            lines += left_out(lines, cut[uri])
+            lines += _left_out(lines, cut[uri])
         return result
 
     def label(self, uri: str) -> str:
