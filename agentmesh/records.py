@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 __all__ = ["Citation", "Claim", "Evidence", "PathStep", "RetrievedNode", "RunContext", "FACTS_GRAPH", "FACT_PREFIX",
-           "PRIVATE_GRAPHS", "is_private_graph", "is_remembered"]
+           "PRIVATE_GRAPHS", "MORE_NOT_SHOWN", "is_private_graph", "is_remembered"]
 
 # How remembered facts are named (agentmesh.memory.facts keeps them): every layer that must tell
 # someone's facts from the shared graph (grounding, the store, the cache step) reads these names.
