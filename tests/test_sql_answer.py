@@ -543,3 +543,21 @@ def test_a_value_of_rows_that_point_to_the_subject_is_a_condition_through_them(t
     assert "Corner Cafe" in listed and "Bean Bar" in listed and "Slice House" not in listed, listed
     # a table with no unique name of its own lists the column named after it
     assert answer(shops, "Which neighbourhood is Rye Bakery in?").endswith("\nOld Town")
+
+
+def test_the_link_table_a_verb_names_ties_a_named_row_to_the_rows_counted(tmp_path):
+    path = tmp_path / "scholar.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE paper (paperid INTEGER PRIMARY KEY, title TEXT);
+            CREATE TABLE author (authorid INTEGER PRIMARY KEY, authorname TEXT);
+            CREATE TABLE writes (paperid INTEGER REFERENCES paper(paperid), authorid INTEGER REFERENCES author(authorid));
+            CREATE TABLE paperdataset (paperid INTEGER REFERENCES paper(paperid), datasetid INTEGER);
+        """)
+        conn.executemany("INSERT INTO paper VALUES (?, ?)", [(i, f"Study number {i}") for i in range(1, 6)])
+        conn.executemany("INSERT INTO author VALUES (?, ?)", [(1, "Ines Kalb"), (2, "Tomas Vey")])
+        conn.executemany("INSERT INTO writes VALUES (?, ?)", [(1, 1), (2, 1), (3, 1), (3, 2), (4, 2)])
+        conn.executemany("INSERT INTO paperdataset VALUES (?, ?)", [(1, 7), (2, 7)])
+    scholar = SQLDatabase(path)
+    assert answer(scholar, "How many papers has Ines Kalb written?").endswith("\n3")
+    assert answer(scholar, "How many papers are there?").endswith("\n5")

@@ -776,6 +776,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
         if entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
             plain = [t for t in plain if t not in {e.table for e in entities}] or plain
+            # "How many papers has Michael Brown written?": the link table its verb names ties them
+            tying = {link for e in entities for t in plain for link in _links(tables, t, e.table)}
+            plain = [t for t in plain if t not in tying] or plain
         if len(plain) == 1:
             subject = plain[0]
             w.used.update(named_tables[subject])
