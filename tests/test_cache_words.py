@@ -118,7 +118,9 @@ def test_wordnet_relations_keep_roles_opposites_and_rare_senses_apart(check):
                  ("How do I teach French online?", "How do I learn French online?"),
                  ("Is it a good idea to quit my job?", "Is it a bad idea to quit my job?")):
         assert check.refuses(a, b) and check.refuses(b, a), (a, b)
-    assert "opposed" in check.refuses("How do I teach French online?", "How do I learn French online?")
+    for a, b in (("Is a man hugging a woman?", "Is the woman being hugged by a man?"),
+                 ("Have you answered your own question?", "Did you answer your own question?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
 
 
 def test_an_abbreviation_english_knows_is_left_to_the_word_rule(check):

@@ -175,9 +175,8 @@ DEFAULT_LEXICON = Lexicon()
 class WordCheck:
     """The cache's own rule, deny by default: the two questions ask the same thing only when every
     content word of each is matched in the other (:func:`agentmesh.memory.wording.unmatched`), and
-    no contrast group of the lexicon is said on one side only, no roles swap places, and no two words
-    WordNet opposes ("teach" / "learn") stand one on each side. A difference that nothing explains as
-    wording refuses, whatever it is: an opposite verb, another place, another language.
+    no contrast group of the lexicon is said on one side only, and no roles swap places. A difference that
+    nothing explains as wording refuses, whatever it is: an opposite verb, another place, another language.
 
     Each question is read once (remembered): a cached one when it is stored, a new one per lookup.
 
@@ -193,7 +192,7 @@ class WordCheck:
         self._contrast_words = self.lexicon.words()
 
     def refuses(self, query: str, cached: str) -> str | None:
-        from agentmesh.memory.wording import opposed, swapped, unmatched
+        from agentmesh.memory.wording import swapped, unmatched
 
         a, b = self.read(query), self.read(cached)
         left, right = unmatched(a, b)
@@ -201,8 +200,6 @@ class WordCheck:
             return Unmatched("; ".join(f"'{w}' has no match in the other question" for w in [*left, *right]))
         if pair := swapped(a, b):
             return f"'{pair[0]}' and '{pair[1]}' swap places"
-        if pair := opposed(a, b, self.read.wordnet):
-            return f"'{pair[0]}' and '{pair[1]}' are opposed (WordNet: antonyms, or one causes the other)"
         only_a, only_b = (a.folded - b.folded) & self._contrast_words, (b.folded - a.folded) & self._contrast_words
         for group in self.lexicon.contrasts if (only_a or only_b) else ():
             left_c, right_c = sorted(only_a & group), sorted(only_b & group)

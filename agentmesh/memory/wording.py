@@ -18,8 +18,8 @@ Lemmas come from ``lemminflect`` (``pip install 'agentmesh[words]'``: 0.8 MB of 
 word); without it a few suffix rules stand in. Synonyms come from Princeton WordNet 3.0's files when
 present (Debian's ``wordnet-base``, or a folder named by ``AGENTMESH_WORDNET``): two words are synonyms
 when one of the first senses of each is the same synset, or a first sense of one is any sense of the
-other, or similar to it, or one is derived from the other as the act it names (:meth:`WordNet.related`);
-two words WordNet opposes (antonyms, a cause and its effect: "teach" / "learn") refuse (:func:`opposed`).
+other, or similar to it, or one is derived from the other as the act it names (:meth:`WordNet.related`),
+unless WordNet opposes them (antonyms, a cause and its effect: "teach" / "learn").
 
 >>> unmatched(read("Who develops Mixtral?"), read("Which company developed Mixtral?"))
 ([], [])
@@ -32,13 +32,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
 from agentmesh.memory.wordnet import WordNet, _default_wordnet
 
-__all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "opposed", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
+__all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
            "number_words_as_digits", "figures", "known_abbreviation", "one_as_a"]
 
 FILLER = frozenset("""
@@ -237,7 +237,7 @@ class Wording:
     known: tuple[bool, ...] = ()
     """Per word, whether it is an English word (a lemma table or WordNet has it): a word that is not
     may be a typo of the other question's word."""
-    wide: tuple[tuple[tuple[frozenset[str], frozenset[str]], ...], ...] = ()
+    wide: tuple["_Wide", ...] = ()
     """Per word, WordNet's relations past its first senses (:func:`_wide`), read only for a word left unmatched."""
 
 
@@ -311,7 +311,7 @@ class Reader:
         words: list[str] = []
         keys: list[tuple[frozenset[str], frozenset[str]]] = []  # replaced, never changed in place: shared
         known: list[bool] = []
-        wide: dict[int, tuple[tuple[frozenset[str], frozenset[str]], ...]] = {}
+        wide: dict[int, _Wide] = {}
         folded: set[str] = set()
         seq: list[tuple[str, int | None]] = []  # every word said, filler too, with its content word's index
         i = 0
@@ -370,7 +370,7 @@ class Reader:
         offers = tuple(frozenset(o) for _, o in keys)
         all_keys = frozenset().union(*offers) if offers else frozenset()
         return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
-                       acronyms, tuple(known), tuple(wide.get(k, ()) for k in range(len(words))))
+                       acronyms, tuple(known), tuple(wide.get(k, _NO_WIDE) for k in range(len(words))))
 
 
 _DEFAULT_READER: Reader | None = None
@@ -472,36 +472,47 @@ def _with_word(found: tuple[frozenset[str], frozenset[str]], word: str) -> tuple
     return found[0] | {word}, found[1] | {word}
 
 
+class _Wide(NamedTuple):
+    """What WordNet says of a word past its first senses: per lemma, its keys and offers
+    (:meth:`WordNet.related`, WordNet's own shared sets), its lemmas, and the words WordNet opposes to it."""
+
+    related: tuple[tuple[frozenset[str], frozenset[str]], ...]
+    lemmas: frozenset[str]
+    against: frozenset[str]
+
+
+_NO_WIDE = _Wide((), frozenset(), frozenset())
+
+
 @lru_cache(maxsize=50_000)
-def _wide(word: str, net: WordNet | None) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+def _wide(word: str, net: WordNet | None) -> _Wide:
     """What :meth:`WordNet.related` gives each of ``word``'s own lemmas (not an agent noun's verb: "employer" is
     not "employee"): every sense of its main part of speech, the words derived from it, the adjectives similar to
-    it. Kept as WordNet's own (shared) sets and read only for a word its first senses left unmatched
+    it; and what :meth:`WordNet.opposed` opposes to them. Read only for a word its first senses left unmatched
     (:func:`_widely_matched`): a reading holds no copy of them."""
     if net is None or not word.isalpha() or word in MODALS or word in QUESTION_WORDS or word in _NEGATION \
             or word in _DEGREE or word in _ORDINALS:
-        return ()
-    return tuple(net.related(lemma) for lemma in sorted(_word_lemmas(word)) if lemma.isalpha())
+        return _NO_WIDE
+    lemmas = frozenset(lemma for lemma in _word_lemmas(word) if lemma.isalpha())
+    return _Wide(tuple(net.related(lemma) for lemma in sorted(lemmas)), lemmas,
+                 frozenset().union(*(net.opposed(lemma) for lemma in lemmas)))
 
 
 def _wide_pair(x: Wording, i: int, y: Wording, j: int) -> bool:
-    """Whether WordNet relates ``x.words[i]`` and ``y.words[j]`` past their first senses."""
+    """Whether WordNet relates ``x.words[i]`` and ``y.words[j]`` past their first senses, and does not oppose
+    them: antonyms, or one causing the other ("teach" causes "learn", though a rare sense of "learn" is "teach")."""
     if i >= len(x.wide) or j >= len(y.wide):
         return False
+    wx, wy = x.wide[i], y.wide[j]
+    if not wx.related or not wy.related or not wx.against.isdisjoint(wy.lemmas) or not wy.against.isdisjoint(wx.lemmas):
+        return False
     return any(not own.isdisjoint(their_offer) or not offered.isdisjoint(their_own)
-               for own, offered in x.wide[i] for their_own, their_offer in y.wide[j])
+               for own, offered in wx.related for their_own, their_offer in wy.related)
 
 
 def _widely_matched(x: Wording, i: int, y: Wording) -> bool:
-    """Whether WordNet relates ``x.words[i]`` past its first senses to some word of ``y`` (:meth:`WordNet.related`)."""
-    if i >= len(x.wide):
-        return False
-    for own, offered in x.wide[i]:
-        for other in y.wide:
-            for their_own, their_offer in other:
-                if not own.isdisjoint(their_offer) or not offered.isdisjoint(their_own):
-                    return True
-    return False
+    """Whether WordNet relates ``x.words[i]`` past its first senses to some word of ``y`` (:func:`_wide_pair`)."""
+    return any(_wide_pair(x, i, y, j) for j in range(len(y.wide)))
 
 
 _PRICE = frozenset({"cost", "price"})
@@ -580,23 +591,6 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     if left or right:
         left, right = _leftovers(a, b, left, right)
     return [a.words[i] for i in left], [b.words[i] for i in right]
-
-
-def opposed(a: Wording, b: Wording, net: "WordNet | None") -> tuple[str, str] | None:
-    """A word of ``a`` and a word of ``b`` (neither said by the other question) that WordNet opposes:
-    antonyms, or one causing the other ("teach" / "learn", which also share a rare sense)."""
-    if net is None:
-        return None
-    lemmas_a = [(w, _word_lemmas(w)) for w in a.words if w.isalpha()]
-    lemmas_b = [(w, _word_lemmas(w)) for w in b.words if w.isalpha()]
-    for x, lx in lemmas_a:
-        against = frozenset().union(*(net.opposed(lemma) for lemma in lx))
-        if not against:
-            continue
-        for y, ly in lemmas_b:
-            if not (lx & ly) and against & ly:
-                return x, y
-    return None
 
 
 def _word_lemmas(word: str) -> frozenset[str]:
