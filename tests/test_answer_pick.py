@@ -700,3 +700,12 @@ def test_a_node_cut_at_its_fact_limit_says_which_statements_have_more(tmp_path):
     assert facts[-1] == f"on line of: {MORE_NOT_SHOWN}" and facts.count(f"on line of: {MORE_NOT_SHOWN}") == 1
     assert "opened: 1887" in facts  # a statement shown whole gets no such line
     assert not any(f.startswith("opened") and MORE_NOT_SHOWN in f for f in facts)
+
+
+def test_a_tools_whole_output_is_offered_only_when_it_is_about_what_the_question_names():
+    path = Evidence(id="t0", kind="output", source="kg_path: {}",
+                    text="Highland Line --operated by--> Valdora Regional Railway")  # shares only "region"
+    assert quotable("In which region is Niall Okafor based?", [path]) == {}
+    about = Evidence(id="t1", kind="output", source="kg_path: {}",
+                     text="Niall Okafor --home station--> Port Alder --in region--> South")
+    assert list(quotable("In which region is Niall Okafor based?", [about]).values()) == [about]

@@ -561,3 +561,35 @@ def test_the_link_table_a_verb_names_ties_a_named_row_to_the_rows_counted(tmp_pa
     scholar = SQLDatabase(path)
     assert answer(scholar, "How many papers has Ines Kalb written?").endswith("\n3")
     assert answer(scholar, "How many papers are there?").endswith("\n5")
+
+
+def test_a_question_asking_a_value_per_group_is_not_answered_by_one_total_of_another_tools_parse(tmp_path):
+    """The issue's 'How many rivers flow through each country?' -> 'count of river: 10': when the
+    turn's reading finds a group and cannot read the rest, sql_rank (which never groups) is
+    neither offered nor called; its one count would answer another question."""
+    path = tmp_path / "shops.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("CREATE TABLE business (bid INTEGER, business_id TEXT, name TEXT);"
+                           "CREATE TABLE neighbourhood (id INTEGER, business_id TEXT, neighbourhood_name TEXT);")
+        names = ["Joe's Pizza", "Corner Cafe", "Slice House", "Bean Bar", "Dough Co", "Mill Diner", "Rye Bakery"]
+        areas = ["Old Town", "Harbour", "Old Town", "Harbour", "Hillside", "Hillside", "Old Town"]
+        conn.executemany("INSERT INTO business VALUES (?, ?, ?)", [(i, f"b{i}", n) for i, n in enumerate(names)])
+        conn.executemany("INSERT INTO neighbourhood VALUES (?, ?, ?)", [(i, f"b{i}", a) for i, a in enumerate(areas)])
+    agent = Agent(Settings.load(db=path, kg=[], tools=["sql_answer", "sql_rank", "sql_lookup"], answer_style="pick"),
+                  model=FakeToolChatModel(responses=[AIMessage("x")] * 3), embeddings=HashingEmbeddings(),
+                  checkpointer=InMemorySaver())
+    result = agent.run("Which neighbourhoods have the most businesses, and how many businesses are found in each neighbourhood?")
+    assert result.reading["group"] is not None and not result.reading["complete"]
+    assert "sql_rank" not in [t.name for t in result.tool_calls] and result.stop_reason != "answered", result.answer
+    assert "count of neighbourhood" not in result.answer
+
+
+def test_per_and_a_number_is_a_rate_not_a_group():
+    from pathlib import Path
+
+    from agentmesh.answering.lexicon import load_lexicon
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "llm-landscape"
+    tool = make_sql_answer_tool(SQLDatabase(example / "landscape.sqlite"), lexicon=load_lexicon(example / "lexicon.toml"))
+    reading = tool.metadata["read"]("Which model with a context window of at least 100K tokens is cheapest per 1M output tokens?")
+    assert reading.group is None, reading.summary()

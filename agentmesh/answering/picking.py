@@ -156,8 +156,9 @@ def quotable(question: str, evidence: Sequence[Evidence], limit: int = MAX_QUOTE
     ranked = _ranked(question, evidence)
     read = [(True, True, 1.0, e) for *_, e in ranked if e.kind == "row" and e.source.partition(":")[0] in answering]
     for qualifies, asks, _, e in [*read, *ranked]:
-        if not asks or not (qualifies or not e.source.startswith("http")):
-            continue  # a line that holds nothing the question asks is no answer to it
+        if not asks or not (qualifies or not (e.source.startswith("http") or e.kind == "output")):
+            continue  # a line that holds nothing the question asks is no answer to it; a tool's whole
+            # output (a kg_path chain) must also be about what the question names, not share one word
         quote = _ascii(_line(e, sources=False))[:_QUOTE_CHARS].rstrip()
         if quote and quote not in quotes:
             quotes[quote] = e

@@ -547,8 +547,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     group_tokens: list[int] = []
     group_word: int | None = None
     for i in group_at:
-        if tokens[i] == "by" and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit():
-            continue
+        if tokens[i] in ("by", "per") and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit():
+            continue  # "by 2020", "per 1M tokens": a bound, a rate's unit; no group
         options, used = resolve_group(i)
         if options:
             group_word, group_tokens = i, used

@@ -333,6 +333,11 @@ class ToolSelection(Middleware):
             return list(self.tools)
         # a tool that changes state (metadata "asked_by": its verbs) is offered only to a question that asks for it
         self_asked = {n for n, t in self.tools.items() if _asked_for(t, question)}
+        reading = state.get("reading") or {}
+        if reading.get("group") and not reading.get("complete"):
+            # one value per group asked, not read whole: a tool that narrows by its own parse gives one
+            # value (sql_rank's "count of X: 7" for "how many X in each Y"), another question's answer
+            self_asked = {n for n in self_asked if narrowing(self.tools[n]) is None or callable(self.tools[n].metadata.get("read"))}
         offered = [n for n in self.select(query) if n in self.tools and n in self_asked]
         # every tool that fits, those similarity chose among them, then the rest of its choice
         fitting = [n for n in dict.fromkeys([*offered, *self.tools]) if n in self_asked and _fits(self.tools[n], question)]

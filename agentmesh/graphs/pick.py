@@ -59,7 +59,10 @@ class PickAnswer(Middleware):
     question asks, as ``sql_lookup``'s values of the named row) are picked without asking it.
 
     ``evidence``: the turn's evidence, shared with the graph's answer step (built from ``skip``
-    and ``tables`` when not given), so the lines offered are the items the answer is made of."""
+    and ``tables`` when not given), so the lines offered are the items the answer is made of.
+    A question the turn's reading (``state["reading"]``) reads whole is answered by its tool
+    alone; one it finds asks a value per group is answered by no other tool's determined call
+    (none of them groups: one total answers another question; see :func:`grouped`)."""
 
     def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset(),
                  tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS,
@@ -84,9 +87,11 @@ class PickAnswer(Middleware):
         readings = [t.metadata["read"](question) for t in request.tools
                     if t.name in {c["name"] for c in calls} and callable((t.metadata or {}).get("read"))]
         whole = bool(readings) and not any(_states(e, r) for r in readings for e in quotes.values())
+        readers = {t.name for t in request.tools if callable((t.metadata or {}).get("read"))}
         if any(r.complete for r in readings):  # the question read whole: the reading's own tool answers it,
             # not another narrowing's parse of the same words besides (sql_rank's, sql_lookup's)
-            readers = {t.name for t in request.tools if callable((t.metadata or {}).get("read"))}
+            calls = [c for c in calls if c["name"] in readers]
+        elif grouped(state):  # one value per group asked: no other narrowing groups
             calls = [c for c in calls if c["name"] in readers]
         if calls and (not answered or whole or unworked(question, [])):
             return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing
@@ -102,6 +107,16 @@ class PickAnswer(Middleware):
             return handler(request.override(tool_choice="any"))
         # nothing that answers the question, and nothing left to try: no model call
         return _pick([])
+
+
+
+def grouped(state: Mapping[str, Any]) -> bool:
+    """The turn's reading (``state["reading"]``) found the question asks one value per group
+    ("how many businesses are located in each neighbourhood") and did not read it whole: a tool
+    that narrows itself by its own parse (``sql_rank``, ``sql_lookup``) gives one value, which
+    answers another question, so it is neither offered nor called."""
+    reading = state.get("reading") or {}
+    return bool(reading.get("group")) and not reading.get("complete")
 
 
 def _states(item: Any, reading: Any) -> bool:
