@@ -429,13 +429,19 @@ def test_a_year_said_without_its_column_is_the_column_named_a_year(db, question,
     assert text is not None and "published_year" in text and text.endswith(f"\n{count}"), text
 
 
-def test_a_list_shows_a_code_column_said_by_every_word_of_its_name(tmp_path):
-    path = tmp_path / "fleet.sqlite"
+def sqlite_file(tmp_path, schema: str, **rows: list[tuple]) -> SQLDatabase:
+    """A SQLite file made of ``schema`` and each table's ``rows``, opened."""
+    path = tmp_path / "data.sqlite"
     with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);")
-        conn.executemany("INSERT INTO aircraft VALUES (?, ?, ?)",
-                         [("B737", "Boeing 737", 485), ("A320", "Airbus A320", 470), ("D228", "Dornier 228", 190)])
-    fleet = SQLDatabase(path)
+        conn.executescript(schema)
+        for table, values in rows.items():
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values[0]))})", values)
+    return SQLDatabase(path)
+
+
+def test_a_list_shows_a_code_column_said_by_every_word_of_its_name(tmp_path):
+    fleet = sqlite_file(tmp_path, "CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);",
+                        aircraft=[("B737", "Boeing 737", 485), ("A320", "Airbus A320", 470), ("D228", "Dornier 228", 190)])
     text = answer(fleet, "Which aircraft codes have a cruising speed over 200? Sort the aircraft codes in ascending order.")
     assert text is not None and text.index("A320") < text.index("B737") and "D228" not in text, text
     assert answer(fleet, "Which aircraft have a cruising speed over 200?") is not None  # no code asked: none shown
@@ -491,17 +497,12 @@ def test_a_superlative_of_a_measure_word_and_a_name_written_as_one_word(tmp_path
 
 
 def test_a_row_is_also_named_by_a_unique_code_of_its_own_not_by_a_reference_to_anothers(tmp_path):
-    path = tmp_path / "fleet.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);
-            CREATE TABLE equipment (sequence_name TEXT, type_code TEXT);  -- no key said, none by name
-        """)
-        conn.executemany("INSERT INTO aircraft VALUES (?, ?, ?)",
-                         [("B737", "The Boeing 737, a narrow-body jet", 485), ("A380", "The Airbus A380, a wide-body jet", 560),
-                          ("D228", "The Dornier 228, a turboprop", 190)])
-        conn.executemany("INSERT INTO equipment VALUES (?, ?)", [("first set", "B737"), ("second set", "A380")])
-    fleet = SQLDatabase(path)
+    fleet = sqlite_file(tmp_path, """
+        CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);
+        CREATE TABLE equipment (sequence_name TEXT, type_code TEXT);  -- no key said, none by name
+    """, aircraft=[("B737", "The Boeing 737, a narrow-body jet", 485), ("A380", "The Airbus A380, a wide-body jet", 560),
+                   ("D228", "The Dornier 228, a turboprop", 190)],
+        equipment=[("first set", "B737"), ("second set", "A380")])
     assert fleet.profile.tables["aircraft"].names == ["aircraft_code"]
     assert fleet.profile.tables["equipment"].names == []  # its codes name aircraft rows: a reference
     text = answer(fleet, "What is the cruising speed of the A380?")
@@ -509,12 +510,8 @@ def test_a_row_is_also_named_by_a_unique_code_of_its_own_not_by_a_reference_to_a
 
 
 def test_a_code_that_is_also_a_function_word_is_said_only_as_written(tmp_path):
-    path = tmp_path / "states.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE state (state_code TEXT, state_name TEXT, population INTEGER);")
-        conn.executemany("INSERT INTO state VALUES (?, ?, ?)",
-                         [("IN", "Indiana", 6800000), ("OR", "Oregon", 4200000), ("TX", "Texas", 30000000)])
-    states = SQLDatabase(path)
+    states = sqlite_file(tmp_path, "CREATE TABLE state (state_code TEXT, state_name TEXT, population INTEGER);",
+                         state=[("IN", "Indiana", 6800000), ("OR", "Oregon", 4200000), ("TX", "Texas", 30000000)])
     assert "states" not in " ".join(make_sql_answer_tool(states).metadata["read"](
         "What is the population in Texas?").problems)
     assert answer(states, "What is the population in Texas?").endswith("| 30000000")  # "in" is no state
