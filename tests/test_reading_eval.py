@@ -31,12 +31,12 @@ def defog(tmp_path_factory):
 
 
 @pytest.mark.no_lexicon
-@pytest.mark.parametrize("split, floor", [("dev", 30), ("heldout", 10)])
+@pytest.mark.parametrize("split, floor", [("dev", 85), ("heldout", 45)])  # 91 and 48 now
 def test_composed_answers_on_foreign_data_are_rarely_wrong(defog, split, floor):
     bench = _bench()
     outcome = bench.score(split, defog)
     shown = bench.table(outcome)
-    for source in ("defog", "railway"):
+    for source in ("defog", "extra", "railway"):
         counted = outcome[source]
         assert counted["wrong"] <= 0.02 * sum(counted.values()), shown
     assert outcome["all"]["correct"] >= floor, shown
