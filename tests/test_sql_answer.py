@@ -159,6 +159,15 @@ def test_a_word_it_could_not_apply_is_said_and_the_rest_shown_as_evidence_only(d
     assert "'recruited'" in result.answer and "does not answer the question as asked" in result.answer
     assert "Ashford Library | 4" in result.answer  # the rows, shown as evidence beside what it could not apply
     assert not [c for c in result.claims if c.status == "supported" and c.kind == "answer"]
+    # what to do if the word restricts nothing here, and doing it answers
+    assert "add it to known_words in your lexicon file" in result.answer
+    lexicon = tmp_path / "lexicon.toml"
+    lexicon.write_text('known_words = ["recruited"]\n')
+    agent = Agent(Settings.load(db=tmp_path / "library.sqlite", kg=[], tools=["sql_answer"], answer_style="pick",
+                                lexicon=str(lexicon)), model=FakeToolChatModel(responses=[AIMessage("x")]),
+                  embeddings=HashingEmbeddings(), checkpointer=InMemorySaver())
+    again = agent.run("How many members were recruited in each branch?")
+    assert again.stop_reason == "answered" and "Ashford Library | 4" in again.answer, again.answer
 
 
 def test_the_reading_is_in_the_trace(db, tmp_path):

@@ -575,6 +575,9 @@ class UnappliedWordsStep(Middleware):
         rows, citation = found
         text += (f"\nWhat I found without {'them' if len(words) > 1 else 'it'} ({reading.summary()}), "
                  f"which does not answer the question as asked:\n{rows}")
+        if words:  # the user's way to say a word restricts nothing here ("published": every paper is)
+            text += (f"\nIf {', '.join(words)} {'restrict' if len(words) > 1 else 'restricts'} nothing in your data, "
+                     "add it to known_words in your lexicon file (the lexicon setting) and ask again.")
         return Answer(text, "evidence_only", citations=[*answer.citations, Citation(**citation)], claims=[])
 
     def _unchecked_rows(self, request: AnswerRequest, answer: Answer, words: list[str], why: list[str]) -> Answer:
