@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
@@ -66,7 +66,8 @@ from agentmesh.records import Citation, RunContext
 __all__ = ["Middleware", "ModelRequest", "ToolRequest", "ToolCallsRequest", "AnswerRequest", "Answer", "TurnRequest", "chain_model_call",
            "chain_tool_call", "chain_answer", "first_answer", "QuestionGuard", "NarrowedTools", "HistoryBudget", "ClaimCheckStep",
            "SemanticCacheStep", "UnappliedWordsStep", "narrowing", "evidence_citations", "merge_citations", "overriding",
-           "declined_calls", "ApprovalStep", "ToolSelection", "ToolSelector", "APPROVAL_MODES", "needs_approval", "approved_ids"]
+           "declined_calls", "ApprovalStep", "ToolSelection", "ToolSelector", "APPROVAL_MODES", "needs_approval", "approved_ids",
+           "grouped_unread"]
 
 
 @dataclass(frozen=True)
@@ -333,10 +334,7 @@ class ToolSelection(Middleware):
             return list(self.tools)
         # a tool that changes state (metadata "asked_by": its verbs) is offered only to a question that asks for it
         self_asked = {n for n, t in self.tools.items() if _asked_for(t, question)}
-        reading = state.get("reading") or {}
-        if reading.get("group") and not reading.get("complete"):
-            # one value per group asked, not read whole: a tool that narrows by its own parse gives one
-            # value (sql_rank's "count of X: 7" for "how many X in each Y"), another question's answer
+        if grouped_unread(state):  # a tool that narrows by its own parse gives one value, another question's answer
             self_asked = {n for n in self_asked if narrowing(self.tools[n]) is None or callable(self.tools[n].metadata.get("read"))}
         offered = [n for n in self.select(query) if n in self.tools and n in self_asked]
         # every tool that fits, those similarity chose among them, then the rest of its choice
@@ -348,6 +346,16 @@ class ToolSelection(Middleware):
         request.updates["tools"] = chosen
         keep = set(chosen)
         return handler(request.override(tools=[t for t in request.tools if t.name in keep or t.name not in self.tools]))
+
+
+def grouped_unread(state: Mapping[str, Any]) -> bool:
+    """The turn's reading (``state["reading"]``) found the question asks one value per group
+    ("how many businesses are located in each neighbourhood") and did not read it whole: a tool
+    that narrows itself by its own parse (``sql_rank``, ``sql_lookup``) gives one value, which
+    answers another question, so it is neither offered (:class:`ToolSelection`) nor called
+    without the model (:class:`agentmesh.graphs.pick.PickAnswer`)."""
+    reading = state.get("reading") or {}
+    return bool(reading.get("group")) and not reading.get("complete")
 
 
 def _asked_for(tool: BaseTool, question: str) -> bool:

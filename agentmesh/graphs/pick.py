@@ -14,7 +14,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from agentmesh.answering.profile import _name_words
 from agentmesh.claims import ANSWER_TOOL, answerable, picks_for, quotable, unworked
 from agentmesh.graphs.evidence import TABLE_TOOLS, RowConditions, TurnEvidence
-from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, narrowing
+from agentmesh.graphs.middleware import Middleware, ModelHandler, ModelRequest, grouped_unread, narrowing
 
 __all__ = ["pick_tool", "pick_call", "PickAnswer", "determined_calls"]
 
@@ -62,7 +62,8 @@ class PickAnswer(Middleware):
     and ``tables`` when not given), so the lines offered are the items the answer is made of.
     A question the turn's reading (``state["reading"]``) reads whole is answered by its tool
     alone; one it finds asks a value per group is answered by no other tool's determined call
-    (none of them groups: one total answers another question; see :func:`grouped`)."""
+    (none of them groups: one total answers another question; see
+    :func:`agentmesh.graphs.middleware.grouped_unread`)."""
 
     def __init__(self, skip: frozenset[str] = frozenset(), answers: frozenset[str] = frozenset(),
                  tables: Mapping[str, RowConditions | None] | frozenset[str] = TABLE_TOOLS,
@@ -91,7 +92,7 @@ class PickAnswer(Middleware):
         if any(r.complete for r in readings):  # the question read whole: the reading's own tool answers it,
             # not another narrowing's parse of the same words besides (sql_rank's, sql_lookup's)
             calls = [c for c in calls if c["name"] in readers]
-        elif grouped(state):  # one value per group asked: no other narrowing groups
+        elif grouped_unread(state):  # one value per group asked: no other narrowing groups
             calls = [c for c in calls if c["name"] in readers]
         if calls and (not answered or whole or unworked(question, [])):
             return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing
@@ -108,15 +109,6 @@ class PickAnswer(Middleware):
         # nothing that answers the question, and nothing left to try: no model call
         return _pick([])
 
-
-
-def grouped(state: Mapping[str, Any]) -> bool:
-    """The turn's reading (``state["reading"]``) found the question asks one value per group
-    ("how many businesses are located in each neighbourhood") and did not read it whole: a tool
-    that narrows itself by its own parse (``sql_rank``, ``sql_lookup``) gives one value, which
-    answers another question, so it is neither offered nor called."""
-    reading = state.get("reading") or {}
-    return bool(reading.get("group")) and not reading.get("complete")
 
 
 def _states(item: Any, reading: Any) -> bool:
