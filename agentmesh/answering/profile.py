@@ -621,8 +621,8 @@ def _names_elsewhere(conn: sa.Connection, table: str, column: str, shape: _Shape
     (``flight_stop.stop_airport``: airport codes): a reference to rows named there, not names of
     this table's rows."""
     for other, per in shapes.items():
-        for name, theirs in per.items():
-            if other == table or not theirs.unique or not theirs.nonnull:
+        for name, theirs in per.items():  # other tables' unique codes: what a code that refers points to
+            if other == table or not (theirs.unique and theirs.code and theirs.nonnull):
                 continue
             mine, target = sa.table(table, sa.column(column)), sa.table(other, sa.column(name))
             inside = conn.execute(sa.select(sa.func.count(mine.c[column].distinct())).where(
