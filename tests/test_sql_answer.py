@@ -567,6 +567,10 @@ def test_the_link_table_a_verb_names_ties_a_named_row_to_the_rows_counted(tmp_pa
     scholar = SQLDatabase(path)
     assert answer(scholar, "How many papers has Ines Kalb written?").endswith("\n3")
     assert answer(scholar, "How many papers are there?").endswith("\n5")
+    # the list too; "papers" names paper, not the compound paperdataset
+    listed = answer(scholar, "Which papers has Tomas Vey written?")
+    assert listed is not None and "Study number 3" in listed and "Study number 4" in listed, listed
+    assert "Study number 1" not in listed
 
 
 def test_a_question_asking_a_value_per_group_is_not_answered_by_one_total_of_another_tools_parse(tmp_path):

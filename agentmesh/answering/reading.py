@@ -226,6 +226,9 @@ def _same(said: str, schema: str) -> bool:
     that ``said`` starts with ("num" / "number")."""
     if said == schema or _singular(said) == _singular(schema):
         return True
+    short, long = sorted((_singular(said), _singular(schema)), key=len)
+    if long.startswith(short) and len(long) - len(short) >= 4:
+        return False  # a compound of the word, not a form of it ("papers" / "paperdataset")
     if len(said) >= 5 and len(schema) >= 5 and said[:5] == schema[:5]:
         return True
     if 3 <= len(schema) < len(said) and said.startswith(schema) and len(schema) <= 4 and not schema.isdigit():
@@ -1116,6 +1119,9 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     if not tokens or tokens[0] not in _LIST_START:
         return False
     first = [t for t, hits in named.items() if t not in entity_tables]
+    # "Which papers has Michael Brown written?": the link table its verb names ties them
+    tying = {link for e in entity_tables for t in first for link in _links(tables, t, e)}
+    first = [t for t in first if t not in tying] or first
     if len(first) != 1:
         return False
 
