@@ -603,3 +603,12 @@ def test_per_and_a_number_is_a_rate_not_a_group():
     tool = make_sql_answer_tool(SQLDatabase(example / "landscape.sqlite"), lexicon=load_lexicon(example / "lexicon.toml"))
     reading = tool.metadata["read"]("Which model with a context window of at least 100K tokens is cheapest per 1M output tokens?")
     assert reading.group is None, reading.summary()
+
+
+def test_a_lookup_of_the_very_value_that_named_the_row_is_no_answer(tmp_path):
+    fleet = sqlite_file(tmp_path, "CREATE TABLE aircraft (aircraft_code TEXT, aircraft_description TEXT, cruising_speed INTEGER);",
+                        aircraft=[("B737", "The Boeing 737, a narrow-body jet", 485), ("A380", "The Airbus A380, a jet", 560),
+                                  ("D228", "The Dornier 228, a turboprop", 190)])
+    read = make_sql_answer_tool(fleet).metadata["read"]("What is the aircraft code of the A380?")
+    assert not read.complete and "names 'A380'" in " ".join(read.problems)
+    assert answer(fleet, "What is the cruising speed of the A380?").endswith("| 560")

@@ -822,6 +822,11 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:
                 if len(best) > 1:
                     reading.problems.append("the question asks for " + " and ".join(f"{a.table}.{a.column}" for a, _ in best))
+            elif best[0][0].table == subject and best[0][0].column in (entity.column or "").split("+"):
+                # "Which airline ... flight HA567?" read as airline_flight of HA567: the value asked is
+                # the one that named the row, which answers nothing
+                reading.problems.append(f"the question asks for {subject}.{best[0][0].column}, "
+                                        f"the column that names '{entity.value}'")
             else:
                 reading.asked = [best[0][0]]
                 w.used.update(best[0][1])
