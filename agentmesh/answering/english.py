@@ -4,7 +4,10 @@ What a column, a predicate or an entity means comes from the user's data (names,
 comments) and from the user's lexicon file (:mod:`agentmesh.answering.lexicon`), never from a
 list here. What sits here is the language itself: words that carry no content of their own
 (articles, pronouns, auxiliaries, prepositions), the words that ask (who, which, how many), the
-words that rank or compare, and the words that ask for one value per group.
+words that rank or compare, and the words that ask for one value per group. Its last section is
+what the reading of a question against a database (:mod:`agentmesh.answering.reading`) uses:
+aggregate and ranking words, the dimensions comparatives and superlatives name, units as a
+question writes them, order words, words that turn which rows are meant, and light verbs.
 
 A reading that leaves a content word of the question unused must not become a fact: anything
 outside these lists is a content word.
@@ -17,7 +20,8 @@ import re
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
            "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
            "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
-           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS", "SUPERLATIVES"]
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS", "SUPERLATIVES",
+           "SUM_WORDS", "AVERAGE_WORDS", "MAX_WORDS", "MIN_WORDS", "GROUP_BY_WORDS", "LIST_STARTS", "DIMENSIONS", "COUNT_NAME_WORDS", "DIMENSION_NOUNS", "SUPERLATIVE_DIMENSIONS", "RANKING_WORDS", "DESCENDING_WORDS", "QUANTITY_UNITS", "TURNING_WORDS", "ORDER_WORDS", "ORDER_DIRECTIONS", "LIGHT_VERBS", "MOST_WORDS", "COUNT_RANKING_WORDS"]
 
 FUNCTION_WORDS = frozenset("""
 a an the this that these those there here it its it's they them their theirs he she his her we our you your i me my
@@ -134,3 +138,55 @@ def is_plural_noun(word: str) -> bool:
 def content_words(text: str) -> list[str]:
     """The words of ``text`` that carry content: every word not in :data:`FUNCTION_WORDS` and not a number."""
     return [w for w in words(text) if w not in FUNCTION_WORDS and not w.isdigit()]
+
+
+# -- what the question reading of a database uses (agentmesh.answering.reading) -------------------
+SUM_WORDS = frozenset({"total", "sum", "combined", "altogether"})
+AVERAGE_WORDS = frozenset({"average", "mean", "avg"})
+MAX_WORDS = frozenset({"highest", "maximum", "max", "largest", "greatest", "biggest", "most", "longest", "top"})
+MIN_WORDS = frozenset({"lowest", "minimum", "min", "smallest", "least", "shortest", "fewest"})
+GROUP_BY_WORDS = frozenset({"each", "every", "per", "by"})
+LIST_STARTS = frozenset({"which", "what", "list", "name", "show", "give", "find"})
+DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short": "length", "higher": "height",
+              "high": "height", "taller": "height", "tall": "height", "wider": "width", "wide": "width",
+              "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
+              "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
+              "earlier": "date", "far": "distance", "farther": "distance", "further": "distance"}
+COUNT_NAME_WORDS = frozenset({"num", "no", "nbr", "cnt", "count", "number", "qty", "amount"})
+"""Words a column's name uses for "the number of" (``citation_num``): general SQL naming."""
+DIMENSION_NOUNS = {"height": ("altitude", "elevation"), "size": ("area",), "length": ("distance",),
+                   "weight": ("mass",)}
+"""General English: a dimension -> other nouns that measure it ("the highest mountain": its altitude)."""
+SUPERLATIVE_DIMENSIONS = {"longest": "length", "shortest": "length", "highest": "height", "lowest": "height",
+                          "tallest": "height", "widest": "width", "deepest": "depth", "heaviest": "weight",
+                          "lightest": "weight", "biggest": "size", "largest": "size", "smallest": "size",
+                          "fastest": "speed", "slowest": "speed", "earliest": "date", "latest": "date"}
+RANKING_WORDS = frozenset({*SUPERLATIVE_DIMENSIONS, "most", "least", "fewest", "greatest", "maximum", "minimum"})
+"""Words that rank rows by a value named after them ("the most references", "the highest score")."""
+DESCENDING_WORDS = frozenset({"longest", "highest", "tallest", "widest", "deepest", "heaviest", "biggest", "largest",
+                              "fastest", "latest"})
+"""The superlatives whose row has the highest value ("oldest" is left out: the highest age, the lowest date)."""
+DIMENSIONS.update(SUPERLATIVE_DIMENSIONS)
+"""General English: a comparative, superlative or adjective of a dimension -> the noun that names it
+("Which lines are *longer* than 60 km?" compares a length; "the *longest* line" ranks by it)."""
+QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
+                  "cm": "cm", "centimetres": "cm", "centimeters": "cm", "mm": "mm", "millimetres": "mm", "millimeters": "mm",
+                  "feet": "feet", "grams": "g", "kilograms": "kg", "hectares": "hectares", "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
+                  "minutes": "minutes", "minute": "minutes", "mins": "minutes", "seconds": "seconds",
+                  "hours": "hours", "days": "days", "kg": "kg", "tonnes": "tonnes", "dollars": "USD", "usd": "USD",
+                  "euros": "EUR", "percent": "%", "years": "years"}
+"""General English: a unit as a question writes it after a number -> the unit the profile gives
+a column (:func:`agentmesh.answering.profile.unit_of`)."""
+TURNING_WORDS = frozenset({"not", "no", "non", "none", "never", "nor", "neither", "either", "or", "without", "except",
+                           "excluding", "besides", "other", "others", "only", "same", "another", "than"})
+"""General English that turns which rows are meant ("not electric", "electric or diesel", "other
+than"): the reading composes only AND-ed equalities and bounds, so such a word is never read."""
+ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
+ORDER_DIRECTIONS = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
+                    "increasing": "asc", "decreasing": "desc"}
+LIGHT_VERBS = frozenset({"see", "sees", "saw", "seen", "use", "uses", "used", "using"})
+"""General English verbs whose object carries the meaning ("papers that use the X dataset", "stations
+that see 5,000 passengers"): they restrict nothing their read object does not. Beside a date or
+year they may pick which event it dates ("units used in 2020"), so there they stay unread."""
+MOST_WORDS = frozenset({"most", "greatest", "maximum"})
+COUNT_RANKING_WORDS = frozenset({"most", "fewest", "least"})

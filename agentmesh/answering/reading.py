@@ -25,7 +25,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
-from agentmesh.answering.english import DATA_WORDS, FUNCTION_WORDS
+from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, COUNT_RANKING_WORDS, DATA_WORDS,
+                                         DESCENDING_WORDS, DIMENSION_NOUNS, DIMENSIONS, FUNCTION_WORDS,
+                                         GROUP_BY_WORDS, LIGHT_VERBS, LIST_STARTS, MAX_WORDS, MIN_WORDS,
+                                         MOST_WORDS, ORDER_DIRECTIONS, ORDER_WORDS, QUANTITY_UNITS,
+                                         RANKING_WORDS, SUM_WORDS, SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
 from agentmesh.answering.profile import _name_words
 
 if TYPE_CHECKING:
@@ -36,34 +40,6 @@ __all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternati
 
 Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "lookup"]
 
-_SUM = frozenset({"total", "sum", "combined", "altogether"})
-_AVG = frozenset({"average", "mean", "avg"})
-_MAX = frozenset({"highest", "maximum", "max", "largest", "greatest", "biggest", "most", "longest", "top"})
-_MIN = frozenset({"lowest", "minimum", "min", "smallest", "least", "shortest", "fewest"})
-_GROUP = frozenset({"each", "every", "per", "by"})
-_LIST_START = frozenset({"which", "what", "list", "name", "show", "give", "find"})
-_DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short": "length", "higher": "height",
-               "high": "height", "taller": "height", "tall": "height", "wider": "width", "wide": "width",
-               "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",
-               "bigger": "size", "larger": "size", "faster": "speed", "slower": "speed", "later": "date",
-               "earlier": "date", "far": "distance", "farther": "distance", "further": "distance"}
-_COUNT_WORDS = frozenset({"num", "no", "nbr", "cnt", "count", "number", "qty", "amount"})
-"""Words a column's name uses for "the number of" (``citation_num``): general SQL naming."""
-_DIMENSION_NOUNS = {"height": ("altitude", "elevation"), "size": ("area",), "length": ("distance",),
-                    "weight": ("mass",)}
-"""General English: a dimension -> other nouns that measure it ("the highest mountain": its altitude)."""
-_SUPERLATIVE_DIMENSIONS = {"longest": "length", "shortest": "length", "highest": "height", "lowest": "height",
-                           "tallest": "height", "widest": "width", "deepest": "depth", "heaviest": "weight",
-                           "lightest": "weight", "biggest": "size", "largest": "size", "smallest": "size",
-                           "fastest": "speed", "slowest": "speed", "earliest": "date", "latest": "date"}
-_RANKING = frozenset({*_SUPERLATIVE_DIMENSIONS, "most", "least", "fewest", "greatest", "maximum", "minimum"})
-"""Words that rank rows by a value named after them ("the most references", "the highest score")."""
-_DESCENDING = frozenset({"longest", "highest", "tallest", "widest", "deepest", "heaviest", "biggest", "largest",
-                         "fastest", "latest"})
-"""The superlatives whose row has the highest value ("oldest" is left out: the highest age, the lowest date)."""
-_DIMENSIONS.update(_SUPERLATIVE_DIMENSIONS)
-"""General English: a comparative, superlative or adjective of a dimension -> the noun that names it
-("Which lines are *longer* than 60 km?" compares a length; "the *longest* line" ranks by it)."""
 _OPS = [(r"no (?:more|greater) than|at most|up to", "<="), (r"no (?:less|fewer) than|at least", ">="),
         (r"(?:more|greater|higher|larger|longer|bigger|taller|later|older|heavier|faster|deeper|wider) than|over|above|exceeding", ">"),
         (r"(?:less|fewer|lower|smaller|shorter|earlier|younger|lighter|slower) than|under|below", "<"),
@@ -80,14 +56,6 @@ _BETWEEN = re.compile(r"\bbetween\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+and\s+(?P<b>\d[\
 _FROM_TO = re.compile(r"\bfrom\s+(?P<a>\d[\d,]*(?:\.\d+)?)\s+(?:to|until|through)\s+(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 _OR_MORE = re.compile(_NUMBER + r"\s+(?P<unit>[a-z]+\s+)?or\s+(?P<op>more|less|fewer|above|below|over|under|higher|lower)\b")
 _IN_YEAR = re.compile(r"\b(?:in|during|from)\s+(?:the\s+year\s+)?(?P<num>1[89]\d\d|20\d\d)\b")
-_QUANTITY_UNITS = {"km": "km", "kilometres": "km", "kilometers": "km", "kilometre": "km", "kilometer": "km",
-                   "cm": "cm", "centimetres": "cm", "centimeters": "cm", "mm": "mm", "millimetres": "mm", "millimeters": "mm",
-                   "feet": "feet", "grams": "g", "kilograms": "kg", "hectares": "hectares", "m": "m", "metres": "m", "meters": "m", "metre": "m", "meter": "m", "miles": "miles", "mile": "miles",
-                   "minutes": "minutes", "minute": "minutes", "mins": "minutes", "seconds": "seconds",
-                   "hours": "hours", "days": "days", "kg": "kg", "tonnes": "tonnes", "dollars": "USD", "usd": "USD",
-                   "euros": "EUR", "percent": "%", "years": "years"}
-"""General English: a unit as a question writes it after a number -> the unit the profile gives
-a column (:func:`agentmesh.answering.profile.unit_of`)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +217,7 @@ def _lemmas(word: str) -> frozenset[str]:
 
 def _measures(dimension: str, schema: str) -> bool:
     """The schema's word names the dimension, or another noun for it (height: altitude, elevation)."""
-    return _same(dimension, schema) or schema in _DIMENSION_NOUNS.get(dimension, ())
+    return _same(dimension, schema) or schema in DIMENSION_NOUNS.get(dimension, ())
 
 
 def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
@@ -271,11 +239,11 @@ class _Words:
         word = self.tokens[i]
         if _same(word, schema_word):
             return True
-        dimension = _DIMENSIONS.get(word)
+        dimension = DIMENSIONS.get(word)
         if dimension and _measures(dimension, schema_word):
             return True
         # two nouns of one dimension ("the altitude of X": elevation_m; "the area": size)
-        if any(_singular(word) in (d, *nouns) and _measures(d, schema_word) for d, nouns in _DIMENSION_NOUNS.items()):
+        if any(_singular(word) in (d, *nouns) and _measures(d, schema_word) for d, nouns in DIMENSION_NOUNS.items()):
             return True
         return any(_same(s, schema_word) for s in self.synonyms.get(word, ()))
 
@@ -283,7 +251,7 @@ class _Words:
         """Positions that say every one of ``words`` (each by its own word), or None. A word that
         only says "a number of" (``citation_num``, ``num_projects``) may go unsaid beside another."""
         found: list[int] = []
-        optional = len(words) > 1 and any(w not in _COUNT_WORDS for w in words)
+        optional = len(words) > 1 and any(w not in COUNT_NAME_WORDS for w in words)
         for w in words:
             free = [i for i in range(len(self.tokens)) if i not in found and (not free_only or i not in self.used)
                     and self.tokens[i] not in FUNCTION_WORDS]
@@ -292,7 +260,7 @@ class _Words:
             if hit is None:
                 hit = next((i for i in free if self.says(i, w)), None)
             if hit is None:
-                if optional and w in _COUNT_WORDS:
+                if optional and w in COUNT_NAME_WORDS:
                     continue
                 return None
             found.append(hit)
@@ -402,8 +370,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
 
     def unit_after(end: int) -> tuple[str, int]:
         nxt = re.match(r"\s*([a-z]+)", lowered[end:])
-        if nxt and nxt.group(1) in _QUANTITY_UNITS:
-            return _QUANTITY_UNITS[nxt.group(1)], end + nxt.end()
+        if nxt and nxt.group(1) in QUANTITY_UNITS:
+            return QUANTITY_UNITS[nxt.group(1)], end + nxt.end()
         return "", end
 
     ranges: list[tuple[int, int]] = []
@@ -423,7 +391,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         bounds.append((op, float(m["num"]), token_span(m.start(), end), unit))
     for m in _OR_MORE.finditer(lowered):
         op = ">=" if m["op"] in ("more", "above", "over", "higher") else "<="
-        unit = _QUANTITY_UNITS.get((m["unit"] or "").strip(), "")
+        unit = QUANTITY_UNITS.get((m["unit"] or "").strip(), "")
         bounds.append((op, float(m["num"]), token_span(m.start(), m.end()), unit))
     for m in _IN_YEAR.finditer(lowered):
         if not any(a <= m.start() < b for a, b in ranges):  # "from 2019 to 2021": a range, read above
@@ -455,16 +423,16 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     top: tuple[int, str, list[int]] | None = None
     for i, tok in enumerate(tokens[:-1] if most is None else []):
         if tok == "top" and tokens[i + 1].isdigit() and 1 <= int(tokens[i + 1]) <= 100:
-            extreme = [j for j, t in enumerate(tokens) if t in (_MAX | _MIN) - {"top", "most", "least"} and j not in w.used]
+            extreme = [j for j, t in enumerate(tokens) if t in (MAX_WORDS | MIN_WORDS) - {"top", "most", "least"} and j not in w.used]
             if len(extreme) == 1:
-                top = (int(tokens[i + 1]), "desc" if tokens[extreme[0]] in _MAX else "asc", [i, i + 1, extreme[0]])
+                top = (int(tokens[i + 1]), "desc" if tokens[extreme[0]] in MAX_WORDS else "asc", [i, i + 1, extreme[0]])
             break
     # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
     # highest value, when the word after the superlative names a table (not a measure: "What is
     # the highest elevation?" asks the value)
     if most is None and top is None and tokens[:1] and tokens[0] in ("which", "what", "list", "show", "name", "give", "find"):
-        extreme = [j for j, t in enumerate(tokens) if t in _SUPERLATIVE_DIMENSIONS and j not in w.used]
-        ranking = [j for j, t in enumerate(tokens) if t in _RANKING and j not in w.used]
+        extreme = [j for j, t in enumerate(tokens) if t in SUPERLATIVE_DIMENSIONS and j not in w.used]
+        ranking = [j for j, t in enumerate(tokens) if t in RANKING_WORDS and j not in w.used]
         if len(extreme) == 1:
             j = extreme[0] + 1
             while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
@@ -475,7 +443,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             rated = j + 1 < len(tokens) and any(w.says(j, c) for tp in tables.values() for m in tp.measures
                                                 for c in words_of(m.column)) and any(j + 1 in hits for hits in named_tables.values())
             if j < len(tokens) and (any(j in hits for hits in named_tables.values()) or rated):
-                top = (count, "desc" if tokens[extreme[0]] in _DESCENDING else "asc",
+                top = (count, "desc" if tokens[extreme[0]] in DESCENDING_WORDS else "asc",
                        [extreme[0], *([n] if count > 1 or n > 0 and tokens[n].isdigit() else [])])
         if top is None and len(ranking) == 1 and tokens[0] in ("which", "what"):
             # "Which course has the highest clarity score?": a table named before the superlative, a
@@ -483,32 +451,32 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             k = ranking[0]
             if any(i < k for hits in named_tables.values() for i in hits) and any(
                     t in ("has", "have", "had", "with") for t in tokens[1:k]):
-                top = (1, "desc" if tokens[k] in _DESCENDING | {"most", "greatest", "maximum"} else "asc", [k])
+                top = (1, "desc" if tokens[k] in DESCENDING_WORDS | {"most", "greatest", "maximum"} else "asc", [k])
 
     # 4. the aggregate words
     said = set(tokens)
     # "the citation count of X" (citation_num): a count word after a measure's other words is that
     # measure's name, not a count of rows
     naming = {i for i, tok in enumerate(tokens) if tok == "count" and i > 0 and any(
-        (rest := [x for x in words_of(m.column) if x not in _COUNT_WORDS]) and len(rest) < len(words_of(m.column))
+        (rest := [x for x in words_of(m.column) if x not in COUNT_NAME_WORDS]) and len(rest) < len(words_of(m.column))
         and w.says(i - 1, rest[-1]) for tp in tables.values() for m in tp.measures)}
     counting = ("how" in said and "many" in said) or any(t == "count" and i not in naming for i, t in enumerate(tokens)) \
         or re.search(r"\bnumber of\b", lowered) is not None
     # "How many kilometres has unit 52301 run?": a quantity in a unit, not a count of rows
     quantity = next((i + 2 for i in range(len(tokens) - 2) if tokens[i:i + 2] == ["how", "many"]
-                     and tokens[i + 2] in _QUANTITY_UNITS), None)
+                     and tokens[i + 2] in QUANTITY_UNITS), None)
     if quantity is not None and "count" not in said and "number" not in said:
         counting = False
     aggregate: Aggregate = ""
     agg_words: set[int] = set()
     for i, tok in enumerate(tokens):
-        if tok in _AVG:
+        if tok in AVERAGE_WORDS:
             aggregate, agg_words = "avg", agg_words | {i}
-        elif tok in _SUM and aggregate != "avg":
+        elif tok in SUM_WORDS and aggregate != "avg":
             aggregate, agg_words = "sum", agg_words | {i}
     if counting:
         agg_words |= {i for i, t in enumerate(tokens) if t in ("how", "many", "count", "number")}
-    group_at = [i for i, t in enumerate(tokens) if t in _GROUP]
+    group_at = [i for i, t in enumerate(tokens) if t in GROUP_BY_WORDS]
 
     # 5. the group: each/every/per/by + a column of a table or a table (its label)
     def resolve_group(i: int) -> tuple[list[Asked], list[int]]:
@@ -603,7 +571,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                 # a compound name said by its head noun ("a GPA higher than 3.4": cumulative_gpa; the
                 # noun before "per", less "the number of": cars_per_unit, citation_num); two columns
                 # with the head said alike fit equally and the reading takes neither
-                head = [x for x in (cw[:cw.index("per")] if "per" in cw else cw) if x not in _COUNT_WORDS][-1:]
+                head = [x for x in (cw[:cw.index("per")] if "per" in cw else cw) if x not in COUNT_NAME_WORDS][-1:]
                 hit = w.find(head) if head else None
                 if hit is not None and any(i in hits for i in hit for hits in named_tables.values()):
                     hit = None  # the word names a table ("unit 31104"), not this column
@@ -647,7 +615,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     continue
                 options.append((a, hit))
             # "longer than 60 km": the comparative names the dimension; "60 km": the unit names the column
-            dimensions = [_DIMENSIONS[t] for t in tokens[s:e] if t in _DIMENSIONS]
+            dimensions = [DIMENSIONS[t] for t in tokens[s:e] if t in DIMENSIONS]
             for table in [subject, *tables[subject].paths]:
                 for m in tables[table].measures:
                     if any(_measures(d, c) for d in dimensions for c in words_of(m.column)):
@@ -725,7 +693,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         return found
 
     if quantity is not None and not counting:
-        unit = _QUANTITY_UNITS[tokens[quantity]]
+        unit = QUANTITY_UNITS[tokens[quantity]]
         column_hits += [(Asked(t, m.column, "measure"), [quantity - 2, quantity - 1, quantity])
                         for t, tp in tables.items() for m in tp.measures if m.unit == unit]
     measures = [(a, h) for a, h in column_hits if a.kind == "measure"]
@@ -733,25 +701,25 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     # "In what year was X published?", "For which line ...": a preposition before the question word
     opening = tokens[1:] if tokens[:1] and tokens[0] in ("in", "on", "at", "for", "from", "to", "by", "of") else tokens
     lookup_start = opening[:1] and (opening[0] in ("what", "which", "who", "when", "where")
-                                   or (tokens[0] == "how" and len(tokens) > 1 and tokens[1] in _DIMENSIONS)
+                                   or (tokens[0] == "how" and len(tokens) > 1 and tokens[1] in DIMENSIONS)
                                    or (quantity is not None and not counting))
     if most is not None or counting and aggregate == "" or (counting and aggregate == "sum" and not measures):
         reading.aggregate = "count"
-    elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (_MAX | _MIN)
+    elif aggregate in ("sum", "avg") or (tokens[:2] in (["what", "is"], ["what", "was"]) and said & (MAX_WORDS | MIN_WORDS)
                                           and not entities and top is None):
         if aggregate == "":
-            extreme = [i for i, t in enumerate(tokens) if t in _MAX | _MIN]
-            aggregate = "max" if tokens[extreme[0]] in _MAX else "min"
+            extreme = [i for i, t in enumerate(tokens) if t in MAX_WORDS | MIN_WORDS]
+            aggregate = "max" if tokens[extreme[0]] in MAX_WORDS else "min"
             agg_words.add(extreme[0])
         reading.aggregate = aggregate
     elif entities and _lists_rows_of(tokens, named_tables, {e.table for e in entities}, tables, columns):
         reading.aggregate = "list"
     elif entities and (column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not group_at:
         reading.aggregate = "lookup"
-    elif tokens[:1] and tokens[0] in _LIST_START and (value_spans or bounds or entities or "all" in said
+    elif tokens[:1] and tokens[0] in LIST_STARTS and (value_spans or bounds or entities or "all" in said
                                                       or any(a.kind == "category" for a, _ in column_hits)):
         reading.aggregate = "list"
-    elif tokens[:1] and tokens[0] in _LIST_START and top is not None:
+    elif tokens[:1] and tokens[0] in LIST_STARTS and top is not None:
         reading.aggregate = "list"
     w.used.update(agg_words)
     if counting and reading.aggregate == "count":
@@ -836,7 +804,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if subject and reading.aggregate == "count":
         # a row that holds its own count (checkin.count: check-ins per business and day): "how many
         # check-ins" is the number of rows or the total of that column, and the words cannot tell which
-        tallies = [m.column for m in tables[subject].measures if set(words_of(m.column)) <= _COUNT_WORDS]
+        tallies = [m.column for m in tables[subject].measures if set(words_of(m.column)) <= COUNT_NAME_WORDS]
         if tallies:
             reading.problems.append(f"each {subject} row holds a count ({subject}.{tallies[0]}): "
                                     "the number of rows, or their total")
@@ -917,7 +885,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                       and not any(i in w.used for i in h)]
             best = _fullest(ranked)
             if not best:  # "the fastest train class": the one measure whose name holds the superlative's dimension
-                dimensions = [_SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in _SUPERLATIVE_DIMENSIONS]
+                dimensions = [SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in SUPERLATIVE_DIMENSIONS]
                 best = [(Asked(subject, m.column, "measure"), []) for m in tables[subject].measures
                         if any(_measures(d, c) for d in dimensions for c in words_of(m.column))]
             if len({a.column for a, _ in best}) == 1:
@@ -974,9 +942,9 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     or (len(tok) >= 5 and any(len(d) >= 5 and tok[:5] == d[:5] for d in derived)):
                 w.used.add(i)
         if most is not None and reading.group is not None:
-            if tokens[most[1]] not in _DESCENDING | _MOST:  # a group with no rows at all is not counted from them
+            if tokens[most[1]] not in DESCENDING_WORDS | MOST_WORDS:  # a group with no rows at all is not counted from them
                 reading.problems.append(f"the {tokens[most[1]]} {subject}: a {reading.group.table} with none is not counted")
-            reading.order, reading.limit = f"value {'desc' if tokens[most[1]] in _DESCENDING | _MOST else 'asc'}", 1
+            reading.order, reading.limit = f"value {'desc' if tokens[most[1]] in DESCENDING_WORDS | MOST_WORDS else 'asc'}", 1
             if tokens[0] in ("what", "which") and reading.group.kind == "label":  # "the name of the instructor"
                 own = [x for c in reading.group.column.split("+") for x in _name_words(c) if x != "id"]
                 w.used.update(i for i, _ in enumerate(tokens) if i not in w.used and any(w.says(i, c) for c in own))
@@ -1000,14 +968,14 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
 
     # "How many kilometres long is ...": the dimension the asked column measures, said again
     for i, tok in enumerate(tokens):
-        if i not in w.used and tok in _DIMENSIONS and any(
-                _same(_DIMENSIONS[tok], c) for a in reading.asked for c in words_of(a.column)):
+        if i not in w.used and tok in DIMENSIONS and any(
+                _same(DIMENSIONS[tok], c) for a in reading.asked for c in words_of(a.column)):
             w.used.add(i)
     # "in metres" after a value asked: the unit the asked column is held in
     for i in range(len(tokens) - 1):
-        if tokens[i] == "in" and tokens[i + 1] in _QUANTITY_UNITS and i + 1 not in w.used and reading.asked:
+        if tokens[i] == "in" and tokens[i + 1] in QUANTITY_UNITS and i + 1 not in w.used and reading.asked:
             a = reading.asked[0]
-            if a.table in tables and _unit(tables[a.table], a.column) == _QUANTITY_UNITS[tokens[i + 1]]:
+            if a.table in tables and _unit(tables[a.table], a.column) == QUANTITY_UNITS[tokens[i + 1]]:
                 w.used.add(i + 1)
     # a second sentence that asks again for what the first one read ("What are the top 5 cities with the
     # highest population? Give both city names and the population."): the same word, read already
@@ -1021,13 +989,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     named_db = set(re.findall(r"[a-z0-9]+", re.sub(r"\.[a-z0-9]+$", "", re.split(r"[/\\:]", profile.database.lower())[-1])))
     skip = FUNCTION_WORDS | DATA_WORDS | named_db | (lexicon.known_words if lexicon is not None else frozenset())
     for i, tok in enumerate(tokens):
-        if tok in _TURNING and i not in w.used:  # "not", "or", "except": they change which rows, and no condition says so
+        if tok in TURNING_WORDS and i not in w.used:  # "not", "or", "except": they change which rows, and no condition says so
             reading.unread.append(tok)
             continue
         if i in w.used or tok in skip or tok in ("many", "much", "there", "get", "return", "display", "provide",
                                                  "overall"):
             continue
-        if tok in _LIGHT_VERBS and reading.subject and not any(c.kind == "date" or "year" in words_of(c.column)
+        if tok in LIGHT_VERBS and reading.subject and not any(c.kind == "date" or "year" in words_of(c.column)
                                                                 for c in reading.conditions):
             continue  # "Which stations see more than 5,000 passengers a day?": its object says what; not beside a date
         reading.unread.append(tok)
@@ -1121,7 +1089,7 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     """"Which drivers have Castelmoor Central as their home station?": the table named right after
     the question word points to the named row's table (a list of its rows), rather than being
     pointed to by it (a lookup: "Which train class is unit 70602?")."""
-    if not tokens or tokens[0] not in _LIST_START:
+    if not tokens or tokens[0] not in LIST_STARTS:
         return False
     first = [t for t, hits in named.items() if t not in entity_tables]
     # "Which papers has Michael Brown written?": the link table its verb names ties them
@@ -1137,15 +1105,6 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     return all(holds(first[0], e) for e in entity_tables)
 
 
-_TURNING = frozenset({"not", "no", "non", "none", "never", "nor", "neither", "either", "or", "without", "except",
-                      "excluding", "besides", "other", "others", "only", "same", "another", "than"})
-"""General English that turns which rows are meant ("not electric", "electric or diesel", "other
-than"): the reading composes only AND-ed equalities and bounds, so such a word is never read."""
-_ORDER_WORDS = frozenset({"ordered", "sorted", "order", "sort", "ranked", "arranged"})
-_DIRECTION = {"ascending": "asc", "descending": "desc", "alphabetically": "asc", "alphabetical": "asc",
-              "increasing": "asc", "decreasing": "desc"}
-
-
 def _function_word_unsaid(key: list[str], value: str, question: str) -> bool:
     """A one-word value that is also a function word (grade "A", state code "IN", "OR") is said
     only where the question writes it as the data does, and not first in a sentence."""
@@ -1153,25 +1112,17 @@ def _function_word_unsaid(key: list[str], value: str, question: str) -> bool:
         r"(?<=[^.?!]\s)" + re.escape(value.strip()) + r"(?!\w)", question)
 
 
-_LIGHT_VERBS = frozenset({"see", "sees", "saw", "seen", "use", "uses", "used", "using"})
-"""General English verbs whose object carries the meaning ("papers that use the X dataset", "stations
-that see 5,000 passengers"): they restrict nothing their read object does not. Beside a date or
-year they may pick which event it dates ("units used in 2020"), so there they stay unread."""
-_MOST = frozenset({"most", "greatest", "maximum"})
-_COUNT_RANKING = frozenset({"most", "fewest", "least"})
-
-
 def _most_counted(tokens: list[str], named_tables: dict[str, list[int]], w: "_Words") -> tuple[str, int] | None:
     """(the table counted, the superlative's token) of "the most publications", "the largest number
     of courses", "the fewest stops": a ranking word, "number of" after one that is not a count word
     itself, then the words of one table; marks them read."""
     for k, tok in enumerate(tokens):
-        if k in w.used or not (tok in _COUNT_RANKING or tok in _MAX | _MIN):
+        if k in w.used or not (tok in COUNT_RANKING_WORDS or tok in MAX_WORDS | MIN_WORDS):
             continue
         j = k + 1
         if tokens[j:j + 2] == ["number", "of"]:
             j += 2
-        elif tok not in _COUNT_RANKING:
+        elif tok not in COUNT_RANKING_WORDS:
             continue
         while j < len(tokens) and tokens[j] in FUNCTION_WORDS:
             j += 1
@@ -1186,7 +1137,7 @@ def _most_counted(tokens: list[str], named_tables: dict[str, list[int]], w: "_Wo
 def _read_order(reading: QuestionReading, tokens: list[str], w: _Words, words_of) -> None:
     """"ordered by the number of publications in descending order", "sorted alphabetically",
     "ordered from highest to lowest": the order of the rows, on the group, the label or the value."""
-    start = next((i for i, t in enumerate(tokens) if t in _ORDER_WORDS and i not in w.used), None)
+    start = next((i for i, t in enumerate(tokens) if t in ORDER_WORDS and i not in w.used), None)
     if start is None:
         return
     if reading.order:  # set by "the top 5 ... highest": a second order would contradict it
@@ -1198,12 +1149,12 @@ def _read_order(reading: QuestionReading, tokens: list[str], w: _Words, words_of
         tok = tokens[i]
         if tok in ("by", "in", "the", "from", "to", "of", "order", "sort", "a", "an"):
             used.add(i)
-        elif tok in _DIRECTION:
-            direction = direction or _DIRECTION[tok]
+        elif tok in ORDER_DIRECTIONS:
+            direction = direction or ORDER_DIRECTIONS[tok]
             key = key or ("label" if tok.startswith("alphabet") else "")
             used.add(i)
-        elif tok in _MAX | _MIN:
-            direction = direction or ("desc" if tok in _MAX else "asc")
+        elif tok in MAX_WORDS | MIN_WORDS:
+            direction = direction or ("desc" if tok in MAX_WORDS else "asc")
             used.add(i)
         elif tok in ("number", "count", "total") and reading.aggregate in ("count", "sum"):
             key = "value"
