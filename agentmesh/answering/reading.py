@@ -221,7 +221,7 @@ def _measures(dimension: str, schema: str) -> bool:
 
 
 def _schema_words(name: str, unit_words: frozenset[str]) -> list[str]:
-    words = [w for w in _name_words(name) if w != "id"]
+    words = _label_words([name])
     if len(words) > 1 and words[-1] in unit_words:
         words = words[:-1]
     return [w for w in words if w not in FUNCTION_WORDS] or words
@@ -451,7 +451,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             k = ranking[0]
             if any(i < k for hits in named_tables.values() for i in hits) and any(
                     t in ("has", "have", "had", "with") for t in tokens[1:k]):
-                top = (1, "desc" if tokens[k] in DESCENDING_WORDS | {"most", "greatest", "maximum"} else "asc", [k])
+                top = (1, "desc" if tokens[k] in DESCENDING_WORDS | MOST_WORDS else "asc", [k])
 
     # 4. the aggregate words
     said = set(tokens)
@@ -746,10 +746,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     elif reading.aggregate in ("count", "list"):
         plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
         if entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
-            plain = [t for t in plain if t not in {e.table for e in entities}] or plain
-            # "How many papers has Michael Brown written?": the link table its verb names ties them
-            tying = {link for e in entities for t in plain for link in _links(tables, t, e.table)}
-            plain = [t for t in plain if t not in tying] or plain
+            entity_tables = {e.table for e in entities}
+            plain = _untied(tables, [t for t in plain if t not in entity_tables] or plain, entity_tables)
         if len(plain) == 1:
             subject = plain[0]
             w.used.update(named_tables[subject])
@@ -932,7 +930,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if subject and reading.aggregate in ("list", "lookup", "count", "sum", "avg", "min", "max"):
         label = tables[subject].label
         # the label's own words, "name" included ("the names ... of the lakes": lake_name)
-        own = [x for c in label.columns for x in _name_words(c) if x != "id"] if label.own else []
+        own = _label_words(label.columns) if label.own else []
         derived = table_words.get(subject, [])
         for i, tok in enumerate(tokens):
             if i in w.used:
@@ -942,12 +940,13 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
                     or (len(tok) >= 5 and any(len(d) >= 5 and tok[:5] == d[:5] for d in derived)):
                 w.used.add(i)
         if most is not None and reading.group is not None:
-            if tokens[most[1]] not in DESCENDING_WORDS | MOST_WORDS:  # a group with no rows at all is not counted from them
+            highest = tokens[most[1]] in DESCENDING_WORDS | MOST_WORDS
+            if not highest:  # a group with no rows at all is not counted from them
                 reading.problems.append(f"the {tokens[most[1]]} {subject}: a {reading.group.table} with none is not counted")
-            reading.order, reading.limit = f"value {'desc' if tokens[most[1]] in DESCENDING_WORDS | MOST_WORDS else 'asc'}", 1
+            reading.order, reading.limit = f"value {'desc' if highest else 'asc'}", 1
             if tokens[0] in ("what", "which") and reading.group.kind == "label":  # "the name of the instructor"
-                own = [x for c in reading.group.column.split("+") for x in _name_words(c) if x != "id"]
-                w.used.update(i for i, _ in enumerate(tokens) if i not in w.used and any(w.says(i, c) for c in own))
+                named = _label_words(reading.group.column.split("+"))
+                w.used.update(i for i, _ in enumerate(tokens) if i not in w.used and any(w.says(i, c) for c in named))
         _read_order(reading, tokens, w, words_of)
 
     # words the data's own description of a column the reading uses says ("metres above sea level"
@@ -1068,6 +1067,18 @@ def _one_back(tables: dict, table: str, subject: str) -> bool:
                                     if fk.table == subject and len(fk.columns) == 1) == 1
 
 
+def _untied(tables: dict, candidates: list[str], entity_tables: set[str]) -> list[str]:
+    """``candidates`` less the link tables that tie one of them to a named row's table ("How many
+    papers has Michael Brown written?": ``writes``, named by its verb, is the tie, not the rows asked)."""
+    tying = {link for e in entity_tables for t in candidates for link in _links(tables, t, e)}
+    return [t for t in candidates if t not in tying] or candidates
+
+
+def _label_words(columns: list[str]) -> list[str]:
+    """The words of a label's columns, "name" included, "id" not ("the names of the lakes": lake_name)."""
+    return [x for c in columns for x in _name_words(c) if x != "id"]
+
+
 def _links(tables: dict, subject: str, other: str) -> list[str]:
     """The tables whose rows point to ``subject``'s rows by one key and reach ``other``'s: the
     link tables of a many-to-many tie (``line_stops`` between stations and lines)."""
@@ -1091,10 +1102,7 @@ def _lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables
     pointed to by it (a lookup: "Which train class is unit 70602?")."""
     if not tokens or tokens[0] not in LIST_STARTS:
         return False
-    first = [t for t, hits in named.items() if t not in entity_tables]
-    # "Which papers has Michael Brown written?": the link table its verb names ties them
-    tying = {link for e in entity_tables for t in first for link in _links(tables, t, e)}
-    first = [t for t in first if t not in tying] or first
+    first = _untied(tables, [t for t in named if t not in entity_tables], entity_tables)
     if len(first) != 1:
         return False
 
