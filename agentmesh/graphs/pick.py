@@ -89,10 +89,9 @@ class PickAnswer(Middleware):
                     if t.name in {c["name"] for c in calls} and callable((t.metadata or {}).get("read"))]
         whole = bool(readings) and not any(_states(e, r) for r in readings for e in quotes.values())
         readers = {t.name for t in request.tools if callable((t.metadata or {}).get("read"))}
-        if any(r.complete for r in readings):  # the question read whole: the reading's own tool answers it,
-            # not another narrowing's parse of the same words besides (sql_rank's, sql_lookup's)
-            calls = [c for c in calls if c["name"] in readers]
-        elif grouped_unread(state):  # one value per group asked: no other narrowing groups
+        # the question read whole: the reading's own tool answers it, not another narrowing's parse of
+        # the same words besides (sql_rank's, sql_lookup's); one value per group asked: no other groups
+        if any(r.complete for r in readings) or grouped_unread(state):
             calls = [c for c in calls if c["name"] in readers]
         if calls and (not answered or whole or unworked(question, [])):
             return AIMessage("", tool_calls=calls)  # the question fixes every argument: the model's choice adds nothing

@@ -140,25 +140,27 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
     elif group_by:
         statement = statement.order_by(*group_by)
+    desc = reading.order.endswith("desc")
     if reading.limit and group_by and aggregate != "list":  # the groups of the top n values, ties kept
         ranked = statement.order_by(None).subquery()
-        value = list(ranked.c)[-1]
-        desc = reading.order.endswith("desc")
-        nth = sa.select(value).where(value.isnot(None), list(ranked.c)[0].isnot(None)).order_by(value.desc() if desc else value.asc()) \
-            .limit(1).offset(reading.limit - 1).scalar_subquery()
-        return sa.select(*ranked.c).where(value >= nth if desc else value <= nth, list(ranked.c)[0].isnot(None)) \
-            .order_by(value.desc() if desc else value.asc(), list(ranked.c)[0])
+        group, value = list(ranked.c)[0], list(ranked.c)[-1]
+        nth = _nth(value, ranked, desc, reading.limit, group.isnot(None))  # rows of no group are no group
+        return sa.select(*ranked.c).where(value >= nth if desc else value <= nth, group.isnot(None)) \
+            .order_by(value.desc() if desc else value.asc(), group)
     if reading.limit:  # the rows of the top n values, all of the rows tied with the last
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
-        desc = reading.order.endswith("desc")
-        # over the same joined rows as the statement (a condition on a joined table), its own scope
-        nth = sa.select(column).select_from(from_).where(column.isnot(None)).order_by(
-            column.desc() if desc else column.asc()).limit(1).offset(reading.limit - 1).correlate(None)
-        if tests:
-            nth = nth.where(sa.and_(*tests))
-        statement = statement.where((column >= nth.scalar_subquery()) if desc else (column <= nth.scalar_subquery()))
+        # over the same joined rows as the statement (a condition on a joined table)
+        nth = _nth(column, from_, desc, reading.limit, *tests)
+        statement = statement.where(column >= nth if desc else column <= nth)
     return statement
+
+
+def _nth(column: Any, from_: Any, desc: bool, n: int, *where: Any) -> Any:
+    """The n-th highest (``desc``) or lowest value of ``column`` over ``from_`` meeting ``where``, as
+    a scalar subquery in its own scope: rows at least (at most) it are the top n, ties kept."""
+    return sa.select(column).select_from(from_).where(column.isnot(None), *where) \
+        .order_by(column.desc() if desc else column.asc()).limit(1).offset(n - 1).correlate(None).scalar_subquery()
 
 
 def _named_column(db: SQLDatabase, table: str, clause: sa.TableClause) -> sa.ColumnElement:
