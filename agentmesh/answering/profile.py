@@ -48,7 +48,7 @@ import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 import sqlalchemy as sa
 
@@ -601,18 +601,7 @@ def _references(conn: sa.Connection, column: str, shape: _Shape, table: str,
                 shapes: dict[str, dict[str, _Shape]]) -> bool:
     """The column's values are (almost all) values of another table's column: a reference to
     something named elsewhere (a country, a state), not part of this row's name."""
-    for other, per in shapes.items():
-        if other == table:
-            continue
-        for name, theirs in per.items():
-            if theirs.nonnull and not theirs.code and not theirs.free_text:
-                mine = sa.table(table, sa.column(column))
-                target = sa.table(other, sa.column(name))
-                inside = conn.execute(sa.select(sa.func.count(mine.c[column].distinct())).where(
-                    mine.c[column].in_(sa.select(target.c[name])))).scalar() or 0
-                if shape.distinct and inside >= 0.9 * shape.distinct:
-                    return True
-    return False
+    return _within_another(conn, table, column, shape, shapes, lambda theirs: not theirs.code and not theirs.free_text)
 
 
 def _names_elsewhere(conn: sa.Connection, table: str, column: str, shape: _Shape,
@@ -620,11 +609,19 @@ def _names_elsewhere(conn: sa.Connection, table: str, column: str, shape: _Shape
     """The column's values are (almost all) values that each name one row of another table
     (``flight_stop.stop_airport``: airport codes): a reference to rows named there, not names of
     this table's rows."""
+    return _within_another(conn, table, column, shape, shapes, lambda theirs: theirs.unique and theirs.code)
+
+
+def _within_another(conn: sa.Connection, table: str, column: str, shape: _Shape,
+                    shapes: dict[str, dict[str, _Shape]], fits: Callable[[_Shape], bool]) -> bool:
+    """At least 90% of the column's distinct values are values of a non-empty column of another
+    table whose shape ``fits``."""
+    mine = sa.table(table, sa.column(column))
     for other, per in shapes.items():
-        for name, theirs in per.items():  # other tables' unique codes: what a code that refers points to
-            if other == table or not (theirs.unique and theirs.code and theirs.nonnull):
+        for name, theirs in per.items():
+            if other == table or not theirs.nonnull or not fits(theirs):
                 continue
-            mine, target = sa.table(table, sa.column(column)), sa.table(other, sa.column(name))
+            target = sa.table(other, sa.column(name))
             inside = conn.execute(sa.select(sa.func.count(mine.c[column].distinct())).where(
                 mine.c[column].in_(sa.select(target.c[name])))).scalar() or 0
             if shape.distinct and inside >= 0.9 * shape.distinct:
@@ -801,15 +798,15 @@ class LabelIndex:
     names are found by looking up its word n-grams, whatever the number of values (no cap)."""
 
     def __init__(self, values: dict[str, list[str]], codes: dict[str, dict[str, list[str]]] | None = None) -> None:
+        """``values``: table -> its label values; ``codes``: table -> a column of its other names
+        (``TableProfile.names``) -> its values."""
         self.values = values
-        self.codes = codes or {}
-        """table -> a column of its other names (``TableProfile.names``) -> its values."""
         self._by_key: dict[str, list[tuple[str, str]]] = {}
         self._table_of: dict[str, str] = {}
         self._column_of: dict[tuple[str, str], str] = {}
         self.longest = 1
         named = [(t, "", v) for t, names in values.items() for v in names]
-        named += [(t, c, v) for t, columns in self.codes.items() for c, vs in columns.items() for v in vs]
+        named += [(t, c, v) for t, columns in (codes or {}).items() for c, vs in columns.items() for v in vs]
         for table, column, name in named:
             key = " ".join(_tokens(name))
             if not key or (table, name) in self._column_of:
