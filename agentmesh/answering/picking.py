@@ -45,7 +45,7 @@ def _ranked(question: str, evidence: Sequence[Evidence]) -> list[tuple[bool, boo
         return 0.0 if e.subject in variants else _named_share(e.subject, q_words)
 
     items = [e for e in evidence if e.kind != "question" and e.text != e.subject  # a bare label says nothing
-             and not e.text.endswith(": " + MORE_NOT_SHOWN)]  # nor does "... (more not shown)"
+             and not _cut_marker(e)]  # nor does "... (more not shown)"
     named = {stem for e in items if about(e) >= 0.6 for stem in _stems(e.subject)}
     hinted = {key: hint for w in q_words for key, hint in _hints().items() if w.startswith(key)}
     generic = _generic()
@@ -240,10 +240,15 @@ def picked(quotes: dict[str, Evidence], chosen: Iterable[Any]) -> list[Evidence]
 def cut_short(chosen: Sequence[Evidence], evidence: Sequence[Evidence]) -> list[str]:
     """The statement names of the chosen graph facts whose node had more statements of that name
     than it showed (its "name: (more not shown)" line): an answer made of them is part of a list."""
-    cut = {(e.subject, e.text.split(":", 1)[0]) for e in evidence
-           if e.kind == "fact" and e.text.endswith(": " + MORE_NOT_SHOWN)}
+    cut = {(e.subject, e.text.split(":", 1)[0]) for e in evidence if _cut_marker(e)}
     return list(dict.fromkeys(e.text.split(":", 1)[0] for e in chosen
                               if e.kind == "fact" and (e.subject, e.text.split(":", 1)[0]) in cut))
+
+
+def _cut_marker(e: Evidence) -> bool:
+    """The line a node's facts end with when some statements of a name were left out ("on line of:
+    (more not shown)", :data:`agentmesh.records.MORE_NOT_SHOWN`): no fact itself."""
+    return e.kind == "fact" and e.text.endswith(": " + MORE_NOT_SHOWN)
 
 
 PARTIAL_HEADER = "I found only part of the answer (not the {what}); this is what the evidence says:"

@@ -78,9 +78,9 @@ _CLASS_TYPES = (RDFS.Class, OWL.Class)
 MAX_FACTS = 8
 
 
-def _left_out(facts: list[str], cut: dict[str, int]) -> list[str]:
+def _left_out(facts: list[str], cut: set[str]) -> list[str]:
     """The lines that say a statement name shown in ``facts`` has more statements than shown
-    (``cut``: name -> how many were left out): "on line of: (more not shown)"
+    (``cut``: the names some of whose statements were left out): "on line of: (more not shown)"
     (:data:`agentmesh.records.MORE_NOT_SHOWN`)."""
     shown = {f.split(":", 1)[0] for f in facts}
     return [f"{name}: {MORE_NOT_SHOWN}" for name in cut if name in shown]
@@ -390,13 +390,13 @@ class KnowledgeBase:
         skip = set(self.config.label_predicates) | set(self.config.description_predicates)
         facts: list[str] = []
         links: list[tuple[str, str]] = []
-        cut: dict[str, int] = {}  # a statement's name -> how many of its statements were left out
+        cut: set[str] = set()  # the statement names some of whose statements were left out
         for predicate, obj in sorted(graph.predicate_objects(node)):
             if predicate in skip:
                 continue
             name = "type" if predicate == RDF.type else label_of(graph, predicate, self.config)
             if len(facts) >= limit:
-                cut[name] = cut.get(name, 0) + 1
+                cut.add(name)
                 continue
             value = str(obj) if isinstance(obj, Literal) else label_of(graph, obj, self.config)
             facts.append(f"{name}: {value}")
@@ -406,8 +406,7 @@ class KnowledgeBase:
             if predicate == RDF.type:
                 continue
             if len(facts) >= limit:
-                name = f"{label_of(graph, predicate, self.config)} of"
-                cut[name] = cut.get(name, 0) + 1
+                cut.add(f"{label_of(graph, predicate, self.config)} of")
                 continue
             label = label_of(graph, subject, self.config)
             facts.append(f"{label_of(graph, predicate, self.config)} of: {label}")  # "developer of: Mistral Large"

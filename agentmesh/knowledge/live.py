@@ -470,15 +470,14 @@ class LiveKnowledgeBase(KnowledgeBase):
             for name in ("pl", "ol"):
                 if name in b:
                     entry[name].append((b[name]["value"], b[name].get("xml:lang", "")))
-        cut: dict[str, dict[str, int]] = {u: {} for u in uris}
+        cut: dict[str, set[str]] = {u: set() for u in uris}  # per node, the names some of whose statements were left out
         for (uri, direction, predicate, obj), entry in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] != "out", kv[0][2], kv[0][3])):
             lines, links = result[uri]
             if direction == "out" and predicate in skip:
                 continue
             name = "type" if predicate == _RDF_TYPE else _pick(entry["pl"], config.language) or local_name(predicate)
             if len(lines) >= limit:
-                said = name if direction == "out" else f"{name} of"
-                cut[uri][said] = cut[uri].get(said, 0) + 1
+                cut[uri].add(name if direction == "out" else f"{name} of")
                 continue
             value = (_pick(entry["ol"], config.language) or local_name(obj)) if entry["iri"] else obj
             if direction == "out":
