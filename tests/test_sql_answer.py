@@ -53,6 +53,30 @@ def db(tmp_path):
     return SQLDatabase(path)
 
 
+def sqlite_file(tmp_path, schema: str, **rows: list[tuple]) -> SQLDatabase:
+    """``tmp_path``/data.sqlite made of ``schema`` and each table's ``rows``, opened."""
+    path = tmp_path / "data.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(schema)
+        for table, values in rows.items():
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values[0]))})", values)
+    return SQLDatabase(path)
+
+
+SHOPS = """
+    CREATE TABLE business (bid INTEGER, business_id TEXT, name TEXT);
+    CREATE TABLE neighbourhood (id INTEGER, business_id TEXT, neighbourhood_name TEXT);
+"""
+"""Seven businesses, each in one neighbourhood (a table that points to business, no unique name)."""
+
+
+def shop_rows() -> dict[str, list[tuple]]:
+    names = ["Joe's Pizza", "Corner Cafe", "Slice House", "Bean Bar", "Dough Co", "Mill Diner", "Rye Bakery"]
+    areas = ["Old Town", "Harbour", "Old Town", "Harbour", "Hillside", "Hillside", "Old Town"]
+    return {"business": [(i, f"b{i}", n) for i, n in enumerate(names)],
+            "neighbourhood": [(i, f"b{i}", a) for i, a in enumerate(areas)]}
+
+
 def courses_file(tmp_path):
     """Eleven courses, each with two scores: a clarity and a helpfulness score."""
     path = tmp_path / "courses.sqlite"
@@ -387,12 +411,8 @@ def test_the_group_with_the_most_rows_keeps_ties_and_rows_with_no_group_are_none
 
 
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
-    path = tmp_path / "papers.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);")
-        conn.executemany("INSERT INTO paper VALUES (?, ?, ?, ?)",
-                         [(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])
-    papers = SQLDatabase(path)
+    papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
+                         paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])
     assert "Soil Carbon | 1" in answer(papers, "What is the citation count of Soil Carbon?")
     assert answer(papers, "How many papers have a citation count above 3?").endswith("\n2")
     # a preposition before the question word
@@ -400,25 +420,19 @@ def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
 
 
 def test_a_value_that_is_an_article_is_said_only_as_written(tmp_path):
-    path = tmp_path / "grades.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE student (student_id INTEGER PRIMARY KEY, name TEXT, gpa REAL, grade TEXT);")
-        conn.executemany("INSERT INTO student VALUES (?, ?, ?, ?)",  # grades A, B, C, D, A, ...; GPAs 2.0 to 4.75
-                         [(i, f"Student {chr(65 + i)}", 2.0 + i * 0.25, "ABCD"[i % 4]) for i in range(12)])
-    grades = SQLDatabase(path)
+    grades = sqlite_file(tmp_path, "CREATE TABLE student (student_id INTEGER PRIMARY KEY, name TEXT, gpa REAL, grade TEXT);",
+                         # grades A, B, C, D, A, ...; GPAs 2.0 to 4.75
+                         student=[(i, f"Student {chr(65 + i)}", 2.0 + i * 0.25, "ABCD"[i % 4]) for i in range(12)])
     assert answer(grades, "How many students have a GPA higher than 3.4?").endswith("\n6")  # "a" is no grade
     assert answer(grades, "How many students have an A?").endswith("\n3")  # "A" is
 
 
 def test_a_table_name_written_as_two_words_and_rows_that_hold_their_own_count(tmp_path):
-    path = tmp_path / "visits.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE checkin (cid INTEGER PRIMARY KEY, day TEXT, count INTEGER);"
-                           "CREATE TABLE signup (sid INTEGER PRIMARY KEY, day TEXT, plan TEXT);")
-        days = ["Monday", "Tuesday", "Monday", "Friday", "Monday", "Tuesday", "Friday", "Friday"]
-        conn.executemany("INSERT INTO checkin VALUES (?, ?, ?)", [(i, d, 10 + i) for i, d in enumerate(days)])
-        conn.executemany("INSERT INTO signup VALUES (?, ?, ?)", [(i, d, "basic") for i, d in enumerate(days)])
-    visits = SQLDatabase(path)
+    days = ["Monday", "Tuesday", "Monday", "Friday", "Monday", "Tuesday", "Friday", "Friday"]
+    visits = sqlite_file(tmp_path, "CREATE TABLE checkin (cid INTEGER PRIMARY KEY, day TEXT, count INTEGER);"
+                                   "CREATE TABLE signup (sid INTEGER PRIMARY KEY, day TEXT, plan TEXT);",
+                         checkin=[(i, d, 10 + i) for i, d in enumerate(days)],
+                         signup=[(i, d, "basic") for i, d in enumerate(days)])
     read = make_sql_answer_tool(visits).metadata["read"]
     assert answer(visits, "How many sign-ups were there on Monday?").endswith("\n3")  # "sign-ups": signup
     assert answer(visits, "How many sign ups were there on Friday overall?").endswith("\n3")
@@ -436,16 +450,6 @@ def test_a_table_name_written_as_two_words_and_rows_that_hold_their_own_count(tm
 def test_a_year_said_without_its_column_is_the_column_named_a_year(db, question, count):
     text = answer(db, question)
     assert text is not None and "published_year" in text and text.endswith(f"\n{count}"), text
-
-
-def sqlite_file(tmp_path, schema: str, **rows: list[tuple]) -> SQLDatabase:
-    """A SQLite file made of ``schema`` and each table's ``rows``, opened."""
-    path = tmp_path / "data.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript(schema)
-        for table, values in rows.items():
-            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values[0]))})", values)
-    return SQLDatabase(path)
 
 
 def test_a_list_shows_a_code_column_said_by_every_word_of_its_name(tmp_path):
@@ -486,18 +490,13 @@ def test_a_question_read_whole_is_answered_by_its_reading_not_also_by_another_to
 
 
 def test_a_superlative_of_a_measure_word_and_a_name_written_as_one_word(tmp_path):
-    path = tmp_path / "dining.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE city (city_id INTEGER PRIMARY KEY, city_name TEXT);
-            CREATE TABLE restaurant (restaurant_id INTEGER PRIMARY KEY, name TEXT, rating REAL, table_span INTEGER,
-                                     city_id INTEGER REFERENCES city(city_id));
-        """)
-        conn.executemany("INSERT INTO city VALUES (?, ?)", [(1, "Porto"), (2, "Lyon")])
-        conn.executemany("INSERT INTO restaurant VALUES (?, ?, ?, ?, ?)",
-                         [(1, "Casa Azul", 3.1, 12, 2), (2, "Le Four", 4.6, 30, 2), (3, "Tasca Velha", 3.9, 8, 1),
-                          (4, "Mar Alto", 4.2, 20, 1)])
-    dining = SQLDatabase(path)
+    dining = sqlite_file(tmp_path, """
+        CREATE TABLE city (city_id INTEGER PRIMARY KEY, city_name TEXT);
+        CREATE TABLE restaurant (restaurant_id INTEGER PRIMARY KEY, name TEXT, rating REAL, table_span INTEGER,
+                                 city_id INTEGER REFERENCES city(city_id));
+    """, city=[(1, "Porto"), (2, "Lyon")],
+        restaurant=[(1, "Casa Azul", 3.1, 12, 2), (2, "Le Four", 4.6, 30, 2), (3, "Tasca Velha", 3.9, 8, 1),
+                    (4, "Mar Alto", 4.2, 20, 1)])
     lowest = answer(dining, "What is the lowest-rated restaurant in Porto?")  # the bound's rows: Porto's, joined
     assert lowest is not None and "Tasca Velha" in lowest and "Casa Azul" not in lowest, lowest
     assert "Le Four" in answer(dining, "Which is the highest rated restaurant?")
@@ -528,20 +527,9 @@ def test_a_code_that_is_also_a_function_word_is_said_only_as_written(tmp_path):
 
 
 def test_a_value_of_rows_that_point_to_the_subject_is_a_condition_through_them(tmp_path):
-    path = tmp_path / "shops.sqlite"
-    with sqlite3.connect(path) as conn:  # one category row and one neighbourhood row per business: one to one
-        conn.executescript("""
-            CREATE TABLE business (bid INTEGER, business_id TEXT, name TEXT);
-            CREATE TABLE category (id INTEGER, business_id TEXT, category_name TEXT);
-            CREATE TABLE neighbourhood (id INTEGER, business_id TEXT, neighbourhood_name TEXT);
-        """)
-        names = ["Joe's Pizza", "Corner Cafe", "Slice House", "Bean Bar", "Dough Co", "Mill Diner", "Rye Bakery"]
-        kinds = ["Pizza", "Cafe", "Pizza", "Cafe", "Bakery", "Diner", "Bakery"]
-        areas = ["Old Town", "Harbour", "Old Town", "Harbour", "Hillside", "Hillside", "Old Town"]
-        conn.executemany("INSERT INTO business VALUES (?, ?, ?)", [(i, f"b{i}", n) for i, n in enumerate(names)])
-        conn.executemany("INSERT INTO category VALUES (?, ?, ?)", [(i, f"b{i}", k) for i, k in enumerate(kinds)])
-        conn.executemany("INSERT INTO neighbourhood VALUES (?, ?, ?)", [(i, f"b{i}", a) for i, a in enumerate(areas)])
-    shops = SQLDatabase(path)
+    kinds = ["Pizza", "Cafe", "Pizza", "Cafe", "Bakery", "Diner", "Bakery"]
+    shops = sqlite_file(tmp_path, SHOPS + "CREATE TABLE category (id INTEGER, business_id TEXT, category_name TEXT);",
+                        **shop_rows(), category=[(i, f"b{i}", k) for i, k in enumerate(kinds)])  # one row per business
     # the key's name names business, not category: the direction a one-to-one sample cannot show
     assert [fk.table for fk in shops.profile.tables["category"].foreign_keys] == ["business"]
     assert answer(shops, "How many businesses are in the Pizza category?").endswith("\n2")
@@ -552,19 +540,13 @@ def test_a_value_of_rows_that_point_to_the_subject_is_a_condition_through_them(t
 
 
 def test_the_link_table_a_verb_names_ties_a_named_row_to_the_rows_counted(tmp_path):
-    path = tmp_path / "scholar.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("""
-            CREATE TABLE paper (paperid INTEGER PRIMARY KEY, title TEXT);
-            CREATE TABLE author (authorid INTEGER PRIMARY KEY, authorname TEXT);
-            CREATE TABLE writes (paperid INTEGER REFERENCES paper(paperid), authorid INTEGER REFERENCES author(authorid));
-            CREATE TABLE paperdataset (paperid INTEGER REFERENCES paper(paperid), datasetid INTEGER);
-        """)
-        conn.executemany("INSERT INTO paper VALUES (?, ?)", [(i, f"Study number {i}") for i in range(1, 6)])
-        conn.executemany("INSERT INTO author VALUES (?, ?)", [(1, "Ines Kalb"), (2, "Tomas Vey")])
-        conn.executemany("INSERT INTO writes VALUES (?, ?)", [(1, 1), (2, 1), (3, 1), (3, 2), (4, 2)])
-        conn.executemany("INSERT INTO paperdataset VALUES (?, ?)", [(1, 7), (2, 7)])
-    scholar = SQLDatabase(path)
+    scholar = sqlite_file(tmp_path, """
+        CREATE TABLE paper (paperid INTEGER PRIMARY KEY, title TEXT);
+        CREATE TABLE author (authorid INTEGER PRIMARY KEY, authorname TEXT);
+        CREATE TABLE writes (paperid INTEGER REFERENCES paper(paperid), authorid INTEGER REFERENCES author(authorid));
+        CREATE TABLE paperdataset (paperid INTEGER REFERENCES paper(paperid), datasetid INTEGER);
+    """, paper=[(i, f"Study number {i}") for i in range(1, 6)], author=[(1, "Ines Kalb"), (2, "Tomas Vey")],
+        writes=[(1, 1), (2, 1), (3, 1), (3, 2), (4, 2)], paperdataset=[(1, 7), (2, 7)])
     assert answer(scholar, "How many papers has Ines Kalb written?").endswith("\n3")
     assert answer(scholar, "How many papers are there?").endswith("\n5")
     # the list too; "papers" names paper, not the compound paperdataset
@@ -577,15 +559,8 @@ def test_a_question_asking_a_value_per_group_is_not_answered_by_one_total_of_ano
     """The issue's 'How many rivers flow through each country?' -> 'count of river: 10': when the
     turn's reading finds a group and cannot read the rest, sql_rank (which never groups) is
     neither offered nor called; its one count would answer another question."""
-    path = tmp_path / "shops.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript("CREATE TABLE business (bid INTEGER, business_id TEXT, name TEXT);"
-                           "CREATE TABLE neighbourhood (id INTEGER, business_id TEXT, neighbourhood_name TEXT);")
-        names = ["Joe's Pizza", "Corner Cafe", "Slice House", "Bean Bar", "Dough Co", "Mill Diner", "Rye Bakery"]
-        areas = ["Old Town", "Harbour", "Old Town", "Harbour", "Hillside", "Hillside", "Old Town"]
-        conn.executemany("INSERT INTO business VALUES (?, ?, ?)", [(i, f"b{i}", n) for i, n in enumerate(names)])
-        conn.executemany("INSERT INTO neighbourhood VALUES (?, ?, ?)", [(i, f"b{i}", a) for i, a in enumerate(areas)])
-    agent = Agent(Settings.load(db=path, kg=[], tools=["sql_answer", "sql_rank", "sql_lookup"], answer_style="pick"),
+    sqlite_file(tmp_path, SHOPS, **shop_rows())
+    agent = Agent(Settings.load(db=tmp_path / "data.sqlite", kg=[], tools=["sql_answer", "sql_rank", "sql_lookup"], answer_style="pick"),
                   model=FakeToolChatModel(responses=[AIMessage("x")] * 3), embeddings=HashingEmbeddings(),
                   checkpointer=InMemorySaver())
     result = agent.run("Which neighbourhoods have the most businesses, and how many businesses are found in each neighbourhood?")
