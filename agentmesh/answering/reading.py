@@ -430,7 +430,7 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
     # highest value, when the word after the superlative names a table (not a measure: "What is
     # the highest elevation?" asks the value)
-    if most is None and top is None and tokens[:1] and tokens[0] in ("which", "what", "list", "show", "name", "give", "find"):
+    if most is None and top is None and tokens[:1] and tokens[0] in LIST_STARTS:
         extreme = [j for j, t in enumerate(tokens) if t in SUPERLATIVE_DIMENSIONS and j not in w.used]
         ranking = [j for j, t in enumerate(tokens) if t in RANKING_WORDS and j not in w.used]
         if len(extreme) == 1:
