@@ -587,3 +587,19 @@ def test_a_lookup_of_the_very_value_that_named_the_row_is_no_answer(tmp_path):
     read = make_sql_answer_tool(fleet).metadata["read"]("What is the aircraft code of the A380?")
     assert not read.complete and "names 'A380'" in " ".join(read.problems)
     assert answer(fleet, "What is the cruising speed of the A380?").endswith("| 560")
+
+
+def test_a_placing_verb_places_at_what_is_asked_or_grouped_but_beside_a_value_stays_unread(tmp_path):
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE units (unit_id INTEGER PRIMARY KEY, fleet_number TEXT UNIQUE, depot_name TEXT);
+        CREATE TABLE actors (actor_id INTEGER PRIMARY KEY, actor_name TEXT UNIQUE, birth_city TEXT);""",
+        units=[(i, f"3110{i}", ["Castelmoor Depot", "Glenarrow Depot"][i % 2]) for i in range(1, 8)],
+        actors=[(i, f"Actor {chr(64 + i)}", ["Paris", "Lyon"][i % 2]) for i in range(1, 7)])
+    assert answer(db, "At which depot is unit 31105 kept?").endswith("Glenarrow Depot")
+    grouped = answer(db, "How many units are kept at each depot?")
+    assert "Castelmoor Depot | 3" in grouped and "Glenarrow Depot | 4" in grouped
+    # Paris is a value of birth_city: "lived in" may be another place than "born in"; the verb is not read
+    read = make_sql_answer_tool(db).metadata["read"]("How many actors lived in Paris?")
+    assert "lived" in read.unread and not read.complete
+    # "Get ..." asks for a list as "List ..." does
+    assert answer(db, "Get the units at Glenarrow Depot").split("\n") == ["fleet_number", "31101", "31103", "31105", "31107"]

@@ -146,7 +146,7 @@ AVERAGE_WORDS = frozenset({"average", "mean", "avg"})
 MAX_WORDS = frozenset({"highest", "maximum", "max", "largest", "greatest", "biggest", "most", "longest", "top"})
 MIN_WORDS = frozenset({"lowest", "minimum", "min", "smallest", "least", "shortest", "fewest"})
 GROUP_BY_WORDS = frozenset({"each", "every", "per", "by"})
-LIST_STARTS = frozenset({"which", "what", "list", "name", "show", "give", "find"})
+LIST_STARTS = frozenset({"which", "what", "list", "name", "show", "give", "find", "get", "return", "display"})
 DIMENSIONS = {"longer": "length", "long": "length", "shorter": "length", "short": "length", "higher": "height",
               "high": "height", "taller": "height", "tall": "height", "wider": "width", "wide": "width",
               "deeper": "depth", "deep": "depth", "heavier": "weight", "heavy": "weight", "older": "age",

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, COUNT_RANKING_WORDS, DATA_WORDS,
                                          DESCENDING_WORDS, DIMENSION_NOUNS, DIMENSIONS, FUNCTION_WORDS,
-                                         GROUP_BY_WORDS, LIGHT_VERBS, LIST_STARTS, MAX_WORDS, MIN_WORDS,
+                                         GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS, MAX_WORDS, MIN_WORDS,
                                          MOST_WORDS, ORDER_DIRECTIONS, ORDER_WORDS, QUANTITY_UNITS,
                                          RANKING_WORDS, SUM_WORDS, SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
 from agentmesh.answering.profile import _name_words
@@ -997,6 +997,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if tok in LIGHT_VERBS and reading.subject and not any(c.kind == "date" or "year" in words_of(c.column)
                                                                 for c in reading.conditions):
             continue  # "Which stations see more than 5,000 passengers a day?": its object says what; not beside a date
+        if tok in LINKING_VERBS and reading.subject and (reading.asked or reading.group) \
+                and all(c.kind == "label" for c in reading.conditions):
+            # "At which depot is unit 31105 kept?", "How many units are kept at each depot?": the verb
+            # places the subject at what the question asks or groups by. Beside a value it stays unread:
+            # "actors who lived in Paris" is not "born in Paris" because Paris is a value of birth_city
+            continue
         reading.unread.append(tok)
     if unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
         reading.problems.append("the question means " + " and ".join(sorted(unmeant)) + ", which fits no place it reads")
