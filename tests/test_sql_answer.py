@@ -13,6 +13,7 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh import Agent, Settings
+from agentmesh.answering import derivation
 from agentmesh.answering.reading import read
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
 from agentmesh.tools.sql import SQLDatabase
@@ -603,3 +604,34 @@ def test_a_placing_verb_places_at_what_is_asked_or_grouped_but_beside_a_value_st
     assert "lived" in read.unread and not read.complete
     # "Get ..." asks for a list as "List ..." does
     assert answer(db, "Get the units at Glenarrow Depot").split("\n") == ["fleet_number", "31101", "31103", "31105", "31107"]
+
+
+def _drivers(tmp_path):
+    return sqlite_file(tmp_path, """
+        CREATE TABLE drivers (driver_id INTEGER PRIMARY KEY, driver_name TEXT UNIQUE);
+        CREATE TABLE journeys (journey_id INTEGER PRIMARY KEY, driver_id INTEGER REFERENCES drivers(driver_id));""",
+        drivers=[(1, "Tilde Fairbairn"), (2, "Owen Marsh"), (3, "Rhea Calloway")],
+        journeys=[(i, [1, 1, 2, 1, 3, 2, 1][i % 7]) for i in range(1, 15)])
+
+
+@pytest.mark.skipif(derivation._folder() is None, reason="WordNet's files are not installed (apt-get install wordnet-base)")
+def test_a_verb_whose_noun_names_a_table_the_reading_uses_is_read_and_another_verb_is_not(tmp_path):
+    db = _drivers(tmp_path)
+    assert answer(db, "Which driver drove the most journeys?").endswith("Tilde Fairbairn | 8")
+    read = make_sql_answer_tool(db).metadata["read"]
+    # "inspect" makes an inspector, an inspection: nothing this reading uses
+    assert "inspected" in read("Which driver inspected the most journeys?").unread
+    assert derivation.derived_nouns("teach") >= {"teacher", "instructor"}  # a person's other name
+    assert "review" not in derivation.derived_nouns("inspect")  # an act's synset is wider than its word
+
+
+def test_without_wordnet_no_verb_is_read_by_its_noun(tmp_path, monkeypatch):
+    monkeypatch.setenv("AGENTMESH_WORDNET", "none")
+    derivation._folder.cache_clear()
+    derivation.derived_nouns.cache_clear()
+    try:
+        read = make_sql_answer_tool(_drivers(tmp_path)).metadata["read"]("Which driver drove the most journeys?")
+        assert read.unread == ["drove"] and not read.complete
+    finally:
+        derivation._folder.cache_clear()
+        derivation.derived_nouns.cache_clear()

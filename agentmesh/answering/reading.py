@@ -997,6 +997,8 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         if tok in LIGHT_VERBS and reading.subject and not any(c.kind == "date" or "year" in words_of(c.column)
                                                                 for c in reading.conditions):
             continue  # "Which stations see more than 5,000 passengers a day?": its object says what; not beside a date
+        if reading.subject and _names_what_is_read(tok, reading, words_of):
+            continue  # "Which driver drove the most journeys?": "drove" is what a driver does
         if tok in LINKING_VERBS and reading.subject and (reading.asked or reading.group) \
                 and all(c.kind == "label" for c in reading.conditions):
             # "At which depot is unit 31105 kept?", "How many units are kept at each depot?": the verb
@@ -1007,6 +1009,26 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     if unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
         reading.problems.append("the question means " + " and ".join(sorted(unmeant)) + ", which fits no place it reads")
     return reading
+
+
+def _names_what_is_read(token: str, reading: QuestionReading, words_of) -> bool:
+    """``token`` is a verb from which English derives a noun (WordNet: "drove" a driver, "taught" a
+    teacher or instructor, "enrolled" an enrollment) that names a table or a column the reading uses."""
+    from lemminflect import getAllLemmas
+
+    from agentmesh.answering.derivation import derived_nouns
+
+    verbs = getAllLemmas(token).get("VERB", ()) if token.isalpha() and len(token) >= 3 else ()
+    nouns = {n for v in verbs for n in derived_nouns(v.lower()) if " " not in n}
+    if not nouns:
+        return False
+    names = {reading.subject, *(e.table for e in reading.entities)}
+    for a in [*reading.asked, *([reading.group] if reading.group is not None else [])]:
+        names.update((a.table, a.column, a.target))
+    for c in reading.conditions:
+        names.update((c.table, c.column, c.via))
+    said = {w for name in names if name for part in name.split("+") for w in words_of(part)}
+    return any(_same(n, w) for n in nouns for w in said)
 
 
 _MEANING = re.compile(r"\s*\(meaning:\s*(?P<columns>[\w.]+(?:\s*,\s*[\w.]+)*)\s*\)\s*$", re.IGNORECASE)
