@@ -98,6 +98,12 @@ def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it(check):
         assert check.refuses(a, b) and check.refuses(b, a), (a, b)
 
 
+def test_a_hyphenated_word_says_what_wordnet_says_of_it_written_whole(check):
+    assert check.refuses("Where can I buy a second-hand bike?", "Where can I buy a used bike?") is None  # secondhand: used
+    assert check.refuses("Where can I buy a second-hand bike?", "Where can I buy a new bike?")
+    assert check.refuses("Where can I buy a second-hand bike?", "Where can I buy a second bike?")
+
+
 def test_wordnet_relates_words_past_their_first_senses(check):
     """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
     to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""

@@ -97,13 +97,28 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
     (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
     (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
+    (r"\bin\s+order\s+to\b", " to "),
+    (r"\b(cost|costs)\s+(?:(?:me|us|you|someone)\s+)?to\s+(?:buy|purchase)\b", r" \1 "),
     (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
-"how ... best", "what is the best time to" asks "when should", and "how much is" a thing asks its price
+"how ... best", "what is the best time to" asks "when should", "in order to" is "to", what it
+"costs to buy" a thing is what it costs, and "how much is" a thing asks its price
 (matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
 difference (see :func:`unmatched`)."""
+_KNOWN_FOR = re.compile(r"\b(?:best\s+)?(?:known|famous|renowned)\s+for\s+(?=([a-z]+ing)\b)")
+"""What one is "known for doing" is what one does ("which instrument was she known for playing" / "which instrument
+did she play"): only before a verb's -ing form ("famous for spring water" names no deed)."""
+
+
+def _known_for(text: str) -> str:
+    def said(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return " " if any(lemma != word for lemma in _known_lemmas(word).get("VERB", ())) else match.group(0)
+    return _KNOWN_FOR.sub(said, text)
+
+
 _COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?cost\b)")
 """"How much does it cost" asks what "what does it cost" asks: "how much" before the verb "cost" says nothing more
 (not "how much beef does it cost", where it asks a quantity)."""
@@ -302,6 +317,7 @@ class Reader:
         lowered = _COST_ASKED.sub(" ", lowered)
         for pattern, repl in _ASKED_AS:
             lowered = pattern.sub(repl, lowered)
+        lowered = _known_for(lowered)
         object_question = bool(_OBJECT_QUESTION.search(lowered))
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
@@ -355,8 +371,12 @@ class Reader:
                 wide[len(words)] = _wide(part, net)
                 words.append(part)
                 found = _shared_keys(part, net)
-                if whole:  # "second-hand" is "secondhand"
-                    found = (found[0] | {whole}, found[1] | {whole})
+                if whole:  # "second-hand" is "secondhand", and says what WordNet says of it ("used")
+                    found = _with_word(found, whole)
+                    if net is not None and net.known(whole):
+                        joined = _shared_keys(whole, net)
+                        found = (found[0] | joined[0], found[1] | joined[1])
+                        wide[len(words) - 1] = _joined_wide(wide[len(words) - 1], _wide(whole, net))
                 keys.append(found)
                 known.append(_known(part, net))
         for j in range(len(words) - 1):  # "data base" is "database"
@@ -496,6 +516,11 @@ def _wide(word: str, net: WordNet | None) -> _Wide:
     lemmas = frozenset(lemma for lemma in _word_lemmas(word) if lemma.isalpha())
     return _Wide(tuple(net.related(lemma) for lemma in sorted(lemmas)), lemmas,
                  frozenset().union(*(net.opposed(lemma) for lemma in lemmas)))
+
+
+def _joined_wide(part: _Wide, whole: _Wide) -> _Wide:
+    """What WordNet says past the first senses of a part of a hyphenated word and of the word written whole."""
+    return _Wide(part.related + whole.related, part.lemmas | whole.lemmas, part.against | whole.against)
 
 
 def _wide_pair(x: Wording, i: int, y: Wording, j: int) -> bool:
