@@ -292,6 +292,77 @@ def compare_word_rule(args, vectors: dict, sets, extra, intents, general, tmp: P
                 print(f"{'':<4}paraphrases served by kind: " + ", ".join(f"{k} {c[0]}/{c[1]}" for k, c in sorted(para.items())))
 
 
+def recall_limits(args, vectors: dict, sets, extra, judged) -> None:
+    """What limits recall at scale, and what serving more would cost: the trade-off curve (wrong % of lookups
+    against recall %) of letting up to ``n`` content words go unexplained when the cosine is at least ``c`` (counted on
+both sides: one word said as another that nothing matches is 2, one word more on one side is 1).
+
+    Measured, not shipped: the cache serves only what the word rule shows equal (``n = 0``). Each relaxation is
+    applied to the same candidates the cache sees (the 5 nearest above the threshold, guards on), nearest first;
+    the general pairs' near misses served are printed beside each point, since a near miss is usually one word."""
+    from agentmesh.memory.cache import CANDIDATES, DEFAULT_THRESHOLD, _guards_pass
+    from agentmesh.memory.verify import WordCheck
+    from agentmesh.memory.wording import unmatched
+
+    check = WordCheck()
+
+    def unexplained(query: str, cached: str) -> int:
+        """0 when the word rule shows the two the same; else the content words left unmatched (99: roles swapped)."""
+        if check.refuses(query, cached) is None:
+            return 0
+        left, right = unmatched(check.read(query), check.read(cached))
+        return len(left) + len(right) or 99
+
+    def candidates(name: str) -> tuple[list, list]:
+        pairs = sets[name]
+        entries = list(dict.fromkeys([a for a, _, _ in pairs] + extra.get(name, [])))
+        stored = np.vstack([vectors[e] for e in entries])
+        found = []
+        for _, b, _ in pairs:
+            cosines = stored @ vectors[b]
+            top = np.argsort(-cosines)[:CANDIDATES]
+            found.append([(entries[i], float(cosines[i]), unexplained(b, entries[i])) for i in top
+                          if cosines[i] >= DEFAULT_THRESHOLD and _guards_pass(b, entries[i])])
+        return pairs, found
+
+    def served(found, n: int, c: float) -> list[str | None]:
+        return [next((e for e, cos, k in cands if k == 0 or (k <= n and cos >= c)), None) for cands in found]
+
+    scale, scale_found = candidates("scale")
+    same = Same(scale)
+    positives = [(a, b) for a, b, label in scale if label]
+    entries = list(dict.fromkeys([a for a, _, _ in scale] + extra.get("scale", [])))
+    stored = np.vstack([vectors[e] for e in entries])
+    near_partner = word_ok = 0
+    for a, b in positives:
+        cosines = stored @ vectors[b]
+        top = [entries[i] for i in np.argsort(-cosines)[:CANDIDATES] if cosines[i] >= DEFAULT_THRESHOLD]
+        if any(same(e, b) for e in top):
+            near_partner += 1
+            word_ok += check.refuses(b, a) is None
+    print(f"\nWhat limits recall at scale ({len(entries):,} entries, {len(positives)} lookups whose pair is stored): its pair is "
+          f"among the {CANDIDATES} nearest above the threshold for {near_partner} ({near_partner / len(positives):.0%}); of those the "
+          f"word rule shows {word_ok} the same ({word_ok / len(positives):.0%} of all). The threshold and the candidate count are "
+          f"not what limits it: the word rule is.")
+    general = [name for name in sets if name.startswith("general")]
+    general_found = {name: candidates(name) for name in general}
+    print("Trade-off if up to n content words may go unexplained from cosine c (measured only; the cache ships n = 0). "
+          "Target at scale: wrong <= 1% of lookups at recall >= 30%.")
+    print(f"{'n':>4}{'c':>6}{'scale wrong %':>15}{'judged %':>10}{'recall %':>10}  "
+          + "".join(f"{name + ' near misses':>30}" for name in general))
+    for n, c in [(0, 1.0), *((n, c) for n in (1, 2, 3, 99) for c in (0.95, 0.9, 0.85, 0.8))]:
+        score = Score(scale, served(scale_found, n, c), same, judged)
+        line = (f"{'all' if n == 99 else n:>4}{'-' if n == 0 else f'{c:.2f}':>6}{score.wrong / score.lookups:>15.2%}"
+                f"{score.wrong_judged / score.lookups:>10.2%}{score.recall:>10.1%}  ")
+        for name in general:
+            pairs, found = general_found[name]
+            g = Score(pairs, served(found, n, c), Same(pairs), judged)
+            near = sum(not label for _, _, label in pairs)
+            line += f"{f'{g.wrong_on_near_miss}/{near} ({g.wrong_on_near_miss / near:.1%})':>30}"
+        met = score.wrong / score.lookups <= 0.01 and score.recall >= 0.30
+        print(line + ("  <- meets the scale target" if met else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data" / "cache")
@@ -345,6 +416,7 @@ def main() -> None:
           f"agentmesh LLM pairs {len(near)} near misses + {len(para)} paraphrases")
     tmp = Path(tempfile.mkdtemp(prefix="agentmesh-bench-cache-"))
     compare_word_rule(args, vectors, word_sets, word_extra, intents, general, tmp)
+    recall_limits(args, vectors, word_sets, word_extra, judged_pairs())
     chosen = DEFAULT_THRESHOLD
     if args.words_only:
         latency(args, vectors, matrix, dev, test, gpt, chosen, tmp)
