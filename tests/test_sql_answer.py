@@ -7,6 +7,7 @@ a home branch), books (a genre, pages, a year) and loans.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
@@ -635,3 +636,31 @@ def test_without_wordnet_no_verb_is_read_by_its_noun(tmp_path, monkeypatch):
     finally:
         derivation._folder.cache_clear()
         derivation.derived_nouns.cache_clear()
+
+
+def test_a_lookup_through_a_key_the_schema_does_not_declare_names_the_row_as_the_question_did(tmp_path):
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE airline (airline_code TEXT, airline_name TEXT);
+        CREATE TABLE flight (flight_id INTEGER, route TEXT, airline_flight TEXT, airline_code TEXT, flight_number TEXT);
+        CREATE TABLE journal (journalid INTEGER, journalname TEXT);
+        CREATE TABLE paper (paperid INTEGER, title TEXT, journalid INTEGER);""",
+        airline=[("AA", "American Airlines"), ("HA", "Hawaiian Airlines"), ("UA", "United Airlines")],
+        flight=[(i, f"Route {chr(80 + i)}", f"{c}{100 + i}", c, f"F{i % 3}")
+                for i, c in enumerate(["AA", "HA", "UA", "AA", "HA", "UA"])],
+        journal=[(1, "Nature"), (2, "Science"), (3, "Cell")],
+        paper=[(i, f"Paper on topic {chr(65 + i)}", i % 3 + 1) for i in range(6)])
+    # airline_code is a key to airline (found from the data): "the airline" is its row's name, and
+    # the flight is shown by the name the question called it, not by another column
+    assert answer(db, "What is the airline of flight HA104?").split("\n") == ["airline_flight | airline_code",
+                                                                              "HA104 | Hawaiian Airlines"]
+    # journalid and journal's own name are one value asked, not two columns that fit alike
+    assert answer(db, "What is the journal of 'Paper on topic B'?").endswith("Paper on topic B | Science")
+
+
+ATIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sql" / "atis.sqlite"
+
+
+@pytest.mark.skipif(not ATIS.is_file(), reason=f"defog's atis not found at {ATIS} (it lives in ../shared beside the checkout)")
+def test_the_word_that_names_a_rows_table_names_no_column_of_it():
+    # "flight HA567": "flight" says which table HA567 is a row of; flight_number is not asked
+    assert answer(SQLDatabase(ATIS), "What is the airline of flight HA567?").endswith("HA567 | Hawaiian Airlines")

@@ -558,8 +558,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
         listed = [(m.column, "measure") for m in tp.measures] + [(d, "date") for d in tp.dates] \
             + [(c.column, "category") for c in tp.categories] + [(c, "text") for c in text_columns(table)]
         listed += [(c, "fk") for c in fk_columns]
+        their = {fk.columns[0]: fk for fk in tp.foreign_keys if len(fk.columns) == 1}
         for column, kind in listed:
             cw = words_of(column)
+            if kind == "fk":  # airline_code, a key to airline(airline_code): "the airline"
+                extra = set(words_of(their[column].their_columns[0])) - set(table_words.get(their[column].table, ()))
+                cw = [x for x in cw if x not in extra] or cw
             if not cw or (kind != "fk" and column in tp.keys):
                 continue
             hit = w.find(cw)
@@ -775,14 +779,23 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
             entity = entities[0]
             subject = entity.table
             w.used.update(range(*entity.span))
+            own: set[int] = set()
             for t in list(named_tables):
                 if t == subject:  # "Glenarrow station": the entity's own table
-                    w.used.update(named_tables.pop(t))
-            asked: list[tuple[Asked, list[int]]] = [(a, h) for a, h in column_hits if reaches(subject, a.table)]
+                    own.update(named_tables.pop(t))
+            w.used.update(own)
+            # a column said only by the table's word that names the row ("flight HA567": not flight_number)
+            asked: list[tuple[Asked, list[int]]] = [(a, h) for a, h in column_hits
+                                                    if reaches(subject, a.table) and not set(h) <= own]
             for t, hit in named_tables.items():
                 if t in tables[subject].paths and tables[t].label.own:
                     asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
-            best = _fullest(asked)
+            # "the airline of flight HA567": airline_flight holds 'HA567' itself; the other column said is asked
+            naming = set((entity.column or "").split("+"))
+            best = _fullest([(a, h) for a, h in asked if not (a.table == subject and a.column in naming)] or asked)
+            # "the journal of X": paper.journalid, a key to journal, and journal's label are one value
+            keyed = {a.target for a, _ in best if a.kind == "fk" and a.table == subject}
+            best = [(a, h) for a, h in best if not (a.kind == "label" and a.table in keyed)]
             if len({(a.table, a.column, a.kind) for a, _ in best}) > 1 and (picked := chosen("the value asked", best)) is not None:
                 best = [picked]
             if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:

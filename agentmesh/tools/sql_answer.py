@@ -104,7 +104,10 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     elif aggregate == "lookup":
         if not reading.asked:
             raise ValueError("a lookup that asks for no column")
-        shown.append(label_of(subject))
+        # the row as the question named it: its label, or the other name it was called by (flight HA567)
+        naming = next((c.column for c in reading.conditions if c.kind == "label" and c.table == subject), "")
+        shown.append(label_expression(base, naming.split("+")).label(" ".join(naming.split("+")))
+                     if naming and naming != "+".join(profile.label(subject).columns) else label_of(subject))
         asked = reading.asked[0]
         if asked.kind == "label":
             shown.append(label_of(asked.table))
