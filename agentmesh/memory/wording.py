@@ -45,10 +45,11 @@ FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
 what which please tell know let wonder to for kindly exactly actually really just also so
-thing things there here one ones anyone someone somebody anybody something anything by whats some any
+thing things there here one ones anyone someone somebody anybody something anything by whats some any ever
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
-the frame of a request ("please tell me about ...") and the passive's "by" ("by whom was it built").
+the frame of a request ("please tell me about ..."), the passive's "by" ("by whom was it built") and "ever"
+("has anyone ever climbed K2", "the first ever").
 Prepositions other than "of", "to", "for" and "by" count: "from" is not "to" once one side says it,
 and "who wrote about Hamlet" is not "who wrote Hamlet" ("tell me about" is a frame, see ``REQUEST``).""" 
 
@@ -98,12 +99,19 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
     (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
     (r"\bin\s+order\s+to\b", " to "),
+    (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
+    (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
+     r" what is the difference between \1 and "),
+    (r"\b((?:\?where|where)\s+(?:is|are|was|were)\s+.+?)\s+(?:located|situated)\b", r"\1"),
+    (r"^(\s*(?:\?why|why)\s+(?:do|does|did)\s+.+?)\s+(?:happen|occur)\s*(?=[?.!]*\s*$)", r"\1"),
     (r"\b(cost|costs)\s+(?:(?:me|us|you|someone)\s+)?to\s+(?:buy|purchase)\b", r" \1 "),
     (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
-"how ... best", "what is the best time to" asks "when should", "in order to" is "to", what it
+"how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
+is X different from Y" asks "the difference between X and Y", "where is X located" asks "where is X", "why do
+earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
 "costs to buy" a thing is what it costs, and "how much is" a thing asks its price
 (matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
 difference (see :func:`unmatched`)."""
@@ -119,9 +127,9 @@ def _known_for(text: str) -> str:
     return _KNOWN_FOR.sub(said, text)
 
 
-_COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?cost\b)")
-""""How much does it cost" asks what "what does it cost" asks: "how much" before the verb "cost" says nothing more
-(not "how much beef does it cost", where it asks a quantity)."""
+_COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?(?:cost|weigh)\b)")
+""""How much does it cost" asks what "what does it cost" asks, and "how much does it weigh" its weight: "how much"
+before the verb "cost" or "weigh" says nothing more (not "how much beef does it cost", where it asks a quantity)."""
 _HOW_MEASURED = re.compile(r"\bhow\s+(?=(?:do|does|did)\s+(?:\S+\s+){0,6}?(?:score|scores|scored|rank|ranks|ranked|rate|rates"
                            r"|rated)\b)")
 """"How does X score on Y" asks what X scores on Y: "how" before a verb of measure asks its value."""
