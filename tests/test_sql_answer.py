@@ -300,7 +300,7 @@ def test_rankings_and_columns_said_by_their_head_noun(db, question, shown, not_s
 
 
 def test_word_forms_are_one_word_and_a_head_shared_by_two_columns_is_no_reading(tmp_path):
-    from agentmesh.answering.reading import _same
+    from agentmesh.answering.matching import same_word as _same
 
     assert _same("rated", "rating") and _same("written", "writes") and not _same("rated", "rotated")
     path = courses_file(tmp_path)
