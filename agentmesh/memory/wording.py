@@ -100,6 +100,9 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
     (r"\bin\s+order\s+to\b", " to "),
     (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
+    (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
+    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 in \2 "),
+    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)of\b", r"\1 in "),
     (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
      r" what is the difference between \1 and "),
     (r"\b((?:\?where|where)\s+(?:is|are|was|were)\s+.+?)\s+(?:located|situated)\b", r"\1"),
@@ -110,7 +113,10 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
 "how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
-is X different from Y" asks "the difference between X and Y", "where is X located" asks "where is X", "why do
+is X different from Y" asks "the difference between X and Y", "what are the steps to" asks "how to", "how
+many bones does the body have" and "the number of bones of the body" ask how many bones are in the body ("in"
+stays a word: "how many stickers are on the box" is not "in the box", and "how many tablespoons does a teaspoon
+have" swaps the roles of "how many teaspoons are in a tablespoon"), "where is X located" asks "where is X", "why do
 earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
 "costs to buy" a thing is what it costs, and "how much is" a thing asks its price
 (matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
@@ -589,8 +595,9 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
             if not (degree or mark):
                 lemmas.add(lemma)
             if pos in ("NOUN", "X") and lemma.endswith(("er", "or")) and len(lemma) > 5:
-                stem = lemma[:-2]  # an agent noun says its verb: "developer" develops, "creator" creates
-                for verb in (stem, stem + "e"):
+                stem = lemma[:-2]  # an agent noun says its verb: "developer" develops, "creator" creates, "winner" wins
+                doubled = (stem[:-1],) if stem[-1] == stem[-2] and stem[-1] not in "aeioulsz" else ()
+                for verb in (stem, stem + "e", *doubled):
                     if verb in _lemmas(verb).get("VERB", ()):  # "founder" founds, though "found" is also "find"
                         lemmas.add(verb)
     if lemmas & _PRICE:
