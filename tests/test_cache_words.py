@@ -104,6 +104,13 @@ def test_a_hyphenated_word_says_what_wordnet_says_of_it_written_whole(check):
     assert check.refuses("Where can I buy a second-hand bike?", "Where can I buy a second bike?")
 
 
+def test_which_and_a_noun_wordnet_names_a_person_asks_who(check):
+    assert check.refuses("Which woman was the first to fly solo across the Atlantic?",
+                         "Who was the first woman to fly solo across the Atlantic?") is None
+    assert check.refuses("Which woman won the race?", "Who won the race?")  # the noun is still a word to match
+    assert check.refuses("Which player did the coach pick?", "Which player picked the coach?")  # object against subject
+
+
 def test_wordnet_relates_words_past_their_first_senses(check):
     """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
     to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""

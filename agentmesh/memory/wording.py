@@ -99,6 +99,9 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
     (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
     (r"\bin\s+order\s+to\b", " to "),
+    (r"\bhow\s+come\b|\bfor\s+what\s+reason\b", " why "),
+    (r"\b(what|which)\s+(?:kind|kinds|type|types|sort|sorts)\s+of\b", r" \1 kind of "),
+    (r"\bfor\s+what\s+(?:is|are)\s+(.+?)\s+short\b", r" for what does \1 stand "),  # its "for" moved first: _STRANDED
     (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
     (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
     (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 in \2 "),
@@ -113,7 +116,8 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
 "how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
-is X different from Y" asks "the difference between X and Y", "what are the steps to" asks "how to", "how
+is X different from Y" asks "the difference between X and Y", "how come" and "for what reason" ask "why",
+"what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how
 many bones does the body have" and "the number of bones of the body" ask how many bones are in the body ("in"
 stays a word: "how many stickers are on the box" is not "in the box", and "how many tablespoons does a teaspoon
 have" swaps the roles of "how many teaspoons are in a tablespoon"), "where is X located" asks "where is X", "why do
@@ -145,6 +149,27 @@ _STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|o
 question word ("In which year did it sink?")."""
 _OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
 """"Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
+_WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]+)\b(?=(\s+(?:do|does|did)\b)?)")
+"""A question word before a noun ("which woman", "what scientists"): when WordNet names a person by it, the
+question asks who (see :func:`_person_asked`)."""
+
+
+def _person_asked(text: str, net: WordNet) -> tuple[str, bool]:
+    """``text`` with "which/what <a person>" read as "who <a person>" ("Which woman was the first to fly solo?" /
+    "Who was the first woman to fly solo?"; the noun stays a word: "which scientist" is not "who"), and whether
+    such a phrase asks for the object ("Which actor did she marry?" / "Which actor married her?")."""
+    asked_object = False
+
+    def said(match: re.Match[str]) -> str:
+        nonlocal asked_object
+        noun = match.group(1)
+        if not any(net.names_a_person(lemma) for lemma in (noun, *_lemmas(noun).get("NOUN", ()))):
+            return match.group(0)
+        asked_object = asked_object or bool(match.group(2))
+        return f" ?who {noun}"
+    return _WHICH_NOUN.sub(said, text), asked_object
+
+
 _CASED = [(re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b"), "united states")]
 """Abbreviations that are another word in lower case ("US" is not "us")."""
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z][a-z]?\b")
@@ -333,6 +358,9 @@ class Reader:
             lowered = pattern.sub(repl, lowered)
         lowered = _known_for(lowered)
         object_question = bool(_OBJECT_QUESTION.search(lowered))
+        if net is not None:
+            lowered, asked_object = _person_asked(lowered, net)
+            object_question = object_question or asked_object
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
         tokens = re.findall(r"\?[a-z]+|#\d+|" + _TOKEN.pattern, lowered)

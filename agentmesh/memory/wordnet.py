@@ -36,6 +36,7 @@ class WordNet:
         self._derived: dict[str, set[str]] = {}
         self._opposed: dict[str, frozenset[str]] = {}
         self._all_senses: dict[str, dict[str, list[str]]] = {}
+        self._person: dict[str, bool] = {}
 
     @classmethod
     def find(cls) -> "WordNet | None":
@@ -144,6 +145,22 @@ class WordNet:
         if self._keys is None:
             self._keys = self._load()
         return self._adj_attributes.get(adjective, frozenset())
+
+    def names_a_person(self, noun: str) -> bool:
+        """Whether ``noun``'s first sense is a person (WordNet's noun.person: "woman", "scientist", "winner"),
+        read from ``data.noun`` at the sense's offset, remembered."""
+        found = self._person.get(noun)
+        if found is None:
+            if self._keys is None:
+                self._keys = self._load()
+            offsets = self._all_senses.get(noun, {}).get("n", [])
+            found = False
+            if offsets:
+                with (self.folder / "data.noun").open("rb") as fh:
+                    fh.seek(int(offsets[0]))
+                    found = fh.readline().split(b" ", 2)[1:2] == [b"18"]
+            self._person[noun] = found
+        return found
 
     def attribute_of(self, noun: str) -> frozenset[str]:
         """The synsets of ``noun`` (any sense) that some adjective is a value of: "height", "depth", "age"."""
