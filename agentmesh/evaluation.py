@@ -11,7 +11,8 @@ A question file is JSON (a list) or JSON Lines, one item per question::
 capitalised names) must all appear in the answer. Each answer lands in one of four outcomes:
 
 * ``correct``: the expectation is met (for ``absent``: the agent said it could not find it);
-* ``abstained``: the agent said it could not find it, or showed the evidence instead (strict);
+* ``abstained``: the agent said it could not find it, or showed the evidence instead (strict: also
+  when the evidence it shows holds the expected values);
 * ``flagged``: wrong, but shown with its unsupported claims marked (``answer_check = flag``);
 * ``wrong``: wrong and shown as fact, the outcome the framework exists to prevent.
 
@@ -34,7 +35,7 @@ from agentmesh.answering.names import _norm
 from agentmesh.answering.numbers import _MONTH_YEAR, _dates, _numbers
 from agentmesh.errors import ConfigError
 
-__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "price", "model_judge"]
+__all__ = ["EvalItem", "EvalReport", "EvalResult", "evaluate", "load_questions", "score_answer", "outcome_of", "price", "model_judge"]
 
 Outcome = Literal["correct", "abstained", "flagged", "wrong"]
 _ABSTAINED = re.compile(r"\b(could not|cannot|can't|couldn't) (find|answer)|\bnot (in|found in) the (data|knowledge graph|database)",
@@ -230,11 +231,17 @@ def model_judge(model: Any) -> Judge:
     return judge
 
 
-def _outcome(item: EvalItem, result: Any, judge: Judge | None = None) -> Outcome:
+def outcome_of(item: EvalItem, result: Any, judge: Judge | None = None) -> Outcome:
+    """The outcome of one answer (``result``: its ``answer``, ``stop_reason`` and ``unsupported``) to ``item``."""
+    declined = result.stop_reason in ("evidence_only", "not_found") or bool(_ABSTAINED.search(result.answer))
+    if declined and not item.absent:
+        # "I could not find that ... What I found without it: <the rows>": evidence shown instead of
+        # an answer is an abstention, though the rows hold the expected values
+        return "abstained"
     verdict = judge(item, result.answer) if judge is not None else None
     if verdict if verdict is not None else score_answer(result.answer, item):
         return "correct"
-    if result.stop_reason in ("evidence_only", "not_found") or _ABSTAINED.search(result.answer):
+    if declined:
         return "abstained"
     if getattr(result, "unsupported", None):
         return "flagged"
@@ -279,7 +286,7 @@ def evaluate(agent: Any, items: Iterable[EvalItem], *, progress: Callable[[EvalR
         if result.model not in prices:
             prices[result.model] = price(result.model, catalog)
         cost = prices[result.model]
-        return EvalResult(question=item.question, answer=result.answer, outcome=_outcome(item, result, judge),
+        return EvalResult(question=item.question, answer=result.answer, outcome=outcome_of(item, result, judge),
                           stop_reason=result.stop_reason, seconds=time.perf_counter() - started, model=result.model,
                           tokens=int(usage.get("total_tokens", 0)),
                           unsupported=[c.text for c in getattr(result, "unsupported", [])], tags=list(item.tags),

@@ -23,8 +23,12 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from agentmesh.evaluation import EvalItem, outcome_of  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "sql"
 SKIP = {"uses-today"}
 
@@ -76,7 +80,10 @@ def main() -> int:
             if done.returncode != 0 or not report.exists():
                 print(f"{name}: agentmesh eval failed ({done.returncode}):\n{done.stderr[-3000:]}", file=sys.stderr)
                 continue
-            for result in json.loads(report.read_text())["results"]:
+            for item, result in zip(items, json.loads(report.read_text())["results"]):
+                # scored by this checkout's rule, so that a baseline (--code) is scored as the change is
+                result["outcome"] = outcome_of(EvalItem(**{k: v for k, v in item.items() if k in EvalItem.__dataclass_fields__}),
+                                               SimpleNamespace(**result))
                 answers.append({"source": name, **result})
                 tags = set(result.get("tags", []))
                 for key in [name.split("/")[0], "all"] + [t for t in ("one-table", "fk-hop") if t in tags]:

@@ -200,3 +200,21 @@ def test_a_judge_model_scores_free_text_expectations_and_rules_score_the_rest(tm
     for judge in (FakeToolChatModel(responses=[AIMessage("Perhaps")]), Broken(responses=[AIMessage("-")])):
         right = EvalItem("Who develops Qwen 72B Chat?", expected="Qwen")
         assert evaluate(agent, [right], judge=model_judge(judge)).results[0].outcome == "correct"  # the rules decide
+
+
+def test_evidence_shown_instead_of_an_answer_is_an_abstention_though_it_holds_the_values():
+    from types import SimpleNamespace
+
+    from agentmesh.evaluation import outcome_of
+
+    item = EvalItem("How many papers were published each year?", values=["2019", "2", "2020", "3"])
+    shown = ("I could not find that in the knowledge graph or the database. The question says 'published', which I "
+             "could not match to anything in the data.\nWhat I found without it (count of paper per paper.year):\n"
+             "year | count of paper\n2019 | 2\n2020 | 3")
+    assert outcome_of(item, SimpleNamespace(answer=shown, stop_reason="evidence_only", unsupported=[])) == "abstained"
+    assert outcome_of(item, SimpleNamespace(answer=shown, stop_reason="not_found", unsupported=[])) == "abstained"
+    answered = "year | count of paper\n2019 | 2\n2020 | 3"
+    assert outcome_of(item, SimpleNamespace(answer=answered, stop_reason="answered", unsupported=[])) == "correct"
+    absent = EvalItem("Who is the CEO of the railway?", absent=True)
+    assert outcome_of(absent, SimpleNamespace(answer="I could not find that.", stop_reason="not_found",
+                                            unsupported=[])) == "correct"
