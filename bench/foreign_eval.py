@@ -7,7 +7,13 @@ with its graph, ``--kg``), the embedded model, no API key. Prints per source and
 wrong shown as fact, abstained; and correct among the questions answerable from one table or one
 foreign-key hop (the items' tags).
 
-    python bench/foreign_eval.py --split heldout [--limit N] [--only railway,academic] [--code WORKTREE]
+    python bench/foreign_eval.py --split heldout [--limit N] [--only railway,academic] [--code WORKTREE] [--lexicon]
+
+An answer that shows evidence instead of answering ("I could not find that ... What I found
+without it: <rows>") is an abstention, though the rows hold the expected values
+(:func:`agentmesh.evaluation.outcome_of`, this checkout's, also for a ``--code`` baseline).
+``--lexicon`` adds each domain's lexicon file, written from the refusals of its dev split only, as
+a user would in a first hour with their data.
 
 Slow (the embedded model answers each question: about 5-10 s each on two cores): a bench, not a test.
 """
@@ -53,6 +59,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most N questions per source")
     parser.add_argument("--only", default="", help="sources to run, comma-separated (railway, academic, ...)")
     parser.add_argument("--out", type=Path, help="write every answer here (JSON)")
+    parser.add_argument("--lexicon", action="store_true",
+                        help="with each domain's lexicon file (examples/defog/lexicons/, examples/railway/lexicon.toml)")
     parser.add_argument("--code", type=Path, help="run the agentmesh of this folder (e.g. a git worktree of a commit)")
     options = parser.parse_args()
     totals: dict[str, Counter] = {}
@@ -75,6 +83,13 @@ def main() -> int:
             command = [sys.executable, "-c", "from agentmesh.apps.cli import main; main()"]
             if options.code:
                 env["PYTHONPATH"] = str(options.code.resolve())
+            if options.lexicon:  # the domain's lexicon file (written from its dev split's refusals only)
+                db = name.split("/")[-1]
+                lexicon = ROOT / "examples" / ("railway/lexicon.toml" if db == "railway" else f"defog/lexicons/{db}.toml")
+                if lexicon.is_file():
+                    settings = folder / f"{db}.toml"
+                    settings.write_text(f"lexicon = {json.dumps(str(lexicon))}\n")
+                    args = [*args, "--config", str(settings)]
             done = subprocess.run([*command, "eval", str(questions), *args, "--json", str(report)], cwd=folder,
                                   env=env, capture_output=True, text=True)
             if done.returncode != 0 or not report.exists():
@@ -90,7 +105,8 @@ def main() -> int:
                     totals.setdefault(key, Counter())[result["outcome"]] += 1
                     totals[key]["n"] += 1
             print(f"{name}: {len(items)} questions done ({time.perf_counter() - started:.0f}s)", file=sys.stderr)
-    print(f"\nsplit {options.split}, embedded model ({time.perf_counter() - started:.0f}s)")
+    print(f"\nsplit {options.split}, embedded model, {'with' if options.lexicon else 'no'} lexicon files "
+          f"({time.perf_counter() - started:.0f}s)")
     print(f"{'questions':<12}{'n':>5}{'correct':>9}{'wrong':>7}{'flagged':>9}{'abstained':>11}{'wrong %':>9}")
     for key in ("all", "defog", "railway", "one-table", "fk-hop"):
         c = totals.get(key)

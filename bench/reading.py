@@ -55,8 +55,18 @@ def items(split: str, defog: Path | None) -> list[tuple[str, Path, dict]]:
     return found
 
 
-def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) -> dict[str, Counter]:
-    """Each question of ``split`` through the tool alone: correct, wrong or refused, per source and tag."""
+def lexicon_of(database: Path):
+    """The domain's lexicon file, written from its dev split's refusals only, or None."""
+    from agentmesh.answering.lexicon import load_lexicon
+
+    name = database.stem
+    path = ROOT / "examples" / ("railway/lexicon.toml" if name == "railway" else f"defog/lexicons/{name}.toml")
+    return load_lexicon(path) if path.is_file() else None
+
+
+def score(split: str, defog: Path | None, show: frozenset[str] = frozenset(), lexicons: bool = False) -> dict[str, Counter]:
+    """Each question of ``split`` through the tool alone: correct, wrong or refused, per source and tag;
+    with ``lexicons``, each domain's lexicon file."""
     from agentmesh.evaluation import score_answer
     from agentmesh.tools.sql import SQLDatabase
     from agentmesh.tools.sql_answer import make_sql_answer_tool
@@ -65,7 +75,7 @@ def score(split: str, defog: Path | None, show: frozenset[str] = frozenset()) ->
     outcome: dict[str, Counter] = defaultdict(Counter)
     for source, path, item in items(split, defog):
         if path not in tools:
-            tools[path] = make_sql_answer_tool(SQLDatabase(path))
+            tools[path] = make_sql_answer_tool(SQLDatabase(path), lexicon=lexicon_of(path) if lexicons else None)
         try:
             narrowed = tools[path].metadata["narrow"](item["question"])
         except Exception:  # noqa: BLE001 - a reading that crashes (an older agentmesh did) answers nothing
@@ -116,13 +126,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["dev", "heldout"])
     parser.add_argument("--show", default="wrong", help="outcomes to print: wrong,correct,refused")
+    parser.add_argument("--lexicon", action="store_true",
+                        help="with each domain's lexicon file (examples/defog/lexicons/, examples/railway/lexicon.toml)")
     parser.add_argument("--defog", type=Path, help="defog eval items made already (build_eval.py --out)")
     options = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         defog = options.defog or (defog_items(Path(tmp)) if DATA.is_dir() else None)
-        outcome = score(options.split, defog, frozenset(options.show.split(",")))
-    print(f"\nsplit {options.split} ({time.perf_counter() - started:.1f}s)")
+        outcome = score(options.split, defog, frozenset(options.show.split(",")), options.lexicon)
+    print(f"\nsplit {options.split}, {'with' if options.lexicon else 'no'} lexicon files ({time.perf_counter() - started:.1f}s)")
     print(table(outcome))
     return 0
 
