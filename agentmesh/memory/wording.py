@@ -104,8 +104,7 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bfor\s+what\s+(?:is|are)\s+(.+?)\s+short\b", r" for what does \1 stand "),  # its "for" moved first: _STRANDED
     (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
     (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
-    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 in \2 "),
-    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)of\b", r"\1 in "),
+    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 ?in \2 "),
     (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
      r" what is the difference between \1 and "),
     (r"\b((?:\?where|where)\s+(?:is|are|was|were)\s+.+?)\s+(?:located|situated)\b", r"\1"),
@@ -117,10 +116,8 @@ _ASKED_AS = [(re.compile(p), r) for p, r in (
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
 "how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
 is X different from Y" asks "the difference between X and Y", "how come" and "for what reason" ask "why",
-"what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how
-many bones does the body have" and "the number of bones of the body" ask how many bones are in the body ("in"
-stays a word: "how many stickers are on the box" is not "in the box", and "how many tablespoons does a teaspoon
-have" swaps the roles of "how many teaspoons are in a tablespoon"), "where is X located" asks "where is X", "why do
+"what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how many bones does the body have" asks
+how many bones are in it (an "in" that needs no match, see ``_IN_KEYS``),  "where is X located" asks "where is X", "why do
 earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
 "costs to buy" a thing is what it costs, and "how much is" a thing asks its price
 (matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
@@ -590,6 +587,8 @@ price of a ticket?". They match "how much is" only, never "how much" before a no
 def _plain_keys(word: str, degree: str = "") -> set[str]:
     if word == "?single":
         return set(_ONE_KEYS)
+    if word == "?in":
+        return set(_IN_KEYS)
     if word == "?price":
         return {"?price", "?amount"}
     if word.startswith("?") or word.startswith("#"):
@@ -634,6 +633,10 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
 
 
 _MODAL_KEYS = frozenset(MODALS.values())
+_IN_KEYS = frozenset({"?in", "in"})
+""""How many X does Y have": the "in" of "how many X are in Y", matched by "in" or by nothing ("the parameter count of Y"),
+and a word between X and Y, so "how many tablespoons does a teaspoon have" / "how many teaspoons does a tablespoon have"
+swaps roles (:func:`swapped`) rather than moving a compound whole; "on" on the other side stays unmatched."""
 _ONE_KEYS = frozenset({"?single", "#1"})
 """"One" before a noun: "a" said another way, so matched by "a" (no content word), "one" or "1"; another number
 on the other side is unmatched there ("one egg" / "two eggs"), and the word stays in place for :func:`swapped`."""
@@ -651,8 +654,8 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     dropped, changed or swapped, in a word of six letters or more that is no English word), and a
     preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
-    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k == _ONE_KEYS)]
-    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k == _ONE_KEYS)]
+    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k in (_ONE_KEYS, _IN_KEYS))]
+    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k in (_ONE_KEYS, _IN_KEYS))]
     if left or right:  # WordNet past the first senses, read only now: a word matched by it is matched
         left = [i for i in left if not _widely_matched(a, i, b)]
         right = [j for j in right if not _widely_matched(b, j, a)]
