@@ -664,3 +664,12 @@ ATIS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sql" / "atis.s
 def test_the_word_that_names_a_rows_table_names_no_column_of_it():
     # "flight HA567": "flight" says which table HA567 is a row of; flight_number is not asked
     assert answer(SQLDatabase(ATIS), "What is the airline of flight HA567?").endswith("HA567 | Hawaiian Airlines")
+
+
+def test_each_x_id_groups_by_the_key_the_rows_point_by_not_by_the_name(tmp_path):
+    rows = shop_rows()
+    db = sqlite_file(tmp_path, SHOPS + "CREATE TABLE tip (tip_id INTEGER, business_id TEXT, likes INTEGER);",
+                     **rows, tip=[(i, f"b{i % 3}", i) for i in range(7)])
+    assert answer(db, "How many tips are there for each business?").split("\n")[0] == "name | count of tip"
+    by_id = answer(db, "How many tips are there for each business id?").split("\n")
+    assert by_id == ["business_id | count of tip", "b0 | 3", "b1 | 2", "b2 | 2"]

@@ -912,6 +912,16 @@ class _Reader:
                     cw = self.words_of(fk.columns[0])
                     if cw and j < len(tokens) and w.says(j, cw[-1]) and (len(cw) == 1 or w.find(cw[:-1]) is not None):
                         found.append((Asked(fk.table, "+".join(tables[fk.table].label.columns), "label"), [j]))
+        # "for each business id": the key the rows point to a business by, not the business's name
+        labelled = {a.table for a, _ in found if a.kind == "label"}
+        after = max((h[-1] for _, h in found), default=j) + 1
+        if len({(a.table, a.column) for a, _ in found}) == 1 and labelled and after < len(tokens) \
+                and tokens[after] in ("id", "ids"):
+            target = labelled.pop()
+            keys = {fk.their_columns[0] for tp in tables.values() for fk in tp.foreign_keys
+                    if fk.table == target and len(fk.columns) == 1}
+            if len(keys) == 1:
+                return [Asked(target, keys.pop(), "key")], [*found[0][1], after]
         return [a for a, _ in found], (found[0][1] if found else [])
 
     def reaches(self, table: str, other: str) -> bool:
