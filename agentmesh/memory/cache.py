@@ -50,6 +50,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from agentmesh._files import UseMark
+from agentmesh.config import Settings
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
 from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, one_as_a, spells
@@ -57,8 +58,8 @@ from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_w
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
 
-DEFAULT_THRESHOLD = 0.72
-"""Chosen from data by bench/cache.py on the dev half of the general pairs, the word rule on: the highest
+DEFAULT_THRESHOLD: float = Settings.model_fields["cache_threshold"].default
+"""The settings' default (``cache_threshold``), one number for both. Chosen from data by bench/cache.py on the dev half of the general pairs, the word rule on: the highest
 threshold at which it served the most paraphrases (0.60 to 0.72 served the same, 0.82 fewer; no near miss at
 any of them). Since a short word's swapped letters are read as a typo, 0.60 to 0.65 serve one more (66 -> 67
 of 87: a typo at cosine 0.66), none more wrong at scale; the settings' default (``cache_threshold``) is kept
