@@ -24,7 +24,8 @@ from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_r
 
 if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
-    from agentmesh.answering.profile import DataProfile, LabelIndex
+    from agentmesh.answering.label_index import LabelIndex
+    from agentmesh.answering.profile import DataProfile
 
 __all__ = ["Reader"]
 

@@ -6,7 +6,7 @@ name). "Which lines are longer than 60 km?" reads as: the names of ``lines`` row
 ``length_km > 60`` (a number, the unit the column's name carries, and the comparative of the
 column's word). Everything is matched to the *data*: table and column names (and their comments,
 units), the values of its categories and the names of its rows (the profile's
-:class:`~agentmesh.answering.profile.LabelIndex`); the user's lexicon adds synonyms. General
+:class:`~agentmesh.answering.label_index.LabelIndex`); the user's lexicon adds synonyms. General
 English (question words, comparatives, words for dimensions) comes from
 :mod:`agentmesh.answering.english`. No word list about a domain is used.
 
@@ -30,7 +30,8 @@ from agentmesh.answering.reading_types import Asked, Condition, Entity, Question
 
 if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
-    from agentmesh.answering.profile import DataProfile, LabelIndex
+    from agentmesh.answering.label_index import LabelIndex
+    from agentmesh.answering.profile import DataProfile
 
 __all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternatives", "clarified"]
 

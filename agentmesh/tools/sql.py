@@ -55,7 +55,8 @@ from sqlglot.tokens import TokenType
 from agentmesh.errors import DatabaseError, ReadOnlyViolationError, ToolError
 
 if TYPE_CHECKING:
-    from agentmesh.answering.profile import DataProfile, LabelIndex
+    from agentmesh.answering.label_index import LabelIndex
+    from agentmesh.answering.profile import DataProfile
 from agentmesh.records import Citation
 from agentmesh.tools._sql_functions import ALLOWED_FUNCTIONS, COMMON_FUNCTIONS, DANGEROUS_FUNCTIONS, TABLE_FUNCTIONS
 
@@ -533,7 +534,7 @@ class SQLDatabase:
     def label_index(self) -> "LabelIndex":
         """Every label value of every table with a label of its own, looked up by its words: read
         once (one ``SELECT DISTINCT`` per table), for ``sql_rank`` and ``sql_lookup`` both."""
-        from agentmesh.answering.profile import LabelIndex
+        from agentmesh.answering.label_index import LabelIndex
 
         return LabelIndex.build(self, self.profile)
 

@@ -26,7 +26,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
 from agentmesh.answering.lexicon import Lexicon
-from agentmesh.answering.profile import label_expression
+from agentmesh.answering.label_index import label_expression
 from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows

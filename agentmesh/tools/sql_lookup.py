@@ -31,7 +31,7 @@ from pydantic import Field, create_model
 from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
                                          LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
 from agentmesh.answering.lexicon import current_lexicon
-from agentmesh.answering.profile import LabelIndex, label_expression
+from agentmesh.answering.label_index import LabelIndex, label_expression
 from agentmesh.answering.names import said_whole
 from agentmesh.answering.questions import first_ask
 from agentmesh.records import Citation
@@ -195,7 +195,6 @@ def said_names(question: str, plan: LookupPlan) -> list[str]:
     """The names the question says whole, longest first: "GPT-4o", not the "GPT-4" inside it,
     unless the question also says "GPT-4" on its own ("between GPT-4 and GPT-4o"); and not a
     name a variant word follows ("GPT-4 Turbo", "Llama 3.2 11B Vision": other models)."""
-    text = question.lower()
     spans: dict[str, list[tuple[int, int]]] = {}
     for table, name in plan.index.candidates(question):  # the names whose words it says, not every name
         if table not in plan.names:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import operator
 import re
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, Literal, Sequence
 
 import sqlalchemy as sa
@@ -41,7 +41,7 @@ from agentmesh.answering.names import whole_name
 from agentmesh.answering.numbers import number_values
 from agentmesh.answering.questions import first_ask
 from agentmesh.records import Citation
-from agentmesh.answering.profile import LabelIndex, label_expression
+from agentmesh.answering.label_index import LabelIndex, label_expression
 from agentmesh.tools.sql import SQLDatabase, render_rows
 
 __all__ = ["make_sql_rank_tool", "RankPlan", "rank_plan", "mismatch", "narrowed", "ranked_part", "conditions_of"]
@@ -160,7 +160,6 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
         for table, (columns, pk, fks) in described.items():
             tables[table] = sa.table(table, *(sa.column(n) for n, _ in columns))
             keys = pk | {c for own, _, _ in fks for c in own}
-            names = [n for n, _ in columns]
             label = db.profile.label(table)  # found from the data, or set in the lexicon
             labels[table] = ("+".join(label.columns),) if label.own else ()
             for own, other, theirs in fks:
@@ -513,7 +512,6 @@ def _read(question: str, plan: RankPlan) -> _Reading:
     condition = _CONDITION.search(_BOUND_OF.sub(" ", said))
     if condition:
         return replace(reading, refusal=f"the question sets a condition the lists cannot hold ({condition.group(0).strip()!r})")
-    folded = _fold(question)
     named = plan.named_in(question)
     # a name inside a longer one is that one ("Llama Community License", not also a "Llama" developer)
     named = [c for c in named if not any(o is not c and _fold(str(c.value)) in _fold(str(o.value)) for o in named)]
