@@ -281,6 +281,19 @@ def test_names_joined_by_and_share_what_the_sentence_says_of_them():
     assert [c.text for c in wrong if not c.supported] == ["GPT-4", "GPT-4: 128,000"]
 
 
+def test_names_listed_with_their_articles_are_coordinated_not_said_of_one_another():
+    """"They are The Pasta House, The Pizza Place and The Steakhouse": three rows, no relation among them."""
+    rows = [Evidence(id=f"r{i}", kind="row", text=name, source="sql: SELECT name FROM restaurant ...")
+            for i, name in enumerate(["The Pasta House", "The Pizza Place", "The Steakhouse"])]
+    q = Evidence(id="q", kind="question", text="Which restaurants serve Italian food?")
+    checker = ClaimChecker([])
+    claims = checker.check("They are The Pasta House, The Pizza Place and The Steakhouse.", [*rows, q])
+    assert [c.text for c in claims if not c.supported] == [] and not [c for c in claims if c.kind == "pair"]
+    # a name the rows do not hold is still caught
+    wrong = checker.check("They are The Pasta House, The Sushi Bar and The Steakhouse.", [*rows, q])
+    assert "Sushi Bar" in [c.text for c in wrong if not c.supported]
+
+
 def test_a_computed_figure_rests_on_the_program_output_not_on_a_row():
     question = "How much does GPT-4o cost for 2M input and 500K output tokens?"
     row = Evidence(id="r1", kind="row", text="GPT-4o | 2.5 | 10.0", source="sql: SELECT ...")

@@ -281,7 +281,8 @@ def _sentences(answer: str) -> list[tuple[str, bool]]:
     return out
 
 
-_JOINER = re.compile(r"\s*(?:,|&|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
+_JOINER = re.compile(r"\s*(?:,|&|and|or|,\s*and|,\s*or)\s*(?:(?:the|a|an)\s+)?", re.IGNORECASE)
+"""What joins coordinated names: a comma, "and", "or", and the article of the next one ("X, The Y")."""
 
 
 def _pair_support(items: Sequence[_Item], head: str, text: str, values: set[float] | None, tolerance: float,
