@@ -34,8 +34,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
-from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, PREPOSITIONS, TIME_NOUNS
+from agentmesh.answering.english import PREPOSITIONS
+from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, STRANDED, WH_PHRASES,
+                                     known_for, person_asked)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
+from agentmesh.memory.lemmas import has_lemmatizer, known_lemmas as _known_lemmas, lemmas as _lemmas
 from agentmesh.memory.wordnet import WordNet, _default_wordnet
 
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
@@ -78,95 +81,6 @@ for advice, "must" for a duty, "will" about the future."""
 
 QUESTION_WORDS = {"who": "?who", "whom": "?who", "whose": "?whose", "when": "?when", "where": "?where",
                   "why": "?why", "how": "?how"}
-_AT = r"(?:\b(?:in|on|at|during|from|to)\s+)?"
-_WH_PHRASES = [
-    (re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(PERSON_NOUNS)) + r")\b"), "?who"),
-    (re.compile(_AT + r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(TIME_NOUNS)) + r")\b"), "?when"),
-    (re.compile(_AT + r"\b(?:what|which)\s+(" + "|".join(sorted(PLACE_NOUNS)) + r")\b"), "?where"),
-    (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:reason|cause)\b"), "?why"),
-    (re.compile(r"\bwhat\s+(?:" + "|".join(CAUSE_VERBS) + r")\b"), "?why"),
-    (re.compile(r"\bhow\s+many\b|\bthe\s+number\s+of\b|\bnumber\s+of\b|\bcount\s+of\b|\bcount\b"), "?count"),
-    (re.compile(r"\bhow\s+much\b|\bthe\s+amount\s+of\b|\bamount\s+of\b"), "?amount"),
-    (re.compile(r"\bhow\s+(?:long|old|big|far|often|large|small|fast|high|tall|deep|wide|soon|well)\b"), None),
-]
-"""Question words said another way. "how long"/"how old"... keep their adjective as the content word;
-"what makes leaves change colour" asks why they do."""
-
-_ASKED_AS = [(re.compile(p), r) for p, r in (
-    (r"^\s*(?:please\s+)?(?:name|list|identify)\s+(?=(?:the|a|an|all|some|every)\b)", " what "),
-    (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
-    (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
-    (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
-    (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
-    (r"\bin\s+order\s+to\b", " to "),
-    (r"\bhow\s+come\b|\bfor\s+what\s+reason\b", " why "),
-    (r"\b(what|which)\s+(?:kind|kinds|type|types|sort|sorts)\s+of\b", r" \1 kind of "),
-    (r"\bfor\s+what\s+(?:is|are)\s+(.+?)\s+short\b", r" for what does \1 stand "),  # its "for" moved first: _STRANDED
-    (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
-    (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
-    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 ?in \2 "),
-    (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
-     r" what is the difference between \1 and "),
-    (r"\b((?:\?where|where)\s+(?:is|are|was|were)\s+.+?)\s+(?:located|situated)\b", r"\1"),
-    (r"^(\s*(?:\?why|why)\s+(?:do|does|did)\s+.+?)\s+(?:happen|occur)\s*(?=[?.!]*\s*$)", r"\1"),
-    (r"\b(cost|costs)\s+(?:(?:me|us|you|someone)\s+)?to\s+(?:buy|purchase)\b", r" \1 "),
-    (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
-)]
-"""A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
-"is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
-"how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
-is X different from Y" asks "the difference between X and Y", "how come" and "for what reason" ask "why",
-"what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how many bones does the body have" asks
-how many bones are in it (an "in" that needs no match, see ``_IN_KEYS``),  "where is X located" asks "where is X", "why do
-earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
-"costs to buy" a thing is what it costs, and "how much is" a thing asks its price
-(matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
-difference (see :func:`unmatched`)."""
-_KNOWN_FOR = re.compile(r"\b(?:best\s+)?(?:known|famous|renowned)\s+for\s+(?=([a-z]+ing)\b)")
-"""What one is "known for doing" is what one does ("which instrument was she known for playing" / "which instrument
-did she play"): only before a verb's -ing form ("famous for spring water" names no deed)."""
-
-
-def _known_for(text: str) -> str:
-    def said(match: re.Match[str]) -> str:
-        word = match.group(1)
-        return " " if any(lemma != word for lemma in _known_lemmas(word).get("VERB", ())) else match.group(0)
-    return _KNOWN_FOR.sub(said, text)
-
-
-_COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?(?:cost|weigh)\b)")
-""""How much does it cost" asks what "what does it cost" asks, and "how much does it weigh" its weight: "how much"
-before the verb "cost" or "weigh" says nothing more (not "how much beef does it cost", where it asks a quantity)."""
-_HOW_MEASURED = re.compile(r"\bhow\s+(?=(?:do|does|did)\s+(?:\S+\s+){0,6}?(?:score|scores|scored|rank|ranks|ranked|rate|rates"
-                           r"|rated)\b)")
-""""How does X score on Y" asks what X scores on Y: "how" before a verb of measure asks its value."""
-_STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|on|at|from|to|for|with|about|during|by)"
-                       r"\s*(?P<end>[?.!]*)\s*$")
-"""A preposition left at the end of a question ("Which year did it sink in?") belongs before its
-question word ("In which year did it sink?")."""
-_OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
-""""Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
-_WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]+)\b(?=(\s+(?:do|does|did)\b)?)")
-"""A question word before a noun ("which woman", "what scientists"): when WordNet names a person by it, the
-question asks who (see :func:`_person_asked`)."""
-
-
-def _person_asked(text: str, net: WordNet) -> tuple[str, bool]:
-    """``text`` with "which/what <a person>" read as "who <a person>" ("Which woman was the first to fly solo?" /
-    "Who was the first woman to fly solo?"; the noun stays a word: "which scientist" is not "who"), and whether
-    such a phrase asks for the object ("Which actor did she marry?" / "Which actor married her?")."""
-    asked_object = False
-
-    def said(match: re.Match[str]) -> str:
-        nonlocal asked_object
-        noun = match.group(1)
-        if not any(net.names_a_person(lemma) for lemma in (noun, *_lemmas(noun).get("NOUN", ()))):
-            return match.group(0)
-        asked_object = asked_object or bool(match.group(2))
-        return f" ?who {noun}"
-    return _WHICH_NOUN.sub(said, text), asked_object
-
-
 _CASED = [(re.compile(r"\bU\.S\.(?:A\.)?|\bUSA?\b"), "united states")]
 """Abbreviations that are another word in lower case ("US" is not "us")."""
 _ACRONYM = re.compile(r"\b[A-Z][A-Za-z]*[A-Z][a-z]?\b")
@@ -238,35 +152,6 @@ def one_as_a(text: str, said_as: str = "a ") -> str:
             return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
         return said_as
     return _ONE_AS_A.sub(said, text)
-
-
-@lru_cache(maxsize=None)
-def _lemminflect():
-    try:
-        from lemminflect import getAllLemmas
-    except ImportError:
-        return None
-    return getAllLemmas
-
-
-@lru_cache(maxsize=100_000)
-def _known_lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    """lemminflect's {universal POS: lemmas} of ``word`` ({} when it has none or is not installed),
-    remembered: it copies its tables' answer on every call, and a reading asks several times per word.
-    Read only: the same dict is returned to every caller."""
-    get = _lemminflect()
-    return (get(word) or {}) if get is not None else {}
-
-
-def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
-    """{universal POS: lemmas} of ``word``; a few suffix rules without lemminflect."""
-    found = _known_lemmas(word)
-    if found:
-        return found
-    for suffix, repl in (("ies", "y"), ("ied", "y"), ("sses", "ss"), ("es", "e"), ("s", ""), ("ed", ""), ("ing", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return {"X": (word[: len(word) - len(suffix)] + repl,)}
-    return {"X": (word,)}
 
 
 @dataclass(frozen=True)
@@ -342,21 +227,21 @@ class Reader:
         for pattern, repl in _CONTRACTIONS:
             lowered = pattern.sub(repl, lowered)
         lowered = " ".join(REQUEST.sub(" ", lowered).replace(",", " ").split())
-        lowered = _HOW_MEASURED.sub("what ", self.fold(lowered))
-        if m := _STRANDED.match(lowered):
+        lowered = HOW_MEASURED.sub("what ", self.fold(lowered))
+        if m := STRANDED.match(lowered):
             lowered = f"{m.group('p')} {m.group('q')}{m.group('end')}"
-        for pattern, key in _WH_PHRASES:
+        for pattern, key in WH_PHRASES:
             if key is None:
                 lowered = pattern.sub(lambda m: " ?how " + m.group(0).split()[-1], lowered)
             else:
                 lowered = pattern.sub(f" {key} ", lowered)
-        lowered = _COST_ASKED.sub(" ", lowered)
-        for pattern, repl in _ASKED_AS:
+        lowered = COST_ASKED.sub(" ", lowered)
+        for pattern, repl in ASKED_AS:
             lowered = pattern.sub(repl, lowered)
-        lowered = _known_for(lowered)
-        object_question = bool(_OBJECT_QUESTION.search(lowered))
+        lowered = known_for(lowered)
+        object_question = bool(OBJECT_QUESTION.search(lowered))
         if net is not None:
-            lowered, asked_object = _person_asked(lowered, net)
+            lowered, asked_object = person_asked(lowered, net)
             object_question = object_question or asked_object
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
@@ -491,7 +376,7 @@ def _american(word: str) -> str:
 def _known(word: str, net: WordNet | None) -> bool:
     if not word.isalpha():
         return True  # a name or a number is never a typo
-    return bool(_known_lemmas(word) if _lemminflect() is not None else True) or (net is not None and net.known(word))
+    return bool(_known_lemmas(word) if has_lemmatizer() else True) or (net is not None and net.known(word))
 
 
 def _word_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[set[str], set[str]]:

@@ -1,0 +1,104 @@
+"""The ways English asks one thing: "what woman" asks who, "how come" asks why, "is there a way to"
+asks how, "known for doing" asks what one does. The cache's word rule (:mod:`agentmesh.memory.wording`)
+rewrites a question by these before it matches its words, so that two wordings of one question meet.
+General English only; a field's own words are the user's ``cache_lexicon``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, TIME_NOUNS
+from agentmesh.memory.lemmas import known_lemmas, lemmas
+from agentmesh.memory.wordnet import WordNet
+
+__all__ = ["AT_PLACE", "WH_PHRASES", "ASKED_AS", "KNOWN_FOR", "known_for", "COST_ASKED", "HOW_MEASURED", "STRANDED",
+           "OBJECT_QUESTION", "WHICH_NOUN", "person_asked"]
+
+AT_PLACE = r"(?:\b(?:in|on|at|during|from|to)\s+)?"
+WH_PHRASES = [
+    (re.compile(r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(PERSON_NOUNS)) + r")\b"), "?who"),
+    (re.compile(AT_PLACE + r"\b(?:what|which)\s+(?:\w+\s+)?(" + "|".join(sorted(TIME_NOUNS)) + r")\b"), "?when"),
+    (re.compile(AT_PLACE + r"\b(?:what|which)\s+(" + "|".join(sorted(PLACE_NOUNS)) + r")\b"), "?where"),
+    (re.compile(r"\b(?:what|which)\s+(?:is|was|are|were)\s+the\s+(?:reason|cause)\b"), "?why"),
+    (re.compile(r"\bwhat\s+(?:" + "|".join(CAUSE_VERBS) + r")\b"), "?why"),
+    (re.compile(r"\bhow\s+many\b|\bthe\s+number\s+of\b|\bnumber\s+of\b|\bcount\s+of\b|\bcount\b"), "?count"),
+    (re.compile(r"\bhow\s+much\b|\bthe\s+amount\s+of\b|\bamount\s+of\b"), "?amount"),
+    (re.compile(r"\bhow\s+(?:long|old|big|far|often|large|small|fast|high|tall|deep|wide|soon|well)\b"), None),
+]
+"""Question words said another way. "how long"/"how old"... keep their adjective as the content word;
+"what makes leaves change colour" asks why they do."""
+
+ASKED_AS = [(re.compile(p), r) for p, r in (
+    (r"^\s*(?:please\s+)?(?:name|list|identify)\s+(?=(?:the|a|an|all|some|every)\b)", " what "),
+    (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
+    (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
+    (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
+    (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
+    (r"\bin\s+order\s+to\b", " to "),
+    (r"\bhow\s+come\b|\bfor\s+what\s+reason\b", " why "),
+    (r"\b(what|which)\s+(?:kind|kinds|type|types|sort|sorts)\s+of\b", r" \1 kind of "),
+    (r"\bfor\s+what\s+(?:is|are)\s+(.+?)\s+short\b", r" for what does \1 stand "),  # its "for" moved first: STRANDED
+    (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
+    (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
+    (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 ?in \2 "),
+    (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
+     r" what is the difference between \1 and "),
+    (r"\b((?:\?where|where)\s+(?:is|are|was|were)\s+.+?)\s+(?:located|situated)\b", r"\1"),
+    (r"^(\s*(?:\?why|why)\s+(?:do|does|did)\s+.+?)\s+(?:happen|occur)\s*(?=[?.!]*\s*$)", r"\1"),
+    (r"\b(cost|costs)\s+(?:(?:me|us|you|someone)\s+)?to\s+(?:buy|purchase)\b", r" \1 "),
+    (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
+)]
+"""A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
+"is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
+"how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
+is X different from Y" asks "the difference between X and Y", "how come" and "for what reason" ask "why",
+"what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how many bones does the body have" asks
+how many bones are in it (an "in" that needs no match, see ``_IN_KEYS``),  "where is X located" asks "where is X", "why do
+earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
+"costs to buy" a thing is what it costs, and "how much is" a thing asks its price
+(matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
+difference (see :func:`unmatched`)."""
+KNOWN_FOR = re.compile(r"\b(?:best\s+)?(?:known|famous|renowned)\s+for\s+(?=([a-z]+ing)\b)")
+"""What one is "known for doing" is what one does ("which instrument was she known for playing" / "which instrument
+did she play"): only before a verb's -ing form ("famous for spring water" names no deed)."""
+
+
+def known_for(text: str) -> str:
+    def said(match: re.Match[str]) -> str:
+        word = match.group(1)
+        return " " if any(lemma != word for lemma in known_lemmas(word).get("VERB", ())) else match.group(0)
+    return KNOWN_FOR.sub(said, text)
+
+
+COST_ASKED = re.compile(r"\?amount(?=\s+(?:do|does|did|will|would|could|can|might|may|should)\s+(?:\S+\s+){0,8}?(?:cost|weigh)\b)")
+""""How much does it cost" asks what "what does it cost" asks, and "how much does it weigh" its weight: "how much"
+before the verb "cost" or "weigh" says nothing more (not "how much beef does it cost", where it asks a quantity)."""
+HOW_MEASURED = re.compile(r"\bhow\s+(?=(?:do|does|did)\s+(?:\S+\s+){0,6}?(?:score|scores|scored|rank|ranks|ranked|rate|rates"
+                           r"|rated)\b)")
+""""How does X score on Y" asks what X scores on Y: "how" before a verb of measure asks its value."""
+STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|on|at|from|to|for|with|about|during|by)"
+                       r"\s*(?P<end>[?.!]*)\s*$")
+"""A preposition left at the end of a question ("Which year did it sink in?") belongs before its
+question word ("In which year did it sink?")."""
+OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
+""""Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
+WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]+)\b(?=(\s+(?:do|does|did)\b)?)")
+"""A question word before a noun ("which woman", "what scientists"): when WordNet names a person by it, the
+question asks who (see :func:`person_asked`)."""
+
+
+def person_asked(text: str, net: WordNet) -> tuple[str, bool]:
+    """``text`` with "which/what <a person>" read as "who <a person>" ("Which woman was the first to fly solo?" /
+    "Who was the first woman to fly solo?"; the noun stays a word: "which scientist" is not "who"), and whether
+    such a phrase asks for the object ("Which actor did she marry?" / "Which actor married her?")."""
+    asked_object = False
+
+    def said(match: re.Match[str]) -> str:
+        nonlocal asked_object
+        noun = match.group(1)
+        if not any(net.names_a_person(lemma) for lemma in (noun, *lemmas(noun).get("NOUN", ()))):
+            return match.group(0)
+        asked_object = asked_object or bool(match.group(2))
+        return f" ?who {noun}"
+    return WHICH_NOUN.sub(said, text), asked_object
