@@ -673,3 +673,22 @@ def test_each_x_id_groups_by_the_key_the_rows_point_by_not_by_the_name(tmp_path)
     assert answer(db, "How many tips are there for each business?").split("\n")[0] == "name | count of tip"
     by_id = answer(db, "How many tips are there for each business id?").split("\n")
     assert by_id == ["business_id | count of tip", "b0 | 3", "b1 | 2", "b2 | 2"]
+
+
+def test_a_group_reached_through_rows_that_point_back_counts_each_row_once(tmp_path):
+    # location.restaurant_id points to restaurant.id (the schema declares nothing: the name and the data say it)
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE restaurant (id INTEGER, name TEXT, rating REAL);
+        CREATE TABLE location (restaurant_id INTEGER, house_number INTEGER, street_name TEXT);""",
+        restaurant=[(1, "The Pasta House", 4.5), (2, "The Burger Joint", 3.9), (3, "The Sushi Bar", 4.2),
+                    (4, "The Taco Stand", 4.0)],
+        # The Sushi Bar has two doors on Pine Ave: it is one restaurant there, not two
+        location=[(1, 12, "Pine Ave"), (2, 40, "Oak St"), (3, 7, "Pine Ave"), (3, 9, "Pine Ave"), (4, 3, "Elm St")])
+    fks = db.profile.tables["location"].foreign_keys
+    assert [(fk.columns, fk.table, fk.their_columns) for fk in fks] == [(["restaurant_id"], "restaurant", ["id"])]
+    assert answer(db, "Which street has the most restaurants?").split("\n") == ["street_name | count of restaurant",
+                                                                                "Pine Ave | 2"]
+    assert "Oak St | 1" in answer(db, "How many restaurants are there on each street?")
+    # an average over rows joined back would count The Sushi Bar's rating twice: not read
+    read = make_sql_answer_tool(db).metadata["read"]("What is the average rating of restaurants on each street?")
+    assert not read.complete and "restaurant rows do not point to location" in read.problems

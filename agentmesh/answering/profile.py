@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 5
+PROFILE_VERSION = 6
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -503,7 +503,7 @@ def _inferred_keys(conn: sa.Connection, described: dict, tables: dict[str, Table
                    counts: dict[str, dict[str, tuple[int, int]]]) -> dict[str, list[ForeignKey]]:
     """Foreign keys the schema does not declare (the defog databases declare none), found from the
     data: a column of one table whose every value is a value of the *same-named* column of another
-    table where that column identifies the rows (unique, never null, and named as a key, or the
+    table (or, for ``restaurant_id``, of the ``id`` of the one table its name names) where that column identifies the rows (unique, never null, and named as a key, or the
     table's first column, or named after the table). ``publication.jid`` points to
     ``journal.jid``; ``city.state_name`` to ``state.state_name``. Where several tables are unique on
     the column, the one whose first column it is (its identifier) is taken; two such, none. Two
@@ -531,6 +531,18 @@ def _inferred_keys(conn: sa.Connection, described: dict, tables: dict[str, Table
             if len(targets) > 1:
                 named = sorted((t for t in targets if _names_table(name, t)), key=len)
                 targets = named[:1] if named else [t for t in targets if firsts.get(t) == name]
+            if not targets and _key_named(name):
+                # the convention of most schemas: restaurant_id points to restaurant.id
+                named = [t for t in described if t != table and _names_table(name, t)
+                         and any(c.lower() == "id" and identifies(t, c) for c, _ in described[t][0])]
+                if len(named) == 1:
+                    key = next(c for c, _ in described[named[0]][0] if c.lower() == "id")
+                    mine, theirs = sa.table(table, sa.column(name)), sa.table(named[0], sa.column(key))
+                    stray = conn.execute(sa.select(sa.func.count()).select_from(mine).where(
+                        mine.c[name].isnot(None), mine.c[name].not_in(sa.select(theirs.c[key])))).scalar()
+                    if not stray:
+                        found.setdefault(table, []).append(ForeignKey([name], named[0], [key], inferred=True))
+                continue
             if len(targets) != 1:
                 continue
             target = targets[0]

@@ -242,7 +242,8 @@ class Reader(BoundsStep):
                 if p in w.used or tokens[p] in FUNCTION_WORDS:
                     continue
                 options, used = self.resolve_group(p - 1)
-                options = [a for a in options if a.table != counted and self.reaches(counted, a.table)]
+                options = [a for a in options if a.table != counted and (self.reaches(counted, a.table)
+                                                                         or points_back(self.tables, a.table, counted))]
                 if len({(a.table, a.column) for a in options}) == 1:
                     self.group, group_tokens, self.group_word = options[0], used, p
                     break
@@ -545,7 +546,10 @@ class Reader(BoundsStep):
             if reading.aggregate == "list" and not reading.conditions and "all" not in self.said and top is None:
                 reading.problems.append("a list with no condition")
             if group is not None:
-                if not self.reaches(self.subject, group.table):
+                # a group reached through rows that point back to the subject's ("each street" of
+                # location.restaurant_id) holds each subject row once: a count, never a total of theirs
+                back = reading.aggregate == "count" and points_back(tables, group.table, self.subject)
+                if not self.reaches(self.subject, group.table) and not back:
                     reading.problems.append(f"{self.subject} rows do not point to {group.table}")
                 if group.kind == "label" and group.table == self.subject:  # "the average platforms per station": no group
                     reading.problems.append(f"one group per {self.subject} row")

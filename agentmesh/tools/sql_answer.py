@@ -51,12 +51,23 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     subject = reading.subject
     base = clauses[subject]
     joined: dict[str, Any] = {}
+    back: list[Any] = []  # the subject's key, when a group is reached through rows that point back to it
 
     def reach(table: str) -> sa.TableClause:
         """``table``, joined from the subject along the profile's one foreign-key path to it."""
         if table == subject:
             return base
         path = profile.tables[subject].paths.get(table)
+        if not path and table not in joined and reading.aggregate == "count" and reading.group is not None \
+                and reading.group.table == table:
+            # "Which street has the most restaurants?": location rows point to restaurant's; each
+            # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
+            fk = _one_key(profile, table, subject)
+            joined[table] = clauses[table].c[fk.columns[0]] == base.c[fk.their_columns[0]]
+            back.append(base.c[fk.their_columns[0]])
+            return clauses[table]
+        if not path and table in joined:
+            return clauses[table]
         if not path:
             raise ValueError(f"{subject} does not point to {table}")
         previous = subject
@@ -91,7 +102,8 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     aggregate = reading.aggregate
     said = f" where {', '.join(said_conditions(reading))}" if reading.conditions else ""
     if aggregate == "count":
-        shown.append(sa.func.count().label(f"count of {subject}{said}"))
+        counted = sa.func.count(sa.distinct(back[0])) if back else sa.func.count()
+        shown.append(counted.label(f"count of {subject}{said}"))
     elif aggregate in ("sum", "avg", "min", "max"):
         if not reading.asked:
             raise ValueError(f"{aggregate} of no column")
