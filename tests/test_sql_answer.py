@@ -692,3 +692,16 @@ def test_a_group_reached_through_rows_that_point_back_counts_each_row_once(tmp_p
     # an average over rows joined back would count The Sushi Bar's rating twice: not read
     read = make_sql_answer_tool(db).metadata["read"]("What is the average rating of restaurants on each street?")
     assert not read.complete and "restaurant rows do not point to location" in read.problems
+
+
+def test_a_column_of_the_row_a_key_points_to_is_asked_through_the_key_and_named_with_its_table(tmp_path):
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE state (state_name TEXT, capital TEXT, population INTEGER);
+        CREATE TABLE lake (lake_name TEXT, area REAL, state_name TEXT);""",
+        state=[("Ohio", "Columbus", 90000), ("Michigan", "Lansing", 80000), ("Utah", "Salt Lake City", 30000)],
+        lake=[("Lake Erie", 200.0, "Ohio"), ("Lake Huron", 300.0, "Michigan"), ("Bear Lake", 50.0, "Utah")])
+    # "state" says whose capital: the key lake.state_name is the way there, not a second column asked
+    assert answer(db, "What is the capital of the state where Lake Erie is located?").split("\n") == [
+        "lake_name | state capital", "Lake Erie | Columbus"]
+    assert answer(db, "What is the population of the state where Lake Huron is?").endswith("Lake Huron | 80000")
+    assert answer(db, "What is the state of Bear Lake?").endswith("Bear Lake | Utah")

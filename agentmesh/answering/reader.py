@@ -406,9 +406,15 @@ class Reader(BoundsStep):
                 # "the airline of flight HA567": airline_flight holds 'HA567' itself; the other column said is asked
                 naming = set((entity.column or "").split("+"))
                 best = fullest([(a, h) for a, h in asked if not (a.table == self.subject and a.column in naming)] or asked)
-                # "the journal of X": paper.journalid, a key to journal, and journal's label are one value
+                # "the journal of X": paper.journalid, a key to journal, and journal's label are one value;
+                # "the capital of the state where X is": the key only says whose capital (state's)
                 keyed = {a.target for a, _ in best if a.kind == "fk" and a.table == self.subject}
                 best = [(a, h) for a, h in best if not (a.kind == "label" and a.table in keyed)]
+                through = {a.table for a, _ in best if a.table in keyed}
+                path = [(a, h) for a, h in best if a.kind == "fk" and a.target in through]
+                if path and len(path) < len(best):
+                    best = [(a, h) for a, h in best if (a, h) not in path]
+                    w.used.update(i for _, h in path for i in h)
                 if len({(a.table, a.column, a.kind) for a, _ in best}) > 1 and (picked := self.chosen("the value asked", best)) is not None:
                     best = [picked]
                 if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:

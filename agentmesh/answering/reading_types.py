@@ -106,7 +106,7 @@ class QuestionReading:
         if self.aggregate == "ratio" and len(self.parts) == 2:
             return f"ratio of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
         what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
-                "lookup": f"{', '.join(a.column if a.kind != 'label' else a.table for a in self.asked)} of "
+                "lookup": f"{', '.join(a.table if a.kind == 'label' else a.column if a.table == self.subject else f'{a.table}.{a.column}' for a in self.asked)} of "
                           f"{', '.join(e.value for e in self.entities)}"}.get(
             self.aggregate, f"{self.aggregate} of {', '.join(a.column for a in self.asked)}")
         parts = [what]

@@ -128,7 +128,9 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             reach(asked.target)
             _only_by(profile, subject, asked)
         else:
-            shown.append(reach(asked.table).c[asked.column])
+            value = reach(asked.table).c[asked.column]
+            # another table's column is named with it ("state population" of a lake: its state's)
+            shown.append(value if asked.table == subject else value.label(f"{asked.table} {asked.column}"))
     statement = sa.select(*shown)
     if aggregate == "list":
         statement = statement.distinct()
