@@ -705,3 +705,17 @@ def test_a_column_of_the_row_a_key_points_to_is_asked_through_the_key_and_named_
         "lake_name | state capital", "Lake Erie | Columbus"]
     assert answer(db, "What is the population of the state where Lake Huron is?").endswith("Lake Huron | 80000")
     assert answer(db, "What is the state of Bear Lake?").endswith("Bear Lake | Utah")
+
+
+def test_a_group_is_one_phrase_whose_head_is_said(tmp_path):
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE team (team_id INTEGER PRIMARY KEY, team_name TEXT);
+        CREATE TABLE player (player_id INTEGER PRIMARY KEY, team_player TEXT, team_id INTEGER REFERENCES team(team_id),
+                             player_venue TEXT);""",
+        team=[(1, "Harbour Hawks"), (2, "Valley Foxes")],
+        player=[(i, f"T{i}", 1 if i < 4 else 2, ["North Park", "South Park"][i % 2]) for i in range(1, 8)])
+    # team_player (a code: a kind of player) is not "each team": "players" said elsewhere is the rows counted
+    assert answer(db, "How many players does each team have?").split("\n") == [
+        "team_name | count of player", "Harbour Hawks | 3", "Valley Foxes | 4"]
+    # player_venue is the player's venue: its own table's word before the head goes without saying
+    assert "North Park | 3" in answer(db, "How many players are there for each venue?")

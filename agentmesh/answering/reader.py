@@ -700,9 +700,15 @@ class Reader(BoundsStep):
             for column, kind in listed:
                 cw = self.words_of(column)
                 if cw and j < len(tokens) and any(w.says(j, c) for c in cw):
-                    rest = [c for c in cw if not w.says(j, c)]
-                    others = w.find(rest) if rest else []
-                    if others is not None:
+                    # a word of the column's own table before its head goes without saying (fare_airline is
+                    # the fare's airline); the head never does (airline_flight is a flight, not an airline)
+                    implied = set(self.table_words.get(table, ())) - {cw[-1]}
+                    rest = [c for c in cw if not w.says(j, c) and c not in implied]
+                    # the group is one phrase ("each airline flight"): its other words right after the
+                    # first, not "flights" said elsewhere (the rows counted: airline_flight is not the airline)
+                    near = range(j + 1, min(len(tokens), j + len(rest) + 2))
+                    others = [next((k for k in near if k not in w.used and w.says(k, c)), None) for c in rest]
+                    if None not in others:
                         found.append((Asked(table, column, kind), [j, *others]))
             ws = self.table_words[table]
             spans = [sp for sp in w.span(ws) if sp[0] == j] if ws else []
