@@ -189,20 +189,23 @@ def answerable(question: str, evidence: Sequence[Evidence]) -> bool:
     return bool(asked_facts(question, evidence))
 
 
-def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evidence], most: int = 3) -> list[Evidence]:
+def complete(question: str, evidence: Sequence[Evidence], chosen: Sequence[Evidence], most: int = 3, *,
+             answering: frozenset[str] = frozenset(), whole: frozenset[str] = frozenset()) -> list[Evidence]:
     """``chosen`` with the asked facts it leaves out (one per fact name and thing): a question
     that asks two things of one model gets both, though a small model picked one; a pick of no
-    asked fact at all (a description) gets the asked fact beside it."""
+    asked fact at all (a description) gets the asked fact beside it. The rows of a tool in
+    ``answering`` (metadata ``answers``: a ranking returns the top value's rows, a reading the rows it
+    asks for) come with the rest of that call's rows; those of a tool in ``whole`` (it ran the
+    question's own whole reading) are the answer, and nothing is added to them."""
     out = list(chosen)
-    # sql_rank returns only the top value's rows: when one is picked, its ties are the answer too;
-    # sql_answer returns the rows the question's reading asks for (a group each): all of them are
-    tied = {e.source for e in out if e.kind == "row" and e.source.startswith(("sql_rank", "sql_answer"))}
+    tool = lambda e: e.source.partition(":")[0]  # noqa: E731 - "sql_answer: SELECT ..." -> sql_answer
+    tied = {e.source for e in out if e.kind == "row" and tool(e) in answering | whole}
     shown = {(e.source, e.text) for e in out}
     for e in evidence:  # each once, though the same call ran twice
         if e.kind == "row" and e.source in tied and (e.source, e.text) not in shown:
             out.append(e)
             shown.add((e.source, e.text))
-    if any(e.kind == "row" and e.source.startswith("sql_answer") for e in out):
+    if any(e.kind == "row" and tool(e) in whole for e in out):
         return out  # the rows of a reading that used every word of the question: nothing is left to add
     covered = {(e.subject, e.text.split(":", 1)[0]) for e in out}
     asked = asked_facts(question, evidence)

@@ -175,7 +175,8 @@ def build_agent_graph(
         turn_hooks=tuple(turn_hooks), after_hooks=tuple(after_hooks),
         answer_hooks=bool(checking or after_hooks or overriding(middleware, "wrap_answer")), evidence=turn_evidence,
         retrieve=retrieve, remembered=remembered, is_node=is_node, redact=redact,
-        read=readers[0].metadata["read"] if readers else None, answers=answers, selected=bool(selection), max_steps=max_steps,
+        read=readers[0].metadata["read"] if readers else None, answers=answers,
+        readers=frozenset(t.name for t in readers), selected=bool(selection), max_steps=max_steps,
         max_tool_errors=max_tool_errors, max_parallel_tools=max_parallel_tools, answer_style=answer_style, searched=searched,
     )
     builder = StateGraph(AgentState, context_schema=RunContext)

@@ -93,6 +93,8 @@ class GraphParts:
     """Reads the question against the data once a turn (a tool's ``read`` metadata: ``sql_answer``'s)."""
     answers: frozenset[str] = frozenset()
     """The tools whose rows answer the question by how they were made (metadata ``answers``)."""
+    readers: frozenset[str] = frozenset()
+    """The tools that run only the question's own whole reading (metadata ``read``): their rows are the answer."""
     selected: bool = False
     """A selector chooses the tools to offer at the turn's first model call (ToolSelection)."""
     max_steps: int = 6
@@ -378,7 +380,8 @@ class AnswerNode:
             question = state.get("question", "")
             chosen = picked(quotable(question, evidence, answering=parts.answers), pick["args"].get("evidence") or [])
             if chosen:  # what else the question asks of the things it names, if the model left it out
-                chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)))
+                chosen = complete(question, evidence, chosen, max(picks_for(question), len(chosen)),
+                                  answering=parts.answers, whole=parts.readers)
             stop, text = ("answered", picked_answer(chosen)) if chosen else ("not_found", NOT_FOUND.format(searched=searched))
             rows = list(chosen)  # what the picks name, for the second part of the question
             if chosen and (what := unworked(question, chosen)):
