@@ -719,3 +719,18 @@ def test_a_group_is_one_phrase_whose_head_is_said(tmp_path):
         "team_name | count of player", "Harbour Hawks | 3", "Valley Foxes | 4"]
     # player_venue is the player's venue: its own table's word before the head goes without saying
     assert "North Park | 3" in answer(db, "How many players are there for each venue?")
+
+
+def test_a_row_named_by_the_row_its_key_points_to_is_that_rows_and_its_columns_are_reached_from_it(tmp_path):
+    # country_stats has one row per country it describes (not Chile's), named by its key to country:
+    # "Norway" is one country, not two rows
+    db = sqlite_file(tmp_path, """
+        CREATE TABLE country (country_name TEXT, capital TEXT);
+        CREATE TABLE country_stats (country_name TEXT, highest_peak TEXT, lowest_elevation INTEGER);
+        CREATE TABLE city (city_name TEXT, country_name TEXT, population INTEGER);""",
+        country=[("Norway", "Oslo"), ("Chile", "Santiago"), ("Nepal", "Kathmandu")],
+        country_stats=[("Norway", "Galdhopiggen", 0), ("Nepal", "Everest", 59)],
+        city=[("Bergen", "Norway", 285000), ("Tromso", "Norway", 77000), ("Valparaiso", "Chile", 296000)])
+    assert answer(db, "What is the capital of Norway?").endswith("Norway | Oslo")
+    assert answer(db, "What is the highest peak of Nepal?").endswith("Nepal | Everest")
+    assert answer(db, "How many cities are in Norway?").endswith("\n2")

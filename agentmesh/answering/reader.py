@@ -297,7 +297,12 @@ class Reader(BoundsStep):
     def _entities(self) -> None:
         """The named rows, composed by the shape of the question."""
         self.subject = ""
-        self.entities = [Entity(h[0], str(h[2]), span, h[1]) for span, hits in self.entity_spans.items() for h in hits if h[3] == "label"]
+        entities = [Entity(h[0], str(h[2]), span, h[1]) for span, hits in self.entity_spans.items() for h in hits if h[3] == "label"]
+        # a row named by the row its key points to (highlow.state_name -> state) is that row's, not a second
+        # thing named: "Texas" is the state, and highlow's columns are reached from it
+        self.entities = [e for e in entities if not any(
+            o.span == e.span and o.value == e.value and o.table != e.table and self.named_by(e.table, o.table)
+            for o in entities)]
         self.reading.entities = self.entities
 
     def _aggregate(self) -> None:
@@ -398,8 +403,10 @@ class Reader(BoundsStep):
                         own.update(named_tables.pop(t))
                 w.used.update(own)
                 # a column said only by the table's word that names the row ("flight HA567": not flight_number)
-                asked: list[tuple[Asked, list[int]]] = [(a, h) for a, h in self.column_hits
-                                                        if self.reaches(self.subject, a.table) and not set(h) <= own]
+                # (and a column of a table whose one row each is named by the subject's: highlow of a state)
+                asked: list[tuple[Asked, list[int]]] = [
+                    (a, h) for a, h in self.column_hits if not set(h) <= own
+                    and (self.reaches(self.subject, a.table) or self.named_by(a.table, self.subject))]
                 for t, hit in named_tables.items():
                     if t in tables[self.subject].paths and tables[t].label.own:
                         asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
@@ -733,6 +740,12 @@ class Reader(BoundsStep):
 
     def reaches(self, table: str, other: str) -> bool:
         return table == other or other in self.tables[table].paths
+
+    def named_by(self, table: str, other: str) -> bool:
+        """``table``'s label is its one key to ``other``: one row each, named as ``other``'s (highlow, state)."""
+        label = self.tables[table].label
+        return label.own and len(label.columns) == 1 and any(
+            fk.table == other and fk.columns == label.columns for fk in self.tables[table].foreign_keys)
 
     def conditions_from_values(self, subject: str) -> list[Condition] | None:
         w = self.w

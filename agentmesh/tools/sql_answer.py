@@ -58,13 +58,17 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         if table == subject:
             return base
         path = profile.tables[subject].paths.get(table)
-        if not path and table not in joined and reading.aggregate == "count" and reading.group is not None \
-                and reading.group.table == table:
+        one_each = profile.tables[table].label.own and any(
+            fk.table == subject and fk.columns == profile.tables[table].label.columns
+            for fk in profile.tables[table].foreign_keys)  # highlow: one row per state, named as the state
+        if not path and table not in joined and (one_each or reading.aggregate == "count" and reading.group is not None
+                                                 and reading.group.table == table):
             # "Which street has the most restaurants?": location rows point to restaurant's; each
             # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
             fk = _one_key(profile, table, subject)
             joined[table] = clauses[table].c[fk.columns[0]] == base.c[fk.their_columns[0]]
-            back.append(base.c[fk.their_columns[0]])
+            if not one_each:
+                back.append(base.c[fk.their_columns[0]])
             return clauses[table]
         if not path and table in joined:
             return clauses[table]
