@@ -14,8 +14,8 @@ from langchain_core.messages import AIMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agentmesh import Agent, Settings
-from agentmesh.answering import derivation
 from agentmesh.answering.reading import read
+from agentmesh.memory.wordnet import default_wordnet
 from agentmesh.models.testing import FakeToolChatModel, HashingEmbeddings
 from agentmesh.tools.sql import SQLDatabase
 from agentmesh.tools.sql_answer import make_sql_answer_tool
@@ -615,27 +615,25 @@ def _drivers(tmp_path):
         journeys=[(i, [1, 1, 2, 1, 3, 2, 1][i % 7]) for i in range(1, 15)])
 
 
-@pytest.mark.skipif(derivation._folder() is None, reason="WordNet's files are not installed (apt-get install wordnet-base)")
+@pytest.mark.skipif(default_wordnet() is None, reason="WordNet's files are not installed (apt-get install wordnet-base)")
 def test_a_verb_whose_noun_names_a_table_the_reading_uses_is_read_and_another_verb_is_not(tmp_path):
     db = _drivers(tmp_path)
     assert answer(db, "Which driver drove the most journeys?").endswith("Tilde Fairbairn | 8")
     read = make_sql_answer_tool(db).metadata["read"]
     # "inspect" makes an inspector, an inspection: nothing this reading uses
     assert "inspected" in read("Which driver inspected the most journeys?").unread
-    assert derivation.derived_nouns("teach") >= {"teacher", "instructor"}  # a person's other name
-    assert "review" not in derivation.derived_nouns("inspect")  # an act's synset is wider than its word
+    assert default_wordnet().derived_nouns("teach") >= {"teacher", "instructor"}  # a person's other name
+    assert "review" not in default_wordnet().derived_nouns("inspect")  # an act's synset is wider than its word
 
 
 def test_without_wordnet_no_verb_is_read_by_its_noun(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTMESH_WORDNET", "none")
-    derivation._folder.cache_clear()
-    derivation.derived_nouns.cache_clear()
+    default_wordnet.cache_clear()
     try:
         read = make_sql_answer_tool(_drivers(tmp_path)).metadata["read"]("Which driver drove the most journeys?")
         assert read.unread == ["drove"] and not read.complete
     finally:
-        derivation._folder.cache_clear()
-        derivation.derived_nouns.cache_clear()
+        default_wordnet.cache_clear()
 
 
 def test_a_lookup_through_a_key_the_schema_does_not_declare_names_the_row_as_the_question_did(tmp_path):

@@ -61,9 +61,9 @@ def lemmas(word: str) -> frozenset[str]:
     "rating" -> rating, rate; "written" -> write); the word itself when it knows none."""
     if len(word) < 4 or not word.isalpha():
         return frozenset({word})
-    from lemminflect import getAllLemmas
+    from agentmesh.memory.lemmas import known_lemmas
 
-    return frozenset(x.lower() for forms in getAllLemmas(word).values() for x in forms) or frozenset({word})
+    return frozenset(x.lower() for forms in known_lemmas(word).values() for x in forms) or frozenset({word})
 
 
 def measures_dimension(dimension: str, schema: str) -> bool:

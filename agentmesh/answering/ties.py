@@ -142,12 +142,13 @@ def read_order(reading: QuestionReading, tokens: list[str], w: QuestionWords, wo
 def names_what_is_read(token: str, reading: QuestionReading, words_of) -> bool:
     """``token`` is a verb from which English derives a noun (WordNet: "drove" a driver, "taught" a
     teacher or instructor, "enrolled" an enrollment) that names a table or a column the reading uses."""
-    from lemminflect import getAllLemmas
+    from agentmesh.memory.lemmas import known_lemmas
+    from agentmesh.memory.wordnet import default_wordnet
 
-    from agentmesh.answering.derivation import derived_nouns
-
-    verbs = getAllLemmas(token).get("VERB", ()) if token.isalpha() and len(token) >= 3 else ()
-    nouns = {n for v in verbs for n in derived_nouns(v.lower()) if " " not in n}
+    wordnet = default_wordnet()
+    if wordnet is None or not token.isalpha() or len(token) < 3:
+        return False  # without WordNet's files no verb is read this way: fewer answers, none other
+    nouns = {n for v in known_lemmas(token).get("VERB", ()) for n in wordnet.derived_nouns(v.lower()) if " " not in n}
     if not nouns:
         return False
     names = {reading.subject, *(e.table for e in reading.entities)}

@@ -39,7 +39,7 @@ from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_
                                      known_for, person_asked)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
 from agentmesh.memory.lemmas import has_lemmatizer, known_lemmas as _known_lemmas, lemmas as _lemmas
-from agentmesh.memory.wordnet import WordNet, _default_wordnet
+from agentmesh.memory.wordnet import WordNet, default_wordnet
 
 __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordNet", "FILLER", "ABBREVIATIONS",
            "number_words_as_digits", "figures", "known_abbreviation", "one_as_a"]
@@ -206,7 +206,7 @@ class Reader:
                  memo: int = 50_000, filler: Iterable[str] = ()) -> None:
         self.fold = _Folder(synonyms or {})
         self.filler = FILLER | frozenset(filler)
-        self.wordnet = _default_wordnet() if wordnet is True else (wordnet or None)
+        self.wordnet = default_wordnet() if wordnet is True else (wordnet or None)
         self._memo: dict[str, Wording] = {}
         self._size = memo
 
@@ -331,7 +331,7 @@ def read(text: str) -> Wording:
 def known_abbreviation(name: str) -> bool:
     """Whether ``name`` (lower case, "tv", "dna") is a word of the installed WordNet that is no function,
     question or modal word: a name the word rule can match by WordNet's senses ("TV" / "television")."""
-    net = _default_wordnet()
+    net = default_wordnet()
     return (net is not None and name.isalpha() and name not in FILLER and name not in QUESTION_WORDS and name not in MODALS
             and name not in _NEGATION and net.known(name))
 

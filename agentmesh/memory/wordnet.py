@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["WordNet"]
+__all__ = ["WordNet", "default_wordnet"]
 
 
 class WordNet:
@@ -37,6 +37,7 @@ class WordNet:
         self._opposed: dict[str, frozenset[str]] = {}
         self._all_senses: dict[str, dict[str, list[str]]] = {}
         self._person: dict[str, bool] = {}
+        self._nouns_of: dict[str, frozenset[str]] = {}
 
     @classmethod
     def find(cls) -> "WordNet | None":
@@ -154,13 +155,45 @@ class WordNet:
             if self._keys is None:
                 self._keys = self._load()
             offsets = self._all_senses.get(noun, {}).get("n", [])
-            found = False
-            if offsets:
-                with (self.folder / "data.noun").open("rb") as fh:
-                    fh.seek(int(offsets[0]))
-                    found = fh.readline().split(b" ", 2)[1:2] == [b"18"]
+            found = bool(offsets) and self._synset_at("noun", offsets[0])[2] == _PERSONS
             self._person[noun] = found
         return found
+
+    def derived_nouns(self, verb: str, senses: int = 3) -> frozenset[str]:
+        """The nouns WordNet derives from ``verb``'s first ``senses`` senses ("drive": driver, driving;
+        "enroll": enrollment), each read at its offset, remembered. A person's other names come with it
+        (the words of a noun.person synset: "teacher" brings "instructor"); an act's synset is wider
+        ("inspection" shares one with "review") and does not."""
+        found = self._nouns_of.get(verb)
+        if found is None:
+            if self._keys is None:
+                self._keys = self._load()
+            nouns: set[str] = set()
+            for offset in self._all_senses.get(verb, {}).get("v", [])[:senses]:
+                words, pointers, _ = self._synset_at("verb", offset)
+                for symbol, target, pos, source, derived in pointers:
+                    if symbol == "+" and pos == "n" and (source < 0 or (source < len(words) and words[source] == verb)):
+                        targets, _, kind = self._synset_at("noun", target)
+                        nouns.update(targets if kind == _PERSONS else targets[derived: derived + 1])
+            found = self._nouns_of[verb] = frozenset(nouns)
+        return found
+
+    def _synset_at(self, pos: str, offset: str) -> tuple[list[str], list[tuple[str, str, str, int, int]], str]:
+        """The synset at ``offset`` of ``data.<pos>`` (WordNet's offsets are byte positions): its words,
+        its pointers (symbol, target offset, target part of speech, source word, target word; -1: all
+        words) and its lexicographer file ("18": noun.person)."""
+        with (self.folder / f"data.{pos}").open("rb") as fh:
+            fh.seek(int(offset))
+            line = fh.readline().decode("utf-8", errors="replace")
+        parts = line.split(" | ")[0].split()
+        n_words = int(parts[3], 16)
+        words = [_wn_word(parts[4 + 2 * k]) for k in range(n_words)]
+        at = 4 + 2 * n_words
+        pointers = []
+        for k in range(int(parts[at])):
+            symbol, target, tpos, st = parts[at + 1 + 4 * k: at + 5 + 4 * k]
+            pointers.append((symbol, target, "a" if tpos == "s" else tpos, int(st[:2], 16) - 1, int(st[2:], 16) - 1))
+        return words, pointers, parts[1]
 
     def attribute_of(self, noun: str) -> frozenset[str]:
         """The synsets of ``noun`` (any sense) that some adjective is a value of: "height", "depth", "age"."""
@@ -214,6 +247,8 @@ class WordNet:
 
 
 _POS_LETTER = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
+_PERSONS = "18"
+"""WordNet's lexicographer file of nouns that name people (noun.person)."""
 _DERIVED_NOUNS = frozenset({"04", "07", "09", "11", "12", "19", "22", "26"})
 """Nouns (WordNet's lexicographer files) a derivation may match: acts, attributes, cognition, events, feelings,
 phenomena, processes, states ("assessment", "depth", "growth"); not persons ("trainee", "employer"), artifacts
@@ -226,5 +261,6 @@ def _wn_word(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _default_wordnet() -> WordNet | None:
+def default_wordnet() -> WordNet | None:
+    """This machine's WordNet (:meth:`WordNet.find`), one per process; None without its files."""
     return WordNet.find()
