@@ -19,8 +19,8 @@ from agentmesh.answering.matching import (QuestionWords, comment_words, function
                                           measures_dimension, same_word, schema_words, sentence_of_tokens, singular)
 from agentmesh.answering.profile import _name_words
 from agentmesh.answering.reading_types import Aggregate, Asked, Condition, Entity, QuestionReading
-from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, names_what_is_read,
-                                      points_back, preferred_group, read_order, untied)
+from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by,
+                                      names_what_is_read, points_back, preferred_group, read_order, untied)
 
 if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
@@ -301,7 +301,7 @@ class Reader(BoundsStep):
         # a row named by the row its key points to (highlow.state_name -> state) is that row's, not a second
         # thing named: "Texas" is the state, and highlow's columns are reached from it
         self.entities = [e for e in entities if not any(
-            o.span == e.span and o.value == e.value and o.table != e.table and self.named_by(e.table, o.table)
+            o.span == e.span and o.value == e.value and o.table != e.table and named_by(self.tables, e.table, o.table)
             for o in entities)]
         self.reading.entities = self.entities
 
@@ -406,7 +406,7 @@ class Reader(BoundsStep):
                 # (and a column of a table whose one row each is named by the subject's: highlow of a state)
                 asked: list[tuple[Asked, list[int]]] = [
                     (a, h) for a, h in self.column_hits if not set(h) <= own
-                    and (self.reaches(self.subject, a.table) or self.named_by(a.table, self.subject))]
+                    and (self.reaches(self.subject, a.table) or named_by(self.tables, a.table, self.subject))]
                 for t, hit in named_tables.items():
                     if t in tables[self.subject].paths and tables[t].label.own:
                         asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
@@ -740,12 +740,6 @@ class Reader(BoundsStep):
 
     def reaches(self, table: str, other: str) -> bool:
         return table == other or other in self.tables[table].paths
-
-    def named_by(self, table: str, other: str) -> bool:
-        """``table``'s label is its one key to ``other``: one row each, named as ``other``'s (highlow, state)."""
-        label = self.tables[table].label
-        return label.own and len(label.columns) == 1 and any(
-            fk.table == other and fk.columns == label.columns for fk in self.tables[table].foreign_keys)
 
     def conditions_from_values(self, subject: str) -> list[Condition] | None:
         w = self.w

@@ -8,7 +8,7 @@ from agentmesh.answering.english import (COUNT_RANKING_WORDS, FUNCTION_WORDS, LI
 from agentmesh.answering.matching import QuestionWords, same_word
 from agentmesh.answering.reading_types import Asked, QuestionReading
 
-__all__ = ["points_back", "untied", "link_tables", "lists_rows_of", "most_counted", "fullest", "preferred_group",
+__all__ = ["points_back", "named_by", "untied", "link_tables", "lists_rows_of", "most_counted", "fullest", "preferred_group",
            "column_unit", "read_order", "names_what_is_read"]
 
 
@@ -17,6 +17,14 @@ def points_back(tables: dict, table: str, subject: str) -> bool:
     name a business's categories): a value of theirs is a condition on the subject through them."""
     return table != subject and sum(1 for fk in tables[table].foreign_keys
                                     if fk.table == subject and len(fk.columns) == 1) == 1
+
+
+def named_by(tables: dict, table: str, other: str) -> bool:
+    """``table``'s label is its one key to ``other``: one row each, named as ``other``'s (highlow's
+    state_name, a key to state): a value of it names the ``other`` row, and its columns are that row's."""
+    label = tables[table].label
+    return label.own and len(label.columns) == 1 and any(
+        fk.table == other and fk.columns == label.columns for fk in tables[table].foreign_keys)
 
 
 def untied(tables: dict, candidates: list[str], entity_tables: set[str]) -> list[str]:

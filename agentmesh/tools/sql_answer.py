@@ -27,6 +27,7 @@ from pydantic import Field, create_model
 
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.label_index import label_expression
+from agentmesh.answering.ties import named_by
 from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
@@ -58,11 +59,12 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         if table == subject:
             return base
         path = profile.tables[subject].paths.get(table)
-        one_each = profile.tables[table].label.own and any(
-            fk.table == subject and fk.columns == profile.tables[table].label.columns
-            for fk in profile.tables[table].foreign_keys)  # highlow: one row per state, named as the state
-        if not path and table not in joined and (one_each or reading.aggregate == "count" and reading.group is not None
-                                                 and reading.group.table == table):
+        if not path:  # a table whose rows point back to the subject's
+            if table in joined:
+                return clauses[table]
+            one_each = named_by(profile.tables, table, subject)  # highlow: one row per state, named as the state
+            if not (one_each or reading.aggregate == "count" and reading.group is not None and reading.group.table == table):
+                raise ValueError(f"{subject} does not point to {table}")
             # "Which street has the most restaurants?": location rows point to restaurant's; each
             # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
             fk = _one_key(profile, table, subject)
@@ -70,10 +72,6 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             if not one_each:
                 back.append(base.c[fk.their_columns[0]])
             return clauses[table]
-        if not path and table in joined:
-            return clauses[table]
-        if not path:
-            raise ValueError(f"{subject} does not point to {table}")
         previous = subject
         for step in path:
             if step not in joined:
