@@ -34,6 +34,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from agentmesh.evaluation import EvalItem, outcome_of  # noqa: E402
+from bench.reading import lexicon_path  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "sql"
 SKIP = {"uses-today"}
@@ -85,7 +86,7 @@ def main() -> int:
                 env["PYTHONPATH"] = str(options.code.resolve())
             if options.lexicon:  # the domain's lexicon file (written from its dev split's refusals only)
                 db = name.split("/")[-1]
-                lexicon = ROOT / "examples" / ("railway/lexicon.toml" if db == "railway" else f"defog/lexicons/{db}.toml")
+                lexicon = lexicon_path(db)
                 if lexicon.is_file():
                     settings = folder / f"{db}.toml"
                     settings.write_text(f"lexicon = {json.dumps(str(lexicon))}\n")

@@ -55,12 +55,17 @@ def items(split: str, defog: Path | None) -> list[tuple[str, Path, dict]]:
     return found
 
 
+def lexicon_path(name: str) -> Path:
+    """Where the lexicon file of a domain (a defog database's name, or railway) is, written from its
+    dev split's refusals only; it may not exist."""
+    return ROOT / "examples" / ("railway/lexicon.toml" if name == "railway" else f"defog/lexicons/{name}.toml")
+
+
 def lexicon_of(database: Path):
-    """The domain's lexicon file, written from its dev split's refusals only, or None."""
+    """The domain's lexicon file, or None."""
     from agentmesh.answering.lexicon import load_lexicon
 
-    name = database.stem
-    path = ROOT / "examples" / ("railway/lexicon.toml" if name == "railway" else f"defog/lexicons/{name}.toml")
+    path = lexicon_path(database.stem)
     return load_lexicon(path) if path.is_file() else None
 
 
