@@ -412,6 +412,17 @@ def test_the_group_with_the_most_rows_keeps_ties_and_rows_with_no_group_are_none
     assert answer(library, "Which branch has the fewest members?") is None
 
 
+def test_the_group_with_the_most_rows_may_be_a_column_of_the_rows_counted(db, tmp_path):
+    # branches.region: North holds branches 1 and 4, South 2 and 5, East 3 and 6; one more in North
+    with sqlite3.connect(db.path) as conn:
+        conn.execute("INSERT INTO branches VALUES (7, 'Greyford Library', 'North', 400.0)")
+    db = SQLDatabase(db.path)  # its profile holds the new row
+    text = answer(db, "Which region has the most branches?")
+    assert text is not None and text.split("\n")[1:] == ["North | 3"], text
+    # the rows' own name is no group: one branch per name
+    assert answer(db, "Which branch has the most branches?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

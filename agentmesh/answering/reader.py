@@ -242,7 +242,10 @@ class Reader(BoundsStep):
                 if p in w.used or tokens[p] in FUNCTION_WORDS:
                     continue
                 options, used = self.resolve_group(p - 1)
-                options = [a for a in options if a.table != counted and (self.reaches(counted, a.table)
+                # a column of the counted rows groups them ("Which city has the most businesses?":
+                # business.city); their own label does not (one row per name)
+                options = [a for a in options if (a.table != counted or a.kind not in ("label", "key"))
+                           and (self.reaches(counted, a.table)
                                                                          or points_back(self.tables, a.table, counted))]
                 if len({(a.table, a.column) for a in options}) == 1:
                     self.group, group_tokens, self.group_word = options[0], used, p
