@@ -423,6 +423,26 @@ def test_the_group_with_the_most_rows_may_be_a_column_of_the_rows_counted(db, tm
     assert answer(db, "Which branch has the most branches?") is None
 
 
+def test_a_bound_on_a_count_of_rows_keeps_the_groups_that_meet_it(db, tmp_path):
+    with sqlite3.connect(db.path) as conn:  # each branch has 4 members; Brookvale gets 2 more, 3 have no branch
+        conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                         [(100 + i, "Zed", f"Zeta{i}", 2 if i < 2 else None, "2020-01-01") for i in range(5)])
+    library = SQLDatabase(db.path)
+    for question in ("Which branches have more than 4 members?", "Which branches have at least 5 members?"):
+        text = answer(library, question)
+        assert text is not None and text.split("\n")[1:] == ["Brookvale Library | 6"], (question, text)
+        assert "having count" in make_sql_answer_tool(library).metadata["read"](question).summary()
+    # every branch has at least 4: all six, and no row for the members of no branch
+    text = answer(library, "Which branches have at least 4 members?")
+    assert len(text.split("\n")) == 7 and "None" not in text and "NULL" not in text, text
+    # a column of the rows counted is a group too
+    assert answer(library, "Which regions have more than 1 branch?").split("\n")[1:] == ["East | 2", "North | 2", "South | 2"]
+    # fewer than n: a branch with no members is no row of members, so it is refused, not left out
+    assert answer(library, "Which branches have fewer than 5 members?") is None
+    # how many groups meet it is another question than the groups' counts
+    assert answer(library, "How many branches have more than 4 members?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -41,6 +41,7 @@ class Reader(BoundsStep):
     lowered: str  # the question in lower case, thousands' commas dropped
     named_tables: dict[str, list[int]]  # table -> the positions that name it
     most: tuple[str, int] | None  # "the most X": (the table counted, the superlative's position)
+    having: tuple[str, int] | None  # "more than 2 X": the bound on each group's count of the table counted
     top: tuple[int, str, list[int]] | None  # "the 3 highest": (how many, asc|desc, positions)
     said: set[str]
     count_named: set[int]  # "count" words that name a measure ("the citation count"), not a count of rows
@@ -151,6 +152,17 @@ class Reader(BoundsStep):
         # courses": the group (a table, or a column, named before) whose count of the rows named after
         # the superlative is the highest (lowest); ties kept
         self.most = most_counted(tokens, named_tables, w)
+        self.having = None
+        # "Which countries have more than 2 rivers?": a bound whose number a table's words follow
+        # bounds each group's count of that table's rows; the group is found as for "the most"
+        for bound in self.bounds if self.most is None else []:
+            op, value, (s, e), unit = bound
+            counted = [t for t, hits in named_tables.items() if e in hits]  # right after the number
+            if not unit and op in (">", ">=", "<", "<=") and value.is_integer() and len(counted) == 1:
+                self.most, self.having = (counted[0], s), (op, int(value))
+                self.bounds.remove(bound)
+                w.used.update(named_tables[counted[0]])
+                break
         self.top = None
         for i, tok in enumerate(tokens[:-1] if self.most is None else []):
             if tok == "top" and tokens[i + 1].isdigit() and 1 <= int(tokens[i + 1]) <= 100:
@@ -251,7 +263,7 @@ class Reader(BoundsStep):
                     self.group, group_tokens, self.group_word = options[0], used, p
                     break
             if self.group is None:
-                reading.problems.append(f"the most {counted} of what")
+                reading.problems.append(f"the {counted} counted per what" if self.having else f"the most {counted} of what")
         if self.group_word is not None:
             w.used.update([self.group_word, *group_tokens])
             for t in list(named_tables):  # a table named only by the group's word is the group, not the subject
@@ -594,7 +606,15 @@ class Reader(BoundsStep):
                 if (reading.aggregate in ("list", "lookup") and any(w.says(i, c) for c in own)) \
                         or (len(tok) >= 5 and any(len(d) >= 5 and tok[:5] == d[:5] for d in derived)):
                     w.used.add(i)
-            if most is not None and reading.group is not None:
+            if self.having is not None and reading.group is not None:
+                reading.having = self.having
+                if self.having[0] in ("<", "<="):  # a group with no rows at all is not counted from them
+                    group = reading.group.table if reading.group.kind == "label" else reading.group.column
+                    reading.problems.append(f"{self.having[0]} {self.having[1]} {subject}: a {group} "
+                                            f"with none is not counted")
+                if self.counting:
+                    reading.problems.append("a count of the groups, not of their rows")
+            elif most is not None and reading.group is not None:
                 highest = tokens[most[1]] in DESCENDING_WORDS | MOST_WORDS
                 if not highest:  # a group with no rows at all is not counted from them
                     reading.problems.append(f"the {tokens[most[1]]} {subject}: a {reading.group.table} with none is not counted")

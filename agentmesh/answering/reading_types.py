@@ -61,6 +61,8 @@ class QuestionReading:
     conditions: list[Condition] = field(default_factory=list)
     order: str = ""
     limit: int | None = None
+    having: tuple[str, int] | None = None
+    """A bound on each group's count ("Which countries have more than 2 rivers?": ``(">", 2)``)."""
     unread: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     parts: list["QuestionReading"] = field(default_factory=list)
@@ -95,7 +97,8 @@ class QuestionReading:
                 "group": None if self.group is None else {"table": self.group.table, "column": self.group.column},
                 "conditions": [{"table": c.table, "column": c.column, "op": c.op, "value": c.value}
                                for c in self.conditions],
-                "order": self.order, "limit": self.limit, "unread": list(self.unread), "problems": list(self.problems),
+                "order": self.order, "limit": self.limit,
+                "having": None if self.having is None else {"op": self.having[0], "value": self.having[1]}, "unread": list(self.unread), "problems": list(self.problems),
                 "question": self.question,
                 "choices": [{"place": place, "options": list(options), "chosen": self.chosen.get(place)}
                             for place, options in self.choices],
@@ -118,6 +121,8 @@ class QuestionReading:
                 continue
             parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}"
                          + (f" (through {c.via})" if c.via else ""))
+        if self.having is not None:
+            parts.append(f"having count {self.having[0]} {self.having[1]}")
         if self.order:
             parts.append(f"ordered by {self.order}")
         if self.limit:

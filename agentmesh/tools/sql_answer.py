@@ -144,6 +144,11 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         statement = statement.where(sa.and_(*tests))
     if group_by:
         statement = statement.group_by(*group_by)
+    if reading.having is not None:  # "Which countries have more than 2 rivers?": rows of no group are no group
+        if aggregate != "count" or not group_by:
+            raise ValueError("a bound on a count of no groups")
+        op, bound = reading.having
+        statement = statement.where(group_by[0].isnot(None)).having(_COMPARE[op](shown[-1], bound))
     if reading.order:
         key, direction = reading.order.split()
         if key == "group" and group_by:
