@@ -443,6 +443,35 @@ def test_a_bound_on_a_count_of_rows_keeps_the_groups_that_meet_it(db, tmp_path):
     assert answer(library, "How many branches have more than 4 members?") is None
 
 
+def test_rows_tied_to_no_row_of_a_table_named_after_a_negation(db, tmp_path):
+    with sqlite3.connect(db.path) as conn:  # two members of no branch; Fernbrook loses its four members
+        conn.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?)",
+                         [(100, "Zed", "Zeta", None, "2020"), (101, "Yan", "Yu", 42, "2021")])
+        conn.execute("UPDATE members SET home_branch_id = 1 WHERE home_branch_id = 6")
+    library = SQLDatabase(db.path)
+    # the rows' own key: empty, or pointing to no row
+    for question in ("Which members have no branch?", "Which members don't have any branch?",
+                     "Which members are without a branch?"):
+        text = answer(library, question)
+        assert text is not None and sorted(text.split("\n")[1:]) == ["Yan Yu", "Zed Zeta"], (question, text)
+    assert answer(library, "How many members have no branch?").endswith("\n2")
+    # rows that point back
+    assert answer(library, "Which branches have no members?").split("\n")[1:] == ["Fernbrook Library"]
+    assert answer(library, "Which branches do not have any members?").split("\n")[1:] == ["Fernbrook Library"]
+    # a link table's rows
+    shelves = sqlite_file(tmp_path, """
+        CREATE TABLE book (book_id INTEGER PRIMARY KEY, title TEXT UNIQUE);
+        CREATE TABLE author (author_id INTEGER PRIMARY KEY, author_name TEXT UNIQUE);
+        CREATE TABLE wrote (author_id INTEGER REFERENCES author(author_id), book_id INTEGER REFERENCES book(book_id));
+    """, book=[(1, "Salt Roads"), (2, "Tin Skies"), (3, "Ember Lane")], author=[(1, "Ola Berg"), (2, "Ivo Dahl")],
+                         wrote=[(1, 1), (1, 2)])
+    assert answer(shelves, "Which authors have no books?").split("\n")[1:] == ["Ivo Dahl"]
+    assert answer(shelves, "Which books have no authors?").split("\n")[1:] == ["Ember Lane"]
+    # "not" with no "any" after it restricts nothing read: refused, never dropped
+    assert answer(library, "Which branches are not in the North region?") is None
+    assert answer(library, "Which members have not joined a branch?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

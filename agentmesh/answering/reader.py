@@ -42,6 +42,7 @@ class Reader(BoundsStep):
     named_tables: dict[str, list[int]]  # table -> the positions that name it
     most: tuple[str, int] | None  # "the most X": (the table counted, the superlative's position)
     having: tuple[str, int] | None  # "more than 2 X": the bound on each group's count of the table counted
+    absent: str | None  # "with no X": the table whose rows the subject's have none of
     top: tuple[int, str, list[int]] | None  # "the 3 highest": (how many, asc|desc, positions)
     said: set[str]
     count_named: set[int]  # "count" words that name a measure ("the citation count"), not a count of rows
@@ -80,6 +81,7 @@ class Reader(BoundsStep):
         self._names()
         self._bounds()
         self._tables()
+        self._absent()
         self._superlatives()
         self._aggregate_words()
         self._group()
@@ -144,6 +146,29 @@ class Reader(BoundsStep):
                          == singular(ws[0]) and not any(ts <= i + 1 and i < te for ts, te in taken) for j in (i, i + 1)]
                 if hits:
                     self.named_tables[table] = hits
+
+    def _absent(self) -> None:
+        """"Which authors have no organization?", "... without a lake", "... do not have any flights":
+        a table, named right after the negation ("any" between), whose rows the subject's have none of."""
+        tokens, w, named_tables = self.tokens, self.w, self.named_tables
+        self.absent = None
+        for i, tok in enumerate(tokens):
+            if i in w.used or tok not in ("no", "without", "not", "t"):
+                continue
+            j = i + 1
+            if tok in ("not", "t"):  # "do not have any", "don't have any": "any" is needed after "not"
+                if tok == "t" and not (i > 0 and tokens[i - 1] in ("don", "doesn", "didn", "haven", "hasn", "hadn")):
+                    continue
+                j += 1 if j < len(tokens) and tokens[j] in ("have", "has", "had") else 0
+                if j >= len(tokens) or tokens[j] != "any":
+                    continue
+            j += 1 if j < len(tokens) and (tokens[j] == "any" or tok == "without" and tokens[j] in ("a", "an")) else 0
+            absent = [t for t, hits in named_tables.items() if j in hits]
+            if len(absent) == 1:
+                self.absent = absent[0]
+                w.used.update(range(i - (tok == "t"), j))
+                w.used.update(named_tables.pop(absent[0]))
+            return
 
     def _superlatives(self) -> None:
         """The most counted group, the top rows, the row of a superlative."""
@@ -350,6 +375,7 @@ class Reader(BoundsStep):
         elif entities and (self.column_hits or len(named_tables) > (1 if entities else 0)) and lookup_start and not self.group_at:
             reading.aggregate = "lookup"
         elif tokens[:1] and tokens[0] in LIST_STARTS and (self.value_spans or self.bounds or entities or "all" in said
+                                                          or self.absent is not None
                                                           or any(a.kind == "category" for a, _ in self.column_hits)):
             reading.aggregate = "list"
         elif tokens[:1] and tokens[0] in LIST_STARTS and top is not None:
@@ -535,6 +561,8 @@ class Reader(BoundsStep):
                 reading.problems.append("a bound the question sets fits no one column")
             else:
                 reading.conditions += bounded
+            if self.absent is not None:
+                reading.conditions += self.absent_condition(self.subject, self.absent)
             columns_set = [(c.table, c.column) for c in reading.conditions if c.op == "="]
             if len(columns_set) != len(set(columns_set)):  # "in the Coast region and the North region": one row has one
                 reading.problems.append("two values of one column")
@@ -760,6 +788,23 @@ class Reader(BoundsStep):
             if len(keys) == 1:
                 return [Asked(target, keys.pop(), "key")], [*found[0][1], after]
         return [a for a, _ in found], (found[0][1] if found else [])
+
+    def absent_condition(self, subject: str, absent: str) -> list[Condition]:
+        """The subject's rows tied to no row of ``absent``: by the subject's one key to it, by its rows'
+        one key back to the subject's, or through one link table; another tie, or none, is a problem."""
+        tables = self.tables
+        keys = sum(1 for fk in tables[subject].foreign_keys if fk.table == absent and len(fk.columns) == 1)
+        ties = [Condition(absent, "", "none", None, "none")] if keys == 1 else []
+        if points_back(tables, absent, subject):
+            ties.append(Condition(absent, "", "none", None, "none", via=absent))
+        if not keys:  # a link's own tie, not one that reaches the other table through the subject's rows
+            ties += [Condition(absent, "", "none", None, "none", via=link) for link in link_tables(tables, subject, absent)
+                     if subject not in tables[link].paths[absent]]
+        if len(ties) != 1:
+            self.reading.problems.append(f"{subject} rows are tied to {absent} in {len(ties)} ways" if ties
+                                         else f"{subject} rows are not tied to {absent}")
+            return []
+        return ties
 
     def reaches(self, table: str, other: str) -> bool:
         return table == other or other in self.tables[table].paths

@@ -36,7 +36,8 @@ class Asked:
 @dataclass(frozen=True)
 class Condition:
     """``table.column op value``; ``kind`` "label" is the label of ``table`` (a named row),
-    "date" compares a date column by year."""
+    "date" compares a date column by year, "none" (op "none") holds for a subject row tied to no
+    row of ``table`` (by its key to it, or ``via`` the rows that point back to it)."""
 
     table: str
     column: str
@@ -118,6 +119,9 @@ class QuestionReading:
                          else f"per {self.group.table}")
         for c in self.conditions:
             if self.aggregate == "lookup" and c.kind == "label":
+                continue
+            if c.kind == "none":
+                parts.append(f"with no {c.table}" + (f" (through {c.via})" if c.via and c.via != c.table else ""))
                 continue
             parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}"
                          + (f" (through {c.via})" if c.via else ""))

@@ -89,6 +89,9 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
 
     tests = []
     for c in reading.conditions:
+        if c.kind == "none":
+            tests.append(_none_of(db, clauses, subject, c))
+            continue
         if c.via:
             tests.append(_through_link(db, clauses, subject, c))
             continue
@@ -238,6 +241,19 @@ def _through_link(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: 
     return clauses[subject].c[fk.their_columns[0]].in_(chosen)
 
 
+def _none_of(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: str, c: Any) -> sa.ColumnElement:
+    """``NOT EXISTS`` a row tying the subject's row to a row of ``c.table``: the subject's key to it
+    (empty, or pointing to no row), or a row of ``c.via`` (``c.table`` itself, or a link) pointing back."""
+    profile, outer = db.profile, clauses[subject]
+    if c.via:
+        fk = next(f for f in profile.tables[c.via].foreign_keys if f.table == subject and len(f.columns) == 1)
+        inner = sa.alias(clauses[c.via])
+        return ~sa.exists().where(inner.c[fk.columns[0]] == outer.c[fk.their_columns[0]])
+    fk = _one_key(profile, subject, c.table)
+    inner = sa.alias(clauses[c.table])
+    return ~sa.exists().where(inner.c[fk.their_columns[0]] == outer.c[fk.columns[0]])
+
+
 def run(db: SQLDatabase, reading: QuestionReading) -> tuple[list[str], list[tuple], bool, dict]:
     """The rows of a complete ``reading``: header, rows (a float as people write it: 388.6, not
     388.59999999999997), whether they were cut at the row limit, and the SQL's citation."""
@@ -249,7 +265,8 @@ def run(db: SQLDatabase, reading: QuestionReading) -> tuple[list[str], list[tupl
 
 def said_conditions(reading: QuestionReading) -> list[str]:
     """The reading's conditions as a header or a row says them ("region = North", "pages > 600")."""
-    return [f"{c.table} = {c.value}" if c.kind == "label" else f"{c.column} {c.op} {c.value}" for c in reading.conditions]
+    return [f"{c.table} = {c.value}" if c.kind == "label" else f"no {c.table}" if c.kind == "none"
+            else f"{c.column} {c.op} {c.value}" for c in reading.conditions]
 
 
 def _only_by(profile: Any, subject: str, asked: Any) -> None:
