@@ -472,6 +472,20 @@ def test_rows_tied_to_no_row_of_a_table_named_after_a_negation(db, tmp_path):
     assert answer(library, "Which members have not joined a branch?") is None
 
 
+def test_how_many_of_a_columns_values_counts_each_value_once(db):
+    with sqlite3.connect(db.path) as conn:  # a book of no genre is no genre
+        conn.execute("INSERT INTO books VALUES (99, 'Blank Pages', NULL, 100, 2000, 20.0, 2.0)")
+    library = SQLDatabase(db.path)
+    for question in ("How many genres are there?", "How many different genres are there?",
+                     "What is the number of distinct genres?"):
+        text = answer(library, question)
+        assert text is not None and text.endswith("\n4") and "distinct genre" in text, (question, text)
+    assert answer(library, "How many regions have branches?").endswith("\n3")
+    # "different" before the rows counted: each row is one already
+    assert answer(library, "How many different branches are there?") == "count of branches\n6"
+    assert answer(library, "How many different genres are there in the North region?") is None  # books have no region
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -45,6 +45,8 @@ SUPERLATIVES = frozenset("highest lowest largest smallest biggest longest shorte
                          "priciest fewest most least best worst top maximum minimum earliest latest oldest newest".split())
 """Words that rank a thing among all ("the cheapest"): no fact of one thing can say that it is the one."""
 NEGATION_WORDS = frozenset("not non no without lack lacking".split())
+DISTINCT_WORDS = frozenset("different distinct unique".split())
+"""Words that ask each value once ("How many different cities ..."): a count of distinct values."""
 COMPARISON_WORDS = frozenset("gap difference versus vs compared".split())
 """Words that compare two values: the operands say what is compared, these words do not restrict rows."""
 DATA_WORDS = frozenset("database databases data dataset table tables list lists listed record records row rows entry "

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from agentmesh.answering.bounds import BoundsStep
 from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
+                                         DISTINCT_WORDS,
                                          FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
                                          MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,
                                          SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
@@ -406,6 +407,13 @@ class Reader(BoundsStep):
                         w.used.update(named_tables.pop(t))
         elif most is not None:
             self.subject = most[0]
+        elif reading.aggregate == "count" and group is None and (values := self.counted_values()) is not None:
+            # "How many food types are there?", "How many countries have rivers?": the values of a column
+            asked, hit, table = values
+            reading.asked, self.subject = [asked], asked.table
+            w.used.update(hit)
+            if table:
+                w.used.update(named_tables.pop(table))
         elif reading.aggregate in ("count", "list"):
             plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
             if self.entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
@@ -414,6 +422,8 @@ class Reader(BoundsStep):
             if len(plain) == 1:
                 self.subject = plain[0]
                 w.used.update(named_tables[self.subject])
+                # "How many different restaurants ...": each row is one already
+                w.used.update(i - 1 for i in named_tables[self.subject] if i > 0 and self.tokens[i - 1] in DISTINCT_WORDS)
             elif len(plain) > 1:
                 # one table said within another's words ("train classes" holds "classes"): the longer one
                 longest = max(plain, key=lambda t: len(self.table_words[t]))
@@ -788,6 +798,25 @@ class Reader(BoundsStep):
             if len(keys) == 1:
                 return [Asked(target, keys.pop(), "key")], [*found[0][1], after]
         return [a for a, _ in found], (found[0][1] if found else [])
+
+    def counted_values(self) -> tuple[Asked, list[int], str] | None:
+        """The column whose values "how many" (or "the number of") counts, said right after it
+        ("different", "distinct" or "unique" between): a category, text or key column of the one table the
+        question names, or, naming none, of the one table that holds it; with that table, if named."""
+        tokens, w = self.tokens, self.w
+        starts = [i + 2 for i in range(len(tokens) - 1) if tokens[i:i + 2] in (["how", "many"], ["number", "of"])]
+        if len(starts) != 1:
+            return None
+        k = starts[0]
+        while k < len(tokens) and tokens[k] in DISTINCT_WORDS:
+            k += 1
+        named = [t for t, hits in self.named_tables.items() if not any(i in w.used for i in hits)]
+        fits = [(a, h) for a, h in self.column_hits if h[0] == k and a.kind in ("category", "text", "fk")
+                and (a.table in named if named else True)]
+        if len(named) > 1 or len({(a.table, a.column) for a, _ in fits}) != 1:
+            return None
+        a, hit = fits[0]
+        return a, [*range(starts[0], k), *hit], named[0] if named else ""
 
     def absent_condition(self, subject: str, absent: str) -> list[Condition]:
         """The subject's rows tied to no row of ``absent``: by the subject's one key to it, by its rows'

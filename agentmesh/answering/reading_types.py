@@ -109,7 +109,8 @@ class QuestionReading:
         """One line: what the reading asks (the tool's one fixed argument)."""
         if self.aggregate == "ratio" and len(self.parts) == 2:
             return f"ratio of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
-        what = {"count": f"count of {self.subject}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
+        what = {"count": f"count of {self.subject}" if not self.asked
+                else f"count of distinct {self.asked[0].table}.{self.asked[0].column}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
                 "lookup": f"{', '.join(a.table if a.kind == 'label' else a.column if a.table == self.subject else f'{a.table}.{a.column}' for a in self.asked)} of "
                           f"{', '.join(e.value for e in self.entities)}"}.get(
             self.aggregate, f"{self.aggregate} of {', '.join(a.column for a in self.asked)}")

@@ -106,7 +106,11 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         group_by.append(value)
     aggregate = reading.aggregate
     said = f" where {', '.join(said_conditions(reading))}" if reading.conditions else ""
-    if aggregate == "count":
+    if aggregate == "count" and reading.asked:  # the values of a column, each once; no value is none
+        asked = reading.asked[0]
+        shown.append(sa.func.count(sa.distinct(reach(asked.table).c[asked.column]))
+                     .label(f"count of distinct {asked.column}{said}"))
+    elif aggregate == "count":
         counted = sa.func.count(sa.distinct(back[0])) if back else sa.func.count()
         shown.append(counted.label(f"count of {subject}{said}"))
     elif aggregate in ("sum", "avg", "min", "max"):
