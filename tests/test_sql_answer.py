@@ -486,6 +486,16 @@ def test_how_many_of_a_columns_values_counts_each_value_once(db):
     assert answer(library, "How many different genres are there in the North region?") is None  # books have no region
 
 
+def test_a_list_of_a_columns_values_shows_each_value_once(db):
+    for question in ("What are the different genres?", "List all genres.", "Which genres are there?"):
+        assert answer(db, question) == "genre\nfiction\nhistory\npoetry\nscience", question
+    assert answer(db, "What are the regions of the branches?") == "region\nEast\nNorth\nSouth"
+    # a bound on the rows of each value, or on their average: the words cannot say which
+    assert answer(db, "Which genres have more than 300 pages?") is None
+    # the rows' own names are a list of the rows, which needs a condition
+    assert answer(db, "What are the titles?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

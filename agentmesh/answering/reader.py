@@ -414,6 +414,14 @@ class Reader(BoundsStep):
             w.used.update(hit)
             if table:
                 w.used.update(named_tables.pop(table))
+        elif reading.aggregate == "list" and group is None and not self.entities and self.top is None \
+                and (values := self.counted_values(listing=True)) is not None:
+            # "What are the different food types?": each value of a column once
+            asked, hit, table = values
+            reading.aggregate, reading.asked, self.subject = "values", [asked], asked.table
+            w.used.update(hit)
+            if table:
+                w.used.update(named_tables.pop(table))
         elif reading.aggregate in ("count", "list"):
             plain = [t for t in named_tables if not any(i in w.used for i in named_tables[t])]
             if self.entities:  # "How many units of Class 44 Heron": the named table that is not the entity's
@@ -503,7 +511,7 @@ class Reader(BoundsStep):
                 reading.problems.append(f"each {self.subject} row holds a count ({self.subject}.{tallies[0]}): "
                                         "the number of rows, or their total")
 
-        if self.subject and reading.aggregate in ("count", "list", "sum", "avg", "min", "max"):
+        if self.subject and reading.aggregate in ("count", "list", "values", "sum", "avg", "min", "max"):
             subject_columns = {c.lower(): c for c in columns.get(self.subject, [])} if columns else {}
             own_label = {c.lower() for c in tables[self.subject].label.columns} if tables[self.subject].label.own else set()
             by_span: dict[tuple[int, int], list[Entity]] = {}
@@ -567,6 +575,8 @@ class Reader(BoundsStep):
             else:
                 reading.conditions += values
             bounded = self.bound_conditions(self.subject)
+            if bounded and reading.aggregate == "values":  # "Which food types have a rating above 4.5?"
+                reading.problems.append(f"a bound on each {reading.asked[0].column}'s rows, or on their average")
             if bounded is None:
                 reading.problems.append("a bound the question sets fits no one column")
             else:
@@ -799,23 +809,32 @@ class Reader(BoundsStep):
                 return [Asked(target, keys.pop(), "key")], [*found[0][1], after]
         return [a for a, _ in found], (found[0][1] if found else [])
 
-    def counted_values(self) -> tuple[Asked, list[int], str] | None:
+    def counted_values(self, listing: bool = False) -> tuple[Asked, list[int], str] | None:
         """The column whose values "how many" (or "the number of") counts, said right after it
         ("different", "distinct" or "unique" between): a category, text or key column of the one table the
-        question names, or, naming none, of the one table that holds it; with that table, if named."""
+        question names, or, naming none, of the one table that holds it; with that table, if named.
+        ``listing``: the column whose values a list question ("What are the different food types?") asks
+        for, right after its first word (function words, "all" and those between), not a key's."""
         tokens, w = self.tokens, self.w
-        starts = [i + 2 for i in range(len(tokens) - 1) if tokens[i:i + 2] in (["how", "many"], ["number", "of"])]
+        if listing:
+            starts = [1] if tokens[:1] and tokens[0] in LIST_STARTS else []
+        else:
+            starts = [i + 2 for i in range(len(tokens) - 1) if tokens[i:i + 2] in (["how", "many"], ["number", "of"])]
         if len(starts) != 1:
             return None
         k = starts[0]
-        while k < len(tokens) and tokens[k] in DISTINCT_WORDS:
+        while k < len(tokens) and (tokens[k] in DISTINCT_WORDS or listing and (tokens[k] in FUNCTION_WORDS or tokens[k] == "all")):
             k += 1
         named = [t for t, hits in self.named_tables.items() if not any(i in w.used for i in hits)]
-        fits = [(a, h) for a, h in self.column_hits if h[0] == k and a.kind in ("category", "text", "fk")
+        kinds = ("category", "text") if listing else ("category", "text", "fk")
+        fits = [(a, h) for a, h in self.column_hits if h[0] == k and a.kind in kinds
                 and (a.table in named if named else True)]
         if len(named) > 1 or len({(a.table, a.column) for a, _ in fits}) != 1:
             return None
         a, hit = fits[0]
+        tp = self.tables[a.table]
+        if listing and (tp.label.own and a.column in tp.label.columns or a.column in [*tp.names, *tp.keys]):
+            return None  # names or codes of the rows, one each: a list of the rows
         return a, [*range(starts[0], k), *hit], named[0] if named else ""
 
     def absent_condition(self, subject: str, absent: str) -> list[Condition]:

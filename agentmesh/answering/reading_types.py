@@ -8,7 +8,7 @@ from typing import Literal
 
 __all__ = ["Aggregate", "Entity", "Asked", "Condition", "QuestionReading"]
 
-Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "lookup"]
+Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "values", "lookup"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ class QuestionReading:
         if self.aggregate == "ratio" and len(self.parts) == 2:
             return f"ratio of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
         what = {"count": f"count of {self.subject}" if not self.asked
-                else f"count of distinct {self.asked[0].table}.{self.asked[0].column}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
+                else f"count of distinct {self.asked[0].table}.{self.asked[0].column}",
+                "values": f"values of {self.subject}.{self.asked[0].column if self.asked else ''}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),
                 "lookup": f"{', '.join(a.table if a.kind == 'label' else a.column if a.table == self.subject else f'{a.table}.{a.column}' for a in self.asked)} of "
                           f"{', '.join(e.value for e in self.entities)}"}.get(
             self.aggregate, f"{self.aggregate} of {', '.join(a.column for a in self.asked)}")

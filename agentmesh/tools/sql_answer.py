@@ -119,6 +119,10 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         asked = reading.asked[0]
         column = reach(asked.table).c[asked.column]
         shown.append(getattr(sa.func, aggregate)(column).label(f"{aggregate} of {asked.column}{said}"))
+    elif aggregate == "values":  # each value of a column once, none for no value
+        asked = reading.asked[0]
+        shown.append(reach(asked.table).c[asked.column])
+        tests.append(shown[-1].isnot(None))
     elif aggregate == "list":
         shown.append(label_of(subject) if profile.label(subject).own else _named_column(db, subject, reach(subject)))
         shown += [reach(a.table).c[a.column] for a in reading.asked]
@@ -141,7 +145,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             # another table's column is named with it ("state population" of a lake: its state's)
             shown.append(value if asked.table == subject else value.label(f"{asked.table} {asked.column}"))
     statement = sa.select(*shown)
-    if aggregate == "list":
+    if aggregate in ("list", "values"):
         statement = statement.distinct()
     from_: Any = base
     for table, on in joined.items():
@@ -171,6 +175,8 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         statement = statement.order_by(column.desc() if direction == "desc" else column.asc())
     elif group_by:
         statement = statement.order_by(*group_by)
+    elif aggregate == "values":
+        statement = statement.order_by(shown[0])
     desc = reading.order.endswith("desc")
     if reading.limit and group_by and aggregate != "list":  # the groups of the top n values, ties kept
         ranked = statement.order_by(None).subquery()
