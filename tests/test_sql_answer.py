@@ -496,6 +496,13 @@ def test_a_list_of_a_columns_values_shows_each_value_once(db):
     assert answer(db, "What are the titles?") is None
 
 
+def test_each_names_the_group_before_by_which_may_name_who_did_it(db):
+    reading = read("What is the average number of pages written by members in each genre?", db.profile, None,
+                   db.label_index, db.columns)
+    assert reading.group is not None and (reading.group.table, reading.group.column) == ("books", "genre"), reading
+    assert "written" in reading.unread and not reading.complete  # the verb still stops the fact
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -260,7 +260,8 @@ class Reader(BoundsStep):
         self.group = None
         group_tokens: list[int] = []
         self.group_word = None
-        for i in self.group_at:
+        # "each", "every" and "per" before "by", which may name who did something ("received by papers in each year")
+        for i in sorted(self.group_at, key=lambda k: tokens[k] == "by"):
             if tokens[i] in ("by", "per") and i + 1 < len(tokens) and tokens[i + 1][:1].isdigit():
                 continue  # "by 2020", "per 1M tokens": a bound, a rate's unit; no group
             options, used = self.resolve_group(i)
