@@ -503,6 +503,14 @@ def test_each_names_the_group_before_by_which_may_name_who_did_it(db):
     assert "written" in reading.unread and not reading.complete  # the verb still stops the fact
 
 
+def test_the_group_with_the_highest_average_or_total(db):
+    # floor areas 200 + 50i: North (1, 4) 200 + 350, South (2, 5) 250 + 400, East (3, 6) 300 + 450
+    assert answer(db, "Which region has the largest total floor area?").split("\n")[1:] == ["East | 750.0"]
+    assert answer(db, "Which region has the lowest average floor area?").split("\n")[1:] == ["North | 275.0"]
+    # per branch, one row each: the average of one value is no ranking of groups
+    assert answer(db, "Which branch has the highest average floor area?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

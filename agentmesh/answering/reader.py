@@ -42,6 +42,7 @@ class Reader(BoundsStep):
     lowered: str  # the question in lower case, thousands' commas dropped
     named_tables: dict[str, list[int]]  # table -> the positions that name it
     most: tuple[str, int] | None  # "the most X": (the table counted, the superlative's position)
+    ranked_aggregate: tuple[int, str] | None  # "the highest average": (the superlative's position, desc|asc)
     having: tuple[str, int] | None  # "more than 2 X": the bound on each group's count of the table counted
     absent: str | None  # "with no X": the table whose rows the subject's have none of
     top: tuple[int, str, list[int]] | None  # "the 3 highest": (how many, asc|desc, positions)
@@ -189,8 +190,13 @@ class Reader(BoundsStep):
                 self.bounds.remove(bound)
                 w.used.update(named_tables[counted[0]])
                 break
+        # "Which city has the highest average rating?": the group (named before) whose average (total) is ranked
+        self.ranked_aggregate = next(((k, "desc" if tok in DESCENDING_WORDS | MOST_WORDS else "asc")
+                                      for k, tok in enumerate(tokens[:-1]) if self.most is None and k not in w.used
+                                      and tok in MAX_WORDS | MIN_WORDS and tokens[k + 1] in AVERAGE_WORDS | SUM_WORDS
+                                      and tokens[0] in ("which", "what")), None)
         self.top = None
-        for i, tok in enumerate(tokens[:-1] if self.most is None else []):
+        for i, tok in enumerate(tokens[:-1] if self.most is None and self.ranked_aggregate is None else []):
             if tok == "top" and tokens[i + 1].isdigit() and 1 <= int(tokens[i + 1]) <= 100:
                 extreme = [j for j, t in enumerate(tokens) if t in (MAX_WORDS | MIN_WORDS) - {"top", "most", "least"} and j not in w.used]
                 if len(extreme) == 1:
@@ -199,7 +205,7 @@ class Reader(BoundsStep):
         # "Which is the longest line?", "What is the oldest train class?": the row (rows, tied) of the
         # highest value, when the word after the superlative names a table (not a measure: "What is
         # the highest elevation?" asks the value)
-        if self.most is None and self.top is None and tokens[:1] and tokens[0] in LIST_STARTS:
+        if self.most is None and self.top is None and self.ranked_aggregate is None and tokens[:1] and tokens[0] in LIST_STARTS:
             extreme = [j for j, t in enumerate(tokens) if t in SUPERLATIVE_DIMENSIONS and j not in w.used]
             ranking = [j for j, t in enumerate(tokens) if t in RANKING_WORDS and j not in w.used]
             if len(extreme) == 1:
@@ -275,6 +281,19 @@ class Reader(BoundsStep):
                         reading.problems.append(f"'{tokens[i]} {tokens[used[0]]}' fits "
                                                 + " and ".join(f"{a.table}.{a.column}" for a in options))
                 break
+        if self.ranked_aggregate is not None and self.group_word is None:
+            # a group the rows of a measure said after the superlative reach
+            measured = {t for t, tp in self.tables.items() for m in tp.measures
+                        if (cw := self.words_of(m.column)) and w.find(cw) is not None}
+            for p in range(self.ranked_aggregate[0] - 1, 0, -1):  # the nearest thing named before the superlative
+                if p in w.used or tokens[p] in FUNCTION_WORDS:
+                    continue
+                options, used = self.resolve_group(p - 1)
+                options = [a for a in options if any(self.reaches(t, a.table) for t in measured)]
+                if len({(a.table, a.column) for a in options}) == 1:
+                    self.group, group_tokens, self.group_word = options[0], used, p
+                    w.used.add(self.ranked_aggregate[0])
+                    break
         if most is not None and self.group_word is None:
             counted, ranked_at = most
             for p in range(ranked_at - 1, 0, -1):  # the nearest thing named before the superlative
@@ -663,6 +682,8 @@ class Reader(BoundsStep):
                                             f"with none is not counted")
                 if self.counting:
                     reading.problems.append("a count of the groups, not of their rows")
+            elif self.ranked_aggregate is not None and reading.group is not None and reading.aggregate in ("avg", "sum"):
+                reading.order, reading.limit = f"value {self.ranked_aggregate[1]}", 1
             elif most is not None and reading.group is not None:
                 highest = tokens[most[1]] in DESCENDING_WORDS | MOST_WORDS
                 if not highest:  # a group with no rows at all is not counted from them
