@@ -511,6 +511,15 @@ def test_the_group_with_the_highest_average_or_total(db):
     assert answer(db, "Which branch has the highest average floor area?") is None
 
 
+def test_values_of_one_column_joined_by_or_are_one_condition(db):
+    assert answer(db, "How many books are poetry or history?").endswith("\n8")  # four of each genre
+    assert answer(db, "How many books are either poetry, history or science?").endswith("\n12")
+    assert "in poetry or history" in make_sql_answer_tool(db).metadata["read"]("How many books are poetry or history?").summary()
+    # one row holds one genre: "and" finds none, and is refused rather than read as "or"
+    assert answer(db, "How many books are poetry and history?") is None
+    assert answer(db, "How many books are poetry, history and science?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

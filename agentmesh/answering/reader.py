@@ -880,9 +880,10 @@ class Reader(BoundsStep):
         return table == other or other in self.tables[table].paths
 
     def conditions_from_values(self, subject: str) -> list[Condition] | None:
-        w = self.w
-        found = []
-        for span, hits in self.value_spans.items():
+        w, tokens = self.w, self.tokens
+        found: list[Condition] = []
+        runs: list[list[tuple[Condition, tuple[int, int]]]] = []  # values of one column one after another
+        for span, hits in sorted(self.value_spans.items()):
             fit = [h for h in hits if self.reaches(subject, h[0])]
             via = ""
             if not fit:  # "the businesses in the Pizza category": a value of rows that point to the subject's
@@ -890,15 +891,32 @@ class Reader(BoundsStep):
                 via = fit[0][0] if len({(h[0], h[1]) for h in fit}) == 1 else ""
             if len({(h[0], h[1]) for h in fit}) != 1:
                 if len(fit) > 1:
-                    self.reading.problems.append(f"'{' '.join(self.tokens[span[0]:span[1]])}' is a value of "
+                    self.reading.problems.append(f"'{' '.join(tokens[span[0]:span[1]])}' is a value of "
                                             + " and ".join(f"{h[0]}.{h[1]}" for h in fit))
                 return None
             table, column, value, _ = fit[0]
-            found.append(Condition(table, column, "=", value, via=via))
+            condition = Condition(table, column, "=", value, via=via)
+            last = runs[-1][-1] if runs else None
+            if last is not None and (last[0].table, last[0].column, last[0].via) == (table, column, via) \
+                    and tokens[last[1][1]:span[0]] in ([], ["or"]):
+                runs[-1].append((condition, span))
+            else:
+                runs.append([(condition, span)])
             hit = w.find(self.words_of(column))  # "in the Highlands region": the column's own word
             if hit is None and via:  # "in the Pizza category": the table's own word (category.category_name)
                 hit = w.find(self.words_of(via))
             if hit is not None:
                 w.used.update(hit)
+        for run in runs:
+            # "Italian or Mexican", "either Italian, Mexican or Vegan": one of the values (a list joined by "or")
+            joins = [tokens[a[1]:b[0]] for (_, a), (_, b) in zip(run, run[1:])]
+            if joins and joins[-1] == ["or"]:
+                first = run[0][0]
+                found.append(Condition(first.table, first.column, "in", tuple(c.value for c, _ in run), via=first.via))
+                w.used.update(i for (_, a), (_, b) in zip(run, run[1:]) for i in range(a[1], b[0]))
+                if run[0][1][0] > 0 and tokens[run[0][1][0] - 1] == "either":
+                    w.used.add(run[0][1][0] - 1)
+            else:
+                found += [c for c, _ in run]
         return found
 

@@ -125,7 +125,8 @@ class QuestionReading:
             if c.kind == "none":
                 parts.append(f"with no {c.table}" + (f" (through {c.via})" if c.via and c.via != c.table else ""))
                 continue
-            parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {c.value}"
+            value = " or ".join(map(str, c.value)) if c.op == "in" else c.value
+            parts.append(f"where {c.table}{'' if c.kind == 'label' else '.' + c.column} {c.op} {value}"
                          + (f" (through {c.via})" if c.via else ""))
         if self.having is not None:
             parts.append(f"having count {self.having[0]} {self.having[1]}")

@@ -34,7 +34,8 @@ from agentmesh.tools.sql import SQLDatabase, render_rows
 
 __all__ = ["make_sql_answer_tool", "compose", "run", "reading_of", "said_conditions"]
 
-_COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_COMPARE = {"=": operator.eq, ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+            "in": lambda column, values: column.in_(list(values))}
 
 
 def reading_of(db: SQLDatabase, question: str, lexicon: Lexicon | None = None) -> QuestionReading:
@@ -276,6 +277,7 @@ def run(db: SQLDatabase, reading: QuestionReading) -> tuple[list[str], list[tupl
 def said_conditions(reading: QuestionReading) -> list[str]:
     """The reading's conditions as a header or a row says them ("region = North", "pages > 600")."""
     return [f"{c.table} = {c.value}" if c.kind == "label" else f"no {c.table}" if c.kind == "none"
+            else f"{c.column} in {' or '.join(map(str, c.value))}" if c.op == "in"
             else f"{c.column} {c.op} {c.value}" for c in reading.conditions]
 
 
