@@ -520,6 +520,21 @@ def test_values_of_one_column_joined_by_or_are_one_condition(db):
     assert answer(db, "How many books are poetry, history and science?") is None
 
 
+def test_the_group_with_the_most_rows_through_a_link_table(tmp_path):
+    shelves = sqlite_file(tmp_path, """
+        CREATE TABLE book (book_id INTEGER PRIMARY KEY, title TEXT UNIQUE);
+        CREATE TABLE author (author_id INTEGER PRIMARY KEY, author_name TEXT UNIQUE);
+        CREATE TABLE wrote (author_id INTEGER REFERENCES author(author_id), book_id INTEGER REFERENCES book(book_id));
+    """, book=[(1, "Salt Roads"), (2, "Tin Skies"), (3, "Ember Lane"), (4, "Glass Wells")],
+        author=[(1, "Ola Berg"), (2, "Ivo Dahl"), (3, "Mina Roth")],
+        wrote=[(1, 1), (1, 2), (1, 3), (2, 3), (2, 4), (2, 4)])  # Ivo's second row for Glass Wells is one book
+    for question in ("Which author wrote the most books?", "Which author has the most books?"):
+        assert answer(shelves, question).split("\n")[1:] == ["Ola Berg | 3"], question
+    assert answer(shelves, "Which authors have written more than 1 book?").split("\n")[1:] == ["Ivo Dahl | 2", "Ola Berg | 3"]
+    # an author with no rows of the link is in no group counted
+    assert answer(shelves, "Which author wrote the fewest books?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

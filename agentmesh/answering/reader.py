@@ -20,7 +20,7 @@ from agentmesh.answering.matching import (QuestionWords, comment_words, function
                                           measures_dimension, same_word, schema_words, sentence_of_tokens, singular)
 from agentmesh.answering.profile import _name_words
 from agentmesh.answering.reading_types import Aggregate, Asked, Condition, Entity, QuestionReading
-from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by,
+from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by, one_link,
                                       names_what_is_read, points_back, preferred_group, read_order, untied)
 
 if TYPE_CHECKING:
@@ -302,11 +302,18 @@ class Reader(BoundsStep):
                 options, used = self.resolve_group(p - 1)
                 # a column of the counted rows groups them ("Which city has the most businesses?":
                 # business.city); their own label does not (one row per name)
+                # through the rows' key, rows that point back, or one link table ("Which line has the most
+                # stations?": line_stops)
                 options = [a for a in options if (a.table != counted or a.kind not in ("label", "key"))
-                           and (self.reaches(counted, a.table)
-                                                                         or points_back(self.tables, a.table, counted))]
+                           and (self.reaches(counted, a.table) or points_back(self.tables, a.table, counted)
+                                or one_link(self.tables, counted, a.table) is not None)]
                 if len({(a.table, a.column) for a in options}) == 1:
                     self.group, group_tokens, self.group_word = options[0], used, p
+                    link = one_link(self.tables, counted, self.group.table)
+                    if link is not None:  # its own words ("wrote": writes) name the tie it makes
+                        group_tokens = [*group_tokens, *(i for i, tok in enumerate(tokens) if i not in w.used
+                                                         and tok not in FUNCTION_WORDS
+                                                         and any(w.says(i, c) for c in self.table_words[link]))]
                     break
             if self.group is None:
                 reading.problems.append(f"the {counted} counted per what" if self.having else f"the most {counted} of what")
@@ -644,7 +651,8 @@ class Reader(BoundsStep):
             if group is not None:
                 # a group reached through rows that point back to the subject's ("each street" of
                 # location.restaurant_id) holds each subject row once: a count, never a total of theirs
-                back = reading.aggregate == "count" and points_back(tables, group.table, self.subject)
+                back = reading.aggregate == "count" and (points_back(tables, group.table, self.subject)
+                                                         or one_link(tables, self.subject, group.table) is not None)
                 if not self.reaches(self.subject, group.table) and not back:
                     reading.problems.append(f"{self.subject} rows do not point to {group.table}")
                 if group.kind == "label" and group.table == self.subject:  # "the average platforms per station": no group

@@ -8,7 +8,7 @@ from agentmesh.answering.english import (COUNT_RANKING_WORDS, FUNCTION_WORDS, LI
 from agentmesh.answering.matching import QuestionWords, same_word
 from agentmesh.answering.reading_types import Asked, QuestionReading
 
-__all__ = ["points_back", "named_by", "untied", "link_tables", "lists_rows_of", "most_counted", "fullest", "preferred_group",
+__all__ = ["points_back", "named_by", "untied", "link_tables", "one_link", "lists_rows_of", "most_counted", "fullest", "preferred_group",
            "column_unit", "read_order", "names_what_is_read"]
 
 
@@ -40,6 +40,14 @@ def link_tables(tables: dict, subject: str, other: str) -> list[str]:
     return [t for t, tp in tables.items() if t not in (subject, other)
             and sum(1 for fk in tp.foreign_keys if fk.table == subject and len(fk.columns) == 1) == 1
             and other in tp.paths]
+
+
+def one_link(tables: dict, subject: str, other: str) -> str | None:
+    """The one link table whose rows tie ``subject``'s rows to ``other``'s on their own ("writes"
+    between authors and papers), not through the subject's own key; None for none or two."""
+    links = [t for t in link_tables(tables, subject, other) if subject not in tables[t].paths[other]
+             and other not in tables[subject].paths]
+    return links[0] if len(links) == 1 else None
 
 
 def lists_rows_of(tokens: list[str], named: dict[str, list[int]], entity_tables: set[str], tables: dict,

@@ -27,7 +27,7 @@ from pydantic import Field, create_model
 
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.label_index import label_expression
-from agentmesh.answering.ties import named_by
+from agentmesh.answering.ties import named_by, one_link
 from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
@@ -64,8 +64,22 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             if table in joined:
                 return clauses[table]
             one_each = named_by(profile.tables, table, subject)  # highlow: one row per state, named as the state
-            if not (one_each or reading.aggregate == "count" and reading.group is not None and reading.group.table == table):
+            grouped = reading.aggregate == "count" and reading.group is not None and reading.group.table == table
+            if not (one_each or grouped):
                 raise ValueError(f"{subject} does not point to {table}")
+            link = one_link(profile.tables, subject, table)
+            if grouped and link is not None:
+                # "Which line has the most stations?": station rows tied to a line by line_stops rows; each
+                # station counted once per line (COUNT DISTINCT below)
+                fk = _one_key(profile, link, subject)
+                joined[link] = clauses[link].c[fk.columns[0]] == base.c[fk.their_columns[0]]
+                back.append(base.c[fk.their_columns[0]])
+                previous = link
+                for step in profile.tables[link].paths[table]:
+                    key = _one_key(profile, previous, step)
+                    joined[step] = clauses[previous].c[key.columns[0]] == clauses[step].c[key.their_columns[0]]
+                    previous = step
+                return clauses[table]
             # "Which street has the most restaurants?": location rows point to restaurant's; each
             # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
             fk = _one_key(profile, table, subject)
