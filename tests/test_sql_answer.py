@@ -439,8 +439,9 @@ def test_a_bound_on_a_count_of_rows_keeps_the_groups_that_meet_it(db, tmp_path):
     assert answer(library, "Which regions have more than 1 branch?").split("\n")[1:] == ["East | 2", "North | 2", "South | 2"]
     # fewer than n: a branch with no members is no row of members, so it is refused, not left out
     assert answer(library, "Which branches have fewer than 5 members?") is None
-    # how many groups meet it is another question than the groups' counts
-    assert answer(library, "How many branches have more than 4 members?") is None
+    # how many groups meet it
+    assert answer(library, "How many branches have more than 4 members?") == "count of branches with count of members > 4\n1"
+    assert answer(library, "How many branches have at least 4 members?").endswith("\n6")
 
 
 def test_rows_tied_to_no_row_of_a_table_named_after_a_negation(db, tmp_path):

@@ -688,8 +688,7 @@ class Reader(BoundsStep):
                     group = reading.group.table if reading.group.kind == "label" else reading.group.column
                     reading.problems.append(f"{self.having[0]} {self.having[1]} {subject}: a {group} "
                                             f"with none is not counted")
-                if self.counting:
-                    reading.problems.append("a count of the groups, not of their rows")
+                reading.groups_counted = self.counting  # "How many countries have more than 2 rivers?"
             elif self.ranked_aggregate is not None and reading.group is not None and reading.aggregate in ("avg", "sum"):
                 reading.order, reading.limit = f"value {self.ranked_aggregate[1]}", 1
             elif most is not None and reading.group is not None:

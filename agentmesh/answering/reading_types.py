@@ -64,6 +64,8 @@ class QuestionReading:
     limit: int | None = None
     having: tuple[str, int] | None = None
     """A bound on each group's count ("Which countries have more than 2 rivers?": ``(">", 2)``)."""
+    groups_counted: bool = False
+    """The answer is how many groups meet ``having`` ("How many countries have more than 2 rivers?")."""
     unread: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     parts: list["QuestionReading"] = field(default_factory=list)
@@ -99,7 +101,8 @@ class QuestionReading:
                 "conditions": [{"table": c.table, "column": c.column, "op": c.op, "value": c.value}
                                for c in self.conditions],
                 "order": self.order, "limit": self.limit,
-                "having": None if self.having is None else {"op": self.having[0], "value": self.having[1]}, "unread": list(self.unread), "problems": list(self.problems),
+                "having": None if self.having is None else {"op": self.having[0], "value": self.having[1]},
+                "groups_counted": self.groups_counted, "unread": list(self.unread), "problems": list(self.problems),
                 "question": self.question,
                 "choices": [{"place": place, "options": list(options), "chosen": self.chosen.get(place)}
                             for place, options in self.choices],
@@ -130,6 +133,8 @@ class QuestionReading:
                          + (f" (through {c.via})" if c.via else ""))
         if self.having is not None:
             parts.append(f"having count {self.having[0]} {self.having[1]}")
+        if self.groups_counted:
+            parts.insert(0, "count of groups:")
         if self.order:
             parts.append(f"ordered by {self.order}")
         if self.limit:

@@ -175,6 +175,11 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             raise ValueError("a bound on a count of no groups")
         op, bound = reading.having
         statement = statement.where(group_by[0].isnot(None)).having(_COMPARE[op](shown[-1], bound))
+        if reading.groups_counted:  # how many groups meet it
+            g = reading.group
+            named = g.table if g.kind == "label" else g.column
+            return sa.select(sa.func.count().label(f"count of {named} with {shown[-1].name} {op} {bound}")) \
+                .select_from(statement.subquery())
     if reading.order:
         key, direction = reading.order.split()
         if key == "group" and group_by:
