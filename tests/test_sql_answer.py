@@ -536,6 +536,15 @@ def test_the_group_with_the_most_rows_through_a_link_table(tmp_path):
     assert answer(shelves, "Which author wrote the fewest books?") is None
 
 
+def test_a_share_of_rows_is_a_ratio_of_two_counts(db):
+    assert answer(db, "What percentage of books are poetry?").endswith("\n25.0")  # 4 of 16
+    assert answer(db, "What fraction of the books are poetry or history?").endswith("\n0.5")
+    assert answer(db, "What percentage of books have more than 600 pages?").endswith("\n18.75")  # 3 of 16
+    # of all the rows: a share with no condition, or of one table's rows over another's, is none
+    assert answer(db, "What percentage of books are there?") is None
+    assert answer(db, "What percentage of books are in the North region?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -38,6 +38,10 @@ __all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternati
 
 _RATIO = re.compile(r"^(?P<head>.*?)\bratio\s+of\s+(?P<a>.+?)\s+(?:to|out\s+of|versus|vs\.?)\s+(?P<b>.+?)[\s?.!]*$",
                     re.IGNORECASE)
+_SHARE = re.compile(r"^(?P<head>.*?)\b(?P<kind>percentage|percent|proportion|share|fraction)\s+of\s+"
+                    r"(?:all\s+)?(?:the\s+)?(?P<b>.+?)\s+(?P<verb>are|is|were|was|have|has|had)\s+(?P<a>.+?)[\s?.!]*$",
+                    re.IGNORECASE)
+"""'What percentage of the restaurants are Italian?': the count of those that are, over the count of all."""
 _COUNTED = re.compile(r"^(?:the\s+)?(?:total\s+)?(?:number|count)\s+of\s+", re.IGNORECASE)
 _SCOPE = re.compile(r"\s+(?:in|within|among|for)\s+(?!each\b|every\b)[^,;]+$", re.IGNORECASE)
 
@@ -53,6 +57,12 @@ def read(question: str, profile: "DataProfile", lexicon: "Lexicon | None" = None
     meant = [m.strip() for m in said_meaning["columns"].split(",")] if said_meaning else []
     if said_meaning:  # "... (meaning: course.clarity_score)": the person's answer to "which one?"
         question = question[:said_meaning.start()].rstrip()
+    share = _SHARE.match(question.strip())
+    if share is not None:
+        whole = _read_share(question, share, profile, lexicon, index, columns)
+        if meant:
+            whole.problems.append("a meaning said for a ratio")
+        return whole
     ratio = _RATIO.match(question.strip())
     if ratio is not None:
         whole = _read_ratio(question, ratio, profile, lexicon, index, columns)
@@ -87,6 +97,25 @@ def alternatives(question: str, profile: "DataProfile", lexicon: "Lexicon | None
     found = [r for k in range(min(len(options), most))
              if (r := read(question, profile, lexicon, index, columns, {place: k})).complete]
     return place, found
+
+
+def _read_share(question: str, share: re.Match, profile: "DataProfile", lexicon: "Lexicon | None",
+                index: "LabelIndex | None", columns: "dict[str, list[str]] | None") -> QuestionReading:
+    """"What percentage of the restaurants are Italian?": "How many restaurants are Italian?" over
+    "How many restaurants are there?" (times 100 for a percentage); the same rows counted in both,
+    the first narrowed, ungrouped, or no reading."""
+    reading = QuestionReading(question, aggregate="ratio", percent=share["kind"].lower() in ("percentage", "percent"))
+    b = _COUNTED.sub("", share["b"].strip())
+    parts = [read(f"How many {b} {share['verb']} {share['a']}?", profile, lexicon, index, columns),
+             read(f"How many {b} are there?", profile, lexicon, index, columns)]
+    reading.parts = parts
+    reading.unread = [t for t in question_tokens(share["head"]) if t not in FUNCTION_WORDS]
+    if not all(p.aggregate == "count" for p in parts) or parts[0].subject != parts[1].subject:
+        reading.problems.append("a share of other than one table's rows")
+    elif not parts[0].conditions or parts[1].conditions or parts[0].group or parts[1].group:
+        reading.problems.append("a share with no condition, or per group")
+    reading.subject = parts[0].subject
+    return reading
 
 
 def _read_ratio(question: str, ratio: re.Match, profile: "DataProfile", lexicon: "Lexicon | None",

@@ -68,6 +68,8 @@ class QuestionReading:
     """The answer is how many groups meet ``having`` ("How many countries have more than 2 rivers?")."""
     unread: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    percent: bool = False
+    """A ratio asked as a percentage: times 100."""
     parts: list["QuestionReading"] = field(default_factory=list)
     """A ratio's two counts, each read as a question of its own ("the ratio of A to B": A, then B)."""
     choices: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -111,7 +113,7 @@ class QuestionReading:
     def summary(self) -> str:
         """One line: what the reading asks (the tool's one fixed argument)."""
         if self.aggregate == "ratio" and len(self.parts) == 2:
-            return f"ratio of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
+            return f"{'percentage' if self.percent else 'ratio'} of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
         what = {"count": f"count of {self.subject}" if not self.asked
                 else f"count of distinct {self.asked[0].table}.{self.asked[0].column}",
                 "values": f"values of {self.subject}.{self.asked[0].column if self.asked else ''}", "list": f"{self.subject} rows" + (f" with {', '.join(a.column for a in self.asked)}" if self.asked else ""),

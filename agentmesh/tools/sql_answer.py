@@ -244,9 +244,10 @@ def _ratio(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     """A's count over B's (per A's group when it has one), as a real number; no rows of B: no value."""
     a, b = reading.parts
     over = sa.func.nullif(compose(db, b).scalar_subquery(), 0)
-    said = f"ratio of ({a.summary()}) to ({b.summary()})"
+    said = reading.summary()
+    scale = 100.0 if reading.percent else 1.0  # a percentage
     if a.group is None:
-        return sa.select((sa.cast(compose(db, a).scalar_subquery(), sa.Float) / over).label(said))
+        return sa.select((sa.cast(compose(db, a).scalar_subquery(), sa.Float) * scale / over).label(said))
     counted = compose(db, a).subquery()
     group, count = list(counted.c)[0], list(counted.c)[-1]
     return sa.select(group, (sa.cast(count, sa.Float) / over).label(said)).order_by(group)
