@@ -545,6 +545,16 @@ def test_a_share_of_rows_is_a_ratio_of_two_counts(db):
     assert answer(db, "What percentage of books are in the North region?") is None
 
 
+def test_a_lookup_asks_the_named_rows_own_column_before_one_of_a_row_it_points_to(tmp_path):
+    people = sqlite_file(tmp_path, """
+        CREATE TABLE org (org_id INTEGER PRIMARY KEY, org_name TEXT UNIQUE, homepage TEXT);
+        CREATE TABLE person (person_id INTEGER PRIMARY KEY, full_name TEXT UNIQUE, homepage TEXT,
+                             org_id INTEGER REFERENCES org(org_id));
+    """, org=[(1, "Harbour Institute", "harbour.example")],
+        person=[(1, "Ada Brandt", "ada.example", 1), (2, "Ivo Dahl", "ivo.example", 1)])
+    assert answer(people, "What is the homepage of Ada Brandt?") == "full_name | homepage\nAda Brandt | ada.example"
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

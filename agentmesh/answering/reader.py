@@ -508,6 +508,9 @@ class Reader(BoundsStep):
                 if path and len(path) < len(best):
                     best = [(a, h) for a, h in best if (a, h) not in path]
                     w.used.update(i for _, h in path for i in h)
+                own_column = [(a, h) for a, h in best if a.table == self.subject and a.kind != "fk"]
+                if len({(a.table, a.column, a.kind) for a, _ in best}) > 1 and len(own_column) == 1:
+                    best = own_column  # "the homepage of X": X's own, not that of a row X points to
                 if len({(a.table, a.column, a.kind) for a, _ in best}) > 1 and (picked := self.chosen("the value asked", best)) is not None:
                     best = [picked]
                 if len({(a.table, a.column, a.kind) for a, _ in best}) != 1:
