@@ -473,7 +473,7 @@ def test_rows_tied_to_no_row_of_a_table_named_after_a_negation(db, tmp_path):
     assert answer(library, "Which members have not joined a branch?") is None
 
 
-def test_how_many_of_a_columns_values_counts_each_value_once(db):
+def test_how_many_of_a_columns_values_counts_each_value_once(db, tmp_path):
     with sqlite3.connect(db.path) as conn:  # a book of no genre is no genre
         conn.execute("INSERT INTO books VALUES (99, 'Blank Pages', NULL, 100, 2000, 20.0, 2.0)")
     library = SQLDatabase(db.path)
@@ -485,6 +485,11 @@ def test_how_many_of_a_columns_values_counts_each_value_once(db):
     # "different" before the rows counted: each row is one already
     assert answer(library, "How many different branches are there?") == "count of branches\n6"
     assert answer(library, "How many different genres are there in the North region?") is None  # books have no region
+    # a table's word after "how many" counts its rows, per group when one is said
+    assert answer(library, "How many branches are there in each region?").split("\n")[1:] == ["East | 2", "North | 2", "South | 2"]
+    flights = sqlite_file(tmp_path, "CREATE TABLE flight (flight_id INTEGER PRIMARY KEY, flight_number TEXT, day TEXT);",
+                          flight=[(1, "HA12", "Mon"), (2, "HA12", "Tue"), (3, "VX9", "Mon")])
+    assert answer(flights, "How many flights are there?").endswith("\n3")  # the rows, not their numbers
 
 
 def test_a_list_of_a_columns_values_shows_each_value_once(db):

@@ -858,6 +858,8 @@ class Reader(BoundsStep):
         while k < len(tokens) and (tokens[k] in DISTINCT_WORDS or listing and (tokens[k] in FUNCTION_WORDS or tokens[k] == "all")):
             k += 1
         named = [t for t, hits in self.named_tables.items() if not any(i in w.used for i in hits)]
+        if self.group_at or any(k in hits for hits in self.named_tables.values()):
+            return None  # "How many flights ... from each airport?": rows counted, per a group
         kinds = ("category", "text") if listing else ("category", "text", "fk")
         fits = [(a, h) for a, h in self.column_hits if h[0] == k and a.kind in kinds
                 and (a.table in named if named else True)]
