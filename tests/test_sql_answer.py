@@ -560,6 +560,21 @@ def test_a_lookup_asks_the_named_rows_own_column_before_one_of_a_row_it_points_t
     assert answer(people, "What is the homepage of Ada Brandt?") == "full_name | homepage\nAda Brandt | ada.example"
 
 
+def test_a_table_keyed_by_its_key_to_another_holds_that_rows_own_values(tmp_path):
+    kilns = sqlite_file(tmp_path, """
+        CREATE TABLE kiln (kiln_id INTEGER PRIMARY KEY, kiln_name TEXT UNIQUE);
+        CREATE TABLE firing (kiln_id INTEGER PRIMARY KEY REFERENCES kiln(kiln_id), peak_temperature REAL);
+        CREATE TABLE inspection (inspection_id INTEGER PRIMARY KEY, kiln_id INTEGER REFERENCES kiln(kiln_id),
+                                 crack_count INTEGER);
+    """, kiln=[(1, "Old Bottle"), (2, "Round Dome"), (3, "Long Tunnel")], firing=[(1, 1180.0), (2, 1260.0), (3, 1225.0)],
+        inspection=[(1, 1, 2), (2, 1, 5), (3, 2, 0)])
+    # one firing row per kiln (its primary key is its key to kiln): the kiln's own value
+    assert answer(kilns, "What is the peak temperature of Round Dome?") == "kiln_name | firing peak_temperature\nRound Dome | 1260.0"
+    assert answer(kilns, "Which kiln has the highest peak temperature?").split("\n")[1:] == ["Round Dome | 1260.0"]
+    # many inspections per kiln: no one value of the kiln's
+    assert answer(kilns, "What is the crack count of Old Bottle?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -63,7 +63,7 @@ __all__ = ["DataProfile", "TableProfile", "TableLabel", "Measure", "Category", "
 
 log = logging.getLogger(__name__)
 
-PROFILE_VERSION = 6
+PROFILE_VERSION = 7
 """Bumped when the profile's rules change: a stored profile of another version is rebuilt."""
 MAX_CATEGORY_VALUES = 30
 UNIQUE = 0.98
@@ -172,6 +172,8 @@ class TableProfile:
     paths: dict[str, list[str]] = field(default_factory=dict)
     """A table reached through foreign keys (at most two) -> the tables on the way, it last."""
     comments: dict[str, str] = field(default_factory=dict)
+    primary_key: list[str] = field(default_factory=list)
+    """The columns the schema declares as the primary key (none where it declares none)."""
     names: list[str] = field(default_factory=list)
     """Other columns whose values each name one row, as people also say them: unique codes
     beside the label ("the A380": ``aircraft_code``, where ``aircraft_description`` is the label)."""
@@ -212,7 +214,8 @@ class DataProfile:
                 measures=[Measure(**m) for m in t.get("measures", [])],
                 categories=[Category(**c) for c in t.get("categories", [])], dates=list(t.get("dates", [])),
                 foreign_keys=[ForeignKey(**f) for f in t.get("foreign_keys", [])], paths=dict(t.get("paths", {})),
-                comments=dict(t.get("comments", {})), names=list(t.get("names", [])))
+                comments=dict(t.get("comments", {})), names=list(t.get("names", [])),
+                primary_key=list(t.get("primary_key", [])))
         return cls(database=data.get("database", ""), fingerprint=data.get("fingerprint", ""),
                    version=data.get("version", 0), tables=tables,
                    graph=[GraphTerm(**g) for g in data.get("graph", [])], lexicon=data.get("lexicon", ""))
@@ -430,7 +433,7 @@ def build_profile(db: Any, *, knowledge: Any = None, lexicon: "Lexicon | None" =
             per: dict[str, _Shape] = {}
             profile = TableProfile(table, rows, TableLabel("none"), keys=[n for n, _ in columns if n in keys],
                                    foreign_keys=[ForeignKey(list(o), t, list(th)) for o, t, th in fks],
-                                   comments=comments)
+                                   comments=comments, primary_key=[n for n, _ in columns if n in pk])
             counts[table] = {name: (int(stats[1 + 2 * i] or 0), int(stats[2 + 2 * i] or 0))
                              for i, (name, _) in enumerate(columns)}
             for i, (name, kind) in enumerate(columns):

@@ -20,8 +20,8 @@ from agentmesh.answering.matching import (QuestionWords, comment_words, function
                                           measures_dimension, same_word, schema_words, sentence_of_tokens, singular)
 from agentmesh.answering.profile import _name_words
 from agentmesh.answering.reading_types import Aggregate, Asked, Condition, Entity, QuestionReading
-from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by, one_link,
-                                      names_what_is_read, points_back, preferred_group, read_order, untied)
+from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by, one_each,
+                                      one_link, names_what_is_read, points_back, preferred_group, read_order, untied)
 
 if TYPE_CHECKING:
     from agentmesh.answering.lexicon import Lexicon
@@ -492,7 +492,7 @@ class Reader(BoundsStep):
                 # (and a column of a table whose one row each is named by the subject's: highlow of a state)
                 asked: list[tuple[Asked, list[int]]] = [
                     (a, h) for a, h in self.column_hits if not set(h) <= own
-                    and (self.reaches(self.subject, a.table) or named_by(self.tables, a.table, self.subject))]
+                    and (self.reaches(self.subject, a.table) or one_each(self.tables, a.table, self.subject))]
                 for t, hit in named_tables.items():
                     if t in tables[self.subject].paths and tables[t].label.own:
                         asked.append((Asked(t, "+".join(tables[t].label.columns), "label"), hit))
@@ -617,8 +617,8 @@ class Reader(BoundsStep):
             if len(columns_set) != len(set(columns_set)):  # "in the Coast region and the North region": one row has one
                 reading.problems.append("two values of one column")
             if reading.aggregate == "list" and top is not None:  # the ranked measure, asked first
-                ranked = [(a, h) for a, h in self.column_hits if a.table == self.subject and a.kind == "measure"
-                          and not any(i in w.used for i in h)]
+                ranked = [(a, h) for a, h in self.column_hits if a.kind == "measure" and not any(i in w.used for i in h)
+                          and (a.table == self.subject or one_each(tables, a.table, self.subject))]
                 best = fullest(ranked)
                 if not best:  # "the fastest train class": the one measure whose name holds the superlative's dimension
                     dimensions = [SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in SUPERLATIVE_DIMENSIONS]

@@ -8,7 +8,7 @@ from agentmesh.answering.english import (COUNT_RANKING_WORDS, FUNCTION_WORDS, LI
 from agentmesh.answering.matching import QuestionWords, same_word
 from agentmesh.answering.reading_types import Asked, QuestionReading
 
-__all__ = ["points_back", "named_by", "untied", "link_tables", "one_link", "lists_rows_of", "most_counted", "fullest", "preferred_group",
+__all__ = ["points_back", "named_by", "one_each", "untied", "link_tables", "one_link", "lists_rows_of", "most_counted", "fullest", "preferred_group",
            "column_unit", "read_order", "names_what_is_read"]
 
 
@@ -25,6 +25,15 @@ def named_by(tables: dict, table: str, other: str) -> bool:
     label = tables[table].label
     return label.own and len(label.columns) == 1 and any(
         fk.table == other and fk.columns == label.columns for fk in tables[table].foreign_keys)
+
+
+def one_each(tables: dict, table: str, other: str) -> bool:
+    """At most one ``table`` row per ``other`` row, and its columns that row's own: ``table`` is named
+    by its key to ``other`` (:func:`named_by`), or its declared primary key is its one key to
+    ``other`` (``benchmarks.model_id``: a model's scores)."""
+    tp = tables[table]
+    return named_by(tables, table, other) or (len(tp.primary_key) == 1 and any(
+        fk.table == other and fk.columns == tp.primary_key for fk in tp.foreign_keys))
 
 
 def untied(tables: dict, candidates: list[str], entity_tables: set[str]) -> list[str]:

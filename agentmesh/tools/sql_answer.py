@@ -27,7 +27,7 @@ from pydantic import Field, create_model
 
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.label_index import label_expression
-from agentmesh.answering.ties import named_by, one_link
+from agentmesh.answering.ties import one_each, one_link
 from agentmesh.answering.reading import QuestionReading, alternatives, read
 from agentmesh.records import Citation
 from agentmesh.tools.sql import SQLDatabase, render_rows
@@ -63,9 +63,9 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
         if not path:  # a table whose rows point back to the subject's
             if table in joined:
                 return clauses[table]
-            one_each = named_by(profile.tables, table, subject)  # highlow: one row per state, named as the state
+            each = one_each(profile.tables, table, subject)  # highlow: one row per state, named as the state
             grouped = reading.aggregate == "count" and reading.group is not None and reading.group.table == table
-            if not (one_each or grouped):
+            if not (each or grouped):
                 raise ValueError(f"{subject} does not point to {table}")
             link = one_link(profile.tables, subject, table)
             if grouped and link is not None:
@@ -84,7 +84,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
             fk = _one_key(profile, table, subject)
             joined[table] = clauses[table].c[fk.columns[0]] == base.c[fk.their_columns[0]]
-            if not one_each:
+            if not each:
                 back.append(base.c[fk.their_columns[0]])
             return clauses[table]
         previous = subject
