@@ -500,6 +500,8 @@ def test_a_list_of_a_columns_values_shows_each_value_once(db):
     assert answer(db, "Which genres have more than 300 pages?") is None
     # the rows' own names are a list of the rows, which needs a condition
     assert answer(db, "What are the titles?") is None
+    # a column's words before the table's say which rows ("Which poetry books ..."), not its values
+    assert make_sql_answer_tool(db).metadata["read"]("Which genre books are longest?").aggregate != "values"
 
 
 def test_each_names_the_group_before_by_which_may_name_who_did_it(db):

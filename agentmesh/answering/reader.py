@@ -869,6 +869,8 @@ class Reader(BoundsStep):
         tp = self.tables[a.table]
         if listing and (tp.label.own and a.column in tp.label.columns or a.column in [*tp.names, *tp.keys]):
             return None  # names or codes of the rows, one each: a list of the rows
+        if listing and any(hit[-1] + 1 in hits for hits in self.named_tables.values()):
+            return None  # "Which open-weight model ...": the column's words say which rows, before the table's
         return a, [*range(starts[0], k), *hit], named[0] if named else ""
 
     def absent_condition(self, subject: str, absent: str) -> list[Condition]:
