@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from agentmesh.answering.english import DIMENSIONS, FUNCTION_WORDS, QUANTITY_UNITS
 from agentmesh.answering.matching import comment_words, measures_dimension, question_tokens, same_word
+from agentmesh.answering.numbers import COLUMN_SCALE, number_values
 from agentmesh.answering.reading_types import Asked, Condition
 from agentmesh.answering.ties import column_unit
 
@@ -26,7 +27,8 @@ _OPS = [(r"no (?:more|greater) than|at most|up to", "<="), (r"no (?:less|fewer) 
         (r"(?:more|greater|higher|larger|longer|bigger|taller|later|older|heavier|faster|deeper|wider) than|over|above|exceeding", ">"),
         (r"(?:less|fewer|lower|smaller|shorter|earlier|younger|lighter|slower) than|under|below", "<"),
         (r"after|since", "after"), (r"before|prior to", "before")]
-_NUMBER = r"(?P<num>\d[\d,]*(?:\.\d+)?)"
+_NUMBER = r"(?P<num>\d[\d,]*(?:\.\d+)?(?:[kb](?![a-z])|\s(?:thousand|million|billion)\b)?)"
+"""A number, with a scale said after it ("32k", "70b", "5 million")."""
 _BOUND = re.compile(r"\b(?P<op>" + "|".join(f"(?:{p})" for p, _ in _OPS) + r")\s+" + _NUMBER + r"\b")
 _SYMBOL_BOUND = re.compile(r"(?P<op>>=|<=|>|<)\s*" + _NUMBER + r"\b")
 """'rating > 4.5': a bound written with a comparison sign."""
@@ -50,24 +52,38 @@ class BoundsStep:
             ranges.append((m.start(), end))
             self.bounds.append((">=", float(m["a"]), span, unit))
             self.bounds.append(("<=", float(m["b"]), span, unit))
+        self.scaled = {}
         for m in _BOUND.finditer(self.lowered):
             op = next(o for p, o in _OPS if re.fullmatch(p, m["op"]))
             unit, end = self.unit_after(m.end())
-            self.bounds.append((op, float(m["num"]), self.token_span(m.start(), end), unit))
+            self.bounds.append((op, self.number(m["num"], op, self.token_span(m.start(), end)),
+                                self.token_span(m.start(), end), unit))
         for m in _SYMBOL_BOUND.finditer(self.lowered):
             op = {">=": ">=", "<=": "<=", ">": ">", "<": "<"}[m["op"]]
             unit, end = self.unit_after(m.end())
-            self.bounds.append((op, float(m["num"]), self.token_span(m.start(), end), unit))
+            self.bounds.append((op, self.number(m["num"], op, self.token_span(m.start(), end)),
+                                self.token_span(m.start(), end), unit))
         for m in _OR_MORE.finditer(self.lowered):
             op = ">=" if m["op"] in ("more", "above", "over", "higher") else "<="
             unit = QUANTITY_UNITS.get((m["unit"] or "").strip(), "")
-            self.bounds.append((op, float(m["num"]), self.token_span(m.start(), m.end()), unit))
+            span = self.token_span(m.start(), m.end())
+            self.bounds.append((op, self.number(m["num"], op, span), span, unit))
         for m in _IN_YEAR.finditer(self.lowered):
             if not any(a <= m.start() < b for a, b in ranges):  # "from 2019 to 2021": a range, read above
                 self.bounds.append(("year", float(m["num"]), self.token_span(m.start(), m.end()), ""))
         self.bounds = [b for b in self.bounds if not any(b[2][0] < e and s < b[2][1] for (s, e) in self.taken)]
         for _, _, (s, e), _ in self.bounds:
             self.w.used.update(range(s, e))
+
+    def number(self: "Reader", said: str, op: str, span: tuple[int, int]) -> float:
+        """The bound's value: "32k" is 32,000 or 32,768 (at least the one, more than the other), "70b"
+        70 billion; a scaled number is kept by its span, for a column counted in its scale (``params_b``)."""
+        plain = said.replace(",", "")
+        if re.fullmatch(r"\d+(?:\.\d+)?", plain):
+            return float(plain)
+        (values, _), = number_values(plain)
+        self.scaled[span] = plain
+        return min(values) if op in (">=", "<") else max(values)
 
     def token_span(self: "Reader", start: int, end: int) -> tuple[int, int]:
         lowered = self.lowered
@@ -124,6 +140,7 @@ class BoundsStep:
                            if column_unit(tables[a.table], a.column) in (unit, "")] or options
             # the column said next to the bound: after the number, or just before the bound
             near = [(a, h) for a, h in options if not h or any(e <= i <= e + 3 or s - 4 <= i < s for i in h)]
+            near = self.said_whole(near)
             if len({(a.table, a.column) for a, _ in near}) > 1:  # said by name and by unit or dimension: the one said most ways
                 said_ways = {(a.table, a.column): sum(1 for b, _ in near if b == a) for a, _ in near}
                 top = max(said_ways.values())
@@ -141,6 +158,9 @@ class BoundsStep:
                 near = [picked]
             a, hit = near[0]
             w.used.update(hit)
+            scale = COLUMN_SCALE.get(a.column.rsplit("_", 1)[-1].lower()) if "_" in a.column else None
+            if (s, e) in self.scaled and scale:  # "more than 70b parameters" on params_b: 70
+                value = value / scale
             if unit:
                 w.used.update(i for i in range(s, e))
             kind = "date" if a.kind == "date" else "value"

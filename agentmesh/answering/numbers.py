@@ -18,7 +18,7 @@ from agentmesh.answering.english import UNITS
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.records import Evidence
 
-__all__ = ["MONTHS", "number_values"]
+__all__ = ["MONTHS", "COLUMN_SCALE", "number_values"]
 
 MONTHS = {m: i for i, m in enumerate(("january", "february", "march", "april", "may", "june", "july", "august",
                                        "september", "october", "november", "december"), 1)}
@@ -43,6 +43,8 @@ def _units_of(domain: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, str]
     return {word: group for group, words in groups.items() for word in (*words, group)}
 
 
+COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
+"""A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
 _SCALE = {"k": (1e3, 1024.0), "thousand": (1e3,), "m": (1e6, 1048576.0), "million": (1e6,), "b": (1e9,), "billion": (1e9,)}
 
 

@@ -18,6 +18,7 @@ from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, DATA_W
                                          SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
 from agentmesh.answering.matching import (QuestionWords, comment_words, function_word_unsaid, label_words,
                                           measures_dimension, same_word, schema_words, sentence_of_tokens, singular)
+from agentmesh.answering.numbers import COLUMN_SCALE
 from agentmesh.answering.profile import _name_words
 from agentmesh.answering.reading_types import Aggregate, Asked, Condition, Entity, QuestionReading
 from agentmesh.answering.ties import (column_unit, fullest, link_tables, lists_rows_of, most_counted, named_by, one_each,
@@ -39,6 +40,7 @@ class Reader(BoundsStep):
     table_words: dict[str, list[str]]  # each table's name as the question may say it
     taken: dict[tuple[int, int], list[tuple[str, str, object, str]]]  # span -> (table, column, value, label|value)
     bounds: list[tuple[str, float, tuple[int, int], str]]  # (op, value, token span, unit said)
+    scaled: dict[tuple[int, int], str]  # a bound's span -> its number said with a scale ("32k")
     lowered: str  # the question in lower case, thousands' commas dropped
     named_tables: dict[str, list[int]]  # table -> the positions that name it
     most: tuple[str, int] | None  # "the most X": (the table counted, the superlative's position)
@@ -58,6 +60,7 @@ class Reader(BoundsStep):
     group: Asked | None
     group_word: int | None
     column_hits: list[tuple[Asked, list[int]]]  # the columns said, and where
+    partial: set[tuple[str, str]]  # the columns said only by their head noun (cumulative_gpa: "gpa")
     subject: str
     entities: list[Entity]
     measures: list[tuple[Asked, list[int]]]
@@ -75,7 +78,8 @@ class Reader(BoundsStep):
         self.forced = self.choose or {}
         self.unmeant = set(self.meant)
 
-        self.units = frozenset(UNIT_NAMES) | frozenset(self.lexicon.units if self.lexicon is not None else ())
+        # a unit, or a scale (params_b: in billions), ends a column's name without being said
+        self.units = frozenset(UNIT_NAMES) | frozenset(COLUMN_SCALE) | frozenset(self.lexicon.units if self.lexicon is not None else ())
         self.tables = self.profile.tables
         self.columns = columns or {}
 
@@ -330,6 +334,7 @@ class Reader(BoundsStep):
         for span in self.taken:
             w.used.update(range(*span))
         self.column_hits = []
+        self.partial = set()
         for table, tp in self.tables.items():
             fk_columns = {fk.columns[0]: fk.table for fk in tp.foreign_keys if len(fk.columns) == 1}
             listed = [(m.column, "measure") for m in tp.measures] + [(d, "date") for d in tp.dates] \
@@ -356,6 +361,8 @@ class Reader(BoundsStep):
                     hit = w.find(head) if head else None
                     if hit is not None and any(i in hits for i in hit for hits in self.named_tables.values()):
                         hit = None  # the word names a table ("unit 31104"), not this column
+                    if hit is not None:
+                        self.partial.add((table, column))
                 if hit is not None and kind == "measure" and hit[-1] + 1 in self.count_named:  # "the citation count"
                     hit = [*hit, hit[-1] + 1]
                 if hit is not None:
@@ -418,7 +425,7 @@ class Reader(BoundsStep):
         group, most = self.group, self.most
         if reading.aggregate in ("sum", "avg", "min", "max"):
             fits = [(a, h) for a, h in self.measures if not (group is not None and a == group)]
-            best = fullest(fits)
+            best = self.said_whole(fullest(fits))
             if len({(a.table, a.column) for a, _ in best}) > 1 and (picked := self.chosen("the measure", best)) is not None:
                 best = [picked]
             if len({(a.table, a.column) for a, _ in best}) != 1:
@@ -872,6 +879,12 @@ class Reader(BoundsStep):
         if listing and any(hit[-1] + 1 in hits for hits in self.named_tables.values()):
             return None  # "Which open-weight model ...": the column's words say which rows, before the table's
         return a, [*range(starts[0], k), *hit], named[0] if named else ""
+
+    def said_whole(self, options: list[tuple[Asked, list[int]]]) -> list[tuple[Asked, list[int]]]:
+        """Of columns said alike, those every word of whose name is said, when there are any ("70b
+        parameters": params_b, not active_params_b, said only by its head noun)."""
+        whole = [(a, h) for a, h in options if (a.table, a.column) not in self.partial]
+        return whole if whole and len(whole) < len(options) else options
 
     def absent_condition(self, subject: str, absent: str) -> list[Condition]:
         """The subject's rows tied to no row of ``absent``: by the subject's one key to it, by its rows'

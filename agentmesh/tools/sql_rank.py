@@ -38,7 +38,7 @@ from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WOR
                                          HIGH_WORDS, LOW_WORDS, NEGATION_WORDS, UNITS, VERBS)
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.names import whole_name
-from agentmesh.answering.numbers import number_values
+from agentmesh.answering.numbers import COLUMN_SCALE, number_values
 from agentmesh.answering.questions import first_ask
 from agentmesh.records import Citation
 from agentmesh.answering.label_index import LabelIndex, label_expression
@@ -346,8 +346,6 @@ _BELOW_TOP = re.compile(
     r"top\s+(?:[2-9]|\d\d+|two|three|four|five|ten))\b", re.IGNORECASE)
 """A rank below the top, or several ("the second highest", "the top 3"): the tool gives the top value's rows only."""
 _PER = re.compile(r"\bper\s+((?:[\w.-]+\s+){0,2}[\w.-]+)", re.IGNORECASE)
-_COLUMN_SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
-"""A column counted in thousands, millions or billions (``params_b``): "over 70B" is ``params_b > 70``."""
 _SCALES_SAID = {"1m": ("million", "m"), "1k": ("thousand", "k"), "b": ("billion",), "s": ("second", "seconds", "sec")}
 """How a column's scale abbreviations are said (``input_per_1m_usd``: per million)."""
 
@@ -473,7 +471,7 @@ def _bound(match: re.Match, question: str, plan: RankPlan) -> tuple[_Condition |
     op = _OPS[re.sub(r"\s+", " ", match["op"].lower())]
     # "at least 32K" holds for both readings of 32K (32,000 and 32,768); "more than 32K" for neither
     value = min(values) if op in (">=", "<") else max(values)
-    scale = _COLUMN_SCALE.get(column.rsplit("_", 1)[-1]) if "_" in column else None
+    scale = COLUMN_SCALE.get(column.rsplit("_", 1)[-1]) if "_" in column else None
     if scale and re.search(r"[a-z]\s*$", number, re.IGNORECASE):  # "70B" on params_b is 70
         value /= scale
     value = int(value) if float(value).is_integer() else round(value, 6)
