@@ -121,6 +121,19 @@ def test_wordnet_relates_words_past_their_first_senses(check):
         assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
 
 
+def test_an_adjective_matches_the_noun_it_pertains_to(check):
+    """WordNet's pertainym ("lunar" pertains to the moon, "Chinese" to China, "cardiac" to the heart) is the noun
+    said as an adjective; another adjective of the same kind still refuses ("solar", "Japanese", "respiratory")."""
+    for a, b in (("How hot is the lunar surface?", "How hot is the surface of the moon?"),
+                 ("What is the Chinese population?", "What is the population of China?"),
+                 ("What does a cardiac arrest feel like?", "What does a heart arrest feel like?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+    for a, b in (("How hot is the lunar surface?", "How hot is the solar surface?"),
+                 ("What is the Chinese population?", "What is the population of Japan?"),
+                 ("What does a cardiac arrest feel like?", "What does a respiratory arrest feel like?")):
+        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+
+
 def test_wordnet_relations_keep_roles_opposites_and_rare_senses_apart(check):
     """A derivation naming a person is not the act ("trainee" is not who trains; "employer" and "employee" both
     come from "employ"), two rare senses are not enough ("hot" / "warm" share one about a children's game), and
