@@ -111,6 +111,18 @@ def test_which_and_a_noun_wordnet_names_a_person_asks_who(check):
     assert check.refuses("Which player did the coach pick?", "Which player picked the coach?")  # object against subject
 
 
+def test_who_in_the_passive_with_an_agent_asks_the_object(check):
+    """"Who was sued by Apple?" asks whom Apple sued, not who sued Apple; with no other agent ("by whom") the
+    passive asks the subject, and "which vitamin" is no person, so its two voices stay alike."""
+    assert check.refuses("Who sued Apple in 2019?", "Who was sued by Apple in 2019?")
+    assert check.refuses("Which player picked the coach?", "Which player was picked by the coach?")
+    for a, b in (("Whom did Apple sue in 2019?", "Who was sued by Apple in 2019?"),
+                 ("Which player did the coach pick?", "Which player was picked by the coach?"),
+                 ("Who wrote Don Quixote?", "By whom was Don Quixote written?"),
+                 ("Which vitamin does the skin produce in sunlight?", "Which vitamin is produced by the skin in sunlight?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+
+
 def test_wordnet_relates_words_past_their_first_senses(check):
     """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
     to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""

@@ -13,7 +13,7 @@ from agentmesh.memory.lemmas import known_lemmas, lemmas
 from agentmesh.memory.wordnet import WordNet
 
 __all__ = ["AT_PLACE", "WH_PHRASES", "ASKED_AS", "KNOWN_FOR", "known_for", "COST_ASKED", "HOW_MEASURED", "STRANDED",
-           "OBJECT_QUESTION", "WHICH_NOUN", "person_asked"]
+           "OBJECT_QUESTION", "PASSIVE_OBJECT", "WHICH_NOUN", "person_asked"]
 
 AT_PLACE = r"(?:\b(?:in|on|at|during|from|to)\s+)?"
 WH_PHRASES = [
@@ -83,6 +83,12 @@ STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|on
 question word ("In which year did it sink?")."""
 OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
 """"Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
+PASSIVE_OBJECT = re.compile(r"^\s*(?:\?who|who)(?:\s+[a-z]+)?\s+(?:was|were|is|are|has\s+been|have\s+been|had\s+been"
+                            r"|will\s+be|gets?|got)\s+(?:[a-z\-']+\s+){1,4}?by\s+(?!(?:\?who|who|whom|what|which)\b)[a-z]")
+""""Who was sued by Apple?" asks whom Apple sued: the question word is the passive's subject and another names the
+agent, so it asks the object, as "Whom did Apple sue?" does, not what "Who sued Apple?" asks ("By whom was it
+written?" names no other agent and asks the subject). Only for "who" and a person ("which actor"), as
+``OBJECT_QUESTION``: "which vitamin does the skin make" and "which vitamin is made by the skin" are alike."""
 WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]+)\b(?=(\s+(?:do|does|did)\b)?)")
 """A question word before a noun ("which woman", "what scientists"): when WordNet names a person by it, the
 question asks who (see :func:`person_asked`)."""

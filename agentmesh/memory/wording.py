@@ -35,7 +35,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from agentmesh.answering.english import PREPOSITIONS
-from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, STRANDED, WH_PHRASES,
+from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, PASSIVE_OBJECT, STRANDED, WH_PHRASES,
                                      known_for, person_asked)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
 from agentmesh.memory.lemmas import has_lemmatizer, known_lemmas as _known_lemmas, lemmas as _lemmas
@@ -243,6 +243,7 @@ class Reader:
         if net is not None:
             lowered, asked_object = person_asked(lowered, net)
             object_question = object_question or asked_object
+        object_question = object_question or bool(PASSIVE_OBJECT.match(lowered))
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
         tokens = re.findall(r"\?[a-z]+|#\d+|" + _TOKEN.pattern, lowered)
