@@ -25,6 +25,7 @@ UNNAMED = [  # near misses of kinds no lexicon names: opposite verbs, places, la
     ("What is the boiling point of ethanol?", "What is the freezing point of ethanol?"),
     ("How do I import contacts into my phone?", "How do I delete contacts from my phone?"),
     ("Is the museum open on public holidays?", "Is the museum crowded on public holidays?"),
+    ("Do I need a visa for Vietnam?", "Do you know why I need a visa for Vietnam?"),
 ]
 SAME = [  # wording only: inflections, numbers written another way, question words said another way, request frames
     ("Who develops Mixtral?", "Which company developed Mixtral?"),
@@ -34,6 +35,8 @@ SAME = [  # wording only: inflections, numbers written another way, question wor
     ("When was the bridge built?", "In what year was the bridge built?"),
     ("Can you tell me the capital of Peru?", "What is the capital of Peru?"),
     ("How many tokens can GPT-4o take?", "How many tokens does GPT-4o take?"),
+    ("Do I need a visa for Vietnam?", "Do you know if I need a visa for Vietnam?"),
+    ("Is the museum open today?", "Any idea whether the museum is open today?"),
 ]
 
 

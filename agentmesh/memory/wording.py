@@ -59,8 +59,8 @@ and "who wrote about Hamlet" is not "who wrote Hamlet" ("tell me about" is a fra
 REQUEST = re.compile(
     r"\b(?:can|could|would|will)\s+(?:you|u)(?:\s+(?:please|kindly))?(?:\s+mind)?(?:\s+(?:tell|telling|explain|explaining|let|letting|"
     r"show|showing|help|helping)(?:\s+me)?(?:\s+(?:understand|know))?)?\b"
-    r"|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
-    r"|i\s+want\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
+    r"|\b(?:(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
+    r"|i\s+want\s+to\s+know)(?:\s+(?:if|whether))?|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
     r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
     r"|quick\s+question|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|thanks|thank\s+you"
     r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
@@ -68,7 +68,7 @@ REQUEST = re.compile(
     r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
     r"|i\s+have\s+a\s+question\s*[:,\-])(?![\w'])")  # whole words: "hi" is no frame in "high" or "history"
 """The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
-"I'm curious", "any idea", "do you happen to know": no content of their own. "Explain" is a frame
+"I'm curious", "any idea", "do you happen to know" (with the "if" or "whether" after it): no content of their own. "Explain" is a frame
 only before a question word ("explain what a probation period is"), and so are "I need to know", "help me
 understand", "can I ask" ("can I ask for a refund?" asks something); "I have a question" only before a
 colon or comma."""
