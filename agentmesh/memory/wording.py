@@ -92,7 +92,7 @@ ABBREVIATIONS = {
     "ms": "millisecond", "msec": "millisecond", "secs": "second", "sec": "second", "mins": "minute",
     "hrs": "hour", "hr": "hour", "yrs": "year", "yr": "year", "km": "kilometre", "kilometer": "kilometre",
     "kilometers": "kilometres", "kg": "kilogram", "cm": "centimetre", "mm": "millimetre", "meter": "metre",
-    "meters": "metres", "lbs": "pound weight", "lb": "pound weight", "mph": "mile per hour", "kph": "kilometre per hour",
+    "meters": "metres", "lbs": "pound", "lb": "pound", "mph": "mile per hour", "kph": "kilometre per hour",
     "chars": "character", "approx": "approximately",
     "jan": "january", "feb": "february", "apr": "april", "jun": "june", "jul": "july", "aug": "august",
     "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
