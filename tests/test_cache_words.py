@@ -126,6 +126,18 @@ def test_who_in_the_passive_with_an_agent_asks_the_object(check):
         assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
 
 
+def test_least_says_most_of_the_antonym(check):
+    """"Least expensive" is "cheapest" and "less difficult" is "easier" (WordNet's antonyms); "least" is still not
+    "most", and "less" is not "more" of another adjective."""
+    for a, b in (("What is the cheapest way to travel across Europe?", "What is the least expensive way to travel across Europe?"),
+                 ("Which language is less difficult to learn?", "Which language is easier to learn?")):
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+    for a, b in (("What is the most expensive way to travel?", "What is the least expensive way to travel?"),
+                 ("Which language is less difficult to learn?", "Which language is harder to learn?"),
+                 ("Which language is least difficult to learn?", "Which language is easier to learn?")):
+        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+
+
 def test_wordnet_relates_words_past_their_first_senses(check):
     """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
     to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""

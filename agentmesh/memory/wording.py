@@ -289,7 +289,7 @@ class Reader:
                     i += 1
                     folded.add(nxt)
                     words.append(f"{part} {nxt}")
-                    keys.append(_shared_keys(nxt, net, degree))
+                    keys.append(_least_as_most(nxt, net, degree))
                     known.append(True)
                     continue
                 seq.append((part, len(words)))
@@ -409,6 +409,19 @@ def _shared_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[froz
     (a reading is kept for each stored question)."""
     keys, offers = _word_keys(word, net, degree)
     return frozenset(keys), frozenset(offers)
+
+
+def _least_as_most(adjective: str, net: WordNet | None, degree: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The keys of "most"/"least"/"more"/"less" and ``adjective``; "least" and "less" also say "most" and "more" of
+    the adjective's WordNet antonyms ("least expensive" is "cheapest", "less difficult" is "easier")."""
+    found = _shared_keys(adjective, net, degree)
+    if net is None or not degree.startswith("-"):
+        return found
+    for antonym in sorted(net.opposed(adjective)):
+        if _is_adjective(antonym):
+            more = _shared_keys(antonym, net, "+" + degree[1:])
+            found = (found[0] | more[0], found[1] | more[1])
+    return found
 
 
 @lru_cache(maxsize=50_000)
