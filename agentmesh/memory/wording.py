@@ -498,6 +498,8 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
         return {QUESTION_WORDS[word]}
     if word in _NEGATION:
         return {"!not"}
+    if word in _EACH:
+        return {"?each"}
     keys = set() if degree else {word}  # "most expensive" is not "expensive"
     if _DIGITS.match(word):
         value = float(word.replace(",", ""))
@@ -531,6 +533,8 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
     return keys | lemmas
 
 
+_EACH = frozenset({"per", "each", "every"})
+""""Per day", "each day" and "every day" say one thing."""
 _MODAL_KEYS = frozenset(MODALS.values())
 _IN_KEYS = frozenset({"?in", "in"})
 """"How many X does Y have": the "in" of "how many X are in Y", matched by "in" or by nothing ("the parameter count of Y"),
