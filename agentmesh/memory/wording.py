@@ -543,6 +543,8 @@ swaps roles (:func:`swapped`) rather than moving a compound whole; "on" on the o
 _ONE_KEYS = frozenset({"?single", "#1"})
 """"One" before a noun: "a" said another way, so matched by "a" (no content word), "one" or "1"; another number
 on the other side is unmatched there ("one egg" / "two eggs"), and the word stays in place for :func:`swapped`."""
+_YEAR = re.compile(r"^#\d{4}$")
+"""A year, which a compound puts first as its other objects ("the World Cup in 2010" / "the 2010 World Cup")."""
 _LINKING = frozenset({"on", "in", "at", "for"})
 """Prepositions a noun compound drops: "the score on MMLU" is "the MMLU score"."""
 _PREPOSITIONS = PREPOSITIONS
@@ -645,9 +647,15 @@ def _dropped_linking(a: Wording, b: Wording, i: int) -> bool:
     if a.words[i] not in _LINKING or not 0 < i < len(a.words) - 1:
         return False
     head, obj = a.keys[i - 1], a.keys[i + 1]
-    if any(k.startswith(("?", "#")) for k in head | obj):
+    if any(k.startswith(("?", "#")) for k in head) or any(k.startswith("?") or (k.startswith("#") and not _YEAR.match(k))
+                                                           for k in obj):
         return False
-    return any(obj & b.offers[j] and head & b.offers[j + 1] for j in range(len(b.words) - 1))
+    for n in range(1, min(3, i) + 1):  # the head may be a compound: "the world cup in 2010" / "the 2010 world cup"
+        heads = a.keys[i - n:i]
+        if any(obj & b.offers[j] and all(h & b.offers[j + 1 + k] for k, h in enumerate(heads))
+               for j in range(len(b.words) - n)):
+            return True
+    return False
 
 
 def _spelled_run(acronym: str, words: Sequence[str], free: Sequence[int]) -> list[int] | None:
