@@ -109,9 +109,9 @@ def _names(text: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> set[s
     return {n.lower() for n in _NAME.findall(text) if not _NUMBER_ONLY.match(n)} - vocabulary
 
 
-_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|st|nd|rd|th|s|[ap]\.?m|kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph"
+_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|m|mn|mln|bn|st|nd|rd|th|s|[ap]\.?m|kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph"
                           r"|ghz|mhz|hz|kwh|kw|-[a-z]+)?$", re.I)
-"""A number, an ordinal ("21st"), a decade ("90s"), a time ("3pm") or a number with its unit ("100g"): left to
+"""A number, an ordinal ("21st"), a decade ("90s"), a time ("3pm"), a number with its scale ("$1.5M", "2bn") or its unit ("100g"): left to
 the number guard, which reads them by value, and to the word rule."""
 _PREPOSITION = frozenset("in on at for from to after before during by with within under over about".split())
 

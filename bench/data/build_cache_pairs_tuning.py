@@ -1,6 +1,6 @@
 """Write cache_pairs_tuning.json: more tuning pairs for the cache's word rule, all on the dev side.
 
-Written by hand in round 4 (issue 35), after the general pairs' dev half had been tuned on until it held
+Written by hand in round 4 (issue 35), in two batches (the second after the first was tuned on), after the general pairs' dev half had been tuned on until it held
 few failures of some kinds (abbreviation, number-form, voice, wrapper all served on dev), so that tuning
 had new material without ever reading the held-out half. Many fields, many kinds of difference, both
 paraphrases (same=true) and near misses (same=false); every pair is "dev": it is never scored as held-out.
@@ -68,6 +68,45 @@ PARAPHRASES = [
     ("mixed", "software", "How do I delete a local branch in git?", "What's the way to remove a local git branch?"),
     ("mixed", "health", "How much water should an adult drink per day?", "How much water should adults drink each day?"),
     ("mixed", "travel", "Which airlines fly from Lisbon to Boston?", "What airlines fly Lisbon to Boston?"),
+    # a second batch, written after the first was tuned on: more abbreviations, number forms, voices and wrappers
+    ("abbreviation", "tech", "How much RAM does a laptop need for video editing?", "How much random access memory does a laptop need for video editing?"),
+    ("abbreviation", "medicine", "What is a normal resting HR?", "What is a normal resting heart rate?"),
+    ("abbreviation", "geography", "What is the capital of the UAE?", "What is the capital of the United Arab Emirates?"),
+    ("abbreviation", "cooking", "How many oz are in a cup of flour?", "How many ounces are in a cup of flour?"),
+    ("abbreviation", "work", "What does a CFO do?", "What does a chief financial officer do?"),
+    ("abbreviation", "science", "What is the pH of vinegar?", "What is the pH value of vinegar?"),
+    ("abbreviation", "travel", "How do I get from JFK to Manhattan?", "How do I get from JFK airport to Manhattan?"),
+    ("abbreviation", "education", "How long does a PhD take in Germany?", "How long does a doctorate take in Germany?"),
+    ("abbreviation", "sports", "Who has the most NBA titles?", "Who has the most National Basketball Association titles?"),
+    ("abbreviation", "cars", "What is the top speed in mph of a Tesla Model 3?", "What is the top speed in miles per hour of a Tesla Model 3?"),
+    ("abbreviation", "calendar", "What day is Feb 29 in 2028?", "What day is February 29 in 2028?"),
+    ("abbreviation", "finance", "What is the VAT rate in Italy?", "What is the value added tax rate in Italy?"),
+    ("number-form", "finance", "How much is $1.5M in euros?", "How much is 1.5 million dollars in euros?"),
+    ("number-form", "health", "How many steps are in 5 kilometres?", "How many steps are in five km?"),
+    ("number-form", "history", "What happened on July 4, 1776?", "What happened on 4 July 1776?"),
+    ("number-form", "cooking", "How many grams is a quarter cup of sugar?", "How many grams is 1/4 cup of sugar?"),
+    ("number-form", "sports", "Who won the 100m sprint in 2008?", "Who won the 100 metre sprint in 2008?"),
+    ("number-form", "math", "What is 2 to the power of 10?", "What is two to the power of ten?"),
+    ("number-form", "travel", "What time is 14:00 in New York?", "What time is 2pm in New York?"),
+    ("number-form", "history", "Who was king of England in the 1500s?", "Who was king of England in the sixteenth century?"),
+    ("number-form", "science", "What is 0.5 of a litre in millilitres?", "What is half a litre in millilitres?"),
+    ("number-form", "finance", "What is 10 per cent of 250?", "What is ten percent of 250?"),
+    ("number-form", "sports", "How many players are on a team in 5-a-side football?", "How many players are on a team in five-a-side football?"),
+    ("voice", "history", "Who assassinated Julius Caesar?", "By whom was Julius Caesar assassinated?"),
+    ("voice", "art", "Who painted the Mona Lisa?", "Who was the Mona Lisa painted by?"),
+    ("voice", "science", "Who invented the telephone?", "The telephone was invented by whom?"),
+    ("voice", "business", "Which company bought Instagram?", "Instagram was bought by which company?"),
+    ("voice", "biology", "What do bees produce?", "What is produced by bees?"),
+    ("voice", "history", "When did the Allies liberate Paris?", "When was Paris liberated by the Allies?"),
+    ("voice", "geography", "Which rivers feed Lake Victoria?", "Lake Victoria is fed by which rivers?"),
+    ("wrapper", "health", "Is ibuprofen safe during pregnancy?", "Hey, is ibuprofen safe during pregnancy?"),
+    ("wrapper", "software", "How do I undo a git rebase?", "Can someone tell me how to undo a git rebase?"),
+    ("wrapper", "geography", "What is the longest river in Africa?", "I'd like to know what the longest river in Africa is."),
+    ("wrapper", "cooking", "How long does rice take to cook?", "Please tell me how long rice takes to cook."),
+    ("wrapper", "travel", "Is tap water safe to drink in Mexico?", "Quick one: is tap water safe to drink in Mexico?"),
+    ("wrapper", "science", "What is the speed of light?", "Does anybody know what the speed of light is?"),
+    ("wrapper", "finance", "What is a Roth IRA?", "Could you please explain what a Roth IRA is?"),
+    ("wrapper", "history", "When did the Berlin Wall fall?", "Thanks in advance - when did the Berlin Wall fall?"),
 ]
 
 NEAR_MISSES = [
@@ -99,6 +138,18 @@ NEAR_MISSES = [
     ("rephrase-trap", "biology", "How long do tortoises live?", "How long do tortoises sleep?"),
     ("wrapper-trap", "software", "How do I rename a branch in git?", "Why would I rename a branch in git?"),
     ("mixed-trap", "health", "How much water should an adult drink per day?", "How much water should a child drink per day?"),
+    ("abbreviation", "medicine", "What is a normal resting HR?", "What is a normal resting BP?"),
+    ("abbreviation", "work", "What does a CFO do?", "What does a chief operating officer do?"),
+    ("abbreviation", "cars", "What is the top speed in mph of a Tesla Model 3?", "What is the top speed in km/h of a Tesla Model 3?"),
+    ("number-form", "finance", "How much is $1.5M in euros?", "How much is 1.5 billion dollars in euros?"),
+    ("number-form", "history", "What happened on July 4, 1776?", "What happened on 4 August 1776?"),
+    ("number-form", "travel", "What time is 14:00 in New York?", "What time is 4pm in New York?"),
+    ("number-form", "history", "Who was king of England in the 1500s?", "Who was king of England in the fifteenth century?"),
+    ("voice", "history", "Who assassinated Julius Caesar?", "Who was assassinated by Julius Caesar?"),
+    ("voice", "business", "Which company bought Instagram?", "Which company was bought by Instagram?"),
+    ("voice", "biology", "What do bees eat?", "What eats bees?"),
+    ("wrapper-trap", "health", "Is ibuprofen safe during pregnancy?", "Why is ibuprofen safe during pregnancy?"),
+    ("wrapper-trap", "cooking", "How long does rice take to cook?", "Tell me how long rice takes to cool."),
 ]
 
 
