@@ -53,7 +53,7 @@ from agentmesh._files import UseMark
 from agentmesh.config import Settings
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
-from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, one_as_a, spells
+from agentmesh.memory.wording import ABBREVIATIONS, REQUEST, known_abbreviation, number_words_as_digits, one_as_a, spells
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
@@ -120,7 +120,7 @@ _PREPOSITION = frozenset("in on at for from to after before during by with withi
 def _numbers(text: str) -> tuple[float, ...]:
     """The numbers of ``text`` by value, however written ("3.0" is 3, "1,500,000" is "1.5 million", "first" is "1st";
     see :func:`~agentmesh.memory.wording.figures`)."""
-    text = one_as_a(text.lower())
+    text = one_as_a(REQUEST.sub(" ", text.lower()))  # a request's frame says no number ("quick one: ...")
     return tuple(sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(number_words_as_digits(text))))
 
 

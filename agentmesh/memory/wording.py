@@ -62,7 +62,7 @@ REQUEST = re.compile(
     r"|\b(?:(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
     r"|i\s+want\s+to\s+know)(?:\s+(?:if|whether))?|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
     r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
-    r"|quick\s+question|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|thanks|thank\s+you"
+    r"|quick\s+(?:question|one)|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|(?:thanks|thank\s+you)(?:\s+in\s+advance)?"
     r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
     r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out)|help\s+me\s+(?:understand|find\s+out)"
     r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
