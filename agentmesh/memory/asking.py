@@ -13,7 +13,7 @@ from agentmesh.memory.lemmas import known_lemmas, lemmas
 from agentmesh.memory.wordnet import WordNet
 
 __all__ = ["AT_PLACE", "WH_PHRASES", "ASKED_AS", "KNOWN_FOR", "known_for", "COST_ASKED", "HOW_MEASURED", "STRANDED",
-           "OBJECT_QUESTION", "PASSIVE_OBJECT", "WHICH_NOUN", "person_asked"]
+           "OBJECT_QUESTION", "PASSIVE_OBJECT", "WHICH_NOUN", "person_asked", "what_role"]
 
 AT_PLACE = r"(?:\b(?:in|on|at|during|from|to)\s+)?"
 WH_PHRASES = [
@@ -89,6 +89,28 @@ PASSIVE_OBJECT = re.compile(r"^\s*(?:\?who|who)(?:\s+[a-z]+)?\s+(?:was|were|is|a
 agent, so it asks the object, as "Whom did Apple sue?" does, not what "Who sued Apple?" asks ("By whom was it
 written?" names no other agent and asks the subject). Only for "who" and a person ("which actor"), as
 ``OBJECT_QUESTION``: "which vitamin does the skin make" and "which vitamin is made by the skin" are alike."""
+_WHAT = r"^\s*(?:what|which)(?:\s+[a-z]+)?\s+"
+WHAT_DONE_TO = re.compile(_WHAT + r"(?:do|does|did)\s+|" + _WHAT + r"(?:was|were|is|are|has\s+been|have\s+been|had\s+been|will\s+be"
+                          r"|gets?|got)\s+(?:[a-z\-']+\s+){1,4}?by\s+(?!(?:\?who|who|whom|what|which)\b)[a-z]")
+WHAT_DOES = re.compile(r"^\s*(?:what|which)\s+([a-z]+)\b")
+_NOT_DOING = frozenset("is are was were be been am do does did has have had can could may might must shall should will would".split())
+
+
+def what_role(text: str) -> str:
+    """Whether a "what"/"which" question asks what does something ("What eats bees?": "?doer") or what something is
+    done to ("What do bees eat?", "What is eaten by bees?": "?patient"), or neither ("" for "What is the capital of
+    Peru?"): "What does the skin produce?" is not "What produces the skin?". A doer is read only from a verb in a
+    finite form right after the question word ("eats", "flowed"): after a noun, "what bees eat" may be the object
+    asked inside a request ("tell me what bees eat")."""
+    if WHAT_DONE_TO.match(text):
+        return "?patient"
+    m = WHAT_DOES.match(text)
+    word = m.group(1) if m else ""
+    if word and word not in _NOT_DOING and any(v != word for v in known_lemmas(word).get("VERB", ())):
+        return "?doer"
+    return ""
+
+
 WHICH_NOUN = re.compile(r"\b(?:which|what)\s+([a-z]+)\b(?=(\s+(?:do|does|did)\b)?)")
 """A question word before a noun ("which woman", "what scientists"): when WordNet names a person by it, the
 question asks who (see :func:`person_asked`)."""

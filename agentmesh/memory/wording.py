@@ -36,7 +36,7 @@ from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from agentmesh.answering.english import PREPOSITIONS
 from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, PASSIVE_OBJECT, STRANDED, WH_PHRASES,
-                                     known_for, person_asked)
+                                     known_for, person_asked, what_role)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
 from agentmesh.memory.lemmas import has_lemmatizer, known_lemmas as _known_lemmas, lemmas as _lemmas
 from agentmesh.memory.wordnet import WordNet, default_wordnet
@@ -244,11 +244,14 @@ class Reader:
             lowered, asked_object = person_asked(lowered, net)
             object_question = object_question or asked_object
         object_question = object_question or bool(PASSIVE_OBJECT.match(lowered))
+        role = what_role(lowered)
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
         tokens = re.findall(r"\?[a-z]+|#\d+|" + _TOKEN.pattern, lowered)
         if object_question:
             tokens.append("?object")
+        if role:
+            tokens.append(role)
         words: list[str] = []
         keys: list[tuple[frozenset[str], frozenset[str]]] = []  # replaced, never changed in place: shared
         known: list[bool] = []
@@ -535,6 +538,9 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
 
 _EACH = frozenset({"per", "each", "every"})
 """"Per day", "each day" and "every day" say one thing."""
+_ROLE_KEYS = frozenset({"?doer", "?patient"})
+"""What a "what"/"which" question asks of its verb (:func:`~agentmesh.memory.asking.what_role`): matched by the same, or
+by a question that says neither ("What is made by bees?" / "What is the product of bees?"), like a modal."""
 _MODAL_KEYS = frozenset(MODALS.values())
 _IN_KEYS = frozenset({"?in", "in"})
 """"How many X does Y have": the "in" of "how many X are in Y", matched by "in" or by nothing ("the parameter count of Y"),
@@ -559,8 +565,11 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     dropped, changed or swapped, in a word of six letters or more that is no English word), and a
     preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
-    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k in (_ONE_KEYS, _IN_KEYS))]
-    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k in (_ONE_KEYS, _IN_KEYS))]
+    a_role, b_role = bool(a.all_keys & _ROLE_KEYS), bool(b.all_keys & _ROLE_KEYS)
+    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal)
+                                                    or (k <= _ROLE_KEYS and not b_role) or k in (_ONE_KEYS, _IN_KEYS))]
+    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal)
+                                                     or (k <= _ROLE_KEYS and not a_role) or k in (_ONE_KEYS, _IN_KEYS))]
     if left or right:  # WordNet past the first senses, read only now: a word matched by it is matched
         left = [i for i in left if not _widely_matched(a, i, b)]
         right = [j for j in right if not _widely_matched(b, j, a)]
