@@ -100,7 +100,8 @@ ABBREVIATIONS = {
     "chief executive officer": "ceo", "chief executive": "ceo", "chief technology officer": "cto",
     "chief financial officer": "cfo", "chief operating officer": "coo",
     "uk": "united kingdom", "eu": "european union", "e-mail": "email", "okay": "ok", "pls": "please", "plz": "please",
-    "°c": "degrees celsius", "°f": "degrees fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
+    "°c": "celsius", "°f": "fahrenheit", "degrees celsius": "celsius", "degrees fahrenheit": "fahrenheit",
+    "degree celsius": "celsius", "degree fahrenheit": "fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
     "g": "gram", "mg": "milligram", "ml": "millilitre", "govt": "government", "dept": "department",
     "ft": "foot", "oz": "ounce", "gb": "gigabyte", "mb": "megabyte", "tb": "terabyte", "kb": "kilobyte", "hz": "hertz",
     "ghz": "gigahertz", "mhz": "megahertz", "kw": "kilowatt", "kwh": "kilowatt hour",
@@ -147,9 +148,10 @@ def one_as_a(text: str, said_as: str = "a ") -> str:
         after = re.match(r"[a-z]+", text[match.end():])
         if match.group(0).startswith("one") and ((before and before[-1] in MODALS) or (after and after.group(0) in MODALS)):
             return "someone "  # the pronoun: "one can check", "how can one apply"
-        if (before and not (before[-1] in FILLER or before[-1] in PREPOSITIONS or before[-1] in QUESTION_WORDS)) or (
+        if (before and (before[-1] in ("a", "an") or not (before[-1] in FILLER or before[-1] in PREPOSITIONS
+                                                          or before[-1] in QUESTION_WORDS))) or (
                 after and (after.group(0) in FILLER or after.group(0) in MODALS)):
-            return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
+            return match.group(0)  # "twenty-one", "gate 1 opens", "a one hour massage": a number; "which one is": a pronoun
         return said_as
     return _ONE_AS_A.sub(said, text)
 
@@ -175,6 +177,8 @@ class Wording:
     may be a typo of the other question's word."""
     wide: tuple["_Wide", ...] = ()
     """Per word, WordNet's relations past its first senses (:func:`_wide`), read only for a word left unmatched."""
+    after_to: tuple[bool, ...] = ()
+    """Per word, whether "to" comes right before it ("convert fahrenheit to celsius"): see :func:`swapped`."""
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -317,8 +321,12 @@ class Reader:
             _phrase_senses(seq, words, keys, net)
         offers = tuple(frozenset(o) for _, o in keys)
         all_keys = frozenset().union(*offers) if offers else frozenset()
+        after_to = [False] * len(words)
+        for (before, _), (_, k) in zip(seq, seq[1:]):
+            if k is not None and before == "to":
+                after_to[k] = True
         return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
-                       acronyms, tuple(known), tuple(wide.get(k, _NO_WIDE) for k in range(len(words))))
+                       acronyms, tuple(known), tuple(wide.get(k, _NO_WIDE) for k in range(len(words))), tuple(after_to))
 
 
 _DEFAULT_READER: Reader | None = None
@@ -586,7 +594,7 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
     """Two runs of words of ``a`` that ``b`` says in each other's places, the rest in place: the
     roles swapped ("How many dollars is one euro worth?" / "How many euros is one dollar worth?").
     Not when one question is in the passive ("by") and the other not, nor when the two runs are
-    next to each other: a phrase moved whole ("in Japan, what is ..." / "what is ... in Japan";
+    next to each other (unless "to" joins them: "convert Fahrenheit to Celsius"): a phrase moved whole ("in Japan, what is ..." / "what is ... in Japan";
     "Grok-1's score" / "the score of Grok-1"; "AD 100" / "100 AD")."""
     if ("by" in a.folded) != ("by" in b.folded):
         return None
@@ -619,8 +627,8 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
             want = list(range(q - la, q)) + list(range(p + lb, p + lb + lm)) + list(range(p, p + lb))
             if moved != want:
                 continue
-            if lm == 0:  # next to each other: a phrase moved whole ("X's Y" / "Y of X"), not a role swapped
-                return None
+            if lm == 0 and not a.after_to[asked[p + la]]:  # next to each other: a phrase moved whole ("X's Y" / "Y
+                return None  # of X"), not a role swapped; but "X to Y" / "Y to X" swaps where from and where to
             block_a, block_b = words[p:p + la], words[q - lb:q]
             if words[p + la:q - lb] in (["and"], ["or"]):  # "a man and a woman" / "a woman and a man"
                 return None
