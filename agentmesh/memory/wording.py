@@ -47,7 +47,7 @@ __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordN
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
-what which please tell know let wonder to for kindly exactly actually really just also so
+what which please tell know let to for kindly exactly actually really just also so
 thing things there here one ones anyone someone somebody anybody something anything by whats some any ever
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
@@ -56,22 +56,31 @@ the frame of a request ("please tell me about ..."), the passive's "by" ("by who
 Prepositions other than "of", "to", "for" and "by" count: "from" is not "to" once one side says it,
 and "who wrote about Hamlet" is not "who wrote Hamlet" ("tell me about" is a frame, see ``REQUEST``).""" 
 
+_WH_NEXT = r"(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
 REQUEST = re.compile(
     r"\b(?:can|could|would|will)\s+(?:you|u)(?:\s+(?:please|kindly))?(?:\s+mind)?(?:\s+(?:tell|telling|explain|explaining|let|letting|"
     r"show|showing|help|helping)(?:\s+me)?(?:\s+(?:understand|know))?)?\b"
-    r"|\b(?:(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
-    r"|i\s+want\s+to\s+know)(?:\s+(?:if|whether))?|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
+    r"|\b(?:(?:i\s+(?:would|'d)\s+like\s+to\s+know|(?<!who\s)(?<!whom\s)(?<!what\s)(?<!which\s)(?<!where\s)(?<!how\s)do\s+you\s+(?:happen\s+to\s+)?know|does\s+any(?:one|body)\s+(?:happen\s+to\s+)?know"
+    r"|any\s+idea|i\s+want\s+to\s+know)(?:\s+(?:if|whether))?|(?:any\s+chance\s+)?you\s+(?:happen\s+to\s+)?know" + _WH_NEXT +
+    r"|(?:just\s+wondering|i\s+(?:was\s+|have\s+|am\s+)?(?:always\s+)?wonder(?:ing|ed)?)(?:\s+if)?"
+    r"|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
     r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
-    r"|quick\s+(?:question|one)|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|(?:thanks|thank\s+you)(?:\s+in\s+advance)?"
-    r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
-    r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out)|help\s+me\s+(?:understand|find\s+out)"
-    r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
+    r"|quick\s+(?:question|one)|just\s+curious|out\s+of\s+curiosity|(?:hey|hi|hello)(?:\s+there)?"
+    r"|(?:thanks|thank\s+you)(?:\s+in\s+advance)?|good\s+(?:morning|afternoon|evening)(?=\s*[,!.])"
+    r"|(?:honestly|so|well|basically)(?=\s*,)|question(?=\s*:)"
+    r"|(?:i\s+)?need\s+(?:some\s+)?help(?=\s*[:,\-])"
+    r"|(?:please\s+)?(?:briefly\s+|quickly\s+|simply\s+)?explain" + _WH_NEXT +
+    r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out|learn)|help\s+me\s+(?:understand|find\s+out)"
+    r"|(?:i\s+am\s+)?trying\s+to\s+(?:find\s+out|figure\s+out|understand|work\s+out)"
+    r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)" + _WH_NEXT +
     r"|i\s+have\s+a\s+question\s*[:,\-])(?![\w'])")  # whole words: "hi" is no frame in "high" or "history"
 """The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
-"I'm curious", "any idea", "do you happen to know" (with the "if" or "whether" after it): no content of their own. "Explain" is a frame
-only before a question word ("explain what a probation period is"), and so are "I need to know", "help me
-understand", "can I ask" ("can I ask for a refund?" asks something); "I have a question" only before a
-colon or comma."""
+"I'm curious", "any idea", "do you happen to know" (with the "if" or "whether" after it; not after a question word:
+"who do you know in Paris?" asks something), "I've always wondered",
+"good morning," and a word that only opens a question ("honestly,", "so,", "question:"):
+no content of their own. "Explain" is a frame only before a question word ("explain what a probation period is"), and
+so are "I need to know", "I want to learn", "I'm trying to find out", "help me understand", "can I ask" ("can I ask
+for a refund?" asks something); "I have a question" and "I need help" only before a colon or comma."""
 
 MODALS = {"can": "?can", "could": "?can", "may": "?can", "might": "?can", "able": "?can",
           "should": "?should", "ought": "?should", "must": "?must", "will": "?will", "shall": "?will",
