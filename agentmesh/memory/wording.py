@@ -654,11 +654,12 @@ def _leftovers(a: Wording, b: Wording, left: list[int], right: list[int]) -> tup
                 ys.remove(i)
                 for j in run:
                     xs.remove(j)
-    for i in list(left):  # a typo: one edit apart (two neighbours swapped, in a shorter word), the misspelt one no English word
+    for i in list(left):  # a typo: one edit apart (two neighbours swapped or a double letter single, in a shorter word), the misspelt one no English word
         for j in right:
             x, y = a.words[i], b.words[j]
             if (not (a.known[i] and b.known[j]) and x.isalpha() and y.isalpha()
-                    and ((len(x) >= 6 and len(y) >= 6 and _one_edit(x, y)) or (len(x) >= 4 and _swapped_neighbours(x, y)))):
+                    and ((len(x) >= 6 and len(y) >= 6 and _one_edit(x, y))
+                         or (len(x) >= 4 and len(y) >= 4 and (_swapped_neighbours(x, y) or _one_of_double(x, y))))):
                 left.remove(i), right.remove(j)
                 break
     if not any(b.words[j] in _PREPOSITIONS for j in right):
@@ -716,6 +717,13 @@ def spells(acronym: str, text: str) -> bool:
     """Whether ``acronym`` abbreviates consecutive words of ``text`` ("GDP", "gross domestic product")."""
     words = [w for w in re.findall(r"[a-z]+", re.sub(r"['\u2019]s\b", "", text.lower())) if w not in FILLER]
     return any(_spells(acronym.lower(), words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1))
+
+
+def _one_of_double(x: str, y: str) -> bool:
+    """One letter of a double written once ("aply" / "apply", "Eifel" / "Eiffel"), or once written twice."""
+    short, long_ = (x, y) if len(x) < len(y) else (y, x)
+    return len(long_) == len(short) + 1 and any(long_[k] == long_[k + 1] and long_[:k] + long_[k + 1:] == short
+                                                 for k in range(len(long_) - 1))
 
 
 def _swapped_neighbours(x: str, y: str) -> bool:
