@@ -265,6 +265,8 @@ class Reader:
             tokens.append("?object")
         if role:
             tokens.append(role)
+        if tense := _tense(tokens):
+            tokens.append(tense)
         words: list[str] = []
         keys: list[tuple[frozenset[str], frozenset[str]]] = []  # replaced, never changed in place: shared
         known: list[bool] = []
@@ -555,6 +557,19 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
 
 _EACH = frozenset({"per", "each", "every"})
 """"Per day", "each day" and "every day" say one thing."""
+_PRESENT, _PAST = frozenset({"is", "are", "am", "do", "does"}), frozenset({"was", "were", "did"})
+_TENSE_KEYS = frozenset({"?present", "?past"})
+"""The tense the auxiliaries say ("Who is the mayor?" / "Who was the mayor?"), when they say one: matched by the same, or
+by a question whose auxiliaries say none or both ("Who won?"), like a modal. "Have" and "had" say an aspect more than a
+tense ("Have you answered?" asks what "Did you answer?" asks) and count for neither."""
+
+
+def _tense(tokens: Sequence[str]) -> str:
+    said = set(tokens)
+    present, past = bool(said & _PRESENT), bool(said & _PAST)
+    return "" if present == past else "?present" if present else "?past"
+
+
 _ROLE_KEYS = frozenset({"?doer", "?patient"})
 """What a "what"/"which" question asks of its verb (:func:`~agentmesh.memory.asking.what_role`): matched by the same, or
 by a question that says neither ("What is made by bees?" / "What is the product of bees?"), like a modal."""
@@ -583,10 +598,13 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
     a_role, b_role = bool(a.all_keys & _ROLE_KEYS), bool(b.all_keys & _ROLE_KEYS)
+    a_tense, b_tense = bool(a.all_keys & _TENSE_KEYS), bool(b.all_keys & _TENSE_KEYS)
     left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal)
-                                                    or (k <= _ROLE_KEYS and not b_role) or k in (_ONE_KEYS, _IN_KEYS))]
+                                                    or (k <= _ROLE_KEYS and not b_role) or (k <= _TENSE_KEYS and not b_tense)
+                                                    or k in (_ONE_KEYS, _IN_KEYS))]
     right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal)
-                                                     or (k <= _ROLE_KEYS and not a_role) or k in (_ONE_KEYS, _IN_KEYS))]
+                                                     or (k <= _ROLE_KEYS and not a_role) or (k <= _TENSE_KEYS and not a_tense)
+                                                     or k in (_ONE_KEYS, _IN_KEYS))]
     if left or right:  # WordNet past the first senses, read only now: a word matched by it is matched
         left = [i for i in left if not _widely_matched(a, i, b)]
         right = [j for j in right if not _widely_matched(b, j, a)]
