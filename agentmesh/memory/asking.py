@@ -48,6 +48,13 @@ ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"^(\s*(?:\?why|why)\s+(?:do|does|did)\s+.+?)\s+(?:happen|occur)\s*(?=[?.!]*\s*$)", r"\1"),
     (r"\b(cost|costs)\s+(?:(?:me|us|you|someone)\s+)?to\s+(?:buy|purchase)\b", r" \1 "),
     (r"\?amount\s+(?=(?:is|are|was|were)\b)", " ?price "),
+    (r"(?:\?how|how)\s+far\s+(?:is|are|was|were)\s+(.+?)\s+from\s+", r" what is the distance between \1 and "),
+    (r"(?:\?how|how)\s+far\s+(.+?)\s+(?:is|are|was|were)\s+from\s+", r" what is the distance between \1 and "),  # asked inside a request
+    (r"\bdistance\s+from\s+(.+?)\s+to\s+", r"distance between \1 and "),
+    (r"\?count\s+(?:people|inhabitants|residents)\s+(?:live|lives|reside|resides)\s+in\s+", " what is the population of "),
+    (r"\b(?:birthplace|place\s+of\s+birth)\b", " where born "), (r"\b(?:date\s+of\s+birth|birth\s*date)\b", " when born "),
+    (r"(?:\?how|how)\s+long\s+(?:do|does|did|can|will)\s+(.+?)\s+live\b", r" what is the lifespan of \1 "),
+    (r"\blife\s+span\b", "lifespan"),
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
@@ -57,7 +64,9 @@ is X different from Y" asks "the difference between X and Y", "how come" and "fo
 how many bones are in it (an "in" that needs no match, see ``_IN_KEYS``),  "where is X located" asks "where is X", "why do
 earthquakes happen" asks "why earthquakes" ("what causes earthquakes"), "in order to" is "to", what it
 "costs to buy" a thing is what it costs, and "how much is" a thing asks its price
-(matched by "cost" or "price", and by "how much" itself: see ``_PRICE``). A modal on one side only is no
+(matched by "cost" or "price", and by "how much" itself: see ``_PRICE``); "how far is X from Y" asks the distance
+between X and Y, "how many people live in X" its population, "X's birthplace" where X was born, "X's date of birth"
+when, and "how long do X live" their lifespan. A modal on one side only is no
 difference (see :func:`unmatched`)."""
 KNOWN_FOR = re.compile(r"\b(?:best\s+)?(?:known|famous|renowned)\s+for\s+(?=([a-z]+ing)\b)")
 """What one is "known for doing" is what one does ("which instrument was she known for playing" / "which instrument
