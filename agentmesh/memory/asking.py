@@ -34,12 +34,14 @@ ASKED_AS = [(re.compile(p), r) for p, r in (
     (r"\bis\s+it\s+possible\s+(?:for\s+(?:me|us|you|one)\s+)?to\b", " can "),
     (r"\bis\s+there\s+(?:a|any)\s+way\s+to\b", " ?how can "),
     (r"\bwhat\s+is\s+the\s+((?:most|least)\s+[a-z]+|[a-z]+est|best|worst)\s+way\s+to\b", r" ?how \1 "),
-    (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+to\b", " ?when should "),
+    (r"\b(?:what|when)\s+is\s+the\s+(?:best|right|ideal)\s+time\s+(?:of\s+(?:the\s+)?year\s+)?to\b", " ?when should "),
     (r"\bin\s+order\s+to\b", " to "),
     (r"\bhow\s+come\b|\bfor\s+what\s+reason\b", " why "),
     (r"\b(what|which)\s+(?:kind|kinds|type|types|sort|sorts)\s+of\b", r" \1 kind of "),
     (r"\bfor\s+what\s+(?:is|are)\s+(.+?)\s+short\b", r" for what does \1 stand "),  # its "for" moved first: STRANDED
     (r"\bwhat\s+(can|could|should)\s+(i|we|you|one)\s+do\s+to\b", r" ?how \1 \2 "),
+    (r"\bwhat\s+do\s+(i|we|you)\s+(?:need|have)\s+to\s+do\s+to\b", r" ?how do \1 "),
+    (r"^\s*define\s+", " what is the meaning of "),
     (r"\bwhat\s+are\s+the\s+steps\s+(?:to|for)\b", " ?how to "),
     (r"(\?count\s+(?:[a-z\-]+\s+){1,3}?)(?:do|does|did)\s+(.+?)\s+have\b", r"\1 ?in \2 "),
     (r"\b(?:\?how|how)\s+(?:is|are|was|were|does|do|did)\s+(.+?)\s+(?:different|differ|differs)\s+from\s+",
@@ -58,7 +60,8 @@ ASKED_AS = [(re.compile(p), r) for p, r in (
 )]
 """A question asked another way, read as the usual one: "Name the X" / "List the X" ask "what is the X",
 "is it possible to" asks "can", "is there a way to" asks "how can", "what is the best way to" asks
-"how ... best", "what is the best time to" asks "when should", "what can I do to" asks "how can I", "how
+"how ... best", "what is the best time (of year) to" asks "when should", "define X" asks its meaning,
+"what do I need to do to" asks "how do I", "what can I do to" asks "how can I", "how
 is X different from Y" asks "the difference between X and Y", "how come" and "for what reason" ask "why",
 "what type of" and "what sort of" ask "what kind of", "what is X short for" asks "what does X stand for", "what are the steps to" asks "how to", "how many bones does the body have" asks
 how many bones are in it (an "in" that needs no match, see ``_IN_KEYS``),  "where is X located" asks "where is X", "why do
