@@ -1,6 +1,6 @@
 """Write cache_pairs_tuning.json: more tuning pairs for the cache's word rule, all on the dev side.
 
-Written by hand in round 4 (issue 35), in three batches (each written after the one before was tuned on; the third as probes of one kind at a time), after the general pairs' dev half had been tuned on until it held
+Written by hand in round 4 (issue 35), in four batches (each written after the one before was tuned on; the third and fourth as probes of one kind at a time), after the general pairs' dev half had been tuned on until it held
 few failures of some kinds (abbreviation, number-form, voice, wrapper all served on dev), so that tuning
 had new material without ever reading the held-out half. Many fields, many kinds of difference, both
 paraphrases (same=true) and near misses (same=false); every pair is "dev": it is never scored as held-out.
@@ -263,6 +263,32 @@ PARAPHRASES = [
     ('synonym', 'general', 'What is the right age to get a phone?', 'What is the appropriate age to get a phone?'),
     ('synonym', 'general', 'How do I mend a torn shirt?', 'How do I repair a torn shirt?'),
     ('synonym', 'general', 'Which car is the most reliable?', 'Which car is the most dependable?'),
+    # a fourth batch: questions English asks two ways, probed after the third
+    ('rephrase', 'general', 'When should I prune roses?', 'What is the best time of year to prune roses?'),
+    ('rephrase', 'general', 'What does serendipity mean?', 'What is the meaning of serendipity?'),
+    ('rephrase', 'general', 'What does ubiquitous mean?', 'What is the definition of ubiquitous?'),
+    ('rephrase', 'general', 'What does ubiquitous mean?', 'Define ubiquitous.'),
+    ('rephrase', 'general', 'How do you say thank you in Japanese?', 'What is the Japanese word for thank you?'),
+    ('rephrase', 'general', 'How do you say thank you in Japanese?', 'How do I say thank you in Japanese?'),
+    ('rephrase', 'general', 'Who wrote Pride and Prejudice?', 'Who is the author of Pride and Prejudice?'),
+    ('rephrase', 'general', 'What is the name of the longest river in Asia?', 'What is the longest river in Asia called?'),
+    ('rephrase', 'general', 'How many people died in the 1906 San Francisco earthquake?', 'What was the death toll of the 1906 San Francisco earthquake?'),
+    ('rephrase', 'general', 'How old is the Colosseum?', 'What is the age of the Colosseum?'),
+    ('rephrase', 'general', 'How much does a blue whale weigh?', 'What is the weight of a blue whale?'),
+    ('rephrase', 'general', 'What language do they speak in Brazil?', 'What language is spoken in Brazil?'),
+    ('rephrase', 'general', 'What currency does Japan use?', 'What is the currency of Japan?'),
+    ('rephrase', 'general', 'How big is Texas?', 'What is the size of Texas?'),
+    ('rephrase', 'general', 'What is the boiling point of water?', 'At what temperature does water boil?'),
+    ('rephrase', 'general', 'What is the capital city of Norway?', "What is Norway's capital?"),
+    ('rephrase', 'general', 'Who is the current president of France?', "Who is France's president right now?"),
+    ('rephrase', 'general', 'How long does it take to fly from London to New York?', 'What is the flight time from London to New York?'),
+    ('rephrase', 'general', 'What is the tallest building in the world?', 'Which building is the tallest in the world?'),
+    ('rephrase', 'general', 'What year did World War I start?', 'When did World War I begin?'),
+    ('rephrase', 'general', 'How hot is the surface of the sun?', "What is the temperature of the sun's surface?"),
+    ('rephrase', 'general', 'How do I become a pilot?', 'What do I need to do to become a pilot?'),
+    ('rephrase', 'general', 'What are the ingredients of a margarita?', 'What goes into a margarita?'),
+    ('rephrase', 'general', 'Where do penguins live?', 'What is the habitat of penguins?'),
+    ('rephrase', 'general', 'How fast can a cheetah run?', 'What is the top speed of a cheetah?'),
 ]
 
 NEAR_MISSES = [
