@@ -25,7 +25,8 @@ Deny by default (issue 35), at the default threshold, before (the contrast list:
 with the example's lexicon, the old default) and after (the word rule, ``WordCheck``), with
 GPTCache's default alongside: the general near-miss and paraphrase pairs
 (bench/data/cache_pairs_general.json) with their dev half (tuned on) and held-out half (never
-tuned on) reported apart and near misses served per kind; STS-B test and the GPTCache pairs (wrong
+tuned on) reported apart and near misses served per kind, and the tuning pairs written later for the dev side
+only (bench/data/cache_pairs_tuning.json, "general tuning"); STS-B test and the GPTCache pairs (wrong
 hits per 1,000 lookups); the LLM example pairs with the example's cache_lexicon.toml; and a scale
 set of over 5,000 entries in one store (STS-B dev+test sentences, the GPTCache pairs and every pair
 sentence above). Targets: held-out near misses served <= 1%, paraphrases >= 70%; at scale wrong
@@ -205,13 +206,15 @@ def word_rule_sets(args) -> tuple[dict[str, list], dict[str, list[str]], dict[st
     intents = {t: p["intent"] for p in own if p.get("intent") for t in (p["a"], p["b"])}
     sets = {f"general {split}": [(p["a"], p["b"], p["same"]) for p in general if p["split"] == split]
             for split in (("dev",) if args.no_heldout else ("dev", "heldout"))}
+    tuning = json.loads((HERE / "data" / "cache_pairs_tuning.json").read_text())
+    sets["general tuning"] = [(p["a"], p["b"], p["same"]) for p in tuning]  # dev only, never held-out: see its builder
     sets["STS-B test"], sets["GPTCache pairs"] = test, gpt
     sets["LLM example pairs"] = [(p["a"], p["b"], p["same"]) for p in own]
     sts = all_sts(data / "stsbenchmark" / "sts-dev.csv") + all_sts(data / "stsbenchmark" / "sts-test.csv")
     sets["scale"] = [(a, b, score >= 4.5) for a, b, score in sts if score >= 4.5 or score <= 2.0] + gpt
     extra = {"scale": [b for _, b, score in sts if 2.0 < score < 4.5]
              + [t for p in general + own if args.no_heldout is False or p.get("split") != "heldout" for t in (p["a"], p["b"])]}
-    return sets, extra, intents, [p for p in general if not args.no_heldout or p["split"] == "dev"]
+    return sets, extra, intents, [p for p in general if not args.no_heldout or p["split"] == "dev"] + tuning
 
 
 def compare_word_rule(args, vectors: dict, sets, extra, intents, general, tmp: Path) -> None:

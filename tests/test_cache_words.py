@@ -25,6 +25,7 @@ UNNAMED = [  # near misses of kinds no lexicon names: opposite verbs, places, la
     ("What is the boiling point of ethanol?", "What is the freezing point of ethanol?"),
     ("How do I import contacts into my phone?", "How do I delete contacts from my phone?"),
     ("Is the museum open on public holidays?", "Is the museum crowded on public holidays?"),
+    ("Do I need a visa for Vietnam?", "Do you know why I need a visa for Vietnam?"),
 ]
 SAME = [  # wording only: inflections, numbers written another way, question words said another way, request frames
     ("Who develops Mixtral?", "Which company developed Mixtral?"),
@@ -34,6 +35,8 @@ SAME = [  # wording only: inflections, numbers written another way, question wor
     ("When was the bridge built?", "In what year was the bridge built?"),
     ("Can you tell me the capital of Peru?", "What is the capital of Peru?"),
     ("How many tokens can GPT-4o take?", "How many tokens does GPT-4o take?"),
+    ("Do I need a visa for Vietnam?", "Do you know if I need a visa for Vietnam?"),
+    ("Is the museum open today?", "Any idea whether the museum is open today?"),
 ]
 
 
@@ -69,6 +72,18 @@ def check():
     return WordCheck(wordnet=net)
 
 
+def assert_same(check, *pairs):
+    """Each pair is shown the same, both ways round."""
+    for a, b in pairs:
+        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+
+
+def assert_refused(check, *pairs):
+    """Each pair is refused, both ways round."""
+    for a, b in pairs:
+        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+
+
 def test_wordnet_synonyms_match_when_its_data_is_installed(check):
     assert check.refuses("How do I buy a car?", "How do I purchase a car?") is None
     assert check.refuses("How do I buy a car?", "How do I sell a car?")  # WordNet keeps opposites apart
@@ -85,17 +100,15 @@ def test_a_phrase_wordnet_holds_as_one_is_matched_whole(check):
 def test_how_and_an_adjective_ask_the_value_wordnet_names_for_it(check):
     """ "How tall" asks what "what is the height of" asks (WordNet: "tall" is a value of stature, a sense
     of "height"); two adjectives of one attribute ("hot"/"cold") stay apart, and so do other attributes."""
-    for a, b in (("How tall is Mount Everest?", "What is the height of Mount Everest?"),
-                 ("How deep is the Mariana Trench?", "What is the depth of the Mariana Trench?"),
-                 ("How old is the Earth?", "What is the age of the Earth?"),
-                 ("How heavy is an elephant?", "What is the weight of an elephant?")):
-        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
-    for a, b in (("How hot is Death Valley?", "How cold is Death Valley?"),
-                 ("How deep is the lake?", "How shallow is the lake?"),
-                 ("How tall is Mount Everest?", "Is Mount Everest tall?"),
-                 ("How tall is Mount Everest?", "What is the width of Mount Everest?"),
-                 ("How old is the Earth?", "What is the size of the Earth?")):
-        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
+    assert_same(check, ("How tall is Mount Everest?", "What is the height of Mount Everest?"),
+                       ("How deep is the Mariana Trench?", "What is the depth of the Mariana Trench?"),
+                       ("How old is the Earth?", "What is the age of the Earth?"),
+                       ("How heavy is an elephant?", "What is the weight of an elephant?"))
+    assert_refused(check, ("How hot is Death Valley?", "How cold is Death Valley?"),
+                          ("How deep is the lake?", "How shallow is the lake?"),
+                          ("How tall is Mount Everest?", "Is Mount Everest tall?"),
+                          ("How tall is Mount Everest?", "What is the width of Mount Everest?"),
+                          ("How old is the Earth?", "What is the size of the Earth?"))
 
 
 def test_a_hyphenated_word_says_what_wordnet_says_of_it_written_whole(check):
@@ -111,29 +124,58 @@ def test_which_and_a_noun_wordnet_names_a_person_asks_who(check):
     assert check.refuses("Which player did the coach pick?", "Which player picked the coach?")  # object against subject
 
 
+def test_who_in_the_passive_with_an_agent_asks_the_object(check):
+    """"Who was sued by Apple?" asks whom Apple sued, not who sued Apple; with no other agent ("by whom") the
+    passive asks the subject, and "which vitamin" is no person, so its two voices stay alike."""
+    assert check.refuses("Who sued Apple in 2019?", "Who was sued by Apple in 2019?")
+    assert check.refuses("Which player picked the coach?", "Which player was picked by the coach?")
+    assert_same(check, ("Whom did Apple sue in 2019?", "Who was sued by Apple in 2019?"),
+                       ("Which player did the coach pick?", "Which player was picked by the coach?"),
+                       ("Who wrote Don Quixote?", "By whom was Don Quixote written?"),
+                       ("Which vitamin does the skin produce in sunlight?", "Which vitamin is produced by the skin in sunlight?"))
+
+
+def test_least_says_most_of_the_antonym(check):
+    """"Least expensive" is "cheapest" and "less difficult" is "easier" (WordNet's antonyms); "least" is still not
+    "most", and "less" is not "more" of another adjective."""
+    assert_same(check, ("What is the cheapest way to travel across Europe?", "What is the least expensive way to travel across Europe?"),
+                       ("Which language is less difficult to learn?", "Which language is easier to learn?"))
+    assert_refused(check, ("What is the most expensive way to travel?", "What is the least expensive way to travel?"),
+                          ("Which language is less difficult to learn?", "Which language is harder to learn?"),
+                          ("Which language is least difficult to learn?", "Which language is easier to learn?"))
+
+
 def test_wordnet_relates_words_past_their_first_senses(check):
     """A first sense of one word that is any sense of the other ("compose" / "write"), an adjective similar
     to another ("terrible" / "bad") and a derivation naming the act ("assessment" / "assess") are wording."""
-    for a, b in (("Who composed the Moonlight Sonata?", "Who wrote the Moonlight Sonata?"),
-                 ("Is it a terrible idea to quit my job?", "Is it a bad idea to quit my job?"),
-                 ("How is the assessment of students done?", "How are students assessed?"),
-                 ("When is the deployment of the new app?", "When do they deploy the new app?")):
-        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+    assert_same(check, ("Who composed the Moonlight Sonata?", "Who wrote the Moonlight Sonata?"),
+                       ("Is it a terrible idea to quit my job?", "Is it a bad idea to quit my job?"),
+                       ("How is the assessment of students done?", "How are students assessed?"),
+                       ("When is the deployment of the new app?", "When do they deploy the new app?"))
+
+
+def test_an_adjective_matches_the_noun_it_pertains_to(check):
+    """WordNet's pertainym ("lunar" pertains to the moon, "Chinese" to China, "cardiac" to the heart) is the noun
+    said as an adjective; another adjective of the same kind still refuses ("solar", "Japanese", "respiratory")."""
+    assert_same(check, ("How hot is the lunar surface?", "How hot is the surface of the moon?"),
+                       ("What is the Chinese population?", "What is the population of China?"),
+                       ("What does a cardiac arrest feel like?", "What does a heart arrest feel like?"))
+    assert_refused(check, ("How hot is the lunar surface?", "How hot is the solar surface?"),
+                          ("What is the Chinese population?", "What is the population of Japan?"),
+                          ("What does a cardiac arrest feel like?", "What does a respiratory arrest feel like?"))
 
 
 def test_wordnet_relations_keep_roles_opposites_and_rare_senses_apart(check):
     """A derivation naming a person is not the act ("trainee" is not who trains; "employer" and "employee" both
     come from "employ"), two rare senses are not enough ("hot" / "warm" share one about a children's game), and
     words WordNet opposes refuse though they share a sense ("teach" causes "learn")."""
-    for a, b in (("Who trains the team?", "Who is the trainee of the team?"),
-                 ("What rights does an employee have?", "What rights does an employer have?"),
-                 ("Is the soup hot?", "Is the soup warm?"),
-                 ("How do I teach French online?", "How do I learn French online?"),
-                 ("Is it a good idea to quit my job?", "Is it a bad idea to quit my job?")):
-        assert check.refuses(a, b) and check.refuses(b, a), (a, b)
-    for a, b in (("Is a man hugging a woman?", "Is the woman being hugged by a man?"),
-                 ("Have you answered your own question?", "Did you answer your own question?")):
-        assert check.refuses(a, b) is None and check.refuses(b, a) is None, (a, b)
+    assert_refused(check, ("Who trains the team?", "Who is the trainee of the team?"),
+                          ("What rights does an employee have?", "What rights does an employer have?"),
+                          ("Is the soup hot?", "Is the soup warm?"),
+                          ("How do I teach French online?", "How do I learn French online?"),
+                          ("Is it a good idea to quit my job?", "Is it a bad idea to quit my job?"))
+    assert_same(check, ("Is a man hugging a woman?", "Is the woman being hugged by a man?"),
+                       ("Have you answered your own question?", "Did you answer your own question?"))
 
 
 def test_an_abbreviation_english_knows_is_left_to_the_word_rule(check):

@@ -53,7 +53,7 @@ from agentmesh._files import UseMark
 from agentmesh.config import Settings
 from agentmesh.knowledge.index import embed_texts
 from agentmesh.memory.verify import (CacheCheck, JudgeBound, Judged, Lexicon, Unmatched, WordCheck, first_refusal)
-from agentmesh.memory.wording import ABBREVIATIONS, known_abbreviation, number_words_as_digits, one_as_a, spells
+from agentmesh.memory.wording import ABBREVIATIONS, REQUEST, known_abbreviation, number_words_as_digits, one_as_a, spells
 
 __all__ = ["SemanticCache", "CacheHit", "cache_scope", "DEFAULT_THRESHOLD", "similar_enough",
            "NEGATIVE_MARGIN", "MAX_ERROR", "REFUSAL_KINDS", "refusal_kind"]
@@ -109,9 +109,9 @@ def _names(text: str, vocabulary: frozenset[str] = _GENERAL_VOCABULARY) -> set[s
     return {n.lower() for n in _NAME.findall(text) if not _NUMBER_ONLY.match(n)} - vocabulary
 
 
-_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|st|nd|rd|th|s|[ap]\.?m|kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph"
+_NUMBER_ONLY = re.compile(r"^\d+(?:[.,]\d+)*(?:k|m|mn|mln|bn|st|nd|rd|th|s|[ap]\.?m|kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph"
                           r"|ghz|mhz|hz|kwh|kw|-[a-z]+)?$", re.I)
-"""A number, an ordinal ("21st"), a decade ("90s"), a time ("3pm") or a number with its unit ("100g"): left to
+"""A number, an ordinal ("21st"), a decade ("90s"), a time ("3pm"), a number with its scale ("$1.5M", "2bn") or its unit ("100g"): left to
 the number guard, which reads them by value, and to the word rule."""
 _PREPOSITION = frozenset("in on at for from to after before during by with within under over about".split())
 
@@ -120,7 +120,7 @@ _PREPOSITION = frozenset("in on at for from to after before during by with withi
 def _numbers(text: str) -> tuple[float, ...]:
     """The numbers of ``text`` by value, however written ("3.0" is 3, "1,500,000" is "1.5 million", "first" is "1st";
     see :func:`~agentmesh.memory.wording.figures`)."""
-    text = one_as_a(text.lower())
+    text = one_as_a(REQUEST.sub(" ", text.lower()))  # a request's frame says no number ("quick one: ...")
     return tuple(sorted(float(n.replace(",", ".")) for n in _NUMBER.findall(number_words_as_digits(text))))
 
 

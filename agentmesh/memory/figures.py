@@ -26,8 +26,12 @@ _FIGURES = [(re.compile(p), r) for p, r in (
     (r"(?<![\w.])\.(?=\d)", "0."),  # .25 -> 0.25
     (r"(?<=\d)\s*%", " percent"), (r"\bper\s+cent\b", "percent"),
     (r"\b(\d{1,2}(?::\d\d)?)\s*([ap])\.?m\b\.?", r"\1\2m"),  # 3 p.m. / 3 pm / 3pm -> 3pm
+    (r"\b(\d{1,2}):00(?=[ap]m\b)", r"\1"),  # 2:00pm -> 2pm
+    (r"([$€£¥])\s*(\d+(?:\.\d+)?)\s*(?:m|mn|mln)\b", r"\1\2 million"), (r"([$€£¥])\s*(\d+(?:\.\d+)?)\s*(?:bn|b)\b", r"\1\2 billion"),
+    (r"\b(?:the\s+)?(1\d)00s\b", lambda m: f"the {_ordinal(int(m.group(1)) + 1)} century"),  # the 1500s -> the 16th century
     (r"\b(\d+(?:\.\d+)?)(kg|mg|g|km|cm|mm|ml|lbs|lb|oz|ft|gb|mb|tb|kb|mph|kph|ghz|mhz|hz|kwh|kw)\b", r"\1 \2"),  # 100g -> 100 g
     (r"\b'(?=\d0s\b)", ""),  # '90s -> 90s
+    (r"\b(?:a|one)\s+(fifth|sixth|seventh|eighth|ninth|tenth)(?=\s+of\b)", lambda m: f"1/{_ORDINALS[m.group(1)]}"),
     (r"\b(?:a|one)\s+third(?=\s+of\b)", "1/3"), (r"\btwo\s+thirds\b", "2/3"), (r"\b(?:a|one)\s+quarter(?=\s+of\b)", "1/4"),
     (r"\bthree\s+quarters\b", "3/4"), (r"\btwice\b", "2 times"), (r"\bthrice\b", "3 times"),
     (r"\b(?:one|a)\s+half\b|(?<![\d/])\b1/2\b(?!/)", "half"),  # "one half", "1/2" -> "half"
@@ -35,11 +39,35 @@ _FIGURES = [(re.compile(p), r) for p, r in (
     (r"\b(?:the\s+)?year\s+(?:of\s+)?(?=\d{4}\b)", ""),  # "in the year 2008" -> "in 2008"
 )]
 """Figures written another way, read alike on both sides (:func:`figures`)."""
+_CLOCK = re.compile(r"(?<![\d.:])(1[3-9]|2[0-3]|00?|12):([0-5]\d)(?![\d:]|\s*[ap]\.?m\b)")
+"""A time on the 24-hour clock past noon or at midnight ("14:00", "00:30"), said as the 12-hour clock does ("2pm", "12:30am")."""
+
+
+def _twelve_hour(match: re.Match[str]) -> str:
+    hour, minutes = int(match.group(1)), match.group(2)
+    said = str(hour - 12 if hour > 12 else 12) + ("" if minutes == "00" else f":{minutes}")
+    return said + ("am" if hour == 0 else "pm")
+
+
 _MONTHS = r"(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)"
 _DAY_ORDINAL = [(re.compile(p), r) for p, r in (
     (r"\b(\d{1,2})(?:st|nd|rd|th)\s+(?:of\s+)?(?=" + _MONTHS + r"\b)", r"\1 "),  # "25th of December" -> "25 December"
     (r"\b(" + _MONTHS + r")\s+(\d{1,2})(?:st|nd|rd|th)\b", r"\1 \2"))]  # "December 25th" -> "December 25"
 """A day of the month said as an ordinal is its number: "December 25th" is "25 December"."""
+_A_NOUN_AND_A_HALF = re.compile(r"\b(?:a|an|one)\s+([a-z]+)\s+and\s+a\s+half\b")
+"""A thing and a half: "a minute and a half" is 1.5 minutes."""
+_YEAR_WORDS = re.compile(r"\b(" + "|".join([*list(_UNITS)[11:], "twenty"]) + r")[\s\-]+(?:(" + "|".join(_TENS) + r")(?:[\s\-]+("
+                         + "|".join(list(_UNITS)[1:10]) + r"))?|(" + "|".join(list(_UNITS)[10:]) + r")|(?:oh|o)[\s\-]+("
+                         + "|".join(list(_UNITS)[1:10]) + r"))\b")
+"""A year said in two halves: "nineteen ninety-nine" is 1999, "twenty twenty" 2020, "eighteen oh five" 1805."""
+
+
+def _year(match: re.Match[str]) -> str:
+    century = 100 * (_UNITS.get(match.group(1)) or _TENS[match.group(1)])
+    tens, unit, teen, oh = match.group(2), match.group(3), match.group(4), match.group(5)
+    return str(century + (_TENS[tens] + (_UNITS[unit] if unit else 0) if tens else _UNITS[teen] if teen else _UNITS[oh]))
+
+
 _AND_A_HALF = re.compile(r"\b(\d+|" + "|".join(_UNITS) + r")\s+and\s+a\s+half\b")
 _SCALED = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s+(thousand|million|billion|trillion)\b|k\b)")
 _COMPOUND_ORDINAL = re.compile(r"\b(" + "|".join(w for w in _TENS) + r")[\s\-]+(first|second|third|fourth|fifth|sixth|seventh|"
@@ -67,6 +95,9 @@ def figures(text: str) -> str:
     "the year 2008" as "2008".
     Both the word rule and the number guard read a question through this."""
     text = text.lower().replace("\u2019", "'")
+    text = _CLOCK.sub(_twelve_hour, text)
+    text = _YEAR_WORDS.sub(_year, text)
+    text = _A_NOUN_AND_A_HALF.sub(r"1.5 \1", text)
     text = _AND_A_HALF.sub(lambda m: f"{int(m.group(1)) if m.group(1).isdigit() else _UNITS[m.group(1)]}.5", text)
     for pattern, repl in _FIGURES:
         text = pattern.sub(repl, text)

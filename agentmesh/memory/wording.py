@@ -35,8 +35,8 @@ from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 from agentmesh.answering.english import PREPOSITIONS
-from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, STRANDED, WH_PHRASES,
-                                     known_for, person_asked)
+from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, PASSIVE_OBJECT, STRANDED, WH_PHRASES,
+                                     known_for, person_asked, what_role)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits
 from agentmesh.memory.lemmas import has_lemmatizer, known_lemmas as _known_lemmas, lemmas as _lemmas
 from agentmesh.memory.wordnet import WordNet, default_wordnet
@@ -47,7 +47,7 @@ __all__ = ["Wording", "Reader", "read", "unmatched", "swapped", "spells", "WordN
 FILLER = frozenset("""
 a an the of is are was were be been being am do does did done doing has have had having
 i me my mine myself you your yours we us our it its they them their this that these those
-what which please tell know let wonder to for kindly exactly actually really just also so
+what which please tell know let to for kindly exactly actually really just also so
 thing things there here one ones anyone someone somebody anybody something anything by whats some any ever
 """.split())
 """Words that carry no content in a question: articles, auxiliaries, pronouns, "what"/"which" and
@@ -56,22 +56,31 @@ the frame of a request ("please tell me about ..."), the passive's "by" ("by who
 Prepositions other than "of", "to", "for" and "by" count: "from" is not "to" once one side says it,
 and "who wrote about Hamlet" is not "who wrote Hamlet" ("tell me about" is a frame, see ``REQUEST``).""" 
 
+_WH_NEXT = r"(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
 REQUEST = re.compile(
     r"\b(?:can|could|would|will)\s+(?:you|u)(?:\s+(?:please|kindly))?(?:\s+mind)?(?:\s+(?:tell|telling|explain|explaining|let|letting|"
     r"show|showing|help|helping)(?:\s+me)?(?:\s+(?:understand|know))?)?\b"
-    r"|\b(?:i\s+(?:would|'d)\s+like\s+to\s+know|do\s+you\s+(?:happen\s+to\s+)?know|does\s+anyone\s+know|any\s+idea"
-    r"|i\s+want\s+to\s+know|i\s+(?:was\s+)?wonder(?:ing)?(?:\s+if)?|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
+    r"|\b(?:(?:i\s+(?:would|'d)\s+like\s+to\s+know|(?<!who\s)(?<!whom\s)(?<!what\s)(?<!which\s)(?<!where\s)(?<!how\s)do\s+you\s+(?:happen\s+to\s+)?know|does\s+any(?:one|body)\s+(?:happen\s+to\s+)?know"
+    r"|any\s+idea|i\s+want\s+to\s+know)(?:\s+(?:if|whether))?|(?:any\s+chance\s+)?you\s+(?:happen\s+to\s+)?know" + _WH_NEXT +
+    r"|(?:just\s+wondering|i\s+(?:was\s+|have\s+|am\s+)?(?:always\s+)?wonder(?:ing|ed)?)(?:\s+if)?"
+    r"|tell\s+me(?:\s+about)?|show\s+me|give\s+me|explain\s+to\s+me"
     r"|(?:sorry|pardon\s+me|excuse\s+me)(?:\s+to\s+(?:bother|trouble)\s+you)?,?\s+but|(?:i\s+am|i'm)\s+curious(?:\s+to\s+know)?"
-    r"|quick\s+question|just\s+curious|out\s+of\s+curiosity|hey|hi|hello|thanks|thank\s+you"
-    r"|(?:please\s+)?explain(?=\s+(?:what|how|why|who|when|where|which)\b)"
-    r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out)|help\s+me\s+(?:understand|find\s+out)"
-    r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)(?=\s+(?:what|how|why|who|whom|whose|when|where|which|if|whether)\b)"
+    r"|quick\s+(?:question|one)|just\s+curious|out\s+of\s+curiosity|(?:hey|hi|hello)(?:\s+there)?"
+    r"|(?:thanks|thank\s+you)(?:\s+in\s+advance)?|good\s+(?:morning|afternoon|evening)(?=\s*[,!.])"
+    r"|(?:honestly|so|well|basically)(?=\s*,)|question(?=\s*:)"
+    r"|(?:i\s+)?need\s+(?:some\s+)?help(?=\s*[:,\-])"
+    r"|(?:please\s+)?(?:briefly\s+|quickly\s+|simply\s+)?explain" + _WH_NEXT +
+    r"|(?:i\s+(?:need|want|would\s+love|would\s+like)\s+to\s+(?:know|understand|find\s+out|learn)|help\s+me\s+(?:understand|find\s+out)"
+    r"|(?:i\s+am\s+)?trying\s+to\s+(?:find\s+out|figure\s+out|understand|work\s+out)"
+    r"|(?:can|could|may)\s+i\s+ask(?:\s+you)?)" + _WH_NEXT +
     r"|i\s+have\s+a\s+question\s*[:,\-])(?![\w'])")  # whole words: "hi" is no frame in "high" or "history"
 """The frame of a request: "can you tell me", "would you mind telling me", "sorry to bother you, but",
-"I'm curious", "any idea", "do you happen to know": no content of their own. "Explain" is a frame
-only before a question word ("explain what a probation period is"), and so are "I need to know", "help me
-understand", "can I ask" ("can I ask for a refund?" asks something); "I have a question" only before a
-colon or comma."""
+"I'm curious", "any idea", "do you happen to know" (with the "if" or "whether" after it; not after a question word:
+"who do you know in Paris?" asks something), "I've always wondered",
+"good morning," and a word that only opens a question ("honestly,", "so,", "question:"):
+no content of their own. "Explain" is a frame only before a question word ("explain what a probation period is"), and
+so are "I need to know", "I want to learn", "I'm trying to find out", "help me understand", "can I ask" ("can I ask
+for a refund?" asks something); "I have a question" and "I need help" only before a colon or comma."""
 
 MODALS = {"can": "?can", "could": "?can", "may": "?can", "might": "?can", "able": "?can",
           "should": "?should", "ought": "?should", "must": "?must", "will": "?will", "shall": "?will",
@@ -92,7 +101,7 @@ ABBREVIATIONS = {
     "ms": "millisecond", "msec": "millisecond", "secs": "second", "sec": "second", "mins": "minute",
     "hrs": "hour", "hr": "hour", "yrs": "year", "yr": "year", "km": "kilometre", "kilometer": "kilometre",
     "kilometers": "kilometres", "kg": "kilogram", "cm": "centimetre", "mm": "millimetre", "meter": "metre",
-    "meters": "metres", "lbs": "pound weight", "lb": "pound weight", "mph": "mile per hour", "kph": "kilometre per hour",
+    "meters": "metres", "lbs": "pound", "lb": "pound", "mph": "mile per hour", "kph": "kilometre per hour",
     "chars": "character", "approx": "approximately",
     "jan": "january", "feb": "february", "apr": "april", "jun": "june", "jul": "july", "aug": "august",
     "sep": "september", "sept": "september", "oct": "october", "nov": "november", "dec": "december",
@@ -100,7 +109,8 @@ ABBREVIATIONS = {
     "chief executive officer": "ceo", "chief executive": "ceo", "chief technology officer": "cto",
     "chief financial officer": "cfo", "chief operating officer": "coo",
     "uk": "united kingdom", "eu": "european union", "e-mail": "email", "okay": "ok", "pls": "please", "plz": "please",
-    "°c": "degrees celsius", "°f": "degrees fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
+    "°c": "celsius", "°f": "fahrenheit", "degrees celsius": "celsius", "degrees fahrenheit": "fahrenheit",
+    "degree celsius": "celsius", "degree fahrenheit": "fahrenheit", "max": "maximum", "hq": "headquarters", "info": "information",
     "g": "gram", "mg": "milligram", "ml": "millilitre", "govt": "government", "dept": "department",
     "ft": "foot", "oz": "ounce", "gb": "gigabyte", "mb": "megabyte", "tb": "terabyte", "kb": "kilobyte", "hz": "hertz",
     "ghz": "gigahertz", "mhz": "megahertz", "kw": "kilowatt", "kwh": "kilowatt hour",
@@ -147,9 +157,10 @@ def one_as_a(text: str, said_as: str = "a ") -> str:
         after = re.match(r"[a-z]+", text[match.end():])
         if match.group(0).startswith("one") and ((before and before[-1] in MODALS) or (after and after.group(0) in MODALS)):
             return "someone "  # the pronoun: "one can check", "how can one apply"
-        if (before and not (before[-1] in FILLER or before[-1] in PREPOSITIONS or before[-1] in QUESTION_WORDS)) or (
+        if (before and (before[-1] in ("a", "an") or not (before[-1] in FILLER or before[-1] in PREPOSITIONS
+                                                          or before[-1] in QUESTION_WORDS))) or (
                 after and (after.group(0) in FILLER or after.group(0) in MODALS)):
-            return match.group(0)  # "twenty-one", "gate 1 opens": a number; "which one is": a pronoun
+            return match.group(0)  # "twenty-one", "gate 1 opens", "a one hour massage": a number; "which one is": a pronoun
         return said_as
     return _ONE_AS_A.sub(said, text)
 
@@ -175,6 +186,8 @@ class Wording:
     may be a typo of the other question's word."""
     wide: tuple["_Wide", ...] = ()
     """Per word, WordNet's relations past its first senses (:func:`_wide`), read only for a word left unmatched."""
+    after_to: tuple[bool, ...] = ()
+    """Per word, whether "to" comes right before it ("convert fahrenheit to celsius"): see :func:`swapped`."""
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
@@ -243,11 +256,17 @@ class Reader:
         if net is not None:
             lowered, asked_object = person_asked(lowered, net)
             object_question = object_question or asked_object
+        object_question = object_question or bool(PASSIVE_OBJECT.match(lowered))
+        role = what_role(lowered)
         lowered = _NUMBER_WORDS.sub(lambda m: f" #{v} " if (v := _words_value(m.group(0))) is not None else m.group(0),
                                     lowered)
         tokens = re.findall(r"\?[a-z]+|#\d+|" + _TOKEN.pattern, lowered)
         if object_question:
             tokens.append("?object")
+        if role:
+            tokens.append(role)
+        if tense := _tense(tokens):
+            tokens.append(tense)
         words: list[str] = []
         keys: list[tuple[frozenset[str], frozenset[str]]] = []  # replaced, never changed in place: shared
         known: list[bool] = []
@@ -288,7 +307,7 @@ class Reader:
                     i += 1
                     folded.add(nxt)
                     words.append(f"{part} {nxt}")
-                    keys.append(_shared_keys(nxt, net, degree))
+                    keys.append(_least_as_most(nxt, net, degree))
                     known.append(True)
                     continue
                 seq.append((part, len(words)))
@@ -313,8 +332,12 @@ class Reader:
             _phrase_senses(seq, words, keys, net)
         offers = tuple(frozenset(o) for _, o in keys)
         all_keys = frozenset().union(*offers) if offers else frozenset()
+        after_to = [False] * len(words)
+        for (before, _), (_, k) in zip(seq, seq[1:]):
+            if k is not None and before == "to":
+                after_to[k] = True
         return Wording(text, tuple(words), tuple(frozenset(k) for k, _ in keys), all_keys, frozenset(folded), offers,
-                       acronyms, tuple(known), tuple(wide.get(k, _NO_WIDE) for k in range(len(words))))
+                       acronyms, tuple(known), tuple(wide.get(k, _NO_WIDE) for k in range(len(words))), tuple(after_to))
 
 
 _DEFAULT_READER: Reader | None = None
@@ -410,6 +433,19 @@ def _shared_keys(word: str, net: WordNet | None, degree: str = "") -> tuple[froz
     return frozenset(keys), frozenset(offers)
 
 
+def _least_as_most(adjective: str, net: WordNet | None, degree: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The keys of "most"/"least"/"more"/"less" and ``adjective``; "least" and "less" also say "most" and "more" of
+    the adjective's WordNet antonyms ("least expensive" is "cheapest", "less difficult" is "easier")."""
+    found = _shared_keys(adjective, net, degree)
+    if net is None or not degree.startswith("-"):
+        return found
+    for antonym in sorted(net.opposed(adjective)):
+        if _is_adjective(antonym):
+            more = _shared_keys(antonym, net, "+" + degree[1:])
+            found = (found[0] | more[0], found[1] | more[1])
+    return found
+
+
 @lru_cache(maxsize=50_000)
 def _with_word(found: tuple[frozenset[str], frozenset[str]], word: str) -> tuple[frozenset[str], frozenset[str]]:
     """``found`` (a word's keys and offers) with ``word`` added to both, remembered like :func:`_shared_keys`."""
@@ -484,6 +520,8 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
         return {QUESTION_WORDS[word]}
     if word in _NEGATION:
         return {"!not"}
+    if word in _EACH:
+        return {"?each"}
     keys = set() if degree else {word}  # "most expensive" is not "expensive"
     if _DIGITS.match(word):
         value = float(word.replace(",", ""))
@@ -517,6 +555,24 @@ def _plain_keys(word: str, degree: str = "") -> set[str]:
     return keys | lemmas
 
 
+_EACH = frozenset({"per", "each", "every"})
+""""Per day", "each day" and "every day" say one thing."""
+_PRESENT, _PAST = frozenset({"is", "are", "am", "do", "does"}), frozenset({"was", "were", "did"})
+_TENSE_KEYS = frozenset({"?present", "?past"})
+"""The tense the auxiliaries say ("Who is the mayor?" / "Who was the mayor?"), when they say one: matched by the same, or
+by a question whose auxiliaries say none or both ("Who won?"), like a modal. "Have" and "had" say an aspect more than a
+tense ("Have you answered?" asks what "Did you answer?" asks) and count for neither."""
+
+
+def _tense(tokens: Sequence[str]) -> str:
+    said = set(tokens)
+    present, past = bool(said & _PRESENT), bool(said & _PAST)
+    return "" if present == past else "?present" if present else "?past"
+
+
+_ROLE_KEYS = frozenset({"?doer", "?patient"})
+"""What a "what"/"which" question asks of its verb (:func:`~agentmesh.memory.asking.what_role`): matched by the same, or
+by a question that says neither ("What is made by bees?" / "What is the product of bees?"), like a modal."""
 _MODAL_KEYS = frozenset(MODALS.values())
 _IN_KEYS = frozenset({"?in", "in"})
 """"How many X does Y have": the "in" of "how many X are in Y", matched by "in" or by nothing ("the parameter count of Y"),
@@ -525,6 +581,8 @@ swaps roles (:func:`swapped`) rather than moving a compound whole; "on" on the o
 _ONE_KEYS = frozenset({"?single", "#1"})
 """"One" before a noun: "a" said another way, so matched by "a" (no content word), "one" or "1"; another number
 on the other side is unmatched there ("one egg" / "two eggs"), and the word stays in place for :func:`swapped`."""
+_YEAR = re.compile(r"^#\d{4}$")
+"""A year, which a compound puts first as its other objects ("the World Cup in 2010" / "the 2010 World Cup")."""
 _LINKING = frozenset({"on", "in", "at", "for"})
 """Prepositions a noun compound drops: "the score on MMLU" is "the MMLU score"."""
 _PREPOSITIONS = PREPOSITIONS
@@ -539,8 +597,14 @@ def unmatched(a: Wording, b: Wording) -> tuple[list[str], list[str]]:
     dropped, changed or swapped, in a word of six letters or more that is no English word), and a
     preposition a noun compound drops ("score on MMLU" / "MMLU score")."""
     a_modal, b_modal = bool(a.all_keys & _MODAL_KEYS), bool(b.all_keys & _MODAL_KEYS)
-    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal) or k in (_ONE_KEYS, _IN_KEYS))]
-    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal) or k in (_ONE_KEYS, _IN_KEYS))]
+    a_role, b_role = bool(a.all_keys & _ROLE_KEYS), bool(b.all_keys & _ROLE_KEYS)
+    a_tense, b_tense = bool(a.all_keys & _TENSE_KEYS), bool(b.all_keys & _TENSE_KEYS)
+    left = [i for i, k in enumerate(a.keys) if not (k & b.all_keys or (k <= _MODAL_KEYS and not b_modal)
+                                                    or (k <= _ROLE_KEYS and not b_role) or (k <= _TENSE_KEYS and not b_tense)
+                                                    or k in (_ONE_KEYS, _IN_KEYS))]
+    right = [i for i, k in enumerate(b.keys) if not (k & a.all_keys or (k <= _MODAL_KEYS and not a_modal)
+                                                     or (k <= _ROLE_KEYS and not a_role) or (k <= _TENSE_KEYS and not a_tense)
+                                                     or k in (_ONE_KEYS, _IN_KEYS))]
     if left or right:  # WordNet past the first senses, read only now: a word matched by it is matched
         left = [i for i in left if not _widely_matched(a, i, b)]
         right = [j for j in right if not _widely_matched(b, j, a)]
@@ -557,7 +621,7 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
     """Two runs of words of ``a`` that ``b`` says in each other's places, the rest in place: the
     roles swapped ("How many dollars is one euro worth?" / "How many euros is one dollar worth?").
     Not when one question is in the passive ("by") and the other not, nor when the two runs are
-    next to each other: a phrase moved whole ("in Japan, what is ..." / "what is ... in Japan";
+    next to each other (unless "to" joins them: "convert Fahrenheit to Celsius"): a phrase moved whole ("in Japan, what is ..." / "what is ... in Japan";
     "Grok-1's score" / "the score of Grok-1"; "AD 100" / "100 AD")."""
     if ("by" in a.folded) != ("by" in b.folded):
         return None
@@ -590,8 +654,8 @@ def swapped(a: Wording, b: Wording) -> tuple[str, str] | None:
             want = list(range(q - la, q)) + list(range(p + lb, p + lb + lm)) + list(range(p, p + lb))
             if moved != want:
                 continue
-            if lm == 0:  # next to each other: a phrase moved whole ("X's Y" / "Y of X"), not a role swapped
-                return None
+            if lm == 0 and not a.after_to[asked[p + la]]:  # next to each other: a phrase moved whole ("X's Y" / "Y
+                return None  # of X"), not a role swapped; but "X to Y" / "Y to X" swaps where from and where to
             block_a, block_b = words[p:p + la], words[q - lb:q]
             if words[p + la:q - lb] in (["and"], ["or"]):  # "a man and a woman" / "a woman and a man"
                 return None
@@ -608,11 +672,12 @@ def _leftovers(a: Wording, b: Wording, left: list[int], right: list[int]) -> tup
                 ys.remove(i)
                 for j in run:
                     xs.remove(j)
-    for i in list(left):  # a typo: one edit apart (two neighbours swapped, in a shorter word), the misspelt one no English word
+    for i in list(left):  # a typo: one edit apart (two neighbours swapped or a double letter single, in a shorter word), the misspelt one no English word
         for j in right:
             x, y = a.words[i], b.words[j]
             if (not (a.known[i] and b.known[j]) and x.isalpha() and y.isalpha()
-                    and ((len(x) >= 6 and len(y) >= 6 and _one_edit(x, y)) or (len(x) >= 4 and _swapped_neighbours(x, y)))):
+                    and ((len(x) >= 6 and len(y) >= 6 and _one_edit(x, y))
+                         or (len(x) >= 4 and len(y) >= 4 and (_swapped_neighbours(x, y) or _one_of_double(x, y))))):
                 left.remove(i), right.remove(j)
                 break
     if not any(b.words[j] in _PREPOSITIONS for j in right):
@@ -627,9 +692,15 @@ def _dropped_linking(a: Wording, b: Wording, i: int) -> bool:
     if a.words[i] not in _LINKING or not 0 < i < len(a.words) - 1:
         return False
     head, obj = a.keys[i - 1], a.keys[i + 1]
-    if any(k.startswith(("?", "#")) for k in head | obj):
+    if any(k.startswith(("?", "#")) for k in head) or any(k.startswith("?") or (k.startswith("#") and not _YEAR.match(k))
+                                                           for k in obj):
         return False
-    return any(obj & b.offers[j] and head & b.offers[j + 1] for j in range(len(b.words) - 1))
+    for n in range(1, min(3, i) + 1):  # the head may be a compound: "the world cup in 2010" / "the 2010 world cup"
+        heads = a.keys[i - n:i]
+        if any(obj & b.offers[j] and all(h & b.offers[j + 1 + k] for k, h in enumerate(heads))
+               for j in range(len(b.words) - n)):
+            return True
+    return False
 
 
 def _spelled_run(acronym: str, words: Sequence[str], free: Sequence[int]) -> list[int] | None:
@@ -664,6 +735,13 @@ def spells(acronym: str, text: str) -> bool:
     """Whether ``acronym`` abbreviates consecutive words of ``text`` ("GDP", "gross domestic product")."""
     words = [w for w in re.findall(r"[a-z]+", re.sub(r"['\u2019]s\b", "", text.lower())) if w not in FILLER]
     return any(_spells(acronym.lower(), words[i:j]) for i in range(len(words)) for j in range(i + 2, min(len(words), i + 8) + 1))
+
+
+def _one_of_double(x: str, y: str) -> bool:
+    """One letter of a double written once ("aply" / "apply", "Eifel" / "Eiffel"), or once written twice."""
+    short, long_ = (x, y) if len(x) < len(y) else (y, x)
+    return len(long_) == len(short) + 1 and any(long_[k] == long_[k + 1] and long_[:k] + long_[k + 1:] == short
+                                                 for k in range(len(long_) - 1))
 
 
 def _swapped_neighbours(x: str, y: str) -> bool:

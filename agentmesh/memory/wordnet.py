@@ -64,7 +64,8 @@ class WordNet:
         speech) is any sense of the other ("compose" / "write": writing music is the second sense of
         "compose", the seventh of "write"), or is similar to one (an adjective's satellite and its head:
         "terrible" / "bad"), or when one is derived from the other ("assessment" / "assess", an act, a
-        state, an event or an attribute, never a person: "trainee" is not who trains). Rare senses
+        state, an event or an attribute, never a person: "trainee" is not who trains), or when one is the
+        adjective that pertains to the other ("lunar" / "moon", "Chinese" / "China"). Rare senses
         of both are not enough: "hot" and "warm" share only a sense about a children's game."""
         found = self._related.get(lemma)
         if found is None:
@@ -92,10 +93,11 @@ class WordNet:
         return self._opposed.get(lemma, frozenset())
 
     def _load_related(self) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, frozenset[str]]]:
-        """From ``data.*``: similar-to pointers (synset to synset), derivations (word to word) and
+        """From ``data.*``: similar-to pointers (synset to synset), derivations and pertainyms (word to word) and
         oppositions (antonym, cause: word to word, both ways)."""
         similar: dict[str, set[str]] = {}
         pointers: list[tuple[str, int, str, int]] = []  # derivation: (synset, word, target synset, target word)
+        pertaining: list[tuple[str, int, str, int]] = []  # an adjective to the noun it pertains to ("lunar": moon)
         opposing: list[tuple[str, int, str, int]] = []
         words_of: dict[str, list[str]] = {}
         kind_of: dict[str, str] = {}  # synset -> its lexicographer file ("18" is noun.person)
@@ -105,7 +107,7 @@ class WordNet:
                 continue
             with path.open(encoding="utf-8", errors="replace") as fh:
                 for line in fh:
-                    if line.startswith(" ") or not any(f" {m} " in line for m in ("+", "&", "!", ">")):
+                    if line.startswith(" ") or not any(f" {m} " in line for m in ("+", "&", "!", ">", "\\")):
                         continue  # derivation is stated both ways: a synset with none is no one's target
                     parts = line.split(" | ")[0].split()
                     key = letter + parts[0]
@@ -120,6 +122,8 @@ class WordNet:
                             similar.setdefault(key, set()).add(target)
                         elif symbol == "+":
                             pointers.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
+                        elif symbol == "\\" and key[0] == "a" and target[0] == "n":
+                            pertaining.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
                         elif symbol in ("!", ">"):
                             opposing.append((key, int(st[:2], 16) - 1, target, int(st[2:], 16) - 1))
         derived: dict[str, set[str]] = {}
@@ -129,6 +133,13 @@ class WordNet:
             source, dest = words_of.get(key, ()), words_of.get(target, ())
             if 0 <= i < len(source) and 0 <= j < len(dest):
                 derived.setdefault(_wn_word(source[i]), set()).add(_wn_word(dest[j]))
+        for key, i, target, j in pertaining:  # stated from the adjective only: both ways, whatever the noun names
+            source = words_of.get(key, ())
+            dest = words_of.get(target) or self._synset_at("noun", target[1:])[0]  # a noun none points from
+            if 0 <= i < len(source) and 0 <= j < len(dest):
+                adjective, noun = _wn_word(source[i]), _wn_word(dest[j])
+                derived.setdefault(adjective, set()).add(noun)
+                derived.setdefault(noun, set()).add(adjective)
         opposed: dict[str, set[str]] = {}
         for key, i, target, j in opposing:  # a pointer from word i to word j, or (-1) between the synsets' words
             source, dest = words_of.get(key, []), words_of.get(target, [])
