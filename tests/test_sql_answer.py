@@ -577,6 +577,19 @@ def test_a_table_keyed_by_its_key_to_another_holds_that_rows_own_values(tmp_path
     assert answer(kilns, "What is the crack count of Old Bottle?") is None
 
 
+def test_a_scaled_number_bounds_a_column_counted_in_its_scale(tmp_path):
+    engines = sqlite_file(tmp_path, """
+        CREATE TABLE engine (engine_id INTEGER PRIMARY KEY, engine_name TEXT UNIQUE, weights_b REAL,
+                             active_weights_b REAL, buffer_size INTEGER);
+    """, engine=[(1, "Kestrel", 7.0, 7.0, 32768), (2, "Heron", 70.0, 12.0, 8192), (3, "Osprey", 180.0, 40.0, 131072)])
+    # "70b" on weights_b is 70; the column said by every word (weights_b) over one said by its head
+    assert answer(engines, "Which engines have more than 50b weights?").split("\n")[1:] == ["Heron", "Osprey"]
+    assert answer(engines, "Which engines have fewer than 10b weights?").split("\n")[1:] == ["Kestrel"]
+    # "32k" is 32,000 or 32,768: at least the one, more than the other
+    assert answer(engines, "Which engines have a buffer size of at least 32k?").split("\n")[1:] == ["Kestrel", "Osprey"]
+    assert answer(engines, "Which engines have a buffer size of more than 32k?").split("\n")[1:] == ["Osprey"]
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])
