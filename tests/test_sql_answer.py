@@ -590,6 +590,22 @@ def test_a_scaled_number_bounds_a_column_counted_in_its_scale(tmp_path):
     assert answer(engines, "Which engines have a buffer size of more than 32k?").split("\n")[1:] == ["Osprey"]
 
 
+def test_a_number_the_words_before_it_compare_is_a_bound_not_a_name(tmp_path):
+    air = sqlite_file(tmp_path, """
+        CREATE TABLE airline (airline_code TEXT PRIMARY KEY, airline_name TEXT UNIQUE);
+        CREATE TABLE flight (flight_id INTEGER PRIMARY KEY, flight_label TEXT UNIQUE,
+                             airline_code TEXT REFERENCES airline(airline_code));
+    """, airline=[("AA", "Alder Air"), ("BB", "Birch Lines")],
+        flight=[(1, "2", "AA"), (2, "5", "AA"), (3, "9", "AA"), (4, "12", "BB")])
+    assert answer(air, "Which airlines have more than 2 flights?").split("\n")[1:] == ["Alder Air | 3"]
+
+
+def test_a_measure_said_by_name_ranks_before_one_the_superlative_names(tmp_path):
+    regions = sqlite_file(tmp_path, "CREATE TABLE region (region_name TEXT UNIQUE, population INTEGER, area REAL);",
+                          region=[("Ardmore", 900, 10.0), ("Brill", 300, 80.0), ("Corran", 500, 40.0)])
+    assert answer(regions, "Which region has the largest population?").split("\n")[1:] == ["Ardmore | 900"]
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -71,6 +71,12 @@ class BoundsStep:
         for m in _IN_YEAR.finditer(self.lowered):
             if not any(a <= m.start() < b for a, b in ranges):  # "from 2019 to 2021": a range, read above
                 self.bounds.append(("year", float(m["num"]), self.token_span(m.start(), m.end()), ""))
+        # a number the words before it compare ("more than 3 credits") is a bound, not a value of the
+        # data that the number alone names (credits '3')
+        numeric = [(s, e) for (s, e) in self.taken if all(t.replace(".", "", 1).isdigit() for t in self.tokens[s:e])]
+        for span in numeric:
+            if any(b[2][0] < span[1] and span[0] < b[2][1] and b[0] != "year" for b in self.bounds):
+                del self.taken[span]
         self.bounds = [b for b in self.bounds if not any(b[2][0] < e and s < b[2][1] for (s, e) in self.taken)]
         for _, _, (s, e), _ in self.bounds:
             self.w.used.update(range(s, e))

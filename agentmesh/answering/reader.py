@@ -626,6 +626,8 @@ class Reader(BoundsStep):
             if reading.aggregate == "list" and top is not None:  # the ranked measure, asked first
                 ranked = [(a, h) for a, h in self.column_hits if a.kind == "measure" and not any(i in w.used for i in h)
                           and (a.table == self.subject or one_each(tables, a.table, self.subject))]
+                # a column said by name ("the largest population") before one the superlative's dimension says (area)
+                ranked = [(a, h) for a, h in ranked if not set(h) <= set(top[2])] or ranked
                 best = fullest(ranked)
                 if not best:  # "the fastest train class": the one measure whose name holds the superlative's dimension
                     dimensions = [SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in SUPERLATIVE_DIMENSIONS]
