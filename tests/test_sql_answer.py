@@ -604,6 +604,8 @@ def test_a_measure_said_by_name_ranks_before_one_the_superlative_names(tmp_path)
     regions = sqlite_file(tmp_path, "CREATE TABLE region (region_name TEXT UNIQUE, population INTEGER, area REAL);",
                           region=[("Ardmore", 900, 10.0), ("Brill", 300, 80.0), ("Corran", 500, 40.0)])
     assert answer(regions, "Which region has the largest population?").split("\n")[1:] == ["Ardmore | 900"]
+    # the superlative last, the table named before it: its dimension's column
+    assert answer(regions, "Which region is the largest?").split("\n")[1:] == ["Brill | 80.0"]
 
 
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):

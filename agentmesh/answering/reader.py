@@ -221,7 +221,10 @@ class Reader(BoundsStep):
                 # "the lowest-rated restaurant": a word of a measure between the superlative and the table
                 rated = j + 1 < len(tokens) and any(w.says(j, c) for tp in self.tables.values() for m in tp.measures
                                                     for c in self.words_of(m.column)) and any(j + 1 in hits for hits in named_tables.values())
-                if j < len(tokens) and (any(j in hits for hits in named_tables.values()) or rated):
+                # "Which line is the longest?": the table named before the superlative, nothing after it
+                last = j >= len(tokens) and extreme[0] >= 2 and tokens[extreme[0] - 1] == "the" and any(
+                    i < extreme[0] for hits in named_tables.values() for i in hits)
+                if j < len(tokens) and (any(j in hits for hits in named_tables.values()) or rated) or last:
                     self.top = (count, "desc" if tokens[extreme[0]] in DESCENDING_WORDS else "asc",
                            [extreme[0], *([n] if count > 1 or n > 0 and tokens[n].isdigit() else [])])
             if self.top is None and len(ranking) == 1 and tokens[0] in ("which", "what"):
