@@ -20,7 +20,7 @@ import re
 __all__ = ["FUNCTION_WORDS", "QUESTION_WORDS", "COUNT_WORDS", "HIGH_WORDS", "LOW_WORDS", "NEGATION_WORDS",
            "COMPARISON_WORDS", "DATA_WORDS", "GROUPING_WORDS", "UNITS", "CURRENCIES", "DATA_STEMS", "content_words",
            "is_plural_noun", "words", "SENTENCE_WORDS", "HOW_WORDS", "NUMBER_NOUNS", "SHARE_NOUNS", "VERBS",
-           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS", "TYING_VERBS", "SUPERLATIVES",
+           "PERSON_NOUNS", "TIME_NOUNS", "PLACE_NOUNS", "CAUSE_VERBS", "PREPOSITIONS", "LINKING_VERBS", "SUPERLATIVES",
            "SUM_WORDS", "AVERAGE_WORDS", "MAX_WORDS", "MIN_WORDS", "GROUP_BY_WORDS", "LIST_STARTS", "DIMENSIONS", "COUNT_NAME_WORDS", "DIMENSION_NOUNS", "SUPERLATIVE_DIMENSIONS", "RANKING_WORDS", "DESCENDING_WORDS", "QUANTITY_UNITS", "TURNING_WORDS", "ORDER_WORDS", "ORDER_DIRECTIONS", "LIGHT_VERBS", "MOST_WORDS", "COUNT_RANKING_WORDS"]
 
 FUNCTION_WORDS = frozenset("""
@@ -111,10 +111,6 @@ PLACE_NOUNS = frozenset("place places location locations".split())
 LINKING_VERBS = frozenset("keep keeps kept locate located situate situated store stored hold holds held lie lies "
                           "sit sits stand stands find found base based live lives lived reside resides".split())
 """Verbs that only place a thing ("At which depot is unit 31105 *kept*?"): they ask no more than where or which."""
-TYING_VERBS = frozenset("associate associates associated relate relates related link links linked connect connects "
-                        "connected belong belongs belonged appear appears appeared".split())
-"""Verbs that only say two things are tied ("the keyphrases *associated* with each paper", "Which keyphrase
-*appears* in the most papers?"): read where the reading ties the rows to another table's, by the one tie between them."""
 CAUSE_VERBS = ("makes", "made", "causes", "caused")
 """"What makes X ...?" asks why."""
 PREPOSITIONS = frozenset("""about above across after against along among around at before behind below beneath

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from agentmesh.answering.bounds import BoundsStep
 from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
                                          DISTINCT_WORDS,
-                                         FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS, TYING_VERBS,
+                                         FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
                                          MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,
                                          SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
 from agentmesh.answering.matching import (QuestionWords, comment_words, function_word_unsaid, label_words,
@@ -779,8 +779,6 @@ class Reader(BoundsStep):
                 # places the subject at what the question asks or groups by. Beside a value it stays unread:
                 # "actors who lived in Paris" is not "born in Paris" because Paris is a value of birth_city
                 continue
-            if tok in TYING_VERBS and reading.subject and self.ties_another(reading):
-                continue  # "the keyphrases associated with each paper": the tie the reading goes by
             reading.unread.append(tok)
         if self.unmeant:  # a meaning said for no place where columns fit alike: not applied, so no answer
             reading.problems.append("the question means " + " and ".join(sorted(self.unmeant)) + ", which fits no place it reads")
@@ -886,13 +884,6 @@ class Reader(BoundsStep):
         if listing and any(hit[-1] + 1 in hits for hits in self.named_tables.values()):
             return None  # "Which open-weight model ...": the column's words say which rows, before the table's
         return a, [*range(starts[0], k), *hit], named[0] if named else ""
-
-    def ties_another(self, reading: QuestionReading) -> bool:
-        """The reading ties its rows to another table's: a group, a named row, an absent row or a value
-        of a table other than the subject's."""
-        subject = reading.subject
-        return (reading.group is not None and reading.group.table != subject) or any(
-            c.table != subject or c.via for c in reading.conditions)
 
     def said_whole(self, options: list[tuple[Asked, list[int]]]) -> list[tuple[Asked, list[int]]]:
         """Of columns said alike, those every word of whose name is said, when there are any ("70b
