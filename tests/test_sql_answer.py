@@ -608,6 +608,19 @@ def test_a_measure_said_by_name_ranks_before_one_the_superlative_names(tmp_path)
     assert answer(regions, "Which region is the largest?").split("\n")[1:] == ["Brill | 80.0"]
 
 
+def test_the_gap_between_two_named_rows_is_both_values_and_how_far_apart(db):
+    # floor areas 200 + 50i: Ashford 200, Dunmore 350
+    for question in ("What is the floor area difference between Ashford Library and Dunmore Library?",
+                     "What is the gap in floor area between Dunmore Library and Ashford Library?"):
+        header, row = answer(db, question).split("\n")
+        assert header.endswith("| difference") and row.endswith("| 150.0"), (question, header, row)
+    assert answer(db, "What is the floor area difference between Dunmore Library and Ashford Library?").split("\n")[1] \
+        == "350.0 | 200.0 | 150.0"  # in the order named
+    # no measure said, or one that is no number: no difference
+    assert answer(db, "What is the difference between Ashford Library and Dunmore Library?") is None
+    assert answer(db, "What is the region difference between Ashford Library and Dunmore Library?") is None
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agentmesh.answering.bounds import BoundsStep
-from agentmesh.answering.english import (AVERAGE_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
+from agentmesh.answering.english import (AVERAGE_WORDS, COMPARISON_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
                                          DISTINCT_WORDS,
                                          FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
                                          MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,
@@ -487,7 +487,10 @@ class Reader(BoundsStep):
                     reading.problems.append("the question names the tables " + " and ".join(plain))
         elif reading.aggregate == "lookup":
             tables_of = {e.table for e in self.entities}
-            if len(self.entities) != 1 or len(tables_of) != 1:
+            # "What is the MMLU gap between GPT-4 and Qwen 72B Chat?": one value of two rows, subtracted
+            compared = [i for i, t in enumerate(self.tokens) if t in COMPARISON_WORDS and i not in w.used]
+            compared = compared if len(self.entities) == 2 and len(compared) == 1 else []
+            if (len(self.entities) != 1 and not compared) or len(tables_of) != 1:
                 reading.problems.append("the question names " + " and ".join(e.value for e in self.entities))
             else:
                 entity = self.entities[0]
@@ -531,11 +534,20 @@ class Reader(BoundsStep):
                     # the one that named the row, which answers nothing
                     reading.problems.append(f"the question asks for {self.subject}.{best[0][0].column}, "
                                             f"the column that names '{entity.value}'")
+                elif compared and best[0][0].kind != "measure":
+                    reading.problems.append(f"a difference of {best[0][0].column}, which is no measure")
                 else:
                     reading.asked = [best[0][0]]
                     w.used.update(best[0][1])
-                    reading.conditions.append(Condition(self.subject, entity.column or "+".join(tables[self.subject].label.columns),
-                                                        "=", entity.value, "label"))
+                    label = "+".join(tables[self.subject].label.columns)
+                    reading.conditions.append(Condition(self.subject, entity.column or label, "=", entity.value, "label"))
+                    if compared:
+                        reading.aggregate = "difference"
+                        reading.parts = [QuestionReading(self.question, subject=self.subject, entities=[e], asked=[best[0][0]],
+                                                         aggregate="lookup", conditions=[Condition(
+                                                             self.subject, e.column or label, "=", e.value, "label")])
+                                         for e in sorted(self.entities, key=lambda e: e.span)]
+                        w.used.update([*compared, *(i for e in self.entities for i in range(*e.span))])
         reading.subject = self.subject
 
     def _conditions(self) -> None:

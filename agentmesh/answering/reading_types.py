@@ -8,7 +8,7 @@ from typing import Literal
 
 __all__ = ["Aggregate", "Entity", "Asked", "Condition", "QuestionReading"]
 
-Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "values", "lookup"]
+Aggregate = Literal["", "count", "sum", "avg", "min", "max", "list", "values", "lookup", "difference"]
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class QuestionReading:
     percent: bool = False
     """A ratio asked as a percentage: times 100."""
     parts: list["QuestionReading"] = field(default_factory=list)
-    """A ratio's two counts, each read as a question of its own ("the ratio of A to B": A, then B)."""
+    """A ratio's two counts, each read as a question of its own ("the ratio of A to B": A, then B), or a
+    difference's two lookups ("the gap between A and B")."""
     choices: list[tuple[str, list[str]]] = field(default_factory=list)
     """Where two columns fit alike: (the place, the columns that fit), in the order met. ``read(...,
     choose={place: k})`` reads the question again taking the k-th (:func:`alternatives`)."""
@@ -82,7 +83,8 @@ class QuestionReading:
     def complete(self) -> bool:
         """Every content word used, one interpretation, and something to compose."""
         whole = bool(self.aggregate and self.subject) and not self.unread and not self.problems
-        return whole and (self.aggregate != "ratio" or (len(self.parts) == 2 and all(p.complete for p in self.parts)))
+        return whole and (self.aggregate not in ("ratio", "difference")
+                          or (len(self.parts) == 2 and all(p.complete for p in self.parts)))
 
     def unapplied(self) -> tuple[list[str], list[str]]:
         """What of the question this reading could not apply: the words it did not use, and why
@@ -112,6 +114,8 @@ class QuestionReading:
 
     def summary(self) -> str:
         """One line: what the reading asks (the tool's one fixed argument)."""
+        if self.aggregate == "difference" and len(self.parts) == 2:
+            return f"difference of ({self.parts[0].summary()}) and ({self.parts[1].summary()})"
         if self.aggregate == "ratio" and len(self.parts) == 2:
             return f"{'percentage' if self.percent else 'ratio'} of ({self.parts[0].summary()}) to ({self.parts[1].summary()})"
         what = {"count": f"count of {self.subject}" if not self.asked

@@ -48,6 +48,12 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
     (a table reached by two foreign keys, a label that is not the table's own)."""
     if reading.aggregate == "ratio":
         return _ratio(db, reading)
+    if reading.aggregate == "difference":  # "the MMLU gap between A and B": both values, and how far apart
+        a, b = (compose(db, part).subquery() for part in reading.parts)
+        first, second = list(a.c)[-1], list(b.c)[-1]
+        said = [f"{reading.asked[0].column} of {part.entities[0].value}" for part in reading.parts]
+        return sa.select(first.label(said[0]), second.label(said[1]), sa.func.abs(first - second).label("difference")) \
+            .select_from(a.join(b, sa.true()))
     profile = db.profile
     clauses = {t: sa.table(t, *(sa.column(n) for n, _ in db.described[t][0])) for t in db.described}
     subject = reading.subject
