@@ -326,3 +326,22 @@ def test_cache_stats_show_refusals_by_reason_and_the_bound(tmp_path, monkeypatch
     out = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["cache", "stats"]).output
     for row in ("hits", "refused words", "refused bound", "marked wrong", "measured error", "max error", "bound"):
         assert row in out, row
+
+
+def test_the_cache_imports_nothing_from_the_answer_path():
+    """Issue 35: the cache's rules are its own; it reads general English (agentmesh.english) and
+    WordNet, never the answer path's word lists, tools or graphs."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "agentmesh"
+    cache_modules = ["cache", "verify", "wording", "asking", "wordnet", "figures", "lemmas", "redis_cache", "langchain_cache"]
+    outside = ("agentmesh.answering", "agentmesh.claims", "agentmesh.tools", "agentmesh.graphs", "agentmesh.agent")
+    found = []
+    for name in cache_modules:
+        tree = ast.parse((root / "memory" / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            found += [f"memory/{name}.py imports {m}" for m in modules if m.startswith(outside)]
+    assert not found, found

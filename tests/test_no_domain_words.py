@@ -1,6 +1,6 @@
 """agentmesh knows English; the data knows the domain. No word list in agentmesh/ may hold a word
 of the example domain's vocabulary (its lexicon files), except the general English that
-agentmesh.answering.english documents: a rule written for the example's words is a rule that fails
+agentmesh.english documents: a rule written for the example's words is a rule that fails
 on the next user's data, and it runs for every model.
 
 What counts as a word list: a list, tuple, set or dict literal of two or more strings; a string
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agentmesh.answering import english
+from agentmesh import english
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "llm-landscape"

@@ -305,7 +305,7 @@ NOT_COLUMN_NAMES = {
 }
 """The lists of such words in agentmesh/tools that are no column names, each with why (by its
 file and first word). A new list fails the test until a person adds it here with a reason, or
-moves it to the data profile, the lexicon or answering/english.py."""
+moves it to the data profile, the lexicon or agentmesh/english.py."""
 
 
 def test_no_list_of_column_names_in_the_tools():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agentmesh.answering.english import DIMENSIONS, FUNCTION_WORDS, QUANTITY_UNITS
+from agentmesh.english import DIMENSIONS, FUNCTION_WORDS, QUANTITY_UNITS
 from agentmesh.answering.matching import comment_words, measures_dimension, question_tokens, same_word
 from agentmesh.answering.numbers import COLUMN_SCALE, number_values
 from agentmesh.answering.reading_types import Asked, Condition

@@ -4,7 +4,7 @@ A question word says a schema word when it is the same word or its plural, the s
 letters ("manufactured" / "manufacturer"), one of its forms (lemminflect: "rated" / "rating"), an
 abbreviation it starts with ("num" / "number"), a word of the same dimension ("altitude" /
 ``elevation_m``) or, by the user's lexicon, a synonym. General English only
-(:mod:`agentmesh.answering.english`); the question reading (:mod:`agentmesh.answering.reading`)
+(:mod:`agentmesh.english`); the question reading (:mod:`agentmesh.answering.reading`)
 composes these.
 """
 
@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from agentmesh.answering.english import COUNT_NAME_WORDS, DIMENSION_NOUNS, DIMENSIONS, FUNCTION_WORDS
+from agentmesh.english import COUNT_NAME_WORDS, DIMENSION_NOUNS, DIMENSIONS, FUNCTION_WORDS
 from agentmesh.answering.profile import _name_words
 
 if TYPE_CHECKING:

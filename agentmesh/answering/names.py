@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from typing import Sequence
 
-from agentmesh.answering.english import SENTENCE_WORDS
+from agentmesh.english import SENTENCE_WORDS
 from agentmesh.answering.lexicon import current_lexicon
 
 __all__ = ["said_whole", "whole_name"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from agentmesh.answering.english import UNITS
+from agentmesh.english import UNITS
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.records import Evidence
 
@@ -31,7 +31,7 @@ _NUMBER = re.compile(
 
 
 def _unit_of() -> dict[str, str]:
-    """Each way a unit is written -> its group: everyday English units (agentmesh.answering.english)
+    """Each way a unit is written -> its group: everyday English units (agentmesh.english)
     and the domain's own (``units`` in the lexicon in effect)."""
     lexicon = current_lexicon()
     return _units_of(tuple(sorted(lexicon.units.items())))

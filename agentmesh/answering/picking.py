@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Any, Iterable, Sequence
 
-from agentmesh.answering.english import is_plural_noun
+from agentmesh.english import is_plural_noun
 from agentmesh.answering.names import _name_words, _named_share, _norm, said_whole, whole_name
 from agentmesh.answering.questions import (_COMPOUND, _INTERROGATIVE_HINTS, _SECOND_ASK, _SUPERLATIVE, _asks_things,
                                            _facts_said, _generic, _hints, _stems, asked_fields, first_ask)

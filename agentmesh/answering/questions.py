@@ -2,7 +2,7 @@
 and which facts of the evidence it names.
 
 The word-level reading the claim checker and picking use: question words are English
-(agentmesh.answering.english); what they ask of a domain ("who" -> developer) is the lexicon's.
+(agentmesh.english); what they ask of a domain ("who" -> developer) is the lexicon's.
 
 >>> first_ask("Which model is cheapest, and who develops it?")
 'Which model is cheapest'
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from agentmesh.answering.english import DATA_STEMS, HOW_WORDS, NUMBER_NOUNS, SHARE_NOUNS, SUPERLATIVES, is_plural_noun
+from agentmesh.english import DATA_STEMS, HOW_WORDS, NUMBER_NOUNS, SHARE_NOUNS, SUPERLATIVES, is_plural_noun
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.answering.names import _norm, whole_name
 from agentmesh.records import Evidence

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from agentmesh.answering.bounds import BoundsStep
-from agentmesh.answering.english import (AVERAGE_WORDS, COMPARISON_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
+from agentmesh.english import (AVERAGE_WORDS, COMPARISON_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
                                          DISTINCT_WORDS,
                                          FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
                                          MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,

@@ -8,7 +8,7 @@ column's word). Everything is matched to the *data*: table and column names (and
 units), the values of its categories and the names of its rows (the profile's
 :class:`~agentmesh.answering.label_index.LabelIndex`); the user's lexicon adds synonyms. General
 English (question words, comparatives, words for dimensions) comes from
-:mod:`agentmesh.answering.english`. No word list about a domain is used.
+:mod:`agentmesh.english`. No word list about a domain is used.
 
 The reading also keeps the **content words it did not use** (``unread``) and the reasons it
 found more than one interpretation (``problems``): a reading with either is not complete, and
@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agentmesh.answering.english import FUNCTION_WORDS
+from agentmesh.english import FUNCTION_WORDS
 from agentmesh.answering.matching import question_tokens
 from agentmesh.answering.reader import Reader
 from agentmesh.answering.reading_types import Asked, Condition, Entity, QuestionReading

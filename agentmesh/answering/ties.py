@@ -3,7 +3,7 @@ and which of several columns or groups the question means: the reading's helpers
 
 from __future__ import annotations
 
-from agentmesh.answering.english import (COUNT_RANKING_WORDS, FUNCTION_WORDS, LIST_STARTS, MAX_WORDS, MIN_WORDS,
+from agentmesh.english import (COUNT_RANKING_WORDS, FUNCTION_WORDS, LIST_STARTS, MAX_WORDS, MIN_WORDS,
                                          ORDER_DIRECTIONS, ORDER_WORDS)
 from agentmesh.answering.matching import QuestionWords, same_word
 from agentmesh.answering.reading_types import Asked, QuestionReading

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from agentmesh.answering.english import CURRENCIES
+from agentmesh.english import CURRENCIES
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.answering.names import _name_words, _named_share, said_whole
 from agentmesh.answering.numbers import _unit_of

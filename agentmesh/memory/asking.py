@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from agentmesh.answering.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, TIME_NOUNS
+from agentmesh.english import CAUSE_VERBS, PERSON_NOUNS, PLACE_NOUNS, TIME_NOUNS
 from agentmesh.memory.lemmas import known_lemmas, lemmas
 from agentmesh.memory.wordnet import WordNet
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
-from agentmesh.answering.english import PREPOSITIONS
+from agentmesh.english import PREPOSITIONS
 from agentmesh.memory.asking import (ASKED_AS, COST_ASKED, HOW_MEASURED, OBJECT_QUESTION, PASSIVE_OBJECT, STRANDED, WH_PHRASES,
                                      known_for, person_asked, what_role)
 from agentmesh.memory.figures import _NUMBER_WORDS, _ORDINALS, _words_value, figures, number_words_as_digits

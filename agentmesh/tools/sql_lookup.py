@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
-from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
+from agentmesh.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, HOW_WORDS,
                                          LINKING_VERBS, NUMBER_NOUNS, QUESTION_WORDS, UNITS)
 from agentmesh.answering.lexicon import current_lexicon
 from agentmesh.answering.label_index import LabelIndex, label_expression
@@ -240,7 +240,7 @@ def unread_words(question: str, plan: LookupPlan, table: str, names: list[str], 
     does not use, or "": "List the stations on the Valley Line" is no lookup of the Valley Line's
     line code, nor "Which states border the state where Lake Ontario is?" of its state. Used:
     the names, the columns (their words, units, the lexicon's synonyms and asks), the rows' table
-    and its label, general English (agentmesh.answering.english), the lexicon's known and generic words."""
+    and its label, general English (agentmesh.english), the lexicon's known and generic words."""
     lexicon = current_lexicon()
     text = first_ask(question)
     for name in sorted(names, key=len, reverse=True):  # the names' own words are used by the lookup

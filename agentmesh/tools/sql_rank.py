@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import Field, create_model
 
-from agentmesh.answering.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, GROUPING_WORDS,
+from agentmesh.english import (COMPARISON_WORDS, COUNT_WORDS, DATA_WORDS, FUNCTION_WORDS, GROUPING_WORDS,
                                          HIGH_WORDS, LOW_WORDS, NEGATION_WORDS, UNITS, VERBS)
 from agentmesh.answering.lexicon import Lexicon
 from agentmesh.answering.names import whole_name
@@ -626,7 +626,7 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
 
 def _unread(reading: _Reading, plan: RankPlan, measure: _Measure, where: _Filter | None) -> str:
     """The first content word of the question's first ask that the call does not use, or "".
-    Used: general English (agentmesh.answering.english), the lexicon's known words, the measured
+    Used: general English (agentmesh.english), the lexicon's known words, the measured
     column and the rows' own table (or the one that names them), the filter's column, the
     conditions' names. "How many rivers flow through each country?" leaves 'flow', 'each' and
     'country' to a count of rivers: one total would answer another question."""

@@ -1,4 +1,7 @@
-"""General English that question reading may rely on, and nothing about any domain.
+"""General English that question reading and the semantic cache may rely on, and nothing about any domain.
+
+Its own module, outside the answer path (``agentmesh.answering``) and the cache (``agentmesh.memory``), so
+that each reads the language without importing the other's rules.
 
 What a column, a predicate or an entity means comes from the user's data (names, labels,
 comments) and from the user's lexicon file (:mod:`agentmesh.answering.lexicon`), never from a
