@@ -621,6 +621,28 @@ def test_the_gap_between_two_named_rows_is_both_values_and_how_far_apart(db):
     assert answer(db, "What is the region difference between Ashford Library and Dunmore Library?") is None
 
 
+def test_best_and_worst_rank_by_the_better_values_the_lexicon_names(tmp_path):
+    from agentmesh.answering.lexicon import Lexicon, load_lexicon
+    from agentmesh.errors import ConfigError
+
+    runners = sqlite_file(tmp_path, "CREATE TABLE runner (runner_name TEXT UNIQUE, race_time REAL, points INTEGER);",
+                          runner=[("Ada", 41.5, 12), ("Bo", 39.0, 30), ("Cy", 44.2, 7)])
+
+    def best(question, lexicon=None):
+        tool = make_sql_answer_tool(runners, lexicon=lexicon).metadata["narrow"](question)
+        return None if tool is None else tool.invoke({"reading": tool.metadata["reading"].summary()}).split("\n")[1:]
+
+    said = Lexicon(better={"race_time": "lower", "points": "higher"})
+    assert best("Which runner has the best race time?", said) == ["Bo | 39.0"]
+    assert best("Which runner has the worst race time?", said) == ["Cy | 44.2"]
+    assert best("Which runner has the best points?", said) == ["Bo | 30"]
+    # English cannot say whether a lower time or a higher one is best: no lexicon, no answer
+    assert best("Which runner has the best race time?") is None
+    (tmp_path / "lex.toml").write_text('[better]\nrace_time = "faster"\n')
+    with pytest.raises(ConfigError, match="better"):
+        load_lexicon(tmp_path / "lex.toml")
+
+
 def test_a_count_word_after_a_measures_own_words_names_the_measure(tmp_path):
     papers = sqlite_file(tmp_path, "CREATE TABLE paper (paper_id INTEGER PRIMARY KEY, title TEXT, citation_num INTEGER, year INTEGER);",
                          paper=[(1, "Tidal Models", 4, 2019), (2, "Soil Carbon", 1, 2020), (3, "Glacier Flow", 7, 2021)])

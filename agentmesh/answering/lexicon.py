@@ -27,7 +27,7 @@ from agentmesh.errors import ConfigError
 
 __all__ = ["Lexicon", "load_lexicon", "current_lexicon", "using_lexicon"]
 
-_KEYS = ("known_words", "generic_words", "synonyms", "variant_words", "units", "labels", "asks")
+_KEYS = ("known_words", "generic_words", "synonyms", "variant_words", "units", "labels", "asks", "better")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,10 @@ class Lexicon:
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A table -> the columns that name its rows, where the data profile's choice is not the
     user's (``drivers = ["FirstName", "LastName"]``; see :mod:`agentmesh.answering.profile`)."""
+    better: dict[str, str] = field(default_factory=dict)
+    """A column -> "higher" or "lower": which of its values is the best ("the *best* MMLU score" is the
+    highest; the best time of a race, the lowest). English cannot say it, so "best" and "worst" are read
+    only for a column named here."""
     source: str = ""
 
     def accounts_for(self, word: str) -> bool:
@@ -95,7 +99,10 @@ def load_lexicon(path: str | Path | None) -> Lexicon:
         if not isinstance(columns, list) or not columns or not all(isinstance(c, str) and c for c in columns):
             raise ConfigError(f"lexicon file '{file}': [labels] {table} must be a column name or a list of column "
                               f"names (FirstName, LastName), not {columns!r}")
-    return Lexicon(labels={t: tuple(c) for t, c in labels.items()}, known_words=lowered(data.get("known_words", []), "known_words"),
+    better = data.get("better", {})
+    if not isinstance(better, dict) or not all(v in ("higher", "lower") for v in better.values()):
+        raise ConfigError(f"lexicon file '{file}': [better] must be a table of column = \"higher\" or \"lower\"")
+    return Lexicon(better={k.lower(): v for k, v in better.items()}, labels={t: tuple(c) for t, c in labels.items()}, known_words=lowered(data.get("known_words", []), "known_words"),
                    generic_words=lowered(data.get("generic_words", []), "generic_words"),
                    synonyms=mapping(data.get("synonyms", {}), "synonyms"),
                    variant_words=lowered(data.get("variant_words", []), "variant_words"),

@@ -227,13 +227,16 @@ class Reader(BoundsStep):
                 if j < len(tokens) and (any(j in hits for hits in named_tables.values()) or rated) or last:
                     self.top = (count, "desc" if tokens[extreme[0]] in DESCENDING_WORDS else "asc",
                            [extreme[0], *([n] if count > 1 or n > 0 and tokens[n].isdigit() else [])])
+            # "best" and "worst" rank by the measure's better values, which only the lexicon says
+            ranking += [j for j, t in enumerate(tokens) if t in ("best", "worst") and j not in w.used]
             if self.top is None and len(ranking) == 1 and tokens[0] in ("which", "what"):
                 # "Which course has the highest clarity score?": a table named before the superlative, a
                 # measure after it (which one is read below; none: no reading)
                 k = ranking[0]
                 if any(i < k for hits in named_tables.values() for i in hits) and any(
                         t in ("has", "have", "had", "with") for t in tokens[1:k]):
-                    self.top = (1, "desc" if tokens[k] in DESCENDING_WORDS | MOST_WORDS else "asc", [k])
+                    self.top = (1, tokens[k] if tokens[k] in ("best", "worst")
+                                else "desc" if tokens[k] in DESCENDING_WORDS | MOST_WORDS else "asc", [k])
 
     def _aggregate_words(self) -> None:
         """The aggregate words."""
@@ -648,12 +651,19 @@ class Reader(BoundsStep):
                     dimensions = [SUPERLATIVE_DIMENSIONS[tokens[i]] for i in top[2] if tokens[i] in SUPERLATIVE_DIMENSIONS]
                     best = [(Asked(self.subject, m.column, "measure"), []) for m in tables[self.subject].measures
                             if any(measures_dimension(d, c) for d in dimensions for c in self.words_of(m.column))]
-                if len({a.column for a, _ in best}) == 1:
+                direction = top[1]
+                if direction in ("best", "worst") and len({a.column for a, _ in best}) == 1:
+                    better = (self.lexicon.better if self.lexicon is not None else {}).get(best[0][0].column.lower())
+                    direction = "" if better is None else "desc" if (better == "higher") == (top[1] == "best") else "asc"
+                    if not direction:
+                        reading.problems.append(f"whether a higher or a lower {best[0][0].column} is {top[1]} "
+                                                "(say it in the lexicon file, under [better])")
+                if len({a.column for a, _ in best}) == 1 and direction:
                     reading.asked.append(best[0][0])
                     w.used.update(best[0][1])
                     w.used.update(top[2])
-                    reading.limit, reading.order = top[0], f"value {top[1]}"
-                else:
+                    reading.limit, reading.order = top[0], f"value {direction}"
+                elif direction:
                     reading.problems.append("the top rows of which column")
             if reading.aggregate == "list":  # "the names and areas of the lakes": the columns it also asks for
                 condition_columns = {(c.table, c.column) for c in reading.conditions}
