@@ -135,6 +135,25 @@ def test_a_choice_that_does_not_fit_the_question_is_refused(rank, question, meas
     assert (why in got) if why else got == ""
 
 
+def test_best_ranks_by_the_better_values_the_lexicon_names_and_by_nothing_else(example_db):
+    from dataclasses import replace
+
+    from agentmesh.answering.lexicon import Lexicon
+
+    question = "Which model has the best MMLU score?"
+    said = load_lexicon(EXAMPLE_LEXICON)  # mmlu = "higher"
+    plan = make_sql_rank_tool(SQLDatabase(example_db), lexicon=said).metadata["rank_plan"]
+    assert mismatch(question, {"measure": "highest mmlu", "where": "all"}, plan) == ""
+    assert "asks for the highest" in mismatch(question, {"measure": "lowest mmlu", "where": "all"}, plan)
+    # where a lower value is the better one, the best is the lowest
+    lower = make_sql_rank_tool(SQLDatabase(example_db), lexicon=replace(said, better={"mmlu": "lower"})).metadata["rank_plan"]
+    assert mismatch(question, {"measure": "lowest mmlu", "where": "all"}, lower) == ""
+    # English alone cannot say which is best: no [better], no ranking
+    unsaid = make_sql_rank_tool(SQLDatabase(example_db), lexicon=replace(said, better={})).metadata["rank_plan"]
+    assert "[better]" in mismatch(question, {"measure": "highest mmlu", "where": "all"}, unsaid)
+    assert isinstance(Lexicon().better, dict)
+
+
 @pytest.mark.parametrize("question,args,why", [
     ("Which Apache-2.0 model with at least 32K context has the best MMLU score?",
      {"measure": "highest mmlu", "where": "all", "conditions": ["context_window >= 32000", "licenses = Apache 2.0"]}, ""),

@@ -111,6 +111,8 @@ class RankPlan:
     """The lexicon's words for the kind of thing the rows are ("model"): a noun, like the tables' own."""
     index: LabelIndex | None = None
     """The label values by their words (the data profile's): a question's names are looked up, not searched for."""
+    better: dict[str, str] = field(default_factory=dict)
+    """The lexicon's [better]: a column -> "higher" or "lower", its best values."""
 
     def usable(self, measure: _Measure, where: _Filter | _Condition) -> bool:
         """The filter's column is on the measure's table or on a table it points to (through at
@@ -201,7 +203,7 @@ def rank_plan(db: SQLDatabase, lexicon: Lexicon | None = None) -> RankPlan:
     lexicon = lexicon or Lexicon()
     return RankPlan(measures, filters, labels, links, tables, named, columns, paths, known_words=lexicon.known_words,
                     synonyms=lexicon.synonyms, units=lexicon.units, generic_words=lexicon.generic_words,
-                    index=db.label_index)
+                    index=db.label_index, better=dict(lexicon.better))
 
 
 @lru_cache(maxsize=4096)
@@ -574,10 +576,20 @@ def _refusal(reading: _Reading, plan: RankPlan, name: str, measure: _Measure, wh
         return "the question does not ask how many"
     if measure.kind != "count" and not said & (LOW | HIGH):
         return f"the question asks for no highest or lowest value, and '{name}' gives one"
-    if measure.kind == "highest" and said & LOW and not said & HIGH:
-        return f"the question asks for the lowest ({', '.join(sorted(said & LOW))}), not '{name}'"
-    if measure.kind == "lowest" and said & HIGH and not said & LOW:
-        return f"the question asks for the highest ({', '.join(sorted(said & HIGH))}), not '{name}'"
+    judged = said & {"best", "worst"}
+    if judged and measure.kind != "count":
+        # which values are the best only the lexicon says ("the best race time" is the lowest)
+        better = plan.better.get(measure.column.lower())
+        if better is None:
+            return f"whether a higher or a lower {measure.column} is {sorted(judged)[0]} (say it in the lexicon, [better])"
+        if (measure.kind == "highest") != ((better == "higher") == ("best" in judged)):
+            return (f"the question asks for the {'highest' if measure.kind == 'lowest' else 'lowest'} "
+                    f"(the {sorted(judged)[0]} {measure.column}), not '{name}'")
+    plain = said - judged  # "best" and "worst" are read above, by the lexicon alone
+    if measure.kind == "highest" and plain & LOW and not plain & HIGH:
+        return f"the question asks for the lowest ({', '.join(sorted(plain & LOW))}), not '{name}'"
+    if measure.kind == "lowest" and plain & HIGH and not plain & LOW:
+        return f"the question asks for the highest ({', '.join(sorted(plain & HIGH))}), not '{name}'"
     if not _named(measure.column or measure.table, words):
         return f"the question does not ask about {measure.column or measure.table}"
     own = (measure.table, measure.column)
