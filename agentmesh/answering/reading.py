@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from agentmesh.english import FUNCTION_WORDS
+from agentmesh.english import FUNCTION_WORDS, SHARE_NOUNS
 from agentmesh.answering.matching import question_tokens
 from agentmesh.answering.reader import Reader
 from agentmesh.answering.reading_types import Asked, Condition, Entity, QuestionReading
@@ -38,7 +38,7 @@ __all__ = ["QuestionReading", "Entity", "Asked", "Condition", "read", "alternati
 
 _RATIO = re.compile(r"^(?P<head>.*?)\bratio\s+of\s+(?P<a>.+?)\s+(?:to|out\s+of|versus|vs\.?)\s+(?P<b>.+?)[\s?.!]*$",
                     re.IGNORECASE)
-_SHARE = re.compile(r"^(?P<head>.*?)\b(?P<kind>percentage|percent|proportion|share|fraction)\s+of\s+"
+_SHARE = re.compile(r"^(?P<head>.*?)\b(?P<kind>" + "|".join((*SHARE_NOUNS, "percent")) + r")\s+of\s+"
                     r"(?:all\s+)?(?:the\s+)?(?P<b>.+?)\s+(?P<verb>are|is|were|was|have|has|had)\s+(?P<a>.+?)[\s?.!]*$",
                     re.IGNORECASE)
 """'What percentage of the restaurants are Italian?': the count of those that are, over the count of all."""
