@@ -341,6 +341,19 @@ def test_a_true_line_that_states_no_value_does_not_answer_a_question_for_one(que
     assert "the answer states no supported number, and the question asks for one" in _check(answer, [description], question)
 
 
+def test_a_number_inside_a_name_the_question_says_is_no_value_of_it():
+    """Without sql_lookup, "What does Llama 3.2 11B cost per 1M input tokens?" was answered with the
+    node's description: its only number, 3.2, is the name's."""
+    question = "What does Llama 3.2 11B cost per 1M input tokens?"
+    label = Evidence(id="n", kind="fact", text="Llama 3.2 11B", subject="Llama 3.2 11B", source="https://example.org/llm/Llama-3.2-11B")
+    description = Evidence(id="d", kind="description", text="Mid-sized Llama 3.2 model with a low price on hosted endpoints.",
+                           subject="Llama 3.2 11B", source="https://example.org/llm/Llama-3.2-11B")
+    answer = "Llama 3.2 11B — Mid-sized Llama 3.2 model with a low price on hosted endpoints."
+    assert "the answer states no supported number, and the question asks for one" in _check(answer, [label, description], question)
+    row = Evidence(id="r", kind="row", text="name | input_per_1m_usd: Llama 3.2 11B | 0.06", source="sql_lookup")
+    assert _check("Llama 3.2 11B costs $0.06 per 1M input tokens.", [label, row], question) == []
+
+
 def test_a_models_own_arithmetic_is_redone_by_the_framework_and_holds_only_if_right():
     """In free mode the model works out the gap itself; the claim check redoes it from the same
     evidence (claims.worked_out), so the right difference is supported and a wrong one is not."""

@@ -229,7 +229,9 @@ class ClaimChecker:
                 and not any(c.kind == "entity" for c in claims):
             return "the question asks for a value per group, and the answer gives one number"
         if _ASKS_NUMBER.match(asked):
-            if not any(c.kind == "number" for c in supported):
+            # a number inside a name the question says ("Llama 3.2 11B") is the name, not the value asked
+            said = [re.escape(_norm(c.text)) for c in supported if c.kind == "number"]
+            if not any(not any(re.search(rf"(?<![\w.]){n}(?![\w.])", name) for name in in_question) for n in said):
                 return "the answer states no supported number, and the question asks for one"
         elif _ASKS_NAME.match(asked) and not any(
                 c.kind == "entity" and not any(_norm(c.text) in named for named in in_question) for c in supported):
