@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING
 
 from agentmesh.answering.bounds import BoundsStep
 from agentmesh.english import (AVERAGE_WORDS, COMPARISON_WORDS, COUNT_NAME_WORDS, DATA_WORDS, DESCENDING_WORDS, DIMENSIONS,
-                                         DISTINCT_WORDS,
-                                         FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
-                                         MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,
-                                         SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
+                               DISTINCT_WORDS, FUNCTION_WORDS, GROUP_BY_WORDS, LIGHT_VERBS, LINKING_VERBS, LIST_STARTS,
+                               MAX_WORDS, MIN_WORDS, MOST_WORDS, QUANTITY_UNITS, RANKING_WORDS, SUM_WORDS,
+                               SUPERLATIVE_DIMENSIONS, TURNING_WORDS)
 from agentmesh.answering.matching import (QuestionWords, comment_words, function_word_unsaid, label_words,
                                           measures_dimension, same_word, schema_words, sentence_of_tokens, singular)
 from agentmesh.answering.numbers import COLUMN_SCALE
@@ -295,36 +294,25 @@ class Reader(BoundsStep):
             # a group the rows of a measure said after the superlative reach
             measured = {t for t, tp in self.tables.items() for m in tp.measures
                         if (cw := self.words_of(m.column)) and w.find(cw) is not None}
-            for p in range(self.ranked_aggregate[0] - 1, 0, -1):  # the nearest thing named before the superlative
-                if p in w.used or tokens[p] in FUNCTION_WORDS:
-                    continue
-                options, used = self.resolve_group(p - 1)
-                options = [a for a in options if any(self.reaches(t, a.table) for t in measured)]
-                if len({(a.table, a.column) for a in options}) == 1:
-                    self.group, group_tokens, self.group_word = options[0], used, p
-                    w.used.add(self.ranked_aggregate[0])
-                    break
+            found = self.nearest_group(self.ranked_aggregate[0], lambda a: any(self.reaches(t, a.table) for t in measured))
+            if found is not None:
+                self.group, group_tokens, self.group_word = found
+                w.used.add(self.ranked_aggregate[0])
         if most is not None and self.group_word is None:
             counted, ranked_at = most
-            for p in range(ranked_at - 1, 0, -1):  # the nearest thing named before the superlative
-                if p in w.used or tokens[p] in FUNCTION_WORDS:
-                    continue
-                options, used = self.resolve_group(p - 1)
-                # a column of the counted rows groups them ("Which city has the most businesses?":
-                # business.city); their own label does not (one row per name)
-                # through the rows' key, rows that point back, or one link table ("Which line has the most
-                # stations?": line_stops)
-                options = [a for a in options if (a.table != counted or a.kind not in ("label", "key"))
-                           and (self.reaches(counted, a.table) or points_back(self.tables, a.table, counted)
-                                or one_link(self.tables, counted, a.table) is not None)]
-                if len({(a.table, a.column) for a in options}) == 1:
-                    self.group, group_tokens, self.group_word = options[0], used, p
-                    link = one_link(self.tables, counted, self.group.table)
-                    if link is not None:  # its own words ("wrote": writes) name the tie it makes
-                        group_tokens = [*group_tokens, *(i for i, tok in enumerate(tokens) if i not in w.used
-                                                         and tok not in FUNCTION_WORDS
-                                                         and any(w.says(i, c) for c in self.table_words[link]))]
-                    break
+            # a column of the counted rows groups them ("Which city has the most businesses?":
+            # business.city); their own label does not (one row per name); other tables through the rows'
+            # key, rows that point back, or one link table ("Which line has the most stations?": line_stops)
+            found = self.nearest_group(ranked_at, lambda a: (a.table != counted or a.kind not in ("label", "key")) and (
+                self.reaches(counted, a.table) or points_back(self.tables, a.table, counted)
+                or one_link(self.tables, counted, a.table) is not None))
+            if found is not None:
+                self.group, group_tokens, self.group_word = found
+                link = one_link(self.tables, counted, self.group.table)
+                if link is not None:  # its own words ("wrote": writes) name the tie it makes
+                    group_tokens = [*group_tokens, *(i for i, tok in enumerate(tokens) if i not in w.used
+                                                     and tok not in FUNCTION_WORDS
+                                                     and any(w.says(i, c) for c in self.table_words[link]))]
             if self.group is None:
                 reading.problems.append(f"the {counted} counted per what" if self.having else f"the most {counted} of what")
         if self.group_word is not None:
@@ -447,18 +435,15 @@ class Reader(BoundsStep):
                         w.used.update(named_tables.pop(t))
         elif most is not None:
             self.subject = most[0]
-        elif reading.aggregate == "count" and group is None and (values := self.counted_values()) is not None:
-            # "How many food types are there?", "How many countries have rivers?": the values of a column
+        elif group is None and (reading.aggregate == "count" or reading.aggregate == "list" and not self.entities
+                                and self.top is None) \
+                and (values := self.counted_values(listing=reading.aggregate == "list")) is not None:
+            # "How many food types are there?", "How many countries have rivers?": the values of a column,
+            # counted; "What are the different food types?": each value once
             asked, hit, table = values
+            if reading.aggregate == "list":
+                reading.aggregate = "values"
             reading.asked, self.subject = [asked], asked.table
-            w.used.update(hit)
-            if table:
-                w.used.update(named_tables.pop(table))
-        elif reading.aggregate == "list" and group is None and not self.entities and self.top is None \
-                and (values := self.counted_values(listing=True)) is not None:
-            # "What are the different food types?": each value of a column once
-            asked, hit, table = values
-            reading.aggregate, reading.asked, self.subject = "values", [asked], asked.table
             w.used.update(hit)
             if table:
                 w.used.update(named_tables.pop(table))
@@ -874,6 +859,18 @@ class Reader(BoundsStep):
             if len(keys) == 1:
                 return [Asked(target, keys.pop(), "key")], [*found[0][1], after]
         return [a for a, _ in found], (found[0][1] if found else [])
+
+    def nearest_group(self, before: int, fits) -> tuple[Asked, list[int], int] | None:
+        """The group a superlative or a count's bound at ``before`` ranks by: the nearest thing named
+        before it that one group ``fits`` (the group, its words, where it is said)."""
+        for p in range(before - 1, 0, -1):
+            if p in self.w.used or self.tokens[p] in FUNCTION_WORDS:
+                continue
+            options, used = self.resolve_group(p - 1)
+            options = [a for a in options if fits(a)]
+            if len({(a.table, a.column) for a in options}) == 1:
+                return options[0], used, p
+        return None
 
     def counted_values(self, listing: bool = False) -> tuple[Asked, list[int], str] | None:
         """The column whose values "how many" (or "the number of") counts, said right after it
