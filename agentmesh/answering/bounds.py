@@ -56,13 +56,13 @@ class BoundsStep:
         for m in _BOUND.finditer(self.lowered):
             op = next(o for p, o in _OPS if re.fullmatch(p, m["op"]))
             unit, end = self.unit_after(m.end())
-            self.bounds.append((op, self.number(m["num"], op, self.token_span(m.start(), end)),
-                                self.token_span(m.start(), end), unit))
+            span = self.token_span(m.start(), end)
+            self.bounds.append((op, self.number(m["num"], op, span), span, unit))
         for m in _SYMBOL_BOUND.finditer(self.lowered):
             op = {">=": ">=", "<=": "<=", ">": ">", "<": "<"}[m["op"]]
             unit, end = self.unit_after(m.end())
-            self.bounds.append((op, self.number(m["num"], op, self.token_span(m.start(), end)),
-                                self.token_span(m.start(), end), unit))
+            span = self.token_span(m.start(), end)
+            self.bounds.append((op, self.number(m["num"], op, span), span, unit))
         for m in _OR_MORE.finditer(self.lowered):
             op = ">=" if m["op"] in ("more", "above", "over", "higher") else "<="
             unit = QUANTITY_UNITS.get((m["unit"] or "").strip(), "")

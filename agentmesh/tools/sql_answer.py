@@ -80,12 +80,7 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
                 fk = _one_key(profile, link, subject)
                 joined[link] = clauses[link].c[fk.columns[0]] == base.c[fk.their_columns[0]]
                 back.append(base.c[fk.their_columns[0]])
-                previous = link
-                for step in profile.tables[link].paths[table]:
-                    key = _one_key(profile, previous, step)
-                    joined[step] = clauses[previous].c[key.columns[0]] == clauses[step].c[key.their_columns[0]]
-                    previous = step
-                return clauses[table]
+                return along(link, profile.tables[link].paths[table])
             # "Which street has the most restaurants?": location rows point to restaurant's; each
             # restaurant counted once in each group its rows put it in (COUNT DISTINCT below)
             fk = _one_key(profile, table, subject)
@@ -93,13 +88,16 @@ def compose(db: SQLDatabase, reading: QuestionReading) -> sa.Select:
             if not each:
                 back.append(base.c[fk.their_columns[0]])
             return clauses[table]
-        previous = subject
-        for step in path:
+        return along(subject, path)
+
+    def along(previous: str, steps: list[str]) -> sa.TableClause:
+        """Each of ``steps`` joined from the one before it by its one key (one joined already stays); the last."""
+        for step in steps:
             if step not in joined:
                 fk = _one_key(profile, previous, step)
                 joined[step] = clauses[previous].c[fk.columns[0]] == clauses[step].c[fk.their_columns[0]]
             previous = step
-        return clauses[table]
+        return clauses[previous]
 
     def label_of(table: str) -> sa.ColumnElement:
         label = profile.label(table)
@@ -283,7 +281,7 @@ def _none_of(db: SQLDatabase, clauses: dict[str, sa.TableClause], subject: str, 
     (empty, or pointing to no row), or a row of ``c.via`` (``c.table`` itself, or a link) pointing back."""
     profile, outer = db.profile, clauses[subject]
     if c.via:
-        fk = next(f for f in profile.tables[c.via].foreign_keys if f.table == subject and len(f.columns) == 1)
+        fk = _one_key(profile, c.via, subject)
         inner = sa.alias(clauses[c.via])
         return ~sa.exists().where(inner.c[fk.columns[0]] == outer.c[fk.their_columns[0]])
     fk = _one_key(profile, subject, c.table)
