@@ -95,15 +95,16 @@ STRANDED = re.compile(r"^(?P<q>(?:what|which|who|whom|where)\b.*?)\s+(?P<p>in|on
 question word ("In which year did it sink?")."""
 OBJECT_QUESTION = re.compile(r"(?:\?who|\bwhom?)\s+(?:do|does|did)\b")
 """"Who does the CFO report to?" asks for the object; "Who reports to the CFO?" for the subject."""
-PASSIVE_OBJECT = re.compile(r"^\s*(?:\?who|who)(?:\s+[a-z]+)?\s+(?:was|were|is|are|has\s+been|have\s+been|had\s+been"
-                            r"|will\s+be|gets?|got)\s+(?:[a-z\-']+\s+){1,4}?by\s+(?!(?:\?who|who|whom|what|which)\b)[a-z]")
+_PASSIVE_BY = (r"(?:was|were|is|are|has\s+been|have\s+been|had\s+been|will\s+be|gets?|got)\s+(?:[a-z\-']+\s+){1,4}?"
+               r"by\s+(?!(?:\?who|who|whom|what|which)\b)[a-z]")
+"""A passive whose agent is named after "by" ("was sued by Apple"), not another question word ("by whom")."""
+PASSIVE_OBJECT = re.compile(r"^\s*(?:\?who|who)(?:\s+[a-z]+)?\s+" + _PASSIVE_BY)
 """"Who was sued by Apple?" asks whom Apple sued: the question word is the passive's subject and another names the
 agent, so it asks the object, as "Whom did Apple sue?" does, not what "Who sued Apple?" asks ("By whom was it
 written?" names no other agent and asks the subject). Only for "who" and a person ("which actor"), as
 ``OBJECT_QUESTION``: "which vitamin does the skin make" and "which vitamin is made by the skin" are alike."""
 _WHAT = r"^\s*(?:what|which)(?:\s+[a-z]+)?\s+"
-WHAT_DONE_TO = re.compile(_WHAT + r"(?:do|does|did)\s+|" + _WHAT + r"(?:was|were|is|are|has\s+been|have\s+been|had\s+been|will\s+be"
-                          r"|gets?|got)\s+(?:[a-z\-']+\s+){1,4}?by\s+(?!(?:\?who|who|whom|what|which)\b)[a-z]")
+WHAT_DONE_TO = re.compile(_WHAT + r"(?:do|does|did)\s+|" + _WHAT + _PASSIVE_BY)
 WHAT_DOES = re.compile(r"^\s*(?:what|which)\s+([a-z]+)\b")
 _NOT_DOING = frozenset("is are was were be been am do does did has have had can could may might must shall should will would".split())
 
